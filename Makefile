@@ -1,0 +1,27 @@
+# Two commands on a fresh machine: `make run` and `make test`. Both set themselves up.
+SHELL := /bin/bash
+PY := .venv/bin/python
+
+.PHONY: setup run stop test lint bench clean
+
+setup:
+	@scripts/setup.sh
+
+run: setup
+	@$(PY) -m python_functions run
+
+stop: setup
+	@$(PY) -m python_functions stop
+
+lint: setup
+	@$(PY) -m ruff check .
+	@$(PY) -m mypy
+
+test: setup lint
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	@$(PY) -m bench $(BENCH_ARGS)
+
+clean: stop
+	rm -rf .local

@@ -1,0 +1,123 @@
+"""Command line: `python -m python_functions {run,stop,migrate,rpc,token}`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+import psycopg
+
+from python_functions import migrate, rpc, stack
+from python_functions.auth import InvalidToken, mint_token, user_claims, verify_token
+from python_functions.settings import get_settings
+
+
+def _parse_arg(item: str) -> tuple[str, Any]:
+    """httpie-style arguments: `key=text` is a string, `key:=json` a raw JSON value."""
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise SystemExit(f"expected key=value or key:=json, got {item!r}")
+    if key.endswith(":"):
+        return key[:-1], json.loads(value)
+    return key, value
+
+
+def _claims_for_email(conn: psycopg.Connection[Any], email: str) -> dict[str, Any]:
+    row = conn.execute("select id::text from auth.users where email = %s", (email,)).fetchone()
+    if row is None:
+        raise SystemExit(f"no user with email {email!r} in auth.users")
+    return user_claims(row[0], email)
+
+
+def cmd_rpc(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    schema, _, function = args.function.partition(".")
+    if not function:
+        raise SystemExit("name the function as SCHEMA.FUNCTION, e.g. pullups.list_sessions")
+    params = dict(_parse_arg(item) for item in args.params)
+    with psycopg.connect(settings.db_url, autocommit=True) as conn:
+        claims: dict[str, Any] | None = None
+        if args.token:
+            try:
+                claims = verify_token(args.token, settings.supabase_jwt_secret)
+            except InvalidToken:
+                print("HTTP/1.1 401 Unauthorized\n")
+                print(json.dumps({"code": "UNAUTHORIZED", "message": "Invalid or expired JWT",
+                                  "details": None, "hint": None}, indent=2))
+                return 1
+        elif args.as_email:
+            claims = _claims_for_email(conn, args.as_email)
+        response = rpc.call(conn, schema, function, params, claims,
+                            method="GET" if args.get else "POST")
+    print(f"HTTP/1.1 {response.status} {rpc.status_text(response.status)}")
+    for key, value in response.headers.items():
+        print(f"{key}: {value}")
+    print()
+    if response.body is not None:
+        print(json.dumps(response.body, indent=2, ensure_ascii=False))
+    return 0 if response.ok else 1
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    with psycopg.connect(settings.db_url) as conn:
+        claims = _claims_for_email(conn, args.email)
+    claims = user_claims(claims["sub"], args.email, ttl_seconds=args.ttl)
+    print(mint_token(claims, settings.supabase_jwt_secret))
+    return 0
+
+
+def cmd_run(_args: argparse.Namespace) -> int:
+    return stack.run(get_settings())
+
+
+def cmd_stop(_args: argparse.Namespace) -> int:
+    cluster = stack.local_cluster(get_settings())
+    if cluster.running():
+        cluster.stop()
+        print(f"stopped the local cluster in {cluster.root}")
+    else:
+        print("no local cluster is running")
+    return 0
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    applied = migrate.prepare_database(get_settings().db_url, seed=False)
+    print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m python_functions")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="start the embedded stack (what `make run` does)")
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("stop", help="stop the embedded cluster left running")
+    p.set_defaults(func=cmd_stop)
+    p = sub.add_parser("migrate", help="apply pending migrations to DATABASE_URL")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("rpc", help="call one RPC the way PostgREST would")
+    p.add_argument("function", help="SCHEMA.FUNCTION")
+    p.add_argument("params", nargs="*", help="key=text or key:=json")
+    who = p.add_mutually_exclusive_group()
+    who.add_argument("--as", dest="as_email", metavar="EMAIL", help="act as this user")
+    who.add_argument("--token", help="act with this JWT (verified like the API does)")
+    p.add_argument("--get", action="store_true", help="call with GET (read-only transaction)")
+    p.set_defaults(func=cmd_rpc)
+
+    p = sub.add_parser("token", help="print a dev JWT for a user")
+    p.add_argument("email")
+    p.add_argument("--ttl", type=int, default=3600, help="seconds until it expires")
+    p.set_defaults(func=cmd_token)
+
+    args = parser.parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

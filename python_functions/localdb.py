@@ -1,0 +1,155 @@
+"""A local PostgreSQL cluster run from the machine's server binaries.
+
+Used by `make run` (a cluster kept under `.local/`) and by the tests (a throwaway cluster
+under /tmp). `initdb` and `pg_ctl` refuse to run as root, so as root every server command
+runs as the unprivileged `postgres` OS user, in directories that user owns.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+SERVER_USER = "postgres"
+SUPERUSER = "postgres"
+SUPERUSER_PASSWORD = "postgres"  # noqa: S105 - local development cluster on loopback only
+
+
+class ClusterError(RuntimeError):
+    pass
+
+
+def find_bin_dir() -> Path:
+    """The directory holding initdb/pg_ctl: PATH first, then Debian's versioned dirs."""
+    on_path = shutil.which("pg_ctl")
+    if on_path:
+        return Path(os.path.realpath(on_path)).parent
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"),
+        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+    )
+    if not candidates:
+        raise ClusterError(
+            "PostgreSQL server binaries (initdb, pg_ctl) not found; install Debian's "
+            "`postgresql` (make run/test do this when run as root) or set DATABASE_URL."
+        )
+    return Path(candidates[-1]).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _as_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _ensure_server_user() -> None:
+    try:
+        pwd.getpwnam(SERVER_USER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+             SERVER_USER],
+            check=True,
+        )
+
+
+def _chown_to_server_user(path: Path) -> None:
+    if _as_root():
+        entry = pwd.getpwnam(SERVER_USER)
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+@dataclass
+class LocalCluster:
+    root: Path  # holds data/, the socket and the log; must be enterable by the server user
+    port: int
+    durable: bool = True  # False for throwaway test clusters: fsync off, faster
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / "postgres.log"
+
+    @property
+    def dsn(self) -> str:
+        return (
+            f"postgresql://{SUPERUSER}:{SUPERUSER_PASSWORD}@127.0.0.1:{self.port}/postgres"
+        )
+
+    def _run(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
+        command = [str(find_bin_dir() / args[0]), *args[1:]]
+        if _as_root():
+            command = ["runuser", "-u", SERVER_USER, "--", *command]
+        result = subprocess.run(command, capture_output=True, text=True, cwd="/", check=False)
+        if check and result.returncode != 0:
+            raise ClusterError(
+                f"{args[0]} failed ({result.returncode}): {result.stderr.strip() or result.stdout}"
+            )
+        return result
+
+    def initialized(self) -> bool:
+        return (self.data_dir / "PG_VERSION").exists()
+
+    def init(self) -> None:
+        if _as_root():
+            _ensure_server_user()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.chmod(0o755)
+        _chown_to_server_user(self.root)
+        pwfile = self.root / ".pwfile"
+        pwfile.write_text(SUPERUSER_PASSWORD + "\n")
+        _chown_to_server_user(pwfile)
+        try:
+            self._run([
+                "initdb", "-D", str(self.data_dir), "-U", SUPERUSER, "--pwfile", str(pwfile),
+                "--auth-local=trust", "--auth-host=scram-sha-256",
+                "--encoding=UTF8", "--locale=C.UTF-8", "--no-instructions",
+            ])
+        finally:
+            pwfile.unlink(missing_ok=True)
+        settings = {
+            "listen_addresses": "'127.0.0.1'",
+            "unix_socket_directories": f"'{self.root}'",
+            "max_connections": "200",
+            "shared_buffers": "256MB",
+            "log_min_messages": "warning",
+            "log_statement": "'none'",
+        }
+        if not self.durable:
+            settings |= {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+        with (self.data_dir / "postgresql.conf").open("a") as conf:
+            conf.write("\n# added by python_functions.localdb\n")
+            conf.writelines(f"{key} = {value}\n" for key, value in settings.items())
+
+    def running(self) -> bool:
+        if not self.initialized():
+            return False
+        status = self._run(["pg_ctl", "-D", str(self.data_dir), "status"], check=False)
+        return status.returncode == 0
+
+    def start(self) -> None:
+        self._run([
+            "pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60",
+            "-o", f"-p {self.port}", "start",
+        ])
+
+    def stop(self) -> None:
+        if self.running():
+            self._run(["pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop"])
+
+    def destroy(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)

@@ -1,0 +1,139 @@
+"""Apply the Supabase stand-in, the migrations and the seed to a database.
+
+Migrations are recorded in `supabase_migrations.schema_migrations`, the table the Supabase
+CLI keeps, so `supabase db push`/`migration list` and this runner agree on what is applied.
+Each file runs in its own transaction; a failing file stops the run with its name, line and
+the Postgres error.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from python_functions import PROJECT_ROOT
+
+MIGRATIONS_DIR = PROJECT_ROOT / "supabase" / "migrations"
+SEED_FILE = PROJECT_ROOT / "supabase" / "seed.sql"
+STANDIN_FILE = PROJECT_ROOT / "sql" / "supabase_standin.sql"
+_LOCK_KEY = 7_430_221  # advisory lock id: two runners never interleave
+_VERSION = re.compile(r"^(\d+)_(.+)\.sql$")
+
+
+class MigrationError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: str
+    name: str
+    path: Path
+
+
+def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
+    found = []
+    for path in sorted(directory.glob("*.sql")):
+        match = _VERSION.match(path.name)
+        if not match:
+            raise MigrationError(f"{path.name}: migration files are named <version>_<name>.sql")
+        found.append(Migration(match.group(1), match.group(2), path))
+    return found
+
+
+def _line_of(text: str, position: int | None) -> int | None:
+    if not position:
+        return None
+    return text.count("\n", 0, position - 1) + 1
+
+
+def _run_file(conn: psycopg.Connection, path: Path) -> None:
+    text = path.read_text()
+    try:
+        conn.execute(text.encode())
+    except psycopg.Error as exc:
+        diag = exc.diag
+        line = _line_of(text, int(diag.statement_position) if diag.statement_position else None)
+        where = f"{path.name}:{line}" if line else path.name
+        context = f" ({diag.context.strip()})" if diag.context else ""
+        raise MigrationError(
+            f"{where}: {diag.sqlstate or ''} {diag.message_primary or exc}{context}"
+        ) from exc
+
+
+def standin_needed(conn: psycopg.Connection) -> bool:
+    """True on plain Postgres; real Supabase (it has `supabase_auth_admin`) keeps its own auth."""
+    row = conn.execute(
+        "select not exists (select from pg_roles where rolname = 'supabase_auth_admin')"
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def apply_standin(conn: psycopg.Connection) -> None:
+    with conn.transaction():
+        _run_file(conn, STANDIN_FILE)
+
+
+def _ensure_history_table(conn: psycopg.Connection) -> None:
+    conn.execute("create schema if not exists supabase_migrations")
+    conn.execute(
+        "create table if not exists supabase_migrations.schema_migrations"
+        " (version text not null primary key)"
+    )
+    for column in ("statements text[]", "name text", "created_by text", "idempotency_key text"):
+        conn.execute(
+            sql.SQL("alter table supabase_migrations.schema_migrations add column if not exists ")
+            + sql.SQL(column)  # fixed literals above, never input
+        )
+
+
+def applied_versions(conn: psycopg.Connection) -> set[str]:
+    exists = conn.execute(
+        "select to_regclass('supabase_migrations.schema_migrations') is not null"
+    ).fetchone()
+    if not (exists and exists[0]):
+        return set()
+    rows = conn.execute("select version from supabase_migrations.schema_migrations").fetchall()
+    return {r[0] for r in rows}
+
+
+def apply_migrations(conn: psycopg.Connection, directory: Path = MIGRATIONS_DIR) -> list[str]:
+    """Apply pending migrations in filename order; returns the versions applied now."""
+    applied_now: list[str] = []
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+        _ensure_history_table(conn)
+    for migration in discover(directory):
+        with conn.transaction():
+            conn.execute("select pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+            if migration.version in applied_versions(conn):
+                continue
+            _run_file(conn, migration.path)
+            conn.execute(
+                "insert into supabase_migrations.schema_migrations"
+                " (version, name, statements, created_by) values (%s, %s, %s, %s)",
+                (migration.version, migration.name, [migration.path.read_text()],
+                 "python_functions"),
+            )
+            applied_now.append(migration.version)
+    return applied_now
+
+
+def apply_seed(conn: psycopg.Connection, path: Path = SEED_FILE) -> None:
+    with conn.transaction():
+        _run_file(conn, path)
+
+
+def prepare_database(dsn: str, *, seed: bool) -> list[str]:
+    """Stand-in (plain Postgres only), pending migrations, optionally the seed."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        if standin_needed(conn):
+            apply_standin(conn)
+        applied = apply_migrations(conn)
+        if seed:
+            apply_seed(conn)
+        return applied

@@ -1,0 +1,302 @@
+"""Call a Postgres function exactly the way PostgREST's `/rpc/<fn>` endpoint does.
+
+One caller used by the tests, the AI service (as `service_role`) and the `rpc` CLI. Per call,
+as PostgREST does per request (docs.postgrest.org, "Transactions" and "Functions as RPC"):
+
+* one transaction; READ ONLY when the function is `stable`/`immutable` or the method is GET;
+* `set_config` (transaction-local) of `role` (the claims' `role`, `anon` when there are no
+  claims), `request.jwt.claims`, `request.headers` (lower-cased names), `request.method`,
+  `request.path`, `search_path`;
+* the function called with named arguments, the JSON arguments typed by `json_to_record`
+  with the function's declared parameter types;
+* the outcome turned into `(status, headers, body)`:
+  - success: 200 (204 without a body for `void`), overridden by the `response.status` GUC,
+    plus the headers of the `response.headers` GUC (an array of one-key objects)
+    ("Setting response headers / status": references/transactions);
+  - `raise sqlstate 'PGRST' using message = <json body>, detail = <json {status, headers}>`
+    takes over the whole error response ("Raise errors with HTTP Status Codes",
+    references/errors); unparsable JSON there is PostgREST's 500 `PGRST121`;
+  - `raise sqlstate 'PTnnn'` answers status nnn;
+  - any other SQLSTATE by PostgREST's table ("HTTP Status Codes", references/errors):
+    `42501` is 401 for anon and 403 otherwise, `23503`/`23505` 409, `25006` 405, `42883` and
+    `42P01` 404, `P0001` 400, other `P0*` 500, `08*` 503, ... with the body
+    `{code, message, details, hint}`;
+  - a function the schema cache does not know is 404 `PGRST202`, like PostgREST's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+
+# Exact codes first, then prefixes, as the PostgREST table lists them.
+_EXACT_STATUS = {
+    "23503": 409, "23505": 409, "25006": 405, "53400": 500, "P0001": 400,
+    "42883": 404, "42P01": 404, "42P17": 500,
+}
+_PREFIX_STATUS = {
+    "08": 503, "09": 500, "0L": 403, "0P": 403, "25": 500, "28": 403, "2D": 500, "38": 500,
+    "39": 500, "3B": 500, "40": 500, "53": 503, "54": 500, "55": 500, "57": 500, "58": 500,
+    "F0": 500, "HV": 500, "P0": 500, "XX": 500,
+}
+
+_STATUS_TEXT = {
+    200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
+    403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout",
+    409: "Conflict", 413: "Payload Too Large", 422: "Unprocessable Entity",
+    429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
+    503: "Service Unavailable", 504: "Gateway Timeout",
+}
+
+
+def status_text(status: int) -> str:
+    return _STATUS_TEXT.get(status, "")
+
+
+def status_for_sqlstate(sqlstate: str, authenticated: bool) -> int:
+    if sqlstate == "42501":
+        return 403 if authenticated else 401
+    if sqlstate in _EXACT_STATUS:
+        return _EXACT_STATUS[sqlstate]
+    if sqlstate.startswith("PT") and sqlstate[2:].isdigit():
+        return int(sqlstate[2:])
+    return _PREFIX_STATUS.get(sqlstate[:2], 400)
+
+
+@dataclass
+class RpcResponse:
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+
+    def header(self, name: str) -> str | None:
+        """Case-insensitive header lookup, as HTTP clients do it."""
+        wanted = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == wanted), None)
+
+    @property
+    def ok(self) -> bool:
+        return self.status < 400
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str  # format_type() text, used to type the JSON arguments
+    has_default: bool
+
+
+@dataclass(frozen=True)
+class FunctionInfo:
+    schema: str
+    name: str
+    params: tuple[Param, ...]
+    volatility: str  # 'i', 's' or 'v'
+    returns_set: bool
+    returns_void: bool
+
+    def accepts(self, keys: set[str]) -> bool:
+        names = {p.name for p in self.params}
+        required = {p.name for p in self.params if not p.has_default}
+        return keys <= names and required <= keys
+
+
+_CATALOG_QUERY = """
+select p.pronargs, p.pronargdefaults, p.proargnames, p.proargmodes,
+       array(select format_type(t, null) from unnest(p.proargtypes) as t),
+       p.provolatile, p.proretset, p.prorettype = 'void'::regtype
+  from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+ where n.nspname = %s and p.proname = %s and p.prokind = 'f'
+"""
+
+_schema_cache: dict[tuple[str, str, str], list[FunctionInfo]] = {}
+
+
+def clear_schema_cache() -> None:
+    """Forget cached signatures (PostgREST's `NOTIFY pgrst, 'reload schema'`)."""
+    _schema_cache.clear()
+
+
+def _load_functions(conn: psycopg.Connection[Any], schema: str, name: str) -> list[FunctionInfo]:
+    key = (f"{conn.info.host}:{conn.info.port}/{conn.info.dbname}", schema, name)
+    if key not in _schema_cache:
+        found = []
+        for nargs, ndefaults, argnames, argmodes, argtypes, vol, retset, void in (
+            conn.execute(_CATALOG_QUERY, (schema, name)).fetchall()
+        ):
+            if argmodes and any(m not in ("i", "b", "v") for m in argmodes[:nargs]):
+                continue  # OUT/TABLE params come after the inputs; inputs only here
+            names = list(argnames or [])[:nargs]
+            if len(names) < nargs or not all(names):
+                continue  # PostgREST only exposes functions with named parameters
+            params = tuple(
+                Param(names[i], argtypes[i], i >= nargs - ndefaults) for i in range(nargs)
+            )
+            found.append(FunctionInfo(schema, name, params, vol, retset, void))
+        _schema_cache[key] = found
+    return _schema_cache[key]
+
+
+def _resolve(
+    conn: psycopg.Connection[Any], schema: str, name: str, keys: set[str]
+) -> FunctionInfo | RpcResponse:
+    for info in _load_functions(conn, schema, name):
+        if info.accepts(keys):
+            return info
+    listed = ", ".join(sorted(keys))
+    return _error_response(404, {
+        "code": "PGRST202",
+        "message": f"Could not find the function {schema}.{name}({listed}) in the schema cache",
+        "details": f"Searched for the function {schema}.{name} with parameters {listed or '-'}",
+        "hint": None,
+    })
+
+
+def _call_statement(info: FunctionInfo, keys: list[str]) -> sql.Composed:
+    """One statement: the call, its JSON body, and the response GUCs it may have set."""
+    by_name = {p.name: p for p in info.params}
+    call_expr = sql.SQL("{}({})").format(
+        sql.Identifier(info.schema, info.name),
+        sql.SQL(", ").join(
+            sql.SQL("{} := a.{}").format(sql.Identifier(k), sql.Identifier(k)) for k in keys
+        ),
+    )
+    args_source = sql.SQL("json_to_record(%(args)s::json) as a({})").format(
+        sql.SQL(", ").join(
+            sql.SQL("{} {}").format(sql.Identifier(k), sql.SQL(by_name[k].type)) for k in keys
+        )
+    ) if keys else sql.SQL("(select) as a")
+    if info.returns_set:
+        body = sql.SQL(
+            "select coalesce(json_agg(r), '[]')::text from {} cross join lateral {} as r"
+        ).format(args_source, call_expr)
+    elif info.returns_void:
+        body = sql.SQL("select {}::text from {}").format(call_expr, args_source)
+    else:
+        body = sql.SQL("select to_json({})::text from {}").format(call_expr, args_source)
+    return sql.SQL(
+        "select ({}) as body, current_setting('response.headers', true),"
+        " current_setting('response.status', true)"
+    ).format(body)
+
+
+def _error_response(status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None
+                    ) -> RpcResponse:
+    merged = {"Content-Type": JSON_CONTENT_TYPE, **(headers or {})}
+    return RpcResponse(status, merged, body)
+
+
+def _pg_error_response(exc: psycopg.Error, authenticated: bool) -> RpcResponse:
+    diag = exc.diag
+    sqlstate = diag.sqlstate
+    if sqlstate is None:  # no server answer: the connection is gone
+        return _error_response(503, {
+            "code": "PGRST000",
+            "message": "Database client error. Retrying the connection.",
+            "details": None, "hint": None,
+        })
+    if sqlstate == "PGRST":
+        try:
+            body = json.loads(diag.message_primary or "")
+            detail = json.loads(diag.message_detail or "")
+            status = int(detail["status"])
+            headers = {str(k): str(v) for k, v in (detail.get("headers") or {}).items()}
+            if not isinstance(body, dict):
+                raise TypeError("body must be an object")
+        except (ValueError, TypeError, KeyError):
+            return _error_response(500, {
+                "code": "PGRST121",
+                "message": "Could not parse JSON in the RAISE SQLSTATE 'PGRST' error",
+                "details": None, "hint": None,
+            })
+        return _error_response(status, body, headers)
+    status = status_for_sqlstate(sqlstate, authenticated)
+    return _error_response(status, {
+        "code": sqlstate,
+        "message": diag.message_primary,
+        "details": diag.message_detail,
+        "hint": diag.message_hint,
+    }, {"WWW-Authenticate": "Bearer"} if status == 401 else None)
+
+
+def _response_headers(raw: str | None) -> dict[str, str]:
+    if not raw:
+        return {}
+    parsed = json.loads(raw)
+    headers: dict[str, str] = {}
+    for item in parsed if isinstance(parsed, list) else [parsed]:
+        for key, value in item.items():
+            headers[str(key)] = str(value)
+    return headers
+
+
+def call(
+    conn: psycopg.Connection[Any],
+    schema: str,
+    function: str,
+    args: Mapping[str, Any] | None = None,
+    claims: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    method: str = "POST",
+) -> RpcResponse:
+    """Run `schema.function(**args)` as PostgREST would for `POST /rpc/function`.
+
+    `conn` must be in autocommit mode and connected as a role that may `set role` to the
+    API roles (`authenticator`, `postgres`). `claims` are the verified JWT claims; None is a
+    request with the anon key.
+    """
+    args = dict(args or {})
+    claims = dict(claims) if claims is not None else {"role": "anon"}
+    role = str(claims.get("role") or "anon")
+    authenticated = role != "anon"
+    try:
+        resolved = _resolve(conn, schema, function, set(args))
+        if isinstance(resolved, RpcResponse):
+            return resolved
+        info = resolved
+        read_only = method.upper() in ("GET", "HEAD") or info.volatility in ("s", "i")
+        keys = list(args)
+        with conn.transaction():
+            conn.execute(
+                "select set_config('search_path', %(search_path)s, true),"
+                " set_config('role', %(role)s, true),"
+                " set_config('request.jwt.claims', %(claims)s, true),"
+                " set_config('request.headers', %(headers)s, true),"
+                " set_config('request.cookies', '{}', true),"
+                " set_config('request.method', %(method)s, true),"
+                " set_config('request.path', %(path)s, true),"
+                " set_config('transaction_read_only', %(read_only)s, true)",
+                {
+                    "search_path": f'"{schema}", "public", "extensions"',
+                    "role": role,
+                    "claims": json.dumps(claims),
+                    "headers": json.dumps({k.lower(): v for k, v in (headers or {}).items()}),
+                    "method": method.upper(),
+                    "path": f"/rpc/{function}",
+                    "read_only": "on" if read_only else "off",
+                },
+            )
+            row = conn.execute(
+                _call_statement(info, keys), {"args": json.dumps(args)} if keys else None
+            ).fetchone()
+    except psycopg.Error as exc:
+        return _pg_error_response(exc, authenticated)
+    assert row is not None
+    body_text, raw_headers, raw_status = row
+    out_headers = _response_headers(raw_headers)
+    if info.returns_void:
+        status = int(raw_status) if raw_status else 204
+        return RpcResponse(status, out_headers, None)
+    out_headers = {"Content-Type": JSON_CONTENT_TYPE, **out_headers}
+    body = json.loads(body_text) if body_text is not None else None
+    if info.returns_set and isinstance(body, list):
+        out_headers.setdefault("Content-Range", f"0-{len(body) - 1}/*" if body else "*/*")
+    status = int(raw_status) if raw_status else 200
+    return RpcResponse(status, out_headers, body)

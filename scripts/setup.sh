@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Idempotent self-setup shared by `make run`, `make test` and `make bench`:
+# system packages (only when missing, only as root) and the Python environment.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+have_pg_server() {
+  command -v pg_ctl >/dev/null 2>&1 && return 0
+  compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null
+}
+
+missing=()
+have_pg_server || missing+=(postgresql postgresql-contrib)
+if ! command -v tesseract >/dev/null 2>&1 || ! tesseract --list-langs 2>/dev/null | grep -qx pol; then
+  missing+=(tesseract-ocr tesseract-ocr-pol)
+fi
+
+if ((${#missing[@]})); then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    log "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  elif ! have_pg_server; then
+    log "PostgreSQL server binaries (pg_ctl, initdb) were not found."
+    log "Install them (Debian/Ubuntu: sudo apt-get install postgresql), or set TEST_DATABASE_URL /"
+    log "DATABASE_URL to a Postgres you already run (e.g. the one 'supabase start' prints)."
+    exit 1
+  else
+    log "note: tesseract-ocr (+ tesseract-ocr-pol) is missing; OCR features will be unavailable"
+  fi
+fi
+
+PYTHON=${PYTHON:-python3}
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  log "Python >= 3.11 is required (found: $("$PYTHON" --version 2>&1))"
+  exit 1
+fi
+
+stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+if [[ ! -f $stamp ]]; then
+  [[ -x .venv/bin/python ]] || { log "creating .venv"; "$PYTHON" -m venv .venv; }
+  log "installing Python dependencies into .venv"
+  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi

@@ -1,0 +1,177 @@
+"""Shared fixtures: one throwaway Postgres per test session, users, and a PostgREST-like caller.
+
+The database, in order of preference: `TEST_DATABASE_URL` (e.g. `supabase start`'s database),
+a testcontainers Postgres where a Docker engine answers, else a local cluster started from the
+machine's PostgreSQL binaries under /tmp (as the `postgres` OS user when run as root).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from python_functions import migrate, rpc
+from python_functions.auth import user_claims
+from python_functions.localdb import LocalCluster, free_port
+
+APP_SCHEMAS = ("core", "pullups", "workouts", "flashcards", "recipes")
+
+
+def _docker_engine_answers() -> bool:
+    try:
+        import docker  # type: ignore[import-untyped]
+
+        client = docker.from_env(timeout=2)
+        return bool(client.ping())
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    external = os.environ.get("TEST_DATABASE_URL")
+    if external:
+        migrate.prepare_database(external, seed=False)
+        yield external
+        return
+    if _docker_engine_answers():
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:15", driver=None) as container:
+            url = container.get_connection_url()
+            migrate.prepare_database(url, seed=False)
+            yield url
+        return
+    root = Path(tempfile.mkdtemp(prefix="pf-test-", dir="/tmp"))
+    root.chmod(0o755)  # mkdtemp makes it 0700; the server user must enter it
+    cluster = LocalCluster(root / "pg", free_port(), durable=False)
+    cluster.init()
+    cluster.start()
+    try:
+        migrate.prepare_database(cluster.dsn, seed=False)
+        yield cluster.dsn
+    finally:
+        cluster.destroy()
+        root.rmdir()
+
+
+@pytest.fixture(scope="session")
+def admin(database_url: str) -> Iterator[psycopg.Connection[Any]]:
+    """A superuser connection for arranging data and checking what was stored."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        yield conn
+
+
+def _tables_to_truncate(conn: psycopg.Connection[Any]) -> list[str]:
+    rows = conn.execute(
+        "select format('%%I.%%I', schemaname, tablename) from pg_tables"
+        " where schemaname = any(%s) and (schemaname, tablename) <> ('core', 'quota_policies')",
+        (list(APP_SCHEMAS),),
+    ).fetchall()
+    return [r[0] for r in rows] + ["auth.users"]
+
+
+@pytest.fixture(scope="session")
+def truncate_sql(admin: psycopg.Connection[Any]) -> str:
+    return "truncate " + ", ".join(_tables_to_truncate(admin)) + " restart identity cascade"
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test that touches the database starts from empty app tables."""
+    if "database_url" not in request.fixturenames:
+        yield
+        return
+    admin: psycopg.Connection[Any] = request.getfixturevalue("admin")
+    admin.execute(request.getfixturevalue("truncate_sql"))
+    admin.execute("delete from core.quota_policies where bucket like 'test.%'")
+    yield
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    email: str
+
+    @property
+    def claims(self) -> dict[str, Any]:
+        return user_claims(self.id, self.email)
+
+
+@pytest.fixture
+def make_user(admin: psycopg.Connection[Any]) -> Callable[..., User]:
+    def factory(email: str | None = None) -> User:
+        user_id = str(uuid.uuid4())
+        email = email or f"user-{user_id[:8]}@example.com"
+        admin.execute("insert into auth.users (id, email) values (%s, %s)", (user_id, email))
+        return User(user_id, email)
+
+    return factory
+
+
+@pytest.fixture
+def alice(make_user: Callable[..., User]) -> User:
+    return make_user("alice@example.com")
+
+
+@pytest.fixture
+def bob(make_user: Callable[..., User]) -> User:
+    return make_user("bob@example.com")
+
+
+SERVICE_ROLE_CLAIMS = {"role": "service_role", "iss": "supabase-local"}
+
+
+class Api:
+    """Calls RPCs through the PostgREST-faithful caller, as a supabase-js client would."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+
+    def __call__(
+        self,
+        function: str,
+        user: User | None = None,
+        *,
+        claims: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        method: str = "POST",
+        **args: Any,
+    ) -> rpc.RpcResponse:
+        schema, _, name = function.partition(".")
+        if claims is None and user is not None:
+            claims = user.claims
+        return rpc.call(self.conn, schema, name, args, claims, headers, method)
+
+    def service(self, function: str, **args: Any) -> rpc.RpcResponse:
+        return self(function, claims=SERVICE_ROLE_CLAIMS, **args)
+
+
+@pytest.fixture(scope="session")
+def _api_conn(database_url: str) -> Iterator[psycopg.Connection[Any]]:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def api(_api_conn: psycopg.Connection[Any], database_url: str) -> Api:
+    return Api(_api_conn)
+
+
+def assert_error(response: rpc.RpcResponse, status: int, code: str) -> dict[str, Any]:
+    """The shared error body with the expected status and code."""
+    assert response.status == status, (response.status, response.body)
+    body = response.body
+    assert isinstance(body, dict)
+    assert set(body) == {"code", "message", "details", "hint"}, body
+    assert body["code"] == code, body
+    assert response.header("Content-Type") == rpc.JSON_CONTENT_TYPE
+    return body

@@ -1,0 +1,75 @@
+"""`make run` brings the stack up, prints a token that works with the CLI caller, and stops."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from python_functions import PROJECT_ROOT
+from python_functions.localdb import LocalCluster, free_port
+
+
+def _wait_for(process: subprocess.Popen[str], marker: str, timeout: float) -> str:
+    assert process.stdout is not None
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if line.strip() == marker:
+            return "".join(seen)
+    raise AssertionError("make run did not become ready:\n" + "".join(seen))
+
+
+def test_make_run_serves_the_demo_users_and_stops_on_ctrl_c() -> None:
+    local_dir = Path(tempfile.mkdtemp(prefix="pf-run-", dir="/tmp"))
+    local_dir.chmod(0o755)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env |= {"LOCAL_DIR": str(local_dir), "DB_PORT": str(port)}
+    process = subprocess.Popen(
+        ["make", "--no-print-directory", "run"], cwd=PROJECT_ROOT, env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        output = _wait_for(process, "ready", timeout=180)
+        assert f"127.0.0.1:{port}" in output
+        token = re.search(r"alice@example\.com .*\n\s+(\S+)", output)
+        assert token, output
+        result = subprocess.run(
+            [sys.executable, "-m", "python_functions", "rpc", "core.require_user",
+             "--token", token.group(1)],
+            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        head, _, body = result.stdout.partition("\n\n")
+        assert head.startswith("HTTP/1.1 200 OK")
+        assert json.loads(body) == "11111111-1111-4111-8111-111111111111"
+
+        forged = subprocess.run(
+            [sys.executable, "-m", "python_functions", "rpc", "core.require_user",
+             "--token", token.group(1)[:-4] + "AAAA"],
+            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60,
+        )
+        assert forged.returncode == 1
+        assert forged.stdout.startswith("HTTP/1.1 401")
+
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=60)
+        cluster = LocalCluster(local_dir / "postgres", port)
+        assert not cluster.running()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        LocalCluster(local_dir / "postgres", port).stop()
+        shutil.rmtree(local_dir, ignore_errors=True)

@@ -1,0 +1,215 @@
+"""The PostgREST-faithful caller: statuses, headers and bodies as PostgREST produces them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from python_functions import rpc
+from tests.conftest import Api, User, assert_error
+
+RPC_TEST_SCHEMA = """
+drop schema if exists rpc_test cascade;
+create schema rpc_test;
+grant usage on schema rpc_test to anon, authenticated, service_role;
+create table rpc_test.items (id int primary key, note text);
+grant select, insert on rpc_test.items to anon, authenticated;
+
+create function rpc_test.custom_error() returns jsonb language plpgsql as $$
+begin
+  perform core.api_error(418, 'TEAPOT', 'I am a teapot', '{"why": "tea"}', 'brew coffee',
+                         '{"X-Brew": "tea"}');
+  return null;
+end $$;
+create function rpc_test.bad_pgrst_json() returns jsonb language plpgsql as $$
+begin raise sqlstate 'PGRST' using message = 'not json', detail = 'nope'; end $$;
+create function rpc_test.pt_status() returns jsonb language plpgsql as $$
+begin
+  raise sqlstate 'PT402' using message = 'Payment Required', detail = 'Quota', hint = 'Pay';
+end $$;
+create function rpc_test.plain_raise() returns jsonb language plpgsql as $$
+begin raise exception 'boom' using detail = 'it broke', hint = 'fix it'; end $$;
+create function rpc_test.no_data() returns jsonb language plpgsql as $$
+begin raise sqlstate 'P0002' using message = 'nothing'; end $$;
+create function rpc_test.duplicate() returns jsonb language plpgsql as $$
+begin insert into rpc_test.items values (1, 'a'), (1, 'b'); return null; end $$;
+create function rpc_test.insert_then_fail(id int) returns jsonb language plpgsql as $$
+begin insert into rpc_test.items values (id, 'x'); raise exception 'after insert'; end $$;
+create function rpc_test.insert_item(id int) returns jsonb language plpgsql as $$
+begin insert into rpc_test.items values (id, 'x'); return jsonb_build_object('id', id); end $$;
+create function rpc_test.with_headers() returns jsonb language plpgsql as $$
+begin
+  perform set_config('response.status', '201', true);
+  perform set_config('response.headers',
+    '[{"Cache-Control": "no-store"}, {"ETag": "\\"v1\\""}]', true);
+  return '{"created": true}';
+end $$;
+create function rpc_test.write_item() returns jsonb language plpgsql as $$
+begin insert into rpc_test.items values (99, 'stable'); return null; end $$;
+-- mislabelled stable: PostgREST runs it READ ONLY, so the write it reaches fails
+create function rpc_test.stable_writer() returns jsonb language sql stable as $$
+  select rpc_test.write_item() $$;
+create function rpc_test.nothing() returns void language sql as $$ select $$;
+create function rpc_test.many(n int) returns setof int language sql as $$
+  select generate_series(1, n) $$;
+create function rpc_test.rows_of(n int) returns setof rpc_test.items language sql as $$
+  select g, 'n' || g from generate_series(1, n) g $$;
+create function rpc_test.echo(
+  p_uuid uuid, p_ints int[], p_doc jsonb, p_day date, p_text text default 'dflt'
+) returns jsonb language sql as $$
+  select jsonb_build_object('uuid', p_uuid, 'ints', p_ints, 'sum',
+    (select sum(x) from unnest(p_ints) x), 'doc', p_doc, 'day', p_day + 1, 'text', p_text) $$;
+create function rpc_test.request_info() returns jsonb language sql stable as $$
+  select jsonb_build_object(
+    'role', current_user,
+    'uid', auth.uid(),
+    'headers', current_setting('request.headers', true)::jsonb,
+    'method', current_setting('request.method', true),
+    'path', current_setting('request.path', true),
+    'read_only', current_setting('transaction_read_only')) $$;
+create function rpc_test.volatile_info() returns jsonb language sql as $$
+  select jsonb_build_object('read_only', current_setting('transaction_read_only')) $$;
+create function rpc_test.for_users() returns text language sql as $$ select 'hello' $$;
+create function rpc_test.for_service() returns text language sql as $$ select 'hello' $$;
+
+grant execute on all functions in schema rpc_test to anon, authenticated, service_role;
+revoke execute on function rpc_test.for_users() from anon, public;
+revoke execute on function rpc_test.for_service() from anon, authenticated, public;
+"""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def rpc_test_schema(admin: psycopg.Connection[Any]) -> Iterator[None]:
+    admin.execute(RPC_TEST_SCHEMA)
+    rpc.clear_schema_cache()
+    yield
+    admin.execute("drop schema rpc_test cascade")
+
+
+def test_pgrst_raise_takes_over_status_body_and_headers(api: Api, alice: User) -> None:
+    response = api("rpc_test.custom_error", alice)
+    body = assert_error(response, 418, "TEAPOT")
+    assert body == {"code": "TEAPOT", "message": "I am a teapot", "details": {"why": "tea"},
+                    "hint": "brew coffee"}
+    assert response.header("X-Brew") == "tea"
+
+
+def test_unparsable_pgrst_raise_is_500_pgrst121(api: Api, alice: User) -> None:
+    assert_error(api("rpc_test.bad_pgrst_json", alice), 500, "PGRST121")
+
+
+def test_ptnnn_sqlstate_sets_the_status(api: Api, alice: User) -> None:
+    body = assert_error(api("rpc_test.pt_status", alice), 402, "PT402")
+    assert (body["message"], body["details"], body["hint"]) == ("Payment Required", "Quota", "Pay")
+
+
+def test_plain_raise_exception_is_400_with_postgres_fields(api: Api, alice: User) -> None:
+    body = assert_error(api("rpc_test.plain_raise", alice), 400, "P0001")
+    assert body == {"code": "P0001", "message": "boom", "details": "it broke", "hint": "fix it"}
+
+
+def test_other_p0_sqlstates_are_500(api: Api, alice: User) -> None:
+    assert_error(api("rpc_test.no_data", alice), 500, "P0002")
+
+
+def test_unique_violation_is_409(api: Api, alice: User) -> None:
+    assert_error(api("rpc_test.duplicate", alice), 409, "23505")
+
+
+def test_error_rolls_back_everything_the_call_wrote(
+    api: Api, alice: User, admin: psycopg.Connection[Any]
+) -> None:
+    assert_error(api("rpc_test.insert_then_fail", alice, id=7), 400, "P0001")
+    assert admin.execute("select count(*) from rpc_test.items where id = 7").fetchone() == (0,)
+
+
+def test_success_commits(api: Api, alice: User, admin: psycopg.Connection[Any]) -> None:
+    response = api("rpc_test.insert_item", alice, id=8)
+    assert (response.status, response.body) == (200, {"id": 8})
+    assert admin.execute("select count(*) from rpc_test.items where id = 8").fetchone() == (1,)
+    admin.execute("delete from rpc_test.items")
+
+
+def test_response_status_and_headers_gucs_are_honoured(api: Api, alice: User) -> None:
+    response = api("rpc_test.with_headers", alice)
+    assert response.status == 201
+    assert response.body == {"created": True}
+    assert response.header("cache-control") == "no-store"
+    assert response.header("ETag") == '"v1"'
+    assert response.header("Content-Type") == rpc.JSON_CONTENT_TYPE
+
+
+def test_stable_function_that_writes_is_405(api: Api, alice: User) -> None:
+    assert_error(api("rpc_test.stable_writer", alice), 405, "25006")
+
+
+def test_stable_function_runs_read_only_and_volatile_read_write(api: Api, alice: User) -> None:
+    assert api("rpc_test.request_info", alice).body["read_only"] == "on"
+    assert api("rpc_test.volatile_info", alice).body["read_only"] == "off"
+    assert api("rpc_test.volatile_info", alice, method="GET").body["read_only"] == "on"
+
+
+def test_anon_without_grant_is_401(api: Api) -> None:
+    response = api("rpc_test.for_users")
+    assert_error(response, 401, "42501")
+    assert response.header("WWW-Authenticate") == "Bearer"
+
+
+def test_authenticated_without_grant_is_403(api: Api, alice: User) -> None:
+    assert api("rpc_test.for_users", alice).body == "hello"
+    assert_error(api("rpc_test.for_service", alice), 403, "42501")
+
+
+def test_unknown_function_or_argument_is_404_pgrst202(api: Api, alice: User) -> None:
+    assert_error(api("rpc_test.no_such_function", alice), 404, "PGRST202")
+    assert_error(api("rpc_test.insert_item", alice, id=1, extra=2), 404, "PGRST202")
+    assert_error(api("rpc_test.insert_item", alice), 404, "PGRST202")
+
+
+def test_void_function_is_204_without_body(api: Api, alice: User) -> None:
+    response = api("rpc_test.nothing", alice)
+    assert (response.status, response.body) == (204, None)
+    assert response.header("Content-Type") is None
+
+
+def test_set_returning_functions_give_arrays(api: Api, alice: User) -> None:
+    response = api("rpc_test.many", alice, n=3)
+    assert response.body == [1, 2, 3]
+    assert response.header("Content-Range") == "0-2/*"
+    assert api("rpc_test.rows_of", alice, n=2).body == [
+        {"id": 1, "note": "n1"}, {"id": 2, "note": "n2"}]
+    assert api("rpc_test.many", alice, n=0).body == []
+
+
+def test_named_arguments_are_typed_like_postgrest(api: Api, alice: User) -> None:
+    uid = "0b9a1c5e-8f7d-4c3b-9a2e-1d0c9b8a7f6e"
+    response = api("rpc_test.echo", alice, p_uuid=uid, p_ints=[1, 2, 3],
+                   p_doc={"a": [1, {"b": None}]}, p_day="2026-02-28")
+    assert response.body == {"uuid": uid, "ints": [1, 2, 3], "sum": 6,
+                             "doc": {"a": [1, {"b": None}]}, "day": "2026-03-01",
+                             "text": "dflt"}
+
+
+def test_malformed_argument_is_400(api: Api, alice: User) -> None:
+    body = assert_error(api("rpc_test.echo", alice, p_uuid="not-a-uuid", p_ints=[1],
+                            p_doc={}, p_day="2026-01-01"), 400, "22P02")
+    assert "uuid" in body["message"]
+
+
+def test_request_context_is_set_like_postgrest(api: Api, alice: User) -> None:
+    info = api("rpc_test.request_info", alice, headers={"X-Client-Info": "supabase-js/2"}).body
+    assert info["role"] == "authenticated"
+    assert info["uid"] == alice.id
+    assert info["headers"] == {"x-client-info": "supabase-js/2"}
+    assert (info["method"], info["path"]) == ("POST", "/rpc/request_info")
+    assert api("rpc_test.request_info").body["role"] == "anon"
+
+
+def test_lost_connection_is_503(database_url: str, alice: User) -> None:
+    conn = psycopg.connect(database_url, autocommit=True)
+    conn.close()
+    response = rpc.call(conn, "rpc_test", "for_users", {}, alice.claims)
+    assert_error(response, 503, "PGRST000")
