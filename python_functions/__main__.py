@@ -114,7 +114,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ttl", type=int, default=3600, help="seconds until it expires")
     p.set_defaults(func=cmd_token)
 
-    args = parser.parse_args(argv)
+    # key=value pairs may also follow the options (argparse will not intermix them itself)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if args.command != "rpc" or any(item.startswith("-") for item in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.params = [*args.params, *extra]
     result: int = args.func(args)
     return result
 

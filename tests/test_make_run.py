@@ -47,17 +47,19 @@ def test_make_run_serves_the_demo_users_and_stops_on_ctrl_c() -> None:
         token = re.search(r"alice@example\.com .*\n\s+(\S+)", output)
         assert token, output
         result = subprocess.run(
-            [sys.executable, "-m", "python_functions", "rpc", "core.require_user",
-             "--token", token.group(1)],
+            [sys.executable, "-m", "python_functions", "rpc", "pullups.list_sessions",
+             "--token", token.group(1), "limit:=3"],
             cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60,
         )
         assert result.returncode == 0, result.stdout + result.stderr
         head, _, body = result.stdout.partition("\n\n")
         assert head.startswith("HTTP/1.1 200 OK")
-        assert json.loads(body) == "11111111-1111-4111-8111-111111111111"
+        listed = json.loads(body)
+        assert len(listed["data"]["sessions"]) == 3
+        assert listed["meta"]["pagination"]["total"] == 7  # alice's seeded history
 
         forged = subprocess.run(
-            [sys.executable, "-m", "python_functions", "rpc", "core.require_user",
+            [sys.executable, "-m", "python_functions", "rpc", "pullups.list_sessions",
              "--token", token.group(1)[:-4] + "AAAA"],
             cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60,
         )

@@ -428,3 +428,71 @@ as $$
 $$;
 
 grant execute on function core.record_ai_call(text, uuid, uuid, jsonb) to service_role;
+
+/**
+ * Parse a date given as text (ISO 8601, YYYY-MM-DD); 400 VALIDATION_ERROR naming the field.
+ */
+create or replace function core.parse_date(p_value text, p_field text)
+  returns date
+  language plpgsql
+  immutable
+  set search_path = ''
+as $$
+begin
+  if p_value is null then
+    return null;
+  end if;
+  if p_value !~ '^\d{4}-\d{2}-\d{2}$' then
+    perform core.api_error(400, 'VALIDATION_ERROR', p_field || ' must be a date (YYYY-MM-DD)',
+      jsonb_build_object('field', p_field));
+  end if;
+  return p_value::date;
+exception
+  when datetime_field_overflow or invalid_datetime_format then
+    perform core.api_error(400, 'VALIDATION_ERROR', p_field || ' is not a valid date',
+      jsonb_build_object('field', p_field));
+    return null;
+end;
+$$;
+
+grant execute on function core.parse_date(text, text) to authenticated, service_role;
+
+/**
+ * Validate paging arguments shared by every list RPC: limit 1..100, offset >= 0.
+ */
+create or replace function core.check_paging(p_limit integer, p_offset integer)
+  returns void
+  language plpgsql
+  immutable
+  set search_path = ''
+as $$
+begin
+  if p_limit is null or p_limit < 1 or p_limit > 100 then
+    perform core.api_error(400, 'VALIDATION_ERROR', 'limit must be between 1 and 100',
+      jsonb_build_object('field', 'limit', 'value', p_limit));
+  end if;
+  if p_offset is null or p_offset < 0 then
+    perform core.api_error(400, 'VALIDATION_ERROR', 'offset must be 0 or more',
+      jsonb_build_object('field', 'offset', 'value', p_offset));
+  end if;
+end;
+$$;
+
+grant execute on function core.check_paging(integer, integer) to authenticated, service_role;
+
+/**
+ * Add a response header for PostgREST (response.headers is an array of one-key objects).
+ */
+create or replace function core.set_header(p_name text, p_value text)
+  returns void
+  language sql
+  volatile
+  set search_path = ''
+as $$
+  select set_config('response.headers',
+    (coalesce(nullif(current_setting('response.headers', true), '')::jsonb, '[]'::jsonb)
+      || jsonb_build_array(jsonb_build_object(p_name, p_value)))::text,
+    true);
+$$;
+
+grant execute on function core.set_header(text, text) to authenticated, service_role;
