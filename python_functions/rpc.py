@@ -124,39 +124,92 @@ def clear_schema_cache() -> None:
     _schema_cache.clear()
 
 
-def _load_functions(conn: psycopg.Connection[Any], schema: str, name: str) -> list[FunctionInfo]:
-    key = (f"{conn.info.host}:{conn.info.port}/{conn.info.dbname}", schema, name)
-    if key not in _schema_cache:
-        found = []
-        for nargs, ndefaults, argnames, argmodes, argtypes, vol, retset, void in (
-            conn.execute(_CATALOG_QUERY, (schema, name)).fetchall()
-        ):
-            if argmodes and any(m not in ("i", "b", "v") for m in argmodes[:nargs]):
-                continue  # OUT/TABLE params come after the inputs; inputs only here
-            names = list(argnames or [])[:nargs]
-            if len(names) < nargs or not all(names):
-                continue  # PostgREST only exposes functions with named parameters
-            params = tuple(
-                Param(names[i], argtypes[i], i >= nargs - ndefaults) for i in range(nargs)
-            )
-            found.append(FunctionInfo(schema, name, params, vol, retset, void))
-        _schema_cache[key] = found
-    return _schema_cache[key]
+def _cache_key(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any], schema: str,
+               name: str) -> tuple[str, str, str]:
+    return (f"{conn.info.host}:{conn.info.port}/{conn.info.dbname}", schema, name)
 
 
-def _resolve(
-    conn: psycopg.Connection[Any], schema: str, name: str, keys: set[str]
-) -> FunctionInfo | RpcResponse:
-    for info in _load_functions(conn, schema, name):
-        if info.accepts(keys):
-            return info
-    listed = ", ".join(sorted(keys))
-    return _error_response(404, {
-        "code": "PGRST202",
-        "message": f"Could not find the function {schema}.{name}({listed}) in the schema cache",
-        "details": f"Searched for the function {schema}.{name} with parameters {listed or '-'}",
-        "hint": None,
-    })
+def _functions_from_rows(schema: str, name: str, rows: list[tuple[Any, ...]]
+                         ) -> list[FunctionInfo]:
+    found = []
+    for nargs, ndefaults, argnames, argmodes, argtypes, vol, retset, void in rows:
+        if argmodes and any(m not in ("i", "b", "v") for m in argmodes[:nargs]):
+            continue  # OUT/TABLE params come after the inputs; inputs only here
+        names = list(argnames or [])[:nargs]
+        if len(names) < nargs or not all(names):
+            continue  # PostgREST only exposes functions with named parameters
+        params = tuple(Param(names[i], argtypes[i], i >= nargs - ndefaults) for i in range(nargs))
+        found.append(FunctionInfo(schema, name, params, vol, retset, void))
+    return found
+
+
+_SET_CONTEXT = (
+    "select set_config('search_path', %(search_path)s, true),"
+    " set_config('role', %(role)s, true),"
+    " set_config('request.jwt.claims', %(claims)s, true),"
+    " set_config('request.headers', %(headers)s, true),"
+    " set_config('request.cookies', '{}', true),"
+    " set_config('request.method', %(method)s, true),"
+    " set_config('request.path', %(path)s, true),"
+    " set_config('transaction_read_only', %(read_only)s, true)"
+)
+
+
+@dataclass(frozen=True)
+class _Request:
+    """One RPC request, independent of the connection flavour (sync or async)."""
+
+    schema: str
+    function: str
+    args: dict[str, Any]
+    claims: dict[str, Any]
+    headers: dict[str, str]
+    method: str
+
+    @classmethod
+    def build(cls, schema: str, function: str, args: Mapping[str, Any] | None,
+              claims: Mapping[str, Any] | None, headers: Mapping[str, str] | None,
+              method: str) -> _Request:
+        return cls(schema, function, dict(args or {}),
+                   dict(claims) if claims is not None else {"role": "anon"},
+                   {k.lower(): v for k, v in (headers or {}).items()}, method.upper())
+
+    @property
+    def role(self) -> str:
+        return str(self.claims.get("role") or "anon")
+
+    @property
+    def authenticated(self) -> bool:
+        return self.role != "anon"
+
+    def pick(self, candidates: list[FunctionInfo]) -> FunctionInfo | None:
+        return next((f for f in candidates if f.accepts(set(self.args))), None)
+
+    def not_found(self) -> RpcResponse:
+        listed = ", ".join(sorted(self.args))
+        qualified = f"{self.schema}.{self.function}"
+        return _error_response(404, {
+            "code": "PGRST202",
+            "message": f"Could not find the function {qualified}({listed}) in the schema cache",
+            "details": f"Searched for the function {qualified} with parameters {listed or '-'}",
+            "hint": None,
+        })
+
+    def context(self, info: FunctionInfo) -> dict[str, str]:
+        read_only = self.method in ("GET", "HEAD") or info.volatility in ("s", "i")
+        return {
+            "search_path": f'"{self.schema}", "public", "extensions"',
+            "role": self.role,
+            "claims": json.dumps(self.claims),
+            "headers": json.dumps(self.headers),
+            "method": self.method,
+            "path": f"/rpc/{self.function}",
+            "read_only": "on" if read_only else "off",
+        }
+
+    def statement(self, info: FunctionInfo) -> tuple[sql.Composed, dict[str, str] | None]:
+        keys = list(self.args)
+        return _call_statement(info, keys), ({"args": json.dumps(self.args)} if keys else None)
 
 
 def _call_statement(info: FunctionInfo, keys: list[str]) -> sql.Composed:
@@ -237,6 +290,19 @@ def _response_headers(raw: str | None) -> dict[str, str]:
     return headers
 
 
+def _finish(info: FunctionInfo, row: tuple[Any, ...] | None) -> RpcResponse:
+    assert row is not None
+    body_text, raw_headers, raw_status = row
+    out_headers = _response_headers(raw_headers)
+    if info.returns_void:
+        return RpcResponse(int(raw_status) if raw_status else 204, out_headers, None)
+    out_headers = {"Content-Type": JSON_CONTENT_TYPE, **out_headers}
+    body = json.loads(body_text) if body_text is not None else None
+    if info.returns_set and isinstance(body, list):
+        out_headers.setdefault("Content-Range", f"0-{len(body) - 1}/*" if body else "*/*")
+    return RpcResponse(int(raw_status) if raw_status else 200, out_headers, body)
+
+
 def call(
     conn: psycopg.Connection[Any],
     schema: str,
@@ -252,51 +318,46 @@ def call(
     API roles (`authenticator`, `postgres`). `claims` are the verified JWT claims; None is a
     request with the anon key.
     """
-    args = dict(args or {})
-    claims = dict(claims) if claims is not None else {"role": "anon"}
-    role = str(claims.get("role") or "anon")
-    authenticated = role != "anon"
+    request = _Request.build(schema, function, args, claims, headers, method)
     try:
-        resolved = _resolve(conn, schema, function, set(args))
-        if isinstance(resolved, RpcResponse):
-            return resolved
-        info = resolved
-        read_only = method.upper() in ("GET", "HEAD") or info.volatility in ("s", "i")
-        keys = list(args)
+        key = _cache_key(conn, schema, function)
+        if key not in _schema_cache:
+            rows = conn.execute(_CATALOG_QUERY, (schema, function)).fetchall()
+            _schema_cache[key] = _functions_from_rows(schema, function, rows)
+        info = request.pick(_schema_cache[key])
+        if info is None:
+            return request.not_found()
         with conn.transaction():
-            conn.execute(
-                "select set_config('search_path', %(search_path)s, true),"
-                " set_config('role', %(role)s, true),"
-                " set_config('request.jwt.claims', %(claims)s, true),"
-                " set_config('request.headers', %(headers)s, true),"
-                " set_config('request.cookies', '{}', true),"
-                " set_config('request.method', %(method)s, true),"
-                " set_config('request.path', %(path)s, true),"
-                " set_config('transaction_read_only', %(read_only)s, true)",
-                {
-                    "search_path": f'"{schema}", "public", "extensions"',
-                    "role": role,
-                    "claims": json.dumps(claims),
-                    "headers": json.dumps({k.lower(): v for k, v in (headers or {}).items()}),
-                    "method": method.upper(),
-                    "path": f"/rpc/{function}",
-                    "read_only": "on" if read_only else "off",
-                },
-            )
-            row = conn.execute(
-                _call_statement(info, keys), {"args": json.dumps(args)} if keys else None
-            ).fetchone()
+            conn.execute(_SET_CONTEXT, request.context(info))
+            row = conn.execute(*request.statement(info)).fetchone()
     except psycopg.Error as exc:
-        return _pg_error_response(exc, authenticated)
-    assert row is not None
-    body_text, raw_headers, raw_status = row
-    out_headers = _response_headers(raw_headers)
-    if info.returns_void:
-        status = int(raw_status) if raw_status else 204
-        return RpcResponse(status, out_headers, None)
-    out_headers = {"Content-Type": JSON_CONTENT_TYPE, **out_headers}
-    body = json.loads(body_text) if body_text is not None else None
-    if info.returns_set and isinstance(body, list):
-        out_headers.setdefault("Content-Range", f"0-{len(body) - 1}/*" if body else "*/*")
-    status = int(raw_status) if raw_status else 200
-    return RpcResponse(status, out_headers, body)
+        return _pg_error_response(exc, request.authenticated)
+    return _finish(info, row)
+
+
+async def acall(
+    conn: psycopg.AsyncConnection[Any],
+    schema: str,
+    function: str,
+    args: Mapping[str, Any] | None = None,
+    claims: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    method: str = "POST",
+) -> RpcResponse:
+    """`call` over an async connection (the AI service's pool)."""
+    request = _Request.build(schema, function, args, claims, headers, method)
+    try:
+        key = _cache_key(conn, schema, function)
+        if key not in _schema_cache:
+            cursor = await conn.execute(_CATALOG_QUERY, (schema, function))
+            _schema_cache[key] = _functions_from_rows(schema, function, await cursor.fetchall())
+        info = request.pick(_schema_cache[key])
+        if info is None:
+            return request.not_found()
+        async with conn.transaction():
+            await conn.execute(_SET_CONTEXT, request.context(info))
+            cursor = await conn.execute(*request.statement(info))
+            row = await cursor.fetchone()
+    except psycopg.Error as exc:
+        return _pg_error_response(exc, request.authenticated)
+    return _finish(info, row)

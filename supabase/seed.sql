@@ -37,3 +37,56 @@ insert into pullups.sessions (user_id, status, session_date, sets, rpe, started_
 select '22222222-2222-4222-8222-222222222222', 'completed', current_date - h.days_ago, h.sets, 6,
        (current_date - h.days_ago) + time '07:00', (current_date - h.days_ago) + time '07:30'
   from (values (10, '{3,3,2,2,2}'::smallint[]), (5, '{4,3,3,2,2}'::smallint[])) as h(days_ago, sets);
+
+-- -----------------------------------------------------------------------------
+-- workouts: alice has a push/pull plan and five finished sessions; bob one plan, two.
+-- -----------------------------------------------------------------------------
+insert into workouts.plans (id, user_id, name, description, plan, has_sessions)
+values
+  ('aaaaaaaa-0000-4000-8000-000000000001', '11111111-1111-4111-8111-111111111111',
+   'Push / Pull', 'Two days a week, upper body',
+   '{"days": [
+      {"name": "Push", "exercises": [
+        {"name": "Bench press", "sets": [{"reps": 8, "weight": 60, "rest_seconds": 120},
+                                         {"reps": 8, "weight": 60, "rest_seconds": 120},
+                                         {"reps": 6, "weight": 65, "rest_seconds": 150}]},
+        {"name": "Overhead press", "sets": [{"reps": 10, "weight": 30, "rest_seconds": 90},
+                                            {"reps": 10, "weight": 30, "rest_seconds": 90}]}]},
+      {"name": "Pull", "exercises": [
+        {"name": "Pull-up", "sets": [{"reps": 6, "weight": 0, "rest_seconds": 120},
+                                     {"reps": 6, "weight": 0, "rest_seconds": 120}]},
+        {"name": "Barbell row", "sets": [{"reps": 8, "weight": 50, "rest_seconds": 90},
+                                         {"reps": 8, "weight": 50, "rest_seconds": 90}]}]}]}',
+   true),
+  ('bbbbbbbb-0000-4000-8000-000000000001', '22222222-2222-4222-8222-222222222222',
+   'Full body', null,
+   '{"days": [{"name": "A", "exercises": [
+      {"name": "Squat", "sets": [{"reps": 5, "weight": 80, "rest_seconds": 180}]}]}]}',
+   true)
+on conflict (id) do nothing;
+
+insert into workouts.training_sessions (user_id, plan_id, date, session, started_at, ended_at)
+select p.user_id, p.id, current_date - h.days_ago,
+       jsonb_build_object(
+         'plan_name', p.name, 'day_name', d.day ->> 'name', 'date', current_date - h.days_ago,
+         'exercises', (
+           select jsonb_agg(jsonb_build_object('name', e ->> 'name', 'sets', (
+             select jsonb_agg(jsonb_build_object(
+               'planned_reps', (st ->> 'reps')::int, 'planned_weight', (st ->> 'weight')::numeric,
+               'actual_reps', (st ->> 'reps')::int - h.shortfall,
+               'actual_weight', (st ->> 'weight')::numeric,
+               'rest_seconds', (st ->> 'rest_seconds')::int, 'completed', true))
+               from jsonb_array_elements(e -> 'sets') st)))
+             from jsonb_array_elements(d.day -> 'exercises') e)),
+       (current_date - h.days_ago) + time '17:30',
+       (current_date - h.days_ago) + time '18:25'
+  from workouts.plans p
+  join (values ('aaaaaaaa-0000-4000-8000-000000000001'::uuid, 14, 0, 0),
+               ('aaaaaaaa-0000-4000-8000-000000000001'::uuid, 11, 1, 1),
+               ('aaaaaaaa-0000-4000-8000-000000000001'::uuid, 7, 0, 0),
+               ('aaaaaaaa-0000-4000-8000-000000000001'::uuid, 4, 1, 0),
+               ('aaaaaaaa-0000-4000-8000-000000000001'::uuid, 1, 0, 0),
+               ('bbbbbbbb-0000-4000-8000-000000000001'::uuid, 8, 0, 1),
+               ('bbbbbbbb-0000-4000-8000-000000000001'::uuid, 2, 0, 0))
+       as h(plan_id, days_ago, day_index, shortfall) on h.plan_id = p.id
+  cross join lateral (select p.plan -> 'days' -> h.day_index as day) d;

@@ -56,6 +56,7 @@ create table pullups.generations (
   model text not null check (char_length(model) <= 200),
   session_id uuid references pullups.sessions (id) on delete set null,
   quota_reservation_id uuid,
+  start_now boolean not null default false,
   duration_ms integer check (duration_ms >= 0),
   created_at timestamptz not null default now(),
   finished_at timestamptz
@@ -65,6 +66,10 @@ comment on table pullups.generations is
   'One row per AI generation attempt; session_id is null unless it succeeded. No prompt text.';
 
 create index generations_user_created_idx on pullups.generations (user_id, created_at desc);
+-- At most one generation in flight per user: racing requests cannot each pass the
+-- active-session check and then collide when they store their sessions.
+create unique index generations_one_pending_per_user_idx
+  on pullups.generations (user_id) where status = 'pending';
 create index generations_session_idx on pullups.generations (session_id);
 
 create table pullups.generation_error_logs (
@@ -800,3 +805,287 @@ end;
 $$;
 
 grant execute on function pullups.ai_quota() to authenticated;
+
+-- =============================================================================
+-- FUNCTIONS: AI generation (service-only: called by the Python AI service
+-- before and after the provider call; never executable by users, so nobody can
+-- forge AI output)
+-- =============================================================================
+
+/**
+ * The GenerationDTO of a row.
+ */
+create or replace function pullups.generation_dto(p_generation pullups.generations)
+  returns jsonb
+  language sql
+  stable
+  set search_path = ''
+as $$
+  select jsonb_build_object(
+    'id', p_generation.id,
+    'status', p_generation.status,
+    'model', p_generation.model,
+    'sessionId', p_generation.session_id,
+    'durationMs', p_generation.duration_ms,
+    'createdAt', p_generation.created_at,
+    'finishedAt', p_generation.finished_at
+  );
+$$;
+
+/**
+ * Close a pending generation as failed: error log, quota slot released,
+ * ai_generation_failed event. Shared by finish_generation and the clean-up of
+ * generations abandoned by a crashed request.
+ */
+create or replace function pullups.fail_generation(
+  p_generation pullups.generations,
+  p_status pullups.generation_status,
+  p_error_code text,
+  p_error_message text,
+  p_provider_status integer,
+  p_duration_ms integer
+)
+  returns pullups.generations
+  language plpgsql
+  volatile
+  set search_path = ''
+as $$
+declare
+  v_generation pullups.generations;
+begin
+  update pullups.generations g
+     set status = p_status, duration_ms = p_duration_ms, finished_at = now()
+   where g.id = p_generation.id
+  returning * into v_generation;
+  insert into pullups.generation_error_logs (generation_id, user_id, error_code, error_message,
+                                             provider_status)
+  values (v_generation.id, v_generation.user_id, left(p_error_code, 100),
+          left(p_error_message, 500), p_provider_status);
+  if v_generation.quota_reservation_id is not null then
+    perform core.quota_settle(v_generation.quota_reservation_id, false);
+  end if;
+  perform core.log_event('pullups', 'ai_generation_failed', v_generation.user_id, 'generation',
+    v_generation.id, jsonb_build_object('status', p_status, 'errorCode', p_error_code,
+                                        'model', v_generation.model));
+  return v_generation;
+end;
+$$;
+
+/**
+ * Open an AI generation for a user, in one transaction: closes generations a
+ * crashed request left pending past the quota reservation TTL; 409
+ * ACTIVE_SESSION_CONFLICT / GENERATION_IN_PROGRESS; 400 MISSING_MAX_PULLUPS when
+ * the user has no finished session and gives no max; reserves one pullups.ai
+ * quota slot (403 AI_LIMIT_REACHED); inserts the pending generation. Returns
+ * {generationId, model, context: {maxPullups, startNow, today, history}} with the
+ * last 10 finished sessions as the prompt's context.
+ */
+create or replace function pullups.begin_generation(
+  user_id uuid,
+  model text,
+  max_pullups integer default null,
+  start_now boolean default false
+)
+  returns jsonb
+  language plpgsql
+  volatile
+  security definer
+  set search_path = ''
+as $$
+declare
+  v_user_id uuid := begin_generation.user_id;
+  v_ttl interval;
+  v_stale pullups.generations;
+  v_history jsonb;
+  v_reservation uuid;
+  v_generation pullups.generations;
+begin
+  if v_user_id is null or not exists (select from auth.users u where u.id = v_user_id) then
+    perform core.api_error(401, 'UNAUTHORIZED', 'Unknown user');
+  end if;
+  if begin_generation.model is null or char_length(btrim(begin_generation.model)) = 0
+     or char_length(begin_generation.model) > 200 then
+    perform core.api_error(400, 'VALIDATION_ERROR', 'model is required',
+      jsonb_build_object('field', 'model'));
+  end if;
+  if begin_generation.max_pullups is not null and begin_generation.max_pullups not between 1 and 60 then
+    perform core.api_error(400, 'VALIDATION_ERROR', 'maxPullups must be between 1 and 60',
+      jsonb_build_object('field', 'maxPullups'));
+  end if;
+  -- One begin at a time per user; the partial unique index is the backstop.
+  perform pg_advisory_xact_lock(hashtextextended('pullups.generation:' || v_user_id::text, 0));
+
+  select p.reservation_ttl into v_ttl from core.quota_policies p where p.bucket = 'pullups.ai';
+  for v_stale in
+    select * from pullups.generations g
+     where g.user_id = v_user_id and g.status = 'pending'
+       and g.created_at < now() - coalesce(v_ttl, interval '2 minutes')
+       for update
+  loop
+    perform pullups.fail_generation(v_stale, 'error', 'ABANDONED',
+      'The request ended before the generation finished', null, null);
+  end loop;
+
+  if exists (select from pullups.sessions s
+              where s.user_id = v_user_id and s.status in ('planned', 'in_progress')) then
+    perform core.api_error(409, 'ACTIVE_SESSION_CONFLICT',
+      'You already have a planned or in-progress session');
+  end if;
+  if exists (select from pullups.generations g
+              where g.user_id = v_user_id and g.status = 'pending') then
+    perform core.api_error(409, 'GENERATION_IN_PROGRESS',
+      'Another AI generation is still running; try again when it finishes');
+  end if;
+
+  select coalesce(jsonb_agg(jsonb_build_object(
+           'date', h.session_date, 'status', h.status, 'sets', to_jsonb(h.sets),
+           'totalReps', h.total_reps, 'rpe', h.rpe) order by h.session_date desc, h.created_at desc),
+         '[]'::jsonb)
+    into v_history
+    from (select * from pullups.sessions s
+           where s.user_id = v_user_id and s.status in ('completed', 'failed')
+           order by s.session_date desc, s.created_at desc
+           limit 10) h;
+  if jsonb_array_length(v_history) = 0 and begin_generation.max_pullups is null then
+    perform core.api_error(400, 'MISSING_MAX_PULLUPS',
+      'maxPullups is required until you have a completed or failed session',
+      jsonb_build_object('field', 'maxPullups'));
+  end if;
+
+  v_reservation := core.quota_reserve('pullups.ai', v_user_id);
+  insert into pullups.generations (user_id, model, quota_reservation_id, start_now)
+  values (v_user_id, begin_generation.model, v_reservation, coalesce(begin_generation.start_now, false))
+  returning * into v_generation;
+
+  return jsonb_build_object(
+    'generationId', v_generation.id,
+    'model', v_generation.model,
+    'context', jsonb_build_object(
+      'maxPullups', begin_generation.max_pullups,
+      'startNow', v_generation.start_now,
+      'today', current_date,
+      'history', v_history));
+end;
+$$;
+
+grant execute on function pullups.begin_generation(uuid, text, integer, boolean) to service_role;
+
+/**
+ * Close an AI generation in one transaction and record every provider call in
+ * core.ai_calls. outcome = {status: success|timeout|error, durationMs, sets,
+ * aiComment, errorCode, errorMessage, providerStatus, calls: [...]}.
+ * Success stores the AI session (planned, or in_progress when startNow), marks
+ * the generation, settles the quota slot and logs events; answers 201
+ * {data: {session, generation}, meta: {quota, warnings}}. Failure (or output the
+ * database rejects, or a session the user created meanwhile) records the error,
+ * releases the slot and answers 200 {data: {generation, error}, meta: {quota}}.
+ */
+create or replace function pullups.finish_generation(
+  user_id uuid,
+  generation_id uuid,
+  outcome jsonb
+)
+  returns jsonb
+  language plpgsql
+  volatile
+  security definer
+  set search_path = ''
+as $$
+declare
+  v_user_id uuid := finish_generation.user_id;
+  v_generation pullups.generations;
+  v_call jsonb;
+  v_status text := finish_generation.outcome ->> 'status';
+  v_duration integer := greatest(0, (finish_generation.outcome ->> 'durationMs')::integer);
+  v_error_code text := coalesce(finish_generation.outcome ->> 'errorCode', 'AI_PROVIDER_ERROR');
+  v_error_message text := finish_generation.outcome ->> 'errorMessage';
+  v_sets smallint[];
+  v_comment text := finish_generation.outcome ->> 'aiComment';
+  v_session pullups.sessions;
+begin
+  if v_status is null or v_status not in ('success', 'timeout', 'error') then
+    perform core.api_error(400, 'VALIDATION_ERROR', 'outcome.status must be success, timeout or error');
+  end if;
+  select * into v_generation from pullups.generations g
+   where g.id = finish_generation.generation_id and g.user_id = v_user_id
+     for update;
+  if not found then
+    perform core.api_error(404, 'NOT_FOUND', 'Generation not found');
+  end if;
+
+  for v_call in select value from jsonb_array_elements(coalesce(finish_generation.outcome -> 'calls', '[]'::jsonb))
+  loop
+    perform core.record_ai_call('pullups', v_user_id, v_generation.id, v_call);
+  end loop;
+
+  if v_generation.status <> 'pending' then
+    -- Closed already (abandoned after its TTL): keep the call log, change nothing else.
+    return jsonb_build_object('data', jsonb_build_object(
+      'generation', pullups.generation_dto(v_generation),
+      'error', jsonb_build_object('code', 'GENERATION_CLOSED')),
+      'meta', jsonb_build_object('quota', core.quota_report('pullups.ai', v_user_id)));
+  end if;
+
+  if v_status = 'success' then
+    begin
+      v_sets := pullups.parse_sets(finish_generation.outcome -> 'sets');
+    exception when sqlstate 'PGRST' then
+      v_sets := null;  -- parse_sets' 400 becomes a recorded failure, not a lost attempt
+    end;
+    if v_sets is null or 0 = all (v_sets) or char_length(v_comment) > 1000 then
+      v_status := 'error';
+      v_error_code := 'AI_INVALID_OUTPUT';
+      v_error_message := 'The model output failed the database checks';
+    end if;
+  end if;
+
+  if v_status = 'success' then
+    begin
+      insert into pullups.sessions (user_id, status, session_date, sets, is_ai_generated,
+                                    ai_comment, started_at)
+      values (v_user_id, case when v_generation.start_now then 'in_progress' else 'planned' end::pullups.session_status,
+              current_date, v_sets, true, v_comment,
+              case when v_generation.start_now then now() end)
+      returning * into v_session;
+    exception when unique_violation then
+      v_status := 'error';
+      v_error_code := 'ACTIVE_SESSION_CONFLICT';
+      v_error_message := 'A session was created while the generation ran';
+    end;
+  end if;
+
+  if v_status <> 'success' then
+    v_generation := pullups.fail_generation(v_generation, v_status::pullups.generation_status,
+      v_error_code, v_error_message, (finish_generation.outcome ->> 'providerStatus')::integer,
+      v_duration);
+    return jsonb_build_object(
+      'data', jsonb_build_object('generation', pullups.generation_dto(v_generation),
+                                 'error', jsonb_build_object('code', v_error_code)),
+      'meta', jsonb_build_object('quota', core.quota_report('pullups.ai', v_user_id)));
+  end if;
+
+  update pullups.generations g
+     set status = 'success', session_id = v_session.id, duration_ms = v_duration,
+         finished_at = now()
+   where g.id = v_generation.id
+  returning * into v_generation;
+  perform core.quota_settle(v_generation.quota_reservation_id, true);
+  perform pullups.log_session_event('session_created', v_session,
+    jsonb_build_object('aiGenerated', true, 'generationId', v_generation.id));
+  if v_generation.start_now then
+    perform pullups.log_session_event('session_started', v_session);
+  end if;
+  perform core.log_event('pullups', 'ai_generation_succeeded', v_user_id, 'generation',
+    v_generation.id, jsonb_build_object('sessionId', v_session.id, 'model', v_generation.model,
+                                        'durationMs', v_duration));
+  perform set_config('response.status', '201', true);
+  return jsonb_build_object(
+    'data', jsonb_build_object('session', pullups.session_dto(v_session),
+                               'generation', pullups.generation_dto(v_generation)),
+    'meta', jsonb_build_object(
+      'quota', core.quota_report('pullups.ai', v_user_id),
+      'warnings', pullups.session_warnings(v_user_id, v_session.session_date, v_session.id)));
+end;
+$$;
+
+grant execute on function pullups.finish_generation(uuid, uuid, jsonb) to service_role;

@@ -1,0 +1,64 @@
+"""Shared benchmark plumbing: a throwaway cluster, timing, and the results file."""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from python_functions import PROJECT_ROOT, migrate
+from python_functions.localdb import LocalCluster, free_port
+
+RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
+
+
+@contextmanager
+def throwaway_database() -> Iterator[str]:
+    """A fresh cluster with the project's schema, durable like a real server (fsync on)."""
+    root = Path(tempfile.mkdtemp(prefix="pf-bench-", dir="/tmp"))
+    root.chmod(0o755)
+    cluster = LocalCluster(root / "pg", free_port(), durable=True)
+    cluster.init()
+    cluster.start()
+    try:
+        migrate.prepare_database(cluster.dsn, seed=False)
+        yield cluster.dsn
+    finally:
+        cluster.destroy()
+        root.rmdir()
+
+
+def timed_ms(action: Callable[[], Any], iterations: int, warmup: int = 20) -> list[float]:
+    for _ in range(warmup):
+        action()
+    samples = []
+    for _ in range(iterations):
+        started = time.perf_counter()
+        action()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "n": len(ordered),
+        "median_ms": round(statistics.median(ordered), 3),
+        "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 3),
+    }
+
+
+def write_results(name: str, results: dict[str, Any], markdown: str) -> Path:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    meta = {"machine": platform.platform(), "python": platform.python_version(),
+            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    (RESULTS_DIR / f"{name}.json").write_text(json.dumps(meta | results, indent=2) + "\n")
+    path = RESULTS_DIR / f"{name}.md"
+    path.write_text(f"# {name} benchmark\n\n{meta['when']} on {meta['machine']}\n\n{markdown}\n")
+    return path
