@@ -73,6 +73,19 @@ def cmd_run(_args: argparse.Namespace) -> int:
     return stack.run(get_settings())
 
 
+def cmd_serve(_args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from python_functions import logs
+    from python_functions.app import create_app
+
+    settings = get_settings()
+    logs.configure()
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                log_config=None, access_log=False, server_header=False)
+    return 0
+
+
 def cmd_stop(_args: argparse.Namespace) -> int:
     cluster = stack.local_cluster(get_settings())
     if cluster.running():
@@ -95,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("run", help="start the embedded stack (what `make run` does)")
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("serve", help="run the AI service (HOST:PORT, configured from the env)")
+    p.set_defaults(func=cmd_serve)
     p = sub.add_parser("stop", help="stop the embedded cluster left running")
     p.set_defaults(func=cmd_stop)
     p = sub.add_parser("migrate", help="apply pending migrations to DATABASE_URL")

@@ -9,6 +9,7 @@ from typing import Any
 import jwt
 
 AUDIENCE = "authenticated"
+ASYMMETRIC_ALGORITHMS = ("ES256", "RS256")
 
 
 class InvalidToken(Exception):
@@ -41,11 +42,24 @@ def mint_token(claims: dict[str, Any], secret: str) -> str:
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
-def verify_token(token: str, secret: str) -> dict[str, Any]:
-    """Verify an HS256 user token: signature, `exp`, `aud=authenticated`, uuid `sub`."""
+def verify_token(token: str, secret: str, jwks: jwt.PyJWKClient | None = None) -> dict[str, Any]:
+    """Verify a Supabase user access token.
+
+    HS256 with the project's JWT secret, or ES256/RS256 with a key of the project's JWKS
+    (chosen by the token's `kid`); `exp` and `aud=authenticated` required, `sub` a uuid,
+    `role=authenticated`. `alg: none` and any other algorithm are refused.
+    """
     try:
+        algorithm = jwt.get_unverified_header(token).get("alg")
+        key: Any
+        if algorithm == "HS256":
+            key = secret
+        elif algorithm in ASYMMETRIC_ALGORITHMS and jwks is not None:
+            key = jwks.get_signing_key_from_jwt(token).key
+        else:
+            raise InvalidToken(f"algorithm {algorithm!r} is not accepted")
         claims: dict[str, Any] = jwt.decode(
-            token, secret, algorithms=["HS256"], audience=AUDIENCE,
+            token, key, algorithms=[algorithm], audience=AUDIENCE,
             options={"require": ["exp", "sub", "aud"]},
         )
         uuid.UUID(str(claims["sub"]))
@@ -54,3 +68,8 @@ def verify_token(token: str, secret: str) -> dict[str, Any]:
     if claims.get("role") != "authenticated":
         raise InvalidToken("not a user token")
     return claims
+
+
+def jwks_client(url: str) -> jwt.PyJWKClient:
+    """A JWKS client that caches the keys (refetched when a new `kid` shows up)."""
+    return jwt.PyJWKClient(url, cache_keys=True, lifespan=600, timeout=5)

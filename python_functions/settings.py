@@ -28,6 +28,57 @@ class Settings(BaseSettings):
     db_port: int = DEFAULT_DB_PORT
     host: str = "127.0.0.1"
     port: int = 8000
+    db_pool_size: int = Field(default=10, ge=1, le=100)
+
+    # AI provider: OpenRouter when a key is set, any OpenAI-compatible AI_BASE_URL, else the
+    # bundled offline provider (python -m python_functions.local_ai) on LOCAL_AI_PORT.
+    openrouter_api_key: str | None = None
+    ai_base_url: str | None = None
+    ai_api_key: str | None = None
+    ai_allowed_models: str = "openai/gpt-4o-mini,local/rules"
+    ai_default_model: str | None = None
+    ai_app_url: str = "http://localhost"  # OpenRouter's HTTP-Referer attribution
+    ai_app_title: str = "AI sessions backend"
+    local_ai_port: int = 8001
+    pullups_ai_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+
+    @property
+    def uses_local_ai(self) -> bool:
+        return self.ai_base_url is None and not self.openrouter_api_key
+
+    @property
+    def provider_base_url(self) -> str:
+        if self.ai_base_url:
+            return self.ai_base_url.rstrip("/")
+        if self.openrouter_api_key:
+            return "https://openrouter.ai/api/v1"
+        return f"http://127.0.0.1:{self.local_ai_port}/v1"
+
+    @property
+    def provider_name(self) -> str:
+        if self.ai_base_url:
+            return "openai-compatible"
+        return "openrouter" if self.openrouter_api_key else "local"
+
+    @property
+    def provider_api_key(self) -> str | None:
+        return self.ai_api_key or self.openrouter_api_key
+
+    @property
+    def allowed_models(self) -> list[str]:
+        return [m.strip() for m in self.ai_allowed_models.split(",") if m.strip()]
+
+    @property
+    def default_model(self) -> str:
+        if self.ai_default_model:
+            return self.ai_default_model
+        return "local/rules" if self.uses_local_ai else self.allowed_models[0]
+
+    @property
+    def jwks_url(self) -> str | None:
+        if not self.supabase_url:
+            return None
+        return self.supabase_url.rstrip("/") + "/auth/v1/.well-known/jwks.json"
 
     @property
     def uses_embedded_db(self) -> bool:

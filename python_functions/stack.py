@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 import threading
+import time
 from typing import Any
 
+import httpx
 import psycopg
 
 from python_functions import migrate
@@ -57,25 +62,74 @@ def demo_tokens(settings: Settings) -> list[tuple[str, str, str]]:
     ]
 
 
+def start_services(settings: Settings) -> list[subprocess.Popen[bytes]]:
+    """The offline AI provider (when no provider is configured) and the AI service."""
+    env = os.environ | {"DATABASE_URL": settings.db_url}
+    processes: list[subprocess.Popen[bytes]] = []
+    checks: list[str] = []
+    if settings.uses_local_ai:
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "python_functions.local_ai",
+             "--port", str(settings.local_ai_port)], env=env))
+        checks.append(f"http://127.0.0.1:{settings.local_ai_port}/v1/models")
+    processes.append(subprocess.Popen([sys.executable, "-m", "python_functions", "serve"],
+                                      env=env))
+    checks.append(f"http://{settings.host}:{settings.port}/health")
+    deadline = time.monotonic() + 60
+    for url in checks:
+        while True:
+            if any(p.poll() is not None for p in processes):
+                stop_services(processes)
+                raise RuntimeError(f"a service exited while starting (is {url} free?)")
+            try:
+                if httpx.get(url, timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                stop_services(processes)
+                raise RuntimeError(f"{url} did not come up")
+            time.sleep(0.1)
+    return processes
+
+
+def stop_services(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 def print_instructions(settings: Settings) -> None:
     tokens = demo_tokens(settings)
+    service = f"http://{settings.host}:{settings.port}"
+    provider = ("the offline local provider (rule-based models)" if settings.uses_local_ai
+                else f"{settings.provider_name} at {settings.provider_base_url}")
     lines = [
         "",
         "The stack is up.",
         f"  DATABASE_URL={settings.db_url}",
-        f"  psql {settings.db_url}",
+        f"  AI service:  {service}  (OpenAPI: {service}/openapi.json), AI by {provider}",
         "",
         "Demo users and dev JWTs (valid 7 days, signed with SUPABASE_JWT_SECRET):",
     ]
     for email, uid, token in tokens:
         lines += [f"  {email}  id={uid}", f"    {token}"]
     if tokens:
+        alice = tokens[0][2]
         lines += [
+            "",
+            "Ask the AI for alice's next pull-up session:",
+            f"  curl -s -X POST {service}/sessions/ai -H 'Content-Type: application/json' \\",
+            f"    -H 'Authorization: Bearer {alice}' -d '{{\"startNow\": false}}'",
             "",
             "Call an RPC the way PostgREST would (status, headers, JSON body):",
             "  .venv/bin/python -m python_functions rpc pullups.list_sessions"
-            f" --token {tokens[0][2]}",
-            "  .venv/bin/python -m python_functions rpc pullups.ai_quota --as alice@example.com",
+            " --as alice@example.com limit:=3",
         ]
     lines += ["", "Ctrl-C stops the stack; `make stop` stops a cluster left running.", ""]
     print("\n".join(lines), flush=True)
@@ -83,6 +137,13 @@ def print_instructions(settings: Settings) -> None:
 
 def run(settings: Settings) -> int:
     cluster, started = bring_up(settings)
+    try:
+        processes = start_services(settings)
+    except RuntimeError as exc:
+        print(f"error: {exc}", flush=True)
+        if cluster is not None and started:
+            cluster.stop()
+        return 1
     print_instructions(settings)
     stop = threading.Event()
 
@@ -92,12 +153,19 @@ def run(settings: Settings) -> int:
     signal.signal(signal.SIGINT, _handle)
     signal.signal(signal.SIGTERM, _handle)
     print("ready", flush=True)
+    status = 0
     while not stop.is_set():
         if cluster is not None and not cluster.running():
             print("the local cluster stopped unexpectedly; see its log:", cluster.log_file)
-            return 1
+            status = 1
+            break
+        if any(p.poll() is not None for p in processes):
+            print("a service stopped unexpectedly", flush=True)
+            status = 1
+            break
         stop.wait(1.0)
+    stop_services(processes)
     if cluster is not None and started:
         print("stopping the local cluster", flush=True)
         cluster.stop()
-    return 0
+    return status

@@ -36,7 +36,11 @@ def test_make_run_serves_the_demo_users_and_stops_on_ctrl_c() -> None:
     local_dir.chmod(0o755)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env |= {"LOCAL_DIR": str(local_dir), "DB_PORT": str(port)}
+    service_port, ai_port = free_port(), free_port()
+    env |= {"LOCAL_DIR": str(local_dir), "DB_PORT": str(port), "PORT": str(service_port),
+            "LOCAL_AI_PORT": str(ai_port)}
+    for variable in ("OPENROUTER_API_KEY", "AI_BASE_URL"):  # the offline provider, always
+        env.pop(variable, None)
     process = subprocess.Popen(
         ["make", "--no-print-directory", "run"], cwd=PROJECT_ROOT, env=env, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
@@ -65,6 +69,17 @@ def test_make_run_serves_the_demo_users_and_stops_on_ctrl_c() -> None:
         )
         assert forged.returncode == 1
         assert forged.stdout.startswith("HTTP/1.1 401")
+
+        # the printed curl: alice (seeded history, no active session) gets an AI session
+        curl = re.search(r"(curl -s -X POST .*?)\n\s*(-H 'Authorization.*)\n", output)
+        assert curl, output
+        command = (curl.group(1).rstrip(" \\") + " " + curl.group(2)
+                   + " -o /dev/stderr -w '%{http_code}'")
+        created = subprocess.run(["bash", "-c", command], capture_output=True, text=True,
+                                 timeout=60)
+        assert created.stdout == "201", created.stdout + created.stderr
+        session = json.loads(created.stderr)["data"]["session"]
+        assert session["isAiGenerated"] and len(session["sets"]) == 5
 
         os.killpg(process.pid, signal.SIGINT)
         process.wait(timeout=60)

@@ -1,0 +1,90 @@
+"""The AI service: an ASGI app built from settings (`python -m python_functions serve`)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import httpx
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from python_functions import errors
+from python_functions.auth import jwks_client
+from python_functions.db import Database, PostgresDatabase
+from python_functions.deps import RequestStats, Services, services
+from python_functions.providers import ChatClient
+from python_functions.routers import pullups
+from python_functions.settings import Settings
+
+log = logging.getLogger("python_functions.access")
+
+
+def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = database
+        owned: PostgresDatabase | None = None
+        if db is None:
+            owned = PostgresDatabase(settings.db_url, settings.db_pool_size)
+            await owned.open()
+            db = owned
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+        async with httpx.AsyncClient(limits=limits, timeout=30) as http:
+            chat = ChatClient(http, settings.provider_base_url, settings.provider_name,
+                              settings.provider_api_key, settings.ai_app_url,
+                              settings.ai_app_title)
+            jwks = jwks_client(settings.jwks_url) if settings.jwks_url else None
+            app.state.services = Services(settings, db, chat, jwks)
+            try:
+                yield
+            finally:
+                if owned is not None:
+                    await owned.close()
+
+    app = FastAPI(
+        title="AI sessions service",
+        version="0.1.0",
+        description="AI and OCR endpoints of the Supabase backend. Errors: "
+                    "{code, message, details, hint}.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(pullups.router)
+
+    @app.middleware("http")
+    async def access_log(request: Request,
+                         call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        request_stats = RequestStats(request_id=request.headers.get("x-request-id")
+                                     or RequestStats().request_id)
+        request.state.stats = request_stats
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            response.headers["X-Request-Id"] = request_stats.request_id
+            return response
+        finally:
+            route = request.scope.get("route")
+            log.info("request", extra={
+                "request_id": request_stats.request_id, "method": request.method,
+                "route": getattr(route, "path", request.url.path), "status": status,
+                "user_id": request_stats.user_id,
+                "duration_ms": round((time.monotonic() - request_stats.started) * 1000, 1),
+                **request_stats.extra})
+
+    @app.get("/health", tags=["ops"], summary="Database reachable, provider configured")
+    async def health(svc: Annotated[Services, Depends(services)]) -> JSONResponse:
+        database_ok = await svc.database.ping()
+        body: dict[str, Any] = {
+            "status": "ok" if database_ok else "degraded",
+            "database": "ok" if database_ok else "unreachable",
+            "provider": {"name": svc.chat.provider, "configured": True,
+                         "defaultModel": svc.settings.default_model},
+        }
+        return JSONResponse(body, status_code=200 if database_ok else 503)
+
+    return app

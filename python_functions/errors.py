@@ -1,0 +1,77 @@
+"""The one error shape of the whole product, for the HTTP service.
+
+Every error leaves the service as `{code, message, details, hint}` with the status of
+DESIGN.md §3; request validation is 400 VALIDATION_ERROR (not FastAPI's 422), and nothing
+internal (stack traces, SQL, provider bodies) reaches a client.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("python_functions.errors")
+
+_HTTP_CODES = {401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
+               405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE"}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, details: Any = None,
+                 hint: str | None = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.hint = hint
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "details": self.details,
+                "hint": self.hint}
+
+
+def error_response(error: ApiError) -> JSONResponse:
+    return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    details = []
+    for item in exc.errors():
+        location = [str(part) for part in item.get("loc", ()) if part != "body"]
+        # never echo the input back: it may be user text
+        details.append({"field": ".".join(location) or "body", "message": item.get("msg", "")})
+    return details
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        malformed = any(e.get("type") == "json_invalid" for e in exc.errors())
+        message = "Malformed JSON body" if malformed else "Invalid request"
+        return error_response(ApiError(400, "VALIDATION_ERROR", message,
+                                       _validation_details(exc)))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "INTERNAL" if exc.status_code >= 500
+                               else "BAD_REQUEST")
+        message = exc.detail if isinstance(exc.detail, str) else "Request failed"
+        return error_response(ApiError(exc.status_code, code, message,
+                                       headers=dict(exc.headers or {})))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error", extra={"route": request.url.path,
+                                            "error_type": type(exc).__name__})
+        return error_response(ApiError(500, "INTERNAL", "Internal server error"))

@@ -1,0 +1,133 @@
+"""The bundled offline AI provider: a small OpenAI-compatible HTTP server.
+
+`python -m python_functions.local_ai [--port 8001]` serves `POST /v1/chat/completions`
+and `GET /v1/models`. Its models are the deterministic generators of `local_models`,
+chosen by the `response_format` schema name, so the service talks to it over exactly the
+HTTP code path it uses for OpenRouter. With `LOCAL_AI_FAULTS=1` (the tests), `POST
+/_faults` queues scripted faults that the next completions consume, one each:
+`{"mode": "delay", "seconds": 3}`, `{"mode": "status", "status": 500}`,
+`{"mode": "malformed_body"}`, `{"mode": "not_json"}`, `{"mode": "invalid_output"}`,
+`{"mode": "error_in_200"}`, `{"mode": "refusal"}`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import time
+import uuid
+from collections import deque
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from python_functions.local_models import GENERATORS
+
+MODELS = ("local/rules", "openai/gpt-4o-mini")
+_CONTEXT = re.compile(r"<context>\s*(.*?)\s*</context>", re.DOTALL)
+
+
+def _completion(model: str, content: str | None, prompt_chars: int,
+                refusal: str | None = None) -> dict[str, Any]:
+    completion_tokens = len(content or "") // 4
+    prompt_tokens = prompt_chars // 4
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "finish_reason": "stop",
+                     "message": {"role": "assistant", "content": content, "refusal": refusal}}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                  "total_tokens": prompt_tokens + completion_tokens, "cost": 0},
+    }
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"message": message, "code": status}}, status_code=status)
+
+
+def create_app(faults_enabled: bool | None = None) -> FastAPI:
+    app = FastAPI(title="python_functions local AI", docs_url=None, redoc_url=None)
+    faults: deque[dict[str, Any]] = deque()
+    app.state.faults = faults
+    if faults_enabled is None:
+        faults_enabled = os.environ.get("LOCAL_AI_FAULTS") == "1"
+
+    @app.get("/v1/models")
+    async def models() -> dict[str, Any]:
+        return {"object": "list",
+                "data": [{"id": m, "object": "model", "owned_by": "local"} for m in MODELS]}
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request) -> Response:
+        try:
+            body = await request.json()
+            model = str(body["model"])
+            messages = body["messages"]
+            schema_name = body["response_format"]["json_schema"]["name"]
+        except (ValueError, KeyError, TypeError):
+            return _error(400, "expected model, messages and a json_schema response_format")
+        generator = GENERATORS.get(schema_name)
+        if generator is None:
+            return _error(400, f"no local model answers schema {schema_name!r}")
+        user_text = next((m.get("content") or "" for m in messages if m.get("role") == "user"),
+                         "")
+        prompt_chars = sum(len(m.get("content") or "") for m in messages)
+        fault = faults.popleft() if faults else None
+        if fault:
+            mode = fault.get("mode")
+            if mode == "delay":
+                await asyncio.sleep(float(fault.get("seconds", 1)))
+            elif mode == "status":
+                return _error(int(fault.get("status", 500)), "scripted provider failure")
+            elif mode == "malformed_body":
+                return Response("{not json", media_type="application/json")
+            elif mode == "not_json":
+                return JSONResponse(_completion(model, "Sure! Here is your plan.", prompt_chars))
+            elif mode == "invalid_output":
+                return JSONResponse(_completion(model, json.dumps({"sets": [1, 2]}),
+                                                prompt_chars))
+            elif mode == "error_in_200":
+                return JSONResponse({"error": {"message": "upstream overloaded", "code": 502}})
+            elif mode == "refusal":
+                return JSONResponse(_completion(model, None, prompt_chars,
+                                                refusal="I can't help with that."))
+        match = _CONTEXT.search(user_text)
+        try:
+            context = json.loads(match.group(1)) if match else {}
+        except ValueError:
+            context = {}
+        content = json.dumps(generator(context if isinstance(context, dict) else {}))
+        return JSONResponse(_completion(model, content, prompt_chars))
+
+    if faults_enabled:
+        @app.post("/_faults")
+        async def add_faults(request: Request) -> dict[str, int]:
+            items = await request.json()
+            faults.extend(items if isinstance(items, list) else [items])
+            return {"queued": len(faults)}
+
+        @app.delete("/_faults")
+        async def clear_faults() -> dict[str, int]:
+            faults.clear()
+            return {"queued": 0}
+
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m python_functions.local_ai")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("LOCAL_AI_PORT", 8001)))
+    args = parser.parse_args()
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""One AI provider protocol: OpenAI-compatible chat completions over async httpx.
+
+OpenRouter is the production target; any compatible base URL works (Ollama, vLLM,
+llama.cpp, the bundled offline `local_ai`). Structured output through `response_format`
+json_schema (strict), validated again with pydantic; invalid output gets one retry that
+tells the model what was wrong. Every HTTP call is recorded (`CallRecord`) for
+`core.ai_calls`: statuses, timings and usage, never the prompt or the output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Generic, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+T = TypeVar("T", bound=BaseModel)
+
+
+@dataclass
+class CallRecord:
+    model: str
+    provider: str
+    attempt: int
+    status: str = "error"  # success | timeout | error | invalid_output
+    http_status: int | None = None
+    latency_ms: int = 0
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cost_usd: float | None = None
+    input_chars: int | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class ProviderFailure(Exception):
+    """The provider did not produce valid output: code is AI_TIMEOUT, AI_PROVIDER_ERROR or
+    AI_INVALID_OUTPUT; `calls` holds every attempt made."""
+
+    def __init__(self, code: str, message: str, calls: list[CallRecord],
+                 provider_status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.calls = calls
+        self.provider_status = provider_status
+
+
+@dataclass
+class StructuredResult(Generic[T]):
+    value: T
+    calls: list[CallRecord] = field(default_factory=list)
+
+
+class _InvalidOutput(Exception):
+    pass
+
+
+class _ProviderError(Exception):
+    def __init__(self, message: str, status: int | None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ChatClient:
+    def __init__(self, http: httpx.AsyncClient, base_url: str, provider: str,
+                 api_key: str | None = None, app_url: str | None = None,
+                 app_title: str | None = None) -> None:
+        self._http = http
+        self._url = base_url.rstrip("/") + "/chat/completions"
+        self.provider = provider
+        self._headers = {"Content-Type": "application/json"}
+        if api_key:
+            self._headers["Authorization"] = f"Bearer {api_key}"
+        if provider == "openrouter":  # OpenRouter's app attribution headers
+            self._headers["HTTP-Referer"] = app_url or "http://localhost"
+            self._headers["X-Title"] = app_title or "python_functions"
+
+    async def structured(self, *, model: str, system: str, user: str, schema_name: str,
+                         output_type: type[T], timeout_s: float,
+                         max_tokens: int = 600) -> StructuredResult[T]:
+        """Ask for JSON matching `output_type`; the whole exchange (retry included) must
+        finish within `timeout_s`."""
+        messages: list[dict[str, Any]] = [
+            {"role": "system", "content": system},
+            {"role": "user", "content": user},
+        ]
+        payload: dict[str, Any] = {
+            "model": model,
+            "messages": messages,
+            "temperature": 0.2,
+            "max_tokens": max_tokens,
+            "response_format": {"type": "json_schema", "json_schema": {
+                "name": schema_name, "strict": True,
+                "schema": output_type.model_json_schema()}},
+        }
+        if self.provider == "openrouter":
+            payload["usage"] = {"include": True}  # adds usage.cost to the answer
+        calls: list[CallRecord] = []
+        deadline = time.monotonic() + timeout_s
+        for attempt in (1, 2):
+            record = CallRecord(model=model, provider=self.provider, attempt=attempt,
+                                input_chars=sum(len(m["content"]) for m in messages))
+            calls.append(record)
+            started = time.monotonic()
+            content = ""
+            try:
+                content = await self._complete(payload, record, deadline)
+                value = output_type.model_validate_json(content)
+                record.status = "success"
+                return StructuredResult(value, calls)
+            except (TimeoutError, httpx.TimeoutException) as exc:
+                record.status, record.error_code = "timeout", "AI_TIMEOUT"
+                record.error_message = "provider did not answer in time"
+                raise ProviderFailure("AI_TIMEOUT", "The AI provider did not answer in time",
+                                      calls) from exc
+            except _ProviderError as exc:
+                record.error_code, record.error_message = "AI_PROVIDER_ERROR", str(exc)[:500]
+                raise ProviderFailure("AI_PROVIDER_ERROR", "The AI provider failed", calls,
+                                      exc.status) from exc
+            except httpx.HTTPError as exc:
+                record.error_code = "AI_PROVIDER_ERROR"
+                record.error_message = f"transport error: {type(exc).__name__}"
+                raise ProviderFailure("AI_PROVIDER_ERROR", "The AI provider is unreachable",
+                                      calls) from exc
+            except (_InvalidOutput, ValidationError) as exc:
+                reason = (_short_validation_error(exc) if isinstance(exc, ValidationError)
+                          else str(exc))
+                record.status, record.error_code = "invalid_output", "AI_INVALID_OUTPUT"
+                record.error_message = reason[:500]
+                if attempt == 2:
+                    raise ProviderFailure("AI_INVALID_OUTPUT",
+                                          "The AI answer failed validation twice", calls) from exc
+                if content:
+                    messages.append({"role": "assistant", "content": content})
+                messages.append({"role": "user", "content": (
+                    f"Your previous answer was invalid: {reason}. "
+                    "Reply again with only JSON that matches the schema.")})
+            finally:
+                record.latency_ms = int((time.monotonic() - started) * 1000)
+        raise AssertionError("unreachable")
+
+    async def _complete(self, payload: dict[str, Any], record: CallRecord,
+                        deadline: float) -> str:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        async with asyncio.timeout(remaining):
+            response = await self._http.post(self._url, json=payload, headers=self._headers,
+                                             timeout=httpx.Timeout(remaining))
+        record.http_status = response.status_code
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise _ProviderError(f"non-JSON answer (HTTP {response.status_code})",
+                                 response.status_code) from exc
+        if response.status_code != 200:
+            raise _ProviderError(f"HTTP {response.status_code}", response.status_code)
+        if not isinstance(body, dict):
+            raise _ProviderError("answer is not an object", response.status_code)
+        usage = body.get("usage") or {}
+        record.prompt_tokens = usage.get("prompt_tokens")
+        record.completion_tokens = usage.get("completion_tokens")
+        record.cost_usd = usage.get("cost")
+        if body.get("error"):  # OpenRouter reports some failures inside an HTTP 200
+            error = body["error"] if isinstance(body["error"], dict) else {}
+            status = error.get("code") if isinstance(error.get("code"), int) else None
+            raise _ProviderError(f"error in a 200 answer (code {error.get('code')})", status)
+        try:
+            message = body["choices"][0]["message"]
+        except (KeyError, IndexError, TypeError) as exc:
+            raise _ProviderError("answer without choices", response.status_code) from exc
+        if not isinstance(message, dict):
+            raise _ProviderError("answer without a message", response.status_code)
+        if message.get("refusal"):
+            raise _InvalidOutput("the model refused")
+        content = message.get("content")
+        if not isinstance(content, str) or not content.strip():
+            raise _InvalidOutput("empty answer")
+        return content
+
+
+def _short_validation_error(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:5]:
+        where = ".".join(str(p) for p in error.get("loc", ())) or "answer"
+        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts)

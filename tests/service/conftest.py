@@ -1,0 +1,133 @@
+"""The AI service and the local provider on real ports, against the test Postgres."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from python_functions import local_ai, logs
+from python_functions.app import create_app
+from python_functions.auth import mint_token, user_claims
+from python_functions.localdb import free_port
+from python_functions.settings import DEV_JWT_SECRET, Settings
+from tests.conftest import User
+
+AI_TIMEOUT_SECONDS = 1.5  # short, so timeout tests stay fast; the default is 15 s
+
+
+class ServerThread:
+    """A uvicorn server on a free loopback port, in a background thread."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.port = free_port()
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None,
+                                access_log=False, lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+class LocalAi:
+    def __init__(self, server: ServerThread) -> None:
+        self.server = server
+
+    def fault(self, *faults: dict[str, Any]) -> None:
+        httpx.post(f"{self.server.url}/_faults", json=list(faults)).raise_for_status()
+
+    def clear(self) -> None:
+        httpx.delete(f"{self.server.url}/_faults").raise_for_status()
+
+
+@pytest.fixture(scope="session")
+def local_provider() -> Iterator[LocalAi]:
+    with ServerThread(local_ai.create_app(faults_enabled=True)) as server:
+        yield LocalAi(server)
+
+
+class LogCapture(logging.Handler):
+    """Everything the service logs during the test session, formatted as in production."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logs.JsonFormatter())
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture(scope="session")
+def service_logs() -> Iterator[LogCapture]:
+    logs.configure()
+    capture = LogCapture()
+    logger = logging.getLogger("python_functions")
+    logger.addHandler(capture)
+    yield capture
+    logger.removeHandler(capture)
+
+
+@pytest.fixture(scope="session")
+def service_settings(database_url: str, local_provider: LocalAi) -> Settings:
+    return Settings(database_url=database_url, supabase_jwt_secret=DEV_JWT_SECRET,
+                    ai_base_url=f"{local_provider.server.url}/v1",
+                    pullups_ai_timeout_seconds=AI_TIMEOUT_SECONDS, db_pool_size=20)
+
+
+@pytest.fixture(scope="session")
+def service(service_settings: Settings, service_logs: LogCapture) -> Iterator[ServerThread]:
+    with ServerThread(create_app(service_settings)) as server:
+        yield server
+
+
+@pytest.fixture
+def http(service: ServerThread, local_provider: LocalAi) -> Iterator[httpx.Client]:
+    local_provider.clear()
+    with httpx.Client(base_url=service.url, timeout=30) as client:
+        yield client
+
+
+def token_for(user: User, **overrides: Any) -> str:
+    return mint_token(user_claims(user.id, user.email) | overrides, DEV_JWT_SECRET)
+
+
+@pytest.fixture
+def generate(http: httpx.Client) -> Callable[..., httpx.Response]:
+    """POST /sessions/ai as the user."""
+
+    def call(user: User, **body: Any) -> httpx.Response:
+        return http.post("/sessions/ai", json=body,
+                         headers={"Authorization": f"Bearer {token_for(user)}"})
+
+    return call
+
+
+def assert_service_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, (response.status_code, response.text)
+    body: dict[str, Any] = response.json()
+    assert set(body) == {"code", "message", "details", "hint"}, body
+    assert body["code"] == code, body
+    return body

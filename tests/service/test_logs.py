@@ -1,0 +1,37 @@
+"""The service's logs carry ids, statuses and timings, never user content or secrets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import httpx
+
+from python_functions.routers.pullups import SYSTEM_PROMPT
+from tests.conftest import User
+from tests.service.conftest import LocalAi, LogCapture, token_for
+
+
+def test_logs_hold_no_prompt_output_body_or_token(
+    generate: Callable[..., httpx.Response], alice: User, local_provider: LocalAi,
+    service_logs: LogCapture,
+) -> None:
+    ok = generate(alice, maxPullups=37)
+    assert ok.status_code == 201
+    local_provider.fault({"mode": "invalid_output"}, {"mode": "invalid_output"})
+    generate(alice, maxPullups=37)  # fails: the active session now exists, or the output
+    lines = service_logs.lines
+    assert lines, "the service logged nothing"
+    records = [json.loads(line) for line in lines]
+    requests = [r for r in records if r.get("event") == "request"]
+    assert any(r.get("user_id") == alice.id and r.get("status") == 201 for r in requests)
+    assert all({"request_id", "route", "status", "duration_ms"} <= set(r) for r in requests)
+    text = "\n".join(lines)
+    session = ok.json()["data"]["session"]
+    forbidden = [
+        SYSTEM_PROMPT[:40], "<context>", '"maxPullups": 37', "history",
+        session["aiComment"], json.dumps(session["sets"]), token_for(alice)[:30],
+        "Authorization", "Bearer",
+    ]
+    for needle in forbidden:
+        assert needle not in text, needle
