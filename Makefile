@@ -20,7 +20,8 @@ lint: setup
 test: setup lint
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: setup
+bench:
+	@scripts/setup.sh bench
 	@$(PY) -m bench $(BENCH_ARGS)
 
 clean: stop

@@ -7,7 +7,8 @@ HTTP code path it uses for OpenRouter. With `LOCAL_AI_FAULTS=1` (the tests), `PO
 /_faults` queues scripted faults that the next completions consume, one each:
 `{"mode": "delay", "seconds": 3}`, `{"mode": "status", "status": 500}`,
 `{"mode": "malformed_body"}`, `{"mode": "not_json"}`, `{"mode": "invalid_output"}`,
-`{"mode": "error_in_200"}`, `{"mode": "refusal"}`.
+`{"mode": "error_in_200"}`, `{"mode": "refusal"}`; `GET /_last_request` shows the headers
+and top-level keys of the last completion request (never its messages).
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ def create_app(faults_enabled: bool | None = None) -> FastAPI:
     app = FastAPI(title="python_functions local AI", docs_url=None, redoc_url=None)
     faults: deque[dict[str, Any]] = deque()
     app.state.faults = faults
+    # what the last completion request looked like (headers and top-level keys, no content)
+    last_request: dict[str, Any] = {}
     if faults_enabled is None:
         faults_enabled = os.environ.get("LOCAL_AI_FAULTS") == "1"
 
@@ -73,6 +76,12 @@ def create_app(faults_enabled: bool | None = None) -> FastAPI:
             schema_name = body["response_format"]["json_schema"]["name"]
         except (ValueError, KeyError, TypeError):
             return _error(400, "expected model, messages and a json_schema response_format")
+        last_request.clear()
+        last_request.update({"headers": {k.lower(): v for k, v in request.headers.items()
+                                     if k.lower() != "authorization"},
+                         "has_authorization": "authorization" in request.headers,
+                         "keys": sorted(body), "usage": body.get("usage"),
+                         "strict": body["response_format"]["json_schema"].get("strict")})
         generator = GENERATORS.get(schema_name)
         if generator is None:
             return _error(400, f"no local model answers schema {schema_name!r}")
@@ -117,6 +126,10 @@ def create_app(faults_enabled: bool | None = None) -> FastAPI:
         async def clear_faults() -> dict[str, int]:
             faults.clear()
             return {"queued": 0}
+
+        @app.get("/_last_request")
+        async def inspect_last_request() -> dict[str, Any]:
+            return last_request
 
     return app
 

@@ -11,8 +11,12 @@ have_pg_server() {
   compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null
 }
 
+# `setup.sh bench` also brings the benchmark's load generator.
 missing=()
 have_pg_server || missing+=(postgresql postgresql-contrib)
+if [[ ${1:-} == bench ]] && ! command -v wrk >/dev/null 2>&1; then
+  missing+=(wrk)
+fi
 if ! command -v tesseract >/dev/null 2>&1 || ! tesseract --list-langs 2>/dev/null | grep -qx pol; then
   missing+=(tesseract-ocr tesseract-ocr-pol)
 fi
