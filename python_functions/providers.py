@@ -10,6 +10,7 @@ tells the model what was wrong. Every HTTP call is recorded (`CallRecord`) for
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Generic, TypeVar
@@ -97,8 +98,7 @@ class ChatClient:
             "temperature": 0.2,
             "max_tokens": max_tokens,
             "response_format": {"type": "json_schema", "json_schema": {
-                "name": schema_name, "strict": True,
-                "schema": output_type.model_json_schema()}},
+                "name": schema_name, "strict": True, "schema": _json_schema(output_type)}},
         }
         if self.provider == "openrouter":
             payload["usage"] = {"include": True}  # adds usage.cost to the answer
@@ -184,6 +184,12 @@ class ChatClient:
         if not isinstance(content, str) or not content.strip():
             raise _InvalidOutput("empty answer")
         return content
+
+
+@functools.cache
+def _json_schema(output_type: type[BaseModel]) -> dict[str, Any]:
+    """pydantic builds a schema in about a millisecond: once per output type is enough."""
+    return output_type.model_json_schema()
 
 
 def _short_validation_error(exc: ValidationError) -> str:

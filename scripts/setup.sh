@@ -47,8 +47,13 @@ stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
 if [[ ! -f $stamp ]]; then
   [[ -x .venv/bin/python ]] || { log "creating .venv"; "$PYTHON" -m venv .venv; }
   log "installing Python dependencies into .venv"
-  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+  pip_quiet() {  # pip's notes about this machine's package mirrors are noise here
+    PYTHONWARNINGS=ignore .venv/bin/python -m pip install -q --disable-pip-version-check "$@" 2>&1 \
+      | { grep -v -e '^WARNING: Location' -e 'editable' || true; }
+    return "${PIPESTATUS[0]}"
+  }
+  pip_quiet --upgrade pip
+  pip_quiet -e '.[dev]'
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

@@ -60,6 +60,27 @@ grant execute on function core.api_error(integer, text, text, jsonb, text, jsonb
   to anon, authenticated, service_role;
 
 /**
+ * 400 VALIDATION_ERROR about one input field: details = {field} plus any extra keys.
+ */
+create or replace function core.invalid_field(
+  p_field text,
+  p_message text,
+  p_extra jsonb default '{}'::jsonb
+)
+  returns void
+  language plpgsql
+  volatile
+  set search_path = ''
+as $$
+begin
+  perform core.api_error(400, 'VALIDATION_ERROR', p_message,
+      jsonb_build_object('field', p_field) || coalesce(p_extra, '{}'::jsonb));
+end;
+$$;
+
+grant execute on function core.invalid_field(text, text, jsonb) to authenticated, service_role;
+
+/**
  * The caller's user id from the JWT claims, or 401 UNAUTHORIZED when the request
  * carries no user (anon key, service key without a user, malformed sub).
  */
@@ -96,8 +117,7 @@ begin
     return null;
   end if;
   if p_value !~* '^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$' then
-    perform core.api_error(400, 'VALIDATION_ERROR', p_field || ' must be a UUID',
-      jsonb_build_object('field', p_field));
+    perform core.invalid_field(p_field, p_field || ' must be a UUID');
   end if;
   return p_value::uuid;
 end;
@@ -172,14 +192,19 @@ create or replace function core.log_event(
   p_data jsonb default '{}'::jsonb
 )
   returns bigint
-  language sql
+  language plpgsql
   volatile
   security definer
   set search_path = ''
 as $$
+declare
+  v_result bigint;
+begin
   insert into core.events (app, event_type, user_id, entity_type, entity_id, data)
-  values (p_app, p_event_type, p_user_id, p_entity_type, p_entity_id, coalesce(p_data, '{}'::jsonb))
-  returning id;
+    values (p_app, p_event_type, p_user_id, p_entity_type, p_entity_id, coalesce(p_data, '{}'::jsonb))
+    returning id into v_result;
+  return v_result;
+end;
 $$;
 
 grant execute on function core.log_event(text, text, uuid, text, uuid, jsonb) to service_role;
@@ -230,28 +255,6 @@ grant select on core.quota_policies, core.quota_reservations to service_role;
 -- =============================================================================
 
 /**
- * When a reservation stops counting against its policy, or null when it does
- * not count at all (a released failure, or an expired pending one).
- */
-create or replace function core.quota_frees_at(
-  p_policy core.quota_policies,
-  p_reservation core.quota_reservations
-)
-  returns timestamptz
-  language sql
-  stable
-  set search_path = ''
-as $$
-  select case
-    when p_reservation.state = 'success'
-      or (p_reservation.state = 'failure' and p_policy.failures_count)
-      then p_reservation.reserved_at + p_policy.window_length
-    when p_reservation.state = 'pending' and p_reservation.expires_at > now()
-      then least(p_reservation.expires_at, p_reservation.reserved_at + p_policy.window_length)
-  end;
-$$;
-
-/**
  * The quota state of one user in one bucket: {limit, used, remaining, resetsAt},
  * resetsAt being when the next slot frees (null when nothing is used).
  */
@@ -271,10 +274,20 @@ begin
   if not found then
     raise exception 'unknown quota bucket %', p_bucket using errcode = 'P0002';
   end if;
+  -- frees_at: when a reservation stops counting (null: it does not count at all).
+  -- Successes, and failures where the policy counts them, hold their slot for the
+  -- window; a pending one until it expires (a crashed request) or the window ends.
   select count(*), min(f.frees_at)
     into v_used, v_next
     from core.quota_reservations r
-    cross join lateral (select core.quota_frees_at(v_policy, r) as frees_at) f
+    cross join lateral (
+      select case
+        when r.state = 'success' or (r.state = 'failure' and v_policy.failures_count)
+          then r.reserved_at + v_policy.window_length
+        when r.state = 'pending' and r.expires_at > now()
+          then least(r.expires_at, r.reserved_at + v_policy.window_length)
+      end as frees_at
+    ) f
    where r.bucket = p_bucket
      and r.user_id = p_user_id
      and r.reserved_at > now() - v_policy.window_length
@@ -404,27 +417,32 @@ create or replace function core.record_ai_call(
   p_call jsonb
 )
   returns uuid
-  language sql
+  language plpgsql
   volatile
   security definer
   set search_path = ''
 as $$
+declare
+  v_result uuid;
+begin
   insert into core.ai_calls (
-    app, user_id, request_id, model, provider, status, http_status, attempt, latency_ms,
-    prompt_tokens, completion_tokens, cost_usd, input_chars, input_bytes, error_code,
-    error_message
-  )
-  values (
-    p_app, p_user_id, p_request_id,
-    p_call ->> 'model', coalesce(p_call ->> 'provider', 'unknown'), p_call ->> 'status',
-    (p_call ->> 'http_status')::integer, coalesce((p_call ->> 'attempt')::integer, 1),
-    coalesce((p_call ->> 'latency_ms')::integer, 0),
-    (p_call ->> 'prompt_tokens')::integer, (p_call ->> 'completion_tokens')::integer,
-    (p_call ->> 'cost_usd')::numeric, (p_call ->> 'input_chars')::integer,
-    (p_call ->> 'input_bytes')::integer, left(p_call ->> 'error_code', 100),
-    left(p_call ->> 'error_message', 500)
-  )
-  returning id;
+      app, user_id, request_id, model, provider, status, http_status, attempt, latency_ms,
+      prompt_tokens, completion_tokens, cost_usd, input_chars, input_bytes, error_code,
+      error_message
+    )
+    values (
+      p_app, p_user_id, p_request_id,
+      p_call ->> 'model', coalesce(p_call ->> 'provider', 'unknown'), p_call ->> 'status',
+      (p_call ->> 'http_status')::integer, coalesce((p_call ->> 'attempt')::integer, 1),
+      coalesce((p_call ->> 'latency_ms')::integer, 0),
+      (p_call ->> 'prompt_tokens')::integer, (p_call ->> 'completion_tokens')::integer,
+      (p_call ->> 'cost_usd')::numeric, (p_call ->> 'input_chars')::integer,
+      (p_call ->> 'input_bytes')::integer, left(p_call ->> 'error_code', 100),
+      left(p_call ->> 'error_message', 500)
+    )
+    returning id into v_result;
+  return v_result;
+end;
 $$;
 
 grant execute on function core.record_ai_call(text, uuid, uuid, jsonb) to service_role;
@@ -443,14 +461,12 @@ begin
     return null;
   end if;
   if p_value !~ '^\d{4}-\d{2}-\d{2}$' then
-    perform core.api_error(400, 'VALIDATION_ERROR', p_field || ' must be a date (YYYY-MM-DD)',
-      jsonb_build_object('field', p_field));
+    perform core.invalid_field(p_field, p_field || ' must be a date (YYYY-MM-DD)');
   end if;
   return p_value::date;
 exception
   when datetime_field_overflow or invalid_datetime_format then
-    perform core.api_error(400, 'VALIDATION_ERROR', p_field || ' is not a valid date',
-      jsonb_build_object('field', p_field));
+    perform core.invalid_field(p_field, p_field || ' is not a valid date');
     return null;
 end;
 $$;
@@ -468,12 +484,12 @@ create or replace function core.check_paging(p_limit integer, p_offset integer)
 as $$
 begin
   if p_limit is null or p_limit < 1 or p_limit > 100 then
-    perform core.api_error(400, 'VALIDATION_ERROR', 'limit must be between 1 and 100',
-      jsonb_build_object('field', 'limit', 'value', p_limit));
+    perform core.invalid_field('limit', 'limit must be between 1 and 100',
+      jsonb_build_object('value', p_limit));
   end if;
   if p_offset is null or p_offset < 0 then
-    perform core.api_error(400, 'VALIDATION_ERROR', 'offset must be 0 or more',
-      jsonb_build_object('field', 'offset', 'value', p_offset));
+    perform core.invalid_field('offset', 'offset must be 0 or more',
+      jsonb_build_object('value', p_offset));
   end if;
 end;
 $$;
@@ -485,14 +501,16 @@ grant execute on function core.check_paging(integer, integer) to authenticated, 
  */
 create or replace function core.set_header(p_name text, p_value text)
   returns void
-  language sql
+  language plpgsql
   volatile
   set search_path = ''
 as $$
-  select set_config('response.headers',
-    (coalesce(nullif(current_setting('response.headers', true), '')::jsonb, '[]'::jsonb)
-      || jsonb_build_array(jsonb_build_object(p_name, p_value)))::text,
-    true);
+begin
+  perform set_config('response.headers',
+      (coalesce(nullif(current_setting('response.headers', true), '')::jsonb, '[]'::jsonb)
+        || jsonb_build_array(jsonb_build_object(p_name, p_value)))::text,
+      true);
+end;
 $$;
 
 grant execute on function core.set_header(text, text) to authenticated, service_role;

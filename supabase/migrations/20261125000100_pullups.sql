@@ -164,26 +164,30 @@ create trigger sessions_guard_update
  */
 create or replace function pullups.session_dto(p_session pullups.sessions)
   returns jsonb
-  language sql
+  language plpgsql
   stable
   set search_path = ''
 as $$
-  select jsonb_build_object(
-    'id', p_session.id,
-    'status', p_session.status,
-    'sessionDate', p_session.session_date,
-    'sets', to_jsonb(p_session.sets),
-    'totalReps', p_session.total_reps,
-    'rpe', p_session.rpe,
-    'isAiGenerated', p_session.is_ai_generated,
-    'isModified', p_session.is_modified,
-    'aiComment', p_session.ai_comment,
-    'notes', p_session.notes,
-    'startedAt', p_session.started_at,
-    'finishedAt', p_session.finished_at,
-    'createdAt', p_session.created_at,
-    'updatedAt', p_session.updated_at
+begin
+  return (
+    select jsonb_build_object(
+        'id', p_session.id,
+        'status', p_session.status,
+        'sessionDate', p_session.session_date,
+        'sets', to_jsonb(p_session.sets),
+        'totalReps', p_session.total_reps,
+        'rpe', p_session.rpe,
+        'isAiGenerated', p_session.is_ai_generated,
+        'isModified', p_session.is_modified,
+        'aiComment', p_session.ai_comment,
+        'notes', p_session.notes,
+        'startedAt', p_session.started_at,
+        'finishedAt', p_session.finished_at,
+        'createdAt', p_session.created_at,
+        'updatedAt', p_session.updated_at
+      )
   );
+end;
 $$;
 
 grant execute on function pullups.session_dto(pullups.sessions) to authenticated, service_role;
@@ -193,11 +197,15 @@ grant execute on function pullups.session_dto(pullups.sessions) to authenticated
  */
 create or replace function pullups.session_etag(p_session pullups.sessions)
   returns text
-  language sql
+  language plpgsql
   immutable
   set search_path = ''
 as $$
-  select '"' || p_session.id || '.' || p_session.version || '"';
+begin
+  return (
+    select '"' || p_session.id || '.' || p_session.version || '"'
+  );
+end;
 $$;
 
 grant execute on function pullups.session_etag(pullups.sessions) to authenticated, service_role;
@@ -217,15 +225,14 @@ declare
   v_result smallint[] := '{}';
 begin
   if jsonb_typeof(p_sets) is distinct from 'array' or jsonb_array_length(p_sets) <> 5 then
-    perform core.api_error(400, 'VALIDATION_ERROR', 'sets must be an array of 5 numbers',
-      jsonb_build_object('field', 'sets'));
+    perform core.invalid_field('sets', 'sets must be an array of 5 numbers');
   end if;
   for v_item in select value from jsonb_array_elements(p_sets) loop
     if jsonb_typeof(v_item) <> 'number' or (v_item #>> '{}')::numeric % 1 <> 0
        or (v_item #>> '{}')::numeric not between 0 and 60 then
-      perform core.api_error(400, 'VALIDATION_ERROR',
+      perform core.invalid_field('sets',
         'each set must be a whole number of reps between 0 and 60',
-        jsonb_build_object('field', 'sets', 'value', v_item));
+        jsonb_build_object('value', v_item));
     end if;
     v_result := v_result || (v_item #>> '{}')::smallint;
   end loop;
@@ -246,13 +253,47 @@ create or replace function pullups.check_rpe(p_rpe integer)
 as $$
 begin
   if p_rpe is not null and p_rpe not between 1 and 10 then
-    perform core.api_error(400, 'VALIDATION_ERROR', 'rpe must be between 1 and 10',
-      jsonb_build_object('field', 'rpe', 'value', p_rpe));
+    perform core.invalid_field('rpe', 'rpe must be between 1 and 10',
+      jsonb_build_object('value', p_rpe));
   end if;
 end;
 $$;
 
 grant execute on function pullups.check_rpe(integer) to authenticated, service_role;
+
+/**
+ * Check notes: at most 2000 characters.
+ */
+create or replace function pullups.check_notes(p_notes text)
+  returns void
+  language plpgsql
+  immutable
+  set search_path = ''
+as $$
+begin
+  if char_length(p_notes) > 2000 then
+    perform core.invalid_field('notes', 'notes must be at most 2000 characters');
+  end if;
+end;
+$$;
+
+/**
+ * Check the date of a planned session: today up to 30 days ahead, with one day of
+ * slack before today since the user's local "today" may differ from UTC's.
+ */
+create or replace function pullups.check_planned_date(p_date date)
+  returns void
+  language plpgsql
+  stable
+  set search_path = ''
+as $$
+begin
+  if p_date not between current_date - 1 and current_date + 30 then
+    perform core.invalid_field('session_date',
+      'a planned session must be dated today or up to 30 days ahead');
+  end if;
+end;
+$$;
 
 /**
  * Warnings for a session about to be trained on p_date (not errors):
@@ -265,36 +306,40 @@ create or replace function pullups.session_warnings(
   p_exclude uuid default null
 )
   returns jsonb
-  language sql
+  language plpgsql
   stable
   set search_path = ''
 as $$
-  with target as (
-    select case when p_date = current_date then now() else p_date::timestamptz end as at
-  ),
-  last_finished as (
-    select max(coalesce(s.finished_at, s.session_date::timestamptz)) as at
-      from pullups.sessions s, target t
-     where s.user_id = p_user_id
-       and s.status in ('completed', 'failed')
-       and s.id is distinct from p_exclude
-       and coalesce(s.finished_at, s.session_date::timestamptz) <= t.at
-  )
-  select coalesce(jsonb_agg(w.item order by w.ord), '[]'::jsonb)
-    from (
-      select 1 as ord, jsonb_build_object(
-               'code', 'REST_PERIOD',
-               'message', 'Less than 24 hours since your last finished session') as item
-        from last_finished l, target t
-       where l.at > t.at - interval '24 hours'
-      union all
-      select 2, jsonb_build_object(
-               'code', 'MULTIPLE_SAME_DAY',
-               'message', 'You already have a session on this day')
-       where exists (select from pullups.sessions s
-                      where s.user_id = p_user_id and s.session_date = p_date
-                        and s.id is distinct from p_exclude)
-    ) w;
+begin
+  return (
+    with target as (
+        select case when p_date = current_date then now() else p_date::timestamptz end as at
+      ),
+      last_finished as (
+        select max(coalesce(s.finished_at, s.session_date::timestamptz)) as at
+          from pullups.sessions s, target t
+         where s.user_id = p_user_id
+           and s.status in ('completed', 'failed')
+           and s.id is distinct from p_exclude
+           and coalesce(s.finished_at, s.session_date::timestamptz) <= t.at
+      )
+      select coalesce(jsonb_agg(w.item order by w.ord), '[]'::jsonb)
+        from (
+          select 1 as ord, jsonb_build_object(
+                   'code', 'REST_PERIOD',
+                   'message', 'Less than 24 hours since your last finished session') as item
+            from last_finished l, target t
+           where l.at > t.at - interval '24 hours'
+          union all
+          select 2, jsonb_build_object(
+                   'code', 'MULTIPLE_SAME_DAY',
+                   'message', 'You already have a session on this day')
+           where exists (select from pullups.sessions s
+                          where s.user_id = p_user_id and s.session_date = p_date
+                            and s.id is distinct from p_exclude)
+        ) w
+  );
+end;
 $$;
 
 /**
@@ -378,12 +423,14 @@ create or replace function pullups.log_session_event(
   p_data jsonb default '{}'::jsonb
 )
   returns void
-  language sql
+  language plpgsql
   volatile
   set search_path = ''
 as $$
-  select core.log_event('pullups', p_event_type, p_session.user_id, 'session', p_session.id,
-    jsonb_build_object('status', p_session.status) || coalesce(p_data, '{}'::jsonb));
+begin
+  perform core.log_event('pullups', p_event_type, p_session.user_id, 'session', p_session.id,
+      jsonb_build_object('status', p_session.status) || coalesce(p_data, '{}'::jsonb));
+end;
 $$;
 
 -- =============================================================================
@@ -418,31 +465,21 @@ declare
   v_session pullups.sessions;
 begin
   if v_date is null then
-    perform core.api_error(400, 'VALIDATION_ERROR', 'session_date is required',
-      jsonb_build_object('field', 'session_date'));
+    perform core.invalid_field('session_date', 'session_date is required');
   end if;
   v_sets := pullups.parse_sets(create_session.sets);
   if create_session.status is null
      or create_session.status not in ('planned', 'completed', 'failed') then
-    perform core.api_error(400, 'VALIDATION_ERROR',
-      'status must be planned, completed or failed', jsonb_build_object('field', 'status'));
+    perform core.invalid_field('status', 'status must be planned, completed or failed');
   end if;
   v_status := create_session.status::pullups.session_status;
   perform pullups.check_rpe(create_session.rpe);
-  if char_length(create_session.notes) > 2000 then
-    perform core.api_error(400, 'VALIDATION_ERROR', 'notes must be at most 2000 characters',
-      jsonb_build_object('field', 'notes'));
-  end if;
-  -- One day of slack either way: the user's local "today" may differ from UTC's.
-  if v_status = 'planned' and v_date not between current_date - 1 and current_date + 30 then
-    perform core.api_error(400, 'VALIDATION_ERROR',
-      'a planned session must be dated today or up to 30 days ahead',
-      jsonb_build_object('field', 'session_date'));
-  end if;
-  if v_status <> 'planned' and v_date > current_date + 1 then
-    perform core.api_error(400, 'VALIDATION_ERROR',
-      'a completed or failed session cannot be dated in the future',
-      jsonb_build_object('field', 'session_date'));
+  perform pullups.check_notes(create_session.notes);
+  if v_status = 'planned' then
+    perform pullups.check_planned_date(v_date);
+  elsif v_date > current_date + 1 then  -- the same day of time-zone slack
+    perform core.invalid_field('session_date',
+      'a completed or failed session cannot be dated in the future');
   end if;
   if v_status = 'completed' and 0 = all (v_sets) then
     perform core.api_error(400, 'INVALID_SETS', 'A completed session needs at least one rep');
@@ -560,8 +597,8 @@ declare
   v_session pullups.sessions;
 begin
   if char_length(fail_session.reason) > 500 then
-    perform core.api_error(400, 'VALIDATION_ERROR', 'reason must be at most 500 characters',
-      jsonb_build_object('field', 'reason', 'maxLength', 500));
+    perform core.invalid_field('reason', 'reason must be at most 500 characters',
+      jsonb_build_object('maxLength', 500));
   end if;
   v_session := pullups.lock_own_session(v_user_id, fail_session.session_id);
   perform pullups.require_status(v_session, 'in_progress', 'fail');
@@ -607,10 +644,7 @@ begin
     v_sets := pullups.parse_sets(update_session.sets);
   end if;
   perform pullups.check_rpe(update_session.rpe);
-  if char_length(update_session.notes) > 2000 then
-    perform core.api_error(400, 'VALIDATION_ERROR', 'notes must be at most 2000 characters',
-      jsonb_build_object('field', 'notes'));
-  end if;
+  perform pullups.check_notes(update_session.notes);
   v_session := pullups.lock_own_session(v_user_id, update_session.session_id);
   if v_session.status in ('completed', 'failed') then
     perform core.api_error(403, 'SESSION_IMMUTABLE', 'Finished sessions cannot be changed',
@@ -622,11 +656,11 @@ begin
       'The session changed since you loaded it; reload and try again',
       jsonb_build_object('currentETag', pullups.session_etag(v_session)));
   end if;
-  if v_date is not null and v_date <> v_session.session_date
-     and (v_session.status <> 'planned' or v_date not between current_date - 1 and current_date + 30) then
-    perform core.api_error(400, 'VALIDATION_ERROR',
-      'only a planned session can be moved, to today or up to 30 days ahead',
-      jsonb_build_object('field', 'session_date'));
+  if v_date is not null and v_date <> v_session.session_date then
+    if v_session.status <> 'planned' then
+      perform core.invalid_field('session_date', 'only a planned session can be moved');
+    end if;
+    perform pullups.check_planned_date(v_date);
   end if;
   update pullups.sessions s
      set session_date = coalesce(v_date, s.session_date),
@@ -730,25 +764,21 @@ begin
   if list_sessions.status is not null then
     if exists (select from unnest(list_sessions.status) x
                 where x is null or x not in ('planned', 'in_progress', 'completed', 'failed')) then
-      perform core.api_error(400, 'VALIDATION_ERROR',
-        'status must be a list of planned, in_progress, completed, failed',
-        jsonb_build_object('field', 'status'));
+      perform core.invalid_field('status',
+        'status must be a list of planned, in_progress, completed, failed');
     end if;
     v_statuses := list_sessions.status::pullups.session_status[];
   end if;
   if coalesce(list_sessions.sort, '') not in ('session_date', 'created_at', 'total_reps') then
-    perform core.api_error(400, 'VALIDATION_ERROR',
-      'sort must be one of session_date, created_at, total_reps',
-      jsonb_build_object('field', 'sort'));
+    perform core.invalid_field('sort',
+      'sort must be one of session_date, created_at, total_reps');
   end if;
   if coalesce(list_sessions."order", '') not in ('asc', 'desc') then
-    perform core.api_error(400, 'VALIDATION_ERROR', 'order must be asc or desc',
-      jsonb_build_object('field', 'order'));
+    perform core.invalid_field('order', 'order must be asc or desc');
   end if;
   perform core.check_paging(list_sessions."limit", list_sessions."offset");
   if v_from > v_to then
-    perform core.api_error(400, 'VALIDATION_ERROR', 'date_from must not be after date_to',
-      jsonb_build_object('field', 'date_from'));
+    perform core.invalid_field('date_from', 'date_from must not be after date_to');
   end if;
 
   execute format($q$
@@ -817,19 +847,23 @@ grant execute on function pullups.ai_quota() to authenticated;
  */
 create or replace function pullups.generation_dto(p_generation pullups.generations)
   returns jsonb
-  language sql
+  language plpgsql
   stable
   set search_path = ''
 as $$
-  select jsonb_build_object(
-    'id', p_generation.id,
-    'status', p_generation.status,
-    'model', p_generation.model,
-    'sessionId', p_generation.session_id,
-    'durationMs', p_generation.duration_ms,
-    'createdAt', p_generation.created_at,
-    'finishedAt', p_generation.finished_at
+begin
+  return (
+    select jsonb_build_object(
+        'id', p_generation.id,
+        'status', p_generation.status,
+        'model', p_generation.model,
+        'sessionId', p_generation.session_id,
+        'durationMs', p_generation.duration_ms,
+        'createdAt', p_generation.created_at,
+        'finishedAt', p_generation.finished_at
+      )
   );
+end;
 $$;
 
 /**
@@ -905,12 +939,10 @@ begin
   end if;
   if begin_generation.model is null or char_length(btrim(begin_generation.model)) = 0
      or char_length(begin_generation.model) > 200 then
-    perform core.api_error(400, 'VALIDATION_ERROR', 'model is required',
-      jsonb_build_object('field', 'model'));
+    perform core.invalid_field('model', 'model is required');
   end if;
   if begin_generation.max_pullups is not null and begin_generation.max_pullups not between 1 and 60 then
-    perform core.api_error(400, 'VALIDATION_ERROR', 'maxPullups must be between 1 and 60',
-      jsonb_build_object('field', 'maxPullups'));
+    perform core.invalid_field('maxPullups', 'maxPullups must be between 1 and 60');
   end if;
   -- One begin at a time per user; the partial unique index is the backstop.
   perform pg_advisory_xact_lock(hashtextextended('pullups.generation:' || v_user_id::text, 0));
@@ -1004,7 +1036,7 @@ declare
   v_session pullups.sessions;
 begin
   if v_status is null or v_status not in ('success', 'timeout', 'error') then
-    perform core.api_error(400, 'VALIDATION_ERROR', 'outcome.status must be success, timeout or error');
+    perform core.invalid_field('outcome', 'outcome.status must be success, timeout or error');
   end if;
   select * into v_generation from pullups.generations g
    where g.id = finish_generation.generation_id and g.user_id = v_user_id

@@ -152,7 +152,8 @@ create or replace function workouts.invalid(p_path text, p_reason text)
   set search_path = ''
 as $$
 begin
-  perform core.api_error(400, 'VALIDATION_ERROR', 'Invalid session data: ' || p_path || ' ' || p_reason,
+  perform core.api_error(400, 'VALIDATION_ERROR',
+    'Invalid session data: ' || p_path || ' ' || p_reason,
     jsonb_build_object('path', p_path, 'reason', p_reason));
 end;
 $$;
@@ -301,21 +302,25 @@ $$;
  */
 create or replace function workouts.session_response(p_session workouts.training_sessions)
   returns jsonb
-  language sql
+  language plpgsql
   stable
   set search_path = ''
 as $$
-  select jsonb_build_object(
-    'id', p_session.id,
-    'plan_id', p_session.plan_id,
-    'date', p_session.date,
-    'session', p_session.session,
-    'started_at', p_session.started_at,
-    'ended_at', p_session.ended_at,
-    'completed', p_session.ended_at is not null,
-    'created_at', p_session.created_at,
-    'updated_at', p_session.updated_at
+begin
+  return (
+    select jsonb_build_object(
+        'id', p_session.id,
+        'plan_id', p_session.plan_id,
+        'date', p_session.date,
+        'session', p_session.session,
+        'started_at', p_session.started_at,
+        'ended_at', p_session.ended_at,
+        'completed', p_session.ended_at is not null,
+        'created_at', p_session.created_at,
+        'updated_at', p_session.updated_at
+      )
   );
+end;
 $$;
 
 grant execute on function workouts.session_response(workouts.training_sessions)
@@ -387,8 +392,8 @@ declare
   v_row workouts.training_sessions;
 begin
   if v_plan_id is null or v_date is null then
-    perform core.api_error(400, 'VALIDATION_ERROR', 'plan_id and date are required',
-      jsonb_build_object('path', case when v_plan_id is null then 'plan_id' else 'date' end));
+    perform core.invalid_field(case when v_plan_id is null then 'plan_id' else 'date' end,
+      'plan_id and date are required');
   end if;
   v_snapshot := workouts.normalize_session(start_session.session, v_date);
   perform from workouts.plans p
@@ -535,17 +540,14 @@ declare
   v_rows jsonb;
 begin
   if coalesce(list_sessions.sort, '') not in ('started_at', 'date', 'ended_at') then
-    perform core.api_error(400, 'VALIDATION_ERROR', 'sort must be one of started_at, date, ended_at',
-      jsonb_build_object('field', 'sort'));
+    perform core.invalid_field('sort', 'sort must be one of started_at, date, ended_at');
   end if;
   if coalesce(list_sessions."order", '') not in ('asc', 'desc') then
-    perform core.api_error(400, 'VALIDATION_ERROR', 'order must be asc or desc',
-      jsonb_build_object('field', 'order'));
+    perform core.invalid_field('order', 'order must be asc or desc');
   end if;
   perform core.check_paging(list_sessions."limit", list_sessions."offset");
   if v_from > v_to then
-    perform core.api_error(400, 'VALIDATION_ERROR', 'date_from must not be after date_to',
-      jsonb_build_object('field', 'date_from'));
+    perform core.invalid_field('date_from', 'date_from must not be after date_to');
   end if;
 
   execute $q$
