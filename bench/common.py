@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import platform
 import statistics
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from python_functions import PROJECT_ROOT, migrate
-from python_functions.localdb import LocalCluster, free_port
+from python_functions.localdb import throwaway_cluster
 
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 
@@ -21,17 +20,9 @@ RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 @contextmanager
 def throwaway_database() -> Iterator[str]:
     """A fresh cluster with the project's schema, durable like a real server (fsync on)."""
-    root = Path(tempfile.mkdtemp(prefix="pf-bench-", dir="/tmp"))
-    root.chmod(0o755)
-    cluster = LocalCluster(root / "pg", free_port(), durable=True)
-    cluster.init()
-    cluster.start()
-    try:
+    with throwaway_cluster(durable=True) as cluster:
         migrate.prepare_database(cluster.dsn, seed=False)
         yield cluster.dsn
-    finally:
-        cluster.destroy()
-        root.rmdir()
 
 
 def timed_ms(action: Callable[[], Any], iterations: int, warmup: int = 20) -> list[float]:

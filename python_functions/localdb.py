@@ -13,6 +13,9 @@ import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,3 +156,18 @@ class LocalCluster:
     def destroy(self) -> None:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextmanager
+def throwaway_cluster(durable: bool = False) -> Iterator[LocalCluster]:
+    """A started cluster in a fresh directory under /tmp, removed afterwards."""
+    root = Path(tempfile.mkdtemp(prefix="pf-pg-", dir="/tmp"))
+    root.chmod(0o755)  # mkdtemp makes it 0700; the server user must be able to enter it
+    cluster = LocalCluster(root / "pg", free_port(), durable=durable)
+    try:
+        cluster.init()
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.destroy()
+        shutil.rmtree(root, ignore_errors=True)

@@ -8,19 +8,18 @@ machine's PostgreSQL binaries under /tmp (as the `postgres` OS user when run as 
 from __future__ import annotations
 
 import os
-import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 import pytest
 
 from python_functions import migrate, rpc
 from python_functions.auth import user_claims
-from python_functions.localdb import LocalCluster, free_port
+from python_functions.localdb import throwaway_cluster
 
 APP_SCHEMAS = ("core", "pullups", "workouts", "flashcards", "recipes")
 
@@ -50,17 +49,9 @@ def database_url() -> Iterator[str]:
             migrate.prepare_database(url, seed=False)
             yield url
         return
-    root = Path(tempfile.mkdtemp(prefix="pf-test-", dir="/tmp"))
-    root.chmod(0o755)  # mkdtemp makes it 0700; the server user must enter it
-    cluster = LocalCluster(root / "pg", free_port(), durable=False)
-    cluster.init()
-    cluster.start()
-    try:
+    with throwaway_cluster(durable=False) as cluster:
         migrate.prepare_database(cluster.dsn, seed=False)
         yield cluster.dsn
-    finally:
-        cluster.destroy()
-        root.rmdir()
 
 
 @pytest.fixture(scope="session")
@@ -164,6 +155,47 @@ def _api_conn(database_url: str) -> Iterator[psycopg.Connection[Any]]:
 @pytest.fixture
 def api(_api_conn: psycopg.Connection[Any], database_url: str) -> Api:
     return Api(_api_conn)
+
+
+R = TypeVar("R")
+
+
+def race(count: int, action: Callable[[Callable[[], object]], R]) -> list[R]:
+    """Run `action` in `count` threads at once. Each gets `go`: it prepares what it needs
+    (a connection, a client), calls go() and fires; all fire together. Returns the results;
+    an exception in any thread fails the test."""
+    barrier = threading.Barrier(count)
+    results: list[R] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            results.append(action(barrier.wait))
+        except BaseException as exc:
+            errors.append(exc)
+            barrier.abort()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
+def race_rpc(database_url: str, count: int, function: str, args: Mapping[str, Any],
+             claims: Mapping[str, Any]) -> list[rpc.RpcResponse]:
+    """The same RPC from `count` connections at once, as concurrent PostgREST requests."""
+    schema, _, name = function.partition(".")
+
+    def call(go: Callable[[], object]) -> rpc.RpcResponse:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            go()
+            return rpc.call(conn, schema, name, args, claims)
+
+    return race(count, call)
 
 
 def assert_error(response: rpc.RpcResponse, status: int, code: str) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections import Counter
 from typing import Any
@@ -11,7 +10,7 @@ import psycopg
 import pytest
 
 from python_functions import rpc
-from tests.conftest import SERVICE_ROLE_CLAIMS, Api, assert_error
+from tests.conftest import SERVICE_ROLE_CLAIMS, Api, assert_error, race_rpc
 
 
 def _policy(admin: psycopg.Connection[Any], bucket: str, *, limit: int = 5, status: int = 403,
@@ -41,26 +40,10 @@ def test_racing_reservations_never_exceed_the_limit(
 ) -> None:
     bucket = _policy(admin, "test.race", limit=5)
     user_id = str(uuid.uuid4())
-    statuses: list[int] = []
-    codes: list[str] = []
-    barrier = threading.Barrier(50)
-
-    def worker() -> None:
-        with psycopg.connect(database_url, autocommit=True) as conn:
-            barrier.wait()
-            response = rpc.call(conn, "core", "quota_reserve",
-                                {"p_bucket": bucket, "p_user_id": user_id}, SERVICE_ROLE_CLAIMS)
-            statuses.append(response.status)
-            if not response.ok:
-                codes.append(response.body["code"])
-
-    threads = [threading.Thread(target=worker) for _ in range(50)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert Counter(statuses) == {200: 5, 403: 45}
-    assert set(codes) == {"AI_LIMIT_REACHED"}
+    responses = race_rpc(database_url, 50, "core.quota_reserve",
+                         {"p_bucket": bucket, "p_user_id": user_id}, SERVICE_ROLE_CLAIMS)
+    assert Counter(r.status for r in responses) == {200: 5, 403: 45}
+    assert {r.body["code"] for r in responses if not r.ok} == {"AI_LIMIT_REACHED"}
     stored = admin.execute(
         "select count(*) from core.quota_reservations where bucket = %s", (bucket,)
     ).fetchone()

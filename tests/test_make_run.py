@@ -81,6 +81,17 @@ def test_make_run_serves_the_demo_users_and_stops_on_ctrl_c() -> None:
         session = json.loads(created.stderr)["data"]["session"]
         assert session["isAiGenerated"] and len(session["sets"]) == 5
 
+        # the token CLI mints a working dev JWT for a seeded user
+        minted = subprocess.run(
+            [sys.executable, "-m", "python_functions", "token", "bob@example.com"],
+            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60)
+        as_bob = subprocess.run(
+            [sys.executable, "-m", "python_functions", "rpc", "pullups.list_sessions",
+             "--token", minted.stdout.strip()],
+            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60)
+        assert as_bob.returncode == 0, as_bob.stdout + as_bob.stderr
+        assert json.loads(as_bob.stdout.partition("\n\n")[2])["meta"]["pagination"]["total"] == 2
+
         os.killpg(process.pid, signal.SIGINT)
         process.wait(timeout=60)
         cluster = LocalCluster(local_dir / "postgres", port)

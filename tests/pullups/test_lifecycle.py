@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -12,8 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from python_functions import rpc
-from tests.conftest import Api, User, assert_error
+from tests.conftest import Api, User, assert_error, race_rpc
 from tests.pullups.conftest import events_for
 
 Factory = Callable[..., dict[str, Any]]
@@ -93,27 +91,11 @@ def test_logging_a_past_workout_does_not_take_the_active_slot(
 def test_racing_creates_give_exactly_one_201(
     alice: User, database_url: str, today: dt.date, admin: psycopg.Connection[Any]
 ) -> None:
-    statuses: list[int] = []
-    codes: list[str] = []
-    barrier = threading.Barrier(20)
-
-    def worker() -> None:
-        with psycopg.connect(database_url, autocommit=True) as conn:
-            barrier.wait()
-            response = rpc.call(conn, "pullups", "create_session",
-                                {"session_date": today.isoformat(), "sets": [5, 5, 5, 5, 5]},
-                                alice.claims)
-            statuses.append(response.status)
-            if not response.ok:
-                codes.append(response.body["code"])
-
-    threads = [threading.Thread(target=worker) for _ in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert Counter(statuses) == {201: 1, 409: 19}
-    assert set(codes) == {"ACTIVE_SESSION_CONFLICT"}
+    responses = race_rpc(database_url, 20, "pullups.create_session",
+                         {"session_date": today.isoformat(), "sets": [5, 5, 5, 5, 5]},
+                         alice.claims)
+    assert Counter(r.status for r in responses) == {201: 1, 409: 19}
+    assert {r.body["code"] for r in responses if not r.ok} == {"ACTIVE_SESSION_CONFLICT"}
     assert admin.execute("select count(*) from pullups.sessions").fetchone() == (1,)
     assert admin.execute("select count(*) from core.events").fetchone() == (1,)
 

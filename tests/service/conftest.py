@@ -80,14 +80,24 @@ class LogCapture(logging.Handler):
         self.lines.append(self.format(record))
 
 
+# Never in a log line: the system prompt, the delimited user context, model output fields,
+# bearer tokens (every JWT starts with "eyJ").
+FORBIDDEN_IN_LOGS = ("pull-up coach", "<context>", "history", "aiComment", "Bearer", "eyJ")
+
+
 @pytest.fixture(scope="session")
 def service_logs() -> Iterator[LogCapture]:
+    """Captures the service's logs for the whole test session, and at its end checks every
+    line: whatever the tests did (faults, retries, bad tokens), nothing sensitive leaked."""
     logs.configure()
     capture = LogCapture()
     logger = logging.getLogger("python_functions")
     logger.addHandler(capture)
     yield capture
     logger.removeHandler(capture)
+    leaked = [(needle, line) for line in capture.lines for needle in FORBIDDEN_IN_LOGS
+              if needle in line]
+    assert not leaked, leaked[:3]
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from python_functions.local_models import pullup_session
-from tests.conftest import Api, User, assert_error
+from tests.conftest import Api, User, assert_error, race
 from tests.service.conftest import LocalAi, assert_service_error, token_for
 
 Generate = Callable[..., httpx.Response]
@@ -182,27 +182,18 @@ def test_ten_concurrent_requests_give_one_201(
     api: Api,
 ) -> None:
     local_provider.clear()
-    statuses: list[int] = []
-    codes: list[str] = []
-    barrier = threading.Barrier(10)
     token = token_for(alice)
 
-    def worker() -> None:
+    def post(go: Callable[[], object]) -> httpx.Response:
         with httpx.Client(base_url=service.url, timeout=30) as client:
-            barrier.wait()
-            response = client.post("/sessions/ai", json={"maxPullups": 9},
-                                   headers={"Authorization": f"Bearer {token}"})
-            statuses.append(response.status_code)
-            if response.status_code != 201:
-                codes.append(response.json()["code"])
+            go()
+            return client.post("/sessions/ai", json={"maxPullups": 9},
+                               headers={"Authorization": f"Bearer {token}"})
 
-    threads = [threading.Thread(target=worker) for _ in range(10)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert Counter(statuses) == {201: 1, 409: 9}
-    assert set(codes) <= {"GENERATION_IN_PROGRESS", "ACTIVE_SESSION_CONFLICT"}
+    responses = race(10, post)
+    assert Counter(r.status_code for r in responses) == {201: 1, 409: 9}
+    assert {r.json()["code"] for r in responses if r.status_code != 201} <= {
+        "GENERATION_IN_PROGRESS", "ACTIVE_SESSION_CONFLICT"}
     assert _one(admin, "select count(*) from pullups.sessions") == 1
     assert _one(admin, "select count(*) from pullups.generations") == 1
     assert _one(admin, "select status::text from pullups.generations") == "success"

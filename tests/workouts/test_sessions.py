@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -10,8 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from python_functions import rpc
-from tests.conftest import Api, User, assert_error
+from tests.conftest import Api, User, assert_error, race_rpc
 from tests.workouts.conftest import as_user, snapshot
 
 Start = Callable[..., dict[str, Any]]
@@ -85,22 +83,10 @@ def test_twenty_concurrent_starts_give_one_201(
     alice: User, make_plan: MakePlan, database_url: str, admin: psycopg.Connection[Any]
 ) -> None:
     plan_id = make_plan(alice)
-    statuses: list[int] = []
-    barrier = threading.Barrier(20)
-
-    def worker() -> None:
-        with psycopg.connect(database_url, autocommit=True) as conn:
-            barrier.wait()
-            statuses.append(rpc.call(conn, "workouts", "start_session",
-                                     {"plan_id": plan_id, "date": "2026-11-20",
-                                      "session": snapshot()}, alice.claims).status)
-
-    threads = [threading.Thread(target=worker) for _ in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert Counter(statuses) == {201: 1, 409: 19}
+    responses = race_rpc(database_url, 20, "workouts.start_session",
+                         {"plan_id": plan_id, "date": "2026-11-20", "session": snapshot()},
+                         alice.claims)
+    assert Counter(r.status for r in responses) == {201: 1, 409: 19}
     assert admin.execute("select count(*) from workouts.training_sessions").fetchone() == (1,)
     assert admin.execute("select count(*) from core.events").fetchone() == (1,)
 
