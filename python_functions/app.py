@@ -16,6 +16,7 @@ from python_functions import errors
 from python_functions.auth import jwks_client
 from python_functions.db import Database, PostgresDatabase
 from python_functions.deps import RequestStats, Services, services
+from python_functions.limits import BodySizeLimit
 from python_functions.providers import ChatClient
 from python_functions.routers import pullups
 from python_functions.settings import Settings
@@ -54,6 +55,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     )
     errors.install(app)
     app.include_router(pullups.router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 
     @app.middleware("http")
     async def access_log(request: Request,

@@ -41,13 +41,14 @@ def error_response(error: ApiError) -> JSONResponse:
     return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
 
 
-def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
-    details = []
+def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
+    """`{field, errors}` like the SQL side's `{field}`: the first bad field, then all of them.
+    Never the input itself: it may be user text."""
+    errors = []
     for item in exc.errors():
         location = [str(part) for part in item.get("loc", ()) if part != "body"]
-        # never echo the input back: it may be user text
-        details.append({"field": ".".join(location) or "body", "message": item.get("msg", "")})
-    return details
+        errors.append({"field": ".".join(location) or "body", "message": item.get("msg", "")})
+    return {"field": errors[0]["field"] if errors else "body", "errors": errors}
 
 
 def install(app: FastAPI) -> None:

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     db_pool_size: int = Field(default=10, ge=1, le=100)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
 
     # AI provider: OpenRouter when a key is set, any OpenAI-compatible AI_BASE_URL, else the
     # bundled offline provider (python -m python_functions.local_ai) on LOCAL_AI_PORT.

@@ -90,8 +90,7 @@ async def generate_session(
     settings = svc.settings
     model = command.model or settings.default_model
     if model not in settings.allowed_models:
-        raise ApiError(400, "VALIDATION_ERROR", "Unknown model",
-                       [{"field": "model", "message": "not in the allowed models"}],
+        raise ApiError(400, "VALIDATION_ERROR", "Unknown model", {"field": "model"},
                        hint="Allowed: " + ", ".join(settings.allowed_models))
     user_id = str(claims["sub"])
     begun = await svc.database.call("pullups.begin_generation", {

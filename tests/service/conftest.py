@@ -92,7 +92,7 @@ def service_logs() -> Iterator[LogCapture]:
     logs.configure()
     capture = LogCapture()
     logger = logging.getLogger("python_functions")
-    logger.addHandler(capture)
+    logger.handlers[:] = [capture]  # formatted as in production, kept off the test output
     yield capture
     logger.removeHandler(capture)
     leaked = [(needle, line) for line in capture.lines for needle in FORBIDDEN_IN_LOGS

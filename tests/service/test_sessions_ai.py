@@ -269,6 +269,26 @@ def test_malformed_json_is_400(http: httpx.Client, alice: User, raw: bytes) -> N
     assert_service_error(response, 400, "VALIDATION_ERROR")
 
 
+@pytest.mark.parametrize("chunked", [False, True])
+def test_oversized_body_is_413_before_anything_runs(
+    http: httpx.Client, alice: User, admin: psycopg.Connection[Any], chunked: bool
+) -> None:
+    payload = b'{"maxPullups": 5, "model": "' + b"x" * 70_000 + b'"}'
+    content: Any = iter([payload[:1000], payload[1000:]]) if chunked else payload
+    response = http.post("/sessions/ai", content=content, headers={
+        "Authorization": f"Bearer {token_for(alice)}", "Content-Type": "application/json"})
+    body = assert_service_error(response, 413, "PAYLOAD_TOO_LARGE")
+    assert body["details"] == {"maxBytes": 65536}
+    assert _one(admin, "select count(*) from pullups.generations") == 0
+
+
+def test_validation_errors_name_the_field(generate: Generate, alice: User) -> None:
+    body = assert_service_error(generate(alice, maxPullups=99), 400, "VALIDATION_ERROR")
+    assert body["details"]["field"] == "maxPullups"
+    assert body["details"]["errors"][0]["field"] == "maxPullups"
+    assert "99" not in str(body)  # the input is never echoed back
+
+
 def test_unknown_route_and_method(http: httpx.Client) -> None:
     assert_service_error(http.get("/nope"), 404, "NOT_FOUND")
     assert_service_error(http.get("/sessions/ai"), 405, "METHOD_NOT_ALLOWED")
