@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from typing import Any
 
@@ -31,7 +32,14 @@ def _claims_for_email(conn: psycopg.Connection[Any], email: str) -> dict[str, An
     return user_claims(row[0], email)
 
 
+def _quiet_on_closed_pipe() -> None:
+    """`... | head` ends a printing command quietly, as for any Unix tool. Only for the
+    printing commands: a server must keep Python's default (EPIPE as an exception)."""
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+
+
 def cmd_rpc(args: argparse.Namespace) -> int:
+    _quiet_on_closed_pipe()
     settings = get_settings()
     schema, _, function = args.function.partition(".")
     if not function:
@@ -61,6 +69,7 @@ def cmd_rpc(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
+    _quiet_on_closed_pipe()
     settings = get_settings()
     with psycopg.connect(settings.db_url) as conn:
         claims = _claims_for_email(conn, args.email)
