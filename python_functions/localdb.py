@@ -144,10 +144,14 @@ class LocalCluster:
         return status.returncode == 0
 
     def start(self) -> None:
-        self._run([
-            "pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60",
-            "-o", f"-p {self.port}", "start",
-        ])
+        try:
+            self._run([
+                "pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60",
+                "-o", f"-p {self.port}", "start",
+            ])
+        except ClusterError as exc:  # say why (port taken, ...) instead of "see the log"
+            tail = self.log_file.read_text().splitlines()[-5:] if self.log_file.exists() else []
+            raise ClusterError("\n".join([str(exc), *tail])) from None
 
     def stop(self) -> None:
         if self.running():

@@ -15,7 +15,7 @@ import psycopg
 
 from python_functions import migrate
 from python_functions.auth import mint_token, user_claims
-from python_functions.localdb import LocalCluster
+from python_functions.localdb import ClusterError, LocalCluster
 from python_functions.settings import Settings
 
 DEMO_USERS = ("alice@example.com", "bob@example.com", "new@example.com")
@@ -136,7 +136,11 @@ def print_instructions(settings: Settings) -> None:
 
 
 def run(settings: Settings) -> int:
-    cluster, started = bring_up(settings)
+    try:
+        cluster, started = bring_up(settings)
+    except (ClusterError, migrate.MigrationError, psycopg.OperationalError) as exc:
+        print(f"error: {exc}", flush=True)
+        return 1
     try:
         processes = start_services(settings)
     except RuntimeError as exc:

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -101,3 +102,22 @@ def test_make_run_serves_the_demo_users_and_stops_on_ctrl_c() -> None:
             os.killpg(process.pid, signal.SIGKILL)
         LocalCluster(local_dir / "postgres", port).stop()
         shutil.rmtree(local_dir, ignore_errors=True)
+
+
+def test_run_on_a_taken_port_says_why_and_exits_1() -> None:
+    local_dir = Path(tempfile.mkdtemp(prefix="pf-run-", dir="/tmp"))
+    local_dir.chmod(0o755)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        env |= {"LOCAL_DIR": str(local_dir), "DB_PORT": str(taken.getsockname()[1])}
+        try:
+            result = subprocess.run([sys.executable, "-m", "python_functions", "run"],
+                                    cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+                                    timeout=120)
+        finally:
+            shutil.rmtree(local_dir, ignore_errors=True)
+    assert result.returncode == 1
+    assert "error:" in result.stdout and "Address already in use" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
