@@ -32,6 +32,18 @@ class ApiError(Exception):
         self.hint = hint
         self.headers = headers or {}
 
+    @classmethod
+    def from_rpc(cls, status: int, body: Any, headers: dict[str, str]) -> ApiError:
+        """An RPC's error response, passed through to the client as it is; database
+        trouble (5xx, or a body that is not the shared shape) becomes a bare 500."""
+        if status >= 500 or not isinstance(body, dict):
+            log.error("rpc failed", extra={
+                "status": status,
+                "error_code": body.get("code") if isinstance(body, dict) else None})
+            return cls(500, "INTERNAL", "Internal server error")
+        return cls(status, str(body.get("code")), str(body.get("message")),
+                   body.get("details"), body.get("hint"), headers)
+
     def body(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "details": self.details,
                 "hint": self.hint}

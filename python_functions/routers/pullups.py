@@ -55,17 +55,6 @@ class PullupPlan(BaseModel):
         return clamped
 
 
-def _envelope_error(status: int, body: Any, headers: dict[str, str]) -> ApiError:
-    """An RPC error response, passed through to the client unchanged."""
-    if status >= 500 or not isinstance(body, dict):  # database trouble: no internals out
-        log.error("rpc failed", extra={"status": status,
-                                       "error_code": body.get("code") if isinstance(body, dict)
-                                       else None})
-        return ApiError(500, "INTERNAL", "Internal server error")
-    return ApiError(status, str(body.get("code")), str(body.get("message")),
-                    body.get("details"), body.get("hint"), headers)
-
-
 _FAILURE_STATUS = {"AI_TIMEOUT": 408, "AI_PROVIDER_ERROR": 502, "AI_INVALID_OUTPUT": 502,
                    "ACTIVE_SESSION_CONFLICT": 409}
 _FAILURE_MESSAGE = {
@@ -97,7 +86,7 @@ async def generate_session(
         "user_id": user_id, "model": model, "max_pullups": command.maxPullups,
         "start_now": command.startNow})
     if not begun.ok:
-        raise _envelope_error(begun.status, begun.body, begun.headers)
+        raise ApiError.from_rpc(begun.status, begun.body, begun.headers)
     generation_id = begun.body["generationId"]
     request_stats.extra |= {"generation_id": generation_id, "model": model,
                             "provider": svc.chat.provider}
@@ -142,7 +131,7 @@ async def generate_session(
     if finished.status == 201:
         return JSONResponse(finished.body, status_code=201)
     if not finished.ok:
-        raise _envelope_error(finished.status, finished.body, finished.headers)
+        raise ApiError.from_rpc(finished.status, finished.body, finished.headers)
     code = str((finished.body.get("data") or {}).get("error", {}).get("code", "INTERNAL"))
     request_stats.extra["error_code"] = code
     status = _FAILURE_STATUS.get(code, 500)
