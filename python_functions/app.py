@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -22,6 +23,7 @@ from python_functions.routers import pullups
 from python_functions.settings import Settings
 
 log = logging.getLogger("python_functions.access")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
@@ -60,8 +62,10 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     @app.middleware("http")
     async def access_log(request: Request,
                          call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request_stats = RequestStats(request_id=request.headers.get("x-request-id")
-                                     or RequestStats().request_id)
+        request_stats = RequestStats()
+        offered = request.headers.get("x-request-id", "")
+        if _REQUEST_ID.fullmatch(offered):  # a caller's id, if it is safe to log and echo
+            request_stats.request_id = offered
         request.state.stats = request_stats
         status = 500
         try:

@@ -35,3 +35,15 @@ def test_logs_hold_no_prompt_output_body_or_token(
     ]
     for needle in forbidden:
         assert needle not in text, needle
+
+
+def test_request_id_is_echoed_only_when_short_and_plain(
+    http: httpx.Client, service_logs: LogCapture
+) -> None:
+    assert http.get("/health", headers={"X-Request-Id": "trace-42"}).headers[
+        "X-Request-Id"] == "trace-42"
+    hostile = "x" * 5000
+    response = http.get("/health", headers={"X-Request-Id": hostile})
+    assert response.headers["X-Request-Id"] != hostile
+    assert len(response.headers["X-Request-Id"]) == 32
+    assert not any(hostile in line for line in service_logs.lines)
