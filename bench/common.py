@@ -21,7 +21,7 @@ RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 def throwaway_database() -> Iterator[str]:
     """A fresh cluster with the project's schema, durable like a real server (fsync on)."""
     with throwaway_cluster(durable=True) as cluster:
-        migrate.prepare_database(cluster.dsn, seed=False)
+        migrate.prepare_database(cluster.dsn, seed=False, bootstrap_dsn=cluster.admin_dsn)
         yield cluster.dsn
 
 

@@ -3,6 +3,10 @@
 Used by `make run` (a cluster kept under `.local/`) and by the tests (a throwaway cluster
 under /tmp). `initdb` and `pg_ctl` refuse to run as root, so as root every server command
 runs as the unprivileged `postgres` OS user, in directories that user owns.
+
+As on Supabase, the cluster's superuser is `supabase_admin` (it applies the platform
+stand-in once); the project's migrations, seed and callers use `postgres`, which the
+stand-in makes a non-superuser with Supabase's attributes.
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-SERVER_USER = "postgres"
-SUPERUSER = "postgres"
-SUPERUSER_PASSWORD = "postgres"  # noqa: S105 - local development cluster on loopback only
+SERVER_USER = "postgres"  # the OS user that runs the server when we are root
+SUPERUSER = "supabase_admin"
+APP_USER = "postgres"
+# local development clusters on loopback only; `supabase start` uses the same password
+PASSWORD = "postgres"  # noqa: S105
 
 
 class ClusterError(RuntimeError):
@@ -88,9 +94,13 @@ class LocalCluster:
 
     @property
     def dsn(self) -> str:
-        return (
-            f"postgresql://{SUPERUSER}:{SUPERUSER_PASSWORD}@127.0.0.1:{self.port}/postgres"
-        )
+        """The project's connection: `postgres`, not a superuser (as on Supabase)."""
+        return f"postgresql://{APP_USER}:{PASSWORD}@127.0.0.1:{self.port}/postgres"
+
+    @property
+    def admin_dsn(self) -> str:
+        """The bootstrap superuser, for the platform stand-in only."""
+        return f"postgresql://{SUPERUSER}:{PASSWORD}@127.0.0.1:{self.port}/postgres"
 
     def _run(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
         command = [str(find_bin_dir() / args[0]), *args[1:]]
@@ -113,7 +123,7 @@ class LocalCluster:
         self.root.chmod(0o755)
         _chown_to_server_user(self.root)
         pwfile = self.root / ".pwfile"
-        pwfile.write_text(SUPERUSER_PASSWORD + "\n")
+        pwfile.write_text(PASSWORD + "\n")
         _chown_to_server_user(pwfile)
         try:
             self._run([

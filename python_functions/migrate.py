@@ -66,10 +66,14 @@ def _run_file(conn: psycopg.Connection, path: Path) -> None:
 
 
 def standin_needed(conn: psycopg.Connection) -> bool:
-    """True on plain Postgres; real Supabase (it has `supabase_auth_admin`) keeps its own auth."""
-    row = conn.execute(
-        "select not exists (select from pg_roles where rolname = 'supabase_auth_admin')"
-    ).fetchone()
+    """True where this database has no `auth.users`: a plain Postgres. Supabase (and a
+    database the stand-in was applied to) has it."""
+    row = conn.execute("select to_regclass('auth.users') is null").fetchone()
+    return bool(row and row[0])
+
+
+def _is_superuser(conn: psycopg.Connection) -> bool:
+    row = conn.execute("select rolsuper from pg_roles where rolname = current_user").fetchone()
     return bool(row and row[0])
 
 
@@ -92,13 +96,27 @@ def _ensure_history_table(conn: psycopg.Connection) -> None:
 
 
 def applied_versions(conn: psycopg.Connection) -> set[str]:
+    return set(_applied(conn))
+
+
+def _applied(conn: psycopg.Connection) -> dict[str, str | None]:
+    """Applied version -> the text recorded for it (None where a tool recorded none)."""
     exists = conn.execute(
         "select to_regclass('supabase_migrations.schema_migrations') is not null"
     ).fetchone()
     if not (exists and exists[0]):
-        return set()
-    rows = conn.execute("select version from supabase_migrations.schema_migrations").fetchall()
-    return {r[0] for r in rows}
+        return {}
+    rows = conn.execute(
+        "select version, array_to_string(statements, '') from"
+        " supabase_migrations.schema_migrations"
+    ).fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
+def _normalised(text: str) -> str:
+    """A migration's text as both recorders keep it: the Supabase CLI stores it split into
+    statements without their final `;`, this runner whole."""
+    return "".join(text.split()).replace(";", "")
 
 
 def apply_migrations(conn: psycopg.Connection, directory: Path = MIGRATIONS_DIR) -> list[str]:
@@ -110,7 +128,14 @@ def apply_migrations(conn: psycopg.Connection, directory: Path = MIGRATIONS_DIR)
     for migration in discover(directory):
         with conn.transaction():
             conn.execute("select pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
-            if migration.version in applied_versions(conn):
+            applied = _applied(conn)
+            if migration.version in applied:
+                recorded = applied[migration.version]
+                if recorded and _normalised(recorded) != _normalised(migration.path.read_text()):
+                    raise MigrationError(
+                        f"{migration.path.name} changed after it was applied to this database;"
+                        " `make reset` re-creates the local database from the migrations"
+                    )
                 continue
             _run_file(conn, migration.path)
             conn.execute(
@@ -128,10 +153,23 @@ def apply_seed(conn: psycopg.Connection, path: Path = SEED_FILE) -> None:
         _run_file(conn, path)
 
 
-def prepare_database(dsn: str, *, seed: bool) -> list[str]:
-    """Stand-in (plain Postgres only), pending migrations, optionally the seed."""
+def prepare_database(dsn: str, *, seed: bool, bootstrap_dsn: str | None = None) -> list[str]:
+    """The stand-in (plain Postgres only), pending migrations, optionally the seed.
+
+    As on Supabase, the platform comes first from a superuser (`bootstrap_dsn`, or `dsn`
+    itself where that is a superuser), then migrations and seed run as `dsn`'s role.
+    """
+    if bootstrap_dsn is not None:
+        with psycopg.connect(bootstrap_dsn, autocommit=True) as admin:
+            if standin_needed(admin):
+                apply_standin(admin)
     with psycopg.connect(dsn, autocommit=True) as conn:
         if standin_needed(conn):
+            if not _is_superuser(conn):
+                raise MigrationError(
+                    "this database has no auth.users: it is neither Supabase nor prepared by"
+                    " the stand-in, and this role may not create the platform objects"
+                )
             apply_standin(conn)
         applied = apply_migrations(conn)
         if seed:

@@ -89,6 +89,14 @@ class Settings(BaseSettings):
     def db_url(self) -> str:
         return self.database_url or f"postgresql://postgres:postgres@127.0.0.1:{self.db_port}/postgres"
 
+    @property
+    def bootstrap_db_url(self) -> str | None:
+        """The embedded cluster's superuser (`supabase_admin`), which applies the platform
+        stand-in; None for a database someone else runs."""
+        if not self.uses_embedded_db:
+            return None
+        return f"postgresql://supabase_admin:postgres@127.0.0.1:{self.db_port}/postgres"
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -41,7 +41,8 @@ def bring_up(settings: Settings) -> tuple[LocalCluster | None, bool]:
             started = True
         else:
             print("reusing the running local cluster", flush=True)
-    applied = migrate.prepare_database(settings.db_url, seed=fresh)
+    applied = migrate.prepare_database(settings.db_url, seed=fresh,
+                                       bootstrap_dsn=settings.bootstrap_db_url)
     if applied:
         print(f"applied migrations: {', '.join(applied)}", flush=True)
     if fresh:
@@ -129,7 +130,7 @@ def print_instructions(settings: Settings) -> None:
             "",
             "Call an RPC the way PostgREST would (status, headers, JSON body):",
             "  .venv/bin/python -m python_functions rpc pullups.list_sessions"
-            " --as alice@example.com limit:=3",
+            " --as alice@example.com page_size:=3",
         ]
     lines += ["", "Ctrl-C stops the stack; `make stop` stops a cluster left running.", ""]
     print("\n".join(lines), flush=True)

@@ -1,70 +1,192 @@
 -- =============================================================================
--- Local stand-in for the Supabase platform objects.
+-- Local stand-in for the Supabase platform: what a Supabase database has before
+-- any project migration runs.
 --
 -- Applied ONLY to a plain PostgreSQL (the embedded cluster, throwaway test
--- clusters). On real Supabase (`supabase start`, hosted) these objects already
--- exist and this file is never run; the migrations in supabase/migrations/ must
--- work unchanged on both. Idempotent: safe to apply on every start.
+-- clusters), once, by the bootstrap superuser `supabase_admin`, exactly as on
+-- Supabase where the platform is created by `supabase_admin` and the project's
+-- migrations and seed then run as the non-superuser `postgres`. On real Supabase
+-- (`supabase start`, hosted) this file is never run.
+--
+-- Mirrors (definitions read from these releases, not copied):
+--   * supabase/postgres 15.8.1.x images: roles, their attributes, memberships and
+--     per-role settings (anon 3 s, authenticated 8 s, authenticator 8 s statement
+--     timeouts; API roles INHERIT; postgres NOSUPERUSER with CREATEROLE, CREATEDB,
+--     REPLICATION, BYPASSRLS, member of the API roles), schemas `extensions`
+--     (pgcrypto there) and `graphql_public`;
+--   * supabase/auth (GoTrue) v2.17x: `auth.users` and `auth.identities` columns,
+--     without defaults where GoTrue's migrations set none, owned by
+--     `supabase_auth_admin`, RLS on, nothing granted to the API roles; and
+--     `auth.uid()`, `auth.role()`, `auth.email()`, `auth.jwt()`.
+-- Idempotent: applying it twice changes nothing.
 -- =============================================================================
 
 -- -----------------------------------------------------------------------------
--- Roles (as Supabase creates them)
+-- Roles
 -- -----------------------------------------------------------------------------
 do $$
 begin
   if not exists (select from pg_roles where rolname = 'anon') then
-    create role anon nologin noinherit;
+    create role anon nologin;
   end if;
   if not exists (select from pg_roles where rolname = 'authenticated') then
-    create role authenticated nologin noinherit;
+    create role authenticated nologin;
   end if;
   if not exists (select from pg_roles where rolname = 'service_role') then
-    create role service_role nologin noinherit bypassrls;
+    create role service_role nologin bypassrls;
   end if;
   if not exists (select from pg_roles where rolname = 'authenticator') then
     create role authenticator login noinherit;
+  end if;
+  if not exists (select from pg_roles where rolname = 'supabase_auth_admin') then
+    create role supabase_auth_admin login noinherit createrole;
+  end if;
+  if not exists (select from pg_roles where rolname = 'postgres') then
+    create role postgres login password 'postgres';
+  end if;
+end
+$$;
+
+alter role anon with nosuperuser inherit nologin nobypassrls;
+alter role authenticated with nosuperuser inherit nologin nobypassrls;
+alter role service_role with nosuperuser inherit nologin bypassrls;
+alter role authenticator with nosuperuser noinherit login nobypassrls;
+-- postgres stays a superuser only where it was the cluster's bootstrap user (a plain
+-- Postgres someone else created); a cluster this project creates has supabase_admin.
+do $$
+begin
+  if current_user <> 'postgres' then
+    alter role postgres with nosuperuser inherit createrole createdb login replication bypassrls;
   end if;
 end
 $$;
 
 grant anon, authenticated, service_role to authenticator;
+grant anon, authenticated, service_role to postgres;
+grant pg_read_all_data, pg_monitor, pg_signal_backend to postgres;
+
+alter role anon set statement_timeout = '3s';
+alter role authenticated set statement_timeout = '8s';
+alter role authenticator set statement_timeout = '8s';
+alter role authenticator set lock_timeout = '8s';
+alter role postgres set search_path = "$user", public, extensions;
+alter role supabase_auth_admin set search_path = auth;
+
+-- postgres creates the project's schemas in this database.
+do $$
+begin
+  execute format('grant all on database %I to postgres', current_database());
+end
+$$;
+grant all on schema public to postgres;
 
 -- Supabase grants the API roles the public schema and default privileges on it.
 grant usage on schema public to anon, authenticated, service_role;
-alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
-alter default privileges in schema public grant all on functions to anon, authenticated, service_role;
-alter default privileges in schema public grant all on sequences to anon, authenticated, service_role;
+alter default privileges for role postgres in schema public
+  grant all on tables to anon, authenticated, service_role;
+alter default privileges for role postgres in schema public
+  grant all on functions to anon, authenticated, service_role;
+alter default privileges for role postgres in schema public
+  grant all on sequences to anon, authenticated, service_role;
 
--- Supabase keeps extensions in their own schema.
+-- -----------------------------------------------------------------------------
+-- Schemas and extensions
+-- -----------------------------------------------------------------------------
 create schema if not exists extensions;
-grant usage on schema extensions to anon, authenticated, service_role;
+grant usage on schema extensions to anon, authenticated, service_role, postgres;
+create extension if not exists pgcrypto with schema extensions;
+
+-- Tools of the test suite, where the machine has them (Debian's postgresql-NN-pgtap and
+-- -plpgsql-check): created here because only a superuser may, as on Supabase.
+do $$
+begin
+  if exists (select from pg_available_extensions where name = 'pgtap') then
+    create extension if not exists pgtap with schema extensions;
+  end if;
+  if exists (select from pg_available_extensions where name = 'plpgsql_check') then
+    create extension if not exists plpgsql_check with schema extensions;
+  end if;
+end
+$$;
+
+-- PostgREST on Supabase exposes graphql_public by default.
+create schema if not exists graphql_public;
+grant usage on schema graphql_public to anon, authenticated, service_role;
 
 -- -----------------------------------------------------------------------------
--- Schema auth: the columns apps reference, and the JWT helper functions
+-- Schema auth (owned by Supabase Auth's role)
 -- -----------------------------------------------------------------------------
-create schema if not exists auth;
-grant usage on schema auth to anon, authenticated, service_role;
+create schema if not exists auth authorization supabase_auth_admin;
+grant usage on schema auth to anon, authenticated, service_role, postgres;
 
 create table if not exists auth.users (
-  id uuid primary key,
-  aud varchar(255) default 'authenticated',
-  role varchar(255) default 'authenticated',
+  instance_id uuid,
+  id uuid not null primary key,
+  aud varchar(255),
+  role varchar(255),
   email varchar(255),
-  phone text unique,
-  raw_app_meta_data jsonb default '{}'::jsonb,
-  raw_user_meta_data jsonb default '{}'::jsonb,
-  created_at timestamptz default now(),
-  updated_at timestamptz default now(),
+  encrypted_password varchar(255),
+  email_confirmed_at timestamptz,
+  invited_at timestamptz,
+  confirmation_token varchar(255),
+  confirmation_sent_at timestamptz,
+  recovery_token varchar(255),
+  recovery_sent_at timestamptz,
+  email_change_token_new varchar(255),
+  email_change varchar(255),
+  email_change_sent_at timestamptz,
+  last_sign_in_at timestamptz,
+  raw_app_meta_data jsonb,
+  raw_user_meta_data jsonb,
+  is_super_admin boolean,
+  created_at timestamptz,
+  updated_at timestamptz,
+  phone text unique default null,
+  phone_confirmed_at timestamptz,
+  phone_change text default '',
+  phone_change_token varchar(255) default '',
+  phone_change_sent_at timestamptz,
+  confirmed_at timestamptz generated always as (least(email_confirmed_at, phone_confirmed_at)) stored,
+  email_change_token_current varchar(255) default '',
+  email_change_confirm_status smallint default 0
+    check (email_change_confirm_status >= 0 and email_change_confirm_status <= 2),
+  banned_until timestamptz,
+  reauthentication_token varchar(255) default '',
+  reauthentication_sent_at timestamptz,
+  is_sso_user boolean not null default false,
   deleted_at timestamptz,
   is_anonymous boolean not null default false
 );
+comment on table auth.users is 'Auth: Stores user login data within a secure schema.';
+create index if not exists users_instance_id_idx on auth.users (instance_id);
+create index if not exists users_instance_id_email_idx on auth.users (instance_id, lower(email));
 create unique index if not exists users_email_partial_key
-  on auth.users (email) where (is_anonymous is false);
-grant select on auth.users to service_role;
+  on auth.users (email) where (is_sso_user = false);
 
--- The four functions below are Supabase's own definitions: they read the claims
--- PostgREST sets per request (`request.jwt.claims`), falling back to the
--- per-claim settings older PostgREST versions used (`request.jwt.claim.*`).
+create table if not exists auth.identities (
+  provider_id text not null,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  identity_data jsonb not null,
+  provider text not null,
+  last_sign_in_at timestamptz,
+  created_at timestamptz,
+  updated_at timestamptz,
+  email text generated always as (lower(identity_data ->> 'email')) stored,
+  id uuid not null default gen_random_uuid() primary key,
+  constraint identities_provider_id_provider_unique unique (provider_id, provider)
+);
+comment on table auth.identities is 'Auth: Stores identities associated to a user.';
+create index if not exists identities_user_id_idx on auth.identities (user_id);
+
+alter table auth.users owner to supabase_auth_admin;
+alter table auth.identities owner to supabase_auth_admin;
+alter table auth.users enable row level security;
+alter table auth.identities enable row level security;
+revoke all on auth.users, auth.identities from anon, authenticated, service_role;
+grant all on auth.users, auth.identities to postgres;
+
+-- Supabase Auth's own definitions: the claims PostgREST sets per request
+-- (`request.jwt.claims`), falling back to the per-claim settings of older PostgREST.
 create or replace function auth.uid()
   returns uuid
   language sql
@@ -109,5 +231,9 @@ as $$
   )::jsonb
 $$;
 
+alter function auth.uid() owner to supabase_auth_admin;
+alter function auth.role() owner to supabase_auth_admin;
+alter function auth.email() owner to supabase_auth_admin;
+alter function auth.jwt() owner to supabase_auth_admin;
 grant execute on function auth.uid(), auth.role(), auth.email(), auth.jwt()
-  to anon, authenticated, service_role;
+  to anon, authenticated, service_role, postgres;

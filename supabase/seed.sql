@@ -3,17 +3,43 @@
 --   alice@example.com  a history in every app
 --   bob@example.com    another user, to see isolation
 --   new@example.com    no history at all
+-- Every demo user signs in with the password `demo-password`.
 -- =============================================================================
 
-insert into auth.users (id, aud, role, email, raw_app_meta_data, raw_user_meta_data)
-values
-  ('11111111-1111-4111-8111-111111111111', 'authenticated', 'authenticated', 'alice@example.com',
-   '{"provider": "email", "providers": ["email"]}', '{"name": "Alice"}'),
-  ('22222222-2222-4222-8222-222222222222', 'authenticated', 'authenticated', 'bob@example.com',
-   '{"provider": "email", "providers": ["email"]}', '{"name": "Bob"}'),
-  ('33333333-3333-4333-8333-333333333333', 'authenticated', 'authenticated', 'new@example.com',
-   '{"provider": "email", "providers": ["email"]}', '{"name": "New"}')
+-- Users exactly as Supabase Auth (GoTrue) writes them on sign-up, so that it can find
+-- them (instance_id zero), scan them (no NULL token columns) and sign them in with the
+-- dev password below (bcrypt, as GoTrue stores it); each with its email identity.
+-- Idempotent, like the rest of this file: running it twice changes nothing.
+with demo (id, email, name) as (
+  values ('11111111-1111-4111-8111-111111111111'::uuid, 'alice@example.com', 'Alice'),
+         ('22222222-2222-4222-8222-222222222222'::uuid, 'bob@example.com', 'Bob'),
+         ('33333333-3333-4333-8333-333333333333'::uuid, 'new@example.com', 'New')
+)
+insert into auth.users (
+  instance_id, id, aud, role, email, encrypted_password, email_confirmed_at,
+  raw_app_meta_data, raw_user_meta_data, created_at, updated_at, last_sign_in_at,
+  confirmation_token, recovery_token, email_change_token_new, email_change,
+  email_change_token_current, phone_change, phone_change_token, reauthentication_token,
+  is_sso_user, is_anonymous
+)
+select '00000000-0000-0000-0000-000000000000', d.id, 'authenticated', 'authenticated', d.email,
+       extensions.crypt('demo-password', extensions.gen_salt('bf', 10)), now(),
+       '{"provider": "email", "providers": ["email"]}', jsonb_build_object('name', d.name),
+       now(), now(), null,
+       '', '', '', '', '', '', '', '', false, false
+  from demo d
 on conflict (id) do nothing;
+
+insert into auth.identities (provider_id, user_id, identity_data, provider, last_sign_in_at,
+                             created_at, updated_at)
+select u.id::text, u.id,
+       jsonb_build_object('sub', u.id::text, 'email', u.email, 'email_verified', true,
+                          'phone_verified', false),
+       'email', now(), now(), now()
+  from auth.users u
+ where u.id in ('11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222',
+                '33333333-3333-4333-8333-333333333333')
+on conflict (provider_id, provider) do nothing;
 
 -- -----------------------------------------------------------------------------
 -- pullups: alice trained every few days for three weeks (one failure); bob twice.
@@ -31,12 +57,16 @@ select '11111111-1111-4111-8111-111111111111', h.status::pullups.session_status,
     (9,  'completed', '{7,6,6,5,5}'::smallint[], 8, null),
     (6,  'completed', '{8,7,6,6,5}'::smallint[], 8, null),
     (3,  'completed', '{8,7,7,6,6}'::smallint[], 9, 'strong day')
-  ) as h(days_ago, status, sets, rpe, notes);
+  ) as h(days_ago, status, sets, rpe, notes)
+ where not exists (select from pullups.sessions s
+                    where s.user_id = '11111111-1111-4111-8111-111111111111');
 
 insert into pullups.sessions (user_id, status, session_date, sets, rpe, started_at, finished_at)
 select '22222222-2222-4222-8222-222222222222', 'completed', current_date - h.days_ago, h.sets, 6,
        (current_date - h.days_ago) + time '07:00', (current_date - h.days_ago) + time '07:30'
-  from (values (10, '{3,3,2,2,2}'::smallint[]), (5, '{4,3,3,2,2}'::smallint[])) as h(days_ago, sets);
+  from (values (10, '{3,3,2,2,2}'::smallint[]), (5, '{4,3,3,2,2}'::smallint[])) as h(days_ago, sets)
+ where not exists (select from pullups.sessions s
+                    where s.user_id = '22222222-2222-4222-8222-222222222222');
 
 -- -----------------------------------------------------------------------------
 -- workouts: alice has a push/pull plan and five finished sessions; bob one plan, two.
@@ -89,4 +119,5 @@ select p.user_id, p.id, current_date - h.days_ago,
                ('bbbbbbbb-0000-4000-8000-000000000001'::uuid, 8, 0, 1),
                ('bbbbbbbb-0000-4000-8000-000000000001'::uuid, 2, 0, 0))
        as h(plan_id, days_ago, day_index, shortfall) on h.plan_id = p.id
-  cross join lateral (select p.plan -> 'days' -> h.day_index as day) d;
+  cross join lateral (select p.plan -> 'days' -> h.day_index as day) d
+ where not exists (select from workouts.training_sessions s where s.plan_id = p.id);

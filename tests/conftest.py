@@ -1,8 +1,13 @@
 """Shared fixtures: one throwaway Postgres per test session, users, and a PostgREST-like caller.
 
-The database, in order of preference: `TEST_DATABASE_URL` (e.g. `supabase start`'s database),
-a testcontainers Postgres where a Docker engine answers, else a local cluster started from the
-machine's PostgreSQL binaries under /tmp (as the `postgres` OS user when run as root).
+The database, in order of preference: `TEST_DATABASE_URL` (e.g. `supabase start`'s database,
+`postgresql://postgres:postgres@127.0.0.1:54322/postgres`), a testcontainers Postgres where a
+Docker engine answers, else a local cluster started from the machine's PostgreSQL binaries
+under /tmp (as the `postgres` OS user when run as root). Every test connects as `postgres`,
+which is not a superuser, exactly as on Supabase.
+
+Clean-up touches only the project's own tables and the users the tests created (emails under
+TEST_EMAIL_DOMAIN), so the suite may run against a real Supabase database.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from python_functions import migrate, rpc
 from python_functions.auth import user_claims
 from python_functions.localdb import throwaway_cluster
 
-APP_SCHEMAS = ("core", "pullups", "workouts", "flashcards", "recipes")
+TEST_EMAIL_DOMAIN = "tests.invalid"  # RFC 2606: never a real mailbox
 
 
 def _docker_engine_answers() -> bool:
@@ -34,40 +39,66 @@ def _docker_engine_answers() -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class TestDatabase:
+    url: str  # as `postgres`
+    bootstrap_url: str | None  # the superuser that applied the stand-in; None on Supabase
+
+
 @pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
+def test_database() -> Iterator[TestDatabase]:
     external = os.environ.get("TEST_DATABASE_URL")
     if external:
         migrate.prepare_database(external, seed=False)
-        yield external
+        yield TestDatabase(external, None)
         return
     if _docker_engine_answers():
         from testcontainers.postgres import PostgresContainer
 
-        with PostgresContainer("postgres:15", driver=None) as container:
-            url = container.get_connection_url()
-            migrate.prepare_database(url, seed=False)
-            yield url
+        with PostgresContainer("postgres:15", username="supabase_admin", password="postgres",
+                               dbname="postgres", driver=None) as container:
+            bootstrap = container.get_connection_url()
+            url = bootstrap.replace("supabase_admin:", "postgres:", 1)
+            migrate.prepare_database(url, seed=False, bootstrap_dsn=bootstrap)
+            yield TestDatabase(url, bootstrap)
         return
     with throwaway_cluster(durable=False) as cluster:
-        migrate.prepare_database(cluster.dsn, seed=False)
-        yield cluster.dsn
+        migrate.prepare_database(cluster.dsn, seed=False, bootstrap_dsn=cluster.admin_dsn)
+        yield TestDatabase(cluster.dsn, cluster.admin_dsn)
+
+
+@pytest.fixture(scope="session")
+def database_url(test_database: TestDatabase) -> str:
+    return test_database.url
+
+
+@pytest.fixture(scope="session")
+def bootstrap_url(test_database: TestDatabase) -> str:
+    """The stand-in's superuser; tests of the stand-in itself skip on a real Supabase."""
+    if test_database.bootstrap_url is None:
+        pytest.skip("TEST_DATABASE_URL is a Supabase database: no stand-in to test")
+    return test_database.bootstrap_url
 
 
 @pytest.fixture(scope="session")
 def admin(database_url: str) -> Iterator[psycopg.Connection[Any]]:
-    """A superuser connection for arranging data and checking what was stored."""
+    """A `postgres` connection (owner of the project's tables, BYPASSRLS, not a superuser)
+    for arranging data and checking what was stored."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         yield conn
 
 
 def _tables_to_truncate(conn: psycopg.Connection[Any]) -> list[str]:
+    """The project's tables: those the migrations' role owns outside auth and the Supabase
+    CLI's bookkeeping, operator-edited quota policies excepted."""
     rows = conn.execute(
-        "select format('%%I.%%I', schemaname, tablename) from pg_tables"
-        " where schemaname = any(%s) and (schemaname, tablename) <> ('core', 'quota_policies')",
-        (list(APP_SCHEMAS),),
+        "select format('%I.%I', schemaname, tablename) from pg_tables"
+        " where tableowner = current_user"
+        " and schemaname not in ('auth', 'supabase_migrations', 'public', 'extensions')"
+        " and (schemaname, tablename) <> ('core', 'quota_policies')"
+        " order by 1"
     ).fetchall()
-    return [r[0] for r in rows] + ["auth.users"]
+    return [r[0] for r in rows]
 
 
 @pytest.fixture(scope="session")
@@ -77,13 +108,17 @@ def truncate_sql(admin: psycopg.Connection[Any]) -> str:
 
 @pytest.fixture(autouse=True)
 def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Every test that touches the database starts from empty app tables."""
+    """Every test that touches the database starts from empty app tables and without the
+    users earlier tests created."""
     if "database_url" not in request.fixturenames:
         yield
         return
     admin: psycopg.Connection[Any] = request.getfixturevalue("admin")
-    admin.execute(request.getfixturevalue("truncate_sql"))
-    admin.execute("delete from core.quota_policies where bucket like 'test.%'")
+    with admin.transaction():
+        admin.execute(request.getfixturevalue("truncate_sql"))
+        admin.execute("delete from auth.users where email like %s",
+                      (f"%@{TEST_EMAIL_DOMAIN}",))
+        admin.execute("delete from core.quota_policies where bucket like 'test.%'")
     yield
 
 
@@ -99,23 +134,35 @@ class User:
 
 @pytest.fixture
 def make_user(admin: psycopg.Connection[Any]) -> Callable[..., User]:
-    def factory(email: str | None = None) -> User:
+    def factory(name: str = "user") -> User:
         user_id = str(uuid.uuid4())
-        email = email or f"user-{user_id[:8]}@example.com"
-        admin.execute("insert into auth.users (id, email) values (%s, %s)", (user_id, email))
+        email = f"{name}-{user_id[:8]}@{TEST_EMAIL_DOMAIN}"
+        insert_user(admin, user_id, email)
         return User(user_id, email)
 
     return factory
 
 
+def insert_user(conn: psycopg.Connection[Any], user_id: str, email: str) -> None:
+    """A confirmed email user, with the columns Supabase Auth itself fills in."""
+    conn.execute(
+        "insert into auth.users (instance_id, id, aud, role, email, email_confirmed_at,"
+        " raw_app_meta_data, raw_user_meta_data, created_at, updated_at, confirmation_token,"
+        " recovery_token, email_change_token_new, email_change)"
+        " values ('00000000-0000-0000-0000-000000000000', %s, 'authenticated',"
+        " 'authenticated', %s, now(), '{\"provider\": \"email\"}', '{}', now(), now(),"
+        " '', '', '', '')",
+        (user_id, email))
+
+
 @pytest.fixture
 def alice(make_user: Callable[..., User]) -> User:
-    return make_user("alice@example.com")
+    return make_user("alice")
 
 
 @pytest.fixture
 def bob(make_user: Callable[..., User]) -> User:
-    return make_user("bob@example.com")
+    return make_user("bob")
 
 
 SERVICE_ROLE_CLAIMS = {"role": "service_role", "iss": "supabase-local"}

@@ -62,9 +62,9 @@ def test_api_roles_exist_with_supabase_attributes(admin: psycopg.Connection[Any]
     assert members == (["anon", "authenticated", "service_role"],)
 
 
-def test_standin_is_idempotent(database_url: str) -> None:
+def test_standin_is_idempotent(bootstrap_url: str) -> None:
     from python_functions import migrate
 
-    with psycopg.connect(database_url, autocommit=True) as conn:
+    with psycopg.connect(bootstrap_url, autocommit=True) as conn:
         migrate.apply_standin(conn)
         migrate.apply_standin(conn)

@@ -53,7 +53,7 @@ def test_make_run_serves_the_demo_users_and_stops_on_ctrl_c() -> None:
         assert token, output
         result = subprocess.run(
             [sys.executable, "-m", "python_functions", "rpc", "pullups.list_sessions",
-             "--token", token.group(1), "limit:=3"],
+             "--token", token.group(1), "page_size:=3"],
             cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60,
         )
         assert result.returncode == 0, result.stdout + result.stderr

@@ -23,6 +23,10 @@ def scratch_db(admin: psycopg.Connection[Any], database_url: str) -> Iterator[st
         admin.execute(f'drop database "{name}" with (force)')
 
 
+def _on(url: str, database: str) -> str:
+    return url.rsplit("/", 1)[0] + "/" + database.rsplit("/", 1)[1]
+
+
 def test_applying_twice_is_a_noop(database_url: str) -> None:
     assert migrate.prepare_database(database_url, seed=False) == []
 
@@ -62,8 +66,10 @@ def test_failing_migration_names_file_and_line_and_keeps_earlier_ones(
         assert tables == {"good"}  # the bad file's first statement was rolled back too
 
 
-def test_the_whole_project_applies_to_an_empty_database(scratch_db: str) -> None:
-    applied = migrate.prepare_database(scratch_db, seed=True)
+def test_the_whole_project_applies_to_an_empty_database(scratch_db: str,
+                                                        bootstrap_url: str) -> None:
+    applied = migrate.prepare_database(scratch_db, seed=True,
+                                       bootstrap_dsn=_on(bootstrap_url, scratch_db))
     assert applied == [m.version for m in migrate.discover()]
     with psycopg.connect(scratch_db) as conn:
         emails = {r[0] for r in conn.execute("select email from auth.users").fetchall()}

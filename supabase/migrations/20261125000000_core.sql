@@ -15,7 +15,7 @@ alter default privileges revoke execute on functions from public;
 
 -- The API roles need USAGE only to reach the few helpers granted to them below;
 -- no core table is granted to anon/authenticated.
-grant usage on schema core to anon, authenticated, service_role;
+grant usage on schema core to authenticated, service_role;
 
 -- =============================================================================
 -- TYPES
@@ -57,7 +57,7 @@ end;
 $$;
 
 grant execute on function core.api_error(integer, text, text, jsonb, text, jsonb)
-  to anon, authenticated, service_role;
+  to authenticated, service_role;
 
 /**
  * 400 VALIDATION_ERROR about one input field: details = {field} plus any extra keys.
@@ -101,7 +101,7 @@ begin
 end;
 $$;
 
-grant execute on function core.require_user() to anon, authenticated, service_role;
+grant execute on function core.require_user() to authenticated, service_role;
 
 /**
  * Parse a uuid given as text; 400 VALIDATION_ERROR naming the field when it is not one.
@@ -474,22 +474,24 @@ $$;
 grant execute on function core.parse_date(text, text) to authenticated, service_role;
 
 /**
- * Validate paging arguments shared by every list RPC: limit 1..100, offset >= 0.
+ * Validate the paging arguments every list RPC shares (named so that they never
+ * clash with PostgREST's own `limit`/`offset` query parameters): page_size
+ * 1..100, page_offset >= 0.
  */
-create or replace function core.check_paging(p_limit integer, p_offset integer)
+create or replace function core.check_paging(p_page_size integer, p_page_offset integer)
   returns void
   language plpgsql
   immutable
   set search_path = ''
 as $$
 begin
-  if p_limit is null or p_limit < 1 or p_limit > 100 then
-    perform core.invalid_field('limit', 'limit must be between 1 and 100',
-      jsonb_build_object('value', p_limit));
+  if p_page_size is null or p_page_size < 1 or p_page_size > 100 then
+    perform core.invalid_field('page_size', 'page_size must be between 1 and 100',
+      jsonb_build_object('value', p_page_size));
   end if;
-  if p_offset is null or p_offset < 0 then
-    perform core.invalid_field('offset', 'offset must be 0 or more',
-      jsonb_build_object('value', p_offset));
+  if p_page_offset is null or p_page_offset < 0 then
+    perform core.invalid_field('page_offset', 'page_offset must be 0 or more',
+      jsonb_build_object('value', p_page_offset));
   end if;
 end;
 $$;

@@ -4,10 +4,18 @@
 -- One active (planned or in_progress) session per user; finished sessions are
 -- immutable. Every transition writes its event to core.events in the same
 -- transaction. Clients read their rows through RLS and write only through RPCs.
+--
+-- Two schemas:
+--   pullups          exposed through the API: tables, types and the client RPCs
+--                    (security invoker; the reads run under RLS)
+--   pullups_private  not exposed: triggers, helpers and the security definer
+--                    functions behind the writing RPCs and the service's calls
 -- =============================================================================
 
 create schema if not exists pullups;
+create schema if not exists pullups_private;
 grant usage on schema pullups to anon, authenticated, service_role;
+grant usage on schema pullups_private to authenticated, service_role;
 
 -- =============================================================================
 -- TYPES
@@ -124,7 +132,7 @@ on conflict (bucket) do nothing;
  * immutable (403 SESSION_IMMUTABLE), status moves only along the state machine
  * (422 INVALID_STATUS); bumps version and updated_at.
  */
-create or replace function pullups.guard_session_update()
+create or replace function pullups_private.guard_session_update()
   returns trigger
   language plpgsql
   set search_path = ''
@@ -153,7 +161,7 @@ $$;
 
 create trigger sessions_guard_update
   before update on pullups.sessions
-  for each row execute function pullups.guard_session_update();
+  for each row execute function pullups_private.guard_session_update();
 
 -- =============================================================================
 -- FUNCTIONS: helpers
@@ -162,7 +170,7 @@ create trigger sessions_guard_update
 /**
  * The SessionDTO of a row (camelCase, as the app's API returns it).
  */
-create or replace function pullups.session_dto(p_session pullups.sessions)
+create or replace function pullups_private.session_dto(p_session pullups.sessions)
   returns jsonb
   language plpgsql
   stable
@@ -190,12 +198,12 @@ begin
 end;
 $$;
 
-grant execute on function pullups.session_dto(pullups.sessions) to authenticated, service_role;
+grant execute on function pullups_private.session_dto(pullups.sessions) to authenticated, service_role;
 
 /**
  * The ETag of a session version: changes whenever the row changes.
  */
-create or replace function pullups.session_etag(p_session pullups.sessions)
+create or replace function pullups_private.session_etag(p_session pullups.sessions)
   returns text
   language plpgsql
   immutable
@@ -208,13 +216,13 @@ begin
 end;
 $$;
 
-grant execute on function pullups.session_etag(pullups.sessions) to authenticated, service_role;
+grant execute on function pullups_private.session_etag(pullups.sessions) to authenticated, service_role;
 
 /**
  * Validate sets given as JSON: an array of exactly five integers 0..60
  * (400 VALIDATION_ERROR otherwise); returns them as smallint[].
  */
-create or replace function pullups.parse_sets(p_sets jsonb)
+create or replace function pullups_private.parse_sets(p_sets jsonb)
   returns smallint[]
   language plpgsql
   immutable
@@ -222,7 +230,7 @@ create or replace function pullups.parse_sets(p_sets jsonb)
 as $$
 declare
   v_item jsonb;
-  v_result smallint[] := '{}';
+  v_result smallint[] := '{}'::smallint[];
 begin
   if jsonb_typeof(p_sets) is distinct from 'array' or jsonb_array_length(p_sets) <> 5 then
     perform core.invalid_field('sets', 'sets must be an array of 5 numbers');
@@ -240,12 +248,11 @@ begin
 end;
 $$;
 
-grant execute on function pullups.parse_sets(jsonb) to authenticated, service_role;
 
 /**
  * Check an RPE argument: null or 1..10.
  */
-create or replace function pullups.check_rpe(p_rpe integer)
+create or replace function pullups_private.check_rpe(p_rpe integer)
   returns void
   language plpgsql
   immutable
@@ -259,12 +266,11 @@ begin
 end;
 $$;
 
-grant execute on function pullups.check_rpe(integer) to authenticated, service_role;
 
 /**
  * Check notes: at most 2000 characters.
  */
-create or replace function pullups.check_notes(p_notes text)
+create or replace function pullups_private.check_notes(p_notes text)
   returns void
   language plpgsql
   immutable
@@ -281,7 +287,7 @@ $$;
  * Check the date of a planned session: today up to 30 days ahead, with one day of
  * slack before today since the user's local "today" may differ from UTC's.
  */
-create or replace function pullups.check_planned_date(p_date date)
+create or replace function pullups_private.check_planned_date(p_date date)
   returns void
   language plpgsql
   stable
@@ -300,7 +306,7 @@ $$;
  * REST_PERIOD when the user's last completed/failed session ended less than 24 h
  * before it; MULTIPLE_SAME_DAY when another session is on the same date.
  */
-create or replace function pullups.session_warnings(
+create or replace function pullups_private.session_warnings(
   p_user_id uuid,
   p_date date,
   p_exclude uuid default null
@@ -346,7 +352,7 @@ $$;
  * Lock and return the caller's session, or 404 NOT_FOUND (another user's
  * session is indistinguishable from a missing one).
  */
-create or replace function pullups.lock_own_session(p_user_id uuid, p_session_id text)
+create or replace function pullups_private.lock_own_session(p_user_id uuid, p_session_id text)
   returns pullups.sessions
   language plpgsql
   volatile
@@ -370,7 +376,7 @@ $$;
 /**
  * 422 INVALID_STATUS unless the session is in the status a transition needs.
  */
-create or replace function pullups.require_status(
+create or replace function pullups_private.require_status(
   p_session pullups.sessions,
   p_expected pullups.session_status,
   p_action text
@@ -392,7 +398,7 @@ $$;
 /**
  * The ApiEnvelope {data: {session}, meta} of a session, with its ETag and no-store.
  */
-create or replace function pullups.session_envelope(
+create or replace function pullups_private.session_envelope(
   p_session pullups.sessions,
   p_meta jsonb default '{}'::jsonb
 )
@@ -403,21 +409,21 @@ create or replace function pullups.session_envelope(
 as $$
 begin
   perform core.set_header('Cache-Control', 'no-store');
-  perform core.set_header('ETag', pullups.session_etag(p_session));
+  perform core.set_header('ETag', pullups_private.session_etag(p_session));
   return jsonb_build_object(
-    'data', jsonb_build_object('session', pullups.session_dto(p_session)),
+    'data', jsonb_build_object('session', pullups_private.session_dto(p_session)),
     'meta', coalesce(p_meta, '{}'::jsonb)
   );
 end;
 $$;
 
-grant execute on function pullups.session_envelope(pullups.sessions, jsonb)
+grant execute on function pullups_private.session_envelope(pullups.sessions, jsonb)
   to authenticated, service_role;
 
 /**
  * Log a pull-up event in core.events.
  */
-create or replace function pullups.log_session_event(
+create or replace function pullups_private.log_session_event(
   p_event_type text,
   p_session pullups.sessions,
   p_data jsonb default '{}'::jsonb
@@ -434,7 +440,8 @@ end;
 $$;
 
 -- =============================================================================
--- FUNCTIONS: client RPCs (writes: security definer, owner checked inside)
+-- FUNCTIONS: the writes behind the client RPCs (security definer; the caller is
+-- the JWT's user, checked inside; exposed through the invoker RPCs at the end)
 -- =============================================================================
 
 /**
@@ -443,7 +450,7 @@ $$;
  * past workout, `completed` / `failed` (not in the future). 201 with
  * {data: {session}, meta: {warnings}}.
  */
-create or replace function pullups.create_session(
+create or replace function pullups_private.create_session(
   session_date text,
   sets jsonb,
   status text default 'planned',
@@ -467,16 +474,16 @@ begin
   if v_date is null then
     perform core.invalid_field('session_date', 'session_date is required');
   end if;
-  v_sets := pullups.parse_sets(create_session.sets);
+  v_sets := pullups_private.parse_sets(create_session.sets);
   if create_session.status is null
      or create_session.status not in ('planned', 'completed', 'failed') then
     perform core.invalid_field('status', 'status must be planned, completed or failed');
   end if;
   v_status := create_session.status::pullups.session_status;
-  perform pullups.check_rpe(create_session.rpe);
-  perform pullups.check_notes(create_session.notes);
+  perform pullups_private.check_rpe(create_session.rpe);
+  perform pullups_private.check_notes(create_session.notes);
   if v_status = 'planned' then
-    perform pullups.check_planned_date(v_date);
+    perform pullups_private.check_planned_date(v_date);
   elsif v_date > current_date + 1 then  -- the same day of time-zone slack
     perform core.invalid_field('session_date',
       'a completed or failed session cannot be dated in the future');
@@ -485,7 +492,7 @@ begin
     perform core.api_error(400, 'INVALID_SETS', 'A completed session needs at least one rep');
   end if;
 
-  v_warnings := pullups.session_warnings(v_user_id, v_date);
+  v_warnings := pullups_private.session_warnings(v_user_id, v_date);
   begin
     insert into pullups.sessions (user_id, status, session_date, sets, rpe, notes)
     values (v_user_id, v_status, v_date, v_sets, create_session.rpe, create_session.notes)
@@ -497,19 +504,19 @@ begin
          from pullups.sessions s
         where s.user_id = v_user_id and s.status in ('planned', 'in_progress')));
   end;
-  perform pullups.log_session_event('session_created', v_session,
+  perform pullups_private.log_session_event('session_created', v_session,
     jsonb_build_object('logged', v_status <> 'planned'));
   perform set_config('response.status', '201', true);
-  return pullups.session_envelope(v_session, jsonb_build_object('warnings', v_warnings));
+  return pullups_private.session_envelope(v_session, jsonb_build_object('warnings', v_warnings));
 end;
 $$;
 
-grant execute on function pullups.create_session(text, jsonb, text, integer, text) to authenticated;
+grant execute on function pullups_private.create_session(text, jsonb, text, integer, text) to authenticated;
 
 /**
  * Start a planned session: planned -> in_progress (422 INVALID_STATUS otherwise).
  */
-create or replace function pullups.start_session(session_id text)
+create or replace function pullups_private.start_session(session_id text)
   returns jsonb
   language plpgsql
   volatile
@@ -518,27 +525,27 @@ create or replace function pullups.start_session(session_id text)
 as $$
 declare
   v_user_id uuid := core.require_user();
-  v_session pullups.sessions := pullups.lock_own_session(v_user_id, start_session.session_id);
+  v_session pullups.sessions := pullups_private.lock_own_session(v_user_id, start_session.session_id);
   v_warnings jsonb;
 begin
-  perform pullups.require_status(v_session, 'planned', 'start');
-  v_warnings := pullups.session_warnings(v_user_id, v_session.session_date, v_session.id);
+  perform pullups_private.require_status(v_session, 'planned', 'start');
+  v_warnings := pullups_private.session_warnings(v_user_id, v_session.session_date, v_session.id);
   update pullups.sessions s
      set status = 'in_progress', started_at = now()
    where s.id = v_session.id
   returning * into v_session;
-  perform pullups.log_session_event('session_started', v_session);
-  return pullups.session_envelope(v_session, jsonb_build_object('warnings', v_warnings));
+  perform pullups_private.log_session_event('session_started', v_session);
+  return pullups_private.session_envelope(v_session, jsonb_build_object('warnings', v_warnings));
 end;
 $$;
 
-grant execute on function pullups.start_session(text) to authenticated;
+grant execute on function pullups_private.start_session(text) to authenticated;
 
 /**
  * Complete a session in progress: in_progress -> completed. Optional final sets
  * (kept as stored when omitted) and RPE; at least one rep, else 400 INVALID_SETS.
  */
-create or replace function pullups.complete_session(
+create or replace function pullups_private.complete_session(
   session_id text,
   sets jsonb default null,
   rpe integer default null
@@ -555,11 +562,11 @@ declare
   v_session pullups.sessions;
 begin
   if complete_session.sets is not null then
-    v_sets := pullups.parse_sets(complete_session.sets);
+    v_sets := pullups_private.parse_sets(complete_session.sets);
   end if;
-  perform pullups.check_rpe(complete_session.rpe);
-  v_session := pullups.lock_own_session(v_user_id, complete_session.session_id);
-  perform pullups.require_status(v_session, 'in_progress', 'complete');
+  perform pullups_private.check_rpe(complete_session.rpe);
+  v_session := pullups_private.lock_own_session(v_user_id, complete_session.session_id);
+  perform pullups_private.require_status(v_session, 'in_progress', 'complete');
   v_sets := coalesce(v_sets, v_session.sets);
   if 0 = all (v_sets) then
     perform core.api_error(400, 'INVALID_SETS', 'A completed session needs at least one rep');
@@ -572,20 +579,20 @@ begin
          finished_at = now()
    where s.id = v_session.id
   returning * into v_session;
-  perform pullups.log_session_event('session_completed', v_session,
+  perform pullups_private.log_session_event('session_completed', v_session,
     jsonb_build_object('totalReps', v_session.total_reps, 'rpe', v_session.rpe));
-  return pullups.session_envelope(v_session);
+  return pullups_private.session_envelope(v_session);
 end;
 $$;
 
-grant execute on function pullups.complete_session(text, jsonb, integer) to authenticated;
+grant execute on function pullups_private.complete_session(text, jsonb, integer) to authenticated;
 
 /**
  * Fail a session in progress (seed 003): in_progress -> failed, sets and RPE
  * kept. The optional reason (<= 500 chars) is stored only in the
  * session_failed event. 200 with Cache-Control: no-store and the new ETag.
  */
-create or replace function pullups.fail_session(session_id text, reason text default null)
+create or replace function pullups_private.fail_session(session_id text, reason text default null)
   returns jsonb
   language plpgsql
   volatile
@@ -600,19 +607,19 @@ begin
     perform core.invalid_field('reason', 'reason must be at most 500 characters',
       jsonb_build_object('maxLength', 500));
   end if;
-  v_session := pullups.lock_own_session(v_user_id, fail_session.session_id);
-  perform pullups.require_status(v_session, 'in_progress', 'fail');
+  v_session := pullups_private.lock_own_session(v_user_id, fail_session.session_id);
+  perform pullups_private.require_status(v_session, 'in_progress', 'fail');
   update pullups.sessions s
      set status = 'failed', finished_at = now()
    where s.id = v_session.id
   returning * into v_session;
-  perform pullups.log_session_event('session_failed', v_session,
+  perform pullups_private.log_session_event('session_failed', v_session,
     jsonb_build_object('reason', nullif(btrim(fail_session.reason), '')));
-  return pullups.session_envelope(v_session);
+  return pullups_private.session_envelope(v_session);
 end;
 $$;
 
-grant execute on function pullups.fail_session(text, text) to authenticated;
+grant execute on function pullups_private.fail_session(text, text) to authenticated;
 
 /**
  * Edit a planned or in-progress session (403 SESSION_IMMUTABLE once finished).
@@ -620,7 +627,7 @@ grant execute on function pullups.fail_session(text, text) to authenticated;
  * the sets of an AI-generated session marks it modified. With if_match (the
  * ETag from get_session), a stale edit is 409 VERSION_CONFLICT.
  */
-create or replace function pullups.update_session(
+create or replace function pullups_private.update_session(
   session_id text,
   session_date text default null,
   sets jsonb default null,
@@ -641,26 +648,26 @@ declare
   v_session pullups.sessions;
 begin
   if update_session.sets is not null then
-    v_sets := pullups.parse_sets(update_session.sets);
+    v_sets := pullups_private.parse_sets(update_session.sets);
   end if;
-  perform pullups.check_rpe(update_session.rpe);
-  perform pullups.check_notes(update_session.notes);
-  v_session := pullups.lock_own_session(v_user_id, update_session.session_id);
+  perform pullups_private.check_rpe(update_session.rpe);
+  perform pullups_private.check_notes(update_session.notes);
+  v_session := pullups_private.lock_own_session(v_user_id, update_session.session_id);
   if v_session.status in ('completed', 'failed') then
     perform core.api_error(403, 'SESSION_IMMUTABLE', 'Finished sessions cannot be changed',
       jsonb_build_object('currentStatus', v_session.status));
   end if;
   if update_session.if_match is not null
-     and update_session.if_match <> pullups.session_etag(v_session) then
+     and update_session.if_match <> pullups_private.session_etag(v_session) then
     perform core.api_error(409, 'VERSION_CONFLICT',
       'The session changed since you loaded it; reload and try again',
-      jsonb_build_object('currentETag', pullups.session_etag(v_session)));
+      jsonb_build_object('currentETag', pullups_private.session_etag(v_session)));
   end if;
   if v_date is not null and v_date <> v_session.session_date then
     if v_session.status <> 'planned' then
       perform core.invalid_field('session_date', 'only a planned session can be moved');
     end if;
-    perform pullups.check_planned_date(v_date);
+    perform pullups_private.check_planned_date(v_date);
   end if;
   update pullups.sessions s
      set session_date = coalesce(v_date, s.session_date),
@@ -672,19 +679,19 @@ begin
            or (s.is_ai_generated and v_sets is not null and v_sets is distinct from s.sets)
    where s.id = v_session.id
   returning * into v_session;
-  perform pullups.log_session_event('session_updated', v_session);
-  return pullups.session_envelope(v_session);
+  perform pullups_private.log_session_event('session_updated', v_session);
+  return pullups_private.session_envelope(v_session);
 end;
 $$;
 
-grant execute on function pullups.update_session(text, text, jsonb, integer, text, text)
+grant execute on function pullups_private.update_session(text, text, jsonb, integer, text, text)
   to authenticated;
 
 /**
  * Delete a planned or in-progress session (403 SESSION_IMMUTABLE once
  * finished: history is kept). 204.
  */
-create or replace function pullups.delete_session(session_id text)
+create or replace function pullups_private.delete_session(session_id text)
   returns void
   language plpgsql
   volatile
@@ -693,21 +700,21 @@ create or replace function pullups.delete_session(session_id text)
 as $$
 declare
   v_user_id uuid := core.require_user();
-  v_session pullups.sessions := pullups.lock_own_session(v_user_id, delete_session.session_id);
+  v_session pullups.sessions := pullups_private.lock_own_session(v_user_id, delete_session.session_id);
 begin
   if v_session.status in ('completed', 'failed') then
     perform core.api_error(403, 'SESSION_IMMUTABLE', 'Finished sessions cannot be deleted',
       jsonb_build_object('currentStatus', v_session.status));
   end if;
   delete from pullups.sessions s where s.id = v_session.id;
-  perform pullups.log_session_event('session_deleted', v_session);
+  perform pullups_private.log_session_event('session_deleted', v_session);
 end;
 $$;
 
-grant execute on function pullups.delete_session(text) to authenticated;
+grant execute on function pullups_private.delete_session(text) to authenticated;
 
 -- =============================================================================
--- FUNCTIONS: client RPCs (reads: security invoker, RLS applies)
+-- CLIENT API: reads (exposed; security invoker, so RLS applies)
 -- =============================================================================
 
 /**
@@ -729,7 +736,7 @@ begin
     perform core.api_error(404, 'NOT_FOUND', 'Session not found',
       jsonb_build_object('sessionId', get_session.session_id));
   end if;
-  return pullups.session_envelope(v_session);
+  return pullups_private.session_envelope(v_session);
 end;
 $$;
 
@@ -744,9 +751,9 @@ create or replace function pullups.list_sessions(
   date_from text default null,
   date_to text default null,
   sort text default 'session_date',
-  "order" text default 'desc',
-  "limit" integer default 20,
-  "offset" integer default 0
+  sort_order text default 'desc',
+  page_size integer default 20,
+  page_offset integer default 0
 )
   returns jsonb
   language plpgsql
@@ -773,10 +780,10 @@ begin
     perform core.invalid_field('sort',
       'sort must be one of session_date, created_at, total_reps');
   end if;
-  if coalesce(list_sessions."order", '') not in ('asc', 'desc') then
-    perform core.invalid_field('order', 'order must be asc or desc');
+  if coalesce(list_sessions.sort_order, '') not in ('asc', 'desc') then
+    perform core.invalid_field('sort_order', 'sort_order must be asc or desc');
   end if;
-  perform core.check_paging(list_sessions."limit", list_sessions."offset");
+  perform core.check_paging(list_sessions.page_size, list_sessions.page_offset);
   if v_from > v_to then
     perform core.invalid_field('date_from', 'date_from must not be after date_to');
   end if;
@@ -796,16 +803,16 @@ begin
        limit $5 offset $6
     )
     select (select count(*) from filtered),
-           coalesce((select jsonb_agg(pullups.session_dto(p.s) order by p.n) from page p),
+           coalesce((select jsonb_agg(pullups_private.session_dto(p.s) order by p.n) from page p),
                     '[]'::jsonb)
-    $q$, list_sessions.sort, list_sessions."order")
+    $q$, list_sessions.sort, case list_sessions.sort_order when 'asc' then 'asc' else 'desc' end)
     into v_total, v_rows
-    using v_user_id, v_statuses, v_from, v_to, list_sessions."limit", list_sessions."offset";
+    using v_user_id, v_statuses, v_from, v_to, list_sessions.page_size, list_sessions.page_offset;
 
   return jsonb_build_object(
     'data', jsonb_build_object('sessions', v_rows),
     'meta', jsonb_build_object('pagination', jsonb_build_object(
-      'limit', list_sessions."limit", 'offset', list_sessions."offset", 'total', v_total))
+      'limit', list_sessions.page_size, 'offset', list_sessions.page_offset, 'total', v_total))
   );
 end;
 $$;
@@ -817,7 +824,7 @@ grant execute on function pullups.list_sessions(text[], text, text, text, text, 
  * The caller's AI quota: {data: AiQuotaDTO {limit, used, remaining, resetsAt}}.
  * Counts successful generations in the rolling 24 h and those in flight.
  */
-create or replace function pullups.ai_quota()
+create or replace function pullups_private.ai_quota()
   returns jsonb
   language plpgsql
   stable
@@ -834,18 +841,18 @@ begin
 end;
 $$;
 
-grant execute on function pullups.ai_quota() to authenticated;
+grant execute on function pullups_private.ai_quota() to authenticated;
 
 -- =============================================================================
 -- FUNCTIONS: AI generation (service-only: called by the Python AI service
--- before and after the provider call; never executable by users, so nobody can
--- forge AI output)
+-- before and after the provider call through the service API below; never
+-- executable by users, so nobody can forge AI output)
 -- =============================================================================
 
 /**
  * The GenerationDTO of a row.
  */
-create or replace function pullups.generation_dto(p_generation pullups.generations)
+create or replace function pullups_private.generation_dto(p_generation pullups.generations)
   returns jsonb
   language plpgsql
   stable
@@ -871,7 +878,7 @@ $$;
  * ai_generation_failed event. Shared by finish_generation and the clean-up of
  * generations abandoned by a crashed request.
  */
-create or replace function pullups.fail_generation(
+create or replace function pullups_private.fail_generation(
   p_generation pullups.generations,
   p_status pullups.generation_status,
   p_error_code text,
@@ -914,7 +921,7 @@ $$;
  * {generationId, model, context: {maxPullups, startNow, today, history}} with the
  * last 10 finished sessions as the prompt's context.
  */
-create or replace function pullups.begin_generation(
+create or replace function pullups_private.begin_generation(
   user_id uuid,
   model text,
   max_pullups integer default null,
@@ -954,7 +961,7 @@ begin
        and g.created_at < now() - coalesce(v_ttl, interval '2 minutes')
        for update
   loop
-    perform pullups.fail_generation(v_stale, 'error', 'ABANDONED',
+    perform pullups_private.fail_generation(v_stale, 'error', 'ABANDONED',
       'The request ended before the generation finished', null, null);
   end loop;
 
@@ -1000,7 +1007,7 @@ begin
 end;
 $$;
 
-grant execute on function pullups.begin_generation(uuid, text, integer, boolean) to service_role;
+grant execute on function pullups_private.begin_generation(uuid, text, integer, boolean) to service_role;
 
 /**
  * Close an AI generation in one transaction and record every provider call in
@@ -1012,7 +1019,7 @@ grant execute on function pullups.begin_generation(uuid, text, integer, boolean)
  * database rejects, or a session the user created meanwhile) records the error,
  * releases the slot and answers 200 {data: {generation, error}, meta: {quota}}.
  */
-create or replace function pullups.finish_generation(
+create or replace function pullups_private.finish_generation(
   user_id uuid,
   generation_id uuid,
   outcome jsonb
@@ -1053,14 +1060,14 @@ begin
   if v_generation.status <> 'pending' then
     -- Closed already (abandoned after its TTL): keep the call log, change nothing else.
     return jsonb_build_object('data', jsonb_build_object(
-      'generation', pullups.generation_dto(v_generation),
+      'generation', pullups_private.generation_dto(v_generation),
       'error', jsonb_build_object('code', 'GENERATION_CLOSED')),
       'meta', jsonb_build_object('quota', core.quota_report('pullups.ai', v_user_id)));
   end if;
 
   if v_status = 'success' then
     begin
-      v_sets := pullups.parse_sets(finish_generation.outcome -> 'sets');
+      v_sets := pullups_private.parse_sets(finish_generation.outcome -> 'sets');
     exception when sqlstate 'PGRST' then
       v_sets := null;  -- parse_sets' 400 becomes a recorded failure, not a lost attempt
     end;
@@ -1087,11 +1094,11 @@ begin
   end if;
 
   if v_status <> 'success' then
-    v_generation := pullups.fail_generation(v_generation, v_status::pullups.generation_status,
+    v_generation := pullups_private.fail_generation(v_generation, v_status::pullups.generation_status,
       v_error_code, v_error_message, (finish_generation.outcome ->> 'providerStatus')::integer,
       v_duration);
     return jsonb_build_object(
-      'data', jsonb_build_object('generation', pullups.generation_dto(v_generation),
+      'data', jsonb_build_object('generation', pullups_private.generation_dto(v_generation),
                                  'error', jsonb_build_object('code', v_error_code)),
       'meta', jsonb_build_object('quota', core.quota_report('pullups.ai', v_user_id)));
   end if;
@@ -1102,22 +1109,199 @@ begin
    where g.id = v_generation.id
   returning * into v_generation;
   perform core.quota_settle(v_generation.quota_reservation_id, true);
-  perform pullups.log_session_event('session_created', v_session,
+  perform pullups_private.log_session_event('session_created', v_session,
     jsonb_build_object('aiGenerated', true, 'generationId', v_generation.id));
   if v_generation.start_now then
-    perform pullups.log_session_event('session_started', v_session);
+    perform pullups_private.log_session_event('session_started', v_session);
   end if;
   perform core.log_event('pullups', 'ai_generation_succeeded', v_user_id, 'generation',
     v_generation.id, jsonb_build_object('sessionId', v_session.id, 'model', v_generation.model,
                                         'durationMs', v_duration));
   perform set_config('response.status', '201', true);
   return jsonb_build_object(
-    'data', jsonb_build_object('session', pullups.session_dto(v_session),
-                               'generation', pullups.generation_dto(v_generation)),
+    'data', jsonb_build_object('session', pullups_private.session_dto(v_session),
+                               'generation', pullups_private.generation_dto(v_generation)),
     'meta', jsonb_build_object(
       'quota', core.quota_report('pullups.ai', v_user_id),
-      'warnings', pullups.session_warnings(v_user_id, v_session.session_date, v_session.id)));
+      'warnings', pullups_private.session_warnings(v_user_id, v_session.session_date, v_session.id)));
 end;
+$$;
+
+grant execute on function pullups_private.finish_generation(uuid, uuid, jsonb) to service_role;
+
+-- =============================================================================
+-- CLIENT API: writes (exposed; security invoker wrappers of the definer
+-- functions above, so the exposed schema holds no security definer function)
+-- =============================================================================
+
+/**
+ * Create a session: `planned` (today .. 30 days ahead, the user's one active
+ * session: 409 ACTIVE_SESSION_CONFLICT if there is one) or a past `completed` /
+ * `failed` one. 201 {data: {session}, meta: {warnings}}.
+ */
+create or replace function pullups.create_session(
+  session_date text,
+  sets jsonb,
+  status text default 'planned',
+  rpe integer default null,
+  notes text default null
+)
+  returns jsonb
+  language sql
+  volatile
+  security invoker
+  set search_path = ''
+as $$
+  select pullups_private.create_session(session_date, sets, status, rpe, notes)
+$$;
+
+grant execute on function pullups.create_session(text, jsonb, text, integer, text) to authenticated;
+
+/**
+ * Start a planned session: planned -> in_progress (404, 422 INVALID_STATUS).
+ */
+create or replace function pullups.start_session(session_id text)
+  returns jsonb
+  language sql
+  volatile
+  security invoker
+  set search_path = ''
+as $$
+  select pullups_private.start_session(session_id)
+$$;
+
+grant execute on function pullups.start_session(text) to authenticated;
+
+/**
+ * Complete a session in progress, optionally with final sets and RPE
+ * (400 INVALID_SETS, 404, 422 INVALID_STATUS).
+ */
+create or replace function pullups.complete_session(
+  session_id text,
+  sets jsonb default null,
+  rpe integer default null
+)
+  returns jsonb
+  language sql
+  volatile
+  security invoker
+  set search_path = ''
+as $$
+  select pullups_private.complete_session(session_id, sets, rpe)
+$$;
+
+grant execute on function pullups.complete_session(text, jsonb, integer) to authenticated;
+
+/**
+ * Fail a session in progress (seed 003); the reason goes only into the
+ * session_failed event. Cache-Control: no-store and the new ETag.
+ */
+create or replace function pullups.fail_session(session_id text, reason text default null)
+  returns jsonb
+  language sql
+  volatile
+  security invoker
+  set search_path = ''
+as $$
+  select pullups_private.fail_session(session_id, reason)
+$$;
+
+grant execute on function pullups.fail_session(text, text) to authenticated;
+
+/**
+ * Edit a planned or in-progress session (403 SESSION_IMMUTABLE once finished,
+ * 409 VERSION_CONFLICT for a stale if_match).
+ */
+create or replace function pullups.update_session(
+  session_id text,
+  session_date text default null,
+  sets jsonb default null,
+  rpe integer default null,
+  notes text default null,
+  if_match text default null
+)
+  returns jsonb
+  language sql
+  volatile
+  security invoker
+  set search_path = ''
+as $$
+  select pullups_private.update_session(session_id, session_date, sets, rpe, notes, if_match)
+$$;
+
+grant execute on function pullups.update_session(text, text, jsonb, integer, text, text)
+  to authenticated;
+
+/**
+ * Delete a planned or in-progress session: 204 (403 SESSION_IMMUTABLE once finished).
+ */
+create or replace function pullups.delete_session(session_id text)
+  returns void
+  language sql
+  volatile
+  security invoker
+  set search_path = ''
+as $$
+  select pullups_private.delete_session(session_id)
+$$;
+
+grant execute on function pullups.delete_session(text) to authenticated;
+
+/**
+ * The caller's AI quota: {data: {limit, used, remaining, resetsAt}}.
+ */
+create or replace function pullups.ai_quota()
+  returns jsonb
+  language sql
+  stable
+  security invoker
+  set search_path = ''
+as $$
+  select pullups_private.ai_quota()
+$$;
+
+grant execute on function pullups.ai_quota() to authenticated;
+
+-- =============================================================================
+-- SERVICE API (exposed, executable by service_role only: the AI service calls
+-- these over PostgREST or its direct connection)
+-- =============================================================================
+
+/**
+ * Open an AI generation for a user (see pullups_private.begin_generation).
+ */
+create or replace function pullups.begin_generation(
+  user_id uuid,
+  model text,
+  max_pullups integer default null,
+  start_now boolean default false
+)
+  returns jsonb
+  language sql
+  volatile
+  security invoker
+  set search_path = ''
+as $$
+  select pullups_private.begin_generation(user_id, model, max_pullups, start_now)
+$$;
+
+grant execute on function pullups.begin_generation(uuid, text, integer, boolean) to service_role;
+
+/**
+ * Close an AI generation with its outcome (see pullups_private.finish_generation).
+ */
+create or replace function pullups.finish_generation(
+  user_id uuid,
+  generation_id uuid,
+  outcome jsonb
+)
+  returns jsonb
+  language sql
+  volatile
+  security invoker
+  set search_path = ''
+as $$
+  select pullups_private.finish_generation(user_id, generation_id, outcome)
 $$;
 
 grant execute on function pullups.finish_generation(uuid, uuid, jsonb) to service_role;

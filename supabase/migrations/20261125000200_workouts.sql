@@ -4,10 +4,16 @@
 -- without rewriting history. One session in progress (ended_at is null) per
 -- user; completed sessions are immutable. Plans are plain owner CRUD through
 -- RLS; sessions are written only through the RPCs.
+--
+-- Two schemas, as in pullups:
+--   workouts          exposed: tables and the client RPCs (security invoker)
+--   workouts_private  not exposed: triggers, helpers, the definer writes
 -- =============================================================================
 
 create schema if not exists workouts;
+create schema if not exists workouts_private;
 grant usage on schema workouts to anon, authenticated, service_role;
+grant usage on schema workouts_private to authenticated, service_role;
 
 -- =============================================================================
 -- TABLES
@@ -95,7 +101,7 @@ create policy training_sessions_owner_read on workouts.training_sessions
 /**
  * Keep updated_at current on plans.
  */
-create or replace function workouts.touch_updated_at()
+create or replace function workouts_private.touch_updated_at()
   returns trigger
   language plpgsql
   set search_path = ''
@@ -108,13 +114,13 @@ $$;
 
 create trigger plans_touch_updated_at
   before update on workouts.plans
-  for each row execute function workouts.touch_updated_at();
+  for each row execute function workouts_private.touch_updated_at();
 
 /**
  * Completed sessions are immutable, whoever writes (400 SESSION_COMPLETED); only
  * the plan link may be cleared when its plan is deleted. Bumps updated_at.
  */
-create or replace function workouts.guard_session_update()
+create or replace function workouts_private.guard_session_update()
   returns trigger
   language plpgsql
   set search_path = ''
@@ -136,7 +142,7 @@ $$;
 
 create trigger training_sessions_guard_update
   before update on workouts.training_sessions
-  for each row execute function workouts.guard_session_update();
+  for each row execute function workouts_private.guard_session_update();
 
 -- =============================================================================
 -- FUNCTIONS: helpers
@@ -145,7 +151,7 @@ create trigger training_sessions_guard_update
 /**
  * 400 VALIDATION_ERROR pointing at the offending path of the session document.
  */
-create or replace function workouts.invalid(p_path text, p_reason text)
+create or replace function workouts_private.invalid(p_path text, p_reason text)
   returns void
   language plpgsql
   volatile
@@ -161,7 +167,7 @@ $$;
 /**
  * A required string at p_path, 1..p_max characters.
  */
-create or replace function workouts.check_text(p_value jsonb, p_path text, p_max integer)
+create or replace function workouts_private.check_text(p_value jsonb, p_path text, p_max integer)
   returns text
   language plpgsql
   volatile
@@ -169,10 +175,10 @@ create or replace function workouts.check_text(p_value jsonb, p_path text, p_max
 as $$
 begin
   if jsonb_typeof(p_value) is distinct from 'string' then
-    perform workouts.invalid(p_path, 'must be a string');
+    perform workouts_private.invalid(p_path, 'must be a string');
   end if;
   if char_length(btrim(p_value #>> '{}')) = 0 or char_length(p_value #>> '{}') > p_max then
-    perform workouts.invalid(p_path, format('must be 1 to %s characters', p_max));
+    perform workouts_private.invalid(p_path, format('must be 1 to %s characters', p_max));
   end if;
   return p_value #>> '{}';
 end;
@@ -181,7 +187,7 @@ $$;
 /**
  * A number at p_path in 0..p_max (whole when p_integer); null allowed when p_nullable.
  */
-create or replace function workouts.check_number(
+create or replace function workouts_private.check_number(
   p_value jsonb, p_path text, p_max numeric, p_integer boolean, p_nullable boolean
 )
   returns numeric
@@ -194,19 +200,19 @@ declare
 begin
   if p_value is null or jsonb_typeof(p_value) = 'null' then
     if not p_nullable then
-      perform workouts.invalid(p_path, 'is required');
+      perform workouts_private.invalid(p_path, 'is required');
     end if;
     return null;
   end if;
   if jsonb_typeof(p_value) <> 'number' then
-    perform workouts.invalid(p_path, 'must be a number');
+    perform workouts_private.invalid(p_path, 'must be a number');
   end if;
   v_number := (p_value #>> '{}')::numeric;
   if v_number < 0 or v_number > p_max then
-    perform workouts.invalid(p_path, format('must be between 0 and %s', p_max));
+    perform workouts_private.invalid(p_path, format('must be between 0 and %s', p_max));
   end if;
   if p_integer and v_number % 1 <> 0 then
-    perform workouts.invalid(p_path, 'must be a whole number');
+    perform workouts_private.invalid(p_path, 'must be a whole number');
   end if;
   return v_number;
 end;
@@ -218,7 +224,7 @@ $$;
  * planned_weight, actual_reps, actual_weight, rest_seconds, completed}]}]}.
  * At most 50 exercises of 50 sets; 400 VALIDATION_ERROR with details.path.
  */
-create or replace function workouts.normalize_session(p_session jsonb, p_date date)
+create or replace function workouts_private.normalize_session(p_session jsonb, p_date date)
   returns jsonb
   language plpgsql
   volatile
@@ -230,67 +236,65 @@ declare
   v_sets jsonb;
   v_set jsonb;
   v_path text;
-  i integer;
-  j integer;
 begin
   if p_session is null or jsonb_typeof(p_session) <> 'object' then
-    perform workouts.invalid('session', 'must be an object');
+    perform workouts_private.invalid('session', 'must be an object');
   end if;
   if octet_length(p_session::text) > 262144 then
-    perform workouts.invalid('session', 'must be at most 256 KiB');
+    perform workouts_private.invalid('session', 'must be at most 256 KiB');
   end if;
   if p_session ? 'date' and p_session ->> 'date' is distinct from p_date::text then
-    perform workouts.invalid('session.date', 'must equal the session date');
+    perform workouts_private.invalid('session.date', 'must equal the session date');
   end if;
   if jsonb_typeof(p_session -> 'exercises') is distinct from 'array' then
-    perform workouts.invalid('session.exercises', 'must be an array');
+    perform workouts_private.invalid('session.exercises', 'must be an array');
   end if;
   if jsonb_array_length(p_session -> 'exercises') > 50 then
-    perform workouts.invalid('session.exercises', 'must have at most 50 items');
+    perform workouts_private.invalid('session.exercises', 'must have at most 50 items');
   end if;
   for i in 0 .. jsonb_array_length(p_session -> 'exercises') - 1 loop
     v_exercise := p_session -> 'exercises' -> i;
     v_path := format('session.exercises[%s]', i);
     if jsonb_typeof(v_exercise) <> 'object' then
-      perform workouts.invalid(v_path, 'must be an object');
+      perform workouts_private.invalid(v_path, 'must be an object');
     end if;
     if jsonb_typeof(v_exercise -> 'sets') is distinct from 'array' then
-      perform workouts.invalid(v_path || '.sets', 'must be an array');
+      perform workouts_private.invalid(v_path || '.sets', 'must be an array');
     end if;
     if jsonb_array_length(v_exercise -> 'sets') > 50 then
-      perform workouts.invalid(v_path || '.sets', 'must have at most 50 items');
+      perform workouts_private.invalid(v_path || '.sets', 'must have at most 50 items');
     end if;
     v_sets := '[]'::jsonb;
     for j in 0 .. jsonb_array_length(v_exercise -> 'sets') - 1 loop
       v_set := v_exercise -> 'sets' -> j;
       if jsonb_typeof(v_set) <> 'object' then
-        perform workouts.invalid(format('%s.sets[%s]', v_path, j), 'must be an object');
+        perform workouts_private.invalid(format('%s.sets[%s]', v_path, j), 'must be an object');
       end if;
       if jsonb_typeof(v_set -> 'completed') is distinct from 'boolean' then
-        perform workouts.invalid(format('%s.sets[%s].completed', v_path, j), 'must be a boolean');
+        perform workouts_private.invalid(format('%s.sets[%s].completed', v_path, j), 'must be a boolean');
       end if;
       v_sets := v_sets || jsonb_build_array(jsonb_build_object(
-        'planned_reps', workouts.check_number(v_set -> 'planned_reps',
+        'planned_reps', workouts_private.check_number(v_set -> 'planned_reps',
           format('%s.sets[%s].planned_reps', v_path, j), 1000, true, false),
-        'planned_weight', workouts.check_number(v_set -> 'planned_weight',
+        'planned_weight', workouts_private.check_number(v_set -> 'planned_weight',
           format('%s.sets[%s].planned_weight', v_path, j), 10000, false, true),
-        'actual_reps', workouts.check_number(v_set -> 'actual_reps',
+        'actual_reps', workouts_private.check_number(v_set -> 'actual_reps',
           format('%s.sets[%s].actual_reps', v_path, j), 1000, true, true),
-        'actual_weight', workouts.check_number(v_set -> 'actual_weight',
+        'actual_weight', workouts_private.check_number(v_set -> 'actual_weight',
           format('%s.sets[%s].actual_weight', v_path, j), 10000, false, true),
-        'rest_seconds', workouts.check_number(v_set -> 'rest_seconds',
+        'rest_seconds', workouts_private.check_number(v_set -> 'rest_seconds',
           format('%s.sets[%s].rest_seconds', v_path, j), 3600, true, true),
         'completed', v_set -> 'completed'
       ));
     end loop;
     v_exercises := v_exercises || jsonb_build_array(jsonb_build_object(
-      'name', workouts.check_text(v_exercise -> 'name', v_path || '.name', 200),
+      'name', workouts_private.check_text(v_exercise -> 'name', v_path || '.name', 200),
       'sets', v_sets
     ));
   end loop;
   return jsonb_build_object(
-    'plan_name', workouts.check_text(p_session -> 'plan_name', 'session.plan_name', 200),
-    'day_name', workouts.check_text(p_session -> 'day_name', 'session.day_name', 200),
+    'plan_name', workouts_private.check_text(p_session -> 'plan_name', 'session.plan_name', 200),
+    'day_name', workouts_private.check_text(p_session -> 'day_name', 'session.day_name', 200),
     'date', p_date,
     'exercises', v_exercises
   );
@@ -300,7 +304,7 @@ $$;
 /**
  * The SessionResponse of a row (snake_case, as seed 004 defines it).
  */
-create or replace function workouts.session_response(p_session workouts.training_sessions)
+create or replace function workouts_private.session_response(p_session workouts.training_sessions)
   returns jsonb
   language plpgsql
   stable
@@ -323,14 +327,14 @@ begin
 end;
 $$;
 
-grant execute on function workouts.session_response(workouts.training_sessions)
+grant execute on function workouts_private.session_response(workouts.training_sessions)
   to authenticated, service_role;
 
 /**
  * Lock and return the caller's session, or 404 NOT_FOUND (another user's
  * session looks exactly like a missing one).
  */
-create or replace function workouts.lock_own_session(p_user_id uuid, p_id text)
+create or replace function workouts_private.lock_own_session(p_user_id uuid, p_id text)
   returns workouts.training_sessions
   language plpgsql
   volatile
@@ -353,7 +357,7 @@ $$;
 /**
  * 400 SESSION_COMPLETED when the session has ended.
  */
-create or replace function workouts.require_in_progress(p_session workouts.training_sessions)
+create or replace function workouts_private.require_in_progress(p_session workouts.training_sessions)
   returns void
   language plpgsql
   volatile
@@ -368,7 +372,8 @@ end;
 $$;
 
 -- =============================================================================
--- FUNCTIONS: client RPCs
+-- FUNCTIONS: the writes behind the client RPCs (security definer; the caller is
+-- the JWT's user, checked inside; exposed through the invoker RPCs at the end)
 -- =============================================================================
 
 /**
@@ -377,7 +382,7 @@ $$;
  * ACTIVE_SESSION_CONFLICT when a session is already in progress. Marks the plan
  * as having sessions and logs session_started, in the same transaction.
  */
-create or replace function workouts.start_session(plan_id text, date text, session jsonb)
+create or replace function workouts_private.start_session(plan_id text, date text, session jsonb)
   returns jsonb
   language plpgsql
   volatile
@@ -395,7 +400,7 @@ begin
     perform core.invalid_field(case when v_plan_id is null then 'plan_id' else 'date' end,
       'plan_id and date are required');
   end if;
-  v_snapshot := workouts.normalize_session(start_session.session, v_date);
+  v_snapshot := workouts_private.normalize_session(start_session.session, v_date);
   perform from workouts.plans p
    where p.id = v_plan_id and p.user_id = v_user_id and not p.archived
      for update;
@@ -417,17 +422,17 @@ begin
   perform core.log_event('workouts', 'session_started', v_user_id, 'training_session', v_row.id,
     jsonb_build_object('plan_id', v_plan_id, 'date', v_date));
   perform set_config('response.status', '201', true);
-  return workouts.session_response(v_row);
+  return workouts_private.session_response(v_row);
 end;
 $$;
 
-grant execute on function workouts.start_session(text, text, jsonb) to authenticated;
+grant execute on function workouts_private.start_session(text, text, jsonb) to authenticated;
 
 /**
  * Replace the snapshot of a session in progress (400 SESSION_COMPLETED after
  * it ended, 404 when it is not the caller's).
  */
-create or replace function workouts.update_session(id text, session jsonb)
+create or replace function workouts_private.update_session(id text, session jsonb)
   returns jsonb
   language plpgsql
   volatile
@@ -436,25 +441,25 @@ create or replace function workouts.update_session(id text, session jsonb)
 as $$
 declare
   v_user_id uuid := core.require_user();
-  v_row workouts.training_sessions := workouts.lock_own_session(v_user_id, update_session.id);
+  v_row workouts.training_sessions := workouts_private.lock_own_session(v_user_id, update_session.id);
   v_snapshot jsonb;
 begin
-  perform workouts.require_in_progress(v_row);
-  v_snapshot := workouts.normalize_session(update_session.session, v_row.date);
+  perform workouts_private.require_in_progress(v_row);
+  v_snapshot := workouts_private.normalize_session(update_session.session, v_row.date);
   update workouts.training_sessions s set session = v_snapshot
    where s.id = v_row.id
   returning * into v_row;
-  return workouts.session_response(v_row);
+  return workouts_private.session_response(v_row);
 end;
 $$;
 
-grant execute on function workouts.update_session(text, jsonb) to authenticated;
+grant execute on function workouts_private.update_session(text, jsonb) to authenticated;
 
 /**
  * Complete a session in progress, optionally with a final snapshot: sets
  * ended_at = now() and logs session_completed.
  */
-create or replace function workouts.complete_session(id text, session jsonb default null)
+create or replace function workouts_private.complete_session(id text, session jsonb default null)
   returns jsonb
   language plpgsql
   volatile
@@ -463,12 +468,12 @@ create or replace function workouts.complete_session(id text, session jsonb defa
 as $$
 declare
   v_user_id uuid := core.require_user();
-  v_row workouts.training_sessions := workouts.lock_own_session(v_user_id, complete_session.id);
+  v_row workouts.training_sessions := workouts_private.lock_own_session(v_user_id, complete_session.id);
   v_snapshot jsonb;
 begin
-  perform workouts.require_in_progress(v_row);
+  perform workouts_private.require_in_progress(v_row);
   v_snapshot := case when complete_session.session is null then v_row.session
-                     else workouts.normalize_session(complete_session.session, v_row.date) end;
+                     else workouts_private.normalize_session(complete_session.session, v_row.date) end;
   update workouts.training_sessions s
      set session = v_snapshot, ended_at = greatest(now(), s.started_at)
    where s.id = v_row.id
@@ -480,11 +485,15 @@ begin
       'sets_completed', (select count(*) from jsonb_array_elements(v_snapshot -> 'exercises') e,
                                  jsonb_array_elements(e -> 'sets') st
                           where (st ->> 'completed')::boolean)));
-  return workouts.session_response(v_row);
+  return workouts_private.session_response(v_row);
 end;
 $$;
 
-grant execute on function workouts.complete_session(text, jsonb) to authenticated;
+grant execute on function workouts_private.complete_session(text, jsonb) to authenticated;
+
+-- =============================================================================
+-- CLIENT API: reads (exposed; security invoker, so RLS applies)
+-- =============================================================================
 
 /**
  * One of the caller's sessions with its full snapshot (404 otherwise).
@@ -505,7 +514,7 @@ begin
     perform core.api_error(404, 'NOT_FOUND', 'Session not found',
       jsonb_build_object('id', get_session.id));
   end if;
-  return workouts.session_response(v_row);
+  return workouts_private.session_response(v_row);
 end;
 $$;
 
@@ -513,18 +522,18 @@ grant execute on function workouts.get_session(text) to authenticated;
 
 /**
  * The caller's session history as summaries (no snapshot): filters plan_id,
- * date_from/date_to, completed; sort started_at|date|ended_at, order asc|desc;
- * limit 1..100 (20), offset >= 0. {data: SessionSummary[], pagination}.
+ * date_from/date_to, completed; sort started_at|date|ended_at, sort_order asc|desc;
+ * page_size 1..100 (20), page_offset >= 0. {data: SessionSummary[], pagination}.
  */
 create or replace function workouts.list_sessions(
   plan_id text default null,
   date_from text default null,
   date_to text default null,
   completed boolean default null,
-  "limit" integer default 20,
-  "offset" integer default 0,
+  page_size integer default 20,
+  page_offset integer default 0,
   sort text default 'started_at',
-  "order" text default 'desc'
+  sort_order text default 'desc'
 )
   returns jsonb
   language plpgsql
@@ -542,10 +551,10 @@ begin
   if coalesce(list_sessions.sort, '') not in ('started_at', 'date', 'ended_at') then
     perform core.invalid_field('sort', 'sort must be one of started_at, date, ended_at');
   end if;
-  if coalesce(list_sessions."order", '') not in ('asc', 'desc') then
-    perform core.invalid_field('order', 'order must be asc or desc');
+  if coalesce(list_sessions.sort_order, '') not in ('asc', 'desc') then
+    perform core.invalid_field('sort_order', 'sort_order must be asc or desc');
   end if;
-  perform core.check_paging(list_sessions."limit", list_sessions."offset");
+  perform core.check_paging(list_sessions.page_size, list_sessions.page_offset);
   if v_from > v_to then
     perform core.invalid_field('date_from', 'date_from must not be after date_to');
   end if;
@@ -581,18 +590,70 @@ begin
          order by s.%1$I %2$s, s.id %2$s
          limit $6 offset $7
       ) s
-    $q$, list_sessions.sort, list_sessions."order")
+    $q$, list_sessions.sort, case list_sessions.sort_order when 'asc' then 'asc' else 'desc' end)
     into v_rows
     using v_user_id, v_plan_id, v_from, v_to, list_sessions.completed,
-          list_sessions."limit", list_sessions."offset";
+          list_sessions.page_size, list_sessions.page_offset;
 
   return jsonb_build_object(
     'data', v_rows,
     'pagination', jsonb_build_object(
-      'limit', list_sessions."limit", 'offset', list_sessions."offset", 'total', v_total)
+      'limit', list_sessions.page_size, 'offset', list_sessions.page_offset, 'total', v_total)
   );
 end;
 $$;
 
 grant execute on function workouts.list_sessions(text, text, text, boolean, integer, integer, text, text)
   to authenticated;
+
+-- =============================================================================
+-- CLIENT API: writes (exposed; security invoker wrappers of the definer
+-- functions above)
+-- =============================================================================
+
+/**
+ * Start a session from one of the caller's plans with a snapshot of it: 201
+ * SessionResponse; 400 VALIDATION_ERROR / PLAN_NOT_FOUND; 409 ACTIVE_SESSION_CONFLICT.
+ */
+create or replace function workouts.start_session(plan_id text, date text, session jsonb)
+  returns jsonb
+  language sql
+  volatile
+  security invoker
+  set search_path = ''
+as $$
+  select workouts_private.start_session(plan_id, date, session)
+$$;
+
+grant execute on function workouts.start_session(text, text, jsonb) to authenticated;
+
+/**
+ * Replace the snapshot of a session in progress (400 SESSION_COMPLETED, 404).
+ */
+create or replace function workouts.update_session(id text, session jsonb)
+  returns jsonb
+  language sql
+  volatile
+  security invoker
+  set search_path = ''
+as $$
+  select workouts_private.update_session(id, session)
+$$;
+
+grant execute on function workouts.update_session(text, jsonb) to authenticated;
+
+/**
+ * Complete a session in progress, optionally with a final snapshot
+ * (400 SESSION_COMPLETED, 404).
+ */
+create or replace function workouts.complete_session(id text, session jsonb default null)
+  returns jsonb
+  language sql
+  volatile
+  security invoker
+  set search_path = ''
+as $$
+  select workouts_private.complete_session(id, session)
+$$;
+
+grant execute on function workouts.complete_session(text, jsonb) to authenticated;

@@ -47,19 +47,19 @@ def test_filters_by_status_and_dates(api: Api, alice: User,
 
 
 def test_sort_and_order(api: Api, alice: User, history: list[dict[str, Any]]) -> None:
-    by_reps = api("pullups.list_sessions", alice, sort="total_reps", order="asc")
+    by_reps = api("pullups.list_sessions", alice, sort="total_reps", sort_order="asc")
     assert _ids(by_reps) == [history[0]["id"], history[3]["id"], history[1]["id"],
                              history[2]["id"]]
-    oldest = api("pullups.list_sessions", alice, sort="session_date", order="asc")
+    oldest = api("pullups.list_sessions", alice, sort="session_date", sort_order="asc")
     assert _ids(oldest) == [s["id"] for s in history]
 
 
 def test_paging_keeps_the_total(api: Api, alice: User, history: list[dict[str, Any]]) -> None:
-    page = api("pullups.list_sessions", alice, limit=2, offset=2, sort="session_date",
-               order="asc")
+    page = api("pullups.list_sessions", alice, page_size=2, page_offset=2, sort="session_date",
+               sort_order="asc")
     assert _ids(page) == [history[2]["id"], history[3]["id"]]
     assert page.body["meta"]["pagination"] == {"limit": 2, "offset": 2, "total": 4}
-    beyond = api("pullups.list_sessions", alice, offset=10)
+    beyond = api("pullups.list_sessions", alice, page_offset=10)
     assert _ids(beyond) == [] and beyond.body["meta"]["pagination"]["total"] == 4
 
 
@@ -69,9 +69,10 @@ def test_other_users_rows_never_appear(api: Api, bob: User,
 
 
 @pytest.mark.parametrize(("args", "field"), [
-    ({"limit": 0}, "limit"), ({"limit": 101}, "limit"), ({"offset": -1}, "offset"),
+    ({"page_size": 0}, "page_size"), ({"page_size": 101}, "page_size"),
+    ({"page_offset": -1}, "page_offset"),
     ({"sort": "user_id"}, "sort"), ({"sort": "session_date; drop table x"}, "sort"),
-    ({"order": "sideways"}, "order"), ({"status": ["done"]}, "status"),
+    ({"sort_order": "sideways"}, "sort_order"), ({"status": ["done"]}, "status"),
     ({"date_from": "yesterday"}, "date_from"),
     ({"date_from": "2026-02-02", "date_to": "2026-01-01"}, "date_from"),
 ])
