@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: setup run stop test lint bench clean
+.PHONY: setup run stop reset test lint bench clean
 
 setup:
 	@scripts/setup.sh
@@ -12,6 +12,10 @@ run: setup
 
 stop: setup
 	@$(PY) -m python_functions stop
+
+# Like `supabase db reset`: the embedded database re-created from migrations and seed.
+reset: setup
+	@$(PY) -m python_functions reset
 
 lint: setup
 	@$(PY) -m ruff check .

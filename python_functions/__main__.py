@@ -105,6 +105,10 @@ def cmd_stop(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reset(_args: argparse.Namespace) -> int:
+    return stack.reset(get_settings())
+
+
 def cmd_migrate(_args: argparse.Namespace) -> int:
     applied = migrate.prepare_database(get_settings().db_url, seed=False)
     print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
@@ -121,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_serve)
     p = sub.add_parser("stop", help="stop the embedded cluster left running")
     p.set_defaults(func=cmd_stop)
+    p = sub.add_parser("reset", help="re-create the embedded database from migrations and seed")
+    p.set_defaults(func=cmd_reset)
     p = sub.add_parser("migrate", help="apply pending migrations to DATABASE_URL")
     p.set_defaults(func=cmd_migrate)
 

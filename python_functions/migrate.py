@@ -157,7 +157,8 @@ def prepare_database(dsn: str, *, seed: bool, bootstrap_dsn: str | None = None) 
     """The stand-in (plain Postgres only), pending migrations, optionally the seed.
 
     As on Supabase, the platform comes first from a superuser (`bootstrap_dsn`, or `dsn`
-    itself where that is a superuser), then migrations and seed run as `dsn`'s role.
+    itself where that is a superuser), then migrations and seed run as `dsn`'s role (which
+    the stand-in creates).
     """
     if bootstrap_dsn is not None:
         with psycopg.connect(bootstrap_dsn, autocommit=True) as admin:

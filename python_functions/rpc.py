@@ -6,7 +6,9 @@ as PostgREST does per request (docs.postgrest.org, "Transactions" and "Functions
 * one transaction; READ ONLY when the function is `stable`/`immutable` or the method is GET;
 * `set_config` (transaction-local) of `role` (the claims' `role`, `anon` when there are no
   claims), `request.jwt.claims`, `request.headers` (lower-cased names), `request.method`,
-  `request.path`, `search_path`;
+  `request.path`, `search_path`, and the impersonated role's own settings (`alter role
+  authenticated set statement_timeout = '8s'`), as PostgREST >= 12 applies them
+  ("Impersonated Role Settings", references/transactions);
 * the function called with named arguments, the JSON arguments typed by `json_to_record`
   with the function's declared parameter types;
 * the outcome turned into `(status, headers, body)`:
@@ -125,17 +127,41 @@ select p.pronargs, p.pronargdefaults, p.proargnames, p.proargmodes,
  where n.nspname = %s and p.proname = %s and p.prokind = 'f'
 """
 
+# Per role, its settings for this database (database-specific ones win over global ones).
+_ROLE_SETTINGS_QUERY = """
+select r.rolname, s.setconfig
+  from pg_db_role_setting s join pg_roles r on r.oid = s.setrole
+ where s.setdatabase in (0, (select oid from pg_database where datname = current_database()))
+ order by s.setdatabase
+"""
+
 _schema_cache: dict[tuple[str, str, str], list[FunctionInfo]] = {}
+_role_settings_cache: dict[str, dict[str, dict[str, str]]] = {}
 
 
 def clear_schema_cache() -> None:
-    """Forget cached signatures (PostgREST's `NOTIFY pgrst, 'reload schema'`)."""
+    """Forget cached signatures and role settings (PostgREST's `NOTIFY pgrst, 'reload
+    schema'` / `'reload config'`)."""
     _schema_cache.clear()
+    _role_settings_cache.clear()
+
+
+def _database_key(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> str:
+    return f"{conn.info.host}:{conn.info.port}/{conn.info.dbname}"
 
 
 def _cache_key(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any], schema: str,
                name: str) -> tuple[str, str, str]:
-    return (f"{conn.info.host}:{conn.info.port}/{conn.info.dbname}", schema, name)
+    return (_database_key(conn), schema, name)
+
+
+def _role_settings_from_rows(rows: list[tuple[Any, ...]]) -> dict[str, dict[str, str]]:
+    settings: dict[str, dict[str, str]] = {}
+    for role, config in rows:
+        for item in config or []:
+            key, _, value = str(item).partition("=")
+            settings.setdefault(str(role), {})[key] = value
+    return settings
 
 
 def _functions_from_rows(schema: str, name: str, rows: list[tuple[Any, ...]]
@@ -160,7 +186,9 @@ _SET_CONTEXT = (
     " set_config('request.cookies', '{}', true),"
     " set_config('request.method', %(method)s, true),"
     " set_config('request.path', %(path)s, true),"
-    " set_config('transaction_read_only', %(read_only)s, true)"
+    " set_config('transaction_read_only', %(read_only)s, true),"
+    " (select count(set_config(s.key, s.value, true))"
+    "    from json_each_text(%(role_settings)s::json) as s)"
 )
 
 
@@ -204,9 +232,11 @@ class _Request:
             "hint": None,
         })
 
-    def context(self, info: FunctionInfo) -> dict[str, str]:
+    def context(self, info: FunctionInfo, role_settings: dict[str, dict[str, str]]
+                ) -> dict[str, str]:
         read_only = self.method in ("GET", "HEAD") or info.volatility in ("s", "i")
         return {
+            "role_settings": json.dumps(role_settings.get(self.role, {})),
             "search_path": f'"{self.schema}", "public", "extensions"',
             "role": self.role,
             "claims": json.dumps(self.claims),
@@ -333,12 +363,16 @@ def call(
         if key not in _schema_cache:
             rows = conn.execute(_CATALOG_QUERY, (schema, function)).fetchall()
             _schema_cache[key] = _functions_from_rows(schema, function, rows)
+        database = _database_key(conn)
+        if database not in _role_settings_cache:
+            rows = conn.execute(_ROLE_SETTINGS_QUERY).fetchall()
+            _role_settings_cache[database] = _role_settings_from_rows(rows)
         info = request.pick(_schema_cache[key])
         if info is None:
             return request.not_found()
         # pipeline: BEGIN, the context, the call and COMMIT go out in one round trip
         with conn.pipeline(), conn.transaction():
-            conn.execute(_SET_CONTEXT, request.context(info))
+            conn.execute(_SET_CONTEXT, request.context(info, _role_settings_cache[database]))
             cursor = conn.execute(*request.statement(info))
         row = cursor.fetchone()
     except psycopg.Error as exc:
@@ -362,11 +396,16 @@ async def acall(
         if key not in _schema_cache:
             cursor = await conn.execute(_CATALOG_QUERY, (schema, function))
             _schema_cache[key] = _functions_from_rows(schema, function, await cursor.fetchall())
+        database = _database_key(conn)
+        if database not in _role_settings_cache:
+            cursor = await conn.execute(_ROLE_SETTINGS_QUERY)
+            _role_settings_cache[database] = _role_settings_from_rows(await cursor.fetchall())
         info = request.pick(_schema_cache[key])
         if info is None:
             return request.not_found()
         async with conn.pipeline(), conn.transaction():
-            await conn.execute(_SET_CONTEXT, request.context(info))
+            await conn.execute(_SET_CONTEXT,
+                               request.context(info, _role_settings_cache[database]))
             cursor = await conn.execute(*request.statement(info))
         row = await cursor.fetchone()
     except psycopg.Error as exc:

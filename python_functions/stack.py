@@ -41,13 +41,36 @@ def bring_up(settings: Settings) -> tuple[LocalCluster | None, bool]:
             started = True
         else:
             print("reusing the running local cluster", flush=True)
-    applied = migrate.prepare_database(settings.db_url, seed=fresh,
-                                       bootstrap_dsn=settings.bootstrap_db_url)
+    # the platform stand-in comes with a new cluster, from its bootstrap superuser
+    applied = migrate.prepare_database(
+        settings.db_url, seed=fresh, bootstrap_dsn=settings.bootstrap_db_url if fresh else None)
     if applied:
         print(f"applied migrations: {', '.join(applied)}", flush=True)
     if fresh:
         print("loaded supabase/seed.sql", flush=True)
     return cluster, started
+
+
+def reset(settings: Settings) -> int:
+    """`make reset`: drop the embedded database and build it again from the migrations and
+    the seed, as `supabase db reset` does for `supabase start`'s."""
+    if not settings.uses_embedded_db:
+        print("error: DATABASE_URL is set; reset only re-creates the embedded database"
+              " (for `supabase start` use `supabase db reset`)", flush=True)
+        return 1
+    cluster = local_cluster(settings)
+    was_running = cluster.running()
+    cluster.destroy()
+    try:
+        _, started = bring_up(settings)
+    except (ClusterError, migrate.MigrationError, psycopg.OperationalError) as exc:
+        print(f"error: {exc}", flush=True)
+        return 1
+    if started and not was_running:
+        cluster.stop()
+    print("the local database was re-created from supabase/migrations and supabase/seed.sql",
+          flush=True)
+    return 0
 
 
 def demo_tokens(settings: Settings) -> list[tuple[str, str, str]]:

@@ -11,6 +11,14 @@ have_pg_server() {
   compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null
 }
 
+apt_install() {
+  log "installing Debian packages: $*"
+  export DEBIAN_FRONTEND=noninteractive
+  if [[ -z ${APT_UPDATED:-} ]]; then apt-get update -qq >/dev/null; APT_UPDATED=1; fi
+  apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+can_apt() { [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; }
+
 # `setup.sh bench` also brings the benchmark's load generator.
 missing=()
 have_pg_server || missing+=(postgresql postgresql-contrib)
@@ -20,20 +28,42 @@ fi
 if ! command -v tesseract >/dev/null 2>&1 || ! tesseract --list-langs 2>/dev/null | grep -qx pol; then
   missing+=(tesseract-ocr tesseract-ocr-pol)
 fi
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 
 if ((${#missing[@]})); then
-  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
-    log "installing Debian packages: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if can_apt; then
+    apt_install "${missing[@]}"
   elif ! have_pg_server; then
     log "PostgreSQL server binaries (pg_ctl, initdb) were not found."
     log "Install them (Debian/Ubuntu: sudo apt-get install postgresql), or set TEST_DATABASE_URL /"
     log "DATABASE_URL to a Postgres you already run (e.g. the one 'supabase start' prints)."
     exit 1
   else
-    log "note: tesseract-ocr (+ tesseract-ocr-pol) is missing; OCR features will be unavailable"
+    log "note: missing ${missing[*]}; install them for OCR and the Supabase CLI checks"
+  fi
+fi
+
+# The test suite's judges inside Postgres: pgTAP (+ pg_prove) and plpgsql_check, which
+# `supabase db lint` runs; for the server version this machine has.
+pg_major=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
+if [[ -n $pg_major ]]; then
+  extras=()
+  [[ -f /usr/share/postgresql/$pg_major/extension/pgtap.control ]] || extras+=("postgresql-$pg_major-pgtap")
+  [[ -f /usr/share/postgresql/$pg_major/extension/plpgsql_check.control ]] \
+    || extras+=("postgresql-$pg_major-plpgsql-check")
+  command -v pg_prove >/dev/null 2>&1 || extras+=(libtap-parser-sourcehandler-pgtap-perl)
+  if ((${#extras[@]})); then
+    if can_apt; then apt_install "${extras[@]}"; else log "note: missing ${extras[*]}"; fi
+  fi
+fi
+
+# The Supabase CLI (pinned in tools/package.json; its binary ships in the npm package).
+if command -v npm >/dev/null 2>&1; then
+  tools_stamp=tools/node_modules/.installed-$(sha256sum tools/package-lock.json | cut -c1-16)
+  if [[ ! -f $tools_stamp ]]; then
+    log "installing tools/ (npm ci)"
+    (cd tools && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    touch "$tools_stamp"
   fi
 fi
 

@@ -46,20 +46,63 @@ def test_no_claims_means_no_user(admin: psycopg.Connection[Any]) -> None:
     assert _in_request(admin, {"role": "anon"}, "select auth.uid() is null and auth.jwt() is null")
 
 
-def test_api_roles_exist_with_supabase_attributes(admin: psycopg.Connection[Any]) -> None:
-    rows = {name: flags for name, *flags in admin.execute(
-        "select rolname, rolcanlogin, rolbypassrls, rolinherit from pg_roles"
-        " where rolname in ('anon', 'authenticated', 'service_role', 'authenticator')"
+def test_roles_have_supabase_attributes_memberships_and_settings(
+    admin: psycopg.Connection[Any]
+) -> None:
+    flags = {name: tuple(rest) for name, *rest in admin.execute(
+        "select rolname, rolsuper, rolinherit, rolcanlogin, rolbypassrls, rolcreaterole,"
+        " rolcreatedb from pg_roles where rolname in"
+        " ('anon', 'authenticated', 'service_role', 'authenticator', 'postgres')"
     ).fetchall()}
-    assert rows["service_role"][1] is True
-    assert rows["authenticator"][0] is True
-    assert rows["anon"][0] is False and rows["authenticated"][0] is False
-    members = admin.execute(
-        "select array_agg(r.rolname order by r.rolname) from pg_auth_members m"
-        " join pg_roles r on r.oid = m.roleid join pg_roles u on u.oid = m.member"
-        " where u.rolname = 'authenticator'"
-    ).fetchone()
-    assert members == (["anon", "authenticated", "service_role"],)
+    #                     super  inherit login  bypassrls createrole createdb
+    assert flags["anon"] == (False, True, False, False, False, False)
+    assert flags["authenticated"] == (False, True, False, False, False, False)
+    assert flags["service_role"] == (False, True, False, True, False, False)
+    assert flags["authenticator"] == (False, False, True, False, False, False)
+    assert flags["postgres"] == (False, True, True, True, True, True)
+    assert admin.execute("select current_user").fetchone() == ("postgres",)
+
+    def members_of(role: str) -> list[str]:
+        row = admin.execute(
+            "select array_agg(r.rolname::text order by r.rolname) from pg_auth_members m"
+            " join pg_roles r on r.oid = m.roleid join pg_roles u on u.oid = m.member"
+            " where u.rolname = %s and r.rolname in ('anon', 'authenticated', 'service_role')",
+            (role,)).fetchone()
+        assert row is not None
+        return list(row[0] or [])
+
+    assert members_of("authenticator") == ["anon", "authenticated", "service_role"]
+    assert members_of("postgres") == ["anon", "authenticated", "service_role"]
+    timeouts = dict(admin.execute(
+        "select r.rolname, c from pg_db_role_setting s join pg_roles r on r.oid = s.setrole,"
+        " unnest(s.setconfig) c where c like 'statement_timeout=%'").fetchall())
+    assert timeouts == {"anon": "statement_timeout=3s", "authenticated": "statement_timeout=8s",
+                        "authenticator": "statement_timeout=8s"}
+
+
+def test_auth_tables_belong_to_supabase_auth_with_rls_and_no_api_grants(
+    admin: psycopg.Connection[Any]
+) -> None:
+    rows = admin.execute(
+        "select c.relname, pg_get_userbyid(c.relowner), c.relrowsecurity,"
+        " has_table_privilege('anon', c.oid, 'SELECT'),"
+        " has_table_privilege('authenticated', c.oid, 'SELECT'),"
+        " has_table_privilege('service_role', c.oid, 'SELECT')"
+        " from pg_class c where c.oid in ('auth.users'::regclass, 'auth.identities'::regclass)"
+        " order by 1").fetchall()
+    assert rows == [("identities", "supabase_auth_admin", True, False, False, False),
+                    ("users", "supabase_auth_admin", True, False, False, False)]
+    # no convenient defaults where GoTrue's schema has none
+    defaults = dict(admin.execute(
+        "select column_name, column_default from information_schema.columns"
+        " where table_schema = 'auth' and table_name = 'users' and column_name in"
+        " ('instance_id', 'aud', 'role', 'created_at', 'confirmation_token')").fetchall())
+    assert defaults == dict.fromkeys(
+        ("instance_id", "aud", "role", "created_at", "confirmation_token"))
+    schemas = {r[0] for r in admin.execute(
+        "select nspname from pg_namespace where nspname in ('graphql_public', 'extensions')"
+    ).fetchall()}
+    assert schemas == {"graphql_public", "extensions"}
 
 
 def test_standin_is_idempotent(bootstrap_url: str) -> None:

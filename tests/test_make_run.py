@@ -14,6 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import psycopg
+
 from python_functions import PROJECT_ROOT
 from python_functions.localdb import LocalCluster, free_port
 
@@ -121,3 +123,34 @@ def test_run_on_a_taken_port_says_why_and_exits_1() -> None:
     assert result.returncode == 1
     assert "error:" in result.stdout and "Address already in use" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_reset_recreates_the_local_database_from_migrations_and_seed() -> None:
+    local_dir = Path(tempfile.mkdtemp(prefix="pf-reset-", dir="/tmp"))
+    local_dir.chmod(0o755)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env |= {"LOCAL_DIR": str(local_dir), "DB_PORT": str(port)}
+    cluster = LocalCluster(local_dir / "postgres", port)
+
+    def reset() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "python_functions", "reset"],
+                              cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+                              timeout=180)
+
+    try:
+        first = reset()
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert not cluster.running()  # it was not running before: reset leaves it stopped
+        cluster.start()
+        with psycopg.connect(cluster.dsn, autocommit=True) as conn:
+            conn.execute("delete from pullups.sessions")
+        second = reset()  # while it runs: dropped, rebuilt, and left running
+        assert second.returncode == 0, second.stdout + second.stderr
+        assert cluster.running()
+        with psycopg.connect(cluster.dsn) as conn:
+            assert conn.execute("select count(*) from pullups.sessions").fetchone() == (9,)
+            assert conn.execute("select current_setting('is_superuser')").fetchone() == ("off",)
+    finally:
+        cluster.stop()
+        shutil.rmtree(local_dir, ignore_errors=True)

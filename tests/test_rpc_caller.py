@@ -70,6 +70,8 @@ create function rpc_test.request_info() returns jsonb language sql stable as $$
     'method', current_setting('request.method', true),
     'path', current_setting('request.path', true),
     'read_only', current_setting('transaction_read_only')) $$;
+create function rpc_test.timeouts() returns text language sql stable as $$
+  select current_setting('statement_timeout') $$;
 create function rpc_test.volatile_info() returns jsonb language sql as $$
   select jsonb_build_object('read_only', current_setting('transaction_read_only')) $$;
 create function rpc_test.for_users() returns text language sql as $$ select 'hello' $$;
@@ -206,6 +208,14 @@ def test_request_context_is_set_like_postgrest(api: Api, alice: User) -> None:
     assert info["headers"] == {"x-client-info": "supabase-js/2"}
     assert (info["method"], info["path"]) == ("POST", "/rpc/request_info")
     assert api("rpc_test.request_info").body["role"] == "anon"
+
+
+def test_impersonated_roles_settings_apply_per_call(api: Api, alice: User) -> None:
+    """Supabase sets statement timeouts on the API roles; PostgREST applies the impersonated
+    role's settings in each transaction (the login role's would not be)."""
+    assert api("rpc_test.timeouts").body == "3s"
+    assert api("rpc_test.timeouts", alice).body == "8s"
+    assert api.service("rpc_test.timeouts").body == "0"
 
 
 def test_lost_connection_is_503(database_url: str, alice: User) -> None:

@@ -83,3 +83,21 @@ def test_bad_arguments_are_400(api: Api, alice: User, args: dict[str, Any], fiel
 
 def test_list_is_read_only_and_anon_is_401(api: Api) -> None:
     assert_error(api("pullups.list_sessions"), 401, "42501")
+
+
+def test_get_with_query_string_arguments_answers_like_post(
+    api: Api, alice: User, history: list[dict[str, Any]]
+) -> None:
+    """supabase-js `rpc('list_sessions', args, {get: true})` sends every argument as a query
+    parameter string; none of the names collides with PostgREST's own parameters."""
+    args: dict[str, Any] = {"status": ["completed", "failed"], "sort": "total_reps",
+                             "sort_order": "asc",
+            "page_size": 2, "page_offset": 1}
+    posted = api("pullups.list_sessions", alice, **args)
+    as_query: dict[str, Any] = {"status": "{completed,failed}", "sort": "total_reps",
+                                "sort_order": "asc",
+                "page_size": "2", "page_offset": "1"}
+    got = api("pullups.list_sessions", alice, method="GET", **as_query)
+    assert got.status == posted.status == 200
+    assert got.body == posted.body
+    assert _ids(got) == [history[1]["id"], history[2]["id"]]

@@ -164,3 +164,19 @@ def test_filter_by_someone_elses_plan_returns_nothing(
     assert response.body == {"data": [], "pagination": {"limit": 20, "offset": 0, "total": 0}}
     unknown = api("workouts.list_sessions", bob, plan_id=str(uuid.uuid4()))
     assert unknown.body["pagination"]["total"] == 0
+
+
+def test_get_with_query_string_arguments_answers_like_post(
+    api: Api, alice: User, history: dict[str, Any]
+) -> None:
+    """The GET form supabase-js uses for `{get: true}`: every argument a query string."""
+    args: dict[str, Any] = {"plan_id": history["push"], "completed": True, "sort": "date",
+                            "sort_order": "asc",
+            "page_size": 1, "page_offset": 1, "date_from": "2026-11-01"}
+    posted = api("workouts.list_sessions", alice, **args)
+    as_query: dict[str, Any] = {k: str(v).lower() if isinstance(v, bool) else str(v)
+                                for k, v in args.items()}
+    got = api("workouts.list_sessions", alice, method="GET", **as_query)
+    assert got.status == posted.status == 200
+    assert got.body == posted.body
+    assert got.body["pagination"] == {"limit": 1, "offset": 1, "total": 2}

@@ -1,0 +1,220 @@
+"""Judged by Supabase's own tools: the CLI applies, lists and lints the project; pgTAP proves the
+catalog rules; the config exposes what the migrations create; the seed is what GoTrue needs.
+
+The CLI is the pinned npm package in tools/ (`scripts/setup.sh` installs it); it needs no
+Docker for `db push --db-url`, `migration list --db-url` and `db lint --db-url`.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tomllib
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from python_functions import PROJECT_ROOT, migrate
+
+SUPABASE_CLI = PROJECT_ROOT / "tools" / "node_modules" / ".bin" / "supabase"
+CATALOG_TESTS = sorted((PROJECT_ROOT / "supabase" / "tests" / "database").glob("*.sql"))
+DEMO_PASSWORD = "demo-password"
+
+
+def _with_database(url: str, database: str) -> str:
+    return url.rsplit("/", 1)[0] + "/" + database
+
+
+def _cli_url(url: str) -> str:
+    # the CLI insists on TLS unless told; the local clusters listen on loopback without it
+    return url + ("&" if "?" in url else "?") + "sslmode=disable"
+
+
+def supabase(*args: str) -> subprocess.CompletedProcess[str]:
+    assert SUPABASE_CLI.exists(), "the Supabase CLI is missing: scripts/setup.sh installs it"
+    return subprocess.run([str(SUPABASE_CLI), *args, "--workdir", str(PROJECT_ROOT)],
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.fixture
+def bare_supabase_db(database_url: str, bootstrap_url: str) -> Iterator[str]:
+    """A new database in the test cluster with only the platform (the stand-in) in it, as a
+    fresh Supabase project has: the URL connects as `postgres`."""
+    name = f"fresh_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(bootstrap_url, autocommit=True) as superuser:
+        superuser.execute(f'create database "{name}" owner postgres')
+        try:
+            with psycopg.connect(_with_database(bootstrap_url, name), autocommit=True) as conn:
+                migrate.apply_standin(conn)
+            yield _with_database(database_url, name)
+        finally:
+            superuser.execute(f'drop database "{name}" with (force)')
+
+
+def _listed_versions(output: str) -> list[tuple[str, str]]:
+    """(local, remote) of each row of `supabase migration list`."""
+    rows = re.findall(r"^\s*`?(\d*)`?\s*\|\s*`?(\d*)`?\s*\|", output, re.MULTILINE)
+    return [(local, remote) for local, remote in rows if local or remote]
+
+
+# -----------------------------------------------------------------------------
+# The Supabase CLI
+# -----------------------------------------------------------------------------
+
+def test_cli_push_applies_everything_and_agrees_with_the_runner(bare_supabase_db: str) -> None:
+    pushed = supabase("db", "push", "--db-url", _cli_url(bare_supabase_db), "--include-seed",
+                      "--yes")
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    versions = [m.version for m in migrate.discover()]
+    listed = supabase("migration", "list", "--db-url", _cli_url(bare_supabase_db))
+    assert listed.returncode == 0, listed.stderr
+    assert _listed_versions(listed.stdout) == [(v, v) for v in versions]
+    # the project's runner sees the CLI's history as its own: nothing pending, nothing changed
+    assert migrate.prepare_database(bare_supabase_db, seed=False) == []
+    with psycopg.connect(bare_supabase_db) as conn:
+        emails = {r[0] for r in conn.execute("select email from auth.users").fetchall()}
+    assert {"alice@example.com", "bob@example.com", "new@example.com"} == emails
+
+
+def test_cli_lists_what_the_runner_applied(database_url: str) -> None:
+    listed = supabase("migration", "list", "--db-url", _cli_url(database_url))
+    assert listed.returncode == 0, listed.stderr
+    versions = [m.version for m in migrate.discover()]
+    assert _listed_versions(listed.stdout) == [(v, v) for v in versions]
+
+
+def test_cli_lint_reports_nothing_and_would_report_a_fault(bare_supabase_db: str) -> None:
+    assert migrate.prepare_database(bare_supabase_db, seed=False)
+    clean = supabase("db", "lint", "--db-url", _cli_url(bare_supabase_db), "--level", "warning",
+                     "--fail-on", "warning")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "No schema errors found" in clean.stdout + clean.stderr
+    with psycopg.connect(bare_supabase_db, autocommit=True) as conn:
+        conn.execute("create function pullups_private.lint_probe(\"limit\" int) returns int"
+                     " language plpgsql set search_path = '' as"
+                     " $$ declare unused int; begin return 1; end $$")
+    faulty = supabase("db", "lint", "--db-url", _cli_url(bare_supabase_db), "--level", "warning",
+                      "--fail-on", "warning")
+    assert faulty.returncode != 0
+    assert "lint_probe" in faulty.stdout and "unused variable" in faulty.stdout
+
+
+# -----------------------------------------------------------------------------
+# The catalog rules (pgTAP)
+# -----------------------------------------------------------------------------
+
+def pg_prove(url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["pg_prove", "-d", url, *map(str, CATALOG_TESTS)],
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_pgtap_catalog_suite_passes(database_url: str) -> None:
+    assert CATALOG_TESTS
+    result = pg_prove(database_url)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Result: PASS" in result.stdout
+
+
+def test_pgtap_catalog_suite_catches_a_definer_rpc_open_to_anon(bare_supabase_db: str) -> None:
+    migrate.prepare_database(bare_supabase_db, seed=False)
+    with psycopg.connect(bare_supabase_db, autocommit=True) as conn:
+        conn.execute("create function pullups.leaky() returns int language sql security definer"
+                     " set search_path = '' as 'select 1'")
+        conn.execute("grant execute on function pullups.leaky() to anon")
+    result = pg_prove(bare_supabase_db)
+    assert result.returncode != 0
+    assert "no security definer function in an exposed schema" in result.stdout + result.stderr
+    assert "nothing in an exposed schema is executable by anon" in result.stdout + result.stderr
+
+
+def test_catalog_suite_names_the_exposed_schemas_of_the_config() -> None:
+    text = CATALOG_TESTS[0].read_text()
+    listed = re.findall(r"\('(\w+)'\)", text.split("insert into exposed values", 1)[1]
+                        .split(";", 1)[0])
+    assert listed == _configured_schemas()
+
+
+# -----------------------------------------------------------------------------
+# supabase/config.toml
+# -----------------------------------------------------------------------------
+
+def _configured_schemas() -> list[str]:
+    config = tomllib.loads((PROJECT_ROOT / "supabase" / "config.toml").read_text())
+    schemas: list[str] = config["api"]["schemas"]
+    return schemas
+
+
+def _created_app_schemas() -> list[str]:
+    created = []
+    for migration in migrate.discover():
+        created += re.findall(r"create schema if not exists (\w+);", migration.path.read_text())
+    return [s for s in created if s != "core" and not s.endswith("_private")]
+
+
+def test_config_exposes_exactly_the_app_schemas_the_migrations_create(
+    admin: psycopg.Connection[Any]
+) -> None:
+    configured = _configured_schemas()
+    assert sorted(configured) == sorted(_created_app_schemas())
+    present = {r[0] for r in admin.execute(
+        "select nspname from pg_namespace where nspname = any(%s)", (configured,)).fetchall()}
+    assert present == set(configured)  # PostgREST >= 13 would refuse a missing one
+
+
+# -----------------------------------------------------------------------------
+# The seed, as Supabase Auth (GoTrue) reads users
+# -----------------------------------------------------------------------------
+
+def _table_fingerprints(conn: psycopg.Connection[Any]) -> dict[str, tuple[int, str]]:
+    tables = [r[0] for r in conn.execute(
+        "select format('%I.%I', schemaname, tablename) from pg_tables"
+        " where schemaname in ('auth', 'pullups', 'workouts', 'core') order by 1").fetchall()]
+    fingerprints = {}
+    for table in tables:
+        row = conn.execute(
+            f"select count(*), coalesce(md5(string_agg(t::text, ',' order by t::text)), '')"
+            f" from {table} t").fetchone()
+        assert row is not None
+        fingerprints[table] = (row[0], row[1])
+    return fingerprints
+
+
+def test_seed_users_are_what_supabase_auth_expects_and_reseeding_changes_nothing(
+    bare_supabase_db: str,
+) -> None:
+    migrate.prepare_database(bare_supabase_db, seed=True)
+    with psycopg.connect(bare_supabase_db, autocommit=True) as conn:
+        users = conn.execute(
+            "select email, instance_id::text, aud, role, created_at is not null,"
+            " updated_at is not null, email_confirmed_at is not null, confirmation_token,"
+            " recovery_token, email_change_token_new, email_change,"
+            " encrypted_password = extensions.crypt(%s, encrypted_password),"
+            " encrypted_password like '$2%%'"
+            " from auth.users order by email", (DEMO_PASSWORD,)).fetchall()
+        assert [u[0] for u in users] == ["alice@example.com", "bob@example.com",
+                                         "new@example.com"]
+        for user in users:
+            assert user[1:] == ("00000000-0000-0000-0000-000000000000", "authenticated",
+                                "authenticated", True, True, True, "", "", "", "", True, True)
+        identities = conn.execute(
+            "select i.provider, i.provider_id = u.id::text, i.email = u.email"
+            " from auth.identities i join auth.users u on u.id = i.user_id").fetchall()
+        assert identities == [("email", True, True)] * 3
+        before = _table_fingerprints(conn)
+        migrate.apply_seed(conn)
+        assert _table_fingerprints(conn) == before
+
+
+def test_a_changed_migration_is_refused_with_the_way_out(bare_supabase_db: str,
+                                                        tmp_path: Path) -> None:
+    first = migrate.discover()[0]
+    (tmp_path / first.path.name).write_text(first.path.read_text())
+    with psycopg.connect(bare_supabase_db, autocommit=True) as conn:
+        assert migrate.apply_migrations(conn, tmp_path) == [first.version]
+        (tmp_path / first.path.name).write_text(first.path.read_text() + "\nselect 1;\n")
+        with pytest.raises(migrate.MigrationError, match="make reset"):
+            migrate.apply_migrations(conn, tmp_path)
