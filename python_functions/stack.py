@@ -139,7 +139,8 @@ def print_instructions(settings: Settings) -> None:
         f"  DATABASE_URL={settings.db_url}",
         f"  AI service:  {service}  (OpenAPI: {service}/openapi.json), AI by {provider}",
         "",
-        "Demo users and dev JWTs (valid 7 days, signed with SUPABASE_JWT_SECRET):",
+        "Demo users (password on Supabase Auth: demo-password) and dev JWTs",
+        "(valid 7 days, signed with SUPABASE_JWT_SECRET):",
     ]
     for email, uid, token in tokens:
         lines += [f"  {email}  id={uid}", f"    {token}"]
