@@ -19,7 +19,7 @@ from python_functions.db import Database, PostgresDatabase
 from python_functions.deps import RequestStats, Services, services
 from python_functions.limits import BodySizeLimit
 from python_functions.providers import ChatClient
-from python_functions.routers import pullups
+from python_functions.routers import flashcards, pullups
 from python_functions.settings import Settings
 
 log = logging.getLogger("python_functions.access")
@@ -57,7 +57,9 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     )
     errors.install(app)
     app.include_router(pullups.router)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(flashcards.router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, route_limits={
+        "/ai-sessions": max(settings.max_body_bytes, flashcards.MAX_BODY_BYTES)})
 
     @app.middleware("http")
     async def access_log(request: Request,

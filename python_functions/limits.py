@@ -1,10 +1,12 @@
 """Request body size limit, enforced while the body streams in (Content-Length can lie or
 be absent): past the limit the request ends with 413 PAYLOAD_TOO_LARGE before any handler
-or JSON parser sees it."""
+or JSON parser sees it. One limit for every route, raised per path where a route's valid
+input needs more (10,000 characters of study text, an image)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -16,14 +18,26 @@ def _too_large_body(limit: int) -> bytes:
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int,
+                 route_limits: Mapping[str, int] | None = None) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max_bytes = max_bytes
+        self.route_limits = dict(route_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.route_limits.get(scope.get("path", ""), self.default_max_bytes)
+        await _LimitedRequest(self.app, limit)(scope, receive, send)
+
+
+class _LimitedRequest:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._reject(send)

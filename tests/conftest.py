@@ -26,6 +26,8 @@ from python_functions import migrate, rpc
 from python_functions.auth import user_claims
 from python_functions.localdb import throwaway_cluster
 
+pytest_plugins = ["tests.http_fixtures"]  # the service and the offline provider, for every app
+
 TEST_EMAIL_DOMAIN = "tests.invalid"  # RFC 2606: never a real mailbox
 
 
@@ -243,6 +245,13 @@ def race_rpc(database_url: str, count: int, function: str, args: Mapping[str, An
             return rpc.call(conn, schema, name, args, claims)
 
     return race(count, call)
+
+
+def one(conn: psycopg.Connection[Any], query: str, *params: Any) -> Any:
+    """The single row of a query: its value when it has one column, else the tuple."""
+    row = conn.execute(query, params).fetchone()
+    assert row is not None
+    return row[0] if len(row) == 1 else row
 
 
 def assert_error(response: rpc.RpcResponse, status: int, code: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from python_functions.auth import InvalidToken, jwks_client, mint_token, user_claims, verify_token
 from python_functions.settings import DEV_JWT_SECRET
 from tests.conftest import User
-from tests.service.conftest import assert_service_error, token_for
+from tests.http_fixtures import assert_service_error, token_for
 
 
 def _b64(data: dict[str, Any]) -> str:

@@ -9,7 +9,7 @@ import httpx
 
 from python_functions.routers.pullups import SYSTEM_PROMPT
 from tests.conftest import User
-from tests.service.conftest import LocalAi, LogCapture, token_for
+from tests.http_fixtures import LocalAi, LogCapture, token_for
 
 
 def test_logs_hold_no_prompt_output_body_or_token(

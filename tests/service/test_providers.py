@@ -11,7 +11,7 @@ import pytest
 from python_functions.providers import ChatClient, ProviderFailure
 from python_functions.routers.pullups import SYSTEM_PROMPT, PullupPlan
 from python_functions.settings import Settings
-from tests.service.conftest import LocalAi
+from tests.http_fixtures import LocalAi
 
 
 def _ask(local_provider: LocalAi, provider: str, api_key: str | None) -> Any:

@@ -13,16 +13,10 @@ import psycopg
 import pytest
 
 from python_functions.local_models import pullup_session
-from tests.conftest import Api, User, assert_error, race
-from tests.service.conftest import LocalAi, assert_service_error, token_for
+from tests.conftest import Api, User, assert_error, one, race
+from tests.http_fixtures import LocalAi, assert_service_error, token_for
 
 Generate = Callable[..., httpx.Response]
-
-
-def _one(admin: psycopg.Connection[Any], query: str, *params: Any) -> Any:
-    row = admin.execute(query, params).fetchone()
-    assert row is not None
-    return row[0] if len(row) == 1 else row
 
 
 def _finish_all_sessions(admin: psycopg.Connection[Any], user: User) -> None:
@@ -51,7 +45,7 @@ def test_success_stores_session_generation_call_and_events(
     assert body["meta"]["warnings"] == []
     stored = api("pullups.get_session", alice, session_id=session["id"])
     assert stored.body["data"]["session"] == session
-    call = _one(admin, "select status, attempt, provider, input_chars > 0, prompt_tokens > 0"
+    call = one(admin, "select status, attempt, provider, input_chars > 0, prompt_tokens > 0"
                        " from core.ai_calls where request_id = %s", generation["id"])
     assert call == ("success", 1, "openai-compatible", True, True)
     events = [r[0] for r in admin.execute(
@@ -86,8 +80,8 @@ def test_missing_max_pullups_for_a_new_user_is_400(generate: Generate, alice: Us
                                                    admin: psycopg.Connection[Any]) -> None:
     body = assert_service_error(generate(alice), 400, "MISSING_MAX_PULLUPS")
     assert body["details"] == {"field": "maxPullups"}
-    assert _one(admin, "select count(*) from pullups.generations") == 0
-    assert _one(admin, "select count(*) from core.quota_reservations") == 0
+    assert one(admin, "select count(*) from pullups.generations") == 0
+    assert one(admin, "select count(*) from core.quota_reservations") == 0
 
 
 def test_quota_reached_is_403(generate: Generate, alice: User, api: Api,
@@ -98,7 +92,7 @@ def test_quota_reached_is_403(generate: Generate, alice: User, api: Api,
         api.service("core.quota_settle", p_reservation_id=reservation, p_success=True)
     body = assert_service_error(generate(alice, maxPullups=5), 403, "AI_LIMIT_REACHED")
     assert body["details"]["remaining"] == 0 and body["details"]["resetsAt"]
-    assert _one(admin, "select count(*) from pullups.generations") == 0
+    assert one(admin, "select count(*) from pullups.generations") == 0
 
 
 def test_five_real_generations_then_403(generate: Generate, alice: User,
@@ -117,15 +111,15 @@ def test_timeout_is_408_and_leaves_a_timeout_generation(
     body = assert_service_error(generate(alice, maxPullups=5), 408, "AI_TIMEOUT")
     generation_id = body["details"]["generation"]["id"]
     assert body["details"]["generation"]["status"] == "timeout"
-    assert _one(admin, "select status::text from pullups.generations where id = %s",
+    assert one(admin, "select status::text from pullups.generations where id = %s",
                 generation_id) == "timeout"
-    assert _one(admin, "select error_code from pullups.generation_error_logs"
+    assert one(admin, "select error_code from pullups.generation_error_logs"
                        " where generation_id = %s", generation_id) == "AI_TIMEOUT"
-    assert _one(admin, "select status from core.ai_calls where request_id = %s",
+    assert one(admin, "select status from core.ai_calls where request_id = %s",
                 generation_id) == "timeout"
-    assert _one(admin, "select count(*) from pullups.sessions") == 0
+    assert one(admin, "select count(*) from pullups.sessions") == 0
     assert api("pullups.ai_quota", alice).body["data"]["used"] == 0  # not consumed
-    assert _one(admin, "select event_type from core.events order by id desc limit 1") == (
+    assert one(admin, "select event_type from core.events order by id desc limit 1") == (
         "ai_generation_failed")
 
 
@@ -139,7 +133,7 @@ def test_invalid_output_is_retried_once_then_502(
                           " where request_id = %s order by attempt", (generation_id,)).fetchall()
     assert calls == [(1, "invalid_output", "AI_INVALID_OUTPUT"),
                      (2, "invalid_output", "AI_INVALID_OUTPUT")]
-    assert _one(admin, "select status::text from pullups.generations") == "error"
+    assert one(admin, "select status::text from pullups.generations") == "error"
     assert body["details"]["quota"]["used"] == 0
 
 
@@ -172,7 +166,7 @@ def test_provider_failures_are_502(
     local_provider.fault(fault)
     body = assert_service_error(generate(alice, maxPullups=5), 502, "AI_PROVIDER_ERROR")
     assert "scripted" not in body["message"] and "overloaded" not in body["message"]
-    row = _one(admin, "select error_code, provider_status from pullups.generation_error_logs")
+    row = one(admin, "select error_code, provider_status from pullups.generation_error_logs")
     assert row == ("AI_PROVIDER_ERROR", provider_status)
     assert api("pullups.ai_quota", alice).body["data"]["used"] == 0
 
@@ -194,9 +188,9 @@ def test_ten_concurrent_requests_give_one_201(
     assert Counter(r.status_code for r in responses) == {201: 1, 409: 9}
     assert {r.json()["code"] for r in responses if r.status_code != 201} <= {
         "GENERATION_IN_PROGRESS", "ACTIVE_SESSION_CONFLICT"}
-    assert _one(admin, "select count(*) from pullups.sessions") == 1
-    assert _one(admin, "select count(*) from pullups.generations") == 1
-    assert _one(admin, "select status::text from pullups.generations") == "success"
+    assert one(admin, "select count(*) from pullups.sessions") == 1
+    assert one(admin, "select count(*) from pullups.generations") == 1
+    assert one(admin, "select status::text from pullups.generations") == "success"
     assert api("pullups.ai_quota", alice).body["data"]["used"] == 1
 
 
@@ -214,14 +208,14 @@ def test_session_created_while_the_ai_works_is_409_and_releases_the_slot(
     worker = threading.Thread(target=lambda: result.append(generate(alice, maxPullups=5)))
     worker.start()
     for _ in range(100):  # wait until the generation is pending, then create a session
-        if _one(admin, "select count(*) from pullups.generations") == 1:
+        if one(admin, "select count(*) from pullups.generations") == 1:
             break
         threading.Event().wait(0.01)
     assert api("pullups.create_session", alice, session_date="2026-11-25",
                sets=[1, 1, 1, 1, 1]).status == 201
     worker.join()
     assert_service_error(result[0], 409, "ACTIVE_SESSION_CONFLICT")
-    assert _one(admin, "select status::text from pullups.generations") == "error"
+    assert one(admin, "select status::text from pullups.generations") == "error"
     assert api("pullups.ai_quota", alice).body["data"]["used"] == 0
 
 
@@ -238,7 +232,7 @@ def test_a_crashed_request_frees_its_slot_after_the_ttl(
     assert api("pullups.ai_quota", alice).body["data"]["used"] == 0
     response = generate(alice, maxPullups=5)
     assert response.status_code == 201, response.text
-    old = _one(admin, "select g.status::text, l.error_code from pullups.generations g"
+    old = one(admin, "select g.status::text, l.error_code from pullups.generations g"
                       " join pullups.generation_error_logs l on l.generation_id = g.id"
                       " where g.id = %s", crashed.body["generationId"])
     assert old == ("error", "ABANDONED")
@@ -259,7 +253,7 @@ def test_users_cannot_call_the_service_only_rpcs(api: Api, alice: User) -> None:
 def test_invalid_bodies_are_400(generate: Generate, alice: User, body: dict[str, Any],
                                 admin: psycopg.Connection[Any]) -> None:
     assert_service_error(generate(alice, **body), 400, "VALIDATION_ERROR")
-    assert _one(admin, "select count(*) from pullups.generations") == 0
+    assert one(admin, "select count(*) from pullups.generations") == 0
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b"null"])
@@ -279,7 +273,7 @@ def test_oversized_body_is_413_before_anything_runs(
         "Authorization": f"Bearer {token_for(alice)}", "Content-Type": "application/json"})
     body = assert_service_error(response, 413, "PAYLOAD_TOO_LARGE")
     assert body["details"] == {"maxBytes": 65536}
-    assert _one(admin, "select count(*) from pullups.generations") == 0
+    assert one(admin, "select count(*) from pullups.generations") == 0
 
 
 def test_validation_errors_name_the_field(generate: Generate, alice: User) -> None:

@@ -1,4 +1,5 @@
-"""The AI service and the local provider on real ports, against the test Postgres."""
+"""The AI service and the local provider on real ports, against the test Postgres: fixtures
+shared by every app's HTTP tests (registered in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -104,7 +105,8 @@ def service_logs() -> Iterator[LogCapture]:
 def service_settings(database_url: str, local_provider: LocalAi) -> Settings:
     return Settings(database_url=database_url, supabase_jwt_secret=DEV_JWT_SECRET,
                     ai_base_url=f"{local_provider.server.url}/v1",
-                    pullups_ai_timeout_seconds=AI_TIMEOUT_SECONDS, db_pool_size=20)
+                    pullups_ai_timeout_seconds=AI_TIMEOUT_SECONDS,
+                    flashcards_ai_timeout_seconds=AI_TIMEOUT_SECONDS, db_pool_size=20)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,105 @@
+"""The one shape of every AI request, written once for all apps:
+
+    begin RPC (rules, quota, the pending attempt) -> provider -> finish RPC (result or failure)
+
+Each app's router supplies its RPC names, its prompt and output model, and maps the finish
+RPC's answer to HTTP. Whatever the provider does, the attempt reaches the finish RPC with a
+final status and every provider call made; a request cancelled mid-way (client gone, server
+stopping) still closes its attempt, in the background.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from python_functions import rpc
+from python_functions.deps import RequestStats, Services
+from python_functions.errors import ApiError
+from python_functions.providers import CallRecord, ProviderFailure, StructuredResult
+
+T = TypeVar("T", bound=BaseModel)
+
+_background: set[asyncio.Task[Any]] = set()
+
+
+def resolve_model(svc: Services, requested: str | None) -> str:
+    """The requested model, or the default; 400 VALIDATION_ERROR outside the allow-list."""
+    settings = svc.settings
+    model = requested or settings.default_model
+    if model not in settings.allowed_models:
+        raise ApiError(400, "VALIDATION_ERROR", "Unknown model", {"field": "model"},
+                       hint="Allowed: " + ", ".join(settings.allowed_models))
+    return model
+
+
+async def begin(svc: Services, function: str, args: dict[str, Any]) -> dict[str, Any]:
+    """Call a begin_* RPC; its error (400, 401, 409, 429, ...) goes to the client as it is."""
+    begun = await svc.database.call(function, args)
+    if not begun.ok or not isinstance(begun.body, dict):
+        raise ApiError.from_rpc(begun.status, begun.body, begun.headers)
+    return begun.body
+
+
+async def attempt(
+    svc: Services,
+    request_stats: RequestStats,
+    *,
+    ask: Callable[[], Awaitable[StructuredResult[T]]],
+    on_success: Callable[[T], dict[str, Any]],
+    finish_function: str,
+    finish_args: dict[str, Any],
+) -> rpc.RpcResponse:
+    """Ask the provider, then close the attempt with the finish RPC and return its answer.
+
+    The outcome sent is {status: success|timeout|error, durationMs, calls, ...}: on success
+    `on_success(value)` adds the app's fields; on failure errorCode, errorMessage and
+    providerStatus say why.
+    """
+    started = time.monotonic()
+    calls: list[CallRecord] = []
+    outcome: dict[str, Any]
+    try:
+        result = await ask()
+        calls = result.calls
+        outcome = {"status": "success", **on_success(result.value)}
+    except ProviderFailure as failure:
+        calls = failure.calls
+        outcome = {"status": "timeout" if failure.code == "AI_TIMEOUT" else "error",
+                   "errorCode": failure.code, "errorMessage": failure.message,
+                   "providerStatus": failure.provider_status}
+    except asyncio.CancelledError:
+        # the request is going away: still close the attempt so nothing stays pending
+        closing = asyncio.create_task(svc.database.call(finish_function, finish_args | {
+            "outcome": {"status": "error", "errorCode": "CANCELLED",
+                        "durationMs": int((time.monotonic() - started) * 1000)}}))
+        _background.add(closing)
+        closing.add_done_callback(_background.discard)
+        raise
+    outcome |= {"durationMs": int((time.monotonic() - started) * 1000),
+                "calls": [c.as_json() for c in calls]}
+    request_stats.extra |= {
+        "provider": svc.chat.provider,
+        "attempts": len(calls),
+        "provider_latency_ms": sum(c.latency_ms for c in calls),
+        "prompt_tokens": sum(c.prompt_tokens or 0 for c in calls),
+        "completion_tokens": sum(c.completion_tokens or 0 for c in calls),
+        "outcome": outcome["status"],
+    }
+    return await svc.database.call(finish_function, finish_args | {"outcome": outcome})
+
+
+def failure_code(finished: rpc.RpcResponse, request_stats: RequestStats) -> str:
+    """The error code of a finish RPC that recorded a failure (200 with error.code), after
+    passing through an RPC error (4xx) or turning database trouble into 500 INTERNAL."""
+    if not finished.ok:
+        raise ApiError.from_rpc(finished.status, finished.body, finished.headers)
+    body = finished.body if isinstance(finished.body, dict) else {}
+    error = body.get("error") or (body.get("data") or {}).get("error") or {}
+    code = str(error.get("code") or "INTERNAL")
+    request_stats.extra["error_code"] = code
+    return code
