@@ -17,7 +17,7 @@ from python_functions import errors
 from python_functions.auth import jwks_client
 from python_functions.db import Database, PostgresDatabase
 from python_functions.deps import RequestStats, Services, services
-from python_functions.limits import BodySizeLimit
+from python_functions.limits import BodySizeLimit, FunctionsPrefix
 from python_functions.providers import ChatClient
 from python_functions.routers import flashcards, pullups
 from python_functions.settings import Settings
@@ -60,6 +60,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.include_router(flashcards.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, route_limits={
         "/ai-sessions": max(settings.max_body_bytes, flashcards.MAX_BODY_BYTES)})
+    app.add_middleware(FunctionsPrefix)  # outermost: the limits and routes see bare paths
 
     @app.middleware("http")
     async def access_log(request: Request,

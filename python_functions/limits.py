@@ -75,3 +75,21 @@ class _LimitedRequest:
             (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
             (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})
+
+
+FUNCTIONS_PREFIX = "/functions/v1"
+
+
+class FunctionsPrefix:
+    """Serve every route also under `/functions/v1/...`, the path supabase-js
+    `functions.invoke(name)` calls, by dropping that prefix before routing."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and path.startswith(FUNCTIONS_PREFIX + "/"):
+            scope = dict(scope, path=path[len(FUNCTIONS_PREFIX):],
+                         raw_path=path[len(FUNCTIONS_PREFIX):].encode())
+        await self.app(scope, receive, send)

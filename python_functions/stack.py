@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
 
-from python_functions import migrate
+from python_functions import PROJECT_ROOT, migrate
 from python_functions.auth import mint_token, user_claims
 from python_functions.localdb import ClusterError, LocalCluster
 from python_functions.settings import Settings
 
 DEMO_USERS = ("alice@example.com", "bob@example.com", "new@example.com")
+STUDY_TEXT = PROJECT_ROOT / "examples" / "flashcards" / "study-text.txt"
 
 
 def local_cluster(settings: Settings) -> LocalCluster:
@@ -128,6 +131,15 @@ def stop_services(processes: list[subprocess.Popen[bytes]]) -> None:
             process.kill()
 
 
+def write_flashcards_request(settings: Settings) -> Path:
+    """The body of the printed POST /ai-sessions: the sample text, the default model."""
+    path = settings.local_dir / "flashcards-request.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"input_text": STUDY_TEXT.read_text().strip(),
+                                "model": settings.default_model}))
+    return path
+
+
 def print_instructions(settings: Settings) -> None:
     tokens = demo_tokens(settings)
     service = f"http://{settings.host}:{settings.port}"
@@ -146,11 +158,21 @@ def print_instructions(settings: Settings) -> None:
         lines += [f"  {email}  id={uid}", f"    {token}"]
     if tokens:
         alice = tokens[0][2]
+        flashcards_request = write_flashcards_request(settings)
         lines += [
             "",
             "Ask the AI for alice's next pull-up session:",
             f"  curl -s -X POST {service}/sessions/ai -H 'Content-Type: application/json' \\",
             f"    -H 'Authorization: Bearer {alice}' -d '{{\"startNow\": false}}'",
+            "",
+            f"Flashcard candidates from {STUDY_TEXT.relative_to(PROJECT_ROOT)}:",
+            f"  curl -s -X POST {service}/ai-sessions -H 'Content-Type: application/json' \\",
+            f"    -H 'Authorization: Bearer {alice}' -d @{flashcards_request}",
+            "then review them into alice's deck (ids from that answer):",
+            "  .venv/bin/python -m python_functions rpc flashcards.review_candidates"
+            " --as alice@example.com \\",
+            "    session_id=<id> actions:='[{\"candidate_id\": \"<candidate id>\","
+            " \"action\": \"accept\"}]'",
             "",
             "Call an RPC the way PostgREST would (status, headers, JSON body):",
             "  .venv/bin/python -m python_functions rpc pullups.list_sessions"

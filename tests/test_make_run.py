@@ -84,6 +84,27 @@ def test_make_run_serves_the_demo_users_and_stops_on_ctrl_c() -> None:
         session = json.loads(created.stderr)["data"]["session"]
         assert session["isAiGenerated"] and len(session["sets"]) == 5
 
+        # the printed flashcards curl, then the printed review command with its ids
+        cards = re.search(r"(curl -s -X POST \S+/ai-sessions .*?)\n\s*(-H 'Authorization.*)\n",
+                          output)
+        assert cards, output
+        command = (cards.group(1).rstrip(" \\") + " " + cards.group(2)
+                   + " -o /dev/stderr -w '%{http_code}'")
+        generated = subprocess.run(["bash", "-c", command], capture_output=True, text=True,
+                                   timeout=60, cwd=PROJECT_ROOT)
+        assert generated.stdout == "201", generated.stdout + generated.stderr
+        candidates = json.loads(generated.stderr)
+        assert len(candidates["candidates"]) >= 5
+        review = re.search(r"(\.venv/bin/python -m python_functions rpc"
+                           r" flashcards\.review_candidates.*?)\n\s*(session_id=.*)\n", output)
+        assert review, output
+        command = (review.group(1).rstrip(" \\") + " " + review.group(2)).replace(
+            "<id>", candidates["id"]).replace("<candidate id>", candidates["candidates"][0]["id"])
+        reviewed = subprocess.run(["bash", "-c", command], cwd=PROJECT_ROOT, env=env,
+                                  capture_output=True, text=True, timeout=60)
+        assert reviewed.returncode == 0, reviewed.stdout + reviewed.stderr
+        assert json.loads(reviewed.stdout.partition("\n\n")[2])["meta"]["accepted"] == 1
+
         # the token CLI mints a working dev JWT for a seeded user
         minted = subprocess.run(
             [sys.executable, "-m", "python_functions", "token", "bob@example.com"],

@@ -227,3 +227,17 @@ def test_users_cannot_call_the_service_only_rpcs(api: Api, alice: User) -> None:
     finished = api("flashcards.finish_ai_session", alice, user_id=alice.id,
                    session_id=alice.id, outcome={"status": "success"})
     assert finished.status == 403
+
+
+def test_the_route_answers_where_supabase_js_functions_invoke_calls_it(
+    http: httpx.Client, alice: User
+) -> None:
+    """`supabase.functions.invoke('ai-sessions', {body})` posts to /functions/v1/ai-sessions."""
+    headers = {"Authorization": f"Bearer {token_for(alice)}"}
+    body = {"input_text": study_text(1200), "model": "local/rules"}
+    assert http.post("/functions/v1/ai-sessions", json=body, headers=headers).status_code == 201
+    too_short = http.post("/functions/v1/ai-sessions", json=body | {"input_text": "x"},
+                          headers=headers)
+    assert_service_error(too_short, 400, "VALIDATION_ERROR")
+    assert http.post("/functions/v1/sessions/ai", json={"maxPullups": 5},
+                     headers=headers).status_code == 201
