@@ -7,7 +7,8 @@ HTTP code path it uses for OpenRouter. With `LOCAL_AI_FAULTS=1` (the tests), `PO
 /_faults` queues scripted faults that the next completions consume, one each:
 `{"mode": "delay", "seconds": 3}`, `{"mode": "status", "status": 500}`,
 `{"mode": "malformed_body"}`, `{"mode": "not_json"}`, `{"mode": "invalid_output"}`,
-`{"mode": "error_in_200"}`, `{"mode": "refusal"}`; `GET /_last_request` shows the headers
+`{"mode": "error_in_200"}`, `{"mode": "refusal"}`, `{"mode": "usage", "usage": <any>}` (a
+valid answer carrying that usage block); `GET /_last_request` shows the headers
 and top-level keys of the last completion request (never its messages).
 """
 
@@ -107,13 +108,17 @@ def create_app(faults_enabled: bool | None = None) -> FastAPI:
             elif mode == "refusal":
                 return JSONResponse(_completion(model, None, prompt_chars,
                                                 refusal="I can't help with that."))
+        usage_override = fault.get("usage") if fault and fault.get("mode") == "usage" else None
         match = _CONTEXT.search(user_text)
         try:
             context = json.loads(match.group(1)) if match else {}
         except ValueError:
             context = {}
         content = json.dumps(generator(context if isinstance(context, dict) else {}))
-        return JSONResponse(_completion(model, content, prompt_chars))
+        answer = _completion(model, content, prompt_chars)
+        if usage_override is not None:
+            answer["usage"] = usage_override
+        return JSONResponse(answer)
 
     if faults_enabled:
         @app.post("/_faults")

@@ -164,10 +164,11 @@ class ChatClient:
             raise _ProviderError(f"HTTP {response.status_code}", response.status_code)
         if not isinstance(body, dict):
             raise _ProviderError("answer is not an object", response.status_code)
-        usage = body.get("usage") or {}
-        record.prompt_tokens = usage.get("prompt_tokens")
-        record.completion_tokens = usage.get("completion_tokens")
-        record.cost_usd = usage.get("cost")
+        usage = body.get("usage")
+        if isinstance(usage, dict):  # provider data is untrusted: kept only when plausible
+            record.prompt_tokens = _token_count(usage.get("prompt_tokens"))
+            record.completion_tokens = _token_count(usage.get("completion_tokens"))
+            record.cost_usd = _cost(usage.get("cost"))
         if body.get("error"):  # OpenRouter reports some failures inside an HTTP 200
             error = body["error"] if isinstance(body["error"], dict) else {}
             status = error.get("code") if isinstance(error.get("code"), int) else None
@@ -184,6 +185,25 @@ class ChatClient:
         if not isinstance(content, str) or not content.strip():
             raise _InvalidOutput("empty answer")
         return content
+
+
+_MAX_TOKENS = 10_000_000  # far above any context window, well inside the column's integer
+_MAX_COST_USD = 1_000.0
+
+
+def _token_count(value: Any) -> int | None:
+    """A token count as a whole number 0..10M (10.0 counts as 10); anything else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if value != value or value % 1 or not 0 <= value <= _MAX_TOKENS:  # NaN, fractions, range
+        return None
+    return int(value)
+
+
+def _cost(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if 0 <= value <= _MAX_COST_USD else None
 
 
 @functools.cache

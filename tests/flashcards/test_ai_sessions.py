@@ -241,3 +241,26 @@ def test_the_route_answers_where_supabase_js_functions_invoke_calls_it(
     assert_service_error(too_short, 400, "VALIDATION_ERROR")
     assert http.post("/functions/v1/sessions/ai", json={"maxPullups": 5},
                      headers=headers).status_code == 201
+
+
+@pytest.mark.parametrize("usage", [
+    {"prompt_tokens": 10.0, "completion_tokens": 5, "cost": 0.001},
+    {"prompt_tokens": -5, "completion_tokens": 3_000_000_000, "cost": -0.01},
+    {"prompt_tokens": "ten", "completion_tokens": None, "cost": 1e7},
+    {"prompt_tokens": True, "completion_tokens": 1.5, "cost": "free"},
+    "garbage",
+    [1, 2],
+])
+def test_an_odd_usage_block_never_fails_a_valid_answer(
+    create_ai_session: Create, generate: Callable[..., httpx.Response], alice: User,
+    bob: User, local_provider: LocalAi, admin: psycopg.Connection[Any], usage: Any,
+) -> None:
+    local_provider.fault({"mode": "usage", "usage": usage}, {"mode": "usage", "usage": usage})
+    assert create_ai_session(alice).status_code == 201
+    assert generate(bob, maxPullups=5).status_code == 201
+    rows = admin.execute("select prompt_tokens, completion_tokens, cost_usd::float"
+                         " from core.ai_calls order by created_at").fetchall()
+    assert len(rows) == 2
+    expected = (10, 5, 0.001) if isinstance(usage, dict) and usage["cost"] == 0.001 else (
+        None, None, None)
+    assert rows == [expected, expected]
