@@ -18,8 +18,9 @@ from python_functions.auth import jwks_client
 from python_functions.db import Database, PostgresDatabase
 from python_functions.deps import RequestStats, Services, services
 from python_functions.limits import BodySizeLimit, FunctionsPrefix
+from python_functions.ocr import OcrEngine
 from python_functions.providers import ChatClient
-from python_functions.routers import flashcards, pullups
+from python_functions.routers import flashcards, pullups, recipes
 from python_functions.settings import Settings
 
 log = logging.getLogger("python_functions.access")
@@ -41,7 +42,9 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
                               settings.provider_api_key, settings.ai_app_url,
                               settings.ai_app_title)
             jwks = jwks_client(settings.jwks_url) if settings.jwks_url else None
-            app.state.services = Services(settings, db, chat, jwks)
+            ocr = OcrEngine(settings.ocr_languages, settings.ocr_timeout_seconds,
+                            settings.ocr_max_concurrency)
+            app.state.services = Services(settings, db, chat, jwks, ocr)
             try:
                 yield
             finally:
@@ -58,8 +61,10 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(pullups.router)
     app.include_router(flashcards.router)
+    app.include_router(recipes.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, route_limits={
-        "/ai-sessions": max(settings.max_body_bytes, flashcards.MAX_BODY_BYTES)})
+        "/ai-sessions": max(settings.max_body_bytes, flashcards.MAX_BODY_BYTES),
+        "/ai/recipes/draft": max(settings.max_body_bytes, recipes.MAX_BODY_BYTES)})
     app.add_middleware(FunctionsPrefix)  # outermost: the limits and routes see bare paths
 
     @app.middleware("http")

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from python_functions.auth import ASYMMETRIC_ALGORITHMS, InvalidToken, verify_token
 from python_functions.db import Database
 from python_functions.errors import ApiError
+from python_functions.ocr import OcrEngine
 from python_functions.providers import ChatClient
 from python_functions.settings import Settings
 
@@ -34,6 +35,7 @@ class Services:
     database: Database
     chat: ChatClient
     jwks: jwt.PyJWKClient | None
+    ocr: OcrEngine
 
 
 def services(request: Request) -> Services:

@@ -23,8 +23,10 @@ _HTTP_CODES = {401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
 
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, details: Any = None,
-                 hint: str | None = None, headers: dict[str, str] | None = None) -> None:
+                 hint: str | None = None, headers: dict[str, str] | None = None,
+                 extra: dict[str, Any] | None = None) -> None:
         super().__init__(message)
+        self.extra = extra or {}  # fields a contract adds to the shared body (recipes' reasons)
         self.status = status
         self.code = code
         self.message = message
@@ -46,7 +48,7 @@ class ApiError(Exception):
 
     def body(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "details": self.details,
-                "hint": self.hint}
+                "hint": self.hint, **self.extra}
 
 
 def error_response(error: ApiError) -> JSONResponse:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
@@ -45,6 +46,13 @@ async def begin(svc: Services, function: str, args: dict[str, Any]) -> dict[str,
     return begun.body
 
 
+@dataclass
+class Attempted(Generic[T]):
+    finished: rpc.RpcResponse  # the finish RPC's answer
+    value: T | None  # the provider's validated answer; None when it failed
+    error_code: str | None = None  # why it failed (AI_TIMEOUT, AI_PROVIDER_ERROR, ...)
+
+
 async def attempt(
     svc: Services,
     request_stats: RequestStats,
@@ -53,22 +61,27 @@ async def attempt(
     on_success: Callable[[T], dict[str, Any]],
     finish_function: str,
     finish_args: dict[str, Any],
-) -> rpc.RpcResponse:
-    """Ask the provider, then close the attempt with the finish RPC and return its answer.
+    earlier_calls: list[CallRecord] | None = None,
+) -> Attempted[T]:
+    """Ask the provider, then close the attempt with the finish RPC.
 
     The outcome sent is {status: success|timeout|error, durationMs, calls, ...}: on success
     `on_success(value)` adds the app's fields; on failure errorCode, errorMessage and
-    providerStatus say why.
+    providerStatus say why. `earlier_calls` (an OCR run) are recorded with the provider's.
     """
     started = time.monotonic()
     calls: list[CallRecord] = []
+    value: T | None = None
+    error_code: str | None = None
     outcome: dict[str, Any]
     try:
         result = await ask()
         calls = result.calls
+        value = result.value
         outcome = {"status": "success", **on_success(result.value)}
     except ProviderFailure as failure:
         calls = failure.calls
+        error_code = failure.code
         outcome = {"status": "timeout" if failure.code == "AI_TIMEOUT" else "error",
                    "errorCode": failure.code, "errorMessage": failure.message,
                    "providerStatus": failure.provider_status}
@@ -76,10 +89,12 @@ async def attempt(
         # the request is going away: still close the attempt so nothing stays pending
         closing = asyncio.create_task(svc.database.call(finish_function, finish_args | {
             "outcome": {"status": "error", "errorCode": "CANCELLED",
-                        "durationMs": int((time.monotonic() - started) * 1000)}}))
+                        "durationMs": int((time.monotonic() - started) * 1000),
+                        "calls": [c.as_json() for c in earlier_calls or []]}}))
         _background.add(closing)
         closing.add_done_callback(_background.discard)
         raise
+    calls = [*(earlier_calls or []), *calls]
     outcome |= {"durationMs": int((time.monotonic() - started) * 1000),
                 "calls": [c.as_json() for c in calls]}
     request_stats.extra |= {
@@ -90,7 +105,8 @@ async def attempt(
         "completion_tokens": sum(c.completion_tokens or 0 for c in calls),
         "outcome": outcome["status"],
     }
-    return await svc.database.call(finish_function, finish_args | {"outcome": outcome})
+    finished = await svc.database.call(finish_function, finish_args | {"outcome": outcome})
+    return Attempted(finished, value, error_code)
 
 
 def failure_code(finished: rpc.RpcResponse, request_stats: RequestStats) -> str:

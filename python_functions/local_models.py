@@ -173,5 +173,152 @@ def flashcard_candidates(context: dict[str, Any]) -> dict[str, Any]:
         add(_cloze_card(sentence, language))
     return {"candidates": cards}
 
+# ---------------------------------------------------------------------------
+# Recipes: sections under headings or by their shape
+# ---------------------------------------------------------------------------
 
-GENERATORS = {"pullup_session": pullup_session, "flashcard_candidates": flashcard_candidates}
+_INGREDIENTS_HEADING = re.compile(r"^(składniki|skladniki|ingredients)\b[^\n]{0,40}$",
+                                  re.IGNORECASE)
+_STEPS_HEADING = re.compile(r"^(sposób przygotowania|sposob przygotowania|przygotowanie|"
+                            r"wykonanie|instructions|method|steps|directions|preparation)"
+                            r"\b[^\n]{0,40}$", re.IGNORECASE)
+_UNITS = (r"g|dag|dkg|kg|ml|l|łyżk\w*|łyżeczk\w*|szklank\w*|szt\.?|sztuk\w*|opak\w*|"
+          r"ząb\w*|ząbk\w*|plaster\w*|garść|szczypt\w*|cups?|tbsp|tsp|tablespoons?|"
+          r"teaspoons?|oz|lb|pinch|cloves?|slices?")
+_QUANTITY = re.compile(rf"^(\d+([.,/]\d+)?|½|¼|¾|pół|kilka|1/2)\s*({_UNITS})?\b", re.IGNORECASE)
+_HAS_UNIT = re.compile(rf"\b\d+([.,/]\d+)?\s*({_UNITS})\b", re.IGNORECASE)
+_NUMBERED = re.compile(r"^\d{1,2}\s*[.)]\s+")
+_BULLET = re.compile(r"^[-•*\u2013]\s*")
+CATEGORIES = ("Śniadanie", "Obiad", "Kolacja", "Deser", "Przekąska", "Napój", "Zupa",
+              "Sałatka", "Pieczywo")
+_CATEGORY_WORDS = (  # first match wins: the most specific first
+    ("Zupa", ("zupa", "zupy", "rosół", "barszcz", "żurek", "krem z", "soup", "broth")),
+    ("Sałatka", ("sałatka", "sałatki", "salad")),
+    ("Deser", ("ciasto", "sernik", "tort", "deser", "lody", "babka", "szarlotka", "muffin",
+               "brownie", "cake", "cookies", "pudding")),
+    ("Pieczywo", ("chleb", "bułki", "bułeczki", "bagietka", "bread", "rolls", "focaccia")),
+    ("Napój", ("koktajl", "smoothie", "lemoniada", "napój", "kompot", "herbata", "drink",
+               "lemonade")),
+    ("Śniadanie", ("omlet", "jajecznica", "owsianka", "naleśniki", "śniadanie", "pancakes",
+                   "granola", "breakfast", "porridge")),
+    ("Przekąska", ("przekąska", "hummus", "pasta z", "dip", "chipsy", "snack")),
+    ("Kolacja", ("kolacja", "tosty", "zapiekanka", "dinner")),
+    ("Obiad", ("kotlet", "gulasz", "pierogi", "makaron", "schab", "kurczak", "risotto",
+               "spaghetti", "lunch", "stew", "curry")),
+)
+_TAG_WORDS = (
+    ("wegetariańskie", None),  # added when no meat or fish word appears
+    ("pieczone", ("piekarnik", "piec ", "upiec", "zapiec", "oven", "bake")),
+    ("ostre", ("chili", "chilli", "pieprz cayenne", "ostra papryka", "jalapeño", "spicy")),
+    ("szybkie", ("5 minut", "10 minut", "15 minut", "20 minut", "quick", "15 minutes")),
+    ("bez glutenu", ("bezglutenow", "gluten-free")),
+)
+_TAGS_EN = {"wegetariańskie": "vegetarian", "pieczone": "baked", "ostre": "spicy",
+            "szybkie": "quick", "bez glutenu": "gluten-free"}
+_MEAT = ("mięso", "kurczak", "wołow", "wieprzow", "schab", "boczek", "szynk", "kiełbas",
+         "ryba", "łosoś", "tuńczyk", "indyk", "chicken", "beef", "pork", "bacon", "fish",
+         "salmon", "ham", "mielon")
+
+
+def _clean_line(line: str) -> str:
+    return _NUMBERED.sub("", _BULLET.sub("", line.strip())).strip()
+
+
+def _looks_like_ingredient(line: str) -> bool:
+    body = _BULLET.sub("", line.strip())
+    return bool(_QUANTITY.match(body) or _HAS_UNIT.search(body)) and len(body) <= 120
+
+
+def _looks_like_step(line: str) -> bool:
+    return bool(_NUMBERED.match(line.strip())) or (
+        len(line) >= 25 and not _looks_like_ingredient(line))
+
+
+def recipe_draft(context: dict[str, Any]) -> dict[str, Any]:
+    """A structured draft of the recipe in `context["text"]`, or a refusal with reasons.
+
+    Sections come from Polish and English headings ("Składniki", "Przygotowanie", "Sposób
+    przygotowania", "Ingredients", "Method", "Steps") or, without them, from the lines'
+    shape (quantities and units; numbered or sentence-long lines). The first other line
+    names the dish; the text before the ingredients describes it. The category is picked
+    from the seed's list by keywords, tags likewise. Several ingredient lists mean several
+    recipes, and no ingredients and no steps mean none: both are refused with reasons.
+    Confidence grows with what was found.
+    """
+    text = str(context.get("text") or "")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    reasons: list[str] = []
+    ingredient_headings = [i for i, line in enumerate(lines) if _INGREDIENTS_HEADING.match(line)]
+    step_headings = [i for i, line in enumerate(lines) if _STEPS_HEADING.match(line)]
+    if len(ingredient_headings) > 1 or len(step_headings) > 1:
+        reasons.append(f"The text holds {max(len(ingredient_headings), len(step_headings))} "
+                       "ingredient or preparation sections: it looks like several recipes")
+        return {"is_single_recipe": False, "reasons": reasons, "draft": None, "confidence": 0.9}
+
+    ingredients: list[str] = []
+    steps: list[str] = []
+    before: list[str] = []
+    section = "head"
+    for index, line in enumerate(lines):
+        if index in ingredient_headings:
+            section = "ingredients"
+            continue
+        if index in step_headings:
+            section = "steps"
+            continue
+        if section == "ingredients" or (section == "head" and not ingredient_headings
+                                         and _looks_like_ingredient(line)):
+            if section == "head":
+                section = "shape"
+            ingredients.append(_clean_line(line))
+        elif section == "steps" or (section == "shape" and _looks_like_step(line)):
+            steps.append(_clean_line(line))
+        elif section == "shape" and _looks_like_ingredient(line):
+            ingredients.append(_clean_line(line))
+        else:
+            before.append(line)
+    # A heading with inline content ("Składniki: mąka, cukier") is one ingredient line.
+    ingredients = [i for i in ingredients if i]
+    steps = [s for s in steps if s]
+    if not ingredients:
+        reasons.append("No ingredient list was found")
+    if not steps:
+        reasons.append("No preparation steps were found")
+    if reasons:
+        return {"is_single_recipe": False, "reasons": reasons, "draft": None, "confidence": 0.8}
+
+    name = before[0] if before else ""
+    description = " ".join(before[1:]) or None
+    lowered = text.lower()
+    category = next((c for c, words in _CATEGORY_WORDS if any(w in lowered for w in words)),
+                    None)
+    tags: list[str] = []
+    for tag, words in _TAG_WORDS:
+        if words is None:
+            if not any(m in lowered for m in _MEAT):
+                tags.append(tag)
+        elif any(w in lowered for w in words):
+            tags.append(tag)
+    if str(context.get("language") or "pl") != "pl":
+        tags = [_TAGS_EN.get(tag, tag) for tag in tags]
+    if category:
+        tags.insert(0, category.lower())
+    confidence = 0.4 + 0.2 * bool(ingredient_headings or step_headings) + 0.15 * (
+        len(ingredients) >= 2) + 0.15 * (len(steps) >= 2) + 0.05 * bool(name)
+    return {
+        "is_single_recipe": True,
+        "reasons": [],
+        "draft": {
+            "name": name,
+            "description": description,
+            "ingredients_raw": "\n".join(ingredients),
+            "steps_raw": "\n".join(f"{n}. {s}" for n, s in enumerate(steps, 1)),
+            "category_name": category,
+            "tags": tags,
+        },
+        "confidence": round(min(confidence, 0.95), 2),
+    }
+
+
+GENERATORS = {"pullup_session": pullup_session, "flashcard_candidates": flashcard_candidates,
+              "recipe_draft": recipe_draft}

@@ -32,7 +32,9 @@ class CallRecord:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cost_usd: float | None = None
+    source: str | None = None  # what the call read (text, image), where an app says
     input_chars: int | None = None
+    input_bytes: int | None = None
     error_code: str | None = None
     error_message: str | None = None
 
@@ -85,7 +87,8 @@ class ChatClient:
 
     async def structured(self, *, model: str, system: str, user: str, schema_name: str,
                          output_type: type[T], timeout_s: float,
-                         max_tokens: int = 600) -> StructuredResult[T]:
+                         max_tokens: int = 600, source: str | None = None
+                         ) -> StructuredResult[T]:
         """Ask for JSON matching `output_type`; the whole exchange (retry included) must
         finish within `timeout_s`."""
         messages: list[dict[str, Any]] = [
@@ -106,6 +109,7 @@ class ChatClient:
         deadline = time.monotonic() + timeout_s
         for attempt in (1, 2):
             record = CallRecord(model=model, provider=self.provider, attempt=attempt,
+                                source=source,
                                 input_chars=sum(len(m["content"]) for m in messages))
             calls.append(record)
             started = time.monotonic()

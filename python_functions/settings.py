@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     local_ai_port: int = 8001
     pullups_ai_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
     flashcards_ai_timeout_seconds: float = Field(default=30.0, gt=0, le=120)
+    recipes_ai_timeout_seconds: float = Field(default=30.0, gt=0, le=120)
+    # recipe photos: Tesseract's languages, its time limit and how many run at once
+    ocr_languages: str = Field(default="pol+eng", pattern=r"^[a-z_]+(\+[a-z_]+)*$")
+    ocr_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+    ocr_max_concurrency: int = Field(default=2, ge=1, le=32)
 
     @property
     def uses_local_ai(self) -> bool:

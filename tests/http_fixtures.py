@@ -106,7 +106,8 @@ def service_settings(database_url: str, local_provider: LocalAi) -> Settings:
     return Settings(database_url=database_url, supabase_jwt_secret=DEV_JWT_SECRET,
                     ai_base_url=f"{local_provider.server.url}/v1",
                     pullups_ai_timeout_seconds=AI_TIMEOUT_SECONDS,
-                    flashcards_ai_timeout_seconds=AI_TIMEOUT_SECONDS, db_pool_size=20)
+                    flashcards_ai_timeout_seconds=AI_TIMEOUT_SECONDS,
+                    recipes_ai_timeout_seconds=AI_TIMEOUT_SECONDS, db_pool_size=20)
 
 
 @pytest.fixture(scope="session")
@@ -137,9 +138,11 @@ def generate(http: httpx.Client) -> Callable[..., httpx.Response]:
     return call
 
 
-def assert_service_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+def assert_service_error(response: httpx.Response, status: int, code: str,
+                         added: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The shared error body (plus the fields a contract adds, e.g. recipes' `reasons`)."""
     assert response.status_code == status, (response.status_code, response.text)
     body: dict[str, Any] = response.json()
-    assert set(body) == {"code", "message", "details", "hint"}, body
+    assert set(body) == {"code", "message", "details", "hint"} | added, body
     assert body["code"] == code, body
     return body

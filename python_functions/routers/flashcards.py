@@ -134,7 +134,7 @@ async def create_ai_session(
     session_id = begun["sessionId"]
     request_stats.extra["generation_id"] = session_id
 
-    finished = await flow.attempt(
+    attempted = await flow.attempt(
         svc, request_stats,
         ask=lambda: svc.chat.structured(
             model=model, system=SYSTEM_PROMPT,
@@ -145,6 +145,7 @@ async def create_ai_session(
         on_success=lambda value: {"candidates": [c.model_dump() for c in value.candidates]},
         finish_function="flashcards.finish_ai_session",
         finish_args={"user_id": user_id, "session_id": session_id})
+    finished = attempted.finished
     if finished.status == 201:
         return JSONResponse(finished.body, status_code=201)
     code = flow.failure_code(finished, request_stats)

@@ -79,7 +79,7 @@ async def generate_session(
     generation_id = begun["generationId"]
     request_stats.extra |= {"generation_id": generation_id, "model": model}
 
-    finished = await flow.attempt(
+    attempted = await flow.attempt(
         svc, request_stats,
         ask=lambda: svc.chat.structured(
             model=model, system=SYSTEM_PROMPT,
@@ -89,6 +89,7 @@ async def generate_session(
         on_success=lambda plan: {"sets": plan.sets, "aiComment": plan.aiComment},
         finish_function="pullups.finish_generation",
         finish_args={"user_id": user_id, "generation_id": generation_id})
+    finished = attempted.finished
     if finished.status == 201:
         return JSONResponse(finished.body, status_code=201)
     code = flow.failure_code(finished, request_stats)

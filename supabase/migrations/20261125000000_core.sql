@@ -389,6 +389,7 @@ create table core.ai_calls (
   prompt_tokens integer check (prompt_tokens >= 0),
   completion_tokens integer check (completion_tokens >= 0),
   cost_usd numeric(12, 6) check (cost_usd >= 0),
+  source text check (source ~ '^[a-z_]+$'),
   input_chars integer check (input_chars >= 0),
   input_bytes integer check (input_bytes >= 0),
   error_code text check (char_length(error_code) <= 100),
@@ -397,8 +398,9 @@ create table core.ai_calls (
 );
 
 comment on table core.ai_calls is
-  'One row per provider call: sizes, statuses, timings, usage. Never the input text, '
-  'the prompt, the image or the model output.';
+  'One row per provider (or OCR) call: sizes, statuses, timings, usage. Never the input '
+  'text, the prompt, the image or the model output.';
+comment on column core.ai_calls.source is 'What the call read, where an app says (text, image).';
 
 create index ai_calls_user_created_idx on core.ai_calls (user_id, created_at desc);
 create index ai_calls_app_created_idx on core.ai_calls (app, created_at desc);
@@ -427,7 +429,7 @@ declare
 begin
   insert into core.ai_calls (
       app, user_id, request_id, model, provider, status, http_status, attempt, latency_ms,
-      prompt_tokens, completion_tokens, cost_usd, input_chars, input_bytes, error_code,
+      prompt_tokens, completion_tokens, cost_usd, source, input_chars, input_bytes, error_code,
       error_message
     )
     values (
@@ -436,7 +438,7 @@ begin
       (p_call ->> 'http_status')::integer, coalesce((p_call ->> 'attempt')::integer, 1),
       coalesce((p_call ->> 'latency_ms')::integer, 0),
       (p_call ->> 'prompt_tokens')::integer, (p_call ->> 'completion_tokens')::integer,
-      (p_call ->> 'cost_usd')::numeric, (p_call ->> 'input_chars')::integer,
+      (p_call ->> 'cost_usd')::numeric, p_call ->> 'source', (p_call ->> 'input_chars')::integer,
       (p_call ->> 'input_bytes')::integer, left(p_call ->> 'error_code', 100),
       left(p_call ->> 'error_message', 500)
     )

@@ -12,7 +12,7 @@ create extension if not exists pgtap with schema extensions;
 select plan(10);
 
 create temporary table exposed (nspname name) on commit drop;
-insert into exposed values ('pullups'), ('workouts'), ('flashcards');
+insert into exposed values ('pullups'), ('workouts'), ('flashcards'), ('recipes');
 
 create temporary table project_functions on commit drop as
 select n.nspname, p.proname, p.oid, p.prosecdef, p.proconfig,
