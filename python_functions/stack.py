@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -22,6 +23,8 @@ from python_functions.settings import Settings
 
 DEMO_USERS = ("alice@example.com", "bob@example.com", "new@example.com")
 STUDY_TEXT = PROJECT_ROOT / "examples" / "flashcards" / "study-text.txt"
+RECIPE_TEXT = PROJECT_ROOT / "examples" / "recipes" / "placki.txt"
+RECIPE_PHOTO = PROJECT_ROOT / "examples" / "recipes" / "placki.png"
 
 
 def local_cluster(settings: Settings) -> LocalCluster:
@@ -131,13 +134,26 @@ def stop_services(processes: list[subprocess.Popen[bytes]]) -> None:
             process.kill()
 
 
-def write_flashcards_request(settings: Settings) -> Path:
-    """The body of the printed POST /ai-sessions: the sample text, the default model."""
-    path = settings.local_dir / "flashcards-request.json"
+def write_request(settings: Settings, name: str, body: dict[str, Any]) -> Path:
+    """A request body the printed curls send with `-d @file` (too long to print)."""
+    path = settings.local_dir / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"input_text": STUDY_TEXT.read_text().strip(),
-                                "model": settings.default_model}))
+    path.write_text(json.dumps(body, ensure_ascii=False))
     return path
+
+
+def example_requests(settings: Settings) -> dict[str, Path]:
+    """The bodies of the printed AI calls, from the samples in examples/."""
+    draft = {"output_format": "pycha_recipe_draft_v1", "language": "pl"}
+    photo = base64.b64encode(RECIPE_PHOTO.read_bytes()).decode()
+    return {
+        "flashcards": write_request(settings, "flashcards-request.json", {
+            "input_text": STUDY_TEXT.read_text().strip(), "model": settings.default_model}),
+        "recipe_text": write_request(settings, "recipe-text-request.json", draft | {
+            "source": "text", "text": RECIPE_TEXT.read_text()}),
+        "recipe_photo": write_request(settings, "recipe-photo-request.json", draft | {
+            "source": "image", "image": {"mime_type": "image/png", "data_base64": photo}}),
+    }
 
 
 def print_instructions(settings: Settings) -> None:
@@ -158,7 +174,12 @@ def print_instructions(settings: Settings) -> None:
         lines += [f"  {email}  id={uid}", f"    {token}"]
     if tokens:
         alice = tokens[0][2]
-        flashcards_request = write_flashcards_request(settings)
+        requests = example_requests(settings)
+
+        def post(path: str, body: Path) -> list[str]:
+            return [f"  curl -s -X POST {service}{path} -H 'Content-Type: application/json' \\",
+                    f"    -H 'Authorization: Bearer {alice}' -d @{body}"]
+
         lines += [
             "",
             "Ask the AI for alice's next pull-up session:",
@@ -166,13 +187,17 @@ def print_instructions(settings: Settings) -> None:
             f"    -H 'Authorization: Bearer {alice}' -d '{{\"startNow\": false}}'",
             "",
             f"Flashcard candidates from {STUDY_TEXT.relative_to(PROJECT_ROOT)}:",
-            f"  curl -s -X POST {service}/ai-sessions -H 'Content-Type: application/json' \\",
-            f"    -H 'Authorization: Bearer {alice}' -d @{flashcards_request}",
+            *post("/ai-sessions", requests["flashcards"]),
             "then review them into alice's deck (ids from that answer):",
             "  .venv/bin/python -m python_functions rpc flashcards.review_candidates"
             " --as alice@example.com \\",
             "    session_id=<id> actions:='[{\"candidate_id\": \"<candidate id>\","
             " \"action\": \"accept\"}]'",
+            "",
+            f"A recipe draft from {RECIPE_TEXT.relative_to(PROJECT_ROOT)}, then from the photo"
+            f" {RECIPE_PHOTO.relative_to(PROJECT_ROOT)} (OCR):",
+            *post("/ai/recipes/draft", requests["recipe_text"]),
+            *post("/ai/recipes/draft", requests["recipe_photo"]),
             "",
             "Call an RPC the way PostgREST would (status, headers, JSON body):",
             "  .venv/bin/python -m python_functions rpc pullups.list_sessions"

@@ -105,6 +105,17 @@ def test_make_run_serves_the_demo_users_and_stops_on_ctrl_c() -> None:
         assert reviewed.returncode == 0, reviewed.stdout + reviewed.stderr
         assert json.loads(reviewed.stdout.partition("\n\n")[2])["meta"]["accepted"] == 1
 
+        # the two printed recipe curls: text, then the shipped photo through Tesseract
+        drafts = re.findall(r"(curl -s -X POST \S+/ai/recipes/draft .*?)\n\s*(-H 'Auth.*)\n",
+                            output)
+        assert len(drafts) == 2, output
+        for first, second in drafts:
+            command = first.rstrip(" \\") + " " + second + " -o /dev/stderr -w '%{http_code}'"
+            drafted = subprocess.run(["bash", "-c", command], capture_output=True, text=True,
+                                     timeout=60, cwd=PROJECT_ROOT)
+            assert drafted.stdout == "200", drafted.stdout + drafted.stderr
+            assert json.loads(drafted.stderr)["draft"]["name"] == "Placki ziemniaczane"
+
         # the token CLI mints a working dev JWT for a seeded user
         minted = subprocess.run(
             [sys.executable, "-m", "python_functions", "token", "bob@example.com"],
