@@ -3,8 +3,10 @@
 `python -m python_functions.local_ai [--port 8001]` serves `POST /v1/chat/completions`
 and `GET /v1/models`. Its models are the deterministic generators of `local_models`,
 chosen by the `response_format` schema name, so the service talks to it over exactly the
-HTTP code path it uses for OpenRouter. With `LOCAL_AI_FAULTS=1` (the tests), `POST
-/_faults` queues scripted faults that the next completions consume, one each:
+HTTP code path it uses for OpenRouter. Its "vision model" (schema `recipe_transcript`, an
+`image_url` part with a data: URL) reads the image with Tesseract. With
+`LOCAL_AI_FAULTS=1` (the tests), `POST /_faults` queues scripted faults that the next
+completions consume, one each:
 `{"mode": "delay", "seconds": 3}`, `{"mode": "status", "status": 500}`,
 `{"mode": "malformed_body"}`, `{"mode": "not_json"}`, `{"mode": "invalid_output"}`,
 `{"mode": "error_in_200"}`, `{"mode": "refusal"}`, `{"mode": "usage", "usage": <any>}` (a
@@ -16,9 +18,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import re
+import shutil
 import time
 import uuid
 from collections import deque
@@ -54,6 +58,24 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": {"message": message, "code": status}}, status_code=status)
 
 
+async def _transcribe(content: Any) -> str | None:
+    """What a vision model would read in the request's image: Tesseract's reading of it."""
+    parts = content if isinstance(content, list) else []
+    url = next((str((p.get("image_url") or {}).get("url") or "") for p in parts
+                if isinstance(p, dict) and p.get("type") == "image_url"), "")
+    header, _, data = url.partition(",")
+    if not header.startswith("data:image/") or ";base64" not in header:
+        return None
+    binary = shutil.which("tesseract")
+    if binary is None:
+        return ""
+    process = await asyncio.create_subprocess_exec(
+        binary, "stdin", "stdout", "-l", "pol+eng", stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+    out, _ = await process.communicate(base64.b64decode(data))
+    return out.decode("utf-8", errors="replace").strip()
+
+
 def create_app(faults_enabled: bool | None = None) -> FastAPI:
     app = FastAPI(title="python_functions local AI", docs_url=None, redoc_url=None)
     faults: deque[dict[str, Any]] = deque()
@@ -84,11 +106,14 @@ def create_app(faults_enabled: bool | None = None) -> FastAPI:
                          "keys": sorted(body), "usage": body.get("usage"),
                          "strict": body["response_format"]["json_schema"].get("strict")})
         generator = GENERATORS.get(schema_name)
-        if generator is None:
+        if generator is None and schema_name != "recipe_transcript":
             return _error(400, f"no local model answers schema {schema_name!r}")
-        user_text = next((m.get("content") or "" for m in messages if m.get("role") == "user"),
-                         "")
-        prompt_chars = sum(len(m.get("content") or "") for m in messages)
+        user_content = next((m.get("content") or "" for m in messages
+                             if m.get("role") == "user"), "")
+        user_text = user_content if isinstance(user_content, str) else " ".join(
+            str(p.get("text") or "") for p in user_content if isinstance(p, dict))
+        prompt_chars = sum(len(m.get("content") or "") if isinstance(m.get("content"), str)
+                           else 0 for m in messages)
         fault = faults.popleft() if faults else None
         if fault:
             mode = fault.get("mode")
@@ -109,11 +134,17 @@ def create_app(faults_enabled: bool | None = None) -> FastAPI:
                 return JSONResponse(_completion(model, None, prompt_chars,
                                                 refusal="I can't help with that."))
         usage_override = fault.get("usage") if fault and fault.get("mode") == "usage" else None
+        if schema_name == "recipe_transcript":  # the "vision model": Tesseract on the image
+            text = await _transcribe(user_content)
+            if text is None:
+                return _error(400, "expected an image_url part with a data: URL")
+            return JSONResponse(_completion(model, json.dumps({"text": text}), prompt_chars))
         match = _CONTEXT.search(user_text)
         try:
             context = json.loads(match.group(1)) if match else {}
         except ValueError:
             context = {}
+        assert generator is not None
         content = json.dumps(generator(context if isinstance(context, dict) else {}))
         answer = _completion(model, content, prompt_chars)
         if usage_override is not None:

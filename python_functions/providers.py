@@ -85,12 +85,14 @@ class ChatClient:
             self._headers["HTTP-Referer"] = app_url or "http://localhost"
             self._headers["X-Title"] = app_title or "python_functions"
 
-    async def structured(self, *, model: str, system: str, user: str, schema_name: str,
+    async def structured(self, *, model: str, system: str,
+                         user: str | list[dict[str, Any]], schema_name: str,
                          output_type: type[T], timeout_s: float,
-                         max_tokens: int = 600, source: str | None = None
-                         ) -> StructuredResult[T]:
+                         max_tokens: int = 600, source: str | None = None,
+                         input_bytes: int | None = None) -> StructuredResult[T]:
         """Ask for JSON matching `output_type`; the whole exchange (retry included) must
-        finish within `timeout_s`."""
+        finish within `timeout_s`. `user` is text, or content parts (text and `image_url`
+        parts, for a vision model)."""
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": system},
             {"role": "user", "content": user},
@@ -109,8 +111,8 @@ class ChatClient:
         deadline = time.monotonic() + timeout_s
         for attempt in (1, 2):
             record = CallRecord(model=model, provider=self.provider, attempt=attempt,
-                                source=source,
-                                input_chars=sum(len(m["content"]) for m in messages))
+                                source=source, input_bytes=input_bytes,
+                                input_chars=sum(_text_length(m["content"]) for m in messages))
             calls.append(record)
             started = time.monotonic()
             content = ""
@@ -189,6 +191,13 @@ class ChatClient:
         if not isinstance(content, str) or not content.strip():
             raise _InvalidOutput("empty answer")
         return content
+
+
+def _text_length(content: str | list[dict[str, Any]]) -> int:
+    """Characters of text in a message (images are counted in bytes, elsewhere)."""
+    if isinstance(content, str):
+        return len(content)
+    return sum(len(part.get("text") or "") for part in content if part.get("type") == "text")
 
 
 _MAX_TOKENS = 10_000_000  # far above any context window, well inside the column's integer

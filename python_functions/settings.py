@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,6 +49,9 @@ class Settings(BaseSettings):
     ocr_languages: str = Field(default="pol+eng", pattern=r"^[a-z_]+(\+[a-z_]+)*$")
     ocr_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
     ocr_max_concurrency: int = Field(default=2, ge=1, le=32)
+    # "vision": recipe photos are read by the provider's vision model instead of Tesseract
+    recipes_ocr: Literal["tesseract", "vision"] = "tesseract"
+    recipes_vision_model: str | None = None  # default: the default model
 
     @property
     def uses_local_ai(self) -> bool:

@@ -7,7 +7,7 @@ import base64
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -15,9 +15,11 @@ import psycopg
 import pytest
 
 from python_functions import PROJECT_ROOT
+from python_functions.app import create_app
 from python_functions.routers.recipes import Draft, normalise
+from python_functions.settings import Settings
 from tests.conftest import User, one, race
-from tests.http_fixtures import LocalAi, LogCapture, assert_service_error, token_for
+from tests.http_fixtures import LocalAi, LogCapture, ServerThread, assert_service_error, token_for
 from tests.recipes.conftest import PLACKI, TWO_RECIPES, b64, render
 
 Post = Callable[..., httpx.Response]
@@ -312,3 +314,34 @@ def test_an_ocr_run_past_its_time_limit_is_504_and_recorded(
     assert one(admin, "select provider, status, error_code from core.ai_calls") == (
         "tesseract", "timeout", "AI_TIMEOUT")
     assert one(admin, "select state::text from core.quota_reservations") == "failure"
+
+
+@pytest.fixture(scope="module")
+def vision_service(service_settings: Settings) -> Iterator[ServerThread]:
+    """The service with RECIPES_OCR=vision: photos go to the provider's vision model."""
+    settings = service_settings.model_copy(update={"recipes_ocr": "vision"})
+    with ServerThread(create_app(settings)) as server:
+        yield server
+
+
+def test_with_recipes_ocr_vision_the_provider_reads_the_photo(
+    vision_service: ServerThread, alice: User, admin: psycopg.Connection[Any],
+    local_provider: LocalAi,
+) -> None:
+    local_provider.clear()
+    image = render(PLACKI, "JPEG")
+    body = {"source": "image", "output_format": "pycha_recipe_draft_v1",
+            "image": {"mime_type": "image/jpeg", "data_base64": b64(image)}}
+    with httpx.Client(base_url=vision_service.url, timeout=60) as client:
+        response = client.post("/ai/recipes/draft", json=body,
+                               headers={"Authorization": f"Bearer {token_for(alice)}"})
+        assert response.status_code == 200, response.text
+        assert "3 łyżki mąki pszennej" in response.json()["draft"]["ingredients_raw"]
+        calls = admin.execute("select provider, source, status, input_bytes from core.ai_calls"
+                              " order by created_at, attempt").fetchall()
+        assert calls == [("openai-compatible", "image", "success", len(image)),
+                         ("openai-compatible", "image", "success", None)]
+        local_provider.fault({"mode": "status", "status": 503})
+        failed = client.post("/ai/recipes/draft", json=body,
+                             headers={"Authorization": f"Bearer {token_for(alice)}"})
+        assert_service_error(failed, 502, "AI_PROVIDER_ERROR")
