@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from typing import Any
@@ -9,6 +10,9 @@ from typing import Any
 import jwt
 
 AUDIENCE = "authenticated"
+# only the canonical form is a user id: uuid.UUID would also take "urn:uuid:...", braces
+_CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                             r"[0-9a-fA-F]{12}")
 ASYMMETRIC_ALGORITHMS = ("ES256", "RS256")
 
 
@@ -62,7 +66,8 @@ def verify_token(token: str, secret: str, jwks: jwt.PyJWKClient | None = None) -
             token, key, algorithms=[algorithm], audience=AUDIENCE,
             options={"require": ["exp", "sub", "aud"]},
         )
-        uuid.UUID(str(claims["sub"]))
+        if not _CANONICAL_UUID.fullmatch(str(claims["sub"])):
+            raise ValueError("sub is not a canonical uuid")
     except (jwt.PyJWTError, ValueError) as exc:
         raise InvalidToken(str(exc)) from exc
     if claims.get("role") != "authenticated":

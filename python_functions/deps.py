@@ -70,4 +70,8 @@ async def current_user(request: Request,
         raise ApiError(401, "UNAUTHORIZED", "Invalid or expired token",
                        headers=_UNAUTHORIZED) from None
     stats(request).user_id = str(claims["sub"])
+    if claims.get("is_anonymous") is True and not svc.settings.ai_allow_anonymous:
+        # with anonymous sign-ins on, every throwaway account would get its own AI quota
+        raise ApiError(403, "FORBIDDEN", "Sign in with an account to use the AI features",
+                       hint="Anonymous users are refused unless AI_ALLOW_ANONYMOUS=true")
     return claims

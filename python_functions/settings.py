@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     ai_app_url: str = "http://localhost"  # OpenRouter's HTTP-Referer attribution
     ai_app_title: str = "AI sessions backend"
     local_ai_port: int = 8001
+    ai_allow_anonymous: bool = False  # anonymous sign-ins (is_anonymous) may use the AI routes
     pullups_ai_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
     flashcards_ai_timeout_seconds: float = Field(default=30.0, gt=0, le=120)
     recipes_ai_timeout_seconds: float = Field(default=30.0, gt=0, le=120)

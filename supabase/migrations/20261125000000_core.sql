@@ -450,7 +450,8 @@ $$;
 grant execute on function core.record_ai_call(text, uuid, uuid, jsonb) to service_role;
 
 /**
- * Parse a date given as text (ISO 8601, YYYY-MM-DD); 400 VALIDATION_ERROR naming the field.
+ * Parse a date given as text (ISO 8601, YYYY-MM-DD) within 2000-01-01..2100-12-31 (a
+ * training log has no use for year 1 or 9999); 400 VALIDATION_ERROR naming the field.
  */
 create or replace function core.parse_date(p_value text, p_field text)
   returns date
@@ -464,6 +465,9 @@ begin
   end if;
   if p_value !~ '^\d{4}-\d{2}-\d{2}$' then
     perform core.invalid_field(p_field, p_field || ' must be a date (YYYY-MM-DD)');
+  end if;
+  if p_value::date not between date '2000-01-01' and date '2100-12-31' then
+    perform core.invalid_field(p_field, p_field || ' must be between 2000-01-01 and 2100-12-31');
   end if;
   return p_value::date;
 exception

@@ -219,8 +219,8 @@ $$;
 grant execute on function pullups_private.session_etag(pullups.sessions) to authenticated, service_role;
 
 /**
- * Validate sets given as JSON: an array of exactly five integers 0..60
- * (400 VALIDATION_ERROR otherwise); returns them as smallint[].
+ * Validate sets given as JSON: an array of exactly five whole numbers 0..60, in any
+ * JSON spelling (5, 5.0, 50e-1); 400 VALIDATION_ERROR otherwise. Returns smallint[].
  */
 create or replace function pullups_private.parse_sets(p_sets jsonb)
   returns smallint[]
@@ -242,7 +242,8 @@ begin
         'each set must be a whole number of reps between 0 and 60',
         jsonb_build_object('value', v_item));
     end if;
-    v_result := v_result || (v_item #>> '{}')::smallint;
+    -- via numeric: 5.0 and 50e-1 are whole numbers too
+    v_result := v_result || (v_item #>> '{}')::numeric::smallint;
   end loop;
   return v_result;
 end;
@@ -421,6 +422,31 @@ grant execute on function pullups_private.session_envelope(pullups.sessions, jso
   to authenticated, service_role;
 
 /**
+ * 409 GENERATION_IN_PROGRESS while an AI generation of this user is in flight (and
+ * not yet past its reservation TTL): a session made meanwhile would make the AI's
+ * answer conflict, and that call would have cost the provider for nothing.
+ */
+create or replace function pullups_private.refuse_while_generating(p_user_id uuid)
+  returns void
+  language plpgsql
+  stable
+  set search_path = ''
+as $$
+begin
+  if exists (
+    select from pullups.generations g
+     where g.user_id = p_user_id and g.status = 'pending'
+       and g.created_at > now() - coalesce(
+         (select p.reservation_ttl from core.quota_policies p where p.bucket = 'pullups.ai'),
+         interval '2 minutes')
+  ) then
+    perform core.api_error(409, 'GENERATION_IN_PROGRESS',
+      'An AI generation is running; wait for it before creating or starting a session');
+  end if;
+end;
+$$;
+
+/**
  * Log a pull-up event in core.events.
  */
 create or replace function pullups_private.log_session_event(
@@ -492,6 +518,9 @@ begin
     perform core.api_error(400, 'INVALID_SETS', 'A completed session needs at least one rep');
   end if;
 
+  if v_status = 'planned' then
+    perform pullups_private.refuse_while_generating(v_user_id);
+  end if;
   v_warnings := pullups_private.session_warnings(v_user_id, v_date);
   begin
     insert into pullups.sessions (user_id, status, session_date, sets, rpe, notes)
@@ -529,6 +558,7 @@ declare
   v_warnings jsonb;
 begin
   perform pullups_private.require_status(v_session, 'planned', 'start');
+  perform pullups_private.refuse_while_generating(v_user_id);
   v_warnings := pullups_private.session_warnings(v_user_id, v_session.session_date, v_session.id);
   update pullups.sessions s
      set status = 'in_progress', started_at = now()

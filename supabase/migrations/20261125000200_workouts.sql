@@ -430,7 +430,7 @@ grant execute on function workouts_private.start_session(text, text, jsonb) to a
 
 /**
  * Replace the snapshot of a session in progress (400 SESSION_COMPLETED after
- * it ended, 404 when it is not the caller's).
+ * it ended, 404 when it is not the caller's); logs session_updated.
  */
 create or replace function workouts_private.update_session(id text, session jsonb)
   returns jsonb
@@ -449,6 +449,8 @@ begin
   update workouts.training_sessions s set session = v_snapshot
    where s.id = v_row.id
   returning * into v_row;
+  perform core.log_event('workouts', 'session_updated', v_user_id, 'training_session', v_row.id,
+    jsonb_build_object('plan_id', v_row.plan_id));
   return workouts_private.session_response(v_row);
 end;
 $$;

@@ -281,3 +281,20 @@ def test_ai_quota_reports_settled_reservations(api: Api, alice: User) -> None:
     assert (quota["used"], quota["remaining"]) == (1, 4)
     assert quota["resetsAt"] is not None
     assert_error(api("pullups.ai_quota"), 401, "42501")
+
+
+def test_sets_are_whole_numbers_in_any_json_spelling(api: Api, alice: User,
+                                                     today: dt.date) -> None:
+    created = api("pullups.create_session", alice, session_date=today.isoformat(),
+                  sets=[5.0, 50e-1, 5, 6.00, 4])
+    assert created.status == 201, created.body
+    assert created.body["data"]["session"]["sets"] == [5, 5, 5, 6, 4]
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "1999-12-31", "2101-01-01", "9999-12-31"])
+def test_dates_outside_the_sane_window_are_400(api: Api, alice: User, day: str) -> None:
+    body = assert_error(api("pullups.create_session", alice, session_date=day,
+                            sets=[5, 5, 5, 5, 5], status="completed"), 400, "VALIDATION_ERROR")
+    assert body["details"]["field"] == "session_date"
+    listed = api("pullups.list_sessions", alice, date_from=day)
+    assert assert_error(listed, 400, "VALIDATION_ERROR")["details"]["field"] == "date_from"

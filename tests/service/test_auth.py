@@ -37,6 +37,7 @@ def _unsigned(user: User) -> str:
 @pytest.mark.parametrize("case", [
     "missing", "not bearer", "empty", "garbage", "expired", "forged", "alg none",
     "wrong audience", "service role", "anon role", "sub not a uuid", "no exp",
+    "sub as urn", "sub in braces",
 ])
 def test_bad_tokens_are_401(http: httpx.Client, alice: User, case: str) -> None:
     claims = user_claims(alice.id, alice.email)
@@ -56,6 +57,10 @@ def test_bad_tokens_are_401(http: httpx.Client, alice: User, case: str) -> None:
         "sub not a uuid": "Bearer " + mint_token(claims | {"sub": "alice"}, DEV_JWT_SECRET),
         "no exp": "Bearer " + mint_token({k: v for k, v in claims.items() if k != "exp"},
                                          DEV_JWT_SECRET),
+        "sub as urn": "Bearer " + mint_token(claims | {"sub": f"urn:uuid:{alice.id}"},
+                                             DEV_JWT_SECRET),
+        "sub in braces": "Bearer " + mint_token(claims | {"sub": "{" + alice.id + "}"},
+                                                DEV_JWT_SECRET),
     }[case]
     response = _post(http, header)
     assert_service_error(response, 401, "UNAUTHORIZED")
@@ -64,6 +69,18 @@ def test_bad_tokens_are_401(http: httpx.Client, alice: User, case: str) -> None:
 
 def test_valid_token_gets_in(http: httpx.Client, alice: User) -> None:
     assert _post(http, f"Bearer {token_for(alice)}").status_code == 201
+
+
+def test_anonymous_users_are_refused_by_default(http: httpx.Client, alice: User,
+                                                admin: Any) -> None:
+    """With anonymous sign-ins on, each throwaway account would get its own AI quota."""
+    anonymous = f"Bearer {token_for(alice, is_anonymous=True)}"
+    body = assert_service_error(_post(http, anonymous), 403, "FORBIDDEN")
+    assert "AI_ALLOW_ANONYMOUS" in body["hint"]
+    response = http.post("/ai-sessions", json={"input_text": "x" * 1200, "model": "local/rules"},
+                         headers={"Authorization": anonymous})
+    assert_service_error(response, 403, "FORBIDDEN")
+    assert admin.execute("select count(*) from core.quota_reservations").fetchone() == (0,)
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@ provider over HTTP with scripted faults."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -25,6 +26,11 @@ def _finish_all_sessions(admin: psycopg.Connection[Any], user: User) -> None:
                   " and status = 'planned'", (user.id,))
     admin.execute("update pullups.sessions set status = 'completed', finished_at = now()"
                   " where user_id = %s and status = 'in_progress'", (user.id,))
+
+
+@pytest.fixture
+def today() -> str:
+    return dt.date.today().isoformat()
 
 
 def test_success_stores_session_generation_call_and_events(
@@ -199,20 +205,46 @@ def test_active_session_is_409(generate: Generate, alice: User, api: Api) -> Non
     assert_service_error(generate(alice, maxPullups=5), 409, "ACTIVE_SESSION_CONFLICT")
 
 
-def test_session_created_while_the_ai_works_is_409_and_releases_the_slot(
+def test_no_session_can_be_created_or_started_while_the_ai_works(
     generate: Generate, alice: User, api: Api, local_provider: LocalAi,
-    admin: psycopg.Connection[Any],
+    admin: psycopg.Connection[Any], today: str,
 ) -> None:
+    """Otherwise create, generate, delete, repeat would be free provider calls (the
+    generation's conflict gives its quota slot back)."""
     local_provider.fault({"mode": "delay", "seconds": 0.8})
     result: list[httpx.Response] = []
     worker = threading.Thread(target=lambda: result.append(generate(alice, maxPullups=5)))
     worker.start()
-    for _ in range(100):  # wait until the generation is pending, then create a session
+    for _ in range(100):  # wait until the generation is pending
         if one(admin, "select count(*) from pullups.generations") == 1:
             break
         threading.Event().wait(0.01)
-    assert api("pullups.create_session", alice, session_date="2026-11-25",
-               sets=[1, 1, 1, 1, 1]).status == 201
+    assert_error(api("pullups.create_session", alice, session_date=today,
+                     sets=[1, 1, 1, 1, 1]), 409, "GENERATION_IN_PROGRESS")
+    logged = api("pullups.create_session", alice, session_date=today, sets=[1, 1, 1, 1, 1],
+                 status="completed")  # logging a finished workout is still fine
+    assert logged.status == 201
+    worker.join()
+    assert result[0].status_code == 201, result[0].text
+    assert api("pullups.ai_quota", alice).body["data"]["used"] == 1
+
+
+def test_a_session_that_appears_while_the_ai_works_is_409_and_releases_the_slot(
+    generate: Generate, alice: User, api: Api, local_provider: LocalAi,
+    admin: psycopg.Connection[Any], today: str,
+) -> None:
+    """Not through the RPCs (they refuse), but e.g. an operator's insert: the AI's session
+    is not stored and the quota slot is given back."""
+    local_provider.fault({"mode": "delay", "seconds": 0.8})
+    result: list[httpx.Response] = []
+    worker = threading.Thread(target=lambda: result.append(generate(alice, maxPullups=5)))
+    worker.start()
+    for _ in range(100):
+        if one(admin, "select count(*) from pullups.generations") == 1:
+            break
+        threading.Event().wait(0.01)
+    admin.execute("insert into pullups.sessions (user_id, session_date, sets)"
+                  " values (%s, %s, '{1,1,1,1,1}')", (alice.id, today))
     worker.join()
     assert_service_error(result[0], 409, "ACTIVE_SESSION_CONFLICT")
     assert one(admin, "select status::text from pullups.generations") == "error"

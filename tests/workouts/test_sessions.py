@@ -46,9 +46,10 @@ def test_start_update_complete(
     assert done.body["session"] == updated.body["session"]  # kept when none is given
 
     events = _events(admin, session["id"])
-    assert [e for e, _ in events] == ["session_started", "session_completed"]
+    assert [e for e, _ in events] == ["session_started", "session_updated", "session_completed"]
     assert events[0][1] == {"plan_id": plan_id, "date": "2026-11-20"}
-    assert events[1][1]["sets_completed"] == 6
+    assert events[1][1] == {"plan_id": plan_id}
+    assert events[2][1]["sets_completed"] == 6
     has_sessions = admin.execute("select has_sessions from workouts.plans where id = %s",
                                  (plan_id,)).fetchone()
     assert has_sessions == (True,)
@@ -252,3 +253,11 @@ def test_malformed_ids_and_dates_are_400(api: Api, alice: User, make_plan: MakeP
                             "session": snapshot()} | args
     body = assert_error(api("workouts.start_session", alice, **call), 400, "VALIDATION_ERROR")
     assert body["details"]["field"] == path
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_a_date_outside_the_sane_window_is_400(api: Api, alice: User, make_plan: MakePlan,
+                                               day: str) -> None:
+    response = api("workouts.start_session", alice, plan_id=make_plan(alice), date=day,
+                   session=snapshot(day))
+    assert assert_error(response, 400, "VALIDATION_ERROR")["details"]["field"] == "date"
