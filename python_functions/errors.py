@@ -8,6 +8,7 @@ internal (stack traces, SQL, provider bodies) reaches a client.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("python_functions.errors")
 
+_DOCUMENTED_CODE = re.compile(r"[A-Z]+(?:_[A-Z]+)*")
 _HTTP_CODES = {401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
                405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE"}
 
@@ -36,9 +38,12 @@ class ApiError(Exception):
 
     @classmethod
     def from_rpc(cls, status: int, body: Any, headers: dict[str, str]) -> ApiError:
-        """An RPC's error response, passed through to the client as it is; database
-        trouble (5xx, or a body that is not the shared shape) becomes a bare 500."""
-        if status >= 500 or not isinstance(body, dict):
+        """A documented RPC error (a `core.api_error`: UPPER_SNAKE code, shared body) goes
+        to the client as it is. Anything else is a bare 500 INTERNAL, the details only in
+        the log: database trouble (5xx), and raw Postgres or PostgREST errors (`22P02`,
+        `PGRST202`), which from a service-only RPC mean a bug, never the client's fault."""
+        code = body.get("code") if isinstance(body, dict) else None
+        if status >= 500 or not isinstance(code, str) or not _DOCUMENTED_CODE.fullmatch(code):
             log.error("rpc failed", extra={
                 "status": status,
                 "error_code": body.get("code") if isinstance(body, dict) else None})
