@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -27,6 +29,18 @@ log = logging.getLogger("python_functions.access")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
+async def _sweep(database: Database, interval: float) -> None:
+    """Close abandoned AI attempts of every app (a request killed between begin and finish)
+    every `interval` seconds; several service processes may do it at once (skip locked)."""
+    while True:
+        await asyncio.sleep(interval)
+        result = await database.call("core.close_abandoned_attempts", {})
+        if not result.ok:
+            log.warning("sweep failed", extra={"status": result.status})
+        elif isinstance(result.body, dict) and any(result.body.values()):
+            log.info("closed abandoned attempts", extra={"closed": sum(result.body.values())})
+
+
 def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -45,9 +59,15 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
             ocr = OcrEngine(settings.ocr_languages, settings.ocr_timeout_seconds,
                             settings.ocr_max_concurrency)
             app.state.services = Services(settings, db, chat, jwks, ocr)
+            sweeper = (asyncio.create_task(_sweep(db, settings.sweep_interval_seconds))
+                       if settings.sweep_interval_seconds > 0 else None)
             try:
                 yield
             finally:
+                if sweeper is not None:
+                    sweeper.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await sweeper
                 if owned is not None:
                     await owned.close()
 

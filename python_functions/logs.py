@@ -15,7 +15,7 @@ SAFE_FIELDS = (
     "request_id", "method", "route", "status", "duration_ms", "user_id", "generation_id",
     "provider", "model", "provider_status", "provider_latency_ms", "prompt_tokens",
     "completion_tokens", "attempts", "outcome", "error_code", "error_type", "input_chars",
-    "input_bytes",
+    "input_bytes", "closed",
 )
 
 

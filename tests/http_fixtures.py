@@ -107,7 +107,8 @@ def service_settings(database_url: str, local_provider: LocalAi) -> Settings:
                     ai_base_url=f"{local_provider.server.url}/v1",
                     pullups_ai_timeout_seconds=AI_TIMEOUT_SECONDS,
                     flashcards_ai_timeout_seconds=AI_TIMEOUT_SECONDS,
-                    recipes_ai_timeout_seconds=AI_TIMEOUT_SECONDS, db_pool_size=20)
+                    recipes_ai_timeout_seconds=AI_TIMEOUT_SECONDS, db_pool_size=20,
+                    sweep_interval_seconds=0)  # the tests sweep when they mean to
 
 
 @pytest.fixture(scope="session")
