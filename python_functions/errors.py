@@ -43,6 +43,10 @@ class ApiError(Exception):
         the log: database trouble (5xx), and raw Postgres or PostgREST errors (`22P02`,
         `PGRST202`), which from a service-only RPC mean a bug, never the client's fault."""
         code = body.get("code") if isinstance(body, dict) else None
+        if status == 503:  # the database is away (restart, failover): worth a retry soon
+            log.warning("database unavailable", extra={"status": status})
+            return cls(503, "SERVICE_UNAVAILABLE", "The database is unavailable; try again",
+                       headers={"Retry-After": "1"})
         if status >= 500 or not isinstance(code, str) or not _DOCUMENTED_CODE.fullmatch(code):
             log.error("rpc failed", extra={
                 "status": status,

@@ -105,8 +105,27 @@ async def attempt(
         "completion_tokens": sum(c.completion_tokens or 0 for c in calls),
         "outcome": outcome["status"],
     }
-    finished = await svc.database.call(finish_function, finish_args | {"outcome": outcome})
+    finished = await _finish_with_retries(svc, finish_function,
+                                          finish_args | {"outcome": outcome})
     return Attempted(finished, value, error_code)
+
+
+# Waits between tries of a finish RPC while the database is away (a restart takes seconds):
+# the provider's answer was paid for, so it is worth ~10 s more of the request.
+FINISH_RETRY_DELAYS_S = (0.2, 0.5, 1.0, 2.0, 3.0, 4.0)
+
+
+async def _finish_with_retries(svc: Services, function: str, args: dict[str, Any]
+                               ) -> rpc.RpcResponse:
+    """A finish RPC, tried again while the database is unavailable (503). Still failing,
+    the attempt stays pending and the sweeper closes it after its TTL."""
+    finished = await svc.database.call(function, args)
+    for delay in FINISH_RETRY_DELAYS_S:
+        if finished.status != 503:
+            break
+        await asyncio.sleep(delay)
+        finished = await svc.database.call(function, args)
+    return finished
 
 
 def failure_code(finished: rpc.RpcResponse, request_stats: RequestStats) -> str:

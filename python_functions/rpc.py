@@ -285,15 +285,20 @@ def _error_response(status: int, body: dict[str, Any], headers: Mapping[str, str
     return RpcResponse(status, merged, body)
 
 
+def unavailable() -> RpcResponse:
+    """PostgREST's answer while it cannot reach its database."""
+    return _error_response(503, {
+        "code": "PGRST000",
+        "message": "Database client error. Retrying the connection.",
+        "details": None, "hint": None,
+    })
+
+
 def _pg_error_response(exc: psycopg.Error, authenticated: bool) -> RpcResponse:
     diag = exc.diag
     sqlstate = diag.sqlstate
     if sqlstate is None:  # no server answer: the connection is gone
-        return _error_response(503, {
-            "code": "PGRST000",
-            "message": "Database client error. Retrying the connection.",
-            "details": None, "hint": None,
-        })
+        return unavailable()
     if sqlstate == "PGRST":
         try:
             body = json.loads(diag.message_primary or "")
