@@ -27,6 +27,7 @@ from python_functions.settings import Settings
 
 log = logging.getLogger("python_functions.access")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 async def _sweep(database: Database, interval: float) -> None:
@@ -102,10 +103,13 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
             response.headers["X-Request-Id"] = request_stats.request_id
             return response
         finally:
-            route = request.scope.get("route")
+            # the route's template, never the raw path or an odd method: both are the
+            # client's text
+            route = getattr(request.scope.get("route"), "path", None) or "(unmatched)"
+            method = request.method if request.method in _KNOWN_METHODS else "(other)"
             log.info("request", extra={
-                "request_id": request_stats.request_id, "method": request.method,
-                "route": getattr(route, "path", request.url.path), "status": status,
+                "request_id": request_stats.request_id, "method": method,
+                "route": route, "status": status,
                 "user_id": request_stats.user_id,
                 "duration_ms": round((time.monotonic() - request_stats.started) * 1000, 1),
                 **request_stats.extra})

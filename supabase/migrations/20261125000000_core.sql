@@ -371,6 +371,31 @@ $$;
 
 grant execute on function core.quota_settle(uuid, boolean) to service_role;
 
+/**
+ * Count one AI attempt against the user's ceiling across every app (bucket
+ * ai.calls): 429 RATE_LIMITED past it. Every attempt counts, whatever its outcome:
+ * an app's own quota may give failed attempts back, the provider's bill does not.
+ */
+create or replace function core.count_ai_attempt(p_user_id uuid)
+  returns void
+  language plpgsql
+  volatile
+  security definer
+  set search_path = ''
+as $$
+begin
+  perform core.quota_settle(core.quota_reserve('ai.calls', p_user_id), true);
+end;
+$$;
+
+grant execute on function core.count_ai_attempt(uuid) to service_role;
+
+insert into core.quota_policies (bucket, max_count, window_length, failures_count,
+                                 reservation_ttl, error_status, error_code, error_message)
+values ('ai.calls', 30, interval '1 hour', true, interval '2 minutes', 429, 'RATE_LIMITED',
+        'Too many AI requests: 30 per hour across all apps')
+on conflict (bucket) do nothing;
+
 -- =============================================================================
 -- TABLES: AI provider calls
 -- =============================================================================

@@ -1022,6 +1022,7 @@ begin
   end if;
 
   v_reservation := core.quota_reserve('pullups.ai', v_user_id);
+  perform core.count_ai_attempt(v_user_id);
   insert into pullups.generations (user_id, model, quota_reservation_id, start_now)
   values (v_user_id, begin_generation.model, v_reservation, coalesce(begin_generation.start_now, false))
   returning * into v_generation;

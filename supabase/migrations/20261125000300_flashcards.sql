@@ -330,6 +330,7 @@ begin
   end loop;
 
   v_reservation := core.quota_reserve('flashcards.ai', v_user_id);
+  perform core.count_ai_attempt(v_user_id);
   insert into flashcards.ai_generation_sessions (user_id, input_text, input_hash, model,
                                                  quota_reservation_id)
   values (v_user_id, v_text, encode(extensions.digest(v_text, 'sha256'), 'hex'),

@@ -29,7 +29,7 @@ on conflict (bucket) do nothing;
 
 /**
  * Open a draft for a user: the user must exist (401); takes one recipes.draft
- * slot (429 RATE_LIMITED with Retry-After). Returns {draftId}: the reservation,
+ * slot (429 RATE_LIMITED with Retry-After) and counts against the ai.calls ceiling. Returns {draftId}: the reservation,
  * which also names the draft's rows in core.ai_calls.
  */
 create or replace function recipes_private.begin_draft(user_id uuid)
@@ -39,12 +39,16 @@ create or replace function recipes_private.begin_draft(user_id uuid)
   security definer
   set search_path = ''
 as $$
+declare
+  v_draft_id uuid;
 begin
   if begin_draft.user_id is null
      or not exists (select from auth.users u where u.id = begin_draft.user_id) then
     perform core.api_error(401, 'UNAUTHORIZED', 'Unknown user');
   end if;
-  return jsonb_build_object('draftId', core.quota_reserve('recipes.draft', begin_draft.user_id));
+  v_draft_id := core.quota_reserve('recipes.draft', begin_draft.user_id);
+  perform core.count_ai_attempt(begin_draft.user_id);
+  return jsonb_build_object('draftId', v_draft_id);
 end;
 $$;
 

@@ -200,7 +200,8 @@ def test_provider_faults(draft: Post, alice: User, local_provider: LocalAi,
     local_provider.fault(*faults)
     assert_service_error(draft(alice, text=PLACKI), status, code)
     assert one(admin, "select count(*) from core.ai_calls") == len(faults)
-    assert one(admin, "select state::text from core.quota_reservations") == "failure"
+    assert one(admin, "select state::text from core.quota_reservations"
+                      " where bucket = 'recipes.draft'") == "failure"
 
 
 def test_only_the_call_log_and_the_quota_change(
@@ -313,7 +314,8 @@ def test_an_ocr_run_past_its_time_limit_is_504_and_recorded(
         engine.timeout_s = saved
     assert one(admin, "select provider, status, error_code from core.ai_calls") == (
         "tesseract", "timeout", "AI_TIMEOUT")
-    assert one(admin, "select state::text from core.quota_reservations") == "failure"
+    assert one(admin, "select state::text from core.quota_reservations"
+                      " where bucket = 'recipes.draft'") == "failure"
 
 
 @pytest.fixture(scope="module")

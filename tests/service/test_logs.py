@@ -47,3 +47,17 @@ def test_request_id_is_echoed_only_when_short_and_plain(
     assert response.headers["X-Request-Id"] != hostile
     assert len(response.headers["X-Request-Id"]) == 32
     assert not any(hostile in line for line in service_logs.lines)
+
+
+def test_unmatched_paths_and_odd_methods_are_not_logged_as_sent(
+    http: httpx.Client, service_logs: LogCapture
+) -> None:
+    secret = "my-email-is-someone%40example.com"
+    assert http.get(f"/users/{secret}/profile").status_code == 404
+    assert http.request("BREW", "/sessions/ai").status_code in (404, 405)
+    records = [json.loads(line) for line in service_logs.lines]
+    requests = [r for r in records if r.get("event") == "request"]
+    assert not [line for line in service_logs.lines if secret in line or "BREW" in line]
+    assert {"route": "(unmatched)", "method": "GET"} in [
+        {"route": r["route"], "method": r["method"]} for r in requests]
+    assert any(r["method"] == "(other)" for r in requests)
