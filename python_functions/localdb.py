@@ -140,6 +140,14 @@ class LocalCluster:
             "shared_buffers": "256MB",
             "log_min_messages": "warning",
             "log_statement": "'none'",
+            # a bounded log: rotated, a week of files at most; and a client's routine 4xx
+            # (raise sqlstate 'PGRST') is one short line, not the line plus its statement
+            "logging_collector": "on",
+            "log_directory": "'log'",
+            "log_filename": "'postgresql-%a.log'",
+            "log_rotation_size": "'10MB'",
+            "log_truncate_on_rotation": "on",
+            "log_min_error_statement": "fatal",
         }
         if not self.durable:
             settings |= {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
@@ -160,8 +168,13 @@ class LocalCluster:
                 "-o", f"-p {self.port}", "start",
             ])
         except ClusterError as exc:  # say why (port taken, ...) instead of "see the log"
-            tail = self.log_file.read_text().splitlines()[-5:] if self.log_file.exists() else []
-            raise ClusterError("\n".join([str(exc), *tail])) from None
+            raise ClusterError("\n".join([str(exc), *self.log_tail()])) from None
+
+    def log_tail(self, lines: int = 5) -> list[str]:
+        """The server's last words: its collector's newest file, else pg_ctl's log."""
+        logs = sorted((self.data_dir / "log").glob("*.log"), key=lambda p: p.stat().st_mtime)
+        source = logs[-1] if logs else self.log_file
+        return source.read_text(errors="replace").splitlines()[-lines:] if source.exists() else []
 
     def stop(self) -> None:
         if self.running():

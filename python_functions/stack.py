@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,21 +40,21 @@ def bring_up(settings: Settings) -> tuple[LocalCluster | None, bool]:
     if settings.uses_embedded_db:
         cluster = local_cluster(settings)
         if not cluster.initialized():
-            print(f"creating a local PostgreSQL cluster in {cluster.root}", flush=True)
+            say(f"creating a local PostgreSQL cluster in {cluster.root}")
             cluster.init()
             fresh = True
         if not cluster.running():
             cluster.start()
             started = True
         else:
-            print("reusing the running local cluster", flush=True)
+            say("reusing the running local cluster")
     # the platform stand-in comes with a new cluster, from its bootstrap superuser
     applied = migrate.prepare_database(
         settings.db_url, seed=fresh, bootstrap_dsn=settings.bootstrap_db_url if fresh else None)
     if applied:
-        print(f"applied migrations: {', '.join(applied)}", flush=True)
+        say(f"applied migrations: {', '.join(applied)}")
     if fresh:
-        print("loaded supabase/seed.sql", flush=True)
+        say("loaded supabase/seed.sql")
     return cluster, started
 
 
@@ -61,8 +62,8 @@ def reset(settings: Settings) -> int:
     """`make reset`: drop the embedded database and build it again from the migrations and
     the seed, as `supabase db reset` does for `supabase start`'s."""
     if not settings.uses_embedded_db:
-        print("error: DATABASE_URL is set; reset only re-creates the embedded database"
-              " (for `supabase start` use `supabase db reset`)", flush=True)
+        say("error: DATABASE_URL is set; reset only re-creates the embedded database"
+            " (for `supabase start` use `supabase db reset`)")
         return 1
     cluster = local_cluster(settings)
     was_running = cluster.running()
@@ -70,12 +71,11 @@ def reset(settings: Settings) -> int:
     try:
         _, started = bring_up(settings)
     except (ClusterError, migrate.MigrationError, psycopg.OperationalError) as exc:
-        print(f"error: {exc}", flush=True)
+        say(f"error: {exc}")
         return 1
     if started and not was_running:
         cluster.stop()
-    print("the local database was re-created from supabase/migrations and supabase/seed.sql",
-          flush=True)
+    say("the local database was re-created from supabase/migrations and supabase/seed.sql")
     return 0
 
 
@@ -92,46 +92,123 @@ def demo_tokens(settings: Settings) -> list[tuple[str, str, str]]:
     ]
 
 
-def start_services(settings: Settings) -> list[subprocess.Popen[bytes]]:
+@dataclass
+class Child:
+    """A service `make run` keeps running: started again with a growing delay if it exits."""
+
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    ready_url: str
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    restart_at: float | None = None
+    started_at: float = 0.0
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.command, env=self.env)
+        self.started_at = time.monotonic()
+        self.restart_at = None
+
+    def exited(self) -> bool:
+        return self.process is not None and self.process.poll() is not None
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+
+
+def start_services(settings: Settings) -> list[Child]:
     """The offline AI provider (when no provider is configured) and the AI service."""
-    env = os.environ | {"DATABASE_URL": settings.db_url}
-    processes: list[subprocess.Popen[bytes]] = []
-    checks: list[str] = []
+    env = dict(os.environ) | {"DATABASE_URL": settings.db_url}
+    children: list[Child] = []
     if settings.uses_local_ai:
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "python_functions.local_ai",
-             "--port", str(settings.local_ai_port)], env=env))
-        checks.append(f"http://127.0.0.1:{settings.local_ai_port}/v1/models")
-    processes.append(subprocess.Popen([sys.executable, "-m", "python_functions", "serve"],
-                                      env=env))
-    checks.append(f"http://{settings.host}:{settings.port}/health")
+        children.append(Child("the offline AI provider",
+                              [sys.executable, "-m", "python_functions.local_ai",
+                               "--port", str(settings.local_ai_port)], env,
+                              f"http://127.0.0.1:{settings.local_ai_port}/v1/models"))
+    children.append(Child("the AI service", [sys.executable, "-m", "python_functions", "serve"],
+                          env, f"http://{settings.host}:{settings.port}/health"))
+    for child in children:
+        child.start()
     deadline = time.monotonic() + 60
-    for url in checks:
+    for child in children:
         while True:
-            if any(p.poll() is not None for p in processes):
-                stop_services(processes)
-                raise RuntimeError(f"a service exited while starting (is {url} free?)")
+            if any(c.exited() for c in children):
+                stop_services(children)
+                raise RuntimeError(f"{child.name} exited while starting"
+                                   f" (is {child.ready_url} free?)")
             try:
-                if httpx.get(url, timeout=1).status_code == 200:
+                if httpx.get(child.ready_url, timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                stop_services(processes)
-                raise RuntimeError(f"{url} did not come up")
+                stop_services(children)
+                raise RuntimeError(f"{child.ready_url} did not come up")
             time.sleep(0.1)
-    return processes
+    return children
 
 
-def stop_services(processes: list[subprocess.Popen[bytes]]) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-    for process in processes:
+def stop_services(children: list[Child]) -> None:
+    for child in children:
+        child.stop()
+    for child in children:
+        if child.process is None:
+            continue
         try:
-            process.wait(timeout=10)
+            child.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            process.kill()
+            child.process.kill()
+
+
+MAX_RESTART_DELAY_S = 30.0
+STEADY_AFTER_S = 30.0  # a child up this long starts again from the shortest delay
+
+
+def say(*parts: object) -> None:
+    """Print a status line; a reader that went away (`make run | head`) must never stop the
+    supervision or the clean-up."""
+    try:
+        print(*parts, flush=True)
+    except (BrokenPipeError, OSError):
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the rest of the process
+
+
+def supervise(children: list[Child], cluster: LocalCluster | None, stop: threading.Event
+              ) -> None:
+    """Until `stop`: start again whatever exited (a service, the local cluster), each after
+    a delay that doubles with every failure in a row (1 s up to 30 s)."""
+    cluster_failures = 0
+    cluster_retry_at = 0.0
+    while not stop.is_set():
+        now = time.monotonic()
+        for child in children:
+            if not child.exited():
+                if now - child.started_at > STEADY_AFTER_S:
+                    child.restarts = 0
+                continue
+            if child.restart_at is None:
+                delay = min(MAX_RESTART_DELAY_S, 2.0 ** child.restarts)
+                child.restart_at = now + delay
+                code = child.process.returncode if child.process else None
+                say(f"{child.name} exited ({code}); starting it again in {delay:.0f} s")
+            elif now >= child.restart_at:
+                child.restarts += 1
+                child.start()
+                say(f"{child.name} started again")
+        if cluster is not None and now >= cluster_retry_at and not cluster.running():
+            say("the local cluster is not running; starting it again")
+            try:
+                cluster.start()
+                cluster_failures = 0
+                say("the local cluster is running again")
+            except ClusterError as exc:
+                cluster_failures += 1
+                delay = min(MAX_RESTART_DELAY_S, 2.0 ** cluster_failures)
+                cluster_retry_at = now + delay
+                say(f"it did not start ({exc}); trying again in {delay:.0f} s")
+        stop.wait(0.5)
 
 
 def write_request(settings: Settings, name: str, body: dict[str, Any]) -> Path:
@@ -204,23 +281,22 @@ def print_instructions(settings: Settings) -> None:
             " --as alice@example.com page_size:=3",
         ]
     lines += ["", "Ctrl-C stops the stack; `make stop` stops a cluster left running.", ""]
-    print("\n".join(lines), flush=True)
+    say("\n".join(lines))
 
 
 def run(settings: Settings) -> int:
     try:
         cluster, started = bring_up(settings)
     except (ClusterError, migrate.MigrationError, psycopg.OperationalError) as exc:
-        print(f"error: {exc}", flush=True)
+        say(f"error: {exc}")
         return 1
     try:
-        processes = start_services(settings)
+        children = start_services(settings)
     except RuntimeError as exc:
-        print(f"error: {exc}", flush=True)
+        say(f"error: {exc}")
         if cluster is not None and started:
             cluster.stop()
         return 1
-    print_instructions(settings)
     stop = threading.Event()
 
     def _handle(signum: int, _frame: Any) -> None:
@@ -228,20 +304,14 @@ def run(settings: Settings) -> int:
 
     signal.signal(signal.SIGINT, _handle)
     signal.signal(signal.SIGTERM, _handle)
-    print("ready", flush=True)
-    status = 0
-    while not stop.is_set():
-        if cluster is not None and not cluster.running():
-            print("the local cluster stopped unexpectedly; see its log:", cluster.log_file)
-            status = 1
-            break
-        if any(p.poll() is not None for p in processes):
-            print("a service stopped unexpectedly", flush=True)
-            status = 1
-            break
-        stop.wait(1.0)
-    stop_services(processes)
-    if cluster is not None and started:
-        print("stopping the local cluster", flush=True)
-        cluster.stop()
-    return status
+    try:
+        print_instructions(settings)
+        say("ready")
+        # stop only on Ctrl-C / SIGTERM: a crashed child or a stopped cluster is restarted
+        supervise(children, cluster if started else None, stop)
+    finally:
+        stop_services(children)
+        if cluster is not None and started:
+            say("stopping the local cluster")
+            cluster.stop()
+    return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import shutil
 import signal
@@ -11,27 +12,44 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
+import httpx
 import psycopg
 
 from python_functions import PROJECT_ROOT
 from python_functions.localdb import LocalCluster, free_port
 
 
-def _wait_for(process: subprocess.Popen[str], marker: str, timeout: float) -> str:
-    assert process.stdout is not None
-    seen = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        seen.append(line)
-        if line.strip() == marker:
-            return "".join(seen)
-    raise AssertionError("make run did not become ready:\n" + "".join(seen))
+class Output:
+    """The lines a process prints, read in the background so that waiting can time out."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        assert process.stdout is not None
+        stream = process.stdout
+
+        def read() -> None:
+            for line in stream:
+                self.lines.put(line)
+
+        threading.Thread(target=read, daemon=True).start()
+
+    def wait_for(self, needle: str, timeout: float, exact: bool = False) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            self.seen.append(line)
+            if (line.strip() == needle) if exact else (needle in line):
+                return "".join(self.seen)
+        raise AssertionError(f"no line {needle!r} in:\n" + "".join(self.seen))
 
 
 def test_make_run_serves_the_demo_users_and_stops_on_ctrl_c() -> None:
@@ -49,7 +67,8 @@ def test_make_run_serves_the_demo_users_and_stops_on_ctrl_c() -> None:
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
     )
     try:
-        output = _wait_for(process, "ready", timeout=180)
+        printed = Output(process)
+        output = printed.wait_for("ready", timeout=180, exact=True)
         assert f"127.0.0.1:{port}" in output
         token = re.search(r"alice@example\.com .*\n\s+(\S+)", output)
         assert token, output
@@ -127,9 +146,32 @@ def test_make_run_serves_the_demo_users_and_stops_on_ctrl_c() -> None:
         assert as_bob.returncode == 0, as_bob.stdout + as_bob.stderr
         assert json.loads(as_bob.stdout.partition("\n\n")[2])["meta"]["pagination"]["total"] == 2
 
+        # supervision: a killed service and a stopped cluster are started again
+        service_pid = subprocess.run(
+            ["pgrep", "-g", str(process.pid), "-f", "python_functions serve"],
+            capture_output=True, text=True, check=True).stdout.split()[0]
+        os.kill(int(service_pid), signal.SIGKILL)
+        printed.wait_for("the AI service started again", timeout=30)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{service_port}/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the service did not come back"
+            time.sleep(0.2)
+        cluster = LocalCluster(local_dir / "postgres", port)
+        cluster.stop()
+        printed.wait_for("the local cluster is running again", timeout=30)
+        again = subprocess.run(
+            [sys.executable, "-m", "python_functions", "rpc", "pullups.ai_quota",
+             "--token", token.group(1)],
+            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60)
+        assert again.returncode == 0, again.stdout + again.stderr
+
         os.killpg(process.pid, signal.SIGINT)
         process.wait(timeout=60)
-        cluster = LocalCluster(local_dir / "postgres", port)
         assert not cluster.running()
     finally:
         if process.poll() is None:
@@ -186,3 +228,40 @@ def test_reset_recreates_the_local_database_from_migrations_and_seed() -> None:
     finally:
         cluster.stop()
         shutil.rmtree(local_dir, ignore_errors=True)
+
+
+def test_ctrl_c_stops_the_cluster_even_when_nobody_reads_the_output() -> None:
+    """`make run | head -c 10`: the reader is gone long before Ctrl-C; stopping must not
+    depend on printing."""
+    local_dir = Path(tempfile.mkdtemp(prefix="pf-pipe-", dir="/tmp"))
+    local_dir.chmod(0o755)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env |= {"LOCAL_DIR": str(local_dir), "DB_PORT": str(port), "PORT": str(free_port()),
+            "LOCAL_AI_PORT": str(free_port())}
+    for variable in ("OPENROUTER_API_KEY", "AI_BASE_URL"):
+        env.pop(variable, None)
+    process = subprocess.Popen(
+        ["bash", "-c", "make --no-print-directory run | head -c 10 > /dev/null"],
+        cwd=PROJECT_ROOT, env=env, start_new_session=True)
+    cluster = LocalCluster(local_dir / "postgres", port)
+    try:
+        deadline = time.monotonic() + 180
+        while not (cluster.running() and _pid_of(process, "python_functions serve")):
+            assert time.monotonic() < deadline, "make run did not start"
+            time.sleep(0.2)
+        time.sleep(1)  # it is printing its banner into the closed pipe by now
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=60)
+        assert not cluster.running()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        cluster.stop()
+        shutil.rmtree(local_dir, ignore_errors=True)
+
+
+def _pid_of(process: subprocess.Popen[Any], pattern: str) -> str | None:
+    found = subprocess.run(["pgrep", "-g", str(process.pid), "-f", pattern],
+                           capture_output=True, text=True).stdout.split()
+    return found[0] if found else None
