@@ -104,6 +104,31 @@ $$;
 grant execute on function core.require_user() to authenticated, service_role;
 
 /**
+ * The caller as require_user() has it, and still a user: a deleted account's token may
+ * be valid until it expires, and a write in its name is 401 UNAUTHORIZED, not a raw
+ * foreign-key error. Security definer: only it reads auth.users.
+ */
+create or replace function core.require_existing_user()
+  returns uuid
+  language plpgsql
+  stable
+  security definer
+  set search_path = ''
+as $$
+declare
+  v_user_id uuid := core.require_user();
+begin
+  if not exists (select from auth.users u where u.id = v_user_id) then
+    perform core.api_error(401, 'UNAUTHORIZED', 'This account no longer exists',
+      p_headers => '{"WWW-Authenticate": "Bearer"}');
+  end if;
+  return v_user_id;
+end;
+$$;
+
+grant execute on function core.require_existing_user() to authenticated, service_role;
+
+/**
  * Parse a uuid given as text; 400 VALIDATION_ERROR naming the field when it is not one.
  */
 create or replace function core.parse_uuid(p_value text, p_field text)

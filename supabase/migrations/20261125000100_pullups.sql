@@ -490,7 +490,7 @@ create or replace function pullups_private.create_session(
   set search_path = ''
 as $$
 declare
-  v_user_id uuid := core.require_user();
+  v_user_id uuid := core.require_existing_user();
   v_date date := core.parse_date(create_session.session_date, 'session_date');
   v_sets smallint[];
   v_status pullups.session_status;
@@ -553,7 +553,7 @@ create or replace function pullups_private.start_session(session_id text)
   set search_path = ''
 as $$
 declare
-  v_user_id uuid := core.require_user();
+  v_user_id uuid := core.require_existing_user();
   v_session pullups.sessions := pullups_private.lock_own_session(v_user_id, start_session.session_id);
   v_warnings jsonb;
 begin
@@ -587,7 +587,7 @@ create or replace function pullups_private.complete_session(
   set search_path = ''
 as $$
 declare
-  v_user_id uuid := core.require_user();
+  v_user_id uuid := core.require_existing_user();
   v_sets smallint[];
   v_session pullups.sessions;
 begin
@@ -630,7 +630,7 @@ create or replace function pullups_private.fail_session(session_id text, reason 
   set search_path = ''
 as $$
 declare
-  v_user_id uuid := core.require_user();
+  v_user_id uuid := core.require_existing_user();
   v_session pullups.sessions;
 begin
   if char_length(fail_session.reason) > 500 then
@@ -672,7 +672,7 @@ create or replace function pullups_private.update_session(
   set search_path = ''
 as $$
 declare
-  v_user_id uuid := core.require_user();
+  v_user_id uuid := core.require_existing_user();
   v_date date := core.parse_date(update_session.session_date, 'session_date');
   v_sets smallint[];
   v_session pullups.sessions;
@@ -729,7 +729,7 @@ create or replace function pullups_private.delete_session(session_id text)
   set search_path = ''
 as $$
 declare
-  v_user_id uuid := core.require_user();
+  v_user_id uuid := core.require_existing_user();
   v_session pullups.sessions := pullups_private.lock_own_session(v_user_id, delete_session.session_id);
 begin
   if v_session.status in ('completed', 'failed') then
@@ -862,7 +862,7 @@ create or replace function pullups_private.ai_quota()
   set search_path = ''
 as $$
 declare
-  v_user_id uuid := core.require_user();
+  v_user_id uuid := core.require_existing_user();
 begin
   return jsonb_build_object(
     'data', core.quota_report('pullups.ai', v_user_id),

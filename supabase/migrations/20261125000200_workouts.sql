@@ -390,7 +390,7 @@ create or replace function workouts_private.start_session(plan_id text, date tex
   set search_path = ''
 as $$
 declare
-  v_user_id uuid := core.require_user();
+  v_user_id uuid := core.require_existing_user();
   v_plan_id uuid := core.parse_uuid(start_session.plan_id, 'plan_id');
   v_date date := core.parse_date(start_session.date, 'date');
   v_snapshot jsonb;
@@ -440,7 +440,7 @@ create or replace function workouts_private.update_session(id text, session json
   set search_path = ''
 as $$
 declare
-  v_user_id uuid := core.require_user();
+  v_user_id uuid := core.require_existing_user();
   v_row workouts.training_sessions := workouts_private.lock_own_session(v_user_id, update_session.id);
   v_snapshot jsonb;
 begin
@@ -469,7 +469,7 @@ create or replace function workouts_private.complete_session(id text, session js
   set search_path = ''
 as $$
 declare
-  v_user_id uuid := core.require_user();
+  v_user_id uuid := core.require_existing_user();
   v_row workouts.training_sessions := workouts_private.lock_own_session(v_user_id, complete_session.id);
   v_snapshot jsonb;
 begin

@@ -477,7 +477,7 @@ create or replace function flashcards_private.review_candidates(session_id text,
   set search_path = ''
 as $$
 declare
-  v_user_id uuid := core.require_user();
+  v_user_id uuid := core.require_existing_user();
   v_session_id uuid := core.parse_uuid(review_candidates.session_id, 'session_id');
   v_session flashcards.ai_generation_sessions;
   v_item jsonb;
@@ -609,7 +609,7 @@ create or replace function flashcards_private.create_flashcards(items jsonb)
   set search_path = ''
 as $$
 declare
-  v_user_id uuid := core.require_user();
+  v_user_id uuid := core.require_existing_user();
   v_item jsonb;
   v_index integer := 0;
   v_card flashcards.flashcards;
@@ -655,7 +655,7 @@ create or replace function flashcards_private.update_flashcard(
   set search_path = ''
 as $$
 declare
-  v_user_id uuid := core.require_user();
+  v_user_id uuid := core.require_existing_user();
   v_id uuid := core.parse_uuid(update_flashcard.id, 'id');
   v_front text;
   v_back text;
@@ -707,7 +707,7 @@ create or replace function flashcards_private.delete_flashcards(ids jsonb)
   set search_path = ''
 as $$
 declare
-  v_user_id uuid := core.require_user();
+  v_user_id uuid := core.require_existing_user();
   v_ids uuid[];
   v_deleted integer;
 begin

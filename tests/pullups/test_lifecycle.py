@@ -298,3 +298,17 @@ def test_dates_outside_the_sane_window_are_400(api: Api, alice: User, day: str) 
     assert body["details"]["field"] == "session_date"
     listed = api("pullups.list_sessions", alice, date_from=day)
     assert assert_error(listed, 400, "VALIDATION_ERROR")["details"]["field"] == "date_from"
+
+
+def test_a_deleted_accounts_token_cannot_write(api: Api, alice: User, today: dt.date,
+                                               admin: psycopg.Connection[Any]) -> None:
+    """Its JWT stays valid until it expires; the write is 401, not a raw 23503."""
+    admin.execute("delete from auth.users where id = %s", (alice.id,))
+    for function, args in (
+        ("pullups.create_session", {"session_date": today.isoformat(), "sets": [5] * 5}),
+        ("flashcards.create_flashcards", {"items": [{"front": "f", "back": "b"}]}),
+        ("pullups.ai_quota", {}),
+    ):
+        response = api(function, alice, **args)
+        assert assert_error(response, 401, "UNAUTHORIZED")
+        assert response.header("WWW-Authenticate") == "Bearer"
