@@ -222,7 +222,8 @@ $$;
  * Validate a SessionStructure and return it normalised (unknown keys dropped):
  * {plan_name, day_name, date, exercises: [{name, sets: [{planned_reps,
  * planned_weight, actual_reps, actual_weight, rest_seconds, completed}]}]}.
- * At most 50 exercises of 50 sets; 400 VALIDATION_ERROR with details.path.
+ * At most 50 exercises of 50 sets, 256 KiB given and stored; 400 VALIDATION_ERROR
+ * with details.path.
  */
 create or replace function workouts_private.normalize_session(p_session jsonb, p_date date)
   returns jsonb
@@ -236,6 +237,7 @@ declare
   v_sets jsonb;
   v_set jsonb;
   v_path text;
+  v_result jsonb;
 begin
   if p_session is null or jsonb_typeof(p_session) <> 'object' then
     perform workouts_private.invalid('session', 'must be an object');
@@ -292,12 +294,17 @@ begin
       'sets', v_sets
     ));
   end loop;
-  return jsonb_build_object(
+  v_result := jsonb_build_object(
     'plan_name', workouts_private.check_text(p_session -> 'plan_name', 'session.plan_name', 200),
     'day_name', workouts_private.check_text(p_session -> 'day_name', 'session.day_name', 200),
     'date', p_date,
     'exercises', v_exercises
   );
+  -- normalising spells out every field of every set: the stored size is capped too
+  if octet_length(v_result::text) > 262144 then
+    perform workouts_private.invalid('session', 'must be at most 256 KiB once normalised');
+  end if;
+  return v_result;
 end;
 $$;
 

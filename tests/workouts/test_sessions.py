@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -261,3 +262,18 @@ def test_a_date_outside_the_sane_window_is_400(api: Api, alice: User, make_plan:
     response = api("workouts.start_session", alice, plan_id=make_plan(alice), date=day,
                    session=snapshot(day))
     assert assert_error(response, 400, "VALIDATION_ERROR")["details"]["field"] == "date"
+
+
+def test_a_snapshot_that_grows_past_256_kib_when_normalised_is_refused(
+    api: Api, alice: User, make_plan: MakePlan, admin: psycopg.Connection[Any]
+) -> None:
+    """2,500 terse sets are ~90 KB as given; spelled out in full they would be ~320 KB."""
+    terse = {"plan_name": "P", "day_name": "D", "date": "2026-11-20", "exercises": [
+        {"name": f"E{i}", "sets": [{"planned_reps": 1, "completed": False}] * 50}
+        for i in range(50)]}
+    assert len(json.dumps(terse)) < 128 * 1024
+    response = api("workouts.start_session", alice, plan_id=make_plan(alice),
+                   date="2026-11-20", session=terse)
+    body = assert_error(response, 400, "VALIDATION_ERROR")
+    assert body["details"]["path"] == "session"
+    assert admin.execute("select count(*) from workouts.training_sessions").fetchone() == (0,)
