@@ -15,7 +15,7 @@ import httpx
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from python_functions import errors
+from python_functions import errors, openapi
 from python_functions.auth import jwks_client
 from python_functions.db import Database, PostgresDatabase
 from python_functions.deps import RequestStats, Services, services
@@ -83,6 +83,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.include_router(pullups.router)
     app.include_router(flashcards.router)
     app.include_router(recipes.router)
+    openapi.install(app, settings)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, route_limits={
         "/ai-sessions": max(settings.max_body_bytes, flashcards.MAX_BODY_BYTES),
         "/ai/recipes/draft": max(settings.max_body_bytes, recipes.MAX_BODY_BYTES)})

@@ -171,6 +171,19 @@ def flashcard_candidates(context: dict[str, Any]) -> dict[str, Any]:
         if len(cards) >= target:
             break
         add(_cloze_card(sentence, language))
+    if not cards:  # no sentence to work with (a list, a table, noise): recall cards
+        words = text.split()
+        for start in range(0, min(len(words), 30 * MAX_CARDS), 30):
+            cue, answer = " ".join(words[start:start + 12]), " ".join(words[start + 12:start + 30])
+            if cue and answer:
+                prefix = "Dokończ: " if language == "pl" else "Continue: "
+                add({"front": _clip(prefix + cue + " …", 200), "back": _clip(answer, 500),
+                     "prompt": _clip(cue + " " + answer, 1000)})
+    if not cards and text.strip():  # not even words: the text itself, in two halves
+        flat = " ".join(text.split())
+        prefix = "Dokończ: " if language == "pl" else "Continue: "
+        add({"front": prefix + flat[:100] + " …", "back": flat[100:400] or flat[:300],
+             "prompt": flat[:1000]})
     return {"candidates": cards}
 
 # ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator, m
 from python_functions import flow
 from python_functions.deps import RequestStats, Services, current_user, services, stats
 from python_functions.errors import ApiError
+from python_functions.text import plain_text
 
 router = APIRouter(tags=["flashcards"])
 
@@ -43,13 +44,15 @@ class CreateAiSessionCommand(BaseModel):
 
     input_text: StrictStr = Field(
         description="Study text, 1,000 to 10,000 characters after trimming surrounding "
-                    "whitespace")
+                    "whitespace (the schema states it for text without such whitespace)",
+        json_schema_extra={"minLength": MIN_INPUT_CHARS, "maxLength": MAX_INPUT_CHARS,
+                           "pattern": r"^\S[\s\S]*\S$"})
     model: StrictStr = Field(description="One of AI_ALLOWED_MODELS")
 
     @field_validator("input_text")
     @classmethod
     def _length_in_characters(cls, text: str) -> str:
-        trimmed = text.strip()
+        trimmed = plain_text(text).strip()
         if not MIN_INPUT_CHARS <= len(trimmed) <= MAX_INPUT_CHARS:
             raise ValueError(f"must be {MIN_INPUT_CHARS} to {MAX_INPUT_CHARS} characters "
                              f"after trimming, not {len(trimmed)}")

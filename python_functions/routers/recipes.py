@@ -27,6 +27,7 @@ from python_functions.ocr import (
     decoded_size,
 )
 from python_functions.providers import CallRecord, ProviderFailure
+from python_functions.text import plain_text
 
 router = APIRouter(tags=["recipes"])
 
@@ -80,7 +81,13 @@ class RecipeDraftRequest(BaseModel):
     """`source: text` needs `text` (1 to 50,000 characters after trimming); `source: image`
     needs `image`. Only `pycha_recipe_draft_v1` is produced."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [
+        {"properties": {"source": {"const": "text"},
+                        "text": {"type": "string", "pattern": r"\S", "maxLength": MAX_TEXT_CHARS}},
+         "required": ["source", "text"], "not": {"required": ["image"]}},
+        {"properties": {"source": {"const": "image"}},
+         "required": ["source", "image"], "not": {"required": ["text"]}},
+    ]})
 
     source: Literal["text", "image"]
     output_format: Literal["pycha_recipe_draft_v1"]
@@ -252,7 +259,10 @@ async def draft_recipe(
     if command.source == "text":
         if command.image is not None:
             raise _invalid("image", "image goes with source 'image'")
-        text = (command.text or "").strip()
+        try:
+            text = plain_text(command.text or "").strip()
+        except ValueError as invalid:
+            raise _invalid("text", f"text {invalid}") from None
         if not text:
             raise _invalid("text", "text must not be empty")
         if len(text) > MAX_TEXT_CHARS:

@@ -264,3 +264,14 @@ def test_an_odd_usage_block_never_fails_a_valid_answer(
     expected = (10, 5, 0.001) if isinstance(usage, dict) and usage["cost"] == 0.001 else (
         None, None, None)
     assert rows == [expected, expected]
+
+
+@pytest.mark.parametrize("bad", ["\u0000", "\ud800"])
+def test_text_postgres_cannot_store_is_400_not_500(http: httpx.Client, alice: User,
+                                                    bad: str) -> None:
+    raw = json.dumps({"input_text": study_text(1200)[:600] + bad + study_text(600),
+                      "model": "local/rules"})  # ensure_ascii: the surrogate as \ud800
+    response = http.post("/ai-sessions", content=raw, headers={
+        "Authorization": f"Bearer {token_for(alice)}", "Content-Type": "application/json"})
+    body = assert_service_error(response, 400, "VALIDATION_ERROR")
+    assert body["details"]["field"] == "input_text"

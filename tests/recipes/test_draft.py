@@ -4,6 +4,7 @@ HTTP, the checks before anything is spent, and the only traces a draft leaves.""
 from __future__ import annotations
 
 import base64
+import json
 import threading
 import time
 from collections import Counter
@@ -347,3 +348,13 @@ def test_with_recipes_ocr_vision_the_provider_reads_the_photo(
         failed = client.post("/ai/recipes/draft", json=body,
                              headers={"Authorization": f"Bearer {token_for(alice)}"})
         assert_service_error(failed, 502, "AI_PROVIDER_ERROR")
+
+
+@pytest.mark.parametrize("bad", ["\u0000", "\ud800"])
+def test_recipe_text_with_a_nul_or_a_lone_surrogate_is_400(http: httpx.Client, alice: User,
+                                                           bad: str) -> None:
+    raw = json.dumps({"source": "text", "text": PLACKI + bad,
+                      "output_format": "pycha_recipe_draft_v1"})
+    response = http.post("/ai/recipes/draft", content=raw, headers={
+        "Authorization": f"Bearer {token_for(alice)}", "Content-Type": "application/json"})
+    assert assert_service_error(response, 400, "VALIDATION_ERROR")["details"]["field"] == "text"
