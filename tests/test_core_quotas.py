@@ -15,7 +15,7 @@ from tests.conftest import SERVICE_ROLE_CLAIMS, Api, assert_error, race_rpc
 
 def _policy(admin: psycopg.Connection[Any], bucket: str, *, limit: int = 5, status: int = 403,
             code: str = "AI_LIMIT_REACHED", failures_count: bool = False,
-            window: str = "24 hours", ttl: str = "2 minutes") -> str:
+            window: str = "24 hours", ttl: str = "3 minutes") -> str:
     admin.execute(
         "insert into core.quota_policies (bucket, max_count, window_length, failures_count,"
         " reservation_ttl, error_status, error_code, error_message)"

@@ -3,17 +3,20 @@ pg_cron and operators) and by the service on its own, without waiting for the sa
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
 import httpx
 import psycopg
+import pytest
+from pydantic import ValidationError
 
 from python_functions.app import create_app
 from python_functions.settings import Settings
 from tests.conftest import Api, User, one
 from tests.flashcards.conftest import study_text
-from tests.http_fixtures import ServerThread
+from tests.http_fixtures import LocalAi, ServerThread, token_for
 
 
 def _abandon(api: Api, admin: psycopg.Connection[Any], user: User) -> tuple[str, str]:
@@ -67,3 +70,46 @@ def test_the_service_sweeps_on_its_own(
                generation) == "error"
     assert one(admin, "select status::text from flashcards.ai_generation_sessions"
                       " where id = %s", session) == "failed"
+
+
+def test_a_policy_that_would_abandon_live_attempts_is_refused(
+    admin: psycopg.Connection[Any]
+) -> None:
+    """Provider and OCR timeouts are capped at 120 s (settings); a TTL under 3 minutes could
+    close a live attempt and let the same user run two at once."""
+    with pytest.raises(psycopg.errors.CheckViolation):
+        admin.execute("update core.quota_policies set reservation_ttl = interval '1 minute'"
+                      " where bucket = 'pullups.ai'")
+    with pytest.raises(ValidationError):
+        Settings(pullups_ai_timeout_seconds=150)
+
+
+@pytest.mark.parametrize(("route", "body", "status"), [
+    ("/sessions/ai", {"maxPullups": 5}, 408),
+    ("/ai-sessions", {"input_text": study_text(1100), "model": "local/rules"}, 504),
+])
+def test_an_attempt_closed_under_a_live_request_is_answered_as_a_timeout(
+    service: ServerThread, local_provider: LocalAi, api: Api,
+    admin: psycopg.Connection[Any], alice: User, route: str, body: dict[str, Any],
+    status: int,
+) -> None:
+    local_provider.fault({"mode": "delay", "seconds": 1.0})
+    result: list[httpx.Response] = []
+    worker = threading.Thread(target=lambda: result.append(httpx.post(
+        f"{service.url}{route}", json=body, timeout=30,
+        headers={"Authorization": f"Bearer {token_for(alice)}"})))
+    worker.start()
+    deadline = time.monotonic() + 10
+    while one(admin, "select (select count(*) from pullups.generations)"
+                     " + (select count(*) from flashcards.ai_generation_sessions)") == 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    admin.execute("update pullups.generations set created_at = now() - interval '1 hour'")
+    admin.execute("update flashcards.ai_generation_sessions"
+                  " set created_at = now() - interval '1 hour'")
+    assert sum(api.service("core.close_abandoned_attempts").body.values()) == 1
+    worker.join()
+    answer = result[0]
+    assert answer.status_code == status, answer.text
+    assert answer.json()["code"] == "GENERATION_CLOSED"
+    assert one(admin, "select count(*) from core.ai_calls") == 1  # its call still recorded

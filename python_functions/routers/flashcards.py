@@ -110,11 +110,14 @@ class AiSessionResponse(BaseModel):
     candidates: list[CandidateOut]
 
 
-_FAILURE_STATUS = {"AI_TIMEOUT": 504, "AI_PROVIDER_ERROR": 502, "AI_INVALID_OUTPUT": 502}
+_FAILURE_STATUS = {"AI_TIMEOUT": 504, "AI_PROVIDER_ERROR": 502, "AI_INVALID_OUTPUT": 502,
+                   "GENERATION_CLOSED": 504}
 _FAILURE_MESSAGE = {
     "AI_TIMEOUT": "The AI did not answer within the time limit",
     "AI_PROVIDER_ERROR": "The AI provider failed",
     "AI_INVALID_OUTPUT": "The AI answer held no usable flashcard",
+    # the attempt outlived its reservation and was closed as abandoned meanwhile
+    "GENERATION_CLOSED": "The generation ran past its time limit and was closed",
 }
 
 

@@ -51,12 +51,14 @@ class PullupPlan(BaseModel):
 
 
 _FAILURE_STATUS = {"AI_TIMEOUT": 408, "AI_PROVIDER_ERROR": 502, "AI_INVALID_OUTPUT": 502,
-                   "ACTIVE_SESSION_CONFLICT": 409}
+                   "ACTIVE_SESSION_CONFLICT": 409, "GENERATION_CLOSED": 408}
 _FAILURE_MESSAGE = {
     "AI_TIMEOUT": "The AI did not answer within the time limit; your quota was not used",
     "AI_PROVIDER_ERROR": "The AI provider failed; your quota was not used",
     "AI_INVALID_OUTPUT": "The AI answer was not a valid session; your quota was not used",
     "ACTIVE_SESSION_CONFLICT": "You created a session while the AI was working",
+    # the attempt outlived its reservation and was closed as abandoned meanwhile
+    "GENERATION_CLOSED": "The generation ran past its time limit and was closed",
 }
 
 

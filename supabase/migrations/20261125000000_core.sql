@@ -243,8 +243,11 @@ create table core.quota_policies (
   max_count integer not null check (max_count > 0),
   window_length interval not null check (window_length > interval '0'),
   failures_count boolean not null default false,
-  reservation_ttl interval not null default interval '2 minutes'
-    check (reservation_ttl > interval '0'),
+  -- A pending attempt is closed as abandoned after this, so it must outlast the longest
+  -- live one: the service caps every provider and OCR timeout at 120 s, and retries a
+  -- finish for about 10 s more.
+  reservation_ttl interval not null default interval '3 minutes'
+    check (reservation_ttl >= interval '3 minutes'),
   error_status integer not null check (error_status in (403, 429)),
   error_code text not null check (error_code ~ '^[A-Z_]+$'),
   error_message text not null,
@@ -254,7 +257,8 @@ create table core.quota_policies (
 comment on table core.quota_policies is
   'One row per quota bucket; operators may change limits with psql, effective at once. '
   'failures_count=false: a failed attempt gives its slot back. reservation_ttl: how long '
-  'an unsettled (crashed) reservation keeps counting.';
+  'an unsettled (crashed) reservation keeps counting; at least 3 minutes, longer than any '
+  'live attempt (provider and OCR timeouts are capped at 120 s).';
 
 create table core.quota_reservations (
   id uuid primary key default gen_random_uuid(),
@@ -417,7 +421,7 @@ grant execute on function core.count_ai_attempt(uuid) to service_role;
 
 insert into core.quota_policies (bucket, max_count, window_length, failures_count,
                                  reservation_ttl, error_status, error_code, error_message)
-values ('ai.calls', 30, interval '1 hour', true, interval '2 minutes', 429, 'RATE_LIMITED',
+values ('ai.calls', 30, interval '1 hour', true, interval '3 minutes', 429, 'RATE_LIMITED',
         'Too many AI requests: 30 per hour across all apps')
 on conflict (bucket) do nothing;
 

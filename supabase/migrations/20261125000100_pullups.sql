@@ -119,7 +119,7 @@ create policy generation_error_logs_owner_read on pullups.generation_error_logs
 
 insert into core.quota_policies (bucket, max_count, window_length, failures_count,
                                  reservation_ttl, error_status, error_code, error_message)
-values ('pullups.ai', 5, interval '24 hours', false, interval '2 minutes', 403,
+values ('pullups.ai', 5, interval '24 hours', false, interval '3 minutes', 403,
         'AI_LIMIT_REACHED', 'AI generation limit reached: 5 per 24 hours')
 on conflict (bucket) do nothing;
 
@@ -438,7 +438,7 @@ begin
      where g.user_id = p_user_id and g.status = 'pending'
        and g.created_at > now() - coalesce(
          (select p.reservation_ttl from core.quota_policies p where p.bucket = 'pullups.ai'),
-         interval '2 minutes')
+         interval '3 minutes')
   ) then
     perform core.api_error(409, 'GENERATION_IN_PROGRESS',
       'An AI generation is running; wait for it before creating or starting a session');
@@ -988,7 +988,7 @@ begin
   for v_stale in
     select * from pullups.generations g
      where g.user_id = v_user_id and g.status = 'pending'
-       and g.created_at < now() - coalesce(v_ttl, interval '2 minutes')
+       and g.created_at < now() - coalesce(v_ttl, interval '3 minutes')
        for update
   loop
     perform pullups_private.fail_generation(v_stale, 'error', 'ABANDONED',

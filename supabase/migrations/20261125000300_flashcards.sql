@@ -137,7 +137,7 @@ create policy flashcards_owner_read on flashcards.flashcards
 
 insert into core.quota_policies (bucket, max_count, window_length, failures_count,
                                  reservation_ttl, error_status, error_code, error_message)
-values ('flashcards.ai', 10, interval '1 hour', true, interval '2 minutes', 429,
+values ('flashcards.ai', 10, interval '1 hour', true, interval '3 minutes', 429,
         'RATE_LIMITED', 'Too many flashcard generations: 10 per hour')
 on conflict (bucket) do nothing;
 
@@ -323,7 +323,7 @@ begin
   for v_stale in
     select * from flashcards.ai_generation_sessions s
      where s.user_id = v_user_id and s.status = 'pending'
-       and s.created_at < now() - coalesce(v_ttl, interval '2 minutes')
+       and s.created_at < now() - coalesce(v_ttl, interval '3 minutes')
        for update skip locked
   loop
     perform flashcards_private.fail_session(v_stale, 'ABANDONED', null);

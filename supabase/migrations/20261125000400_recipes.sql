@@ -19,7 +19,7 @@ grant usage on schema recipes_private to service_role;
 
 insert into core.quota_policies (bucket, max_count, window_length, failures_count,
                                  reservation_ttl, error_status, error_code, error_message)
-values ('recipes.draft', 20, interval '1 hour', true, interval '2 minutes', 429,
+values ('recipes.draft', 20, interval '1 hour', true, interval '3 minutes', 429,
         'RATE_LIMITED', 'Too many recipe drafts: 20 per hour')
 on conflict (bucket) do nothing;
 

@@ -32,7 +32,7 @@ begin
      where g.status = 'pending'
        and g.created_at < now() - coalesce(
          (select p.reservation_ttl from core.quota_policies p where p.bucket = 'pullups.ai'),
-         interval '2 minutes')
+         interval '3 minutes')
        for update skip locked
   loop
     perform pullups_private.fail_generation(v_generation, 'error', 'ABANDONED',
@@ -63,7 +63,7 @@ begin
      where s.status = 'pending'
        and s.created_at < now() - coalesce(
          (select p.reservation_ttl from core.quota_policies p where p.bucket = 'flashcards.ai'),
-         interval '2 minutes')
+         interval '3 minutes')
        for update skip locked
   loop
     perform flashcards_private.fail_session(v_session, 'ABANDONED', null);
