@@ -14,11 +14,12 @@ from typing import Annotated, Any
 import httpx
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 from python_functions import errors, openapi
 from python_functions.auth import jwks_client
 from python_functions.db import Database, PostgresDatabase
-from python_functions.deps import RequestStats, Services, services
+from python_functions.deps import RequestStats, RequireUser, Services, current_user, services
 from python_functions.limits import BodySizeLimit, FunctionsPrefix
 from python_functions.ocr import OcrEngine
 from python_functions.providers import ChatClient
@@ -80,13 +81,18 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    app.include_router(pullups.router)
-    app.include_router(flashcards.router)
-    app.include_router(recipes.router)
+    routers = (pullups.router, flashcards.router, recipes.router)
+    for router in routers:
+        app.include_router(router)
     openapi.install(app, settings)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, route_limits={
         "/ai-sessions": max(settings.max_body_bytes, flashcards.MAX_BODY_BYTES),
         "/ai/recipes/draft": max(settings.max_body_bytes, recipes.MAX_BODY_BYTES)})
+    app.add_middleware(RequireUser, routes=frozenset(
+        (route.path, method) for router in routers for route in router.routes
+        if isinstance(route, APIRoute)
+        and any(d.call is current_user for d in route.dependant.dependencies)
+        for method in route.methods or ()))
     app.add_middleware(FunctionsPrefix)  # outermost: the limits and routes see bare paths
 
     @app.middleware("http")

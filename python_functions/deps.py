@@ -10,10 +10,12 @@ from typing import Annotated, Any
 import jwt
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from python_functions.auth import ASYMMETRIC_ALGORITHMS, InvalidToken, verify_token
 from python_functions.db import Database
-from python_functions.errors import ApiError
+from python_functions.errors import ApiError, error_response
 from python_functions.ocr import OcrEngine
 from python_functions.providers import ChatClient
 from python_functions.settings import Settings
@@ -51,10 +53,10 @@ def stats(request: Request) -> RequestStats:
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
 
-async def current_user(request: Request,
-                       svc: Annotated[Services, Depends(services)]) -> dict[str, Any]:
-    """The verified claims of the bearer token, or 401 UNAUTHORIZED."""
-    header = request.headers.get("authorization", "")
+async def authenticate(headers: Headers, svc: Services) -> dict[str, Any]:
+    """The verified claims of the request's bearer token: 401 UNAUTHORIZED without a valid
+    one, 403 FORBIDDEN for an anonymous user unless allowed."""
+    header = headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "UNAUTHORIZED", "Missing bearer token", headers=_UNAUTHORIZED)
@@ -69,9 +71,44 @@ async def current_user(request: Request,
     except (InvalidToken, jwt.PyJWTError):
         raise ApiError(401, "UNAUTHORIZED", "Invalid or expired token",
                        headers=_UNAUTHORIZED) from None
-    stats(request).user_id = str(claims["sub"])
     if claims.get("is_anonymous") is True and not svc.settings.ai_allow_anonymous:
         # with anonymous sign-ins on, every throwaway account would get its own AI quota
         raise ApiError(403, "FORBIDDEN", "Sign in with an account to use the AI features",
                        hint="Anonymous users are refused unless AI_ALLOW_ANONYMOUS=true")
+    return claims
+
+
+class RequireUser:
+    """Authenticate the protected routes before anything reads their body, so a request
+    without a valid token is 401 whatever it sends (FastAPI parses the body before it runs
+    a route's dependencies). The claims go to `current_user` through the request state."""
+
+    def __init__(self, app: ASGIApp, routes: frozenset[tuple[str, str]]) -> None:
+        self.app = app
+        self.routes = routes  # (path, method) of each protected route
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or (scope.get("path"), scope.get("method")) not in self.routes:
+            await self.app(scope, receive, send)
+            return
+        svc: Services = scope["app"].state.services
+        try:
+            claims = await authenticate(Headers(scope=scope), svc)
+        except ApiError as refused:
+            await error_response(refused)(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        state["claims"] = claims
+        if isinstance(state.get("stats"), RequestStats):
+            state["stats"].user_id = str(claims["sub"])
+        await self.app(scope, receive, send)
+
+
+async def current_user(request: Request,
+                       svc: Annotated[Services, Depends(services)]) -> dict[str, Any]:
+    """The verified claims (RequireUser checked them already on the protected routes)."""
+    claims: dict[str, Any] | None = getattr(request.state, "claims", None)
+    if claims is None:
+        claims = await authenticate(request.headers, svc)
+        stats(request).user_id = str(claims["sub"])
     return claims

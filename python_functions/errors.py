@@ -64,13 +64,27 @@ def error_response(error: ApiError) -> JSONResponse:
     return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
 
 
+_FIELD_PART = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}|\d{1,6}")
+
+
 def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
     """`{field, errors}` like the SQL side's `{field}`: the first bad field, then all of them.
-    Never the input itself: it may be user text."""
+    Never the input itself, which may be user text: a field name that is not a plain
+    identifier (an unknown key the client sent) is reported as `body`; malformed JSON is
+    `body` with the character `position`."""
     errors = []
     for item in exc.errors():
         location = [str(part) for part in item.get("loc", ()) if part != "body"]
-        errors.append({"field": ".".join(location) or "body", "message": item.get("msg", "")})
+        entry: dict[str, Any] = {"message": item.get("msg", "")}
+        if item.get("type") == "json_invalid":
+            entry["field"] = "body"
+            if location and location[-1].isdigit():
+                entry["position"] = int(location[-1])
+        elif location and all(_FIELD_PART.fullmatch(part) for part in location):
+            entry["field"] = ".".join(location)
+        else:
+            entry["field"] = "body"
+        errors.append(entry)
     return {"field": errors[0]["field"] if errors else "body", "errors": errors}
 
 
@@ -88,6 +102,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # a body FastAPI could not read: bad bytes, too deep, ...
+            return error_response(ApiError(400, "VALIDATION_ERROR", "Malformed JSON body",
+                                           {"field": "body"}))
         code = _HTTP_CODES.get(exc.status_code, "INTERNAL" if exc.status_code >= 500
                                else "BAD_REQUEST")
         message = exc.detail if isinstance(exc.detail, str) else "Request failed"
@@ -96,6 +113,6 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled error", extra={"route": request.url.path,
-                                            "error_type": type(exc).__name__})
+        route = getattr(request.scope.get("route"), "path", None) or "(unmatched)"
+        log.error("unhandled error", extra={"route": route, "error_type": type(exc).__name__})
         return error_response(ApiError(500, "INTERNAL", "Internal server error"))

@@ -1,7 +1,8 @@
 """Structured logs: one JSON object per line; ids, sizes, statuses and timings only.
 
 Never the request body, prompts, model output, images or tokens: callers pass only such
-fields in `extra`, and this formatter emits only the fields listed in SAFE_FIELDS.
+fields in `extra`, and this formatter emits only the fields listed in SAFE_FIELDS; a
+traceback is never written (the exception's type is enough to find it in the code).
 """
 
 from __future__ import annotations
@@ -35,10 +36,18 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, separators=(",", ":"))
 
 
-def configure(level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger("python_functions")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
+# Loggers whose records must come out as JSON lines too: the database driver's pool (it
+# reports a database outage) and the server (a crashed request); never as plain text.
+LIBRARY_LOGGERS = {"psycopg": "WARNING", "uvicorn": "WARNING"}
+
+
+def configure(level: str = "INFO", handler: logging.Handler | None = None) -> None:
+    """One JSON line per record, for the service and the libraries it runs on."""
+    if handler is None:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+    for name, logger_level in (("python_functions", level), *LIBRARY_LOGGERS.items()):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(logger_level)
+        logger.propagate = False

@@ -90,12 +90,11 @@ FORBIDDEN_IN_LOGS = ("pull-up coach", "<context>", "history", "aiComment", "Bear
 def service_logs() -> Iterator[LogCapture]:
     """Captures the service's logs for the whole test session, and at its end checks every
     line: whatever the tests did (faults, retries, bad tokens), nothing sensitive leaked."""
-    logs.configure()
     capture = LogCapture()
-    logger = logging.getLogger("python_functions")
-    logger.handlers[:] = [capture]  # formatted as in production, kept off the test output
+    logs.configure(handler=capture)  # formatted as in production, kept off the test output
     yield capture
-    logger.removeHandler(capture)
+    for name in ("python_functions", *logs.LIBRARY_LOGGERS):
+        logging.getLogger(name).removeHandler(capture)
     leaked = [(needle, line) for line in capture.lines for needle in FORBIDDEN_IN_LOGS
               if needle in line]
     assert not leaked, leaked[:3]

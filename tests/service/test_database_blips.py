@@ -3,6 +3,7 @@ and an AI answer already paid for still stored when the database blips under it.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -18,7 +19,7 @@ from python_functions.app import create_app
 from python_functions.localdb import LocalCluster, throwaway_cluster
 from python_functions.settings import Settings
 from tests.conftest import User, insert_user
-from tests.http_fixtures import LocalAi, ServerThread, assert_service_error, token_for
+from tests.http_fixtures import LocalAi, LogCapture, ServerThread, assert_service_error, token_for
 
 
 class Blippy:
@@ -53,7 +54,7 @@ def blippy(service_settings: Settings) -> Iterator[Blippy]:
 
 
 def test_while_the_database_is_down_requests_get_503_and_recover_by_themselves(
-    blippy: Blippy, local_provider: LocalAi
+    blippy: Blippy, local_provider: LocalAi, service_logs: LogCapture
 ) -> None:
     local_provider.clear()
     users = [blippy.user() for _ in range(7)]
@@ -71,6 +72,11 @@ def test_while_the_database_is_down_requests_get_503_and_recover_by_themselves(
     statuses = [blippy.generate(user).status_code for user in users[2:]]
     assert statuses == [201] * 5
     assert httpx.get(f"{blippy.service.url}/health", timeout=30).status_code == 200
+    # the outage is in the log as JSON lines, the pool's own included; no traceback
+    records = [json.loads(line) for line in service_logs.lines]
+    assert any(r["logger"].startswith("psycopg") for r in records)
+    assert any(r.get("status") == 503 and r["event"] == "request" for r in records)
+    assert not [line for line in service_logs.lines if "\n" in line or "Traceback" in line]
 
 
 def test_after_an_idle_restart_no_request_gets_a_dead_connection(

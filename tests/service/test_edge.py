@@ -1,0 +1,65 @@
+"""The service's edge: whatever bytes arrive, the answer is the shared body with the right
+status, the token is checked first, and the client's own text is not echoed back."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import httpx
+import pytest
+
+from tests.conftest import User
+from tests.http_fixtures import assert_service_error, token_for
+
+ROUTES = ("/sessions/ai", "/ai-sessions", "/ai/recipes/draft", "/functions/v1/ai-sessions")
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_without_a_token_any_body_is_401(http: httpx.Client, route: str) -> None:
+    for body in (b"{", b"\xff\xfe", b"[" * 30_000, json.dumps({"x": 1}).encode()):
+        response = http.post(route, content=body, headers={"Content-Type": "application/json"})
+        assert_service_error(response, 401, "UNAUTHORIZED")
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize(("body", "encoding"), [
+    (b'{"maxPullups": 5,', None),                       # malformed
+    (b'{"maxPullups": 5, "model": "\xc3\x28"}', None),  # not UTF-8
+    (b'{"maxPullups": "\xff\xfe"}', None),              # invalid UTF-8 inside a string
+    (gzip.compress(b'{"maxPullups": 5}'), "gzip"),      # compressed: not accepted
+    (b"[" * 30_000 + b"]" * 30_000, None),              # 30,000 deep
+    (b'{"maxPullups": ' + b"9" * 4300 + b"}", None),    # a 4,300-digit number
+])
+def test_unreadable_bodies_are_400_validation_error_on_body(
+    http: httpx.Client, alice: User, body: bytes, encoding: str | None
+) -> None:
+    headers = {"Authorization": f"Bearer {token_for(alice)}",
+               "Content-Type": "application/json"}
+    if encoding:
+        headers["Content-Encoding"] = encoding
+    response = http.post("/sessions/ai", content=body, headers=headers)
+    details = assert_service_error(response, 400, "VALIDATION_ERROR")["details"]
+    assert details["field"] in ("body", "maxPullups"), details
+
+
+def test_malformed_json_names_the_body_and_the_position(http: httpx.Client,
+                                                        alice: User) -> None:
+    response = http.post("/ai-sessions", content=b'{"model": "local/rules", }', headers={
+        "Authorization": f"Bearer {token_for(alice)}", "Content-Type": "application/json"})
+    details = assert_service_error(response, 400, "VALIDATION_ERROR")["details"]
+    assert details["field"] == "body"
+    assert details["errors"][0]["position"] == 25
+
+
+def test_unknown_keys_are_not_echoed_back(http: httpx.Client, alice: User) -> None:
+    odd = "k\u0000<script>" + "x" * 100
+    response = http.post("/sessions/ai", json={"maxPullups": 5, odd: 1},
+                         headers={"Authorization": f"Bearer {token_for(alice)}"})
+    body = assert_service_error(response, 400, "VALIDATION_ERROR")
+    assert body["details"]["field"] == "body"
+    assert "script" not in response.text
+
+
+def test_unknown_paths_stay_404_without_a_token(http: httpx.Client) -> None:
+    assert_service_error(http.post("/nothing/here"), 404, "NOT_FOUND")
