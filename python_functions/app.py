@@ -85,7 +85,8 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     for router in routers:
         app.include_router(router)
     openapi.install(app, settings)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, route_limits={
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
+                       read_timeout_s=settings.body_read_timeout_seconds, route_limits={
         "/ai-sessions": max(settings.max_body_bytes, flashcards.MAX_BODY_BYTES),
         "/ai/recipes/draft": max(settings.max_body_bytes, recipes.MAX_BODY_BYTES)})
     app.add_middleware(RequireUser, routes=frozenset(

@@ -5,6 +5,7 @@ input needs more (10,000 characters of study text, an image)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping
 
@@ -17,25 +18,38 @@ def _too_large_body(limit: int) -> bytes:
                        "details": {"maxBytes": limit}, "hint": None}).encode()
 
 
+def _too_slow_body(seconds: float) -> bytes:
+    return json.dumps({"code": "REQUEST_TIMEOUT",
+                       "message": f"The request body did not arrive within {seconds:g} s",
+                       "details": None, "hint": None}).encode()
+
+
 class BodySizeLimit:
+    """The size limit, and a read timeout: a client that stops sending its body mid-way
+    (slowly or not at all) gets 408 REQUEST_TIMEOUT after `read_timeout_s` of silence
+    instead of holding a worker forever."""
+
     def __init__(self, app: ASGIApp, max_bytes: int,
-                 route_limits: Mapping[str, int] | None = None) -> None:
+                 route_limits: Mapping[str, int] | None = None,
+                 read_timeout_s: float = 30.0) -> None:
         self.app = app
         self.default_max_bytes = max_bytes
         self.route_limits = dict(route_limits or {})
+        self.read_timeout_s = read_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         limit = self.route_limits.get(scope.get("path", ""), self.default_max_bytes)
-        await _LimitedRequest(self.app, limit)(scope, receive, send)
+        await _LimitedRequest(self.app, limit, self.read_timeout_s)(scope, receive, send)
 
 
 class _LimitedRequest:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, read_timeout_s: float) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.read_timeout_s = read_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = dict(scope.get("headers") or []).get(b"content-length")
@@ -43,15 +57,25 @@ class _LimitedRequest:
             await self._reject(send)
             return
         received = 0
-        started = rejected = False
+        started = rejected = complete = False
 
         async def limited_receive() -> Message:
-            # past the limit: answer 413 ourselves and tell the app the client left
-            nonlocal received, rejected
+            # past the limit or the time: answer 413/408 ourselves and tell the app the
+            # client left
+            nonlocal received, rejected, complete
             if rejected:
                 return {"type": "http.disconnect"}
-            message = await receive()
+            if complete:  # the body is in: what comes now is the disconnect, whenever
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.read_timeout_s)
+            except TimeoutError:
+                rejected = True
+                if not started:
+                    await self._answer(send, 408, _too_slow_body(self.read_timeout_s))
+                return {"type": "http.disconnect"}
             if message["type"] == "http.request":
+                complete = not message.get("more_body", False)
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
                     rejected = True
@@ -70,8 +94,10 @@ class _LimitedRequest:
         await self.app(scope, limited_receive, guarded_send)
 
     async def _reject(self, send: Send) -> None:
-        body = _too_large_body(self.max_bytes)
-        await send({"type": "http.response.start", "status": 413, "headers": [
+        await self._answer(send, 413, _too_large_body(self.max_bytes))
+
+    async def _answer(self, send: Send, status: int, body: bytes) -> None:
+        await send({"type": "http.response.start", "status": status, "headers": [
             (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
             (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})

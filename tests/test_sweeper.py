@@ -113,3 +113,21 @@ def test_an_attempt_closed_under_a_live_request_is_answered_as_a_timeout(
     assert answer.status_code == status, answer.text
     assert answer.json()["code"] == "GENERATION_CLOSED"
     assert one(admin, "select count(*) from core.ai_calls") == 1  # its call still recorded
+
+
+def test_a_client_that_hangs_up_still_gets_its_attempt_closed_and_recorded(
+    service: ServerThread, local_provider: LocalAi, admin: psycopg.Connection[Any],
+    alice: User,
+) -> None:
+    """The handler runs to its end when the client goes away mid-generation (deliberately:
+    the provider was paid), so the attempt is closed and its call recorded."""
+    local_provider.fault({"mode": "delay", "seconds": 1.0})
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(f"{service.url}/sessions/ai", json={"maxPullups": 5}, timeout=0.3,
+                   headers={"Authorization": f"Bearer {token_for(alice)}"})
+    deadline = time.monotonic() + 15
+    while one(admin, "select count(*) from pullups.generations where status = 'pending'"):
+        assert time.monotonic() < deadline, "the attempt stayed pending"
+        time.sleep(0.05)
+    assert one(admin, "select status::text from pullups.generations") == "success"
+    assert one(admin, "select count(*) from core.ai_calls") == 1

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import gzip
 import json
+import socket
+import time
 
 import httpx
 import pytest
 
+from python_functions.app import create_app
+from python_functions.settings import Settings
 from tests.conftest import User
-from tests.http_fixtures import assert_service_error, token_for
+from tests.http_fixtures import ServerThread, assert_service_error, token_for
 
 ROUTES = ("/sessions/ai", "/ai-sessions", "/ai/recipes/draft", "/functions/v1/ai-sessions")
 
@@ -63,3 +67,23 @@ def test_unknown_keys_are_not_echoed_back(http: httpx.Client, alice: User) -> No
 
 def test_unknown_paths_stay_404_without_a_token(http: httpx.Client) -> None:
     assert_service_error(http.post("/nothing/here"), 404, "NOT_FOUND")
+
+
+def test_a_body_that_stops_arriving_gets_408_and_frees_the_connection(
+    service_settings: Settings, alice: User
+) -> None:
+    """A slow client (half a body, then silence) cannot hold a worker forever."""
+    settings = service_settings.model_copy(update={"body_read_timeout_seconds": 0.5})
+    with ServerThread(create_app(settings)) as server, \
+            socket.create_connection(("127.0.0.1", server.port), timeout=10) as client:
+        client.sendall(
+            b"POST /sessions/ai HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Authorization: Bearer " + token_for(alice).encode() + b"\r\n"
+            b"Content-Length: 100\r\n\r\n" + b'{"maxPull')
+        started = time.monotonic()
+        answer = client.recv(4096).decode()
+        assert answer.startswith("HTTP/1.1 408"), answer
+        assert '"code": "REQUEST_TIMEOUT"' in answer
+        assert time.monotonic() - started < 5
+        with httpx.Client(base_url=server.url) as other:  # still serving
+            assert other.get("/health").status_code == 200
