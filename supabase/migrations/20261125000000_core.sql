@@ -464,7 +464,28 @@ revoke all on core.ai_calls from public, anon, authenticated, service_role;
 grant select on core.ai_calls to service_role;
 
 /**
- * Record one provider call. Called by the apps' finish_* functions.
+ * A whole number 0..2^31-1 from a JSON value (a number, in any spelling), else null:
+ * what the service sends is data, and a bad field must not fail the write it is part of.
+ */
+create or replace function core.json_count(p_value jsonb)
+  returns integer
+  language sql
+  immutable
+  set search_path = ''
+as $$
+  select case
+    when jsonb_typeof(p_value) = 'number' and (p_value #>> '{}')::numeric % 1 = 0
+         and (p_value #>> '{}')::numeric between 0 and 2147483647
+      then (p_value #>> '{}')::numeric::integer
+  end
+$$;
+
+grant execute on function core.json_count(jsonb) to service_role;
+
+/**
+ * Record one provider (or OCR) call. Called by the apps' finish_* functions; never
+ * fails on what the call record holds: a field out of shape is stored as null (or as
+ * a generic value where the column needs one), so the attempt it belongs to still closes.
  */
 create or replace function core.record_ai_call(
   p_app text,
@@ -479,8 +500,14 @@ create or replace function core.record_ai_call(
   set search_path = ''
 as $$
 declare
+  v_status text := p_call ->> 'status';
+  v_cost numeric;
   v_result uuid;
 begin
+  if jsonb_typeof(p_call -> 'cost_usd') = 'number'
+     and (p_call ->> 'cost_usd')::numeric between 0 and 999999 then
+    v_cost := round((p_call ->> 'cost_usd')::numeric, 6);
+  end if;
   insert into core.ai_calls (
       app, user_id, request_id, model, provider, status, http_status, attempt, latency_ms,
       prompt_tokens, completion_tokens, cost_usd, source, input_chars, input_bytes, error_code,
@@ -488,13 +515,18 @@ begin
     )
     values (
       p_app, p_user_id, p_request_id,
-      p_call ->> 'model', coalesce(p_call ->> 'provider', 'unknown'), p_call ->> 'status',
-      (p_call ->> 'http_status')::integer, coalesce((p_call ->> 'attempt')::integer, 1),
-      coalesce((p_call ->> 'latency_ms')::integer, 0),
-      (p_call ->> 'prompt_tokens')::integer, (p_call ->> 'completion_tokens')::integer,
-      (p_call ->> 'cost_usd')::numeric, p_call ->> 'source', (p_call ->> 'input_chars')::integer,
-      (p_call ->> 'input_bytes')::integer, left(p_call ->> 'error_code', 100),
-      left(p_call ->> 'error_message', 500)
+      left(coalesce(p_call ->> 'model', 'unknown'), 200),
+      left(coalesce(p_call ->> 'provider', 'unknown'), 100),
+      case when v_status in ('success', 'timeout', 'error', 'invalid_output') then v_status
+           else 'error' end,
+      core.json_count(p_call -> 'http_status'),
+      coalesce(least(greatest(core.json_count(p_call -> 'attempt'), 1), 10), 1),
+      coalesce(core.json_count(p_call -> 'latency_ms'), 0),
+      core.json_count(p_call -> 'prompt_tokens'), core.json_count(p_call -> 'completion_tokens'),
+      v_cost,
+      case when p_call ->> 'source' ~ '^[a-z_]+$' then p_call ->> 'source' end,
+      core.json_count(p_call -> 'input_chars'), core.json_count(p_call -> 'input_bytes'),
+      left(p_call ->> 'error_code', 100), left(p_call ->> 'error_message', 500)
     )
     returning id into v_result;
   return v_result;

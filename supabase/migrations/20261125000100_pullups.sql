@@ -1066,7 +1066,7 @@ declare
   v_generation pullups.generations;
   v_call jsonb;
   v_status text := finish_generation.outcome ->> 'status';
-  v_duration integer := greatest(0, (finish_generation.outcome ->> 'durationMs')::integer);
+  v_duration integer := core.json_count(finish_generation.outcome -> 'durationMs');
   v_error_code text := coalesce(finish_generation.outcome ->> 'errorCode', 'AI_PROVIDER_ERROR');
   v_error_message text := finish_generation.outcome ->> 'errorMessage';
   v_sets smallint[];
@@ -1083,7 +1083,9 @@ begin
     perform core.api_error(404, 'NOT_FOUND', 'Generation not found');
   end if;
 
-  for v_call in select value from jsonb_array_elements(coalesce(finish_generation.outcome -> 'calls', '[]'::jsonb))
+  for v_call in select value from jsonb_array_elements(
+      case jsonb_typeof(finish_generation.outcome -> 'calls')
+        when 'array' then finish_generation.outcome -> 'calls' else '[]' end)
   loop
     perform core.record_ai_call('pullups', v_user_id, v_generation.id, v_call);
   end loop;
@@ -1117,16 +1119,21 @@ begin
               current_date, v_sets, true, v_comment,
               case when v_generation.start_now then now() end)
       returning * into v_session;
-    exception when unique_violation then
-      v_status := 'error';
-      v_error_code := 'ACTIVE_SESSION_CONFLICT';
-      v_error_message := 'A session was created while the generation ran';
+    exception
+      when unique_violation then
+        v_status := 'error';
+        v_error_code := 'ACTIVE_SESSION_CONFLICT';
+        v_error_message := 'A session was created while the generation ran';
+      when others then  -- whatever it was, the attempt is closed, not left pending
+        v_status := 'error';
+        v_error_code := 'STORE_FAILED';
+        v_error_message := 'The session could not be stored (' || sqlstate || ')';
     end;
   end if;
 
   if v_status <> 'success' then
     v_generation := pullups_private.fail_generation(v_generation, v_status::pullups.generation_status,
-      v_error_code, v_error_message, (finish_generation.outcome ->> 'providerStatus')::integer,
+      v_error_code, v_error_message, core.json_count(finish_generation.outcome -> 'providerStatus'),
       v_duration);
     return jsonb_build_object(
       'data', jsonb_build_object('generation', pullups_private.generation_dto(v_generation),

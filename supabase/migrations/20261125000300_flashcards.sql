@@ -371,12 +371,14 @@ declare
   v_user_id uuid := finish_ai_session.user_id;
   v_outcome jsonb := finish_ai_session.outcome;
   v_status text := v_outcome ->> 'status';
-  v_duration integer := greatest(0, (v_outcome ->> 'durationMs')::integer);
+  v_duration integer := core.json_count(v_outcome -> 'durationMs');
   v_error_code text := coalesce(v_outcome ->> 'errorCode', 'AI_PROVIDER_ERROR');
   v_session flashcards.ai_generation_sessions;
   v_call jsonb;
   v_count integer;
   v_candidates jsonb;
+  v_calls jsonb := case jsonb_typeof(finish_ai_session.outcome -> 'calls')
+                     when 'array' then finish_ai_session.outcome -> 'calls' else '[]' end;
 begin
   if v_status is null or v_status not in ('success', 'timeout', 'error') then
     perform core.invalid_field('outcome', 'outcome.status must be success, timeout or error');
@@ -388,8 +390,7 @@ begin
     perform core.api_error(404, 'NOT_FOUND', 'Generation session not found');
   end if;
 
-  for v_call in select value from jsonb_array_elements(coalesce(v_outcome -> 'calls', '[]'::jsonb))
-  loop
+  for v_call in select value from jsonb_array_elements(v_calls) loop
     perform core.record_ai_call('flashcards', v_user_id, v_session.id, v_call);
   end loop;
 
@@ -399,28 +400,34 @@ begin
   end if;
 
   if v_status = 'success' then
-    insert into flashcards.candidates (session_id, user_id, position, front, back, prompt)
-    select v_session.id, v_user_id, row_number() over (order by c.ord), c.front, c.back, c.prompt
-      from (
-        select distinct on (lower(t.front)) t.ord, t.front, t.back, t.prompt
-          from (
-            select e.ord, btrim(e.item ->> 'front') as front, btrim(e.item ->> 'back') as back,
-                   left(nullif(btrim(e.item ->> 'prompt'), ''), 1000) as prompt
-              from jsonb_array_elements(
-                     case jsonb_typeof(v_outcome -> 'candidates')
-                       when 'array' then v_outcome -> 'candidates' else '[]'::jsonb end)
-                   with ordinality as e(item, ord)
-             where jsonb_typeof(e.item) = 'object'
-          ) t
-         where char_length(t.front) between 1 and 200 and char_length(t.back) between 1 and 500
-         order by lower(t.front), t.ord
-      ) c
-     order by c.ord
-     limit 30;
-    get diagnostics v_count = row_count;
+    begin
+      insert into flashcards.candidates (session_id, user_id, position, front, back, prompt)
+      select v_session.id, v_user_id, row_number() over (order by c.ord), c.front, c.back, c.prompt
+        from (
+          select distinct on (lower(t.front)) t.ord, t.front, t.back, t.prompt
+            from (
+              select e.ord, btrim(e.item ->> 'front') as front, btrim(e.item ->> 'back') as back,
+                     left(nullif(btrim(e.item ->> 'prompt'), ''), 1000) as prompt
+                from jsonb_array_elements(
+                       case jsonb_typeof(v_outcome -> 'candidates')
+                         when 'array' then v_outcome -> 'candidates' else '[]'::jsonb end)
+                     with ordinality as e(item, ord)
+               where jsonb_typeof(e.item) = 'object'
+            ) t
+           where char_length(t.front) between 1 and 200 and char_length(t.back) between 1 and 500
+           order by lower(t.front), t.ord
+        ) c
+       order by c.ord
+       limit 30;
+      get diagnostics v_count = row_count;
+    exception when others then  -- whatever it was, the attempt is closed, not left pending
+      v_count := 0;
+      v_error_code := 'STORE_FAILED';
+    end;
     if v_count = 0 then
       v_status := 'error';
-      v_error_code := 'AI_INVALID_OUTPUT';
+      v_error_code := case when v_error_code = 'STORE_FAILED' then v_error_code
+                           else 'AI_INVALID_OUTPUT' end;
     end if;
   end if;
 
@@ -432,10 +439,11 @@ begin
   update flashcards.ai_generation_sessions s
      set status = 'completed', candidates_count = v_count, duration_ms = v_duration,
          finished_at = now(),
-         prompt_tokens = (select sum((c ->> 'prompt_tokens')::integer)
-                            from jsonb_array_elements(coalesce(v_outcome -> 'calls', '[]')) c),
-         completion_tokens = (select sum((c ->> 'completion_tokens')::integer)
-                                from jsonb_array_elements(coalesce(v_outcome -> 'calls', '[]')) c)
+         prompt_tokens = (select least(sum(core.json_count(c -> 'prompt_tokens')), 2147483647)
+                            from jsonb_array_elements(v_calls) c),
+         completion_tokens = (select least(sum(core.json_count(c -> 'completion_tokens')),
+                                           2147483647)
+                                from jsonb_array_elements(v_calls) c)
    where s.id = v_session.id
   returning * into v_session;
   perform core.quota_settle(v_session.quota_reservation_id, true);

@@ -88,7 +88,9 @@ begin
   end if;
   if core.quota_settle(finish_draft.draft_id, v_status = 'success') then
     for v_call in
-      select value from jsonb_array_elements(coalesce(finish_draft.outcome -> 'calls', '[]'))
+      select value from jsonb_array_elements(
+        case jsonb_typeof(finish_draft.outcome -> 'calls')
+          when 'array' then finish_draft.outcome -> 'calls' else '[]' end)
     loop
       perform core.record_ai_call('recipes', finish_draft.user_id, finish_draft.draft_id, v_call);
       v_recorded := v_recorded + 1;
