@@ -85,13 +85,13 @@ def cmd_run(_args: argparse.Namespace) -> int:
 def cmd_serve(_args: argparse.Namespace) -> int:
     import uvicorn
 
-    from python_functions import logs
+    from python_functions import logs, server
     from python_functions.app import create_app
 
     settings = get_settings()
     logs.configure()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_config=None, access_log=False, server_header=False)
+    uvicorn.Server(server.config(create_app(settings), settings.host, settings.port,
+                                 settings.header_read_timeout_seconds)).run()
     return 0
 
 

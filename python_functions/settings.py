@@ -31,7 +31,8 @@ class Settings(BaseSettings):
     port: int = 8000
     db_pool_size: int = Field(default=10, ge=1, le=100)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
-    # a client silent this long in the middle of its body gets 408
+    # a client silent this long in the middle of its headers or its body gets 408
+    header_read_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
     body_read_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
     # how often the service closes AI attempts a crashed request left pending (0: never)
     sweep_interval_seconds: float = Field(default=60.0, ge=0)

@@ -14,7 +14,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from python_functions import local_ai, logs
+from python_functions import local_ai, logs, server
 from python_functions.app import create_app
 from python_functions.auth import mint_token, user_claims
 from python_functions.localdb import free_port
@@ -27,10 +27,10 @@ AI_TIMEOUT_SECONDS = 1.5  # short, so timeout tests stay fast; the default is 15
 class ServerThread:
     """A uvicorn server on a free loopback port, in a background thread."""
 
-    def __init__(self, app: FastAPI) -> None:
+    def __init__(self, app: FastAPI, header_timeout_s: float = 30.0) -> None:
         self.port = free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None,
-                                access_log=False, lifespan="on")
+        # served as in production: the service's protocol rules included
+        config = server.config(app, "127.0.0.1", self.port, header_timeout_s, lifespan="on")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -87,3 +87,28 @@ def test_a_body_that_stops_arriving_gets_408_and_frees_the_connection(
         assert time.monotonic() - started < 5
         with httpx.Client(base_url=server.url) as other:  # still serving
             assert other.get("/health").status_code == 200
+
+
+def test_a_malformed_http_request_gets_the_shared_json_body(service: ServerThread) -> None:
+    with socket.create_connection(("127.0.0.1", service.port), timeout=10) as client:
+        client.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+        answer = client.recv(4096).decode()
+    head, _, body = answer.partition("\r\n\r\n")
+    assert head.startswith("HTTP/1.1 400") and "content-type: application/json" in head
+    assert json.loads(body) == {"code": "BAD_REQUEST", "message": "Malformed HTTP request",
+                                "details": None, "hint": None}
+
+
+def test_headers_that_never_finish_get_408(service_settings: Settings) -> None:
+    with ServerThread(create_app(service_settings), header_timeout_s=0.5) as server:
+        for prefix in (b"", b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"):  # new, kept alive
+            with socket.create_connection(("127.0.0.1", server.port), timeout=10) as client:
+                client.sendall(prefix + b"POST /sessions/ai HTTP/1.1\r\nHost: x\r\nX-Slo")
+                started = time.monotonic()
+                answer = b""
+                while b"408" not in answer:
+                    chunk = client.recv(4096)
+                    assert chunk, answer
+                    answer += chunk
+                assert b'"code": "REQUEST_TIMEOUT"' in answer
+                assert time.monotonic() - started < 5
