@@ -11,6 +11,7 @@ stopping) still closes its attempt, in the background.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from python_functions.errors import ApiError
 from python_functions.providers import CallRecord, ProviderFailure, StructuredResult
 
 T = TypeVar("T", bound=BaseModel)
+log = logging.getLogger("python_functions.flow")
 
 _background: set[asyncio.Task[Any]] = set()
 
@@ -115,17 +117,40 @@ async def attempt(
 FINISH_RETRY_DELAYS_S = (0.2, 0.5, 1.0, 2.0, 3.0, 4.0)
 
 
+# After the request has given up (the client got 503), the finish is still tried in the
+# background for this long: within the reservation TTL (3 min), so the attempt settles
+# with its calls rather than being closed as abandoned.
+BACKGROUND_FINISH_S = 150.0
+
+
 async def _finish_with_retries(svc: Services, function: str, args: dict[str, Any]
                                ) -> rpc.RpcResponse:
     """A finish RPC, tried again while the database is unavailable (503). Still failing,
-    the attempt stays pending and the sweeper closes it after its TTL."""
+    the client is answered 503 and the finish goes on in the background."""
     finished = await svc.database.call(function, args)
     for delay in FINISH_RETRY_DELAYS_S:
         if finished.status != 503:
             break
         await asyncio.sleep(delay)
         finished = await svc.database.call(function, args)
+    if finished.status == 503:
+        later = asyncio.create_task(_finish_later(svc, function, args))
+        _background.add(later)
+        later.add_done_callback(_background.discard)
     return finished
+
+
+async def _finish_later(svc: Services, function: str, args: dict[str, Any]) -> None:
+    deadline = time.monotonic() + BACKGROUND_FINISH_S
+    delay = 1.0
+    while time.monotonic() < deadline:
+        await asyncio.sleep(delay)
+        finished = await svc.database.call(function, args)
+        if finished.status != 503:
+            log.info("finish written late", extra={"status": finished.status})
+            return
+        delay = min(delay * 2, 10.0)
+    log.error("finish never written", extra={"status": 503})
 
 
 def failure_code(finished: rpc.RpcResponse, request_stats: RequestStats) -> str:

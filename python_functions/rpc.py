@@ -23,7 +23,9 @@ as PostgREST does per request (docs.postgrest.org, "Transactions" and "Functions
     `42501` is 401 for anon and 403 otherwise, `23503`/`23505` 409, `25006` 405, `42883` and
     `42P01` 404, `P0001` 400, other `P0*` 500, `08*` 503, ... with the body
     `{code, message, details, hint}`;
-  - a function the schema cache does not know is 404 `PGRST202`, like PostgREST's.
+  - a function the schema cache does not know is 404 `PGRST202`, like PostgREST's;
+  - arguments nested deeper than 64 levels are refused with 400 `PGRST102` (invalid body)
+    before they reach Postgres, whose JSON parser would run out of stack.
 
 The four statements of a call (BEGIN, context, call, COMMIT) go out in one pipeline: one
 network round trip, which matters when the database is across a network.
@@ -323,6 +325,31 @@ def _pg_error_response(exc: psycopg.Error, authenticated: bool) -> RpcResponse:
     }, {"WWW-Authenticate": "Bearer"} if status == 401 else None)
 
 
+MAX_JSON_DEPTH = 64
+
+
+def _too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether JSON nests deeper than `limit` (Postgres' own parser runs out of stack on a
+    few thousand levels, with a 500 before any privilege check)."""
+    level: list[tuple[Any, int]] = [(value, 1)]
+    while level:
+        item, depth = level.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            level.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _too_deep_response() -> RpcResponse:
+    return _error_response(400, {
+        "code": "PGRST102",
+        "message": f"Invalid body: JSON nested deeper than {MAX_JSON_DEPTH} levels",
+        "details": None, "hint": None,
+    })
+
+
 def _response_headers(raw: str | None) -> dict[str, str]:
     if not raw:
         return {}
@@ -363,6 +390,8 @@ def call(
     request with the anon key.
     """
     request = _Request.build(schema, function, args, claims, headers, method)
+    if _too_deep(request.args):
+        return _too_deep_response()
     try:
         key = _cache_key(conn, schema, function)
         if key not in _schema_cache:
@@ -396,6 +425,8 @@ async def acall(
 ) -> RpcResponse:
     """`call` over an async connection (the AI service's pool)."""
     request = _Request.build(schema, function, args, claims, headers, method)
+    if _too_deep(request.args):
+        return _too_deep_response()
     try:
         key = _cache_key(conn, schema, function)
         if key not in _schema_cache:

@@ -223,3 +223,28 @@ def test_lost_connection_is_503(database_url: str, alice: User) -> None:
     conn.close()
     response = rpc.call(conn, "rpc_test", "for_users", {}, alice.claims)
     assert_error(response, 503, "PGRST000")
+
+
+def test_json_nested_too_deep_is_refused_before_postgres(api: Api, alice: User) -> None:
+    deep: Any = 1
+    for _ in range(15_000):
+        deep = [deep]
+    response = api("workouts.start_session", alice, plan_id="x", date="2026-11-20",
+                   session={"exercises": deep})
+    assert_error(response, 400, "PGRST102")
+    shallow: Any = 1
+    for _ in range(60):
+        shallow = [shallow]
+    assert api("workouts.start_session", alice, plan_id="x", date="2026-11-20",
+               session={"exercises": shallow}).status == 400  # a validation error, fine
+
+
+def test_out_of_range_integers_and_nul_in_text_are_400_as_postgrest_says(
+    api: Api, alice: User
+) -> None:
+    too_big = api("pullups.create_session", alice, session_date="2026-11-26", sets=[5] * 5,
+                  rpe=10**12)
+    assert (too_big.status, too_big.body["code"]) == (400, "22003")
+    nul = api("pullups.create_session", alice, session_date="2026-11-26", sets=[5] * 5,
+              notes="a\u0000b")
+    assert (nul.status, nul.body["code"]) == (400, "22P05")

@@ -14,7 +14,7 @@ import httpx
 import psycopg
 import pytest
 
-from python_functions import migrate
+from python_functions import flow, migrate
 from python_functions.app import create_app
 from python_functions.localdb import LocalCluster, throwaway_cluster
 from python_functions.settings import Settings
@@ -114,6 +114,38 @@ def test_an_answer_already_paid_for_is_stored_across_a_restart(
     blippy.cluster.start()
     worker.join()
     assert result[0].status_code == 201, result[0].text
+    assert blippy.scalar("select status::text from pullups.generations where user_id = %s",
+                         user.id) == "success"
+    assert blippy.scalar("select count(*) from core.ai_calls where user_id = %s", user.id) == 1
+
+
+def test_an_answer_whose_finish_outlives_the_request_is_still_stored(
+    blippy: Blippy, local_provider: LocalAi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database is away longer than the request waits: the client gets 503, and the
+    finish goes on in the background until the database is back."""
+    monkeypatch.setattr(flow, "FINISH_RETRY_DELAYS_S", (0.1,))
+    user = blippy.user()
+    local_provider.fault({"mode": "delay", "seconds": 0.5})
+    result: list[httpx.Response] = []
+    worker = threading.Thread(target=lambda: result.append(blippy.generate(user)))
+    worker.start()
+    deadline = time.monotonic() + 10
+    while blippy.scalar("select count(*) from pullups.generations where user_id = %s",
+                        user.id) == 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    blippy.cluster.stop()
+    try:
+        worker.join()
+        assert_service_error(result[0], 503, "SERVICE_UNAVAILABLE")
+    finally:
+        blippy.cluster.start()
+    deadline = time.monotonic() + 30
+    while blippy.scalar("select status::text from pullups.generations where user_id = %s",
+                        user.id) == "pending":
+        assert time.monotonic() < deadline, "the finish was never written"
+        time.sleep(0.2)
     assert blippy.scalar("select status::text from pullups.generations where user_id = %s",
                          user.id) == "success"
     assert blippy.scalar("select count(*) from core.ai_calls where user_id = %s", user.id) == 1
