@@ -42,6 +42,18 @@ class Blippy:
         return httpx.post(f"{self.service.url}/sessions/ai", json={"maxPullups": 6},
                           headers={"Authorization": f"Bearer {token_for(user)}"}, timeout=60)
 
+    def generate_in_background(self, user: User) -> tuple[threading.Thread, list[httpx.Response]]:
+        """Start a generation in a thread and return once it is pending in the database."""
+        result: list[httpx.Response] = []
+        worker = threading.Thread(target=lambda: result.append(self.generate(user)))
+        worker.start()
+        deadline = time.monotonic() + 10
+        while self.scalar("select count(*) from pullups.generations where user_id = %s",
+                          user.id) == 0:
+            assert time.monotonic() < deadline, "the generation never began"
+            time.sleep(0.02)
+        return worker, result
+
 
 @pytest.fixture(scope="module")
 def blippy(service_settings: Settings) -> Iterator[Blippy]:
@@ -101,14 +113,7 @@ def test_an_answer_already_paid_for_is_stored_across_a_restart(
 ) -> None:
     user = blippy.user()
     local_provider.fault({"mode": "delay", "seconds": 1.0})
-    result: list[httpx.Response] = []
-    worker = threading.Thread(target=lambda: result.append(blippy.generate(user)))
-    worker.start()
-    deadline = time.monotonic() + 10
-    while blippy.scalar("select count(*) from pullups.generations where user_id = %s",
-                        user.id) == 0:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    worker, result = blippy.generate_in_background(user)
     blippy.cluster.stop()  # the provider is still thinking: finish will find no database
     time.sleep(1.5)
     blippy.cluster.start()
@@ -127,14 +132,7 @@ def test_an_answer_whose_finish_outlives_the_request_is_still_stored(
     monkeypatch.setattr(flow, "FINISH_RETRY_DELAYS_S", (0.1,))
     user = blippy.user()
     local_provider.fault({"mode": "delay", "seconds": 0.5})
-    result: list[httpx.Response] = []
-    worker = threading.Thread(target=lambda: result.append(blippy.generate(user)))
-    worker.start()
-    deadline = time.monotonic() + 10
-    while blippy.scalar("select count(*) from pullups.generations where user_id = %s",
-                        user.id) == 0:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    worker, result = blippy.generate_in_background(user)
     blippy.cluster.stop()
     try:
         worker.join()
