@@ -27,8 +27,13 @@ as PostgREST does per request (docs.postgrest.org, "Transactions" and "Functions
   - arguments nested deeper than 64 levels are refused with 400 `PGRST102` (invalid body)
     before they reach Postgres, whose JSON parser would run out of stack.
 
-The four statements of a call (BEGIN, context, call, COMMIT) go out in one pipeline: one
-network round trip, which matters when the database is across a network.
+A call is one network round trip (counted in tests/test_rpc_caller.py): the context and
+the call statement go out in one pipeline with a single Sync, and Postgres runs the
+statements between two Syncs as one implicit transaction, committed at the Sync and rolled
+back on an error, so no BEGIN/COMMIT is needed. The connection must be in autocommit mode.
+The call's SQL is rendered once per function signature and argument set; psycopg prepares
+it on the server after a few uses (its default), which poolers in transaction mode may
+need turned off (`prepare_threshold=None` on the connection).
 
 Followed (PostgREST v12):
   https://docs.postgrest.org/en/v12/references/api/functions.html
@@ -248,9 +253,20 @@ class _Request:
             "read_only": "on" if read_only else "off",
         }
 
-    def statement(self, info: FunctionInfo) -> tuple[sql.Composed, dict[str, str] | None]:
-        keys = list(self.args)
-        return _call_statement(info, keys), ({"args": json.dumps(self.args)} if keys else None)
+    def statement(self, info: FunctionInfo) -> tuple[bytes, dict[str, str] | None]:
+        keys = tuple(self.args)
+        return _rendered(info, keys), ({"args": json.dumps(self.args)} if keys else None)
+
+
+_rendered_cache: dict[tuple[FunctionInfo, tuple[str, ...]], bytes] = {}
+
+
+def _rendered(info: FunctionInfo, keys: tuple[str, ...]) -> bytes:
+    """The call statement's SQL, rendered once per function signature and argument set."""
+    key = (info, keys)
+    if key not in _rendered_cache:
+        _rendered_cache[key] = _call_statement(info, list(keys)).as_bytes(None)
+    return _rendered_cache[key]
 
 
 def _call_statement(info: FunctionInfo, keys: list[str]) -> sql.Composed:
@@ -405,7 +421,10 @@ def call(
         if info is None:
             return request.not_found()
         # pipeline: BEGIN, the context, the call and COMMIT go out in one round trip
-        with conn.pipeline(), conn.transaction():
+        # One round trip: both statements and a single Sync. Between Syncs, Postgres runs
+        # them as one implicit transaction (committed at the Sync, rolled back on error);
+        # set_config(..., true) lasts exactly that transaction.
+        with conn.pipeline():
             conn.execute(_SET_CONTEXT, request.context(info, _role_settings_cache[database]))
             cursor = conn.execute(*request.statement(info))
         row = cursor.fetchone()
@@ -439,7 +458,7 @@ async def acall(
         info = request.pick(_schema_cache[key])
         if info is None:
             return request.not_found()
-        async with conn.pipeline(), conn.transaction():
+        async with conn.pipeline():  # one round trip, one implicit transaction (see call)
             await conn.execute(_SET_CONTEXT,
                                request.context(info, _role_settings_cache[database]))
             cursor = await conn.execute(*request.statement(info))

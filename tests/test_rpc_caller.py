@@ -248,3 +248,34 @@ def test_out_of_range_integers_and_nul_in_text_are_400_as_postgrest_says(
     nul = api("pullups.create_session", alice, session_date="2026-11-26", sets=[5] * 5,
               notes="a\u0000b")
     assert (nul.status, nul.body["code"]) == (400, "22P05")
+
+
+def _syncs_sent(conn: psycopg.Connection[Any], action: Any, tmp_path: Any) -> int:
+    """Round trips a call makes: the Sync messages it sends (libpq's protocol trace). Each
+    Sync waits for the server before the caller can go on."""
+    trace = tmp_path / "trace.txt"
+    with trace.open("w") as out:
+        conn.pgconn.trace(out.fileno())
+        try:
+            action()
+        finally:
+            conn.pgconn.untrace()
+    return sum(1 for line in trace.read_text().splitlines()
+               if "\tF\t" in line and "Sync" in line)
+
+
+@pytest.mark.parametrize(("function", "args"), [
+    ("rpc_test.echo", {"p_uuid": "00000000-0000-4000-8000-000000000001", "p_ints": [1, 2],
+                       "p_doc": {"a": 1}, "p_day": "2026-11-26"}),
+    ("rpc_test.insert_then_fail", {"id": 7}),        # an error: still one round trip
+    ("rpc_test.nothing", {}),
+])
+def test_one_round_trip_per_call(database_url: str, alice: User, tmp_path: Any,
+                                 function: str, args: dict[str, Any]) -> None:
+    schema, _, name = function.partition(".")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        rpc.call(conn, schema, name, args, alice.claims)  # the schema cache is filled once
+        assert _syncs_sent(conn, lambda: rpc.call(conn, schema, name, args, alice.claims),
+                           tmp_path) == 1
+        # and the connection is clean for the next call (no transaction left open)
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
