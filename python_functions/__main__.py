@@ -96,13 +96,7 @@ def cmd_serve(_args: argparse.Namespace) -> int:
 
 
 def cmd_stop(_args: argparse.Namespace) -> int:
-    cluster = stack.local_cluster(get_settings())
-    if cluster.running():
-        cluster.stop()
-        print(f"stopped the local cluster in {cluster.root}")
-    else:
-        print("no local cluster is running")
-    return 0
+    return stack.stop(get_settings())
 
 
 def cmd_reset(_args: argparse.Namespace) -> int:

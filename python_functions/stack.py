@@ -58,6 +58,35 @@ def bring_up(settings: Settings) -> tuple[LocalCluster | None, bool]:
     return cluster, started
 
 
+def _run_pid_file(settings: Settings) -> Path:
+    return settings.local_dir / "run.pid"
+
+
+def stop(settings: Settings) -> int:
+    """`make stop`: a `make run` that is up is asked to stop (as Ctrl-C would: services,
+    then the cluster); a cluster left running without one is stopped directly."""
+    pid_file = _run_pid_file(settings)
+    cluster = local_cluster(settings)
+    pid = int(pid_file.read_text()) if pid_file.exists() else None
+    if pid is not None:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pid = None  # a stale file: that run is gone
+    if pid is not None:
+        deadline = time.monotonic() + 60
+        while pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        say(f"stopped `make run` (pid {pid})")
+        return 0
+    if cluster.running():
+        cluster.stop()
+        say(f"stopped the local cluster in {cluster.root}")
+    else:
+        say("no local cluster is running")
+    return 0
+
+
 def reset(settings: Settings) -> int:
     """`make reset`: drop the embedded database and build it again from the migrations and
     the seed, as `supabase db reset` does for `supabase start`'s."""
@@ -304,6 +333,9 @@ def run(settings: Settings) -> int:
 
     signal.signal(signal.SIGINT, _handle)
     signal.signal(signal.SIGTERM, _handle)
+    pid_file = _run_pid_file(settings)
+    pid_file.parent.mkdir(parents=True, exist_ok=True)
+    pid_file.write_text(str(os.getpid()))  # for `make stop`
     try:
         print_instructions(settings)
         say("ready")
@@ -314,4 +346,5 @@ def run(settings: Settings) -> int:
         if cluster is not None and started:
             say("stopping the local cluster")
             cluster.stop()
+        pid_file.unlink(missing_ok=True)
     return 0

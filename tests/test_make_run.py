@@ -265,3 +265,34 @@ def _pid_of(process: subprocess.Popen[Any], pattern: str) -> str | None:
     found = subprocess.run(["pgrep", "-g", str(process.pid), "-f", pattern],
                            capture_output=True, text=True).stdout.split()
     return found[0] if found else None
+
+
+def test_make_stop_stops_a_running_make_run_cleanly() -> None:
+    """`make stop` while `make run` is up: the run stops as on Ctrl-C (exit 0), instead of
+    seeing its cluster vanish (and starting it again)."""
+    local_dir = Path(tempfile.mkdtemp(prefix="pf-stop-", dir="/tmp"))
+    local_dir.chmod(0o755)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env |= {"LOCAL_DIR": str(local_dir), "DB_PORT": str(port), "PORT": str(free_port()),
+            "LOCAL_AI_PORT": str(free_port())}
+    for variable in ("OPENROUTER_API_KEY", "AI_BASE_URL"):
+        env.pop(variable, None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "python_functions", "run"], cwd=PROJECT_ROOT, env=env,
+        text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    cluster = LocalCluster(local_dir / "postgres", port)
+    try:
+        Output(process).wait_for("ready", timeout=180, exact=True)
+        stopped = subprocess.run([sys.executable, "-m", "python_functions", "stop"],
+                                 cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+                                 timeout=120)
+        assert stopped.returncode == 0 and "stopped `make run`" in stopped.stdout, stopped
+        assert process.wait(timeout=60) == 0
+        assert not cluster.running()
+        assert not (local_dir / "run.pid").exists()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        cluster.stop()
+        shutil.rmtree(local_dir, ignore_errors=True)
