@@ -21,7 +21,11 @@ def _parse_arg(item: str) -> tuple[str, Any]:
     if not sep or not key:
         raise SystemExit(f"expected key=value or key:=json, got {item!r}")
     if key.endswith(":"):
-        return key[:-1], json.loads(value)
+        try:
+            return key[:-1], json.loads(value)
+        except ValueError as exc:
+            raise SystemExit(f"{key[:-1]}:= takes JSON, and {value!r} is not JSON ({exc});"
+                             f" quote it for the shell, e.g. {key}'[1,2]'") from None
     return key, value
 
 
@@ -40,12 +44,12 @@ def _quiet_on_closed_pipe() -> None:
 
 def cmd_rpc(args: argparse.Namespace) -> int:
     _quiet_on_closed_pipe()
-    settings = get_settings()
+    settings = stack.cli_settings()
     schema, _, function = args.function.partition(".")
     if not function:
         raise SystemExit("name the function as SCHEMA.FUNCTION, e.g. pullups.list_sessions")
     params = dict(_parse_arg(item) for item in args.params)
-    with psycopg.connect(settings.db_url, autocommit=True) as conn:
+    with psycopg.connect(settings.db_url, autocommit=True, connect_timeout=5) as conn:
         claims: dict[str, Any] | None = None
         if args.token:
             try:
@@ -70,8 +74,8 @@ def cmd_rpc(args: argparse.Namespace) -> int:
 
 def cmd_token(args: argparse.Namespace) -> int:
     _quiet_on_closed_pipe()
-    settings = get_settings()
-    with psycopg.connect(settings.db_url) as conn:
+    settings = stack.cli_settings()
+    with psycopg.connect(settings.db_url, connect_timeout=5) as conn:
         claims = _claims_for_email(conn, args.email)
     claims = user_claims(claims["sub"], args.email, ttl_seconds=args.ttl)
     print(mint_token(claims, settings.supabase_jwt_secret))
@@ -144,7 +148,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command != "rpc" or any(item.startswith("-") for item in extra):
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         args.params = [*args.params, *extra]
-    result: int = args.func(args)
+    try:
+        result: int = args.func(args)
+    except psycopg.OperationalError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"error: cannot reach the database: {first}", file=sys.stderr)
+        print("hint: is `make run` up? With DATABASE_URL set, it is used instead of the local"
+              " stack: unset it to use `make run`'s", file=sys.stderr)
+        return 1
     return result
 
 

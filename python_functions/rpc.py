@@ -229,14 +229,18 @@ class _Request:
     def pick(self, candidates: list[FunctionInfo]) -> FunctionInfo | None:
         return next((f for f in candidates if f.accepts(set(self.args))), None)
 
-    def not_found(self) -> RpcResponse:
+    def not_found(self, candidates: list[FunctionInfo]) -> RpcResponse:
         listed = ", ".join(sorted(self.args))
         qualified = f"{self.schema}.{self.function}"
+        hint = None
+        if candidates:  # as PostgREST: name the function's parameters
+            params = ", ".join(p.name for p in candidates[0].params)
+            hint = f"Perhaps you meant to call the function {qualified}({params})"
         return _error_response(404, {
             "code": "PGRST202",
             "message": f"Could not find the function {qualified}({listed}) in the schema cache",
             "details": f"Searched for the function {qualified} with parameters {listed or '-'}",
-            "hint": None,
+            "hint": hint,
         })
 
     def context(self, info: FunctionInfo, role_settings: dict[str, dict[str, str]]
@@ -419,7 +423,7 @@ def call(
             _role_settings_cache[database] = _role_settings_from_rows(rows)
         info = request.pick(_schema_cache[key])
         if info is None:
-            return request.not_found()
+            return request.not_found(_schema_cache[key])
         # pipeline: BEGIN, the context, the call and COMMIT go out in one round trip
         # One round trip: both statements and a single Sync. Between Syncs, Postgres runs
         # them as one implicit transaction (committed at the Sync, rolled back on error);
@@ -457,7 +461,7 @@ async def acall(
             _role_settings_cache[database] = _role_settings_from_rows(await cursor.fetchall())
         info = request.pick(_schema_cache[key])
         if info is None:
-            return request.not_found()
+            return request.not_found(_schema_cache[key])
         async with conn.pipeline():  # one round trip, one implicit transaction (see call)
             await conn.execute(_SET_CONTEXT,
                                request.context(info, _role_settings_cache[database]))

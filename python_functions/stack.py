@@ -58,6 +58,26 @@ def bring_up(settings: Settings) -> tuple[LocalCluster | None, bool]:
     return cluster, started
 
 
+def stack_env(settings: Settings) -> Path:
+    return settings.local_dir / "stack.env"
+
+
+def write_stack_env(settings: Settings) -> None:
+    """What a new shell's CLI needs to reach this running stack (`make run` may be on other
+    ports than the defaults): written at start, removed at stop."""
+    path = stack_env(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{key}={value}\n" for key, value in (
+        ("DATABASE_URL", settings.db_url), ("HOST", settings.host), ("PORT", settings.port),
+        ("SUPABASE_JWT_SECRET", settings.supabase_jwt_secret))))
+
+
+def cli_settings() -> Settings:
+    """Settings for the `rpc` and `token` commands: the environment first, then the running
+    `make run` stack's (`.local/stack.env`), then `.env` and the defaults."""
+    return Settings(_env_file=(PROJECT_ROOT / ".env", stack_env(Settings())))
+
+
 def _run_pid_file(settings: Settings) -> Path:
     return settings.local_dir / "run.pid"
 
@@ -336,6 +356,7 @@ def run(settings: Settings) -> int:
     pid_file = _run_pid_file(settings)
     pid_file.parent.mkdir(parents=True, exist_ok=True)
     pid_file.write_text(str(os.getpid()))  # for `make stop`
+    write_stack_env(settings)
     try:
         print_instructions(settings)
         say("ready")
@@ -347,4 +368,5 @@ def run(settings: Settings) -> int:
             say("stopping the local cluster")
             cluster.stop()
         pid_file.unlink(missing_ok=True)
+        stack_env(settings).unlink(missing_ok=True)
     return 0

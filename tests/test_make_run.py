@@ -135,6 +135,14 @@ def test_make_run_serves_the_demo_users_and_stops_on_ctrl_c() -> None:
             assert drafted.stdout == "200", drafted.stdout + drafted.stderr
             assert json.loads(drafted.stderr)["draft"]["name"] == "Placki ziemniaczane"
 
+        # a new shell, without DB_PORT/PORT: the CLI finds the running stack by itself
+        new_shell = {k: v for k, v in env.items() if k not in ("DB_PORT", "PORT")}
+        found = subprocess.run(
+            [sys.executable, "-m", "python_functions", "rpc", "pullups.ai_quota",
+             "--as", "alice@example.com"],
+            cwd=PROJECT_ROOT, env=new_shell, capture_output=True, text=True, timeout=60)
+        assert found.returncode == 0, found.stdout + found.stderr
+
         # the token CLI mints a working dev JWT for a seeded user
         minted = subprocess.run(
             [sys.executable, "-m", "python_functions", "token", "bob@example.com"],
