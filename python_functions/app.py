@@ -122,13 +122,16 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
                 "duration_ms": round((time.monotonic() - request_stats.started) * 1000, 1),
                 **request_stats.extra})
 
-    @app.get("/health", tags=["ops"], summary="Database reachable, provider configured")
+    @app.get("/health", tags=["ops"],
+             summary="Database and AI provider reachable (503 without the database)")
     async def health(svc: Annotated[Services, Depends(services)]) -> JSONResponse:
-        database_ok = await svc.database.ping()
+        database_ok, provider_ok = await asyncio.gather(svc.database.ping(),
+                                                        svc.chat.reachable())
         body: dict[str, Any] = {
-            "status": "ok" if database_ok else "degraded",
+            # 503 only without a database; an unreachable provider fails only AI answers
+            "status": "ok" if database_ok and provider_ok else "degraded",
             "database": "ok" if database_ok else "unreachable",
-            "provider": {"name": svc.chat.provider, "configured": True,
+            "provider": {"name": svc.chat.provider, "reachable": provider_ok,
                          "defaultModel": svc.settings.default_model},
         }
         return JSONResponse(body, status_code=200 if database_ok else 503)

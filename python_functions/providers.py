@@ -77,6 +77,9 @@ class ChatClient:
                  app_title: str | None = None) -> None:
         self._http = http
         self._url = base_url.rstrip("/") + "/chat/completions"
+        self._models_url = base_url.rstrip("/") + "/models"
+        self._reachable = False
+        self._checked_at = -1e9
         self.provider = provider
         self._headers = {"Content-Type": "application/json"}
         if api_key:
@@ -84,6 +87,21 @@ class ChatClient:
         if provider == "openrouter":  # OpenRouter's app attribution headers
             self._headers["HTTP-Referer"] = app_url or "http://localhost"
             self._headers["X-Title"] = app_title or "python_functions"
+
+    async def reachable(self, timeout_s: float = 2.0) -> bool:
+        """Whether the provider answers at all: its model list (OpenAI-compatible servers,
+        OpenRouter and the offline one all serve `GET /models`), remembered for 10 s."""
+        now = time.monotonic()
+        if now - self._checked_at < 10.0:
+            return self._reachable
+        try:
+            response = await self._http.get(self._models_url, headers=self._headers,
+                                            timeout=httpx.Timeout(timeout_s))
+            self._reachable = response.status_code < 500
+        except httpx.HTTPError:
+            self._reachable = False
+        self._checked_at = now
+        return self._reachable
 
     async def structured(self, *, model: str, system: str,
                          user: str | list[dict[str, Any]], schema_name: str,

@@ -149,13 +149,17 @@ class Child:
     command: list[str]
     env: dict[str, str]
     ready_url: str
+    log: Path  # its output goes here, not between the banner's lines
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     restart_at: float | None = None
     started_at: float = 0.0
 
     def start(self) -> None:
-        self.process = subprocess.Popen(self.command, env=self.env)
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as output:
+            self.process = subprocess.Popen(self.command, env=self.env, stdout=output,
+                                            stderr=subprocess.STDOUT)
         self.started_at = time.monotonic()
         self.restart_at = None
 
@@ -171,13 +175,16 @@ def start_services(settings: Settings) -> list[Child]:
     """The offline AI provider (when no provider is configured) and the AI service."""
     env = dict(os.environ) | {"DATABASE_URL": settings.db_url}
     children: list[Child] = []
+    logs = settings.local_dir / "logs"
     if settings.uses_local_ai:
         children.append(Child("the offline AI provider",
                               [sys.executable, "-m", "python_functions.local_ai",
                                "--port", str(settings.local_ai_port)], env,
-                              f"http://127.0.0.1:{settings.local_ai_port}/v1/models"))
+                              f"http://127.0.0.1:{settings.local_ai_port}/v1/models",
+                              logs / "local-ai.log"))
     children.append(Child("the AI service", [sys.executable, "-m", "python_functions", "serve"],
-                          env, f"http://{settings.host}:{settings.port}/health"))
+                          env, f"http://{settings.host}:{settings.port}/health",
+                          logs / "service.log"))
     for child in children:
         child.start()
     deadline = time.monotonic() + 60
@@ -329,7 +336,11 @@ def print_instructions(settings: Settings) -> None:
             "  .venv/bin/python -m python_functions rpc pullups.list_sessions"
             " --as alice@example.com page_size:=3",
         ]
-    lines += ["", "Ctrl-C stops the stack; `make stop` stops a cluster left running.", ""]
+    tokens_file = settings.local_dir / "tokens.txt"
+    tokens_file.write_text("".join(f"{email} {token}\n" for email, _, token in tokens))
+    lines += ["", f"The dev JWTs are also in {tokens_file}; the services log (one JSON line per"
+              f" request) to {settings.local_dir / 'logs'}/.",
+              "Ctrl-C or `make stop` stops the stack.", ""]
     say("\n".join(lines))
 
 

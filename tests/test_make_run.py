@@ -154,6 +154,12 @@ def test_make_run_serves_the_demo_users_and_stops_on_ctrl_c() -> None:
         assert as_bob.returncode == 0, as_bob.stdout + as_bob.stderr
         assert json.loads(as_bob.stdout.partition("\n\n")[2])["meta"]["pagination"]["total"] == 2
 
+        # the banner stays readable: tokens in a file, the services' lines in their logs
+        assert token.group(1) in (local_dir / "tokens.txt").read_text()
+        service_log = (local_dir / "logs" / "service.log").read_text()
+        assert '"event":"request"' in service_log
+        assert '"event":"request"' not in "".join(printed.seen)
+
         # supervision: a killed service and a stopped cluster are started again
         service_pid = subprocess.run(
             ["pgrep", "-g", str(process.pid), "-f", "python_functions serve"],

@@ -13,9 +13,11 @@ import httpx
 import psycopg
 import pytest
 
+from python_functions.app import create_app
 from python_functions.local_models import pullup_session
+from python_functions.localdb import free_port
 from tests.conftest import Api, User, assert_error, one, race
-from tests.http_fixtures import LocalAi, assert_service_error, token_for
+from tests.http_fixtures import LocalAi, ServerThread, assert_service_error, token_for
 
 Generate = Callable[..., httpx.Response]
 
@@ -323,6 +325,19 @@ def test_unknown_route_and_method(http: httpx.Client) -> None:
 def test_health_and_openapi(http: httpx.Client) -> None:
     health = http.get("/health")
     assert health.status_code == 200
-    assert health.json()["database"] == "ok"
+    assert health.json()["status"] == "ok" and health.json()["database"] == "ok"
+    assert health.json()["provider"]["reachable"] is True
     spec = http.get("/openapi.json").json()
     assert "/sessions/ai" in spec["paths"]
+
+
+def test_health_says_when_the_provider_does_not_answer(service_settings: Any) -> None:
+    """Configured is not enough: a provider that does not answer makes the service degraded
+    (still 200: everything but the AI answers works)."""
+    settings = service_settings.model_copy(
+        update={"ai_base_url": f"http://127.0.0.1:{free_port()}/v1"})
+    with ServerThread(create_app(settings)) as server:
+        health = httpx.get(f"{server.url}/health", timeout=30)
+    assert health.status_code == 200
+    assert health.json()["status"] == "degraded"
+    assert health.json()["provider"]["reachable"] is False
