@@ -1,7 +1,7 @@
 """The one error shape of the whole product, for the HTTP service.
 
 Every error leaves the service as `{code, message, details, hint}` with the status of
-DESIGN.md §3; request validation is 400 VALIDATION_ERROR (not FastAPI's 422), and nothing
+docs/architecture.md; request validation is 400 VALIDATION_ERROR (not FastAPI's 422), and nothing
 internal (stack traces, SQL, provider bodies) reaches a client.
 """
 
