@@ -188,6 +188,11 @@ def _not_a_recipe(reasons: list[str]) -> ApiError:
                     {"reasons": reasons}, extra={"reasons": reasons})
 
 
+def _ocr_unavailable() -> ApiError:
+    return ApiError(503, "OCR_UNAVAILABLE", "Text recognition is not available here",
+                    hint="Install tesseract-ocr and tesseract-ocr-pol")
+
+
 def _invalid(field: str, message: str) -> ApiError:
     return ApiError(400, "VALIDATION_ERROR", message, {"field": field})
 
@@ -236,8 +241,7 @@ async def _read_photo(svc: Services, request_stats: RequestStats, model: str, pn
                        _FAILURE_MESSAGE[failed.code]) from None
     except OcrUnavailable:
         await close("error", [])
-        raise ApiError(503, "OCR_UNAVAILABLE", "Text recognition is not available here",
-                       hint="Install tesseract-ocr and tesseract-ocr-pol") from None
+        raise _ocr_unavailable() from None
     return text, [call]
 
 
@@ -275,8 +279,7 @@ async def draft_recipe(
             raise _invalid("image", "image is required with source 'image'")
         request_stats.extra["input_bytes"] = decoded_size(command.image.data_base64)
         if svc.settings.recipes_ocr == "tesseract" and not svc.ocr.available():
-            raise ApiError(503, "OCR_UNAVAILABLE", "Text recognition is not available here",
-                           hint="Install tesseract-ocr and tesseract-ocr-pol")
+            raise _ocr_unavailable()
         try:
             data = decode_image(command.image.mime_type, command.image.data_base64,
                                 MAX_IMAGE_BYTES)

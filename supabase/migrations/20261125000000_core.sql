@@ -284,6 +284,21 @@ grant select on core.quota_policies, core.quota_reservations to service_role;
 -- =============================================================================
 
 /**
+ * How long a bucket's unsettled reservation counts, which is also how long an attempt may
+ * stay pending before it is closed as abandoned (3 minutes for a bucket without a policy).
+ */
+create or replace function core.reservation_ttl(p_bucket text)
+  returns interval
+  language sql
+  stable
+  set search_path = ''
+as $$
+  select coalesce(
+    (select p.reservation_ttl from core.quota_policies p where p.bucket = p_bucket),
+    interval '3 minutes')
+$$;
+
+/**
  * The quota state of one user in one bucket: {limit, used, remaining, resetsAt},
  * resetsAt being when the next slot frees (null when nothing is used).
  */

@@ -436,9 +436,7 @@ begin
   if exists (
     select from pullups.generations g
      where g.user_id = p_user_id and g.status = 'pending'
-       and g.created_at > now() - coalesce(
-         (select p.reservation_ttl from core.quota_policies p where p.bucket = 'pullups.ai'),
-         interval '3 minutes')
+       and g.created_at > now() - core.reservation_ttl('pullups.ai')
   ) then
     perform core.api_error(409, 'GENERATION_IN_PROGRESS',
       'An AI generation is running; wait for it before creating or starting a session');
@@ -943,6 +941,35 @@ end;
 $$;
 
 /**
+ * Close the pending generations past the pullups.ai reservation TTL (a crashed request's)
+ * as ABANDONED: error log, quota slot released, event. Of one user (begin_generation) or
+ * of everyone (the sweeper, core.close_abandoned_attempts). Returns how many.
+ */
+create or replace function pullups_private.close_abandoned(p_user_id uuid default null)
+  returns integer
+  language plpgsql
+  volatile
+  set search_path = ''
+as $$
+declare
+  v_generation pullups.generations;
+  v_closed integer := 0;
+begin
+  for v_generation in
+    select * from pullups.generations g
+     where g.status = 'pending' and (p_user_id is null or g.user_id = p_user_id)
+       and g.created_at < now() - core.reservation_ttl('pullups.ai')
+       for update skip locked
+  loop
+    perform pullups_private.fail_generation(v_generation, 'error', 'ABANDONED',
+      'The request ended before the generation finished', null, null);
+    v_closed := v_closed + 1;
+  end loop;
+  return v_closed;
+end;
+$$;
+
+/**
  * Open an AI generation for a user, in one transaction: closes generations a
  * crashed request left pending past the quota reservation TTL; 409
  * ACTIVE_SESSION_CONFLICT / GENERATION_IN_PROGRESS; 400 MISSING_MAX_PULLUPS when
@@ -965,8 +992,6 @@ create or replace function pullups_private.begin_generation(
 as $$
 declare
   v_user_id uuid := begin_generation.user_id;
-  v_ttl interval;
-  v_stale pullups.generations;
   v_history jsonb;
   v_reservation uuid;
   v_generation pullups.generations;
@@ -984,16 +1009,7 @@ begin
   -- One begin at a time per user; the partial unique index is the backstop.
   perform pg_advisory_xact_lock(hashtextextended('pullups.generation:' || v_user_id::text, 0));
 
-  select p.reservation_ttl into v_ttl from core.quota_policies p where p.bucket = 'pullups.ai';
-  for v_stale in
-    select * from pullups.generations g
-     where g.user_id = v_user_id and g.status = 'pending'
-       and g.created_at < now() - coalesce(v_ttl, interval '3 minutes')
-       for update
-  loop
-    perform pullups_private.fail_generation(v_stale, 'error', 'ABANDONED',
-      'The request ended before the generation finished', null, null);
-  end loop;
+  perform pullups_private.close_abandoned(v_user_id);
 
   if exists (select from pullups.sessions s
               where s.user_id = v_user_id and s.status in ('planned', 'in_progress')) then

@@ -275,6 +275,34 @@ begin
 end;
 $$;
 
+/**
+ * Close the generation sessions pending past the flashcards.ai reservation TTL (a crashed
+ * request's) as failed, ABANDONED. Of one user (begin_ai_session) or of everyone (the
+ * sweeper, core.close_abandoned_attempts). Returns how many.
+ */
+create or replace function flashcards_private.close_abandoned(p_user_id uuid default null)
+  returns integer
+  language plpgsql
+  volatile
+  set search_path = ''
+as $$
+declare
+  v_session flashcards.ai_generation_sessions;
+  v_closed integer := 0;
+begin
+  for v_session in
+    select * from flashcards.ai_generation_sessions s
+     where s.status = 'pending' and (p_user_id is null or s.user_id = p_user_id)
+       and s.created_at < now() - core.reservation_ttl('flashcards.ai')
+       for update skip locked
+  loop
+    perform flashcards_private.fail_session(v_session, 'ABANDONED', null);
+    v_closed := v_closed + 1;
+  end loop;
+  return v_closed;
+end;
+$$;
+
 -- =============================================================================
 -- FUNCTIONS: AI generation (service-only; exposed through the service API below)
 -- =============================================================================
@@ -300,8 +328,6 @@ as $$
 declare
   v_user_id uuid := begin_ai_session.user_id;
   v_text text := btrim(begin_ai_session.input_text, E' \t\r\n\f\v');
-  v_ttl interval;
-  v_stale flashcards.ai_generation_sessions;
   v_reservation uuid;
   v_session flashcards.ai_generation_sessions;
 begin
@@ -319,15 +345,7 @@ begin
     perform core.invalid_field('model', 'model is required');
   end if;
 
-  select p.reservation_ttl into v_ttl from core.quota_policies p where p.bucket = 'flashcards.ai';
-  for v_stale in
-    select * from flashcards.ai_generation_sessions s
-     where s.user_id = v_user_id and s.status = 'pending'
-       and s.created_at < now() - coalesce(v_ttl, interval '3 minutes')
-       for update skip locked
-  loop
-    perform flashcards_private.fail_session(v_stale, 'ABANDONED', null);
-  end loop;
+  perform flashcards_private.close_abandoned(v_user_id);
 
   v_reservation := core.quota_reserve('flashcards.ai', v_user_id);
   perform core.count_ai_attempt(v_user_id);
