@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: setup run stop reset test lint bench clean
+.PHONY: setup run stop reset types test lint bench clean
 
 setup:
 	@scripts/setup.sh
@@ -16,6 +16,11 @@ stop: setup
 # Like `supabase db reset`: the embedded database re-created from migrations and seed.
 reset: setup
 	@$(PY) -m python_functions reset
+
+# TypeScript types of the exposed schemas (Supabase's postgres-meta), committed; make test
+# fails when they are stale.
+types: setup
+	@$(PY) -m python_functions types
 
 lint: setup
 	@$(PY) -m ruff check .

@@ -1,4 +1,5 @@
-"""Command line: `python -m python_functions {run,stop,migrate,rpc,token}`."""
+"""Command line: `python -m python_functions <command>` (run, serve, local-api, types, stop,
+reset, migrate, rpc, token)."""
 
 from __future__ import annotations
 
@@ -99,6 +100,35 @@ def cmd_serve(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_local_api(_args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from python_functions import localapi, logs, server
+
+    settings = get_settings()
+    logs.configure()
+    app = localapi.create_app(settings.db_url, settings.supabase_jwt_secret,
+                              f"http://{settings.host}:{settings.port}", settings.api_url)
+    uvicorn.Server(server.config(app, settings.host, settings.api_port,
+                                 settings.header_read_timeout_seconds)).run()
+    return 0
+
+
+def cmd_types(_args: argparse.Namespace) -> int:
+    from python_functions import typegen
+
+    settings = get_settings()
+    cluster, started = stack.bring_up(settings)  # the migrations applied, as make run does
+    try:
+        changed = typegen.write(settings.db_url)
+    finally:
+        if cluster is not None and started:
+            cluster.stop()
+    where = typegen.TYPES_FILE.relative_to(typegen.PROJECT_ROOT)
+    print(f"{where}: {'updated' if changed else 'up to date'}")
+    return 0
+
+
 def cmd_stop(_args: argparse.Namespace) -> int:
     return stack.stop(get_settings())
 
@@ -121,6 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("serve", help="run the AI service (HOST:PORT, configured from the env)")
     p.set_defaults(func=cmd_serve)
+    p = sub.add_parser("local-api", help="serve /rest/v1, /auth/v1 and /functions/v1 on"
+                       " API_PORT (started by `make run`)")
+    p.set_defaults(func=cmd_local_api)
+    p = sub.add_parser("types", help="generate types/database.types.ts (postgres-meta)")
+    p.set_defaults(func=cmd_types)
     p = sub.add_parser("stop", help="stop the embedded cluster left running")
     p.set_defaults(func=cmd_stop)
     p = sub.add_parser("reset", help="re-create the embedded database from migrations and seed")

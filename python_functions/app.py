@@ -13,10 +13,11 @@ from typing import Annotated, Any
 
 import httpx
 from fastapi import Depends, FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from python_functions import errors, openapi
+from python_functions import cors, errors, openapi
 from python_functions.auth import jwks_client
 from python_functions.db import Database, PostgresDatabase
 from python_functions.deps import RequestStats, RequireUser, Services, current_user, services
@@ -94,7 +95,8 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         if isinstance(route, APIRoute)
         and any(d.call is current_user for d in route.dependant.dependencies)
         for method in route.methods or ()))
-    app.add_middleware(FunctionsPrefix)  # outermost: the limits and routes see bare paths
+    app.add_middleware(FunctionsPrefix)  # the limits and routes see bare paths
+    app.add_middleware(CORSMiddleware, **cors.OPTIONS)  # preflights need no token
 
     @app.middleware("http")
     async def access_log(request: Request,

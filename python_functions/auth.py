@@ -21,11 +21,13 @@ class InvalidToken(Exception):
 
 
 def user_claims(user_id: str, email: str | None, *, ttl_seconds: int = 3600,
-                now: int | None = None) -> dict[str, Any]:
+                now: int | None = None, issuer: str = "supabase-local",
+                session_id: str | None = None, app_metadata: dict[str, Any] | None = None,
+                user_metadata: dict[str, Any] | None = None) -> dict[str, Any]:
     """Claims shaped like the access tokens Supabase Auth issues to a signed-in user."""
     issued = int(now if now is not None else time.time())
     return {
-        "iss": "supabase-local",
+        "iss": issuer,
         "aud": AUDIENCE,
         "sub": user_id,
         "email": email or "",
@@ -33,13 +35,19 @@ def user_claims(user_id: str, email: str | None, *, ttl_seconds: int = 3600,
         "role": "authenticated",
         "aal": "aal1",
         "amr": [{"method": "password", "timestamp": issued}],
-        "app_metadata": {"provider": "email", "providers": ["email"]},
-        "user_metadata": {},
-        "session_id": str(uuid.uuid4()),
+        "app_metadata": app_metadata or {"provider": "email", "providers": ["email"]},
+        "user_metadata": user_metadata or {},
+        "session_id": session_id or str(uuid.uuid4()),
         "is_anonymous": False,
         "iat": issued,
         "exp": issued + ttl_seconds,
     }
+
+
+def api_key(role: str, secret: str) -> str:
+    """A project API key as `supabase start` prints them: a long-lived JWT whose only
+    claims are the issuer, the role (`anon` or `service_role`) and the expiry."""
+    return mint_token({"iss": "supabase-demo", "role": role, "exp": 1983812996}, secret)
 
 
 def mint_token(claims: dict[str, Any], secret: str) -> str:

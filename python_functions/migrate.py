@@ -66,9 +66,11 @@ def _run_file(conn: psycopg.Connection, path: Path) -> None:
 
 
 def standin_needed(conn: psycopg.Connection) -> bool:
-    """True where this database has no `auth.users`: a plain Postgres. Supabase (and a
-    database the stand-in was applied to) has it."""
-    row = conn.execute("select to_regclass('auth.users') is null").fetchone()
+    """True where this database lacks what the stand-in creates (`auth.users`, or its
+    newest table `auth.refresh_tokens`): a plain Postgres, or one prepared by an older
+    stand-in. Supabase has both."""
+    row = conn.execute("select to_regclass('auth.users') is null"
+                       " or to_regclass('auth.refresh_tokens') is null").fetchone()
     return bool(row and row[0])
 
 

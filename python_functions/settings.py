@@ -8,6 +8,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from python_functions import PROJECT_ROOT
+from python_functions.auth import api_key
 
 # The same development secret `supabase start` uses, so dev tokens work against either stack.
 DEV_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"  # noqa: S105
@@ -29,6 +30,9 @@ class Settings(BaseSettings):
     db_port: int = DEFAULT_DB_PORT
     host: str = "127.0.0.1"
     port: int = 8000
+    # `make run`'s local API (/rest/v1, /auth/v1, /functions/v1), where `supabase start`
+    # serves Supabase's
+    api_port: int = 54321
     db_pool_size: int = Field(default=10, ge=1, le=100)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     # a client silent this long in the middle of its headers or its body gets 408
@@ -90,6 +94,18 @@ class Settings(BaseSettings):
         if self.ai_default_model:
             return self.ai_default_model
         return "local/rules" if self.uses_local_ai else self.allowed_models[0]
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.api_port}"
+
+    @property
+    def anon_key(self) -> str:
+        return api_key("anon", self.supabase_jwt_secret)
+
+    @property
+    def service_role_key(self) -> str:
+        return api_key("service_role", self.supabase_jwt_secret)
 
     @property
     def jwks_url(self) -> str | None:

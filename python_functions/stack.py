@@ -48,9 +48,10 @@ def bring_up(settings: Settings) -> tuple[LocalCluster | None, bool]:
             started = True
         else:
             say("reusing the running local cluster")
-    # the platform stand-in comes with a new cluster, from its bootstrap superuser
+    # the platform stand-in comes from the cluster's bootstrap superuser (with a new
+    # cluster, or when an older cluster lacks what the stand-in now creates)
     applied = migrate.prepare_database(
-        settings.db_url, seed=fresh, bootstrap_dsn=settings.bootstrap_db_url if fresh else None)
+        settings.db_url, seed=fresh, bootstrap_dsn=settings.bootstrap_db_url)
     if applied:
         say(f"applied migrations: {', '.join(applied)}")
     if fresh:
@@ -69,6 +70,7 @@ def write_stack_env(settings: Settings) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(f"{key}={value}\n" for key, value in (
         ("DATABASE_URL", settings.db_url), ("HOST", settings.host), ("PORT", settings.port),
+        ("API_PORT", settings.api_port),
         ("SUPABASE_JWT_SECRET", settings.supabase_jwt_secret))))
 
 
@@ -185,6 +187,10 @@ def start_services(settings: Settings) -> list[Child]:
     children.append(Child("the AI service", [sys.executable, "-m", "python_functions", "serve"],
                           env, f"http://{settings.host}:{settings.port}/health",
                           logs / "service.log"))
+    children.append(Child("the local API", [sys.executable, "-m", "python_functions",
+                                            "local-api"], env,
+                          f"{settings.api_url}/auth/v1/.well-known/jwks.json",
+                          logs / "local-api.log"))
     for child in children:
         child.start()
     deadline = time.monotonic() + 60
@@ -289,6 +295,18 @@ def example_requests(settings: Settings) -> dict[str, Path]:
     }
 
 
+def supabase_js_snippet(settings: Settings) -> list[str]:
+    """Three lines a newcomer pastes into node: sign in as alice, then an RPC (the same
+    calls examples/supabase-js/ makes and tests)."""
+    return [
+        "import { createClient } from '@supabase/supabase-js'",
+        f"const supabase = createClient('{settings.api_url}', '{settings.anon_key}')",
+        "await supabase.auth.signInWithPassword({ email: 'alice@example.com', password:"
+        " 'demo-password' }); console.log(await supabase.schema('pullups')"
+        ".rpc('list_sessions', { page_size: 3 }))",
+    ]
+
+
 def print_instructions(settings: Settings) -> None:
     tokens = demo_tokens(settings)
     service = f"http://{settings.host}:{settings.port}"
@@ -297,10 +315,17 @@ def print_instructions(settings: Settings) -> None:
     lines = [
         "",
         "The stack is up.",
+        f"  API URL:     {settings.api_url}  (/rest/v1/rpc, /auth/v1, /functions/v1)",
+        f"  anon key:    {settings.anon_key}",
+        f"  service_role key: {settings.service_role_key}",
         f"  DATABASE_URL={settings.db_url}",
         f"  AI service:  {service}  (OpenAPI: {service}/openapi.json), AI by {provider}",
         "",
-        "Demo users (password on Supabase Auth: demo-password) and dev JWTs",
+        "From supabase-js: in examples/supabase-js/, run `node --experimental-websocket"
+        " --input-type=module` (Node 22+: `node --input-type=module`), paste, then Ctrl-D:",
+        *(f"  {line}" for line in supabase_js_snippet(settings)),
+        "",
+        "Demo users (password: demo-password) and dev JWTs",
         "(valid 7 days, signed with SUPABASE_JWT_SECRET):",
     ]
     for email, uid, token in tokens:
@@ -337,9 +362,12 @@ def print_instructions(settings: Settings) -> None:
             " --as alice@example.com page_size:=3",
         ]
     tokens_file = settings.local_dir / "tokens.txt"
-    tokens_file.write_text("".join(f"{email} {token}\n" for email, _, token in tokens))
-    lines += ["", f"The dev JWTs are also in {tokens_file}; the services log (one JSON line per"
-              f" request) to {settings.local_dir / 'logs'}/.",
+    tokens_file.write_text(f"SUPABASE_URL={settings.api_url}\n"
+                           f"SUPABASE_ANON_KEY={settings.anon_key}\n"
+                           f"SUPABASE_SERVICE_ROLE_KEY={settings.service_role_key}\n"
+                           + "".join(f"{email} {token}\n" for email, _, token in tokens))
+    lines += ["", f"The keys and dev JWTs are also in {tokens_file}; the services log (one JSON"
+              f" line per request) to {settings.local_dir / 'logs'}/.",
               "Ctrl-C or `make stop` stops the stack.", ""]
     say("\n".join(lines))
 

@@ -59,14 +59,17 @@ if [[ -n $pg_major ]]; then
   fi
 fi
 
-# The Supabase CLI (pinned in tools/package.json; its binary ships in the npm package).
+# Node projects, pinned by their lockfiles: tools/ (the Supabase CLI, whose binary ships in
+# the npm package, and postgres-meta's type generator) and examples/supabase-js/.
 if command -v npm >/dev/null 2>&1; then
-  tools_stamp=tools/node_modules/.installed-$(sha256sum tools/package-lock.json | cut -c1-16)
-  if [[ ! -f $tools_stamp ]]; then
-    log "installing tools/ (npm ci)"
-    (cd tools && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-    touch "$tools_stamp"
-  fi
+  for project in tools examples/supabase-js; do
+    stamp=$project/node_modules/.installed-$(sha256sum "$project/package-lock.json" | cut -c1-16)
+    if [[ ! -f $stamp ]]; then
+      log "installing $project/ (npm ci)"
+      (cd "$project" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+      touch "$stamp"
+    fi
+  done
 fi
 
 PYTHON=${PYTHON:-python3}

@@ -14,7 +14,9 @@
 --     timeouts; API roles INHERIT; postgres NOSUPERUSER with CREATEROLE, CREATEDB,
 --     REPLICATION, BYPASSRLS, member of the API roles), schemas `extensions`
 --     (pgcrypto there) and `graphql_public`;
---   * supabase/auth (GoTrue) v2.17x: `auth.users` and `auth.identities` columns,
+--   * supabase/auth (GoTrue) v2.17x: `auth.users`, `auth.identities`,
+--     `auth.sessions` and `auth.refresh_tokens` columns (the last two for the
+--     local /auth/v1 stand-in's sessions),
 --     without defaults where GoTrue's migrations set none, owned by
 --     `supabase_auth_admin`, RLS on, nothing granted to the API roles; and
 --     `auth.uid()`, `auth.role()`, `auth.email()`, `auth.jwt()`.
@@ -178,12 +180,58 @@ create table if not exists auth.identities (
 comment on table auth.identities is 'Auth: Stores identities associated to a user.';
 create index if not exists identities_user_id_idx on auth.identities (user_id);
 
+do $$
+begin
+  if to_regtype('auth.aal_level') is null then
+    create type auth.aal_level as enum ('aal1', 'aal2', 'aal3');
+  end if;
+end
+$$;
+
+create table if not exists auth.sessions (
+  id uuid not null primary key,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  created_at timestamptz,
+  updated_at timestamptz,
+  factor_id uuid,
+  aal auth.aal_level,
+  not_after timestamptz,
+  refreshed_at timestamp,
+  user_agent text,
+  ip inet,
+  tag text
+);
+comment on table auth.sessions is 'Auth: Stores session data associated to a user.';
+create index if not exists sessions_user_id_idx on auth.sessions (user_id);
+
+create table if not exists auth.refresh_tokens (
+  instance_id uuid,
+  id bigserial primary key,
+  token varchar(255) unique,
+  user_id varchar(255),
+  revoked boolean,
+  created_at timestamptz,
+  updated_at timestamptz,
+  parent varchar(255),
+  session_id uuid references auth.sessions (id) on delete cascade
+);
+comment on table auth.refresh_tokens is
+  'Auth: Store of tokens used to refresh JWT tokens once they expire.';
+create index if not exists refresh_tokens_session_id_revoked_idx
+  on auth.refresh_tokens (session_id, revoked);
+
 alter table auth.users owner to supabase_auth_admin;
 alter table auth.identities owner to supabase_auth_admin;
+alter table auth.sessions owner to supabase_auth_admin;
+alter table auth.refresh_tokens owner to supabase_auth_admin;
 alter table auth.users enable row level security;
 alter table auth.identities enable row level security;
-revoke all on auth.users, auth.identities from anon, authenticated, service_role;
-grant all on auth.users, auth.identities to postgres;
+alter table auth.sessions enable row level security;
+alter table auth.refresh_tokens enable row level security;
+revoke all on auth.users, auth.identities, auth.sessions, auth.refresh_tokens
+  from anon, authenticated, service_role;
+grant all on auth.users, auth.identities, auth.sessions, auth.refresh_tokens to postgres;
+grant usage on sequence auth.refresh_tokens_id_seq to postgres;
 
 -- Supabase Auth's own definitions: the claims PostgREST sets per request
 -- (`request.jwt.claims`), falling back to the per-claim settings of older PostgREST.

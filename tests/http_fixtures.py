@@ -12,11 +12,10 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from fastapi import FastAPI
 
-from python_functions import local_ai, logs, server
+from python_functions import local_ai, localapi, logs, server
 from python_functions.app import create_app
-from python_functions.auth import mint_token, user_claims
+from python_functions.auth import api_key, mint_token, user_claims
 from python_functions.localdb import free_port
 from python_functions.settings import DEV_JWT_SECRET, Settings
 from tests.conftest import User
@@ -27,8 +26,9 @@ AI_TIMEOUT_SECONDS = 1.5  # short, so timeout tests stay fast; the default is 15
 class ServerThread:
     """A uvicorn server on a free loopback port, in a background thread."""
 
-    def __init__(self, app: FastAPI, header_timeout_s: float = 30.0) -> None:
-        self.port = free_port()
+    def __init__(self, app: Any, header_timeout_s: float = 30.0, port: int | None = None
+                 ) -> None:
+        self.port = port or free_port()
         # served as in production: the service's protocol rules included
         config = server.config(app, "127.0.0.1", self.port, header_timeout_s, lifespan="on")
         self.server = uvicorn.Server(config)
@@ -146,3 +146,26 @@ def assert_service_error(response: httpx.Response, status: int, code: str,
     assert set(body) == {"code", "message", "details", "hint"} | added, body
     assert body["code"] == code, body
     return body
+
+
+ANON_KEY = api_key("anon", DEV_JWT_SECRET)
+SERVICE_ROLE_KEY = api_key("service_role", DEV_JWT_SECRET)
+
+
+@pytest.fixture(scope="session")
+def local_api(database_url: str, service: ServerThread) -> Iterator[ServerThread]:
+    """`make run`'s local API (/rest/v1, /auth/v1, /functions/v1) over the test database,
+    relaying functions to the test service."""
+    port = free_port()
+    app = localapi.create_app(database_url, DEV_JWT_SECRET, service.url,
+                              f"http://127.0.0.1:{port}")
+    with ServerThread(app, port=port) as server:
+        yield server
+
+
+@pytest.fixture
+def api_http(local_api: ServerThread, local_provider: LocalAi) -> Iterator[httpx.Client]:
+    """A client of the local API with the anon key, as supabase-js sends it."""
+    local_provider.clear()
+    with httpx.Client(base_url=local_api.url, timeout=30, headers={"apikey": ANON_KEY}) as client:
+        yield client

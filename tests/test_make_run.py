@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -59,7 +60,7 @@ def test_make_run_serves_the_demo_users_and_stops_on_ctrl_c() -> None:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     service_port, ai_port = free_port(), free_port()
     env |= {"LOCAL_DIR": str(local_dir), "DB_PORT": str(port), "PORT": str(service_port),
-            "LOCAL_AI_PORT": str(ai_port)}
+            "LOCAL_AI_PORT": str(ai_port), "API_PORT": str(free_port())}
     for variable in ("OPENROUTER_API_KEY", "AI_BASE_URL"):  # the offline provider, always
         env.pop(variable, None)
     process = subprocess.Popen(
@@ -134,6 +135,18 @@ def test_make_run_serves_the_demo_users_and_stops_on_ctrl_c() -> None:
                                      timeout=60, cwd=PROJECT_ROOT)
             assert drafted.stdout == "200", drafted.stdout + drafted.stderr
             assert json.loads(drafted.stderr)["draft"]["name"] == "Placki ziemniaczane"
+
+        # the printed supabase-js snippet, pasted into node as it is: alice's sessions
+        snippet = re.search(r"From supabase-js.*?\n((?:  .*\n){3})", output)
+        assert snippet, output
+        pasted = subprocess.run(
+            ["node", "--experimental-websocket", "--input-type=module"],
+            input=textwrap.dedent(snippet.group(1)),
+            cwd=PROJECT_ROOT / "examples" / "supabase-js", capture_output=True, text=True,
+            timeout=60)
+        assert pasted.returncode == 0, pasted.stdout + pasted.stderr
+        assert "error: null" in pasted.stdout and "status: 200" in pasted.stdout, pasted.stdout
+        assert "sessions: [" in pasted.stdout, pasted.stdout
 
         # a new shell, without DB_PORT/PORT: the CLI finds the running stack by itself
         new_shell = {k: v for k, v in env.items() if k not in ("DB_PORT", "PORT")}
@@ -252,7 +265,7 @@ def test_ctrl_c_stops_the_cluster_even_when_nobody_reads_the_output() -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env |= {"LOCAL_DIR": str(local_dir), "DB_PORT": str(port), "PORT": str(free_port()),
-            "LOCAL_AI_PORT": str(free_port())}
+            "LOCAL_AI_PORT": str(free_port()), "API_PORT": str(free_port())}
     for variable in ("OPENROUTER_API_KEY", "AI_BASE_URL"):
         env.pop(variable, None)
     process = subprocess.Popen(
@@ -289,7 +302,7 @@ def test_make_stop_stops_a_running_make_run_cleanly() -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env |= {"LOCAL_DIR": str(local_dir), "DB_PORT": str(port), "PORT": str(free_port()),
-            "LOCAL_AI_PORT": str(free_port())}
+            "LOCAL_AI_PORT": str(free_port()), "API_PORT": str(free_port())}
     for variable in ("OPENROUTER_API_KEY", "AI_BASE_URL"):
         env.pop(variable, None)
     process = subprocess.Popen(

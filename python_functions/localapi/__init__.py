@@ -1,0 +1,102 @@
+"""The local API: what a supabase-js app needs from this backend, on one origin and at
+Supabase's paths, for `make run` (on hosted Supabase or `supabase start` the real services
+answer instead).
+
+    /rest/v1/rpc/{fn}   PostgREST's RPC endpoint            (rest.py)
+    /auth/v1/...        sign-up, sign-in, user, sign-out    (gotrue.py)
+    /functions/v1/...   the AI service's routes, proxied     (here)
+
+CORS for browser apps on every path (`python_functions.cors`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import tomllib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from psycopg_pool import AsyncConnectionPool
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+
+from python_functions import PROJECT_ROOT, cors
+from python_functions.localapi.gotrue import GoTrue
+from python_functions.localapi.rest import RpcEndpoint, json_response
+
+log = logging.getLogger("python_functions.localapi")
+
+CONFIG_TOML = PROJECT_ROOT / "supabase" / "config.toml"
+_HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer",
+                         "upgrade", "proxy-authorization", "proxy-authenticate", "host"})
+
+
+def exposed_schemas() -> list[str]:
+    """`[api] schemas` of supabase/config.toml: what PostgREST exposes on `supabase start`."""
+    with CONFIG_TOML.open("rb") as handle:
+        schemas: list[str] = tomllib.load(handle)["api"]["schemas"]
+    return schemas
+
+
+class FunctionsProxy:
+    """`/functions/v1/...` relayed to the AI service (which serves that prefix too)."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def handle(self, request: Request) -> Response:
+        headers = [(k, v) for k, v in request.headers.items() if k not in _HOP_BY_HOP]
+        has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
+        upstream = self.http.build_request(  # the body streams through as it arrives
+            request.method, request.url.path, params=request.url.query, headers=headers,
+            content=request.stream() if has_body else None)
+        try:
+            answer = await self.http.send(upstream)
+        except httpx.HTTPError as exc:
+            log.warning("functions relay failed", extra={"error_type": type(exc).__name__})
+            # functions-js reports an answer with x-relay-error as a FunctionsRelayError
+            return json_response(502, {
+                "code": "SERVICE_UNAVAILABLE", "message": "The AI service is not reachable",
+                "details": None, "hint": "Is `make run` up?"}, {"x-relay-error": "true"})
+        out = {k: v for k, v in answer.headers.items()
+               if k.lower() not in _HOP_BY_HOP and k.lower() != "content-length"}
+        return Response(answer.content, answer.status_code, out)
+
+
+def create_app(database_url: str, jwt_secret: str, functions_url: str, public_url: str,
+               schemas: list[str] | None = None, pool_size: int = 10) -> Starlette:
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        database_url, min_size=1, max_size=pool_size, open=False, timeout=3.0,
+        check=AsyncConnectionPool.check_connection,
+        kwargs={"autocommit": True, "application_name": "local_api", "connect_timeout": 3})
+    http = httpx.AsyncClient(base_url=functions_url,
+                             timeout=httpx.Timeout(120.0, connect=5.0))
+    rest = RpcEndpoint(pool, schemas or exposed_schemas(), jwt_secret)
+    auth = GoTrue(pool, jwt_secret, public_url.rstrip("/") + "/auth/v1")
+    functions = FunctionsProxy(http)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await pool.open(wait=False)
+        try:
+            yield
+        finally:
+            await http.aclose()
+            await pool.close()
+
+    methods = cors.METHODS
+    return Starlette(
+        routes=[
+            Route("/rest/v1/rpc/{function}", rest.handle, methods=methods),
+            Mount("/auth/v1", routes=auth.routes()),
+            Route("/functions/v1/{path:path}", functions.handle, methods=methods),
+        ],
+        middleware=[Middleware(CORSMiddleware, **cors.OPTIONS)],
+        lifespan=lifespan,
+    )

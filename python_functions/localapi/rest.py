@@ -1,0 +1,226 @@
+"""`/rest/v1/rpc/{fn}`: PostgREST's RPC endpoint, on top of the PostgREST-faithful caller.
+
+What it does, each as PostgREST (v12 to v13, read in its source `src/library/PostgREST/`) does it:
+
+* Methods (`ApiRequest.getAction`): POST calls the function with the JSON body as named
+  arguments (an empty body is `{}`); GET and HEAD call it with the query string's
+  parameters, in a read-only transaction, so a function that writes answers 405 `25006`;
+  any other method is 405 `PGRST101` "Cannot use the PUT method on RPC".
+* Schema (`ApiRequest.getSchema`): `Content-Profile` for POST, `Accept-Profile` for GET/HEAD,
+  among the exposed schemas (`[api] schemas` of supabase/config.toml, first one the
+  default); another is 406 `PGRST106` with the hint listing the exposed ones. With several
+  exposed schemas the answer carries `Content-Profile` (`Response.profileHeader`).
+* Body (`ApiRequest.Payload`): JSON (or `application/x-www-form-urlencoded`, whose values are
+  strings); unparsable JSON or a non-object is 400 `PGRST102` "Empty or invalid json"; another
+  content type is 400 `PGRST102` "Content-Type not acceptable: ...".
+* Role (`Auth.Jwt`): from the JWT in `Authorization: Bearer`, else (the Supabase gateway's
+  part) the JWT in the `apikey` header, HS256 with the project's secret; its `role` claim,
+  `anon` without one. A token that cannot be decoded is 401 `PGRST301`, one whose claims fail
+  (`exp`/`nbf`/`iat` with 30 s of skew, `aud` not a string or list) 401 `PGRST303`, both with
+  `WWW-Authenticate: Bearer error="invalid_token", error_description="..."`. Neither header
+  is the gateway's 401 "No API key found in request".
+* Errors PostgREST itself raises carry `Proxy-Status: PostgREST; error=<code>`.
+* The call and its outcome (status, `response.headers`, `Content-Range` for set-returning
+  functions, error bodies and the SQLSTATE → status table) are the caller's: `rpc.acall`.
+
+Table endpoints (`/rest/v1/{table}`) are not served: every write the apps need is an RPC.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import parse_qsl
+
+import jwt
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from starlette.requests import Request
+from starlette.responses import Response
+
+from python_functions import rpc
+
+JWT_SKEW_S = 30
+_DECODE_MESSAGES = {
+    "empty": "Empty JWT is sent in Authorization header",
+    "algorithm": "Wrong or unsupported encoding algorithm",
+    "crypto": "JWT cryptographic operation failed",
+}
+
+
+class RestError(Exception):
+    def __init__(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+                 ) -> None:
+        super().__init__(body.get("message"))
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+    def response(self) -> Response:
+        code = self.body.get("code")
+        headers = dict(self.headers)
+        if isinstance(code, str) and code.startswith("PGRST"):
+            headers["Proxy-Status"] = f"PostgREST; error={code}"
+        return json_response(self.status, self.body, headers)
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    merged = {"Content-Type": rpc.JSON_CONTENT_TYPE, **(headers or {})}
+    return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")), status,
+                    merged)
+
+
+def _pgrst(status: int, code: str, message: str, details: Any = None, hint: Any = None,
+           headers: dict[str, str] | None = None) -> RestError:
+    return RestError(status, {"code": code, "details": details, "hint": hint,
+                              "message": message}, headers)
+
+
+def _jwt_decode_error(message: str, details: str | None = None) -> RestError:
+    return _pgrst(401, "PGRST301", message, details, headers={
+        "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{message}"'})
+
+
+def _jwt_claims_error(message: str) -> RestError:
+    return _pgrst(401, "PGRST303", message, headers={
+        "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{message}"'})
+
+
+def bearer_token(request: Request) -> str | None:
+    """The JWT the request is made with: `Authorization: Bearer`, else the `apikey` header
+    (how Supabase's gateway lets a bare anon or service key through)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer":
+        return token.strip()
+    apikey = request.headers.get("apikey")
+    return apikey.strip() if apikey is not None else None
+
+
+def no_api_key() -> RestError:
+    return RestError(401, {"message": "No API key found in request",
+                           "hint": "No `apikey` request header or url param was found."})
+
+
+def verify_claims(token: str, secret: str, now: float | None = None) -> dict[str, Any]:
+    """The claims of a request's JWT, checked as PostgREST checks them (`Auth.Jwt`)."""
+    if not token:
+        raise _jwt_decode_error(_DECODE_MESSAGES["empty"])
+    parts = token.count(".") + 1
+    if parts != 3:
+        raise _jwt_decode_error(f"Expected 3 parts in JWT; got {parts}")
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise _jwt_decode_error(_DECODE_MESSAGES["crypto"]) from None
+    if header.get("alg") != "HS256":  # the project's secret is a symmetric key
+        raise _jwt_decode_error(_DECODE_MESSAGES["algorithm"],
+                                f"Algorithm {header.get('alg')!r} is not accepted")
+    try:
+        claims: Any = jwt.decode(token, secret, algorithms=["HS256"], options={
+            "verify_exp": False, "verify_nbf": False, "verify_iat": False,
+            "verify_aud": False})
+    except jwt.InvalidSignatureError:
+        raise _jwt_decode_error(_DECODE_MESSAGES["crypto"]) from None
+    except jwt.PyJWTError:
+        raise _jwt_claims_error("Parsing claims failed") from None
+    if not isinstance(claims, dict):
+        raise _jwt_claims_error("Parsing claims failed")
+    current = int(now if now is not None else time.time())
+    for key, in_past, message in (("exp", True, "JWT expired"),
+                                  ("nbf", False, "JWT not yet valid"),
+                                  ("iat", False, "JWT issued at future")):
+        if key not in claims:
+            continue
+        value = claims[key]
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise _jwt_claims_error(f"The JWT '{key}' claim must be a number")
+        if (current - JWT_SKEW_S > value) if in_past else (current + JWT_SKEW_S < value):
+            raise _jwt_claims_error(message)
+    audience = claims.get("aud")
+    if audience is not None and not (
+            isinstance(audience, str)
+            or (isinstance(audience, list) and all(isinstance(a, str) for a in audience))):
+        raise _jwt_claims_error("The JWT 'aud' claim must be a string or an array of strings")
+    return claims
+
+
+class RpcEndpoint:
+    """The `/rest/v1/rpc/{fn}` handler over a pool of connections (as `postgres`, which may
+    `set role` to each API role, as PostgREST's `authenticator` does)."""
+
+    def __init__(self, pool: AsyncConnectionPool[Any], schemas: Sequence[str], secret: str
+                 ) -> None:
+        self.pool = pool
+        self.schemas = list(schemas)
+        self.secret = secret
+
+    async def handle(self, request: Request) -> Response:
+        try:
+            return await self._handle(request)
+        except RestError as refused:
+            return refused.response()
+
+    def _schema(self, request: Request) -> tuple[str, bool]:
+        header = "content-profile" if request.method == "POST" else "accept-profile"
+        profile = request.headers.get(header)
+        if profile is None:
+            return self.schemas[0], len(self.schemas) != 1
+        if profile not in self.schemas:
+            raise _pgrst(406, "PGRST106", f"Invalid schema: {profile}", hint=(
+                "Only the following schemas are exposed: " + ", ".join(self.schemas)))
+        return profile, True
+
+    def _claims(self, request: Request) -> dict[str, Any]:
+        token = bearer_token(request)
+        if token is None:
+            raise no_api_key()
+        claims = verify_claims(token, self.secret)
+        role = claims.get("role")
+        return {**claims, "role": role if isinstance(role, str) and role else "anon"}
+
+    async def _args(self, request: Request) -> dict[str, Any]:
+        if request.method in ("GET", "HEAD"):
+            return dict(request.query_params)  # the last value of a repeated name
+        raw = await request.body()
+        media = request.headers.get("content-type", "application/json").split(";")[0]
+        media = media.strip().lower()
+        if media == "application/x-www-form-urlencoded":
+            return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+        if media not in ("application/json", ""):
+            raise _pgrst(400, "PGRST102", f"Content-Type not acceptable: {media}")
+        if not raw.strip():
+            return {}
+        try:
+            body = json.loads(raw)
+        except (ValueError, RecursionError):
+            body = None
+        if not isinstance(body, dict):
+            raise _pgrst(400, "PGRST102", "Empty or invalid json")
+        return body
+
+    async def _handle(self, request: Request) -> Response:
+        method = request.method
+        if method not in ("GET", "HEAD", "POST"):
+            raise _pgrst(405, "PGRST101", f"Cannot use the {method} method on RPC")
+        schema, negotiated = self._schema(request)
+        claims = self._claims(request)
+        args = await self._args(request)
+        function = request.path_params["function"]
+        headers = {k: v for k, v in request.headers.items()}
+        try:
+            async with self.pool.connection() as conn:
+                result = await rpc.acall(conn, schema, function, args, claims, headers,
+                                         "GET" if method == "HEAD" else method)
+        except PoolTimeout:
+            result = rpc.unavailable()
+        out = dict(result.headers)
+        if negotiated:
+            out.setdefault("Content-Profile", schema)
+        code = result.body.get("code") if isinstance(result.body, dict) else None
+        if not result.ok and isinstance(code, str) and code.startswith("PGRST"):
+            out.setdefault("Proxy-Status", f"PostgREST; error={code}")
+        if (result.body is None and result.status == 204) or method == "HEAD":
+            return Response(None, result.status, out)
+        return Response(json.dumps(result.body, ensure_ascii=False, separators=(",", ":")),
+                        result.status, {"Content-Type": rpc.JSON_CONTENT_TYPE, **out})

@@ -1,0 +1,153 @@
+"""/auth/v1 answers as GoTrue does for sign-up, sign-in, refresh, user and sign-out, with
+passwords stored as GoTrue stores them (bcrypt)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import jwt
+import psycopg
+
+from python_functions.auth import verify_token
+from python_functions.settings import DEV_JWT_SECRET
+from tests.conftest import TEST_EMAIL_DOMAIN, one
+
+V2024 = {"X-Supabase-Api-Version": "2024-01-01"}
+
+
+def _email() -> str:
+    return f"signup-{uuid.uuid4().hex[:8]}@{TEST_EMAIL_DOMAIN}"
+
+
+PASSWORD = "a-good-password"
+
+
+def _signup(api_http: httpx.Client, email: str, password: str = PASSWORD) -> httpx.Response:
+    return api_http.post("/auth/v1/signup", json={"email": email, "password": password},
+                         headers=V2024)
+
+
+def _auth_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert body["code"] == code, body
+    assert response.headers["x-supabase-api-version"] == "2024-01-01"
+    return body
+
+
+def test_signup_stores_a_bcrypt_password_and_answers_a_session(
+        api_http: httpx.Client, admin: psycopg.Connection[Any]) -> None:
+    email = _email()
+    response = _signup(api_http, email)
+    assert response.status_code == 200, response.text
+    session = response.json()
+    assert session["token_type"] == "bearer" and session["expires_in"] == 3600
+    assert session["refresh_token"] and session["user"]["email"] == email
+    claims = verify_token(session["access_token"], DEV_JWT_SECRET)
+    assert claims["sub"] == session["user"]["id"] and claims["role"] == "authenticated"
+    assert claims["exp"] == session["expires_at"]
+    assert claims["iss"].endswith("/auth/v1")
+    stored = one(admin, "select encrypted_password from auth.users where email = %s", email)
+    assert stored.startswith("$2a$10$") and "a-good-password" not in stored
+    assert one(admin, "select count(*) from auth.identities i join auth.users u"
+                      " on u.id = i.user_id where u.email = %s and i.provider = 'email'",
+               email) == 1
+
+
+def test_signup_twice_is_422_user_already_exists(api_http: httpx.Client) -> None:
+    email = _email()
+    assert _signup(api_http, email).status_code == 200
+    body = _auth_error(_signup(api_http, email.upper()), 422, "user_already_exists")
+    assert body["message"] == "User already registered"
+
+
+def test_a_short_password_is_422_weak_password_with_reasons(api_http: httpx.Client) -> None:
+    body = _auth_error(_signup(api_http, _email(), "12345"), 422, "weak_password")
+    assert body["weak_password"] == {"reasons": ["length"]}
+
+
+def test_an_invalid_email_is_400_validation_failed(api_http: httpx.Client) -> None:
+    _auth_error(_signup(api_http, "not-an-email"), 400, "validation_failed")
+
+
+def test_password_sign_in_and_the_user_endpoint(api_http: httpx.Client) -> None:
+    email = _email()
+    _signup(api_http, email).raise_for_status()
+    signed_in = api_http.post("/auth/v1/token", params={"grant_type": "password"},
+                              json={"email": email, "password": "a-good-password"},
+                              headers=V2024)
+    assert signed_in.status_code == 200, signed_in.text
+    token = signed_in.json()["access_token"]
+    user = api_http.get("/auth/v1/user", headers={"Authorization": f"Bearer {token}"})
+    assert user.status_code == 200, user.text
+    assert user.json()["email"] == email and user.json()["last_sign_in_at"]
+    assert user.json()["identities"][0]["provider"] == "email"
+
+
+def test_a_wrong_password_and_an_unknown_user_are_the_same_400(
+        api_http: httpx.Client) -> None:
+    email = _email()
+    _signup(api_http, email).raise_for_status()
+    for who, password in ((email, "wrong-password"), (_email(), "a-good-password")):
+        response = api_http.post("/auth/v1/token", params={"grant_type": "password"},
+                                 json={"email": who, "password": password}, headers=V2024)
+        body = _auth_error(response, 400, "invalid_credentials")
+        assert body["message"] == "Invalid login credentials"
+
+
+def test_without_the_api_version_header_errors_have_the_legacy_shape(
+        api_http: httpx.Client) -> None:
+    response = api_http.post("/auth/v1/token", params={"grant_type": "password"},
+                             json={"email": _email(), "password": "x"})
+    assert response.status_code == 400
+    assert response.json() == {"code": 400, "error_code": "invalid_credentials",
+                               "msg": "Invalid login credentials"}
+
+
+def test_a_refresh_token_is_used_once_and_replaced(api_http: httpx.Client) -> None:
+    first = _signup(api_http, _email()).json()
+    refreshed = api_http.post("/auth/v1/token", params={"grant_type": "refresh_token"},
+                              json={"refresh_token": first["refresh_token"]}, headers=V2024)
+    assert refreshed.status_code == 200, refreshed.text
+    second = refreshed.json()
+    assert second["refresh_token"] != first["refresh_token"]
+    assert (jwt.decode(second["access_token"], options={"verify_signature": False})
+            ["session_id"] == jwt.decode(first["access_token"],
+                                         options={"verify_signature": False})["session_id"])
+    again = api_http.post("/auth/v1/token", params={"grant_type": "refresh_token"},
+                          json={"refresh_token": first["refresh_token"]}, headers=V2024)
+    _auth_error(again, 400, "refresh_token_not_found")
+
+
+def test_logout_ends_the_session_and_its_refresh_tokens(
+        api_http: httpx.Client, admin: psycopg.Connection[Any]) -> None:
+    session = _signup(api_http, _email()).json()
+    response = api_http.post("/auth/v1/logout", params={"scope": "global"},
+                             headers={"Authorization": f"Bearer {session['access_token']}"})
+    assert response.status_code == 204
+    assert one(admin, "select count(*) from auth.sessions where user_id = %s",
+               session["user"]["id"]) == 0
+    refresh = api_http.post("/auth/v1/token", params={"grant_type": "refresh_token"},
+                            json={"refresh_token": session["refresh_token"]}, headers=V2024)
+    _auth_error(refresh, 400, "refresh_token_not_found")
+
+
+def test_the_user_endpoint_without_or_with_a_bad_token(api_http: httpx.Client) -> None:
+    _auth_error(api_http.get("/auth/v1/user", headers=V2024), 401, "no_authorization")
+    forged = api_http.get("/auth/v1/user", headers={**V2024, "Authorization": "Bearer x.y.z"})
+    _auth_error(forged, 403, "bad_jwt")
+
+
+def test_the_issued_token_calls_the_rpcs(api_http: httpx.Client) -> None:
+    session = _signup(api_http, _email()).json()
+    response = api_http.post("/rest/v1/rpc/list_sessions", json={}, headers={
+        "Authorization": f"Bearer {session['access_token']}", "Content-Profile": "pullups"})
+    assert response.status_code == 200, response.text
+    assert response.json()["meta"]["pagination"]["total"] == 0
+
+
+def test_malformed_json_is_400_bad_json(api_http: httpx.Client) -> None:
+    response = api_http.post("/auth/v1/signup", content=b"{", headers=V2024)
+    _auth_error(response, 400, "bad_json")

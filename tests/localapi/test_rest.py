@@ -1,0 +1,241 @@
+"""/rest/v1/rpc answers as PostgREST does (each case cites the behaviour it mirrors in
+python_functions/localapi/rest.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from python_functions.auth import mint_token
+from python_functions.settings import DEV_JWT_SECRET
+from tests.conftest import User
+from tests.http_fixtures import SERVICE_ROLE_KEY, token_for
+
+
+def _as(user: User) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_for(user)}"}
+
+
+def _create(api_http: httpx.Client, user: User) -> dict[str, Any]:
+    response = api_http.post("/rest/v1/rpc/create_session", json={
+        "session_date": dt.date.today().isoformat(), "sets": [5, 5, 4, 4, 3]},
+        headers={**_as(user), "Content-Profile": "pullups"})
+    assert response.status_code == 201, response.text
+    session: dict[str, Any] = response.json()["data"]["session"]
+    return session
+
+
+def _pgrst(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, (response.status_code, response.text)
+    body: dict[str, Any] = response.json()
+    assert set(body) == {"code", "message", "details", "hint"}, body
+    assert body["code"] == code, body
+    return body
+
+
+def test_post_calls_the_function_in_the_content_profile_schema(
+        api_http: httpx.Client, alice: User) -> None:
+    created = api_http.post("/rest/v1/rpc/create_session", json={
+        "session_date": dt.date.today().isoformat(), "sets": [5, 5, 4, 4, 3]},
+        headers={**_as(alice), "Content-Profile": "pullups"})
+    assert created.status_code == 201, created.text
+    assert created.headers["content-profile"] == "pullups"
+    assert created.headers["content-type"].startswith("application/json")
+    session = created.json()["data"]["session"]
+    got = api_http.get("/rest/v1/rpc/get_session", params={"session_id": session["id"]},
+                       headers={**_as(alice), "Accept-Profile": "pullups"})
+    assert got.status_code == 200, got.text
+    assert got.json()["data"]["session"]["id"] == session["id"]
+
+
+def test_get_passes_query_parameters_as_typed_arguments(
+        api_http: httpx.Client, alice: User) -> None:
+    for days in range(3):  # finished sessions, one a day
+        api_http.post("/rest/v1/rpc/create_session", json={
+            "session_date": (dt.date.today() - dt.timedelta(days=days + 1)).isoformat(),
+            "sets": [5, 5, 4, 4, 3], "status": "completed"},
+            headers={**_as(alice), "Content-Profile": "pullups"}).raise_for_status()
+    page = api_http.get("/rest/v1/rpc/list_sessions", params={"page_size": "2"},
+                        headers={**_as(alice), "Accept-Profile": "pullups"})
+    assert page.status_code == 200, page.text
+    assert page.json()["meta"]["pagination"] == {"limit": 2, "offset": 0, "total": 3}
+
+
+def test_get_of_a_function_that_writes_is_405_read_only(
+        api_http: httpx.Client, alice: User) -> None:
+    planned = _create(api_http, alice)
+    response = api_http.get("/rest/v1/rpc/start_session", params={"session_id": planned["id"]},
+                            headers={**_as(alice), "Accept-Profile": "pullups"})
+    _pgrst(response, 405, "25006")
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
+def test_other_methods_are_405_pgrst101(api_http: httpx.Client, alice: User,
+                                        method: str) -> None:
+    response = api_http.request(method, "/rest/v1/rpc/list_sessions",
+                                headers={**_as(alice), "Content-Profile": "pullups"})
+    body = _pgrst(response, 405, "PGRST101")
+    assert body["message"] == f"Cannot use the {method} method on RPC"
+    assert response.headers["proxy-status"] == "PostgREST; error=PGRST101"
+
+
+def test_an_unexposed_schema_is_406_pgrst106_naming_the_exposed_ones(
+        api_http: httpx.Client, alice: User) -> None:
+    for method, header in (("POST", "Content-Profile"), ("GET", "Accept-Profile")):
+        response = api_http.request(method, "/rest/v1/rpc/close_abandoned",
+                                    headers={**_as(alice), header: "pullups_private"})
+        body = _pgrst(response, 406, "PGRST106")
+        assert body["message"] == "Invalid schema: pullups_private"
+        assert body["hint"] == ("Only the following schemas are exposed:"
+                                " pullups, workouts, flashcards, recipes")
+
+
+def test_without_a_profile_the_first_exposed_schema_is_used(
+        api_http: httpx.Client, alice: User) -> None:
+    response = api_http.post("/rest/v1/rpc/list_sessions", json={}, headers=_as(alice))
+    assert response.status_code == 200, response.text
+    assert response.headers["content-profile"] == "pullups"
+
+
+def test_an_unknown_function_is_404_pgrst202(api_http: httpx.Client, alice: User) -> None:
+    response = api_http.post("/rest/v1/rpc/no_such_function", json={"a": 1},
+                             headers={**_as(alice), "Content-Profile": "workouts"})
+    body = _pgrst(response, 404, "PGRST202")
+    assert "workouts.no_such_function(a)" in body["message"]
+
+
+def test_a_misspelled_argument_is_404_pgrst202_with_the_parameters_as_hint(
+        api_http: httpx.Client, alice: User) -> None:
+    response = api_http.post("/rest/v1/rpc/get_session", json={"sessionid": "x"},
+                             headers={**_as(alice), "Content-Profile": "pullups"})
+    body = _pgrst(response, 404, "PGRST202")
+    assert body["hint"] == "Perhaps you meant to call the function pullups.get_session(session_id)"
+
+
+@pytest.mark.parametrize("content", [b"{", b"[1, 2]", b"\"text\"", b"null"])
+def test_a_body_that_is_not_a_json_object_is_400_pgrst102(
+        api_http: httpx.Client, alice: User, content: bytes) -> None:
+    response = api_http.post("/rest/v1/rpc/list_sessions", content=content, headers={
+        **_as(alice), "Content-Profile": "pullups", "Content-Type": "application/json"})
+    body = _pgrst(response, 400, "PGRST102")
+    assert body["message"] == "Empty or invalid json"
+
+
+def test_an_unsupported_content_type_is_400_pgrst102(api_http: httpx.Client,
+                                                      alice: User) -> None:
+    response = api_http.post("/rest/v1/rpc/list_sessions", content=b"<a/>", headers={
+        **_as(alice), "Content-Profile": "pullups", "Content-Type": "application/xml"})
+    body = _pgrst(response, 400, "PGRST102")
+    assert body["message"] == "Content-Type not acceptable: application/xml"
+
+
+def test_form_encoded_arguments_are_accepted_as_strings(api_http: httpx.Client,
+                                                        alice: User) -> None:
+    response = api_http.post("/rest/v1/rpc/list_sessions", content=b"page_size=1", headers={
+        **_as(alice), "Content-Profile": "pullups",
+        "Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 200, response.text
+
+
+def test_the_anon_key_alone_is_role_anon_and_client_rpcs_are_401(
+        api_http: httpx.Client) -> None:
+    response = api_http.post("/rest/v1/rpc/list_sessions", json={},
+                             headers={"Content-Profile": "pullups"})
+    _pgrst(response, 401, "42501")
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_the_service_role_key_reaches_service_only_rpcs(api_http: httpx.Client,
+                                                        alice: User) -> None:
+    response = api_http.post("/rest/v1/rpc/begin_draft", json={
+        "user_id": alice.id, "source_kind": "text", "source_chars": 10, "image_bytes": 0,
+        "model": "local/rules", "language": "pl"},
+        headers={"apikey": SERVICE_ROLE_KEY, "Authorization": f"Bearer {SERVICE_ROLE_KEY}",
+                 "Content-Profile": "recipes"})
+    assert response.status_code != 401 and response.status_code != 403, response.text
+    user = api_http.post("/rest/v1/rpc/begin_draft", json={}, headers={
+        **_as(alice), "Content-Profile": "recipes"})
+    assert user.status_code in (403, 404), user.text
+
+
+def test_no_api_key_at_all_is_the_gateways_401(local_api: Any) -> None:
+    response = httpx.post(f"{local_api.url}/rest/v1/rpc/list_sessions", json={})
+    assert response.status_code == 401
+    assert response.json()["message"] == "No API key found in request"
+
+
+def _jwt_error(response: httpx.Response, code: str, message: str) -> None:
+    body = _pgrst(response, 401, code)
+    assert body["message"] == message
+    assert response.headers["www-authenticate"] == (
+        f'Bearer error="invalid_token", error_description="{message}"')
+
+
+def test_an_expired_jwt_is_401_pgrst303(api_http: httpx.Client, alice: User) -> None:
+    past = int(time.time()) - 120
+    token = token_for(alice, iat=past - 3600, exp=past)
+    response = api_http.post("/rest/v1/rpc/list_sessions", json={},
+                             headers={"Authorization": f"Bearer {token}"})
+    _jwt_error(response, "PGRST303", "JWT expired")
+
+
+def test_a_jwt_within_the_30_second_skew_is_accepted(api_http: httpx.Client,
+                                                     alice: User) -> None:
+    token = token_for(alice, exp=int(time.time()) - 5)
+    response = api_http.post("/rest/v1/rpc/list_sessions", json={},
+                             headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+
+
+def test_a_forged_jwt_is_401_pgrst301(api_http: httpx.Client, alice: User) -> None:
+    forged = mint_token(dict(alice.claims), "another-secret-of-at-least-32-characters!!")
+    response = api_http.post("/rest/v1/rpc/list_sessions", json={},
+                             headers={"Authorization": f"Bearer {forged}"})
+    _jwt_error(response, "PGRST301", "JWT cryptographic operation failed")
+
+
+def test_a_jwt_without_three_parts_is_401_pgrst301(api_http: httpx.Client) -> None:
+    response = api_http.post("/rest/v1/rpc/list_sessions", json={},
+                             headers={"Authorization": "Bearer abc.def"})
+    _jwt_error(response, "PGRST301", "Expected 3 parts in JWT; got 2")
+
+
+def test_a_non_numeric_exp_is_401_pgrst303(api_http: httpx.Client, alice: User) -> None:
+    token = mint_token({**alice.claims, "exp": "tomorrow"}, DEV_JWT_SECRET)
+    response = api_http.post("/rest/v1/rpc/list_sessions", json={},
+                             headers={"Authorization": f"Bearer {token}"})
+    _jwt_error(response, "PGRST303", "The JWT 'exp' claim must be a number")
+
+
+def test_another_users_row_is_404_with_the_shared_body(
+        api_http: httpx.Client, alice: User, bob: User) -> None:
+    created = _create(api_http, alice)
+    response = api_http.post("/rest/v1/rpc/get_session", json={"session_id": created["id"]},
+                             headers={**_as(bob), "Content-Profile": "pullups"})
+    assert response.status_code == 404, response.text
+    assert set(response.json()) == {"code", "message", "details", "hint"}
+
+
+def test_head_answers_the_status_and_headers_without_a_body(
+        api_http: httpx.Client, alice: User) -> None:
+    response = api_http.head("/rest/v1/rpc/list_sessions",
+                             headers={**_as(alice), "Accept-Profile": "pullups"})
+    assert response.status_code == 200
+    assert response.content == b""
+
+
+def test_cors_preflight_allows_what_supabase_js_sends(api_http: httpx.Client) -> None:
+    response = api_http.options("/rest/v1/rpc/list_sessions", headers={
+        "Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, x-client-info, apikey, content-type,"
+                                          " content-profile"})
+    assert response.status_code == 200, response.text
+    assert response.headers["access-control-allow-origin"] == "*"
+    allowed = {h.strip().lower() for h in
+               response.headers["access-control-allow-headers"].split(",")}
+    assert {"authorization", "x-client-info", "apikey", "content-type"} <= allowed
+    assert "POST" in response.headers["access-control-allow-methods"]
