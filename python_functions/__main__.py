@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 
-from python_functions import migrate, rpc, stack
+from python_functions import PROJECT_ROOT, migrate, rpc, stack
 from python_functions.auth import InvalidToken, mint_token, user_claims, verify_token
 from python_functions.settings import get_settings
 
@@ -124,7 +124,7 @@ def cmd_types(_args: argparse.Namespace) -> int:
     finally:
         if cluster is not None and started:
             cluster.stop()
-    where = typegen.TYPES_FILE.relative_to(typegen.PROJECT_ROOT)
+    where = typegen.TYPES_FILE.relative_to(PROJECT_ROOT)
     print(f"{where}: {'updated' if changed else 'up to date'}")
     return 0
 
