@@ -1,0 +1,382 @@
+/**
+ * What a supabase-js app does against this backend, asserted on what supabase-js returns
+ * (`data`, `error.code/message/details/hint`, `status`). `make test` runs it against the
+ * local API it starts (tests/test_supabase_js.py); by hand, against `make run`:
+ *
+ *   SUPABASE_URL=http://127.0.0.1:54321 SUPABASE_ANON_KEY=... npm test
+ *
+ * The README's supabase-js snippets are taken from this file.
+ */
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { describe, test } from 'node:test'
+import { createClient, FunctionsHttpError, type SupabaseClient } from '@supabase/supabase-js'
+import type {
+  AiSession, ApiError, Candidate, Database, Flashcard, FlashcardCandidates, Generation,
+  GeneratedSession, Plan, PullupSession, Quota, RecipeDraft, SessionStructure,
+  WorkoutSession, WorkoutSessionSummary,
+} from './database.js'
+
+const SUPABASE_URL = required('SUPABASE_URL')
+const SUPABASE_ANON_KEY = required('SUPABASE_ANON_KEY')
+const EMAIL_DOMAIN = process.env.EMAIL_DOMAIN ?? 'example.com'
+const MODEL = process.env.AI_MODEL ?? 'local/rules'
+const PASSWORD = 'a-long-enough-password'
+// compiled to dist/examples/supabase-js/src/: five levels up is the repository's examples/
+const EXAMPLES = new URL('../../../../../', import.meta.url)
+
+function required(name: string): string {
+  const value = process.env[name]
+  if (!value) throw new Error(`${name} is not set`)
+  return value
+}
+
+type Client = SupabaseClient<Database>
+
+function newClient(): Client {
+  return createClient<Database>(SUPABASE_URL, SUPABASE_ANON_KEY, {
+    auth: { persistSession: false, autoRefreshToken: false },
+  })
+}
+
+/** A new user, signed up and signed in on its own client. */
+async function signedUp(name: string): Promise<{ supabase: Client; email: string }> {
+  const supabase = newClient()
+  const email = `${name}-${randomUUID().slice(0, 8)}@${EMAIL_DOMAIN}`
+  const { data, error } = await supabase.auth.signUp({ email, password: PASSWORD })
+  assert.equal(error, null)
+  assert.ok(data.session, 'confirmations are off locally: sign-up signs in')
+  return { supabase, email }
+}
+
+/** Keys of a result against its declared type: a field added or dropped in SQL fails here
+ * (the `Record<keyof T, true>` literals below fail to compile when the type changes). */
+function assertKeys<T extends object>(value: T, keys: Record<keyof T, true>): void {
+  assert.deepEqual(Object.keys(value).sort(), Object.keys(keys).sort())
+}
+
+const SESSION_KEYS: Record<keyof PullupSession, true> = {
+  id: true, sessionDate: true, status: true, sets: true, totalReps: true, rpe: true,
+  notes: true, aiComment: true, isAiGenerated: true, isModified: true, startedAt: true,
+  finishedAt: true, createdAt: true, updatedAt: true,
+}
+const QUOTA_KEYS: Record<keyof Quota, true> = { used: true, limit: true, remaining: true,
+  resetsAt: true }
+const GENERATION_KEYS: Record<keyof Generation, true> = {
+  id: true, model: true, status: true, sessionId: true, durationMs: true, createdAt: true,
+  finishedAt: true,
+}
+const PLAN_KEYS: Record<keyof Plan, true> = {
+  id: true, name: true, description: true, plan: true, archived: true, has_sessions: true,
+  created_at: true, updated_at: true,
+}
+const WORKOUT_KEYS: Record<keyof WorkoutSession, true> = {
+  id: true, plan_id: true, date: true, session: true, started_at: true, ended_at: true,
+  completed: true, created_at: true, updated_at: true,
+}
+const SUMMARY_KEYS: Record<keyof WorkoutSessionSummary, true> = {
+  id: true, plan_id: true, date: true, plan_name: true, day_name: true, started_at: true,
+  ended_at: true, completed: true, created_at: true, updated_at: true,
+}
+const AI_SESSION_KEYS: Record<keyof AiSession, true> = {
+  id: true, model: true, status: true, input_length: true, candidates_count: true,
+  accepted_unedited_count: true, accepted_edited_count: true, rejected_count: true,
+  duration_ms: true, error_code: true, created_at: true, finished_at: true,
+}
+const CANDIDATE_KEYS: Record<keyof Candidate, true> = {
+  id: true, position: true, front: true, back: true, prompt: true, status: true,
+  reviewed_at: true, flashcard_id: true,
+}
+const FLASHCARD_KEYS: Record<keyof Flashcard, true> = {
+  id: true, front: true, back: true, source: true, session_id: true, candidate_id: true,
+  created_at: true, updated_at: true,
+}
+const DRAFT_KEYS: Record<keyof RecipeDraft['draft'], true> = {
+  name: true, description: true, ingredients_raw: true, steps_raw: true, category_name: true,
+  tags: true,
+}
+
+/** The shared error body of a failed functions.invoke, and its status. */
+async function invokeError(error: unknown): Promise<{ status: number; body: ApiError;
+                                                      headers: Headers }> {
+  assert.ok(error instanceof FunctionsHttpError, `expected an HTTP error, got ${error}`)
+  const response = error.context as Response
+  return { status: response.status, body: (await response.json()) as ApiError,
+           headers: response.headers }
+}
+
+function isoDay(offsetDays = 0): string {
+  return new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10)
+}
+
+describe('auth', () => {
+  test('sign up, sign in with the password, read the user, sign out', async () => {
+    const { supabase, email } = await signedUp('auth')
+    const other = newClient()
+    const signedIn = await other.auth.signInWithPassword({ email, password: PASSWORD })
+    assert.equal(signedIn.error, null)
+    assert.equal(signedIn.data.user?.email, email)
+    const { data: { user } } = await other.auth.getUser()
+    assert.equal(user?.email, email)
+    const refreshed = await other.auth.refreshSession()
+    assert.equal(refreshed.error, null)
+    assert.notEqual(refreshed.data.session?.refresh_token, signedIn.data.session?.refresh_token)
+    assert.equal((await other.auth.signOut()).error, null)
+    assert.equal((await supabase.auth.signOut()).error, null)
+  })
+
+  test('a wrong password is invalid_credentials', async () => {
+    const { email } = await signedUp('wrong')
+    const { data, error } = await newClient().auth.signInWithPassword({
+      email, password: 'not-the-password' })
+    assert.equal(data.session, null)
+    assert.equal(error?.status, 400)
+    assert.equal(error?.code, 'invalid_credentials')
+    assert.equal(error?.message, 'Invalid login credentials')
+  })
+
+  test('a short password is weak_password', async () => {
+    const { error } = await newClient().auth.signUp({
+      email: `short-${randomUUID().slice(0, 8)}@${EMAIL_DOMAIN}`, password: '123' })
+    assert.equal(error?.code, 'weak_password')
+    assert.equal(error?.status, 422)
+  })
+
+  test('without signing in, client RPCs are refused (anon)', async () => {
+    const { data, error, status } = await newClient().schema('pullups').rpc('ai_quota')
+    assert.equal(data, null)
+    assert.equal(status, 401)
+    assert.equal(error?.code, '42501')
+  })
+})
+
+describe('pullups', () => {
+  test('a session through its lifecycle, every client RPC', async () => {
+    const { supabase } = await signedUp('pullups')
+    const pullups = supabase.schema('pullups')
+    const created = await pullups.rpc('create_session', {
+      session_date: isoDay(-1), sets: [5, 5, 4, 4, 3], status: 'completed', rpe: 7 })
+    assert.equal(created.error, null)
+    assert.equal(created.status, 201)
+    assertKeys(created.data!.data.session, SESSION_KEYS)
+    assert.equal(created.data!.data.session.totalReps, 21)
+
+    const planned = await pullups.rpc('create_session', {
+      session_date: isoDay(), sets: [6, 6, 5, 5, 4] })
+    const id = planned.data!.data.session.id
+    const edited = await pullups.rpc('update_session', { session_id: id, notes: 'morning' })
+    assert.equal(edited.data?.data.session.notes, 'morning')
+    const started = await pullups.rpc('start_session', { session_id: id })
+    assert.equal(started.data?.data.session.status, 'in_progress')
+    const done = await pullups.rpc('complete_session', {
+      session_id: id, sets: [6, 6, 6, 5, 5], rpe: 8 })
+    assert.equal(done.data?.data.session.status, 'completed')
+    assert.equal(done.data?.data.session.totalReps, 28)
+
+    const got = await pullups.rpc('get_session', { session_id: id })
+    assert.deepEqual(got.data?.data.session, done.data?.data.session)
+    const page = await pullups.rpc('list_sessions', { page_size: 1 }, { get: true })
+    assert.equal(page.status, 200)
+    assert.deepEqual(page.data?.meta.pagination, { limit: 1, offset: 0, total: 2 })
+    assert.equal(page.data?.data.sessions[0]?.id, id)
+
+    const failing = await pullups.rpc('create_session', { session_date: isoDay(1),
+                                                          sets: [5, 5, 5, 5, 5] })
+    const failingId = failing.data!.data.session.id
+    await pullups.rpc('start_session', { session_id: failingId })
+    const failed = await pullups.rpc('fail_session', { session_id: failingId, reason: 'grip' })
+    assert.equal(failed.data?.data.session.status, 'failed')
+
+    const spare = await pullups.rpc('create_session', { session_date: isoDay(2),
+                                                        sets: [5, 5, 5, 5, 5] })
+    const deleted = await pullups.rpc('delete_session', { session_id: spare.data!.data.session.id })
+    assert.equal(deleted.status, 204)
+    assert.equal(deleted.error, null)
+
+    const quota = await pullups.rpc('ai_quota')
+    assertKeys(quota.data!.data, QUOTA_KEYS)
+    assert.equal(quota.data?.data.remaining, 5)
+  })
+
+  test('errors a frontend meets: another user\'s row, a wrong status, bad input', async () => {
+    const alice = (await signedUp('alice')).supabase.schema('pullups')
+    const bob = (await signedUp('bob')).supabase.schema('pullups')
+    const created = await alice.rpc('create_session', { session_date: isoDay(-1),
+                                                         sets: [5, 5, 4, 4, 3],
+                                                         status: 'completed' })
+    const id = created.data!.data.session.id
+
+    const foreign = await bob.rpc('get_session', { session_id: id })
+    assert.equal(foreign.status, 404)
+    assert.equal(foreign.data, null)
+    assert.equal(foreign.error?.code, 'NOT_FOUND')
+    assert.equal(foreign.error?.message, 'Session not found')
+
+    const wrongStatus = await alice.rpc('start_session', { session_id: id })
+    assert.equal(wrongStatus.status, 422)
+    assert.equal(wrongStatus.error?.code, 'INVALID_STATUS')
+
+    const invalid = await alice.rpc('create_session', { session_date: 'soon', sets: [1] })
+    assert.equal(invalid.status, 400)
+    assert.equal(invalid.error?.code, 'VALIDATION_ERROR')
+    assert.ok(invalid.error?.details, 'details name the field')
+  })
+
+  test('an AI session through functions.invoke, until the daily quota is spent', async () => {
+    const { supabase } = await signedUp('coach')
+    const first = await supabase.functions.invoke<GeneratedSession>('sessions/ai', {
+      body: { startNow: false, maxPullups: 8 } })
+    assert.equal(first.error, null)
+    const generated = first.data!
+    assertKeys(generated.data.session, SESSION_KEYS)
+    assertKeys(generated.data.generation, GENERATION_KEYS)
+    assert.equal(generated.data.session.isAiGenerated, true)
+    assert.equal(generated.meta.quota.used, 1)
+
+    const conflict = await supabase.functions.invoke('sessions/ai', { body: { startNow: false } })
+    assert.equal((await invokeError(conflict.error)).body.code, 'ACTIVE_SESSION_CONFLICT')
+
+    const pullups = supabase.schema('pullups')
+    await pullups.rpc('delete_session', { session_id: generated.data.session.id })
+    for (let used = 2; used <= 5; used++) {
+      const next = await supabase.functions.invoke<GeneratedSession>('sessions/ai', {
+        body: { startNow: false, maxPullups: 8 } })
+      assert.equal(next.data?.meta.quota.used, used)
+      await pullups.rpc('delete_session', { session_id: next.data!.data.session.id })
+    }
+    const spent = await invokeError((await supabase.functions.invoke('sessions/ai', {
+      body: { startNow: false, maxPullups: 8 } })).error)
+    assert.equal(spent.status, 403)
+    assert.equal(spent.body.code, 'AI_LIMIT_REACHED')
+  })
+})
+
+describe('workouts', () => {
+  const structure: SessionStructure = {
+    plan_name: 'Push / Pull', day_name: 'Push', date: isoDay(),
+    exercises: [{ name: 'Bench press', sets: [{ planned_reps: 8, planned_weight: 60,
+      actual_reps: null, actual_weight: null, rest_seconds: 120, completed: false }] }],
+  }
+
+  test('plans and a session trained from one, through RPCs alone', async () => {
+    const workouts = (await signedUp('lifter')).supabase.schema('workouts')
+    const plan = await workouts.rpc('create_plan', {
+      name: 'Push / Pull', plan: { days: [{ name: 'Push', exercises: [] }] } })
+    assert.equal(plan.status, 201)
+    assertKeys(plan.data!, PLAN_KEYS)
+    const planId = plan.data!.id
+    assert.equal((await workouts.rpc('get_plan', { id: planId })).data?.name, 'Push / Pull')
+    const renamed = await workouts.rpc('update_plan', { id: planId, name: 'Push day' })
+    assert.equal(renamed.data?.name, 'Push day')
+
+    const started = await workouts.rpc('start_session', {
+      plan_id: planId, date: isoDay(), session: structure })
+    assert.equal(started.status, 201)
+    assertKeys(started.data!, WORKOUT_KEYS)
+    const again = await workouts.rpc('start_session', {
+      plan_id: planId, date: isoDay(), session: structure })
+    assert.equal(again.status, 409)
+    assert.equal(again.error?.code, 'ACTIVE_SESSION_CONFLICT')
+
+    const id = started.data!.id
+    const trained = structure.exercises.map((e) => ({ ...e, sets: e.sets.map((s) => ({
+      ...s, actual_reps: 8, actual_weight: 60, completed: true })) }))
+    const updated = await workouts.rpc('update_session', {
+      id, session: { ...structure, exercises: trained } })
+    assert.equal(updated.data?.session.exercises[0]?.sets[0]?.actual_reps, 8)
+    const completed = await workouts.rpc('complete_session', { id })
+    assert.equal(completed.data?.completed, true)
+    const edit = await workouts.rpc('update_session', { id, session: structure })
+    assert.equal(edit.status, 400)
+    assert.equal(edit.error?.code, 'SESSION_COMPLETED')
+
+    assert.deepEqual((await workouts.rpc('get_session', { id })).data, completed.data)
+    const listed = await workouts.rpc('list_sessions', { plan_id: planId })
+    assertKeys(listed.data!.data[0]!, SUMMARY_KEYS)
+    assert.equal(listed.data?.pagination.total, 1)
+    const plans = await workouts.rpc('list_plans', {}, { get: true })
+    assert.equal(plans.data?.data[0]?.has_sessions, true)
+
+    const deleted = await workouts.rpc('delete_plan', { id: planId })
+    assert.equal(deleted.status, 204)
+    assert.equal((await workouts.rpc('get_plan', { id: planId })).error?.code, 'NOT_FOUND')
+  })
+})
+
+describe('flashcards', () => {
+  const studyText = readFileSync(new URL('flashcards/study-text.txt', EXAMPLES), 'utf8')
+
+  test('candidates from the AI, reviewed into the deck, the deck edited', async () => {
+    const { supabase } = await signedUp('student')
+    const generated = await supabase.functions.invoke<FlashcardCandidates>('ai-sessions', {
+      body: { input_text: studyText, model: MODEL } })
+    assert.equal(generated.error, null)
+    const { id, candidates } = generated.data!
+    assert.ok(candidates.length >= 3, 'the sample text gives several candidates')
+
+    const flashcards = supabase.schema('flashcards')
+    const session = await flashcards.rpc('get_ai_session', { session_id: id })
+    assertKeys(session.data!.data.session, AI_SESSION_KEYS)
+    assertKeys(session.data!.data.candidates[0]!, CANDIDATE_KEYS)
+
+    const [accept, edit, reject] = candidates
+    const reviewed = await flashcards.rpc('review_candidates', { session_id: id, actions: [
+      { candidate_id: accept!.id, action: 'accept' },
+      { candidate_id: edit!.id, action: 'edit', front: 'Edited?', back: 'Edited.' },
+      { candidate_id: reject!.id, action: 'reject' },
+    ] })
+    assert.equal(reviewed.error, null)
+    assert.deepEqual(reviewed.data?.meta, { accepted: 1, edited: 1, rejected: 1 })
+    assertKeys(reviewed.data!.data.flashcards[0]!, FLASHCARD_KEYS)
+    const twice = await flashcards.rpc('review_candidates', { session_id: id, actions: [
+      { candidate_id: accept!.id, action: 'accept' }] })
+    assert.equal(twice.status, 409)
+    assert.equal(twice.error?.code, 'CANDIDATE_ALREADY_REVIEWED')
+
+    const manual = await flashcards.rpc('create_flashcards', {
+      items: [{ front: 'Q', back: 'A' }] })
+    assert.equal(manual.status, 201)
+    const cardId = manual.data!.data[0]!.id
+    const changed = await flashcards.rpc('update_flashcard', { id: cardId, back: 'A!' })
+    assert.equal(changed.data?.data.back, 'A!')
+    const deck = await flashcards.rpc('list_flashcards', { page_size: 10 })
+    assert.equal(deck.data?.pagination.total, 3)
+    const removed = await flashcards.rpc('delete_flashcards', { ids: [cardId] })
+    assert.equal(removed.data?.data.deleted, 1)
+    const history = await flashcards.rpc('list_ai_sessions', {}, { get: true })
+    assert.equal(history.data?.data[0]?.accepted_edited_count, 1)
+  })
+
+  test('generations are rate limited: 429 RATE_LIMITED with Retry-After', async () => {
+    const { supabase } = await signedUp('crammer')
+    for (let i = 0; i < 10; i++) {
+      const ok = await supabase.functions.invoke('ai-sessions', {
+        body: { input_text: studyText, model: MODEL } })
+      assert.equal(ok.error, null)
+    }
+    const limited = await invokeError((await supabase.functions.invoke('ai-sessions', {
+      body: { input_text: studyText, model: MODEL } })).error)
+    assert.equal(limited.status, 429)
+    assert.equal(limited.body.code, 'RATE_LIMITED')
+    assert.ok(Number(limited.headers.get('retry-after')) > 0)
+  })
+})
+
+describe('recipes', () => {
+  test('a draft from a recipe text, and the answer for a text that is not one', async () => {
+    const { supabase } = await signedUp('cook')
+    const text = readFileSync(new URL('recipes/placki.txt', EXAMPLES), 'utf8')
+    const drafted = await supabase.functions.invoke<RecipeDraft>('ai/recipes/draft', {
+      body: { source: 'text', text, output_format: 'pycha_recipe_draft_v1', language: 'pl' } })
+    assert.equal(drafted.error, null)
+    assertKeys(drafted.data!.draft, DRAFT_KEYS)
+    assert.equal(drafted.data?.draft.name, 'Placki ziemniaczane')
+
+    const notOne = await invokeError((await supabase.functions.invoke('ai/recipes/draft', {
+      body: { source: 'text', text: 'Just a shopping list: milk, bread.',
+              output_format: 'pycha_recipe_draft_v1', language: 'pl' } })).error)
+    assert.equal(notOne.status, 422)
+    assert.equal(notOne.body.code, 'NOT_A_SINGLE_RECIPE')
+  })
+})

@@ -1,0 +1,42 @@
+"""supabase-js is the judge: examples/supabase-js/ (compiled with `tsc --strict` against the
+generated types) runs its node:test suite against the local API, the AI service and the
+offline provider, over the test database."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from python_functions import PROJECT_ROOT
+from python_functions.settings import Settings
+from tests.conftest import TEST_EMAIL_DOMAIN
+from tests.http_fixtures import ANON_KEY, LocalAi, ServerThread
+
+EXAMPLE = PROJECT_ROOT / "examples" / "supabase-js"
+TSC = EXAMPLE / "node_modules" / ".bin" / "tsc"
+
+
+@pytest.fixture(scope="module")
+def compiled() -> None:
+    if shutil.which("node") is None or not TSC.exists():
+        pytest.fail("examples/supabase-js needs Node and `npm ci` (scripts/setup.sh does both)")
+    built = subprocess.run([str(TSC), "-p", "."], cwd=EXAMPLE, capture_output=True, text=True,
+                           timeout=300, check=False)
+    assert built.returncode == 0, built.stdout + built.stderr
+
+
+def test_the_supabase_js_suite_passes_against_the_local_api(
+        compiled: None, local_api: ServerThread, local_provider: LocalAi,
+        service_settings: Settings, database_url: str) -> None:
+    local_provider.clear()
+    env = {**os.environ, "SUPABASE_URL": local_api.url, "SUPABASE_ANON_KEY": ANON_KEY,
+           "EMAIL_DOMAIN": TEST_EMAIL_DOMAIN, "AI_MODEL": service_settings.default_model}
+    ran = subprocess.run(
+        ["node", "--experimental-websocket", "--test", "--test-reporter=spec",
+         "dist/examples/supabase-js/src/app.test.js"],
+        cwd=EXAMPLE, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert ran.returncode == 0, ran.stdout[-6000:] + ran.stderr[-3000:]
+    assert "# fail 0" in ran.stdout or "fail 0" in ran.stdout, ran.stdout[-3000:]
