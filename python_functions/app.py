@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 
 from python_functions import cors, errors, openapi
 from python_functions.auth import jwks_client
-from python_functions.db import Database, PostgresDatabase
+from python_functions.db import Database, PostgresDatabase, PostgrestDatabase
 from python_functions.deps import RequestStats, RequireUser, Services, current_user, services
 from python_functions.limits import BodySizeLimit, FunctionsPrefix
 from python_functions.ocr import OcrEngine
@@ -48,9 +48,15 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = database
-        owned: PostgresDatabase | None = None
+        owned: PostgresDatabase | PostgrestDatabase | None = None
         if db is None:
-            owned = PostgresDatabase(settings.db_url, settings.db_pool_size)
+            if settings.uses_postgrest:
+                assert settings.supabase_url and settings.supabase_service_role_key
+                owned = PostgrestDatabase(settings.supabase_url,
+                                          settings.supabase_service_role_key,
+                                          settings.db_pool_size)
+            else:
+                owned = PostgresDatabase(settings.db_url, settings.db_pool_size)
             await owned.open()
             db = owned
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
@@ -62,8 +68,13 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
             ocr = OcrEngine(settings.ocr_languages, settings.ocr_timeout_seconds,
                             settings.ocr_max_concurrency)
             app.state.services = Services(settings, db, chat, jwks, ocr)
+            # the sweep calls core.close_abandoned_attempts(), which PostgREST does not
+            # expose: through PostgREST, pg_cron runs it (README) and each begin_* closes
+            # its user's abandoned attempts
+            sweeps = settings.sweep_interval_seconds > 0 and not (
+                database is None and settings.uses_postgrest)
             sweeper = (asyncio.create_task(_sweep(db, settings.sweep_interval_seconds))
-                       if settings.sweep_interval_seconds > 0 else None)
+                       if sweeps else None)
             try:
                 yield
             finally:

@@ -1,9 +1,14 @@
-"""Database access for the AI service, behind a small interface.
+"""Database access for the AI service, behind a small interface, over two transports.
 
-The service only calls service-only RPCs (`begin_*`, `finish_*`) as `service_role`. Today
-the transport is a direct async connection pool running each call exactly as PostgREST
-would (`rpc.acall`); a PostgREST transport (supabase-py with the service role key) can
-implement the same `Database` protocol for deployments that only have the Supabase URL.
+The service only calls service-only RPCs (`begin_*`, `finish_*`) as `service_role`:
+
+* `PostgresDatabase` (DATABASE_URL): a direct async connection pool running each call
+  exactly as PostgREST would (`rpc.acall`);
+* `PostgrestDatabase` (SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY, no DATABASE_URL): the
+  same calls through the project's PostgREST with supabase-py's async client, for a
+  deployment that has only the project URL and key.
+
+Both answer the same `RpcResponse` (status, headers, body) for the same call.
 
 Database trouble is an answer, not an exception: a connection is checked when it is taken
 from the pool (one that died in a restart is replaced, not handed to a request), and when
@@ -14,12 +19,18 @@ PostgREST does while its database is away.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Protocol
+import json
+import logging
+from typing import Any, Protocol, cast
 
+import httpx
 import psycopg
+from postgrest import AsyncPostgrestClient
+from postgrest.base_request_builder import RequestConfig
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from python_functions import rpc
+from supabase import AsyncClient, AsyncClientOptions, acreate_client
 
 CONNECT_TIMEOUT_S = 3.0
 
@@ -87,3 +98,67 @@ class PostgresDatabase:
 
     async def close(self) -> None:
         await self._pool.close()
+
+
+log = logging.getLogger("python_functions.db")
+
+
+class PostgrestDatabase:
+    """The `Database` protocol through PostgREST, with supabase-py's async client and the
+    service role key. Each call is `schema(...).rpc(...)`, sent by supabase-py's own request
+    (its URL, headers and profile), whose HTTP answer becomes the `RpcResponse`: the status,
+    headers and body PostgREST gave, which supabase-py's `execute()` would reduce to data or
+    an exception without the status."""
+
+    def __init__(self, url: str, service_role_key: str, max_connections: int = 10) -> None:
+        self._url = url.rstrip("/")
+        self._key = service_role_key
+        # explicit timeouts; keep-alive connections reused across calls
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(10.0, connect=CONNECT_TIMEOUT_S),
+            limits=httpx.Limits(max_connections=max_connections,
+                                max_keepalive_connections=max_connections))
+        self._client: AsyncClient | None = None
+        self._schemas: dict[str, AsyncPostgrestClient] = {}
+
+    async def open(self) -> None:
+        self._client = await acreate_client(self._url, self._key, AsyncClientOptions(
+            httpx_client=self._http, auto_refresh_token=False, persist_session=False,
+            postgrest_client_retry=False))
+
+    def _schema(self, schema: str) -> AsyncPostgrestClient:
+        if schema not in self._schemas:  # one per schema, all on the one HTTP session
+            assert self._client is not None, "open() first"
+            self._schemas[schema] = self._client.schema(schema)
+        return self._schemas[schema]
+
+    async def call(self, function: str, args: dict[str, Any]) -> rpc.RpcResponse:
+        schema, _, name = function.partition(".")
+        # supabase-py types the RPC builder's request with its sync client's `send`
+        request = cast("RequestConfig[httpx.AsyncClient]",
+                       self._schema(schema).rpc(name, args).request)
+        try:
+            answer = await request.send(httpx.Headers())
+        except httpx.HTTPError as exc:
+            log.warning("postgrest unreachable", extra={"error_type": type(exc).__name__})
+            return rpc.unavailable()
+        try:
+            body = json.loads(answer.content) if answer.content else None
+        except ValueError:  # not PostgREST answering (a proxy's error page)
+            log.error("postgrest answered no JSON", extra={"status": answer.status_code})
+            return rpc.unavailable() if answer.status_code >= 500 else rpc.RpcResponse(
+                502, {}, {"code": "BAD_GATEWAY", "message": "Not a PostgREST answer",
+                          "details": None, "hint": None})
+        return rpc.RpcResponse(answer.status_code, dict(answer.headers), body)
+
+    async def ping(self) -> bool:
+        """Whether PostgREST answers (its 503 while its database is away counts as not)."""
+        try:
+            answer = await self._http.get(f"{self._url}/rest/v1/", headers={
+                "apikey": self._key, "Authorization": f"Bearer {self._key}"}, timeout=2)
+        except httpx.HTTPError:
+            return False
+        return answer.status_code < 500
+
+    async def close(self) -> None:
+        await self._http.aclose()

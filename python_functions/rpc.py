@@ -14,7 +14,8 @@ as PostgREST does per request (docs.postgrest.org, "Transactions" and "Functions
 * the outcome turned into `(status, headers, body)`:
   - success: 200 (204 without a body for `void`), overridden by the `response.status` GUC,
     plus the headers of the `response.headers` GUC (an array of one-key objects)
-    ("Setting response headers / status": references/transactions);
+    ("Setting response headers / status": references/transactions), and `Content-Range`
+    (`0-{n-1}/*` for n rows of a set, `*/*` for none, `0-0/*` for one value);
   - `raise sqlstate 'PGRST' using message = <json body>, detail = <json {status, headers}>`
     takes over the whole error response ("Raise errors with HTTP Status Codes",
     references/errors); unparsable JSON there is PostgREST's 500 `PGRST121`;
@@ -389,8 +390,10 @@ def _finish(info: FunctionInfo, row: tuple[Any, ...] | None) -> RpcResponse:
         return RpcResponse(int(raw_status) if raw_status else 204, out_headers, None)
     out_headers = {"Content-Type": JSON_CONTENT_TYPE, **out_headers}
     body = json.loads(body_text) if body_text is not None else None
-    if info.returns_set and isinstance(body, list):
-        out_headers.setdefault("Content-Range", f"0-{len(body) - 1}/*" if body else "*/*")
+    # PostgREST's range of the rows returned (RangeQuery.contentRangeH): n rows of a set,
+    # one row for a scalar or a composite
+    rows = len(body) if info.returns_set and isinstance(body, list) else 1
+    out_headers.setdefault("Content-Range", f"0-{rows - 1}/*" if rows else "*/*")
     return RpcResponse(int(raw_status) if raw_status else 200, out_headers, body)
 
 

@@ -114,8 +114,15 @@ class Settings(BaseSettings):
         return self.supabase_url.rstrip("/") + "/auth/v1/.well-known/jwks.json"
 
     @property
+    def uses_postgrest(self) -> bool:
+        """The service reaches the database through PostgREST (supabase-py) when it has
+        the project URL and service role key but no DATABASE_URL."""
+        return (self.database_url is None and bool(self.supabase_url)
+                and bool(self.supabase_service_role_key))
+
+    @property
     def uses_embedded_db(self) -> bool:
-        return self.database_url is None
+        return self.database_url is None and not self.uses_postgrest
 
     @property
     def db_url(self) -> str:

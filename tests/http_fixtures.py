@@ -21,6 +21,8 @@ from python_functions.settings import DEV_JWT_SECRET, Settings
 from tests.conftest import User
 
 AI_TIMEOUT_SECONDS = 1.5  # short, so timeout tests stay fast; the default is 15 s
+ANON_KEY = api_key("anon", DEV_JWT_SECRET)
+SERVICE_ROLE_KEY = api_key("service_role", DEV_JWT_SECRET)
 
 
 class ServerThread:
@@ -101,13 +103,40 @@ def service_logs() -> Iterator[LogCapture]:
 
 
 @pytest.fixture(scope="session")
-def service_settings(database_url: str, local_provider: LocalAi) -> Settings:
-    return Settings(database_url=database_url, supabase_jwt_secret=DEV_JWT_SECRET,
-                    ai_base_url=f"{local_provider.server.url}/v1",
-                    pullups_ai_timeout_seconds=AI_TIMEOUT_SECONDS,
-                    flashcards_ai_timeout_seconds=AI_TIMEOUT_SECONDS,
-                    recipes_ai_timeout_seconds=AI_TIMEOUT_SECONDS, db_pool_size=20,
-                    sweep_interval_seconds=0)  # the tests sweep when they mean to
+def postgrest_api(database_url: str) -> Iterator[ServerThread]:
+    """The local API in the part of the project's PostgREST, for the service's second
+    transport (its functions relay is not used there)."""
+    port = free_port()
+    app = localapi.create_app(database_url, DEV_JWT_SECRET, f"http://127.0.0.1:{free_port()}",
+                              f"http://127.0.0.1:{port}")
+    with ServerThread(app, port=port) as server:
+        yield server
+
+
+@pytest.fixture(scope="session", params=["postgres", "postgrest"])
+def transport(request: pytest.FixtureRequest) -> str:
+    """Every service test runs on both database transports: DATABASE_URL (a direct pool)
+    and SUPABASE_URL + service role key (supabase-py through PostgREST)."""
+    chosen: str = request.param
+    return chosen
+
+
+@pytest.fixture(scope="session")
+def service_settings(database_url: str, local_provider: LocalAi, transport: str,
+                     request: pytest.FixtureRequest) -> Settings:
+    database: dict[str, Any] = {"database_url": database_url}
+    if transport == "postgrest":
+        api: ServerThread = request.getfixturevalue("postgrest_api")
+        database = {"database_url": None, "supabase_url": api.url,
+                    "supabase_service_role_key": SERVICE_ROLE_KEY}
+    settings = Settings(**database, supabase_jwt_secret=DEV_JWT_SECRET,
+                        ai_base_url=f"{local_provider.server.url}/v1",
+                        pullups_ai_timeout_seconds=AI_TIMEOUT_SECONDS,
+                        flashcards_ai_timeout_seconds=AI_TIMEOUT_SECONDS,
+                        recipes_ai_timeout_seconds=AI_TIMEOUT_SECONDS, db_pool_size=20,
+                        sweep_interval_seconds=0)  # the tests sweep when they mean to
+    assert settings.uses_postgrest == (transport == "postgrest")
+    return settings
 
 
 @pytest.fixture(scope="session")
@@ -147,9 +176,6 @@ def assert_service_error(response: httpx.Response, status: int, code: str,
     assert body["code"] == code, body
     return body
 
-
-ANON_KEY = api_key("anon", DEV_JWT_SECRET)
-SERVICE_ROLE_KEY = api_key("service_role", DEV_JWT_SECRET)
 
 
 @pytest.fixture(scope="session")

@@ -40,3 +40,14 @@ def test_the_supabase_js_suite_passes_against_the_local_api(
         cwd=EXAMPLE, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert ran.returncode == 0, ran.stdout[-6000:] + ran.stderr[-3000:]
     assert "# fail 0" in ran.stdout or "fail 0" in ran.stdout, ran.stdout[-3000:]
+
+
+def test_the_readme_snippets_are_lines_of_the_tested_file() -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    tested = (EXAMPLE / "src" / "app.test.ts").read_text()
+    blocks = readme.split("```ts\n")[1:]
+    assert blocks, "the README shows supabase-js code"
+    lines = [line.strip() for block in blocks for line in block.split("```")[0].splitlines()
+             if line.strip()]
+    missing = [line for line in lines if line not in tested]
+    assert not missing, missing

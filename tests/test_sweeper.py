@@ -54,10 +54,13 @@ def test_users_cannot_run_the_sweep(api: Api, alice: User) -> None:
 
 
 def test_the_service_sweeps_on_its_own(
-    api: Api, admin: psycopg.Connection[Any], alice: User, service_settings: Settings
+    api: Api, admin: psycopg.Connection[Any], alice: User, service_settings: Settings,
+    database_url: str
 ) -> None:
     generation, session = _abandon(api, admin, alice)
-    settings = service_settings.model_copy(update={"sweep_interval_seconds": 0.1})
+    # the sweep needs the direct transport (core is not exposed through PostgREST)
+    settings = service_settings.model_copy(update={"sweep_interval_seconds": 0.1,
+                                                   "database_url": database_url})
     with ServerThread(create_app(settings)) as server:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -131,3 +134,18 @@ def test_a_client_that_hangs_up_still_gets_its_attempt_closed_and_recorded(
         time.sleep(0.05)
     assert one(admin, "select status::text from pullups.generations") == "success"
     assert one(admin, "select count(*) from core.ai_calls") == 1
+
+
+def test_through_postgrest_the_service_leaves_the_sweep_to_pg_cron(
+    api: Api, admin: psycopg.Connection[Any], alice: User, service_settings: Settings,
+    transport: str
+) -> None:
+    if transport != "postgrest":
+        pytest.skip("the PostgREST transport only")
+    generation, _ = _abandon(api, admin, alice)
+    settings = service_settings.model_copy(update={"sweep_interval_seconds": 0.05})
+    with ServerThread(create_app(settings)) as server:
+        time.sleep(0.5)  # ten sweep intervals
+        assert httpx.get(f"{server.url}/health").status_code == 200
+    assert one(admin, "select status::text from pullups.generations where id = %s",
+               generation) == "pending"

@@ -20,8 +20,10 @@ What it does, each as PostgREST (v12 to v13, read in its source `src/library/Pos
   `WWW-Authenticate: Bearer error="invalid_token", error_description="..."`. Neither header
   is the gateway's 401 "No API key found in request".
 * Errors PostgREST itself raises carry `Proxy-Status: PostgREST; error=<code>`.
-* The call and its outcome (status, `response.headers`, `Content-Range` for set-returning
-  functions, error bodies and the SQLSTATE → status table) are the caller's: `rpc.acall`.
+* The call and its outcome (status, `response.headers`, `Content-Range`, error bodies and
+  the SQLSTATE → status table) are the caller's: `rpc.acall`. `Prefer: count=exact` (what
+  supabase-js sends for `{count: 'exact'}`) puts the number of rows in `Content-Range`'s
+  total and answers `Preference-Applied` (`Response.hs`, `RangeQuery.contentRangeH`).
 
 Table endpoints (`/rest/v1/{table}`) are not served: every write the apps need is an RPC.
 """
@@ -145,6 +147,16 @@ def verify_claims(token: str, secret: str, now: float | None = None) -> dict[str
     return claims
 
 
+def _count_preference(prefer: str) -> str | None:
+    """`Prefer: count=exact|planned|estimated`: the total in `Content-Range` (for a function,
+    every count is its number of rows)."""
+    for item in prefer.split(","):
+        key, _, value = item.strip().partition("=")
+        if key == "count" and value in ("exact", "planned", "estimated"):
+            return value
+    return None
+
+
 class RpcEndpoint:
     """The `/rest/v1/rpc/{fn}` handler over a pool of connections (as `postgres`, which may
     `set role` to each API role, as PostgREST's `authenticator` does)."""
@@ -215,6 +227,11 @@ class RpcEndpoint:
         except PoolTimeout:
             result = rpc.unavailable()
         out = dict(result.headers)
+        counted = _count_preference(request.headers.get("prefer", ""))
+        if counted and result.ok and "Content-Range" in out:
+            rows = len(result.body) if isinstance(result.body, list) else 1
+            out["Content-Range"] = out["Content-Range"].split("/")[0] + f"/{rows}"
+            out["Preference-Applied"] = f"count={counted}"
         if negotiated:
             out.setdefault("Content-Profile", schema)
         code = result.body.get("code") if isinstance(result.body, dict) else None

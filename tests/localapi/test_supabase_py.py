@@ -1,0 +1,59 @@
+"""supabase-py, the other official client, against the local API: its auth client signs up
+and in, its PostgREST client calls RPCs with the user's session and raises PostgREST's
+errors as `APIError`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import httpx
+import pytest
+from postgrest.exceptions import APIError
+from supabase_auth.errors import AuthApiError
+
+from supabase import ClientOptions, create_client
+from tests.conftest import TEST_EMAIL_DOMAIN
+from tests.http_fixtures import ANON_KEY, ServerThread
+
+PASSWORD = "a-long-enough-password"
+
+
+def _client(local_api: ServerThread):  # type: ignore[no-untyped-def]
+    return create_client(local_api.url, ANON_KEY, ClientOptions(
+        auto_refresh_token=False, persist_session=False, httpx_client=httpx.Client(timeout=10)))
+
+
+def test_sign_up_sign_in_and_call_rpcs_as_the_user(local_api: ServerThread) -> None:
+    email = f"py-{uuid.uuid4().hex[:8]}@{TEST_EMAIL_DOMAIN}"
+    signed_up = _client(local_api).auth.sign_up({"email": email, "password": PASSWORD})
+    assert signed_up.session is not None and signed_up.user is not None
+    assert signed_up.user.email == email
+
+    supabase = _client(local_api)
+    signed_in = supabase.auth.sign_in_with_password({"email": email, "password": PASSWORD})
+    assert signed_in.user is not None and signed_in.user.id == signed_up.user.id
+    assert supabase.auth.get_user().user.email == email
+
+    pullups = supabase.schema("pullups")
+    created = pullups.rpc("create_session", {
+        "session_date": dt.date.today().isoformat(), "sets": [5, 5, 4, 4, 3]}).execute()
+    session = created.data["data"]["session"]
+    listed = pullups.rpc("list_sessions", {"page_size": 5}).execute()
+    assert [s["id"] for s in listed.data["data"]["sessions"]] == [session["id"]]
+
+    with pytest.raises(APIError) as raised:
+        pullups.rpc("get_session", {"session_id": str(uuid.uuid4())}).execute()
+    assert raised.value.code == "NOT_FOUND"
+    with pytest.raises(APIError) as raised:
+        supabase.schema("pullups_private").rpc("create_session", {}).execute()
+    assert raised.value.code == "PGRST106"
+    supabase.auth.sign_out()
+
+
+def test_a_wrong_password_is_an_auth_api_error(local_api: ServerThread) -> None:
+    with pytest.raises(AuthApiError) as raised:
+        _client(local_api).auth.sign_in_with_password(
+            {"email": f"nobody@{TEST_EMAIL_DOMAIN}", "password": "wrong-password"})
+    assert raised.value.status == 400
+    assert raised.value.code == "invalid_credentials"

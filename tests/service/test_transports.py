@@ -1,0 +1,97 @@
+"""The two database transports answer the same RpcResponse for the same call: DATABASE_URL
+(the direct pool) and supabase-py through PostgREST (here the local API)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+
+from python_functions.db import PostgresDatabase, PostgrestDatabase
+from python_functions.localdb import free_port
+from python_functions.rpc import RpcResponse
+from tests.conftest import User
+from tests.http_fixtures import SERVICE_ROLE_KEY, ServerThread
+
+Call = tuple[str, dict[str, Any]]
+
+
+async def _both(database_url: str, api_url: str, calls: list[Call]
+                ) -> list[tuple[RpcResponse, RpcResponse]]:
+    direct = PostgresDatabase(database_url, 2)
+    through = PostgrestDatabase(api_url, SERVICE_ROLE_KEY)
+    await direct.open()
+    await through.open()
+    try:
+        return [(await direct.call(f, a), await through.call(f, a)) for f, a in calls]
+    finally:
+        await direct.close()
+        await through.close()
+
+
+def _same(first: RpcResponse, second: RpcResponse) -> None:
+    assert (first.status, first.body) == (second.status, second.body)
+    for header in ("Content-Type", "Content-Range", "Retry-After"):
+        assert first.header(header) == second.header(header), header
+
+
+def test_successes_and_errors_are_the_same_on_both(database_url: str,
+                                                   postgrest_api: ServerThread,
+                                                   alice: User) -> None:
+    begin = ("flashcards.begin_ai_session",
+             {"user_id": alice.id, "input_text": "x" * 1200, "model": "local/rules"})
+    results = asyncio.run(_both(database_url, postgrest_api.url, [
+        ("pullups.no_such_function", {"a": 1}),
+        ("flashcards.begin_ai_session", {"user_id": alice.id}),
+        ("flashcards.begin_ai_session", {**begin[1], "user_id": "not-a-uuid"}),
+        ("recipes.begin_draft", {"user_id": str(uuid.uuid4())}),
+    ]))
+    for direct, through in results:
+        _same(direct, through)
+    assert [d.status for d, _ in results][:3] == [404, 404, 400]
+    assert results[3][0].status >= 400
+    # a write through each: the same answer but for the new ids
+    (first, second), = asyncio.run(_both(database_url, postgrest_api.url, [begin]))
+    assert first.status == second.status == 200, (first.body, second.body)
+    assert set(first.body) == set(second.body)
+
+
+def test_an_unreachable_postgrest_is_503_pgrst000() -> None:
+    async def call() -> RpcResponse:
+        database = PostgrestDatabase(f"http://127.0.0.1:{free_port()}", SERVICE_ROLE_KEY)
+        await database.open()
+        try:
+            assert not await database.ping()
+            return await database.call("pullups.begin_generation", {})
+        finally:
+            await database.close()
+
+    response = asyncio.run(call())
+    assert response.status == 503
+    assert response.body["code"] == "PGRST000"
+
+
+@pytest.mark.parametrize("status", [502, 503])
+def test_a_non_postgrest_answer_is_not_taken_for_one(status: int) -> None:
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    async def page(_request: Any) -> PlainTextResponse:
+        return PlainTextResponse("<html>gateway</html>", status_code=status)
+
+    app = Starlette(routes=[Route("/rest/v1/rpc/{f}", page, methods=["POST"])])
+    with ServerThread(app) as proxy:
+        async def call() -> RpcResponse:
+            database = PostgrestDatabase(proxy.url, SERVICE_ROLE_KEY)
+            await database.open()
+            try:
+                return await database.call("pullups.begin_generation", {})
+            finally:
+                await database.close()
+
+        response = asyncio.run(call())
+    assert response.status in (502, 503)
+    assert set(response.body) == {"code", "message", "details", "hint"}
