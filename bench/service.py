@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,15 +27,20 @@ import httpx
 import psycopg
 
 from bench.common import throwaway_database, write_results
-from python_functions import PROJECT_ROOT
+from python_functions import PROJECT_ROOT, rpc
 from python_functions.auth import api_key, mint_token, user_claims
+from python_functions.db import SERVICE_CLAIMS
 from python_functions.localdb import free_port
+from python_functions.providers import CallRecord
 from python_functions.settings import DEV_JWT_SECRET
 
 CONNECTIONS = 50
 THREADS = 2
 SECONDS = 10
-USERS = 20_000  # one generation per user: more than the service can take in SECONDS
+SERIAL_SECONDS = 5
+SLICE = 5_000  # users per run: more generations than a run can make (one per user a day)
+USERS = 40 * SLICE
+PARTS_USERS = 200
 
 _LUA = """
 local tokens = {}
@@ -105,6 +111,36 @@ def _slice(tokens: Path, start: int, end: int, workdir: Path) -> Path:
     return part
 
 
+def _parts(dsn: str, user_ids: list[str]) -> dict[str, Any]:
+    """What a `POST /sessions/ai` is made of on the database side: begin_generation and
+    finish_generation as the service sends them, timed at the client on one connection
+    (one round trip each: the network is part of the floor)."""
+    call = CallRecord(model="local/rules", provider="openai-compatible", attempt=1,
+                      status="success", http_status=200, latency_ms=1).as_json()
+    begin_ms: list[float] = []
+    finish_ms: list[float] = []
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for user_id in user_ids:
+            started = time.perf_counter()
+            begun = rpc.call(conn, "pullups", "begin_generation", {
+                "user_id": user_id, "model": "local/rules", "max_pullups": 8,
+                "start_now": False}, SERVICE_CLAIMS)
+            begin_ms.append((time.perf_counter() - started) * 1000)
+            assert begun.status == 200, begun.body
+            started = time.perf_counter()
+            finished = rpc.call(conn, "pullups", "finish_generation", {
+                "user_id": user_id, "generation_id": begun.body["generationId"],
+                "outcome": {"status": "success", "sets": [5, 5, 4, 4, 3], "aiComment": "ok",
+                            "durationMs": 1, "calls": [call]}}, SERVICE_CLAIMS)
+            finish_ms.append((time.perf_counter() - started) * 1000)
+            assert finished.status == 201, finished.body
+    return {"begin_ms": round(statistics.median(begin_ms), 2),
+            "finish_ms": round(statistics.median(finish_ms), 2)}
+
+
+ROUNDS = 3  # each measurement three times, interleaved: the medians and their spread
+
+
 def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: `make bench` installs it as root (apt-get install wrk)")
@@ -118,88 +154,130 @@ def main() -> None:
         tokens = workdir / "tokens.txt"
         tokens.write_text("\n".join(
             mint_token(user_claims(u, None, ttl_seconds=3600), DEV_JWT_SECRET) for u in users))
-        ai_port, service_port, bare_port = free_port(), free_port(), free_port()
-        api_port, rest_service_port = free_port(), free_port()
+        ports = {name: free_port() for name in
+                 ("ai", "service", "bare", "api", "rest_service", "two_workers")}
         env = {k: v for k, v in os.environ.items()
-               if k not in ("OPENROUTER_API_KEY", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY")}
-        env |= {"DATABASE_URL": dsn, "PORT": str(service_port), "DB_POOL_SIZE": "20",
-                "AI_BASE_URL": f"http://127.0.0.1:{ai_port}/v1", "API_PORT": str(api_port)}
-        api_url = f"http://127.0.0.1:{api_port}"
+               if k not in ("OPENROUTER_API_KEY", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY",
+                            "WORKERS")}
+        env |= {"DATABASE_URL": dsn, "PORT": str(ports["service"]), "DB_POOL_SIZE": "20",
+                "AI_BASE_URL": f"http://127.0.0.1:{ports['ai']}/v1",
+                "API_PORT": str(ports["api"]), "SWEEP_INTERVAL_SECONDS": "0"}
+        api_url = f"http://127.0.0.1:{ports['api']}"
         through_postgrest = {k: v for k, v in env.items() if k != "DATABASE_URL"} | {
-            "SUPABASE_URL": api_url, "PORT": str(rest_service_port),
+            "SUPABASE_URL": api_url, "PORT": str(ports["rest_service"]),
             "SUPABASE_SERVICE_ROLE_KEY": api_key("service_role", DEV_JWT_SECRET)}
+        two_workers = env | {"PORT": str(ports["two_workers"]), "WORKERS": "2",
+                             "DB_POOL_SIZE": "10"}
+        url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
         processes = [
-            _spawn(["-m", "python_functions.local_ai", "--port", str(ai_port)], env,
-                   f"http://127.0.0.1:{ai_port}/v1/models"),
-            _spawn(["-m", "python_functions", "serve"], env,
-                   f"http://127.0.0.1:{service_port}/health"),
+            _spawn(["-m", "python_functions.local_ai", "--port", str(ports["ai"])], env,
+                   f"{url['ai']}/v1/models"),
+            _spawn(["-m", "python_functions", "serve"], env, f"{url['service']}/health"),
             _spawn(["-m", "python_functions", "local-api"], env,
                    f"{api_url}/auth/v1/.well-known/jwks.json"),
             _spawn(["-m", "python_functions", "serve"], through_postgrest,
-                   f"http://127.0.0.1:{rest_service_port}/health"),
-            _spawn(["-m", "uvicorn", "bench.bare_app:app", "--port", str(bare_port),
-                    "--log-level", "warning", "--no-access-log"], env,
-                   f"http://127.0.0.1:{bare_port}/docs"),
+                   f"{url['rest_service']}/health"),
+            _spawn(["-m", "python_functions", "serve"], two_workers,
+                   f"{url['two_workers']}/health"),
+            _spawn(["-m", "uvicorn", "bench.bare_app:app", "--port", str(ports["bare"]),
+                    "--log-level", "warning", "--no-access-log"], env, f"{url['bare']}/docs"),
         ]
         chat = json.dumps({
             "model": "local/rules",
             "messages": [{"role": "user", "content": '<context>{"maxPullups": 8}</context>'}],
             "response_format": {"type": "json_schema", "json_schema": {"name": "pullup_session"}},
         })
+        body = '{"maxPullups": 8}'
+        # every run of POST /sessions/ai gets users of its own: one generation a user a day
+        slices = iter(range(0, USERS - SLICE, SLICE))
+
+        def fresh_tokens() -> Path:
+            start = next(slices)
+            return _slice(tokens, start, start + SLICE, workdir)
+
+        runs: dict[str, tuple[str, str, str, bool, int]] = {
+            # name: (url, path, body, needs users, connections)
+            "bare": (url["bare"], "/echo", "{}", False, CONNECTIONS),
+            "provider": (url["ai"], "/v1/chat/completions", chat, False, CONNECTIONS),
+            "service": (url["service"], "/sessions/ai", body, True, CONNECTIONS),
+            "service_postgrest": (url["rest_service"], "/sessions/ai", body, True, CONNECTIONS),
+            "bare_serial": (url["bare"], "/echo", "{}", False, 1),
+            "provider_serial": (url["ai"], "/v1/chat/completions", chat, False, 1),
+            "service_serial": (url["service"], "/sessions/ai", body, True, 1),
+            "service_postgrest_serial": (url["rest_service"], "/sessions/ai", body, True, 1),
+            "service_20": (url["service"], "/sessions/ai", body, True, 20),
+            "two_workers_serial": (url["two_workers"], "/sessions/ai", body, True, 1),
+            "two_workers_20": (url["two_workers"], "/sessions/ai", body, True, 20),
+        }
+        rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in runs}
         try:
-            bare_url = f"http://127.0.0.1:{bare_port}"
-            ai_url = f"http://127.0.0.1:{ai_port}"
-            _wrk(bare_url, "/echo", "{}", None, 2, workdir)  # warm-ups
-            _wrk(ai_url, "/v1/chat/completions", chat, None, 2, workdir)
-            service_url = f"http://127.0.0.1:{service_port}"
-            rest_service_url = f"http://127.0.0.1:{rest_service_port}"
-            # each run its own users: one generation per user and day
-            quarters = [_slice(tokens, i * USERS // 4, (i + 1) * USERS // 4, workdir)
-                        for i in range(4)]
-            body = '{"maxPullups": 8}'
-            results: dict[str, Any] = {
-                "bare": _wrk(bare_url, "/echo", "{}", None, SECONDS, workdir),
-                "provider": _wrk(ai_url, "/v1/chat/completions", chat, None, SECONDS,
-                                 workdir),
-                "service": _wrk(service_url, "/sessions/ai", body, quarters[0], SECONDS,
-                                workdir),
-                "service_postgrest": _wrk(rest_service_url, "/sessions/ai", body,
-                                          quarters[1], SECONDS, workdir),
-            }
-            # one connection: the serial cost of a request, without queueing
-            results["service_serial"] = _wrk(service_url, "/sessions/ai", body, quarters[2], 5,
-                                             workdir, connections=1)
-            results["service_postgrest_serial"] = _wrk(
-                rest_service_url, "/sessions/ai", body, quarters[3], 5, workdir, connections=1)
-            results["bare_serial"] = _wrk(bare_url, "/echo", "{}", None, 5, workdir,
-                                          connections=1)
+            _wrk(url["bare"], "/echo", "{}", None, 2, workdir)  # warm-ups
+            _wrk(url["ai"], "/v1/chat/completions", chat, None, 2, workdir)
+            for _ in range(ROUNDS):
+                for name, (base, route, payload, needs_users, connections) in runs.items():
+                    rounds[name].append(_wrk(
+                        base, route, payload, fresh_tokens() if needs_users else None,
+                        SECONDS if connections > 1 else SERIAL_SECONDS, workdir,
+                        connections=connections))
+            parts = _parts(dsn, users[-PARTS_USERS:])
         finally:
             for process in processes:
                 process.terminate()
                 process.wait(timeout=10)
             shutil.rmtree(workdir, ignore_errors=True)
-    added = {q: round(results["service"][q] - results["bare"][q], 2)
-             for q in ("median_ms", "p99_ms")}
-    results |= {"added_over_bare": added, "connections": CONNECTIONS, "seconds": SECONDS}
+    results: dict[str, Any] = {name: _median_run(samples) for name, samples in rounds.items()}
+    parts["provider_ms"] = results["provider_serial"]["median_ms"]
+    parts["sum_ms"] = round(parts["begin_ms"] + parts["finish_ms"] + parts["provider_ms"], 2)
+    results |= {"parts": parts, "connections": CONNECTIONS, "seconds": SECONDS,
+                "rounds": ROUNDS,
+                "service_over_parts": round(results["service_serial"]["median_ms"]
+                                            / parts["sum_ms"], 2)}
     rows = [("bare ASGI `POST /echo`", "bare"), ("offline provider alone", "provider"),
             ("`POST /sessions/ai` (201 each, new user each), DATABASE_URL", "service"),
             ("`POST /sessions/ai`, through PostgREST (supabase-py)", "service_postgrest"),
+            ("`POST /sessions/ai`, 20 connections", "service_20"),
+            ("`POST /sessions/ai`, 20 connections, WORKERS=2", "two_workers_20"),
             ("bare, 1 connection", "bare_serial"),
+            ("provider alone, 1 connection", "provider_serial"),
             ("`POST /sessions/ai`, 1 connection, DATABASE_URL", "service_serial"),
-            ("`POST /sessions/ai`, 1 connection, through PostgREST", "service_postgrest_serial")]
+            ("`POST /sessions/ai`, 1 connection, through PostgREST", "service_postgrest_serial"),
+            ("`POST /sessions/ai`, 1 connection, WORKERS=2", "two_workers_serial")]
     table = "\n".join(
-        ["| endpoint | p50 | p99 | req/s | non-2xx |", "|---|---:|---:|---:|---:|"]
-        + [f"| {label} | {results[k]['median_ms']} ms | {results[k]['p99_ms']} ms"
-           f" | {results[k]['rps']} | {results[k]['non_2xx']} |" for label, k in rows]
-        + [f"| added by the service over bare | {added['median_ms']} ms"
-           f" | {added['p99_ms']} ms | | |"])
-    note = (f"wrk, {CONNECTIONS} connections, {THREADS} threads, {SECONDS} s per endpoint; each "
-            "server in its own process on this 2-core machine, sharing it with Postgres "
-            "(fsync on) and wrk. A /sessions/ai request: JWT check, begin_generation (quota "
-            "reservation, context), one provider call over HTTP, finish_generation (session, "
-            "generation, events, ai_calls row). Through PostgREST, begin and finish are HTTP "
-            "calls to the local API (PostgREST's stand-in, Python), which runs them on its own "
-            "pool.")
-    path = write_results("service", results, f"{note}\n\n{table}")
+        ["| endpoint | p50 (spread over rounds) | p99 | req/s (spread) | non-2xx |",
+         "|---|---:|---:|---:|---:|"]
+        + [f"| {label} | {results[k]['median_ms']} ms ({results[k]['median_spread']})"
+           f" | {results[k]['p99_ms']} ms | {results[k]['rps']} ({results[k]['rps_spread']})"
+           f" | {results[k]['non_2xx']} |" for label, k in rows])
+    parts_table = (
+        "| the parts of one `POST /sessions/ai` (1 connection) | ms |\n|---|---:|\n"
+        f"| begin_generation (one round trip, median of {PARTS_USERS}) | {parts['begin_ms']} |\n"
+        f"| finish_generation (one round trip) | {parts['finish_ms']} |\n"
+        f"| the provider's answer (p50, 1 connection) | {parts['provider_ms']} |\n"
+        f"| sum of the parts | {parts['sum_ms']} |\n"
+        f"| the service (p50, 1 connection) | {results['service_serial']['median_ms']} |\n"
+        f"| **service / parts** | **{results['service_over_parts']}x** |")
+    note = (f"wrk, {THREADS} threads, {SECONDS} s per run at 20 or {CONNECTIONS} connections "
+            f"({SERIAL_SECONDS} s at 1), {ROUNDS} rounds interleaved (every endpoint once per "
+            "round); p50 and req/s are the median round, with the spread (min-max) over the "
+            "rounds. Each server in its own process on this 2-core machine, sharing it with "
+            "Postgres (fsync on) and wrk. A /sessions/ai request: JWT check, "
+            "begin_generation (quota reservation, context), one provider call over HTTP, "
+            "finish_generation (session, generation, events, ai_calls row). Through "
+            "PostgREST, begin and finish are HTTP calls to the local API (PostgREST's "
+            "stand-in, Python), which runs them on its own pool.")
+    path = write_results("service", results, f"{note}\n\n{table}\n\n{parts_table}")
     print(table)
+    print(parts_table)
     print(f"written to {path}")
+
+
+def _median_run(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """The round with the median p50, and the spread of p50 and req/s over the rounds."""
+    ordered = sorted(samples, key=lambda r: r["median_ms"])
+    chosen = dict(ordered[len(ordered) // 2])
+    p50s = [r["median_ms"] for r in samples]
+    rps = [r["rps"] for r in samples]
+    chosen["median_spread"] = f"{min(p50s)}-{max(p50s)}"
+    chosen["rps_spread"] = f"{min(rps)}-{max(rps)}"
+    chosen["rounds"] = samples
+    return chosen

@@ -89,14 +89,21 @@ def cmd_run(_args: argparse.Namespace) -> int:
 
 def cmd_serve(_args: argparse.Namespace) -> int:
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     from python_functions import logs, server
     from python_functions.app import create_app
 
     settings = get_settings()
     logs.configure()
-    uvicorn.Server(server.config(create_app(settings), settings.host, settings.port,
-                                 settings.header_read_timeout_seconds)).run()
+    if settings.workers == 1:
+        uvicorn.Server(server.config(create_app(settings), settings.host, settings.port,
+                                     settings.header_read_timeout_seconds)).run()
+        return 0
+    # several processes on one socket: each builds its app from the environment
+    config = server.config("python_functions.app:app_from_environment", settings.host,
+                           settings.port, factory=True, workers=settings.workers)
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
     return 0
 
 

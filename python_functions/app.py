@@ -6,28 +6,28 @@ import asyncio
 import contextlib
 import logging
 import re
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import httpx
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from python_functions import cors, errors, openapi
+from python_functions.access import AccessLog
 from python_functions.auth import jwks_client
 from python_functions.db import Database, PostgresDatabase, PostgrestDatabase
-from python_functions.deps import RequestStats, RequireUser, Services, current_user, services
+from python_functions.deps import RequireUser, Services, current_user, services
 from python_functions.limits import BodySizeLimit, FunctionsPrefix
 from python_functions.ocr import OcrEngine
 from python_functions.providers import ChatClient
 from python_functions.routers import flashcards, pullups, recipes
 from python_functions.settings import Settings
 
-log = logging.getLogger("python_functions.access")
+log = logging.getLogger("python_functions.sweep")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
@@ -108,32 +108,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         for method in route.methods or ()))
     app.add_middleware(FunctionsPrefix)  # the limits and routes see bare paths
     app.add_middleware(CORSMiddleware, **cors.OPTIONS)  # preflights need no token
-
-    @app.middleware("http")
-    async def access_log(request: Request,
-                         call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request_stats = RequestStats()
-        offered = request.headers.get("x-request-id", "")
-        if _REQUEST_ID.fullmatch(offered):  # a caller's id, if it is safe to log and echo
-            request_stats.request_id = offered
-        request.state.stats = request_stats
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            response.headers["X-Request-Id"] = request_stats.request_id
-            return response
-        finally:
-            # the route's template, never the raw path or an odd method: both are the
-            # client's text
-            route = getattr(request.scope.get("route"), "path", None) or "(unmatched)"
-            method = request.method if request.method in _KNOWN_METHODS else "(other)"
-            log.info("request", extra={
-                "request_id": request_stats.request_id, "method": method,
-                "route": route, "status": status,
-                "user_id": request_stats.user_id,
-                "duration_ms": round((time.monotonic() - request_stats.started) * 1000, 1),
-                **request_stats.extra})
+    app.add_middleware(AccessLog)  # outermost: every answer is logged, preflights too
 
     @app.get("/health", tags=["ops"],
              summary="Database and AI provider reachable (503 without the database)")
@@ -150,3 +125,14 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         return JSONResponse(body, status_code=200 if database_ok else 503)
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one of several worker processes (`WORKERS` > 1), from the environment."""
+    from python_functions import logs, server
+    from python_functions.settings import get_settings
+
+    settings = get_settings()
+    logs.configure()
+    server.set_header_timeout(settings.header_read_timeout_seconds)
+    return create_app(settings)

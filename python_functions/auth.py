@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections import OrderedDict
 from typing import Any
 
 import jwt
@@ -86,3 +87,30 @@ def verify_token(token: str, secret: str, jwks: jwt.PyJWKClient | None = None) -
 def jwks_client(url: str) -> jwt.PyJWKClient:
     """A JWKS client that caches the keys (refetched when a new `kid` shows up)."""
     return jwt.PyJWKClient(url, cache_keys=True, lifespan=600, timeout=5)
+
+
+class VerifiedTokens:
+    """Tokens verified already, with their claims, until they expire: a client sends the
+    same access token with every request for its hour, and checking its signature again
+    each time is most of the cost of authenticating it. Bounded (least recently used go
+    first); a forged or expired token is never stored."""
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self._entries: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._max_entries = max_entries
+
+    def get(self, token: str, now: float | None = None) -> dict[str, Any] | None:
+        claims = self._entries.get(token)
+        if claims is None:
+            return None
+        if claims["exp"] <= (now if now is not None else time.time()):
+            del self._entries[token]
+            return None
+        self._entries.move_to_end(token)
+        return claims
+
+    def put(self, token: str, claims: dict[str, Any]) -> None:
+        self._entries[token] = claims
+        self._entries.move_to_end(token)
+        while len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)

@@ -13,7 +13,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from python_functions.auth import ASYMMETRIC_ALGORITHMS, InvalidToken, verify_token
+from python_functions.auth import (
+    ASYMMETRIC_ALGORITHMS,
+    InvalidToken,
+    VerifiedTokens,
+    verify_token,
+)
 from python_functions.db import Database
 from python_functions.errors import ApiError, error_response
 from python_functions.ocr import OcrEngine
@@ -38,6 +43,7 @@ class Services:
     chat: ChatClient
     jwks: jwt.PyJWKClient | None
     ocr: OcrEngine
+    tokens: VerifiedTokens = field(default_factory=VerifiedTokens)
 
 
 def services(request: Request) -> Services:
@@ -61,6 +67,18 @@ async def authenticate(headers: Headers, svc: Services) -> dict[str, Any]:
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "UNAUTHORIZED", "Missing bearer token", headers=_UNAUTHORIZED)
     token = token.strip()
+    claims = svc.tokens.get(token)
+    if claims is None:
+        claims = await _verify(token, svc)
+        svc.tokens.put(token, claims)
+    if claims.get("is_anonymous") is True and not svc.settings.ai_allow_anonymous:
+        # with anonymous sign-ins on, every throwaway account would get its own AI quota
+        raise ApiError(403, "FORBIDDEN", "Sign in with an account to use the AI features",
+                       hint="Anonymous users are refused unless AI_ALLOW_ANONYMOUS=true")
+    return claims
+
+
+async def _verify(token: str, svc: Services) -> dict[str, Any]:
     try:
         algorithm = jwt.get_unverified_header(token).get("alg")
         if algorithm in ASYMMETRIC_ALGORITHMS:  # may fetch the JWKS: keep it off the loop
@@ -71,10 +89,6 @@ async def authenticate(headers: Headers, svc: Services) -> dict[str, Any]:
     except (InvalidToken, jwt.PyJWTError):
         raise ApiError(401, "UNAUTHORIZED", "Invalid or expired token",
                        headers=_UNAUTHORIZED) from None
-    if claims.get("is_anonymous") is True and not svc.settings.ai_allow_anonymous:
-        # with anonymous sign-ins on, every throwaway account would get its own AI quota
-        raise ApiError(403, "FORBIDDEN", "Sign in with an account to use the AI features",
-                       hint="Anonymous users are refused unless AI_ALLOW_ANONYMOUS=true")
     return claims
 
 

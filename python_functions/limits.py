@@ -116,6 +116,7 @@ class FunctionsPrefix:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         if scope["type"] == "http" and path.startswith(FUNCTIONS_PREFIX + "/"):
-            scope = dict(scope, path=path[len(FUNCTIONS_PREFIX):],
-                         raw_path=path[len(FUNCTIONS_PREFIX):].encode())
+            # in place: the access log reads the matched route from this same scope
+            scope["path"] = path[len(FUNCTIONS_PREFIX):]
+            scope["raw_path"] = scope["path"].encode()
         await self.app(scope, receive, send)

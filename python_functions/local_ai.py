@@ -32,6 +32,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from python_functions import server
 from python_functions.local_models import GENERATORS
 
 MODELS = ("local/rules", "openai/gpt-4o-mini")
@@ -175,7 +176,8 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("LOCAL_AI_PORT", 8001)))
     args = parser.parse_args()
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="warning")
+    # served as the service is (uvloop, httptools), so that it does not dominate benchmarks
+    uvicorn.Server(server.config(create_app(), args.host, args.port)).run()
 
 
 if __name__ == "__main__":

@@ -1,21 +1,33 @@
-"""How the service is served: uvicorn with its h11 protocol, plus two rules at the socket.
+"""How the service (and the local API, and the offline provider) are served: uvicorn, with
+uvloop and the httptools parser where installed (h11 and asyncio otherwise), plus three
+rules at the socket:
 
 - A malformed HTTP request gets the shared error body (JSON), not uvicorn's plain text.
 - A client has `header_timeout_s` to send a request's headers, on a new connection and on a
   kept-alive one; silence in between is cut with 408 (uvicorn has no such limit; without
   it a slow client holds a connection forever). Slow bodies are the app's: `BodySizeLimit`.
+- Every accepted TCP connection has TCP_NODELAY: with several workers uvicorn serves from a
+  socket it bound itself, and without it a kept-alive response waits on the client's
+  delayed ACK (tens of milliseconds per request).
 
-Both override one method each of uvicorn's `H11Protocol` (0.30 and later).
+The protocols override a few methods each of uvicorn's `H11Protocol` and
+`HttpToolsProtocol` (0.30 and later).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib.util
 import json
+import socket
 from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+HAS_HTTPTOOLS = importlib.util.find_spec("httptools") is not None
+HAS_UVLOOP = importlib.util.find_spec("uvloop") is not None
 
 
 def _raw_response(status: int, reason: str, body: dict[str, Any]) -> bytes:
@@ -24,37 +36,42 @@ def _raw_response(status: int, reason: str, body: dict[str, Any]) -> bytes:
             f"content-length: {len(payload)}\r\nconnection: close\r\n\r\n").encode() + payload
 
 
-class ServiceProtocol(H11Protocol):
-    header_timeout_s = 30.0
+def no_delay(transport: asyncio.BaseTransport) -> None:
+    """TCP_NODELAY on the connection's socket (a no-op for a Unix socket)."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        with contextlib.suppress(OSError):  # the peer may be gone already
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+
+class _Rules:
+    """The rules above, for either parser. Expects uvicorn's protocol attributes `loop`,
+    `transport` and `cycle` (a new cycle exists once a request's headers are in)."""
+
+    header_timeout_s: float = 30.0
+    loop: asyncio.AbstractEventLoop
+    transport: asyncio.Transport
+    cycle: Any
+
+    def _connected(self, transport: asyncio.Transport) -> None:
+        no_delay(transport)
         self._arm_header_deadline()
 
     def _arm_header_deadline(self) -> None:
-        self._waiting_for = self.cycle  # a new cycle means the headers are in
+        self._waiting_for = self.cycle
         self._header_deadline: asyncio.TimerHandle | None = self.loop.call_later(
             self.header_timeout_s, self._headers_too_slow)
 
     def _disarm_header_deadline(self) -> None:
-        if self._header_deadline is not None:
+        if getattr(self, "_header_deadline", None) is not None:
+            assert self._header_deadline is not None
             self._header_deadline.cancel()
             self._header_deadline = None
 
-    def handle_events(self) -> None:
-        super().handle_events()
-        if self.cycle is not self._waiting_for:
-            self._disarm_header_deadline()
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
+    def _response_done(self) -> None:
         if not self.transport.is_closing():
             self._disarm_header_deadline()
             self._arm_header_deadline()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm_header_deadline()
-        super().connection_lost(exc)
 
     def _headers_too_slow(self) -> None:
         self._header_deadline = None
@@ -66,19 +83,78 @@ class ServiceProtocol(H11Protocol):
             "details": None, "hint": None}))
         self.transport.close()
 
-    def send_400_response(self, msg: str) -> None:
+    def _malformed(self) -> None:
         self.transport.write(_raw_response(400, "Bad Request", {
             "code": "BAD_REQUEST", "message": "Malformed HTTP request", "details": None,
             "hint": None}))
         self.transport.close()
 
 
-def protocol(header_timeout_s: float) -> type[ServiceProtocol]:
+class H11ServiceProtocol(_Rules, H11Protocol):
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._connected(transport)
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self.cycle is not self._waiting_for:
+            self._disarm_header_deadline()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._response_done()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_header_deadline()
+        super().connection_lost(exc)
+
+    def send_400_response(self, msg: str) -> None:
+        self._malformed()
+
+
+ServiceProtocol: type[asyncio.Protocol] = H11ServiceProtocol
+
+if HAS_HTTPTOOLS:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class HttpToolsServiceProtocol(_Rules, HttpToolsProtocol):
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._connected(transport)
+
+        def on_headers_complete(self) -> None:
+            super().on_headers_complete()
+            self._disarm_header_deadline()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._response_done()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm_header_deadline()
+            super().connection_lost(exc)
+
+        def send_400_response(self, msg: str) -> None:
+            self._malformed()
+
+    ServiceProtocol = HttpToolsServiceProtocol
+
+
+def set_header_timeout(seconds: float) -> None:
+    """The header deadline of this process's protocol (worker processes, which get the
+    protocol class by name)."""
+    _Rules.header_timeout_s = seconds
+
+
+def protocol(header_timeout_s: float) -> type[asyncio.Protocol]:
     """The protocol class with this header deadline (uvicorn takes a class, not options)."""
+    if header_timeout_s == _Rules.header_timeout_s:
+        return ServiceProtocol  # importable by name, as worker processes need
     return type("ServiceProtocol", (ServiceProtocol,), {"header_timeout_s": header_timeout_s})
 
 
 def config(app: Any, host: str, port: int, header_timeout_s: float = 30.0,
            **options: Any) -> uvicorn.Config:
     return uvicorn.Config(app, host=host, port=port, http=protocol(header_timeout_s),
-                          log_config=None, access_log=False, server_header=False, **options)
+                          loop="uvloop" if HAS_UVLOOP else "asyncio", log_config=None,
+                          access_log=False, server_header=False, **options)

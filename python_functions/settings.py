@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     # serves Supabase's
     api_port: int = 54321
     db_pool_size: int = Field(default=10, ge=1, le=100)
+    # service processes sharing PORT (each with its own pool of DB_POOL_SIZE connections)
+    workers: int = Field(default=1, ge=1, le=64)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     # a client silent this long in the middle of its headers or its body gets 408
     header_read_timeout_seconds: float = Field(default=30.0, gt=0, le=300)

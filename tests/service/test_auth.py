@@ -15,7 +15,14 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from python_functions.auth import InvalidToken, jwks_client, mint_token, user_claims, verify_token
+from python_functions.auth import (
+    InvalidToken,
+    VerifiedTokens,
+    jwks_client,
+    mint_token,
+    user_claims,
+    verify_token,
+)
 from python_functions.settings import DEV_JWT_SECRET
 from tests.conftest import User
 from tests.http_fixtures import assert_service_error, token_for
@@ -124,3 +131,26 @@ def test_asymmetric_tokens_verify_against_the_jwks(
         verify_token(forged, DEV_JWT_SECRET, client)
     with pytest.raises(InvalidToken):  # no JWKS configured: asymmetric tokens are refused
         verify_token(token, DEV_JWT_SECRET, None)
+
+
+def test_a_verified_token_stops_working_when_it_expires(http: httpx.Client,
+                                                        alice: User) -> None:
+    expires = int(time.time()) + 2
+    token = token_for(alice, exp=expires)
+    headers = {"Authorization": f"Bearer {token}"}
+    first = http.post("/sessions/ai", json={"maxPullups": 8}, headers=headers)
+    assert first.status_code == 201, first.text  # verified, and remembered
+    time.sleep(max(0.0, expires - time.time()) + 0.1)
+    late = http.post("/sessions/ai", json={"maxPullups": 8}, headers=headers)
+    assert late.status_code == 401
+    assert late.json()["code"] == "UNAUTHORIZED"
+
+
+def test_verified_tokens_are_bounded_and_forget_expired_ones() -> None:
+    tokens = VerifiedTokens(max_entries=2)
+    for name in ("a", "b", "c"):
+        tokens.put(name, {"exp": 100})
+    assert tokens.get("a", now=50) is None  # the least recently used went first
+    assert tokens.get("b", now=50) == {"exp": 100}
+    assert tokens.get("c", now=100) is None  # expired at exp, as PyJWT decides
+    assert tokens.get("c", now=50) is None  # and forgotten

@@ -54,10 +54,23 @@ def test_unmatched_paths_and_odd_methods_are_not_logged_as_sent(
 ) -> None:
     secret = "my-email-is-someone%40example.com"
     assert http.get(f"/users/{secret}/profile").status_code == 404
-    assert http.request("BREW", "/sessions/ai").status_code in (404, 405)
+    assert http.request("PROPFIND", "/sessions/ai").status_code in (404, 405)
+    # a method no HTTP parser knows is a malformed request: 400, before any route
+    assert http.request("BREW", "/sessions/ai").status_code in (400, 404, 405)
     records = [json.loads(line) for line in service_logs.lines]
     requests = [r for r in records if r.get("event") == "request"]
-    assert not [line for line in service_logs.lines if secret in line or "BREW" in line]
+    assert not [line for line in service_logs.lines
+                if secret in line or "BREW" in line or "PROPFIND" in line]
     assert {"route": "(unmatched)", "method": "GET"} in [
         {"route": r["route"], "method": r["method"]} for r in requests]
     assert any(r["method"] == "(other)" for r in requests)
+
+
+def test_a_route_called_under_functions_v1_is_logged_by_its_template(
+    http: httpx.Client, alice: User, service_logs: LogCapture
+) -> None:
+    response = http.get("/functions/v1/health", headers={"X-Request-Id": "under-prefix"})
+    assert response.status_code == 200
+    records = [json.loads(line) for line in service_logs.lines]
+    logged = [r for r in records if r.get("request_id") == "under-prefix"]
+    assert [(r["route"], r["status"]) for r in logged][-1:] == [("/health", 200)]

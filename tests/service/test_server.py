@@ -1,0 +1,90 @@
+"""How the service is served: uvloop and httptools, TCP_NODELAY on every connection, and
+several worker processes on one port (WORKERS)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from python_functions import PROJECT_ROOT, server
+from python_functions.localdb import free_port
+from tests.conftest import User
+from tests.http_fixtures import ServerThread, token_for
+
+
+def test_the_fast_parser_and_loop_are_used() -> None:
+    assert server.HAS_HTTPTOOLS and server.HAS_UVLOOP
+    config = server.config(object(), "127.0.0.1", 1)
+    assert config.loop == "uvloop"
+    assert issubclass(config.http, server.HttpToolsServiceProtocol)  # type: ignore[arg-type]
+
+
+def test_every_accepted_connection_has_tcp_nodelay(service: ServerThread) -> None:
+    with socket.create_connection(("127.0.0.1", service.port), timeout=10) as client:
+        client.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert client.recv(100).startswith(b"HTTP/1.1")
+        connections = list(service.server.server_state.connections)
+        assert connections
+        for connection in connections:
+            sock = connection.transport.get_extra_info("socket")
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+
+
+def _children(pid: int) -> list[int]:
+    """The worker processes (multiprocessing's spawned children, not its resource tracker)."""
+    found = subprocess.run(["pgrep", "-P", str(pid), "-f", "spawn_main"], capture_output=True,
+                           text=True)
+    return [int(p) for p in found.stdout.split()]
+
+
+def test_workers_serve_one_port_from_several_processes(database_url: str,
+                                                       alice: User) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY")}
+    env |= {"DATABASE_URL": database_url, "PORT": str(port), "WORKERS": "2",
+            "SWEEP_INTERVAL_SECONDS": "0", "AI_BASE_URL": "http://127.0.0.1:9/v1"}
+    process = subprocess.Popen([sys.executable, "-m", "python_functions", "serve"], env=env,
+                               cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while len(_children(process.pid)) < 2 or not _answers(port):
+            assert process.poll() is None, "serve exited"
+            assert time.monotonic() < deadline, "the workers did not come up"
+            time.sleep(0.2)
+        # many short connections, each accepted by either worker: every answer is right
+        statuses = set()
+        for _ in range(20):
+            response = httpx.post(f"http://127.0.0.1:{port}/sessions/ai", json={},
+                                  headers={"Authorization": f"Bearer {token_for(alice)}x"})
+            statuses.add(response.status_code)
+        assert statuses == {401}
+        assert len(_children(process.pid)) == 2
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def _answers(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code in (200, 503)
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.mark.parametrize("workers", ["0", "65"])
+def test_out_of_range_workers_are_refused(workers: str) -> None:
+    from pydantic import ValidationError
+
+    from python_functions.settings import Settings
+
+    with pytest.raises(ValidationError):
+        Settings(workers=workers)
