@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-import httpx
+import aiohttp
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -59,8 +59,9 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
                 owned = PostgresDatabase(settings.db_url, settings.db_pool_size)
             await owned.open()
             db = owned
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-        async with httpx.AsyncClient(limits=limits, timeout=30) as http:
+        connector = aiohttp.TCPConnector(limit=200, keepalive_timeout=30)
+        timeout = aiohttp.ClientTimeout(total=120, connect=10)  # each call has its own
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
             chat = ChatClient(http, settings.provider_base_url, settings.provider_name,
                               settings.provider_api_key, settings.ai_app_url,
                               settings.ai_app_title)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import Any, Protocol, cast
 
 import httpx
@@ -47,16 +48,30 @@ class Database(Protocol):
     async def close(self) -> None: ...
 
 
+# A connection that answered this recently is handed out without a check: the check is a
+# round trip of its own, on every call of a busy service. One that dies in between (a
+# restart) fails its call, which is then retried on a fresh connection (below).
+CHECK_IDLE_AFTER_S = 1.0
+
+
 class PostgresDatabase:
     def __init__(self, url: str, max_size: int = 10) -> None:
         self._url = url
         self._checking: asyncio.Task[None] | None = None
+        self._answered_at: dict[int, float] = {}  # id(connection) -> when it last answered
         self._pool = AsyncConnectionPool(
             url, min_size=1, max_size=max_size, open=False, timeout=CONNECT_TIMEOUT_S,
-            check=AsyncConnectionPool.check_connection,
+            check=self._check,
             kwargs={"autocommit": True, "application_name": "python_functions",
                     "connect_timeout": int(CONNECT_TIMEOUT_S)},
         )
+
+    async def _check(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        """The pool's check on checkout, skipped for a connection that just answered."""
+        if time.monotonic() - self._answered_at.get(id(conn), -1e9) < CHECK_IDLE_AFTER_S:
+            return
+        self._answered_at.pop(id(conn), None)
+        await AsyncConnectionPool.check_connection(conn)
 
     async def open(self) -> None:
         await self._pool.open(wait=False)
@@ -66,6 +81,8 @@ class PostgresDatabase:
         try:
             async with self._pool.connection() as conn:
                 response = await rpc.acall(conn, schema, name, args, SERVICE_CLAIMS)
+                if response.status != 503:
+                    self._answered_at[id(conn)] = time.monotonic()
         except (PoolTimeout, psycopg.OperationalError):
             response = rpc.unavailable()
         if response.status != 503:

@@ -46,12 +46,14 @@ class Services:
     tokens: VerifiedTokens = field(default_factory=VerifiedTokens)
 
 
-def services(request: Request) -> Services:
+# The dependencies are `async def` although they do not wait: FastAPI runs a plain `def`
+# dependency in a worker thread, a hop that costs more than the whole lookup.
+async def services(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
 
 
-def stats(request: Request) -> RequestStats:
+async def stats(request: Request) -> RequestStats:
     found: RequestStats = request.state.stats
     return found
 
@@ -124,5 +126,5 @@ async def current_user(request: Request,
     claims: dict[str, Any] | None = getattr(request.state, "claims", None)
     if claims is None:
         claims = await authenticate(request.headers, svc)
-        stats(request).user_id = str(claims["sub"])
+        (await stats(request)).user_id = str(claims["sub"])
     return claims

@@ -193,11 +193,19 @@ def start_services(settings: Settings) -> list[Child]:
                           logs / "local-api.log"))
     for child in children:
         child.start()
+    try:
+        _wait_until_ready(children)
+    except BaseException:  # also Ctrl-C while starting: nothing is left running
+        stop_services(children)
+        raise
+    return children
+
+
+def _wait_until_ready(children: list[Child]) -> None:
     deadline = time.monotonic() + 60
     for child in children:
         while True:
             if any(c.exited() for c in children):
-                stop_services(children)
                 raise RuntimeError(f"{child.name} exited while starting"
                                    f" (is {child.ready_url} free?)")
             try:
@@ -206,10 +214,8 @@ def start_services(settings: Settings) -> list[Child]:
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                stop_services(children)
                 raise RuntimeError(f"{child.ready_url} did not come up")
             time.sleep(0.1)
-    return children
 
 
 def stop_services(children: list[Child]) -> None:
@@ -380,11 +386,11 @@ def run(settings: Settings) -> int:
         return 1
     try:
         children = start_services(settings)
-    except RuntimeError as exc:
-        say(f"error: {exc}")
+    except (RuntimeError, KeyboardInterrupt) as exc:
+        say("stopped while starting" if isinstance(exc, KeyboardInterrupt) else f"error: {exc}")
         if cluster is not None and started:
             cluster.stop()
-        return 1
+        return 130 if isinstance(exc, KeyboardInterrupt) else 1
     stop = threading.Event()
 
     def _handle(signum: int, _frame: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import aiohttp
 import httpx
 import pytest
 
@@ -16,7 +17,7 @@ from tests.http_fixtures import LocalAi
 
 def _ask(local_provider: LocalAi, provider: str, api_key: str | None) -> Any:
     async def run() -> Any:
-        async with httpx.AsyncClient() as http:
+        async with aiohttp.ClientSession() as http:
             client = ChatClient(http, f"{local_provider.server.url}/v1", provider, api_key,
                                 "https://app.example", "Pull-up trainer")
             return await client.structured(
@@ -52,7 +53,7 @@ def test_other_providers_get_no_openrouter_extras(local_provider: LocalAi) -> No
 
 def test_unreachable_provider_is_a_provider_error() -> None:
     async def run() -> None:
-        async with httpx.AsyncClient() as http:
+        async with aiohttp.ClientSession() as http:
             client = ChatClient(http, "http://127.0.0.1:9/v1", "openai-compatible")
             await client.structured(model="m", system="s", user="u", schema_name="x",
                                     output_type=PullupPlan, timeout_s=2)
@@ -60,7 +61,7 @@ def test_unreachable_provider_is_a_provider_error() -> None:
     with pytest.raises(ProviderFailure) as failure:
         asyncio.run(run())
     assert failure.value.code == "AI_PROVIDER_ERROR"
-    assert failure.value.calls[0].error_message == "transport error: ConnectError"
+    assert failure.value.calls[0].error_message == "transport error: ClientConnectorError"
 
 
 @pytest.mark.parametrize(("env", "base_url", "name", "default_model"), [
