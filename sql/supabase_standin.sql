@@ -14,9 +14,10 @@
 --     timeouts; API roles INHERIT; postgres NOSUPERUSER with CREATEROLE, CREATEDB,
 --     REPLICATION, BYPASSRLS, member of the API roles), schemas `extensions`
 --     (pgcrypto there) and `graphql_public`;
---   * supabase/auth (GoTrue) v2.17x: `auth.users`, `auth.identities`,
---     `auth.sessions` and `auth.refresh_tokens` columns (the last two for the
---     local /auth/v1 stand-in's sessions),
+--   * supabase/auth (GoTrue): `auth.users` and `auth.identities` columns (v2.17x),
+--     and `auth.sessions` and `auth.refresh_tokens` (read at v2.196; for the
+--     local /auth/v1 stand-in's sessions; the sessions columns of GoTrue's 2025
+--     OAuth and refresh-token-HMAC migrations are left out, nothing here uses them),
 --     without defaults where GoTrue's migrations set none, owned by
 --     `supabase_auth_admin`, RLS on, nothing granted to the API roles; and
 --     `auth.uid()`, `auth.role()`, `auth.email()`, `auth.jwt()`.

@@ -1,8 +1,8 @@
 """`/auth/v1`: just enough of Supabase Auth (GoTrue) for local sign-in, on `auth.users`.
 
 A local stand-in for `make run` only: on hosted Supabase or `supabase start` the real Auth
-service answers. It mirrors GoTrue v2.17x (supabase/auth, `internal/api/`), read for each
-route:
+service answers. It mirrors GoTrue as read at v2.196 (supabase/auth, `internal/api/`) for
+each route:
 
 * `POST /signup` (`signup.go`): email + password (at least 6 characters, else 422
   `weak_password` with `reasons: ["length"]`); confirmations off, as `supabase start` has
@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import string
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +49,7 @@ API_VERSION = "2024-01-01"
 ACCESS_TOKEN_TTL_S = 3600
 MIN_PASSWORD_LENGTH = 6
 MAX_PASSWORD_BYTES = 72  # bcrypt reads no further; GoTrue refuses longer passwords
+_ALPHANUMERIC = string.ascii_letters + string.digits
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 
 
@@ -120,7 +122,7 @@ def _credentials(body: dict[str, Any]) -> tuple[str, str]:
     if not isinstance(email, str) or not email.strip():
         raise AuthError(400, "validation_failed", "missing email or phone")
     if not isinstance(password, str):
-        raise AuthError(422, "validation_failed", "Signup requires a valid password")
+        raise AuthError(400, "validation_failed", "Signup requires a valid password")
     return email.strip().lower(), password
 
 
@@ -172,7 +174,8 @@ class GoTrue:
         else:
             await conn.execute("update auth.sessions set refreshed_at = now() at time zone"
                                " 'utc', updated_at = now() where id = %s", (session_id,))
-        refresh = secrets.token_urlsafe(9)  # GoTrue's refresh tokens are 12 characters
+        # as GoTrue makes them: 12 random alphanumeric characters
+        refresh = "".join(secrets.choice(_ALPHANUMERIC) for _ in range(12))
         await conn.execute(
             "insert into auth.refresh_tokens (instance_id, token, user_id, revoked, created_at,"
             " updated_at, parent, session_id) values"

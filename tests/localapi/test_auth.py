@@ -4,6 +4,7 @@ passwords stored as GoTrue stores them (bcrypt)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -12,7 +13,7 @@ import psycopg
 
 from python_functions.auth import verify_token
 from python_functions.settings import DEV_JWT_SECRET
-from tests.conftest import TEST_EMAIL_DOMAIN, one
+from tests.conftest import TEST_EMAIL_DOMAIN, one, race
 
 V2024 = {"X-Supabase-Api-Version": "2024-01-01"}
 
@@ -151,3 +152,41 @@ def test_the_issued_token_calls_the_rpcs(api_http: httpx.Client) -> None:
 def test_malformed_json_is_400_bad_json(api_http: httpx.Client) -> None:
     response = api_http.post("/auth/v1/signup", content=b"{", headers=V2024)
     _auth_error(response, 400, "bad_json")
+
+
+def test_concurrent_sign_ups_of_one_address_register_it_once(
+        local_api: Any, admin: psycopg.Connection[Any]) -> None:
+    email = _email()
+
+    def sign_up(go: Callable[[], object]) -> int:
+        with httpx.Client(base_url=local_api.url, timeout=30) as client:
+            go()
+            return client.post("/auth/v1/signup", json={"email": email, "password": PASSWORD},
+                               headers=V2024).status_code
+
+    assert sorted(race(6, sign_up)) == [200, 422, 422, 422, 422, 422]
+    assert one(admin, "select count(*) from auth.users where email = %s", email) == 1
+
+
+def test_concurrent_refreshes_with_one_token_succeed_once(local_api: Any,
+                                                          api_http: httpx.Client) -> None:
+    token = _signup(api_http, _email()).json()["refresh_token"]
+
+    def refresh(go: Callable[[], object]) -> int:
+        with httpx.Client(base_url=local_api.url, timeout=30) as client:
+            go()
+            return client.post("/auth/v1/token", params={"grant_type": "refresh_token"},
+                               json={"refresh_token": token}, headers=V2024).status_code
+
+    assert sorted(race(6, refresh)) == [200, 400, 400, 400, 400, 400]
+
+
+def test_refresh_tokens_are_twelve_alphanumeric_characters(api_http: httpx.Client) -> None:
+    token = _signup(api_http, _email()).json()["refresh_token"]
+    assert len(token) == 12 and token.isalnum()
+
+
+def test_sign_up_without_a_password_is_400(api_http: httpx.Client) -> None:
+    response = api_http.post("/auth/v1/signup", json={"email": _email()}, headers=V2024)
+    assert _auth_error(response, 400, "validation_failed")["message"] == (
+        "Signup requires a valid password")
