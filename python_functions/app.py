@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -28,8 +27,6 @@ from python_functions.routers import flashcards, pullups, recipes
 from python_functions.settings import Settings
 
 log = logging.getLogger("python_functions.sweep")
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
-_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 async def _sweep(database: Database, interval: float) -> None:

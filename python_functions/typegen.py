@@ -30,9 +30,10 @@ def generate(database_url: str) -> str:
     node = shutil.which("node")
     if node is None or not GENERATOR.exists():
         raise TypegenError("needs Node and tools/node_modules (scripts/setup.sh installs both)")
+    schemas = exposed_schemas()
     env = {**os.environ, "PG_META_DB_URL": database_url, "PG_META_GENERATE_TYPES": "typescript",
-           "PG_META_GENERATE_TYPES_INCLUDED_SCHEMAS": ",".join(exposed_schemas()),
-           "PG_META_GENERATE_TYPES_DEFAULT_SCHEMA": exposed_schemas()[0],
+           "PG_META_GENERATE_TYPES_INCLUDED_SCHEMAS": ",".join(schemas),
+           "PG_META_GENERATE_TYPES_DEFAULT_SCHEMA": schemas[0],
            "PG_META_POSTGREST_VERSION": POSTGREST_VERSION}
     done = subprocess.run([node, str(GENERATOR)], env=env, capture_output=True, text=True,
                           timeout=120, check=False)

@@ -102,14 +102,18 @@ def service_logs() -> Iterator[LogCapture]:
     assert not leaked, leaked[:3]
 
 
+def _local_api(database_url: str, functions_url: str) -> ServerThread:
+    port = free_port()
+    app = localapi.create_app(database_url, DEV_JWT_SECRET, functions_url,
+                              f"http://127.0.0.1:{port}")
+    return ServerThread(app, port=port)
+
+
 @pytest.fixture(scope="session")
 def postgrest_api(database_url: str) -> Iterator[ServerThread]:
     """The local API in the part of the project's PostgREST, for the service's second
     transport (its functions relay is not used there)."""
-    port = free_port()
-    app = localapi.create_app(database_url, DEV_JWT_SECRET, f"http://127.0.0.1:{free_port()}",
-                              f"http://127.0.0.1:{port}")
-    with ServerThread(app, port=port) as server:
+    with _local_api(database_url, f"http://127.0.0.1:{free_port()}") as server:
         yield server
 
 
@@ -182,10 +186,7 @@ def assert_service_error(response: httpx.Response, status: int, code: str,
 def local_api(database_url: str, service: ServerThread) -> Iterator[ServerThread]:
     """`make run`'s local API (/rest/v1, /auth/v1, /functions/v1) over the test database,
     relaying functions to the test service."""
-    port = free_port()
-    app = localapi.create_app(database_url, DEV_JWT_SECRET, service.url,
-                              f"http://127.0.0.1:{port}")
-    with ServerThread(app, port=port) as server:
+    with _local_api(database_url, service.url) as server:
         yield server
 
 

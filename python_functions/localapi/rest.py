@@ -1,6 +1,7 @@
 """`/rest/v1/rpc/{fn}`: PostgREST's RPC endpoint, on top of the PostgREST-faithful caller.
 
-What it does, each as PostgREST (v12 to v13, read in its source `src/library/PostgREST/`) does it:
+What it does, each as PostgREST does it (read in its source at v16.1,
+`src/library/PostgREST/`):
 
 * Methods (`ApiRequest.getAction`): POST calls the function with the JSON body as named
   arguments (an empty body is `{}`); GET and HEAD call it with the query string's
@@ -60,14 +61,15 @@ class RestError(Exception):
         self.headers = headers or {}
 
     def response(self) -> Response:
-        code = self.body.get("code")
-        headers = dict(self.headers)
-        if isinstance(code, str) and code.startswith("PGRST"):
-            headers["Proxy-Status"] = f"PostgREST; error={code}"
-        return json_response(self.status, self.body, headers)
+        return json_response(self.status, self.body, self.headers)
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    """A JSON answer; an error PostgREST itself raises (a `PGRST` code) also names it in
+    `Proxy-Status`, as PostgREST does (`Error.hs`)."""
+    code = body.get("code") if isinstance(body, dict) and status >= 400 else None
+    if isinstance(code, str) and code.startswith("PGRST"):
+        headers = {"Proxy-Status": f"PostgREST; error={code}", **(headers or {})}
     merged = {"Content-Type": rpc.JSON_CONTENT_TYPE, **(headers or {})}
     return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")), status,
                     merged)
@@ -219,7 +221,7 @@ class RpcEndpoint:
         claims = self._claims(request)
         args = await self._args(request)
         function = request.path_params["function"]
-        headers = {k: v for k, v in request.headers.items()}
+        headers = dict(request.headers)
         try:
             async with self.pool.connection() as conn:
                 result = await rpc.acall(conn, schema, function, args, claims, headers,
@@ -234,10 +236,6 @@ class RpcEndpoint:
             out["Preference-Applied"] = f"count={counted}"
         if negotiated:
             out.setdefault("Content-Profile", schema)
-        code = result.body.get("code") if isinstance(result.body, dict) else None
-        if not result.ok and isinstance(code, str) and code.startswith("PGRST"):
-            out.setdefault("Proxy-Status", f"PostgREST; error={code}")
         if (result.body is None and result.status == 204) or method == "HEAD":
             return Response(None, result.status, out)
-        return Response(json.dumps(result.body, ensure_ascii=False, separators=(",", ":")),
-                        result.status, {"Content-Type": rpc.JSON_CONTENT_TYPE, **out})
+        return json_response(result.status, result.body, out)
