@@ -186,7 +186,7 @@ def _functions_from_rows(schema: str, name: str, rows: list[tuple[Any, ...]]
     return found
 
 
-_SET_CONTEXT = (
+SET_CONTEXT = (
     "select set_config('search_path', %(search_path)s, true),"
     " set_config('role', %(role)s, true),"
     " set_config('request.jwt.claims', %(claims)s, true),"
@@ -397,6 +397,56 @@ def _finish(info: FunctionInfo, row: tuple[Any, ...] | None) -> RpcResponse:
     return RpcResponse(int(raw_status) if raw_status else 200, out_headers, body)
 
 
+@dataclass(frozen=True)
+class Statements:
+    """What one call sends in its single pipeline: the context, then the call."""
+
+    context: dict[str, str]
+    call: bytes
+    call_params: dict[str, str] | None
+
+
+def _known(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any], request: _Request
+           ) -> tuple[list[FunctionInfo], dict[str, dict[str, str]]] | None:
+    """The cached signatures and role settings, or None when they must be loaded."""
+    candidates = _schema_cache.get(_cache_key(conn, request.schema, request.function))
+    settings = _role_settings_cache.get(_database_key(conn))
+    return None if candidates is None or settings is None else (candidates, settings)
+
+
+def _remember(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any], request: _Request,
+              function_rows: list[tuple[Any, ...]], settings_rows: list[tuple[Any, ...]]
+              ) -> tuple[list[FunctionInfo], dict[str, dict[str, str]]]:
+    candidates = _functions_from_rows(request.schema, request.function, function_rows)
+    settings = _role_settings_from_rows(settings_rows)
+    _schema_cache[_cache_key(conn, request.schema, request.function)] = candidates
+    _role_settings_cache[_database_key(conn)] = settings
+    return candidates, settings
+
+
+def _plan(request: _Request, candidates: list[FunctionInfo],
+          settings: dict[str, dict[str, str]]) -> tuple[FunctionInfo, Statements] | RpcResponse:
+    info = request.pick(candidates)
+    if info is None:
+        return request.not_found(candidates)
+    return info, Statements(request.context(info, settings), *request.statement(info))
+
+
+def statements(conn: psycopg.Connection[Any], schema: str, function: str,
+               args: Mapping[str, Any] | None = None, claims: Mapping[str, Any] | None = None,
+               method: str = "POST") -> Statements:
+    """The statements `call` would send for this request (for benchmarks: the context
+    parameters for `SET_CONTEXT`, the call's SQL and its parameters)."""
+    request = _Request.build(schema, function, args, claims, None, method)
+    known = _known(conn, request) or _remember(
+        conn, request, conn.execute(_CATALOG_QUERY, (schema, function)).fetchall(),
+        conn.execute(_ROLE_SETTINGS_QUERY).fetchall())
+    planned = _plan(request, *known)
+    if isinstance(planned, RpcResponse):
+        raise LookupError(planned.body["message"])
+    return planned[1]
+
+
 def call(
     conn: psycopg.Connection[Any],
     schema: str,
@@ -416,24 +466,19 @@ def call(
     if _too_deep(request.args):
         return _too_deep_response()
     try:
-        key = _cache_key(conn, schema, function)
-        if key not in _schema_cache:
-            rows = conn.execute(_CATALOG_QUERY, (schema, function)).fetchall()
-            _schema_cache[key] = _functions_from_rows(schema, function, rows)
-        database = _database_key(conn)
-        if database not in _role_settings_cache:
-            rows = conn.execute(_ROLE_SETTINGS_QUERY).fetchall()
-            _role_settings_cache[database] = _role_settings_from_rows(rows)
-        info = request.pick(_schema_cache[key])
-        if info is None:
-            return request.not_found(_schema_cache[key])
-        # pipeline: BEGIN, the context, the call and COMMIT go out in one round trip
+        known = _known(conn, request) or _remember(
+            conn, request, conn.execute(_CATALOG_QUERY, (schema, function)).fetchall(),
+            conn.execute(_ROLE_SETTINGS_QUERY).fetchall())
+        planned = _plan(request, *known)
+        if isinstance(planned, RpcResponse):
+            return planned
+        info, sent = planned
         # One round trip: both statements and a single Sync. Between Syncs, Postgres runs
         # them as one implicit transaction (committed at the Sync, rolled back on error);
         # set_config(..., true) lasts exactly that transaction.
         with conn.pipeline():
-            conn.execute(_SET_CONTEXT, request.context(info, _role_settings_cache[database]))
-            cursor = conn.execute(*request.statement(info))
+            conn.execute(SET_CONTEXT, sent.context)
+            cursor = conn.execute(sent.call, sent.call_params)
         row = cursor.fetchone()
     except psycopg.Error as exc:
         return _pg_error_response(exc, request.authenticated)
@@ -454,21 +499,18 @@ async def acall(
     if _too_deep(request.args):
         return _too_deep_response()
     try:
-        key = _cache_key(conn, schema, function)
-        if key not in _schema_cache:
-            cursor = await conn.execute(_CATALOG_QUERY, (schema, function))
-            _schema_cache[key] = _functions_from_rows(schema, function, await cursor.fetchall())
-        database = _database_key(conn)
-        if database not in _role_settings_cache:
-            cursor = await conn.execute(_ROLE_SETTINGS_QUERY)
-            _role_settings_cache[database] = _role_settings_from_rows(await cursor.fetchall())
-        info = request.pick(_schema_cache[key])
-        if info is None:
-            return request.not_found(_schema_cache[key])
+        known = _known(conn, request)
+        if known is None:
+            functions = await (await conn.execute(_CATALOG_QUERY, (schema, function))).fetchall()
+            settings = await (await conn.execute(_ROLE_SETTINGS_QUERY)).fetchall()
+            known = _remember(conn, request, functions, settings)
+        planned = _plan(request, *known)
+        if isinstance(planned, RpcResponse):
+            return planned
+        info, sent = planned
         async with conn.pipeline():  # one round trip, one implicit transaction (see call)
-            await conn.execute(_SET_CONTEXT,
-                               request.context(info, _role_settings_cache[database]))
-            cursor = await conn.execute(*request.statement(info))
+            await conn.execute(SET_CONTEXT, sent.context)
+            cursor = await conn.execute(sent.call, sent.call_params)
         row = await cursor.fetchone()
     except psycopg.Error as exc:
         return _pg_error_response(exc, request.authenticated)

@@ -1,0 +1,412 @@
+"""Each client RPC's server time against the minimal SQL returning the same data, and the
+client CPU of one `rpc.call` against sending the same statements through bare libpq.
+
+Server time is read from Postgres' own clock: every trial is one pipeline
+`BEGIN; <context>; select clock_timestamp(); <statement>; select clock_timestamp(); ROLLBACK`
+(one Sync), so the network is outside the two clock readings and writes leave nothing
+behind. The same trial with nothing between the readings gives the clock's own cost,
+subtracted. The RPC's statement is the one `rpc.call` sends (its JSON arguments, the
+response GUCs read back); the minimal SQL is a hand-written query building the same JSON
+from the same rows, run as the same role for reads (RLS applies to both) and as the table
+owner for writes (the UPDATE/INSERT and its event row, without any check). Both are
+prepared; trials alternate call and minimal, over rounds, so drift hits both alike.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import pq
+
+from bench.common import throwaway_database, write_results
+from python_functions import rpc
+from python_functions.auth import user_claims
+
+ROUNDS = 5
+TRIALS = 150  # per round, per statement
+
+PULLUPS_DTO = """jsonb_build_object(
+  'id', s.id, 'status', s.status, 'sessionDate', s.session_date, 'sets', to_jsonb(s.sets),
+  'totalReps', s.total_reps, 'rpe', s.rpe, 'isAiGenerated', s.is_ai_generated,
+  'isModified', s.is_modified, 'aiComment', s.ai_comment, 'notes', s.notes,
+  'startedAt', s.started_at, 'finishedAt', s.finished_at, 'createdAt', s.created_at,
+  'updatedAt', s.updated_at)"""
+
+WORKOUTS_RESPONSE = """jsonb_build_object(
+  'id', s.id, 'plan_id', s.plan_id, 'date', s.date, 'session', s.session,
+  'started_at', s.started_at, 'ended_at', s.ended_at, 'completed', s.ended_at is not null,
+  'created_at', s.created_at, 'updated_at', s.updated_at)"""
+
+WORKOUTS_SUMMARY = """jsonb_build_object(
+  'id', s.id, 'plan_id', s.plan_id, 'date', s.date, 'plan_name', s.session ->> 'plan_name',
+  'day_name', s.session ->> 'day_name', 'started_at', s.started_at, 'ended_at', s.ended_at,
+  'completed', s.ended_at is not null, 'created_at', s.created_at,
+  'updated_at', s.updated_at)"""
+
+CARD_DTO = """jsonb_build_object(
+  'id', c.id, 'front', c.front, 'back', c.back, 'source', c.source,
+  'session_id', c.session_id, 'candidate_id', c.candidate_id, 'created_at', c.created_at,
+  'updated_at', c.updated_at)"""
+
+SNAPSHOT = {
+    "plan_name": "Push / Pull", "day_name": "Push", "date": "2026-11-20",
+    "exercises": [{"name": f"Exercise {i}", "sets": [
+        {"planned_reps": 8, "planned_weight": 60, "actual_reps": 8, "actual_weight": 60,
+         "rest_seconds": 120, "completed": True} for _ in range(3)]} for i in range(4)],
+}
+
+HISTORY = 200  # sessions / cards of the benchmark user
+
+
+@dataclass(frozen=True)
+class Case:
+    schema: str
+    function: str
+    write: bool
+    args: dict[str, Any]
+    minimal: str  # %(user)s and the argument names as parameters
+
+    @property
+    def name(self) -> str:
+        return f"{self.schema}.{self.function}"
+
+
+def _populate(conn: psycopg.Connection[Any]) -> dict[str, str]:
+    """One user with HISTORY pull-up sessions (one planned), workout sessions (one in
+    progress) and cards; a second user without a workout in progress, to start one."""
+    user, starter = str(uuid.uuid4()), str(uuid.uuid4())
+    conn.execute("insert into auth.users (id, email) values (%s, 'bench@example.com'),"
+                 " (%s, 'starter@example.com')", (user, starter))
+    conn.execute(
+        "insert into pullups.sessions (user_id, status, session_date, sets, rpe, finished_at)"
+        " select %s, 'completed', current_date - g, '{5,5,5,5,5}', 7, now() - g * interval '1 day'"
+        " from generate_series(1, %s) g", (user, HISTORY - 1))
+    planned = conn.execute(
+        "insert into pullups.sessions (user_id, status, session_date, sets)"
+        " values (%s, 'planned', current_date + 2, '{5,5,5,5,5}') returning id::text",
+        (user,)).fetchone()
+    plans: dict[str, str] = {}
+    for owner in (user, starter):
+        row = conn.execute("insert into workouts.plans (user_id, name) values (%s, 'Plan')"
+                           " returning id::text", (owner,)).fetchone()
+        assert row
+        plans[owner] = row[0]
+    conn.execute(
+        "insert into workouts.training_sessions (user_id, plan_id, date, session, started_at,"
+        " ended_at) select %(u)s, %(p)s, current_date - g, %(s)s::jsonb,"
+        " now() - g * interval '1 day', now() - g * interval '1 day' + interval '1 hour'"
+        " from generate_series(1, %(n)s) g",
+        {"u": user, "p": plans[user], "s": json.dumps(SNAPSHOT),
+         "n": HISTORY - 1})
+    running = conn.execute(
+        "insert into workouts.training_sessions (user_id, plan_id, date, session)"
+        " values (%s, %s, current_date, %s::jsonb) returning id::text",
+        (user, plans[user], json.dumps(SNAPSHOT))).fetchone()
+    conn.execute(
+        "insert into flashcards.flashcards (user_id, front, back, source, created_at)"
+        " select %s, 'front ' || g, 'back ' || g, 'manual', now() - g * interval '1 hour'"
+        " from generate_series(1, %s) g", (user, HISTORY))
+    conn.execute("vacuum analyze")
+    assert planned and running
+    return {"user": user, "starter": starter, "planned": planned[0], "running": running[0],
+            "starter_plan": plans[starter]}
+
+
+def _cases(ids: dict[str, str]) -> list[Case]:
+    today = time.strftime("%Y-%m-%d")
+    snapshot = dict(SNAPSHOT, date=today)
+    return [
+        Case("pullups", "get_session", False, {"session_id": ids["planned"]}, f"""
+            select jsonb_build_object('data', jsonb_build_object('session', {PULLUPS_DTO}),
+                                      'meta', '{{}}'::jsonb)::text
+              from pullups.sessions s
+             where s.id = %(session_id)s::uuid and s.user_id = %(user)s::uuid"""),
+        Case("pullups", "list_sessions", False, {}, f"""
+            select jsonb_build_object(
+              'data', jsonb_build_object('sessions', coalesce((
+                 select jsonb_agg({PULLUPS_DTO} order by s.session_date desc,
+                                  s.created_at desc, s.id)
+                   from (select * from pullups.sessions s where s.user_id = %(user)s::uuid
+                          order by s.session_date desc, s.created_at desc, s.id limit 20) s),
+                 '[]'::jsonb)),
+              'meta', jsonb_build_object('pagination', jsonb_build_object(
+                 'limit', 20, 'offset', 0,
+                 'total', (select count(*) from pullups.sessions s
+                            where s.user_id = %(user)s::uuid))))::text"""),
+        Case("workouts", "get_session", False, {"id": ids["running"]}, f"""
+            select {WORKOUTS_RESPONSE}::text from workouts.training_sessions s
+             where s.id = %(id)s::uuid and s.user_id = %(user)s::uuid"""),
+        Case("workouts", "list_sessions", False, {}, f"""
+            select jsonb_build_object(
+              'data', coalesce((
+                 select jsonb_agg({WORKOUTS_SUMMARY} order by s.started_at desc, s.id desc)
+                   from (select * from workouts.training_sessions s
+                          where s.user_id = %(user)s::uuid
+                          order by s.started_at desc, s.id desc limit 20) s), '[]'::jsonb),
+              'pagination', jsonb_build_object('limit', 20, 'offset', 0,
+                 'total', (select count(*) from workouts.training_sessions s
+                            where s.user_id = %(user)s::uuid)))::text"""),
+        Case("flashcards", "list_flashcards", False, {}, f"""
+            select jsonb_build_object(
+              'data', coalesce((
+                 select jsonb_agg({CARD_DTO} order by c.created_at desc, c.id desc)
+                   from (select * from flashcards.flashcards c
+                          where c.user_id = %(user)s::uuid and c.deleted_at is null
+                          order by c.created_at desc, c.id desc limit 20) c), '[]'::jsonb),
+              'pagination', jsonb_build_object('limit', 20, 'offset', 0,
+                 'total', (select count(*) from flashcards.flashcards c
+                            where c.user_id = %(user)s::uuid and c.deleted_at is null)))::text
+            """),
+        Case("pullups", "create_session", True,
+             {"session_date": today, "sets": [5, 6, 7, 8, 9], "status": "completed", "rpe": 7},
+             f"""
+            with s as (
+              insert into pullups.sessions (user_id, status, session_date, sets, rpe)
+              values (%(user)s::uuid, 'completed', %(session_date)s::date,
+                      array(select jsonb_array_elements_text(%(sets)s::jsonb)::smallint),
+                      %(rpe)s::int)
+              returning *),
+            e as (
+              insert into core.events (app, event_type, user_id, entity_type, entity_id, data)
+              select 'pullups', 'session_created', s.user_id, 'session', s.id,
+                     jsonb_build_object('status', s.status, 'logged', true) from s)
+            select jsonb_build_object('data', jsonb_build_object('session', {PULLUPS_DTO}),
+                                      'meta', jsonb_build_object('warnings', '[]'::jsonb))::text
+              from s"""),
+        Case("pullups", "update_session", True,
+             {"session_id": ids["planned"], "sets": [6, 6, 6, 6, 6], "rpe": 8}, f"""
+            with s as (
+              update pullups.sessions s
+                 set sets = array(select jsonb_array_elements_text(%(sets)s::jsonb)::smallint),
+                     rpe = %(rpe)s::int
+               where s.id = %(session_id)s::uuid and s.user_id = %(user)s::uuid
+              returning *),
+            e as (
+              insert into core.events (app, event_type, user_id, entity_type, entity_id, data)
+              select 'pullups', 'session_updated', s.user_id, 'session', s.id,
+                     jsonb_build_object('status', s.status) from s)
+            select jsonb_build_object('data', jsonb_build_object('session', {PULLUPS_DTO}),
+                                      'meta', '{{}}'::jsonb)::text
+              from s"""),
+        Case("workouts", "start_session", True,
+             {"plan_id": ids["starter_plan"], "date": today, "session": snapshot}, f"""
+            with s as (
+              insert into workouts.training_sessions (user_id, plan_id, date, session)
+              values (%(user)s::uuid, %(plan_id)s::uuid, %(date)s::date, %(session)s::jsonb)
+              returning *),
+            e as (
+              insert into core.events (app, event_type, user_id, entity_type, entity_id, data)
+              select 'workouts', 'session_started', s.user_id, 'training_session', s.id,
+                     jsonb_build_object('plan_id', s.plan_id, 'date', s.date) from s)
+            select {WORKOUTS_RESPONSE}::text from s"""),
+        Case("workouts", "update_session", True,
+             {"id": ids["running"], "session": snapshot}, f"""
+            with s as (
+              update workouts.training_sessions s set session = %(session)s::jsonb
+               where s.id = %(id)s::uuid and s.user_id = %(user)s::uuid
+              returning *),
+            e as (
+              insert into core.events (app, event_type, user_id, entity_type, entity_id, data)
+              select 'workouts', 'session_updated', s.user_id, 'training_session', s.id,
+                     jsonb_build_object('plan_id', s.plan_id) from s)
+            select {WORKOUTS_RESPONSE}::text from s"""),
+    ]
+
+
+CLOCK = "select clock_timestamp()"
+MINIMAL_CONTEXT = ("select set_config('request.jwt.claims', %(claims)s, true),"
+                   " set_config('role', %(role)s, true)")
+
+
+def _trial(conn: psycopg.Connection[Any], context: tuple[str | bytes, dict[str, Any]],
+           statement: tuple[str | bytes, dict[str, Any] | None] | None) -> float:
+    """Microseconds between two clock readings around `statement`, in one rolled-back
+    transaction sent as one pipeline."""
+    with conn.pipeline():
+        conn.execute("begin")
+        conn.execute(*context, prepare=True)
+        before = conn.execute(CLOCK, prepare=True)
+        if statement is not None:
+            conn.execute(*statement, prepare=True)
+        after = conn.execute(CLOCK, prepare=True)
+        conn.execute("rollback")
+    start, end = before.fetchone(), after.fetchone()
+    assert start and end
+    return float((end[0] - start[0]).total_seconds() * 1e6)
+
+
+def _server_times(dsn: str, ids: dict[str, str]) -> list[dict[str, Any]]:
+    results = []
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        owner = conn.execute("select current_user").fetchone()
+        assert owner
+        for case in _cases(ids):
+            user = ids["starter"] if case.function == "start_session" else ids["user"]
+            case_claims = user_claims(user, None)
+            sent = rpc.statements(conn, case.schema, case.function, case.args, case_claims)
+            call_context = (rpc.SET_CONTEXT, sent.context)
+            call = (sent.call, sent.call_params)
+            minimal_context = (MINIMAL_CONTEXT, {
+                "claims": json.dumps(case_claims),
+                "role": owner[0] if case.write else "authenticated"})
+            minimal = (case.minimal, {"user": user} | {
+                k: json.dumps(v) if isinstance(v, list | dict) else v
+                for k, v in case.args.items()})
+            # same answer, apart from what the clock puts in it
+            got = _answer(conn, call_context, call)
+            want = _answer(conn, minimal_context, minimal)
+            assert _shape(got) == _shape(want), (case.name, got, want)
+            rounds: dict[str, list[float]] = {"call": [], "minimal": [], "ratio": []}
+            for _ in range(ROUNDS):
+                samples: dict[str, list[float]] = {"call": [], "minimal": [], "clock": []}
+                for _ in range(TRIALS):
+                    samples["call"].append(_trial(conn, call_context, call))
+                    samples["minimal"].append(_trial(conn, minimal_context, minimal))
+                    samples["clock"].append(_trial(conn, minimal_context, None))
+                clock = statistics.median(samples["clock"])
+                call_us = statistics.median(samples["call"]) - clock
+                minimal_us = statistics.median(samples["minimal"]) - clock
+                rounds["call"].append(call_us)
+                rounds["minimal"].append(minimal_us)
+                rounds["ratio"].append(call_us / minimal_us)
+            results.append({"rpc": case.name, "kind": "write" if case.write else "read",
+                            **{k: _spread(v) for k, v in rounds.items()}})
+    return results
+
+
+def _answer(conn: psycopg.Connection[Any], context: tuple[str | bytes, dict[str, Any]],
+            statement: tuple[str | bytes, dict[str, Any] | None]) -> Any:
+    with conn.pipeline():
+        conn.execute("begin")
+        conn.execute(*context)
+        cursor = conn.execute(*statement)
+        conn.execute("rollback")
+    row = cursor.fetchone()
+    assert row
+    return json.loads(row[0])
+
+
+def _shape(value: Any) -> Any:
+    """The keys and list lengths of an answer (ids and times differ between runs)."""
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        return [_shape(v) for v in value]
+    return type(value).__name__
+
+
+def _spread(values: list[float]) -> dict[str, float]:
+    return {"median": round(statistics.median(values), 2), "min": round(min(values), 2),
+            "max": round(max(values), 2)}
+
+
+# ---------------------------------------------------------------------------------------
+# Client CPU of one call
+# ---------------------------------------------------------------------------------------
+
+def _cpu_us(action: Callable[[], Any], calls: int) -> float:
+    for _ in range(50):
+        action()
+    started = time.process_time()
+    for _ in range(calls):
+        action()
+    return (time.process_time() - started) / calls * 1e6
+
+
+def _client_cpu(dsn: str, ids: dict[str, str]) -> dict[str, Any]:
+    """CPU of `rpc.call(get_session)` against the bare minimum a client must do for the
+    same request: build the same parameters, send both statements through libpq in one
+    pipeline with one Sync, read the rows back and parse the JSON body."""
+    claims = user_claims(ids["user"], None)
+    args = {"session_id": ids["planned"]}
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        sent = rpc.statements(conn, "pullups", "get_session", args, claims)
+        context_sql, context_order = _positional(rpc.SET_CONTEXT)
+        call_sql, call_order = _positional(sent.call.decode())
+        raw = pq.PGconn.connect(dsn.encode())
+        raw.prepare(b"context", context_sql.encode())
+        raw.prepare(b"call", call_sql.encode())
+        raw.enter_pipeline_mode()
+
+        def bare() -> None:
+            context = dict(sent.context, claims=json.dumps(claims))
+            call_params = {"args": json.dumps(args)}
+            raw.send_query_prepared(b"context", [context[k].encode() for k in context_order])
+            raw.send_query_prepared(b"call", [call_params[k].encode() for k in call_order])
+            raw.pipeline_sync()
+            body = None
+            while True:
+                result = raw.get_result()
+                if result is None:
+                    continue
+                if result.status == pq.ExecStatus.PIPELINE_SYNC:
+                    break
+                if result.ntuples and result.nfields == 3:
+                    body = json.loads(result.get_value(0, 0) or b"null")
+            assert body is not None
+
+        def through_rpc() -> None:
+            assert rpc.call(conn, "pullups", "get_session", args, claims).status == 200
+
+        rounds: dict[str, list[float]] = {"rpc_call": [], "bare_libpq": [], "ratio": []}
+        for _ in range(ROUNDS):
+            ours, floor = _cpu_us(through_rpc, 1000), _cpu_us(bare, 1000)
+            rounds["rpc_call"].append(ours)
+            rounds["bare_libpq"].append(floor)
+            rounds["ratio"].append(ours / floor)
+        raw.finish()
+    return {k: _spread(v) for k, v in rounds.items()}
+
+
+def _positional(statement: str) -> tuple[str, list[str]]:
+    """`%(name)s` placeholders as libpq's `$n`, and the names in order."""
+    order: list[str] = []
+    out = statement
+    while "%(" in out:
+        start = out.index("%(")
+        end = out.index(")s", start)
+        name = out[start + 2:end]
+        if name not in order:
+            order.append(name)
+        out = out.replace(f"%({name})s", f"${order.index(name) + 1}")
+    return out, order
+
+
+def main() -> None:
+    with throwaway_database() as dsn:
+        with psycopg.connect(dsn, autocommit=True) as admin:
+            ids = _populate(admin)
+        print("rpcs: server time per RPC against its minimal SQL ...", flush=True)
+        server = _server_times(dsn, ids)
+        print("rpcs: client CPU of rpc.call ...", flush=True)
+        client = _client_cpu(dsn, ids)
+    lines = ["| RPC | kind | call µs | minimal SQL µs | ratio (min-max) | goal |",
+             "|---|---|---:|---:|---:|---:|"]
+    for r in server:
+        goal = "1.5x" if r["kind"] == "write" else "2x"
+        lines.append(
+            f"| `{r['rpc']}` | {r['kind']} | {r['call']['median']} | {r['minimal']['median']}"
+            f" | {r['ratio']['median']:.2f}x ({r['ratio']['min']:.2f}-{r['ratio']['max']:.2f})"
+            f" | <= {goal} |")
+    lines += ["", "| client CPU per call | µs (min-max) |", "|---|---:|",
+              f"| `rpc.call` (`pullups.get_session`) | {client['rpc_call']['median']}"
+              f" ({client['rpc_call']['min']}-{client['rpc_call']['max']}) |",
+              f"| bare libpq, same statements, one pipeline | {client['bare_libpq']['median']}"
+              f" ({client['bare_libpq']['min']}-{client['bare_libpq']['max']}) |",
+              f"| ratio (goal <= 2x) | {client['ratio']['median']:.2f}x"
+              f" ({client['ratio']['min']:.2f}-{client['ratio']['max']:.2f}) |"]
+    table = "\n".join(lines)
+    note = (f"Server time from Postgres' clock around each statement (medians of {TRIALS} "
+            f"interleaved trials per round, {ROUNDS} rounds; the table gives the median "
+            f"round and the ratio's min-max over rounds); a user with {HISTORY} sessions "
+            "and cards. See bench/rpcs.py for the minimal SQL of each RPC.")
+    path = write_results("rpcs", {"server": server, "client": client}, f"{note}\n\n{table}")
+    print(table)
+    print(f"written to {path}")
