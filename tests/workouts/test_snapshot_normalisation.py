@@ -1,0 +1,129 @@
+"""The set-based snapshot normaliser (`normalized_session`, on every write) answers exactly
+what the item-by-item one (`normalize_session`) does: the same document for a valid
+snapshot, the same 400 for an invalid one. Its checks are written separately for speed, so
+each rule is tried on both."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from typing import Any
+
+import psycopg
+import pytest
+
+from tests.workouts.conftest import snapshot
+
+DATE = dt.date(2026, 11, 20)
+
+
+def _normalise(admin: psycopg.Connection[Any], function: str, document: Any
+               ) -> tuple[str, Any]:
+    try:
+        with admin.transaction():
+            row = admin.execute(f"select workouts_private.{function}(%s::jsonb, %s)",
+                                (json.dumps(document), DATE)).fetchone()
+    except psycopg.Error as exc:
+        return "error", (exc.diag.sqlstate, exc.diag.message_primary, exc.diag.message_detail)
+    assert row is not None
+    return "ok", row[0]
+
+
+def _with_set(change: dict[str, Any], drop: tuple[str, ...] = ()) -> dict[str, Any]:
+    document = snapshot()
+    target = document["exercises"][1]["sets"][2]
+    target.update(change)
+    for key in drop:
+        del target[key]
+    return document
+
+
+def _with(path: list[Any], value: Any) -> Any:
+    document: Any = copy.deepcopy(snapshot())
+    node = document
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return document
+
+
+VALID: list[Any] = [
+    snapshot(),
+    snapshot(exercises=0),
+    {**snapshot(), "unknown": 1, "date": "2026-11-20"},
+    {k: v for k, v in snapshot().items() if k != "date"},
+    _with_set({"extra": "dropped", "planned_weight": 62.5, "actual_reps": 8.0}),
+    _with_set({}, drop=("planned_weight", "actual_reps", "actual_weight", "rest_seconds")),
+    _with_set({"planned_reps": 1000, "rest_seconds": 3600, "actual_weight": 0}),
+    _with_set({"planned_reps": 50e-1}),
+    _with(["exercises", 0, "name"], "x" * 200),
+    _with(["exercises", 0, "sets"], []),
+]
+
+INVALID: list[Any] = [
+    None, [], "text",
+    {**snapshot(), "date": "2026-11-21"},
+    _with(["exercises"], {}),
+    _with(["exercises"], [{"name": "x", "sets": []}] * 51),
+    _with(["plan_name"], " "),
+    _with(["day_name"], "d" * 201),
+    _with(["plan_name"], 5),
+    _with(["exercises", 0], "not an object"),
+    _with(["exercises", 0, "sets"], {"planned_reps": 1}),
+    _with(["exercises", 0, "sets"], [{"planned_reps": 1, "completed": True}] * 51),
+    _with(["exercises", 0, "name"], ""),
+    _with(["exercises", 0, "name"], "x" * 201),
+    _with(["exercises", 0, "sets", 0], [1, 2]),
+    _with_set({"completed": "yes"}),
+    _with_set({}, drop=("completed",)),
+    _with_set({}, drop=("planned_reps",)),
+    _with_set({"planned_reps": None}),
+    _with_set({"planned_reps": 8.5}),
+    _with_set({"planned_reps": -1}),
+    _with_set({"planned_reps": "8"}),
+    _with_set({"planned_weight": 10000.5}),
+    _with_set({"actual_reps": 1001}),
+    _with_set({"actual_weight": "heavy"}),
+    _with_set({"rest_seconds": 3600.5}),
+    _with_set({"rest_seconds": 3601}),
+    _with(["exercises", 0, "name"], "é" * 200 + "é"),
+]
+
+
+@pytest.mark.parametrize("document", VALID)
+def test_a_valid_snapshot_is_normalised_the_same_by_both(
+        admin: psycopg.Connection[Any], document: Any) -> None:
+    fast = _normalise(admin, "normalized_session", document)
+    walk = _normalise(admin, "normalize_session", document)
+    assert fast[0] == "ok", fast
+    assert fast == walk
+
+
+@pytest.mark.parametrize("document", INVALID)
+def test_an_invalid_snapshot_is_refused_with_the_same_error_by_both(
+        admin: psycopg.Connection[Any], document: Any) -> None:
+    fast = _normalise(admin, "normalized_session", document)
+    walk = _normalise(admin, "normalize_session", document)
+    assert walk[0] == "error", walk
+    assert fast == walk
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("2026-11-20", None), ("2024-02-29", None), ("2100-12-31", None), ("2000-01-01", None),
+    ("2026-02-29", "d is not a valid date"), ("2026-13-01", "d is not a valid date"),
+    ("2026-04-31", "d is not a valid date"), ("2026-00-10", "d is not a valid date"),
+    ("0000-01-01", "d is not a valid date"), ("1999-02-30", "d is not a valid date"),
+    ("1999-12-31", "d must be between 2000-01-01 and 2100-12-31"),
+    ("2101-01-01", "d must be between 2000-01-01 and 2100-12-31"),
+    ("2026-1-01", "d must be a date (YYYY-MM-DD)"), ("tomorrow", "d must be a date (YYYY-MM-DD)"),
+])
+def test_dates_parse_without_a_subtransaction_as_the_cast_did(
+        admin: psycopg.Connection[Any], text: str, message: str | None) -> None:
+    try:
+        with admin.transaction():
+            row = admin.execute("select core.parse_date(%s, 'd')", (text,)).fetchone()
+    except psycopg.Error as exc:
+        assert json.loads(exc.diag.message_primary or "")["message"] == message
+    else:
+        assert message is None and row is not None and row[0] == dt.date.fromisoformat(text)
