@@ -246,9 +246,11 @@ def say(*parts: object) -> None:
 def supervise(children: list[Child], cluster: LocalCluster | None, stop: threading.Event
               ) -> None:
     """Until `stop`: start again whatever exited (a service, the local cluster), each after
-    a delay that doubles with every failure in a row (1 s up to 30 s)."""
+    a delay that doubles with every failure in a row (1 s up to 30 s). The delay also lets
+    whoever stopped the cluster see it stopped: `pg_ctl stop` waits for the server's pid
+    file to go, and a cluster started again at once would put a new one in its place."""
     cluster_failures = 0
-    cluster_retry_at = 0.0
+    cluster_retry_at: float | None = None  # set while the cluster is down
     while not stop.is_set():
         now = time.monotonic()
         for child in children:
@@ -265,11 +267,16 @@ def supervise(children: list[Child], cluster: LocalCluster | None, stop: threadi
                 child.restarts += 1
                 child.start()
                 say(f"{child.name} started again")
-        if cluster is not None and now >= cluster_retry_at and not cluster.running():
-            say("the local cluster is not running; starting it again")
+        if cluster is not None and cluster_retry_at is None and not cluster.running():
+            delay = min(MAX_RESTART_DELAY_S, 2.0 ** cluster_failures)
+            cluster_retry_at = now + delay
+            say(f"the local cluster is not running; starting it again in {delay:.0f} s")
+        elif cluster is not None and cluster_retry_at is not None and now >= cluster_retry_at:
             try:
-                cluster.start()
+                if not cluster.running():
+                    cluster.start()
                 cluster_failures = 0
+                cluster_retry_at = None
                 say("the local cluster is running again")
             except ClusterError as exc:
                 cluster_failures += 1

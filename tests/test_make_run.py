@@ -189,7 +189,11 @@ def test_make_run_serves_the_demo_users_and_stops_on_ctrl_c() -> None:
             assert time.monotonic() < deadline, "the service did not come back"
             time.sleep(0.2)
         cluster = LocalCluster(local_dir / "postgres", port)
+        # pg_ctl stop sees the stop through (waiting for the pid file to go) before the
+        # supervisor, after its delay, starts the cluster again
         cluster.stop()
+        printed.wait_for("the local cluster is not running; starting it again in 1 s",
+                         timeout=30)
         printed.wait_for("the local cluster is running again", timeout=30)
         again = subprocess.run(
             [sys.executable, "-m", "python_functions", "rpc", "pullups.ai_quota",
