@@ -424,6 +424,15 @@ def _remember(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any], requ
     return candidates, settings
 
 
+def _lookup(conn: psycopg.Connection[Any], request: _Request
+            ) -> tuple[list[FunctionInfo], dict[str, dict[str, str]]]:
+    """The signatures and role settings, loaded over a sync connection when not cached."""
+    return _known(conn, request) or _remember(
+        conn, request,
+        conn.execute(_CATALOG_QUERY, (request.schema, request.function)).fetchall(),
+        conn.execute(_ROLE_SETTINGS_QUERY).fetchall())
+
+
 def _plan(request: _Request, candidates: list[FunctionInfo],
           settings: dict[str, dict[str, str]]) -> tuple[FunctionInfo, Statements] | RpcResponse:
     info = request.pick(candidates)
@@ -438,10 +447,7 @@ def statements(conn: psycopg.Connection[Any], schema: str, function: str,
     """The statements `call` would send for this request (for benchmarks: the context
     parameters for `SET_CONTEXT`, the call's SQL and its parameters)."""
     request = _Request.build(schema, function, args, claims, None, method)
-    known = _known(conn, request) or _remember(
-        conn, request, conn.execute(_CATALOG_QUERY, (schema, function)).fetchall(),
-        conn.execute(_ROLE_SETTINGS_QUERY).fetchall())
-    planned = _plan(request, *known)
+    planned = _plan(request, *_lookup(conn, request))
     if isinstance(planned, RpcResponse):
         raise LookupError(planned.body["message"])
     return planned[1]
@@ -466,10 +472,7 @@ def call(
     if _too_deep(request.args):
         return _too_deep_response()
     try:
-        known = _known(conn, request) or _remember(
-            conn, request, conn.execute(_CATALOG_QUERY, (schema, function)).fetchall(),
-            conn.execute(_ROLE_SETTINGS_QUERY).fetchall())
-        planned = _plan(request, *known)
+        planned = _plan(request, *_lookup(conn, request))
         if isinstance(planned, RpcResponse):
             return planned
         info, sent = planned
