@@ -4,8 +4,9 @@ client CPU of one `rpc.call` against sending the same statements through bare li
 Server time is read from Postgres' own clock: every trial is one pipeline
 `BEGIN; <context>; select clock_timestamp(); <statement>; select clock_timestamp(); ROLLBACK`
 (one Sync), so the network is outside the two clock readings and writes leave nothing
-behind. The same trial with nothing between the readings gives the clock's own cost,
-subtracted. The RPC's statement is the one `rpc.call` sends (its JSON arguments, the
+behind; libpq writes the whole pipeline at the Sync, so no reading waits for the client.
+The same trial with nothing between the readings gives the clock's own cost, subtracted.
+The RPC's statement is the one `rpc.call` sends (its JSON arguments, the
 response GUCs read back); the minimal SQL is a hand-written query building the same JSON
 from the same rows, run as the same role for reads (RLS applies to both) and as the table
 owner for writes (the UPDATE/INSERT and its event row, without any check). Both are
@@ -220,30 +221,81 @@ def _cases(ids: dict[str, str]) -> list[Case]:
     ]
 
 
-CLOCK = "select clock_timestamp()"
+CLOCK = "select (extract(epoch from clock_timestamp()) * 1000000)::bigint"
 MINIMAL_CONTEXT = ("select set_config('request.jwt.claims', %(claims)s, true),"
                    " set_config('role', %(role)s, true)")
 
+Step = tuple[str | bytes, dict[str, Any] | None]
 
-def _trial(conn: psycopg.Connection[Any], context: tuple[str | bytes, dict[str, Any]],
-           statement: tuple[str | bytes, dict[str, Any] | None] | None) -> float:
-    """Microseconds between two clock readings around `statement`, in one rolled-back
-    transaction sent as one pipeline."""
-    with conn.pipeline():
-        conn.execute("begin")
-        conn.execute(*context, prepare=True)
-        before = conn.execute(CLOCK, prepare=True)
-        if statement is not None:
-            conn.execute(*statement, prepare=True)
-        after = conn.execute(CLOCK, prepare=True)
-        conn.execute("rollback")
-    start, end = before.fetchone(), after.fetchone()
-    assert start and end
-    return float((end[0] - start[0]).total_seconds() * 1e6)
+
+class RawPipeline:
+    """Trials through libpq itself: it buffers a pipeline's messages until the Sync and
+    writes them at once, so the server has the whole trial before its first clock reading
+    (psycopg's pipeline sends each statement as it is queued, and a reading could then
+    include waiting for the client)."""
+
+    def __init__(self, dsn: str) -> None:
+        self._pg = pq.PGconn.connect(dsn.encode())
+        assert self._pg.status == pq.ConnStatus.OK, self._pg.get_error_message()
+        self._prepared: dict[str, tuple[bytes, list[str]]] = {}
+        for text in ("begin", "rollback", CLOCK):
+            self._prepare(text)
+        self._pg.enter_pipeline_mode()
+
+    def _prepare(self, sql_text: str) -> tuple[bytes, list[str]]:
+        if sql_text not in self._prepared:
+            positional, order = _positional(sql_text)
+            name = f"s{len(self._prepared)}".encode()
+            self._pg.prepare(name, positional.encode())  # before pipeline mode: blocking
+            self._prepared[sql_text] = (name, order)
+        return self._prepared[sql_text]
+
+    def add(self, *steps: Step) -> None:
+        """Prepare statements before the first trial."""
+        self._pg.exit_pipeline_mode()
+        for text, _ in steps:
+            self._prepare(text.decode() if isinstance(text, bytes) else text)
+        self._pg.enter_pipeline_mode()
+
+    def _send(self, step: Step) -> None:
+        text, params = step
+        name, order = self._prepared[text.decode() if isinstance(text, bytes) else text]
+        values = [None if (params or {}).get(k) is None else str((params or {})[k]).encode()
+                  for k in order]
+        self._pg.send_query_prepared(name, values)
+
+    def run(self, *steps: Step) -> list[pq.abc.PGresult]:
+        """The steps' results, sent as one pipeline with one Sync."""
+        for step in steps:
+            self._send(step)
+        self._pg.pipeline_sync()
+        results = []
+        while (result := self._pg.get_result()) is None or (
+                result.status != pq.ExecStatus.PIPELINE_SYNC):
+            if result is None:
+                continue
+            assert result.status in (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK), (
+                result.error_message.decode())
+            results.append(result)
+        return results
+
+    def trial(self, context: Step, statement: Step | None) -> float:
+        """Microseconds between two clock readings around `statement`, in one rolled-back
+        transaction."""
+        results = self.run(("begin", None), context, (CLOCK, None),
+                           *([statement] if statement else []), (CLOCK, None),
+                           ("rollback", None))
+        readings = [int(r.get_value(0, 0) or 0) for r in results
+                    if r.nfields == 1 and r.fname(0) == b"int8"]
+        return float(readings[-1] - readings[0])
+
+    def close(self) -> None:
+        self._pg.finish()
 
 
 def _server_times(dsn: str, ids: dict[str, str]) -> list[dict[str, Any]]:
     results = []
+    raw = RawPipeline(dsn)
     with psycopg.connect(dsn, autocommit=True) as conn:
         owner = conn.execute("select current_user").fetchone()
         assert owner
@@ -263,13 +315,14 @@ def _server_times(dsn: str, ids: dict[str, str]) -> list[dict[str, Any]]:
             got = _answer(conn, call_context, call)
             want = _answer(conn, minimal_context, minimal)
             assert _shape(got) == _shape(want), (case.name, got, want)
+            raw.add(call_context, call, minimal_context, minimal)
             rounds: dict[str, list[float]] = {"call": [], "minimal": [], "ratio": []}
             for _ in range(ROUNDS):
                 samples: dict[str, list[float]] = {"call": [], "minimal": [], "clock": []}
                 for _ in range(TRIALS):
-                    samples["call"].append(_trial(conn, call_context, call))
-                    samples["minimal"].append(_trial(conn, minimal_context, minimal))
-                    samples["clock"].append(_trial(conn, minimal_context, None))
+                    samples["call"].append(raw.trial(call_context, call))
+                    samples["minimal"].append(raw.trial(minimal_context, minimal))
+                    samples["clock"].append(raw.trial(minimal_context, None))
                 clock = statistics.median(samples["clock"])
                 call_us = statistics.median(samples["call"]) - clock
                 minimal_us = statistics.median(samples["minimal"]) - clock
@@ -278,6 +331,7 @@ def _server_times(dsn: str, ids: dict[str, str]) -> list[dict[str, Any]]:
                 rounds["ratio"].append(call_us / minimal_us)
             results.append({"rpc": case.name, "kind": "write" if case.write else "read",
                             **{k: _spread(v) for k, v in rounds.items()}})
+    raw.close()
     return results
 
 
@@ -328,29 +382,13 @@ def _client_cpu(dsn: str, ids: dict[str, str]) -> dict[str, Any]:
     args = {"session_id": ids["planned"]}
     with psycopg.connect(dsn, autocommit=True) as conn:
         sent = rpc.statements(conn, "pullups", "get_session", args, claims)
-        context_sql, context_order = _positional(rpc.SET_CONTEXT)
-        call_sql, call_order = _positional(sent.call.decode())
-        raw = pq.PGconn.connect(dsn.encode())
-        raw.prepare(b"context", context_sql.encode())
-        raw.prepare(b"call", call_sql.encode())
-        raw.enter_pipeline_mode()
+        raw = RawPipeline(dsn)
+        raw.add((rpc.SET_CONTEXT, None), (sent.call, None))
 
         def bare() -> None:
             context = dict(sent.context, claims=json.dumps(claims))
-            call_params = {"args": json.dumps(args)}
-            raw.send_query_prepared(b"context", [context[k].encode() for k in context_order])
-            raw.send_query_prepared(b"call", [call_params[k].encode() for k in call_order])
-            raw.pipeline_sync()
-            body = None
-            while True:
-                result = raw.get_result()
-                if result is None:
-                    continue
-                if result.status == pq.ExecStatus.PIPELINE_SYNC:
-                    break
-                if result.ntuples and result.nfields == 3:
-                    body = json.loads(result.get_value(0, 0) or b"null")
-            assert body is not None
+            _, answer = raw.run((rpc.SET_CONTEXT, context), (sent.call, {"args": json.dumps(args)}))
+            assert json.loads(answer.get_value(0, 0) or b"null") is not None
 
         def through_rpc() -> None:
             assert rpc.call(conn, "pullups", "get_session", args, claims).status == 200
@@ -361,7 +399,7 @@ def _client_cpu(dsn: str, ids: dict[str, str]) -> dict[str, Any]:
             rounds["rpc_call"].append(ours)
             rounds["bare_libpq"].append(floor)
             rounds["ratio"].append(ours / floor)
-        raw.finish()
+        raw.close()
     return {k: _spread(v) for k, v in rounds.items()}
 
 
