@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -28,6 +29,27 @@ def _normalise(admin: psycopg.Connection[Any], function: str, document: Any
         return "error", (exc.diag.sqlstate, exc.diag.message_primary, exc.diag.message_detail)
     assert row is not None
     return "ok", row[0]
+
+
+@pytest.fixture(scope="module")
+def superuser(bootstrap_url: str) -> Iterator[psycopg.Connection[Any]]:
+    """Counting function calls (track_functions) takes a superuser."""
+    with psycopg.connect(bootstrap_url, autocommit=True) as conn:
+        yield conn
+
+
+def _walks(admin: psycopg.Connection[Any], document: Any) -> int:
+    """How often normalized_session handed `document` to the item-by-item walk."""
+    calls = ("select coalesce(pg_stat_get_xact_function_calls("
+             "'workouts_private.normalize_session(jsonb, date)'::regprocedure), 0)")
+    with admin.transaction():
+        admin.execute("set local track_functions = 'all'")
+        before = admin.execute(calls).fetchone()
+        admin.execute("select workouts_private.normalized_session(%s::jsonb, %s)",
+                      (json.dumps(document), DATE))
+        after = admin.execute(calls).fetchone()
+    assert before is not None and after is not None
+    return int(after[0]) - int(before[0])
 
 
 def _with_set(change: dict[str, Any], drop: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -109,6 +131,21 @@ def test_an_invalid_snapshot_is_refused_with_the_same_error_by_both(
     assert fast == walk
 
 
+@pytest.mark.parametrize("document", VALID)
+def test_a_valid_snapshot_never_reaches_the_item_walk(
+        superuser: psycopg.Connection[Any], document: Any) -> None:
+    assert _walks(superuser, document) == 0
+
+
+@pytest.mark.parametrize("document", INVALID)
+def test_an_invalid_snapshot_is_explained_by_the_item_walk(
+        admin: psycopg.Connection[Any], document: Any) -> None:
+    with pytest.raises(psycopg.Error) as refused, admin.transaction():
+        admin.execute("select workouts_private.normalized_session(%s::jsonb, %s)",
+                      (json.dumps(document), DATE))
+    assert "function workouts_private.normalize_session(" in (refused.value.diag.context or "")
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("2026-11-20", None), ("2024-02-29", None), ("2100-12-31", None), ("2000-01-01", None),
     ("2026-02-29", "d is not a valid date"), ("2026-13-01", "d is not a valid date"),
@@ -118,7 +155,7 @@ def test_an_invalid_snapshot_is_refused_with_the_same_error_by_both(
     ("2101-01-01", "d must be between 2000-01-01 and 2100-12-31"),
     ("2026-1-01", "d must be a date (YYYY-MM-DD)"), ("tomorrow", "d must be a date (YYYY-MM-DD)"),
 ])
-def test_dates_parse_without_a_subtransaction_as_the_cast_did(
+def test_dates_are_parsed_and_refused_as_the_cast_did(
         admin: psycopg.Connection[Any], text: str, message: str | None) -> None:
     try:
         with admin.transaction():
