@@ -53,16 +53,29 @@ class Output:
         raise AssertionError(f"no line {needle!r} in:\n" + "".join(self.seen))
 
 
-def test_make_run_serves_the_demo_users_and_stops_on_ctrl_c() -> None:
-    local_dir = Path(tempfile.mkdtemp(prefix="pf-run-", dir="/tmp"))
+def _local_dir(prefix: str) -> Path:
+    """A LOCAL_DIR of the test's own under /tmp, which the server user can enter."""
+    local_dir = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
     local_dir.chmod(0o755)
+    return local_dir
+
+
+def _stack_env(local_dir: Path, db_port: int, service_port: int | None = None,
+               ai_port: int | None = None) -> dict[str, str]:
+    """The environment of a `make run` of the test's own: its directory and ports, the
+    embedded cluster (no DATABASE_URL) and the offline provider, always."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "OPENROUTER_API_KEY", "AI_BASE_URL")}
+    return env | {"LOCAL_DIR": str(local_dir), "DB_PORT": str(db_port),
+                  "PORT": str(service_port or free_port()),
+                  "LOCAL_AI_PORT": str(ai_port or free_port()), "API_PORT": str(free_port())}
+
+
+def test_make_run_serves_the_demo_users_and_stops_on_ctrl_c() -> None:
+    local_dir = _local_dir("pf-run-")
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     service_port, ai_port = free_port(), free_port()
-    env |= {"LOCAL_DIR": str(local_dir), "DB_PORT": str(port), "PORT": str(service_port),
-            "LOCAL_AI_PORT": str(ai_port), "API_PORT": str(free_port())}
-    for variable in ("OPENROUTER_API_KEY", "AI_BASE_URL"):  # the offline provider, always
-        env.pop(variable, None)
+    env = _stack_env(local_dir, port, service_port, ai_port)
     process = subprocess.Popen(
         ["make", "--no-print-directory", "run"], cwd=PROJECT_ROOT, env=env, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
@@ -212,8 +225,7 @@ def test_make_run_serves_the_demo_users_and_stops_on_ctrl_c() -> None:
 
 
 def test_run_on_a_taken_port_says_why_and_exits_1() -> None:
-    local_dir = Path(tempfile.mkdtemp(prefix="pf-run-", dir="/tmp"))
-    local_dir.chmod(0o755)
+    local_dir = _local_dir("pf-run-")
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -231,8 +243,7 @@ def test_run_on_a_taken_port_says_why_and_exits_1() -> None:
 
 
 def test_reset_recreates_the_local_database_from_migrations_and_seed() -> None:
-    local_dir = Path(tempfile.mkdtemp(prefix="pf-reset-", dir="/tmp"))
-    local_dir.chmod(0o755)
+    local_dir = _local_dir("pf-reset-")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env |= {"LOCAL_DIR": str(local_dir), "DB_PORT": str(port)}
@@ -264,14 +275,9 @@ def test_reset_recreates_the_local_database_from_migrations_and_seed() -> None:
 def test_ctrl_c_stops_the_cluster_even_when_nobody_reads_the_output() -> None:
     """`make run | head -c 10`: the reader is gone long before Ctrl-C; stopping must not
     depend on printing."""
-    local_dir = Path(tempfile.mkdtemp(prefix="pf-pipe-", dir="/tmp"))
-    local_dir.chmod(0o755)
+    local_dir = _local_dir("pf-pipe-")
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env |= {"LOCAL_DIR": str(local_dir), "DB_PORT": str(port), "PORT": str(free_port()),
-            "LOCAL_AI_PORT": str(free_port()), "API_PORT": str(free_port())}
-    for variable in ("OPENROUTER_API_KEY", "AI_BASE_URL"):
-        env.pop(variable, None)
+    env = _stack_env(local_dir, port)
     process = subprocess.Popen(
         ["bash", "-c", "make --no-print-directory run | head -c 10 > /dev/null"],
         cwd=PROJECT_ROOT, env=env, start_new_session=True)
@@ -301,14 +307,9 @@ def _pid_of(process: subprocess.Popen[Any], pattern: str) -> str | None:
 def test_make_stop_stops_a_running_make_run_cleanly() -> None:
     """`make stop` while `make run` is up: the run stops as on Ctrl-C (exit 0), instead of
     seeing its cluster vanish (and starting it again)."""
-    local_dir = Path(tempfile.mkdtemp(prefix="pf-stop-", dir="/tmp"))
-    local_dir.chmod(0o755)
+    local_dir = _local_dir("pf-stop-")
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env |= {"LOCAL_DIR": str(local_dir), "DB_PORT": str(port), "PORT": str(free_port()),
-            "LOCAL_AI_PORT": str(free_port()), "API_PORT": str(free_port())}
-    for variable in ("OPENROUTER_API_KEY", "AI_BASE_URL"):
-        env.pop(variable, None)
+    env = _stack_env(local_dir, port)
     process = subprocess.Popen(
         [sys.executable, "-m", "python_functions", "run"], cwd=PROJECT_ROOT, env=env,
         text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
