@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import argparse
 
-from bench import rpcs, service, soak, workouts
+from bench import lists, rpcs, service, soak, workouts
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("which", nargs="*",
-                        help="benchmarks to run: rpcs, workouts, service, soak (default: all)")
+                        help="benchmarks to run: rpcs, lists, workouts, service, soak"
+                             " (default: all)")
     parser.add_argument("--workouts-sizes", default="1000,1000000",
                         help="comma-separated training_sessions row counts")
     args = parser.parse_args()
-    which = args.which or ["rpcs", "workouts", "service", "soak"]
-    unknown = set(which) - {"rpcs", "workouts", "service", "soak"}
+    which = args.which or ["rpcs", "lists", "workouts", "service", "soak"]
+    unknown = set(which) - {"rpcs", "lists", "workouts", "service", "soak"}
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
     if "rpcs" in which:
         rpcs.main()
+    if "lists" in which:
+        lists.main()
     if "workouts" in which:
         workouts.main([int(s) for s in args.workouts_sizes.split(",")])
     if "service" in which:

@@ -1,8 +1,8 @@
 """workouts RPCs through the PostgREST-faithful caller vs a bare `select 1` round trip.
 
 For each table size (1k and 1M training_sessions over 10k users): medians of
-`start_session` + `complete_session` (one user's whole workout, two RPCs) and of
-`list_sessions` (first page), each divided by the median `select 1` of the same run.
+`start_session` + `complete_session` (one user's whole workout, two RPCs), divided by the
+median `select 1` of the same run. The lists' scaling is `bench/lists.py`.
 """
 
 from __future__ import annotations
@@ -75,20 +75,13 @@ def _run_size(dsn: str, rows: int) -> dict[str, Any]:
                             claims)
             assert done.status == 200, done.body
 
-        def first_page() -> None:
-            user_id, _ = next(rotation)
-            page = rpc.call(conn, "workouts", "list_sessions", {}, user_claims(user_id, None))
-            assert page.status == 200, page.body
-
         baseline = summary(timed_ms(select_one, 2000))
         start_complete = summary(timed_ms(workout, 400))
-        listing = summary(timed_ms(first_page, 1000))
     base = baseline["median_ms"]
     return {
         "rows": rows, "users": USERS, "load_seconds": load_s,
-        "select_1": baseline, "start_plus_complete": start_complete, "list_first_page": listing,
+        "select_1": baseline, "start_plus_complete": start_complete,
         "ratio_start_plus_complete": round(start_complete["median_ms"] / base, 1),
-        "ratio_list_first_page": round(listing["median_ms"] / base, 1),
     }
 
 
@@ -98,13 +91,11 @@ def main(sizes: list[int]) -> None:
         for rows in sizes:
             print(f"workouts: {rows:,} training_sessions over {USERS:,} users ...", flush=True)
             results.append(_run_size(dsn, rows))
-    lines = ["| rows | select 1 | start+complete | ratio | list first page | ratio |",
-             "|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| rows | select 1 | start+complete | ratio |", "|---:|---:|---:|---:|"]
     for r in results:
         lines.append(
             f"| {r['rows']:,} | {r['select_1']['median_ms']} ms"
-            f" | {r['start_plus_complete']['median_ms']} ms | {r['ratio_start_plus_complete']}x"
-            f" | {r['list_first_page']['median_ms']} ms | {r['ratio_list_first_page']}x |")
+            f" | {r['start_plus_complete']['median_ms']} ms | {r['ratio_start_plus_complete']}x |")
     table = "\n".join(lines)
     note = ("Medians through the PostgREST-faithful caller (one transaction per RPC, role and "
             "claims set per call), same connection, same run. start+complete is two RPCs.")

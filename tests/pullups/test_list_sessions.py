@@ -33,7 +33,9 @@ def test_default_is_newest_first_with_pagination(api: Api, alice: User,
     response = api("pullups.list_sessions", alice)
     assert response.status == 200
     assert _ids(response) == [s["id"] for s in reversed(history)]
-    assert response.body["meta"]["pagination"] == {"limit": 20, "offset": 0, "total": 4}
+    assert response.body["meta"]["pagination"] == (
+        {"limit": 20, "offset": 0, "total": 4, "total_capped": False}
+    )
 
 
 def test_filters_by_status_and_dates(api: Api, alice: User,
@@ -58,7 +60,9 @@ def test_paging_keeps_the_total(api: Api, alice: User, history: list[dict[str, A
     page = api("pullups.list_sessions", alice, page_size=2, page_offset=2, sort="session_date",
                sort_order="asc")
     assert _ids(page) == [history[2]["id"], history[3]["id"]]
-    assert page.body["meta"]["pagination"] == {"limit": 2, "offset": 2, "total": 4}
+    assert page.body["meta"]["pagination"] == (
+        {"limit": 2, "offset": 2, "total": 4, "total_capped": False}
+    )
     beyond = api("pullups.list_sessions", alice, page_offset=10)
     assert _ids(beyond) == [] and beyond.body["meta"]["pagination"]["total"] == 4
 

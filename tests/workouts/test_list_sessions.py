@@ -41,7 +41,9 @@ def test_summaries_leave_out_the_snapshot(api: Api, alice: User,
     assert "session" not in first
     assert set(first) == {"id", "plan_id", "date", "plan_name", "day_name", "started_at",
                           "ended_at", "completed", "created_at", "updated_at"}
-    assert response.body["pagination"] == {"limit": 20, "offset": 0, "total": 5}
+    assert response.body["pagination"] == (
+        {"limit": 20, "offset": 0, "total": 5, "total_capped": False}
+    )
 
 
 def test_newest_first_by_default(api: Api, alice: User, history: dict[str, Any]) -> None:
@@ -161,7 +163,9 @@ def test_filter_by_someone_elses_plan_returns_nothing(
     api: Api, bob: User, history: dict[str, Any]
 ) -> None:
     response = api("workouts.list_sessions", bob, plan_id=history["push"])
-    assert response.body == {"data": [], "pagination": {"limit": 20, "offset": 0, "total": 0}}
+    assert response.body == (
+        {"data": [], "pagination": {"limit": 20, "offset": 0, "total": 0, "total_capped": False}}
+    )
     unknown = api("workouts.list_sessions", bob, plan_id=str(uuid.uuid4()))
     assert unknown.body["pagination"]["total"] == 0
 
@@ -179,4 +183,4 @@ def test_get_with_query_string_arguments_answers_like_post(
     got = api("workouts.list_sessions", alice, method="GET", **as_query)
     assert got.status == posted.status == 200
     assert got.body == posted.body
-    assert got.body["pagination"] == {"limit": 1, "offset": 1, "total": 2}
+    assert got.body["pagination"] == {"limit": 1, "offset": 1, "total": 2, "total_capped": False}

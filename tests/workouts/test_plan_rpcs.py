@@ -65,7 +65,7 @@ def test_list_plans_pages_newest_first_and_hides_archived(api: Api, alice: User,
     listed = api("workouts.list_plans", alice, page_size=1)
     assert listed.status == 200, listed.body
     assert [p["id"] for p in listed.body["data"]] == [ids[2]]
-    assert listed.body["pagination"] == {"limit": 1, "offset": 0, "total": 2}
+    assert listed.body["pagination"] == {"limit": 1, "offset": 0, "total": 2, "total_capped": False}
     everything = api("workouts.list_plans", alice, include_archived=True)
     assert [p["id"] for p in everything.body["data"]] == ids[::-1]
     assert_error(api("workouts.list_plans", alice, page_size=101), 400, "VALIDATION_ERROR")

@@ -33,7 +33,12 @@ export type PullupSession = {
   createdAt: string
   updatedAt: string
 }
-export type Pagination = { limit: number; offset: number; total: number }
+export type Pagination = {
+  limit: number
+  offset: number
+  total: number // exact up to 1,000 rows past offset; a lower bound when total_capped
+  total_capped: boolean
+}
 export type Quota = { used: number; limit: number; remaining: number; resetsAt: string | null }
 export type Generation = {
   id: string
