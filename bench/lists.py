@@ -103,10 +103,8 @@ class Database:
             sent = rpc.statements(conn, listing.schema, listing.function, {}, claims)
             answer = rpc.call(conn, listing.schema, listing.function, {}, claims)
         assert answer.status == 200 and answer.body, answer.body
-        context: Step = (rpc.SET_CONTEXT, sent.context)
-        call: Step = (sent.call, sent.call_params)
-        self.raw.add(context, call)
-        return context, call
+        self.raw.add(sent.context, sent.call)
+        return sent.context, sent.call
 
     def clock(self) -> Step:
         step: Step = (MINIMAL_CONTEXT, {"claims": "{}", "role": "authenticated"})

@@ -19,7 +19,7 @@ import json
 import statistics
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -225,7 +225,9 @@ CLOCK = "select (extract(epoch from clock_timestamp()) * 1000000)::bigint"
 MINIMAL_CONTEXT = ("select set_config('request.jwt.claims', %(claims)s, true),"
                    " set_config('role', %(role)s, true)")
 
-Step = tuple[str | bytes, dict[str, Any] | None]
+# SQL with %(name)s placeholders and a dict, or with $n placeholders (what rpc sends) and
+# the values in order
+Step = tuple[str | bytes, dict[str, Any] | Sequence[bytes | None] | None]
 
 
 class RawPipeline:
@@ -260,6 +262,9 @@ class RawPipeline:
     def _send(self, step: Step) -> None:
         text, params = step
         name, order = self._prepared[text.decode() if isinstance(text, bytes) else text]
+        if params is not None and not isinstance(params, dict):
+            self._pg.send_query_prepared(name, params)
+            return
         values = [None if (params or {}).get(k) is None else str((params or {})[k]).encode()
                   for k in order]
         self._pg.send_query_prepared(name, values)
@@ -303,8 +308,7 @@ def _server_times(dsn: str, ids: dict[str, str]) -> list[dict[str, Any]]:
             user = ids["starter"] if case.function == "start_session" else ids["user"]
             case_claims = user_claims(user, None)
             sent = rpc.statements(conn, case.schema, case.function, case.args, case_claims)
-            call_context = (rpc.SET_CONTEXT, sent.context)
-            call = (sent.call, sent.call_params)
+            call_context, call = sent.context, sent.call
             minimal_context = (MINIMAL_CONTEXT, {
                 "claims": json.dumps(case_claims),
                 "role": owner[0] if case.write else "authenticated"})
@@ -312,10 +316,10 @@ def _server_times(dsn: str, ids: dict[str, str]) -> list[dict[str, Any]]:
                 k: json.dumps(v) if isinstance(v, list | dict) else v
                 for k, v in case.args.items()})
             # same answer, apart from what the clock puts in it
-            got = _answer(conn, call_context, call)
-            want = _answer(conn, minimal_context, minimal)
-            assert _shape(got) == _shape(want), (case.name, got, want)
             raw.add(call_context, call, minimal_context, minimal)
+            got = _answer(raw, call_context, call)
+            want = _answer(raw, minimal_context, minimal)
+            assert _shape(got) == _shape(want), (case.name, got, want)
             rounds: dict[str, list[float]] = {"call": [], "minimal": [], "ratio": []}
             for _ in range(ROUNDS):
                 samples: dict[str, list[float]] = {"call": [], "minimal": [], "clock": []}
@@ -335,16 +339,10 @@ def _server_times(dsn: str, ids: dict[str, str]) -> list[dict[str, Any]]:
     return results
 
 
-def _answer(conn: psycopg.Connection[Any], context: tuple[str | bytes, dict[str, Any]],
-            statement: tuple[str | bytes, dict[str, Any] | None]) -> Any:
-    with conn.pipeline():
-        conn.execute("begin")
-        conn.execute(*context)
-        cursor = conn.execute(*statement)
-        conn.execute("rollback")
-    row = cursor.fetchone()
-    assert row
-    return json.loads(row[0])
+def _answer(raw: RawPipeline, context: Step, statement: Step) -> Any:
+    """The statement's JSON answer, in a rolled-back transaction."""
+    results = raw.run(("begin", None), context, statement, ("rollback", None))
+    return json.loads(results[2].get_value(0, 0) or b"null")
 
 
 def _shape(value: Any) -> Any:
@@ -383,11 +381,14 @@ def _client_cpu(dsn: str, ids: dict[str, str]) -> dict[str, Any]:
     with psycopg.connect(dsn, autocommit=True) as conn:
         sent = rpc.statements(conn, "pullups", "get_session", args, claims)
         raw = RawPipeline(dsn)
-        raw.add((rpc.SET_CONTEXT, None), (sent.call, None))
+        raw.add(sent.context, sent.call)
+        context_sql, context_params = sent.context
+        call_sql, _ = sent.call
+        assert context_params is not None and not isinstance(context_params, dict)
 
         def bare() -> None:
-            context = dict(sent.context, claims=json.dumps(claims))
-            _, answer = raw.run((rpc.SET_CONTEXT, context), (sent.call, {"args": json.dumps(args)}))
+            params = (*context_params[:2], json.dumps(claims).encode(), *context_params[3:])
+            _, answer = raw.run((context_sql, params), (call_sql, (json.dumps(args).encode(),)))
             assert json.loads(answer.get_value(0, 0) or b"null") is not None
 
         def through_rpc() -> None:

@@ -32,9 +32,10 @@ A call is one network round trip (counted in tests/test_rpc_caller.py): the cont
 the call statement go out in one pipeline with a single Sync, and Postgres runs the
 statements between two Syncs as one implicit transaction, committed at the Sync and rolled
 back on an error, so no BEGIN/COMMIT is needed. The connection must be in autocommit mode.
-The call's SQL is rendered once per function signature and argument set; psycopg prepares
-it on the server after a few uses (its default), which poolers in transaction mode may
-need turned off (`prepare_threshold=None` on the connection).
+The call's SQL is rendered once per function signature and argument set, and both
+statements are sent through libpq's pipeline directly (`wire`), prepared once per
+connection; `prepare_threshold=None` on the connection (for a pooler in transaction mode)
+sends them unprepared.
 
 Followed (PostgREST v12):
   https://docs.postgrest.org/en/v12/references/api/functions.html
@@ -52,6 +53,9 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.errors import Diagnostic
+
+from python_functions import wire
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 
@@ -186,17 +190,20 @@ def _functions_from_rows(schema: str, name: str, rows: list[tuple[Any, ...]]
     return found
 
 
+# The request context, one statement; its parameters in CONTEXT_KEYS order.
+CONTEXT_KEYS = ("search_path", "role", "claims", "headers", "method", "path", "read_only",
+                "role_settings")
 SET_CONTEXT = (
-    "select set_config('search_path', %(search_path)s, true),"
-    " set_config('role', %(role)s, true),"
-    " set_config('request.jwt.claims', %(claims)s, true),"
-    " set_config('request.headers', %(headers)s, true),"
-    " set_config('request.cookies', '{}', true),"
-    " set_config('request.method', %(method)s, true),"
-    " set_config('request.path', %(path)s, true),"
-    " set_config('transaction_read_only', %(read_only)s, true),"
-    " (select count(set_config(s.key, s.value, true))"
-    "    from json_each_text(%(role_settings)s::json) as s)"
+    b"select set_config('search_path', $1, true),"
+    b" set_config('role', $2, true),"
+    b" set_config('request.jwt.claims', $3, true),"
+    b" set_config('request.headers', $4, true),"
+    b" set_config('request.cookies', '{}', true),"
+    b" set_config('request.method', $5, true),"
+    b" set_config('request.path', $6, true),"
+    b" set_config('transaction_read_only', $7, true),"
+    b" (select count(set_config(s.key, s.value, true))"
+    b"    from json_each_text($8::json) as s)"
 )
 
 
@@ -245,22 +252,23 @@ class _Request:
         })
 
     def context(self, info: FunctionInfo, role_settings: dict[str, dict[str, str]]
-                ) -> dict[str, str]:
+                ) -> wire.Step:
+        """SET_CONTEXT and its parameters (CONTEXT_KEYS order)."""
         read_only = self.method in ("GET", "HEAD") or info.volatility in ("s", "i")
-        return {
-            "role_settings": json.dumps(role_settings.get(self.role, {})),
-            "search_path": f'"{self.schema}", "public", "extensions"',
-            "role": self.role,
-            "claims": json.dumps(self.claims),
-            "headers": json.dumps(self.headers),
-            "method": self.method,
-            "path": f"/rpc/{self.function}",
-            "read_only": "on" if read_only else "off",
-        }
+        return SET_CONTEXT, (
+            f'"{self.schema}", "public", "extensions"'.encode(),
+            self.role.encode(),
+            json.dumps(self.claims).encode(),
+            json.dumps(self.headers).encode(),
+            self.method.encode(),
+            f"/rpc/{self.function}".encode(),
+            b"on" if read_only else b"off",
+            json.dumps(role_settings.get(self.role, {})).encode(),
+        )
 
-    def statement(self, info: FunctionInfo) -> tuple[bytes, dict[str, str] | None]:
+    def statement(self, info: FunctionInfo) -> wire.Step:
         keys = tuple(self.args)
-        return _rendered(info, keys), ({"args": json.dumps(self.args)} if keys else None)
+        return _rendered(info, keys), ((json.dumps(self.args).encode(),) if keys else ())
 
 
 _rendered_cache: dict[tuple[FunctionInfo, tuple[str, ...]], bytes] = {}
@@ -283,7 +291,7 @@ def _call_statement(info: FunctionInfo, keys: list[str]) -> sql.Composed:
             sql.SQL("{} := a.{}").format(sql.Identifier(k), sql.Identifier(k)) for k in keys
         ),
     )
-    args_source = sql.SQL("json_to_record(%(args)s::json) as a({})").format(
+    args_source = sql.SQL("json_to_record($1::json) as a({})").format(
         sql.SQL(", ").join(
             sql.SQL("{} {}").format(sql.Identifier(k), sql.SQL(by_name[k].type)) for k in keys
         )
@@ -317,8 +325,7 @@ def unavailable() -> RpcResponse:
     })
 
 
-def _pg_error_response(exc: psycopg.Error, authenticated: bool) -> RpcResponse:
-    diag = exc.diag
+def _pg_error_response(diag: Diagnostic, authenticated: bool) -> RpcResponse:
     sqlstate = diag.sqlstate
     if sqlstate is None:  # no server answer: the connection is gone
         return unavailable()
@@ -371,7 +378,7 @@ def _too_deep_response() -> RpcResponse:
     })
 
 
-def _response_headers(raw: str | None) -> dict[str, str]:
+def _response_headers(raw: bytes | None) -> dict[str, str]:
     if not raw:
         return {}
     parsed = json.loads(raw)
@@ -382,9 +389,10 @@ def _response_headers(raw: str | None) -> dict[str, str]:
     return headers
 
 
-def _finish(info: FunctionInfo, row: tuple[Any, ...] | None) -> RpcResponse:
-    assert row is not None
-    body_text, raw_headers, raw_status = row
+def _finish(info: FunctionInfo, results: list[Any]) -> RpcResponse:
+    """The response from the call statement's row: (body, response.headers, .status)."""
+    answer = results[-1]
+    body_text, raw_headers, raw_status = (answer.get_value(0, i) for i in range(3))
     out_headers = _response_headers(raw_headers)
     if info.returns_void:
         return RpcResponse(int(raw_status) if raw_status else 204, out_headers, None)
@@ -399,11 +407,11 @@ def _finish(info: FunctionInfo, row: tuple[Any, ...] | None) -> RpcResponse:
 
 @dataclass(frozen=True)
 class Statements:
-    """What one call sends in its single pipeline: the context, then the call."""
+    """What one call sends in its single pipeline: the context, then the call (each SQL
+    with `$n` placeholders, and its text parameters)."""
 
-    context: dict[str, str]
-    call: bytes
-    call_params: dict[str, str] | None
+    context: wire.Step
+    call: wire.Step
 
 
 def _known(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any], request: _Request
@@ -438,14 +446,13 @@ def _plan(request: _Request, candidates: list[FunctionInfo],
     info = request.pick(candidates)
     if info is None:
         return request.not_found(candidates)
-    return info, Statements(request.context(info, settings), *request.statement(info))
+    return info, Statements(request.context(info, settings), request.statement(info))
 
 
 def statements(conn: psycopg.Connection[Any], schema: str, function: str,
                args: Mapping[str, Any] | None = None, claims: Mapping[str, Any] | None = None,
                method: str = "POST") -> Statements:
-    """The statements `call` would send for this request (for benchmarks: the context
-    parameters for `SET_CONTEXT`, the call's SQL and its parameters)."""
+    """The statements `call` would send for this request (for benchmarks)."""
     request = _Request.build(schema, function, args, claims, None, method)
     planned = _plan(request, *_lookup(conn, request))
     if isinstance(planned, RpcResponse):
@@ -479,13 +486,12 @@ def call(
         # One round trip: both statements and a single Sync. Between Syncs, Postgres runs
         # them as one implicit transaction (committed at the Sync, rolled back on error);
         # set_config(..., true) lasts exactly that transaction.
-        with conn.pipeline():
-            conn.execute(SET_CONTEXT, sent.context)
-            cursor = conn.execute(sent.call, sent.call_params)
-        row = cursor.fetchone()
+        results = wire.run(conn, (sent.context, sent.call))
+    except wire.StatementError as exc:
+        return _pg_error_response(exc.diag, request.authenticated)
     except psycopg.Error as exc:
-        return _pg_error_response(exc, request.authenticated)
-    return _finish(info, row)
+        return _pg_error_response(exc.diag, request.authenticated)
+    return _finish(info, results)
 
 
 async def acall(
@@ -511,10 +517,10 @@ async def acall(
         if isinstance(planned, RpcResponse):
             return planned
         info, sent = planned
-        async with conn.pipeline():  # one round trip, one implicit transaction (see call)
-            await conn.execute(SET_CONTEXT, sent.context)
-            cursor = await conn.execute(sent.call, sent.call_params)
-        row = await cursor.fetchone()
+        # one round trip, one implicit transaction (see call)
+        results = await wire.arun(conn, (sent.context, sent.call))
+    except wire.StatementError as exc:
+        return _pg_error_response(exc.diag, request.authenticated)
     except psycopg.Error as exc:
-        return _pg_error_response(exc, request.authenticated)
-    return _finish(info, row)
+        return _pg_error_response(exc.diag, request.authenticated)
+    return _finish(info, results)

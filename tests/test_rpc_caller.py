@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -74,6 +75,8 @@ create function rpc_test.timeouts() returns text language sql stable as $$
   select current_setting('statement_timeout') $$;
 create function rpc_test.volatile_info() returns jsonb language sql as $$
   select jsonb_build_object('read_only', current_setting('transaction_read_only')) $$;
+create function rpc_test.slow(seconds float) returns text language sql as $$
+  select pg_sleep(seconds)::text $$;
 create function rpc_test.for_users() returns text language sql as $$ select 'hello' $$;
 create function rpc_test.for_service() returns text language sql as $$ select 'hello' $$;
 
@@ -279,3 +282,61 @@ def test_one_round_trip_per_call(database_url: str, alice: User, tmp_path: Any,
                            tmp_path) == 1
         # and the connection is clean for the next call (no transaction left open)
         assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+
+def _prepared_here(conn: psycopg.Connection[Any]) -> int:
+    row = conn.execute("select count(*) from pg_prepared_statements").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_statements_are_prepared_once_per_connection(database_url: str, alice: User) -> None:
+    with psycopg.connect(database_url, autocommit=True, prepare_threshold=None) as conn:
+        for _ in range(3):
+            assert rpc.call(conn, "rpc_test", "for_users", {}, alice.claims).body == "hello"
+            assert rpc.call(conn, "rpc_test", "many", {"n": 2}, alice.claims).body == [1, 2]
+        assert _prepared_here(conn) == 0  # prepare_threshold=None: a pooler's setting
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for _ in range(3):
+            assert rpc.call(conn, "rpc_test", "for_users", {}, alice.claims).body == "hello"
+            assert rpc.call(conn, "rpc_test", "many", {"n": 2}, alice.claims).body == [1, 2]
+        assert _prepared_here(conn) == 3  # the context and each call statement, once
+
+
+def test_statements_are_prepared_again_after_deallocate_all(database_url: str,
+                                                            alice: User) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        assert rpc.call(conn, "rpc_test", "for_users", {}, alice.claims).body == "hello"
+        conn.execute("deallocate all")
+        assert rpc.call(conn, "rpc_test", "for_users", {}, alice.claims).body == "hello"
+        assert _prepared_here(conn) == 2
+
+
+def test_a_failed_call_leaves_the_connection_idle_and_usable(database_url: str,
+                                                             alice: User) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        failed = rpc.call(conn, "rpc_test", "insert_then_fail", {"id": 5}, alice.claims)
+        assert failed.status == 400
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        assert rpc.call(conn, "rpc_test", "insert_item", {"id": 5}, alice.claims).body == {
+            "id": 5}
+        assert conn.execute("select 1").fetchone() == (1,)  # psycopg's own use still works
+
+
+def test_a_cancelled_async_call_closes_its_connection(database_url: str,
+                                                      alice: User) -> None:
+    """A request cancelled mid-call (its timeout) must not hand a connection in the middle
+    of a pipeline back to the pool: it is closed, and the pool replaces it."""
+    async def scenario() -> bool:
+        conn = await psycopg.AsyncConnection.connect(database_url, autocommit=True)
+        task = asyncio.create_task(
+            rpc.acall(conn, "rpc_test", "slow", {"seconds": 5}, alice.claims))
+        await asyncio.sleep(0.3)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        closed = conn.closed
+        await conn.close()
+        return closed
+
+    assert asyncio.run(scenario()) is True
