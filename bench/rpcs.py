@@ -138,9 +138,10 @@ def _cases(ids: dict[str, str]) -> list[Case]:
                           order by s.session_date desc, s.created_at desc, s.id limit 20) s),
                  '[]'::jsonb)),
               'meta', jsonb_build_object('pagination', jsonb_build_object(
-                 'limit', 20, 'offset', 0,
-                 'total', (select count(*) from pullups.sessions s
-                            where s.user_id = %(user)s::uuid))))::text"""),
+                 'limit', 20, 'offset', 0, 'total', least(c.n, 1000),
+                 'total_capped', c.n > 1000)))::text
+              from (select count(*) as n from (select from pullups.sessions s
+                     where s.user_id = %(user)s::uuid limit 1001) capped) c"""),
         Case("workouts", "get_session", False, {"id": ids["running"]}, f"""
             select {WORKOUTS_RESPONSE}::text from workouts.training_sessions s
              where s.id = %(id)s::uuid and s.user_id = %(user)s::uuid"""),
@@ -152,8 +153,9 @@ def _cases(ids: dict[str, str]) -> list[Case]:
                           where s.user_id = %(user)s::uuid
                           order by s.started_at desc, s.id desc limit 20) s), '[]'::jsonb),
               'pagination', jsonb_build_object('limit', 20, 'offset', 0,
-                 'total', (select count(*) from workouts.training_sessions s
-                            where s.user_id = %(user)s::uuid)))::text"""),
+                 'total', least(c.n, 1000), 'total_capped', c.n > 1000))::text
+              from (select count(*) as n from (select from workouts.training_sessions s
+                     where s.user_id = %(user)s::uuid limit 1001) capped) c"""),
         Case("flashcards", "list_flashcards", False, {}, f"""
             select jsonb_build_object(
               'data', coalesce((
@@ -162,8 +164,10 @@ def _cases(ids: dict[str, str]) -> list[Case]:
                           where c.user_id = %(user)s::uuid and c.deleted_at is null
                           order by c.created_at desc, c.id desc limit 20) c), '[]'::jsonb),
               'pagination', jsonb_build_object('limit', 20, 'offset', 0,
-                 'total', (select count(*) from flashcards.flashcards c
-                            where c.user_id = %(user)s::uuid and c.deleted_at is null)))::text
+                 'total', least(n.n, 1000), 'total_capped', n.n > 1000))::text
+              from (select count(*) as n from (select from flashcards.flashcards c
+                     where c.user_id = %(user)s::uuid and c.deleted_at is null limit 1001)
+                    capped) n
             """),
         Case("pullups", "create_session", True,
              {"session_date": today, "sets": [5, 6, 7, 8, 9], "status": "completed", "rpe": 7},

@@ -47,6 +47,7 @@ Followed (PostgREST v12):
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -158,8 +159,16 @@ def clear_schema_cache() -> None:
     _role_settings_cache.clear()
 
 
+# per connection (libpq reads the three values anew on every access)
+_database_keys: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
 def _database_key(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> str:
-    return f"{conn.info.host}:{conn.info.port}/{conn.info.dbname}"
+    key = _database_keys.get(conn.pgconn)
+    if key is None:
+        key = _database_keys[conn.pgconn] = (
+            f"{conn.info.host}:{conn.info.port}/{conn.info.dbname}")
+    return key
 
 
 def _cache_key(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any], schema: str,
@@ -259,7 +268,7 @@ class _Request:
             f'"{self.schema}", "public", "extensions"'.encode(),
             self.role.encode(),
             json.dumps(self.claims).encode(),
-            json.dumps(self.headers).encode(),
+            json.dumps(self.headers).encode() if self.headers else b"{}",
             self.method.encode(),
             f"/rpc/{self.function}".encode(),
             b"on" if read_only else b"off",

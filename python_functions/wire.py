@@ -62,7 +62,9 @@ def _exchange(pg: Any, steps: Sequence[Step], prepare: bool
               ) -> Generator[int, int, list[pq.abc.PGresult]]:
     """Send `steps` with one Sync and collect their results (sans I/O: yields what it waits
     for and is sent what is ready). A failed prepare's error stands for its statement."""
-    prepared = _prepared.setdefault(pg, _Prepared()) if prepare else _Prepared()
+    prepared = _prepared.get(pg) if prepare else _Prepared()
+    if prepared is None:
+        prepared = _prepared[pg] = _Prepared()
     sent: list[bytes | None] = []  # per command: the text a prepare prepares, None: a step
     pg.enter_pipeline_mode()
     for sql_text, params in steps:
@@ -118,11 +120,11 @@ def forget_prepared(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]
     _prepared.pop(conn.pgconn, None)
 
 
-def _outcome(results: list[pq.abc.PGresult], steps: int, encoding: str
-             ) -> list[pq.abc.PGresult]:
+def _outcome(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any],
+             results: list[pq.abc.PGresult], steps: int) -> list[pq.abc.PGresult]:
     for result in results:
         if result.status == pq.ExecStatus.FATAL_ERROR:
-            raise StatementError(Diagnostic(result, encoding))
+            raise StatementError(Diagnostic(result, conn.info.encoding))
     if len(results) != steps:
         raise psycopg.InternalError(f"expected {steps} results, got {len(results)}")
     return results
@@ -157,7 +159,7 @@ def _run_once(conn: psycopg.Connection[Any], steps: Sequence[Step]
         except BaseException:
             pg.finish()
             raise
-    return _outcome(results, len(steps), conn.info.encoding)
+    return _outcome(conn, results, len(steps))
 
 
 async def arun(conn: psycopg.AsyncConnection[Any], steps: Sequence[Step]
@@ -190,7 +192,7 @@ async def _arun_once(conn: psycopg.AsyncConnection[Any], steps: Sequence[Step]
         except BaseException:
             pg.finish()
             raise
-    return _outcome(results, len(steps), conn.info.encoding)
+    return _outcome(conn, results, len(steps))
 
 
 def _poll(fileno: int, wait: int) -> int:
