@@ -53,7 +53,8 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
                                           settings.supabase_service_role_key,
                                           settings.db_pool_size)
             else:
-                owned = PostgresDatabase(settings.db_url, settings.db_pool_size)
+                owned = PostgresDatabase(settings.db_url, settings.db_pool_size,
+                                         prepared=settings.db_prepared_statements)
             await owned.open()
             db = owned
         connector = aiohttp.TCPConnector(limit=200, keepalive_timeout=30)

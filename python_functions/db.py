@@ -55,15 +55,21 @@ CHECK_IDLE_AFTER_S = 1.0
 
 
 class PostgresDatabase:
-    def __init__(self, url: str, max_size: int = 10) -> None:
+    def __init__(self, url: str, max_size: int = 10, prepared: bool = True) -> None:
+        """`prepared=False` for a pooler in transaction mode: statements are sent unprepared
+        (psycopg's `prepare_threshold=None`, which `rpc`'s pipeline follows)."""
         self._url = url
+        self._connect_options: dict[str, Any] = {
+            "autocommit": True, "application_name": "python_functions",
+            "connect_timeout": int(CONNECT_TIMEOUT_S)}
+        if not prepared:
+            self._connect_options["prepare_threshold"] = None
         self._checking: asyncio.Task[None] | None = None
         self._answered_at: dict[int, float] = {}  # id(connection) -> when it last answered
         self._pool = AsyncConnectionPool(
             url, min_size=1, max_size=max_size, open=False, timeout=CONNECT_TIMEOUT_S,
             check=self._check,
-            kwargs={"autocommit": True, "application_name": "python_functions",
-                    "connect_timeout": int(CONNECT_TIMEOUT_S)},
+            kwargs=self._connect_options,
         )
 
     async def _check(self, conn: psycopg.AsyncConnection[Any]) -> None:
@@ -93,8 +99,7 @@ class PostgresDatabase:
         self._checking = self._checking or asyncio.create_task(self._check_pool())
         try:
             async with await psycopg.AsyncConnection.connect(
-                    self._url, autocommit=True, application_name="python_functions",
-                    connect_timeout=int(CONNECT_TIMEOUT_S)) as conn:
+                    self._url, **self._connect_options) as conn:
                 return await rpc.acall(conn, schema, name, args, SERVICE_CLAIMS)
         except psycopg.OperationalError:
             return rpc.unavailable()

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     # serves Supabase's
     api_port: int = 54321
     db_pool_size: int = Field(default=10, ge=1, le=100)
+    # each connection prepares the RPC statements once; off behind a pooler in transaction
+    # mode (Supavisor on port 6543, PgBouncer), where the next transaction may be another
+    # server connection
+    db_prepared_statements: bool = True
     # service processes sharing PORT (each with its own pool of DB_POOL_SIZE connections)
     workers: int = Field(default=1, ge=1, le=64)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)

@@ -95,3 +95,27 @@ def test_a_non_postgrest_answer_is_not_taken_for_one(status: int) -> None:
         response = asyncio.run(call())
     assert response.status in (502, 503)
     assert set(response.body) == {"code", "message", "details", "hint"}
+
+
+@pytest.mark.parametrize("prepared", [True, False])
+def test_the_pool_prepares_statements_unless_told_not_to(database_url: str, alice: User,
+                                                        prepared: bool) -> None:
+    """Behind a pooler in transaction mode (DB_PREPARED_STATEMENTS=false) no statement may be
+    prepared: the next transaction may run on another server connection."""
+    async def scenario() -> int:
+        database = PostgresDatabase(database_url, 1, prepared=prepared)
+        await database.open()
+        try:
+            for _ in range(3):
+                answer = await database.call("flashcards.begin_ai_session", {
+                    "user_id": alice.id, "input_text": "x", "model": "local/rules"})
+                assert answer.status == 400  # too short: an answer all the same
+            async with database._pool.connection() as conn:
+                cursor = await conn.execute("select count(*) from pg_prepared_statements")
+                row = await cursor.fetchone()
+            assert row is not None
+            return int(row[0])
+        finally:
+            await database.close()
+
+    assert asyncio.run(scenario()) == (2 if prepared else 0)
