@@ -10,7 +10,7 @@ round trip) unless the connection has `prepare_threshold=None` (a pooler in tran
 mode), then run with text parameters; libpq writes everything at the Sync.
 
 The exchange is written once, as a generator that says what it waits for, and driven by
-`select` for sync connections and by the event loop for async ones. The connection is left
+poll(2) for sync connections and by the event loop for async ones. The connection is left
 as psycopg expects it: out of pipeline mode, non-blocking, idle. If the exchange is
 interrupted (a cancelled request, a dropped connection), the connection is closed, so a pool
 discards it instead of handing out one in the middle of a pipeline.
@@ -32,7 +32,9 @@ Params = Sequence[bytes | None]
 Step = tuple[bytes, Params]  # SQL with $n placeholders, and its text parameters
 
 WAIT_READ = 1
-WAIT_READ_WRITE = 3
+WAIT_WRITE = 2
+WAIT_READ_WRITE = WAIT_READ | WAIT_WRITE
+
 
 class _Prepared:
     """What is prepared on one connection: statement text -> name."""
@@ -201,7 +203,7 @@ def _poll(fileno: int, wait: int) -> int:
     events = 0
     for _, mask in poller.poll():
         events |= (WAIT_READ if mask & (select.POLLIN | select.POLLERR | select.POLLHUP) else 0)
-        events |= (2 if mask & select.POLLOUT else 0)
+        events |= (WAIT_WRITE if mask & select.POLLOUT else 0)
     return events
 
 
@@ -214,7 +216,7 @@ async def _ready(loop: asyncio.AbstractEventLoop, fileno: int, wait: int) -> int
 
     loop.add_reader(fileno, mark, WAIT_READ)
     if wait == WAIT_READ_WRITE:
-        loop.add_writer(fileno, mark, 2)
+        loop.add_writer(fileno, mark, WAIT_WRITE)
     try:
         return await ready
     finally:
