@@ -391,7 +391,8 @@ def _client_cpu(dsn: str, ids: dict[str, str]) -> dict[str, Any]:
         assert context_params is not None and not isinstance(context_params, dict)
 
         def bare() -> None:
-            params = (*context_params[:2], json.dumps(claims).encode(), *context_params[3:])
+            params = list(context_params)
+            params[rpc.CONTEXT_KEYS.index("claims")] = json.dumps(claims).encode()
             _, answer = raw.run((context_sql, params), (call_sql, (json.dumps(args).encode(),)))
             assert json.loads(answer.get_value(0, 0) or b"null") is not None
 

@@ -496,9 +496,7 @@ def call(
         # them as one implicit transaction (committed at the Sync, rolled back on error);
         # set_config(..., true) lasts exactly that transaction.
         results = wire.run(conn, (sent.context, sent.call))
-    except wire.StatementError as exc:
-        return _pg_error_response(exc.diag, request.authenticated)
-    except psycopg.Error as exc:
+    except (wire.StatementError, psycopg.Error) as exc:
         return _pg_error_response(exc.diag, request.authenticated)
     return _finish(info, results)
 
@@ -528,8 +526,6 @@ async def acall(
         info, sent = planned
         # one round trip, one implicit transaction (see call)
         results = await wire.arun(conn, (sent.context, sent.call))
-    except wire.StatementError as exc:
-        return _pg_error_response(exc.diag, request.authenticated)
-    except psycopg.Error as exc:
+    except (wire.StatementError, psycopg.Error) as exc:
         return _pg_error_response(exc.diag, request.authenticated)
     return _finish(info, results)
