@@ -116,10 +116,17 @@ def _exchange(pg: Any, steps: Sequence[Step], prepare: bool
     return results
 
 
-def forget_prepared(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> None:
-    """Forget what was prepared on this connection (after `DEALLOCATE ALL`, or a pooler
-    that dropped it: SQLSTATE 26000)."""
-    _prepared.pop(conn.pgconn, None)
+def _exchange_again_if_deallocated(pg: Any, steps: Sequence[Step], prepare: bool
+                                   ) -> Generator[int, int, list[pq.abc.PGresult]]:
+    """`_exchange`, once more if our prepared statements were gone (SQLSTATE 26000: a
+    `DEALLOCATE ALL`, or a pooler that dropped them). The failed transaction rolled back,
+    so running it again is safe."""
+    results = yield from _exchange(pg, steps, prepare)
+    if prepare and any(r.error_field(pq.DiagnosticField.SQLSTATE) == b"26000"
+                       for r in results):
+        _prepared.pop(pg, None)
+        results = yield from _exchange(pg, steps, prepare)
+    return results
 
 
 def _outcome(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any],
@@ -135,23 +142,12 @@ def _outcome(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any],
 def run(conn: psycopg.Connection[Any], steps: Sequence[Step]) -> list[pq.abc.PGresult]:
     """The steps' results over a sync connection (in autocommit mode, idle); a failed step
     raises `StatementError`, a lost connection `psycopg.OperationalError`."""
-    try:
-        return _run_once(conn, steps)
-    except StatementError as exc:
-        if exc.diag.sqlstate != "26000":
-            raise
-        forget_prepared(conn)  # someone deallocated our statements: prepare them again
-        return _run_once(conn, steps)
-
-
-def _run_once(conn: psycopg.Connection[Any], steps: Sequence[Step]
-              ) -> list[pq.abc.PGresult]:
     if conn.closed:
         raise psycopg.OperationalError("the connection is closed")
     with conn.lock:
         pg = conn.pgconn
         fileno = pg.socket
-        gen = _exchange(pg, steps, conn.prepare_threshold is not None)
+        gen = _exchange_again_if_deallocated(pg, steps, conn.prepare_threshold is not None)
         try:
             wait = next(gen)
             while True:
@@ -167,24 +163,13 @@ def _run_once(conn: psycopg.Connection[Any], steps: Sequence[Step]
 async def arun(conn: psycopg.AsyncConnection[Any], steps: Sequence[Step]
                ) -> list[pq.abc.PGresult]:
     """`run` over an async connection, waiting on the event loop."""
-    try:
-        return await _arun_once(conn, steps)
-    except StatementError as exc:
-        if exc.diag.sqlstate != "26000":
-            raise
-        forget_prepared(conn)
-        return await _arun_once(conn, steps)
-
-
-async def _arun_once(conn: psycopg.AsyncConnection[Any], steps: Sequence[Step]
-                     ) -> list[pq.abc.PGresult]:
     if conn.closed:
         raise psycopg.OperationalError("the connection is closed")
     loop = asyncio.get_running_loop()
     async with conn.lock:
         pg = conn.pgconn
         fileno = pg.socket
-        gen = _exchange(pg, steps, conn.prepare_threshold is not None)
+        gen = _exchange_again_if_deallocated(pg, steps, conn.prepare_threshold is not None)
         try:
             wait = next(gen)
             while True:

@@ -92,11 +92,13 @@ def admin(database_url: str) -> Iterator[psycopg.Connection[Any]]:
 
 def _tables_to_truncate(conn: psycopg.Connection[Any]) -> list[str]:
     """The project's tables: those the migrations' role owns outside auth and the Supabase
-    CLI's bookkeeping, operator-edited quota policies excepted."""
+    CLI's bookkeeping, operator-edited quota policies excepted. `rpc_test` is a module's own
+    scratch schema, dropped when that module ends: never in the session's list."""
     rows = conn.execute(
         "select format('%I.%I', schemaname, tablename) from pg_tables"
         " where tableowner = current_user"
-        " and schemaname not in ('auth', 'supabase_migrations', 'public', 'extensions')"
+        " and schemaname not in ('auth', 'supabase_migrations', 'public', 'extensions',"
+        " 'rpc_test')"
         " and (schemaname, tablename) <> ('core', 'quota_policies')"
         " order by 1"
     ).fetchall()
