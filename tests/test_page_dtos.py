@@ -1,14 +1,16 @@
-"""The page-level DTO functions the lists use repeat the one-row DTO helpers' shape (for
-speed: one call per page, see migration 20261126000900): both must give the same JSON for
-the same rows, nulls and odd values included."""
+"""Where a hot read repeats a one-row DTO helper's shape for speed, both must give the same
+JSON for the same rows, nulls and odd values included: the page-level DTO functions of the
+lists (one call per page, migration 20261126000900) and the two get_session reads, which
+build their answer inline (migration 20261126001200)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import psycopg
 
-from tests.conftest import User
+from tests.conftest import Api, User
 
 SESSIONS = [
     "('planned', current_date + 1, '{5,5,5,5,5}', null::int, null, null, false,"
@@ -49,3 +51,46 @@ def test_card_dtos_match_card_dto_row_by_row(admin: psycopg.Connection[Any],
     assert page is not None and page == rows and len(page) == 2
     empty = admin.execute("select flashcards_private.card_dtos('{}')").fetchone()
     assert empty == ([],)
+
+
+def test_pullups_get_session_answers_what_session_envelope_builds(
+        admin: psycopg.Connection[Any], api: Api, alice: User) -> None:
+    admin.execute(
+        "insert into pullups.sessions (user_id, status, session_date, sets, rpe, notes,"
+        " ai_comment, is_ai_generated, finished_at) select %s, s.status::pullups.session_status,"
+        " s.day, s.sets::smallint[], s.rpe, s.notes, s.comment, s.ai, s.finished"
+        " from (values " + ", ".join(SESSIONS) + ")"
+        " as s (status, day, sets, rpe, notes, comment, ai, finished)", (alice.id,))
+    rows = admin.execute(
+        "select s.id::text, pullups_private.session_envelope(s), pullups_private.session_etag(s)"
+        " from pullups.sessions s where s.user_id = %s", (alice.id,)).fetchall()
+    assert len(rows) == len(SESSIONS)
+    for session_id, envelope, etag in rows:
+        got = api("pullups.get_session", alice, session_id=session_id)
+        assert got.status == 200 and got.body == envelope
+        assert got.header("ETag") == etag and got.header("Cache-Control") == "no-store"
+
+
+def test_workouts_get_session_answers_what_session_response_builds(
+        admin: psycopg.Connection[Any], api: Api, alice: User) -> None:
+    plan = admin.execute("insert into workouts.plans (user_id, name) values (%s, 'Plan')"
+                         " returning id", (alice.id,)).fetchone()
+    assert plan is not None
+    admin.execute(
+        "insert into workouts.training_sessions (user_id, plan_id, date, session, started_at,"
+        " ended_at) values"
+        " (%(u)s, %(p)s, current_date - 1, %(s)s::jsonb, now() - interval '2 hours',"
+        "  now() - interval '1 hour'),"
+        " (%(u)s, null, current_date, %(s)s::jsonb, now(), null)",
+        {"u": alice.id, "p": plan[0], "s": json.dumps({
+            "plan_name": "Zażółć \"gęślą\"", "day_name": "A", "date": "2026-11-20",
+            "exercises": [{"name": "Squat", "sets": [
+                {"planned_reps": 5, "planned_weight": 62.5, "actual_reps": None,
+                 "actual_weight": None, "rest_seconds": 90, "completed": False}]}]})})
+    rows = admin.execute(
+        "select s.id::text, workouts_private.session_response(s)"
+        " from workouts.training_sessions s where s.user_id = %s", (alice.id,)).fetchall()
+    assert len(rows) == 2
+    for session_id, response in rows:
+        got = api("workouts.get_session", alice, id=session_id)
+        assert got.status == 200 and got.body == response
