@@ -1,5 +1,7 @@
 """The first page of each history list as the tables grow: the same user (100 rows) in a
-table of 1,000 rows and in one of 1,000,000, and a user with 5,000 rows in the large one.
+table of 1,000 rows and in one of 1,000,000, and a user with 5,000 rows in the large one;
+and the same for a write that looks at the user's history (`pullups.create_session`, whose
+warnings ask about the last finished session).
 
 Two clusters run side by side, one per size, so every trial of the small table is
 interleaved with the large table's (same machine load, same moment). Server time comes from
@@ -41,6 +43,20 @@ class Listing:
         return f"{self.schema}.{self.function}"
 
 
+@dataclass(frozen=True)
+class Probe:
+    """An RPC called for the probe and the heavy user, in rolled-back trials."""
+
+    schema: str
+    function: str
+    args: dict[str, Any]
+    label: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.schema}.{self.function}"
+
+
 LISTINGS = [
     Listing("pullups", "list_sessions", """
         insert into pullups.sessions (user_id, status, session_date, sets, rpe, finished_at)
@@ -59,6 +75,14 @@ LISTINGS = [
         select u.id, 'front ' || g, 'back ' || g, 'manual',
                timestamptz '2000-01-01' + g * interval '1 hour'
           from users u, generate_series(1, %(n)s) g"""),
+]
+
+
+# the lists' first pages, and a write that reads the user's history
+PROBES = [Probe(listing.schema, listing.function, {}, "first page") for listing in LISTINGS] + [
+    Probe("pullups", "create_session",
+          {"session_date": time.strftime("%Y-%m-%d"), "sets": [5, 5, 5, 5, 5],
+           "status": "completed"}, "a completed session today"),
 ]
 
 
@@ -97,13 +121,15 @@ class Database:
         self.users = users
         self._dsn = dsn
 
-    def call(self, listing: Listing, user: str) -> tuple[Step, Step]:
+    def call(self, probe: Probe, user: str) -> tuple[Step, Step]:
         claims = user_claims(self.users[user], None)
         with psycopg.connect(self._dsn, autocommit=True) as conn:
-            sent = rpc.statements(conn, listing.schema, listing.function, {}, claims)
-            answer = rpc.call(conn, listing.schema, listing.function, {}, claims)
-        assert answer.status == 200 and answer.body, answer.body
+            sent = rpc.statements(conn, probe.schema, probe.function, probe.args, claims)
         self.raw.add(sent.context, sent.call)
+        # it answers (in a rolled-back transaction: the trials must find the same rows)
+        answer = self.raw.run(("begin", None), sent.context, sent.call, ("rollback", None))
+        body = json.loads(answer[2].get_value(0, 0) or b"null")
+        assert isinstance(body, dict) and "code" not in body, body
         return sent.context, sent.call
 
     def clock(self) -> Step:
@@ -117,10 +143,10 @@ def _spread(values: list[float]) -> dict[str, float]:
             "max": round(max(values), 2)}
 
 
-def _measure(small: Database, large: Database, listing: Listing) -> dict[str, Any]:
-    trials = {"small_probe": (small, small.call(listing, "probe")),
-              "large_probe": (large, large.call(listing, "probe")),
-              "large_heavy": (large, large.call(listing, "heavy"))}
+def _measure(small: Database, large: Database, probe: Probe) -> dict[str, Any]:
+    trials = {"small_probe": (small, small.call(probe, "probe")),
+              "large_probe": (large, large.call(probe, "probe")),
+              "large_heavy": (large, large.call(probe, "heavy"))}
     clocks = {id(small): small.clock(), id(large): large.clock()}
     rounds: dict[str, list[float]] = {k: [] for k in
                                       (*trials, "probe_ratio", "heavy_ratio")}
@@ -139,7 +165,8 @@ def _measure(small: Database, large: Database, listing: Listing) -> dict[str, An
             rounds[key].append(value)
         rounds["probe_ratio"].append(us["large_probe"] / us["small_probe"])
         rounds["heavy_ratio"].append(us["large_heavy"] / us["small_probe"])
-    return {"rpc": listing.name, **{k: _spread(v) for k, v in rounds.items()}}
+    return {"rpc": probe.name, "label": probe.label,
+            **{k: _spread(v) for k, v in rounds.items()}}
 
 
 @contextmanager
@@ -161,21 +188,22 @@ def _databases() -> Iterator[tuple[Database, Database]]:
 def main() -> None:
     results = []
     with _databases() as (small, large):
-        for listing in LISTINGS:
-            print(f"lists: {listing.name} ...", flush=True)
-            results.append(_measure(small, large, listing))
+        for probe in PROBES:
+            print(f"lists: {probe.name} ...", flush=True)
+            results.append(_measure(small, large, probe))
 
     def ratio(r: dict[str, float]) -> str:
         return f"{r['median']:.2f}x ({r['min']:.2f}-{r['max']:.2f})"
 
-    lines = ["| RPC, first page | 100 rows, 1k table µs | 100 rows, 1M table µs | ratio"
+    lines = ["| RPC | 100 rows, 1k table µs | 100 rows, 1M table µs | ratio"
              " | 5,000 rows, 1M table µs | ratio to the 1k table |",
              "|---|---:|---:|---:|---:|---:|"]
     for r in results:
-        lines.append(f"| `{r['rpc']}` | {r['small_probe']['median']}"
+        lines.append(f"| `{r['rpc']}`, {r['label']} | {r['small_probe']['median']}"
                      f" | {r['large_probe']['median']} | {ratio(r['probe_ratio'])}"
                      f" | {r['large_heavy']['median']} | {ratio(r['heavy_ratio'])} |")
-    note = (f"Server time of each RPC's call statement (no arguments: the first page of 20),"
+    note = (f"Server time of each RPC's call statement (the lists without arguments: the"
+            " first page of 20; the write rolled back),"
             f" medians of {TRIALS} interleaved trials per round, {ROUNDS} rounds; the ratio"
             " is the median round's, min-max over rounds. Two clusters side by side: every"
             f" table {SIZES['small']:,} rows in one, {SIZES['large']:,} in the other"
