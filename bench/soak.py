@@ -54,8 +54,9 @@ def _spawn(args: list[str], env: dict[str, str], ready: str) -> subprocess.Popen
 
 
 async def _load(urls: list[str], tokens: list[str], cluster: LocalCluster
-                ) -> tuple[Counter[int], list[float]]:
+                ) -> tuple[Counter[int], Counter[str], list[float]]:
     statuses: Counter[int] = Counter()
+    unanswered: Counter[str] = Counter()  # why a request got no answer (status 0)
     latencies: list[float] = []
     started = time.monotonic()
     rng = random.Random(20261126)
@@ -70,8 +71,9 @@ async def _load(urls: list[str], tokens: list[str], cluster: LocalCluster
                 response = await client.post(f"{url}{path}", json=body,
                                              headers={"Authorization": f"Bearer {token}"})
                 statuses[response.status_code] += 1
-            except httpx.HTTPError:
+            except httpx.HTTPError as exc:
                 statuses[0] += 1  # no answer at all
+                unanswered[type(exc).__name__] += 1
             latencies.append((time.monotonic() - begun) * 1000)
 
     async def outage() -> None:
@@ -83,7 +85,7 @@ async def _load(urls: list[str], tokens: list[str], cluster: LocalCluster
     limits = httpx.Limits(max_connections=WORKERS)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
         await asyncio.gather(outage(), *(worker(client) for _ in range(WORKERS)))
-    return statuses, latencies
+    return statuses, unanswered, latencies
 
 
 def _pending(conn: psycopg.Connection[Any]) -> int:
@@ -115,7 +117,7 @@ def main() -> None:
                                         env | {"PORT": str(port)},
                                         f"http://127.0.0.1:{port}/health"))
             urls = [f"http://127.0.0.1:{port}" for port in ports]
-            statuses, latencies = asyncio.run(_load(urls, tokens, cluster))
+            statuses, unanswered, latencies = asyncio.run(_load(urls, tokens, cluster))
             time.sleep(2)  # the last finishes
             with psycopg.connect(cluster.dsn, autocommit=True) as conn:
                 pending_before_sweep = _pending(conn)
@@ -144,6 +146,7 @@ def main() -> None:
         "users": USERS, "workers": WORKERS, "seconds": SECONDS, "service_processes": 2,
         "outage": {"at_s": OUTAGE_AT_S, "seconds": OUTAGE_S},
         "requests": len(latencies), "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "unanswered": dict(unanswered),
         "p50_ms": round(statistics.median(ordered), 1),
         "p99_ms": round(ordered[int(len(ordered) * 0.99)], 1),
         "pending_before_sweep": pending_before_sweep, "pending_after_sweep": pending_after_sweep,
@@ -156,6 +159,9 @@ def main() -> None:
         + ", ".join(f"{k}: {v}" for k, v in results["statuses"].items())
         + f" | {results['p50_ms']} ms | {results['p99_ms']} ms"
         f" | {pending_before_sweep} / {pending_after_sweep} | {overruns} |"])
+    if unanswered:
+        table += "\n\nNo answer (status 0): " + ", ".join(
+            f"{name}: {count}" for name, count in unanswered.most_common())
     note = (f"{WORKERS} concurrent clients, {USERS} users, {SECONDS} s of a random mix of "
             "POST /sessions/ai, /ai-sessions and /ai/recipes/draft (text) over two service "
             f"processes and the offline provider; the database stopped at {OUTAGE_AT_S:g} s "
