@@ -98,11 +98,13 @@ def cmd_serve(_args: argparse.Namespace) -> int:
     logs.configure()
     if settings.workers == 1:
         uvicorn.Server(server.config(create_app(settings), settings.host, settings.port,
-                                     settings.header_read_timeout_seconds)).run()
+                                     settings.header_read_timeout_seconds,
+                                     settings.keep_alive_seconds)).run()
         return 0
     # several processes on one socket: each builds its app from the environment
     config = server.config("python_functions.app:app_from_environment", settings.host,
-                           settings.port, factory=True, workers=settings.workers)
+                           settings.port, keep_alive_s=settings.keep_alive_seconds,
+                           factory=True, workers=settings.workers)
     Multiprocess(config, sockets=[config.bind_socket()]).run()
     return 0
 
@@ -117,7 +119,8 @@ def cmd_local_api(_args: argparse.Namespace) -> int:
     app = localapi.create_app(settings.db_url, settings.supabase_jwt_secret,
                               f"http://{settings.host}:{settings.port}", settings.api_url)
     uvicorn.Server(server.config(app, settings.host, settings.api_port,
-                                 settings.header_read_timeout_seconds)).run()
+                                 settings.header_read_timeout_seconds,
+                                 settings.keep_alive_seconds)).run()
     return 0
 
 

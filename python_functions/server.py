@@ -4,8 +4,15 @@ rules at the socket:
 
 - A malformed HTTP request gets the shared error body (JSON), not uvicorn's plain text.
 - A client has `header_timeout_s` to send a request's headers, on a new connection and on a
-  kept-alive one; silence in between is cut with 408 (uvicorn has no such limit; without
-  it a slow client holds a connection forever). Slow bodies are the app's: `BodySizeLimit`.
+  kept-alive one once the next request has begun; silence in between is cut with 408
+  (uvicorn has no such limit; without it a slow client holds a connection forever). Slow
+  bodies are the app's: `BodySizeLimit`.
+- A kept-alive connection with no request begun is idle, never 408: uvicorn closes it,
+  silently, after `keep_alive_s` (75 s by default, longer than the idle time of the
+  clients and proxies in front: undici 4 s, httpx 5 s, aiohttp 15 s, load balancers and
+  nginx 60 s). The side that closes an idle connection first should be the client: when
+  the server does, a request sent at that moment gets no answer, and nobody resends a
+  POST (uvicorn's own 5 s equals httpx's: a soak run had one request without an answer).
 - Every accepted TCP connection has TCP_NODELAY: with several workers uvicorn serves from a
   socket it bound itself, where the performance issue saw kept-alive responses wait on the
   client's delayed ACK (7.5 -> 52 ms at one connection); with it, `make bench` measures 2
@@ -53,10 +60,15 @@ class _Rules:
     loop: asyncio.AbstractEventLoop
     transport: asyncio.Transport
     cycle: Any
+    _served = False  # a response went out: the connection is kept alive between requests
 
     def _connected(self, transport: asyncio.Transport) -> None:
         no_delay(transport)
         self._arm_header_deadline()
+
+    def _request_begun(self) -> bool:
+        """Whether bytes of a request whose headers are not complete have arrived."""
+        raise NotImplementedError
 
     def _arm_header_deadline(self) -> None:
         self._waiting_for = self.cycle
@@ -70,6 +82,7 @@ class _Rules:
             self._header_deadline = None
 
     def _response_done(self) -> None:
+        self._served = True
         if not self.transport.is_closing():
             self._disarm_header_deadline()
             self._arm_header_deadline()
@@ -77,6 +90,11 @@ class _Rules:
     def _headers_too_slow(self) -> None:
         self._header_deadline = None
         if self.transport.is_closing() or self.cycle is not self._waiting_for:
+            return
+        if self._served and not self._request_begun():
+            # idle between requests: uvicorn's keep-alive timer closes it; look again later
+            # in case a request begins and stalls
+            self._arm_header_deadline()
             return
         self.transport.write(_raw_response(408, "Request Timeout", {
             "code": "REQUEST_TIMEOUT",
@@ -95,6 +113,9 @@ class H11ServiceProtocol(_Rules, H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._connected(transport)
+
+    def _request_begun(self) -> bool:
+        return bool(self.conn.trailing_data[0])  # received, not yet a request
 
     def handle_events(self) -> None:
         super().handle_events()
@@ -119,12 +140,22 @@ if HAS_HTTPTOOLS:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     class HttpToolsServiceProtocol(_Rules, HttpToolsProtocol):
+        _message_begun = False  # the parser has seen the start of a request, not its end
+
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             self._connected(transport)
 
+        def _request_begun(self) -> bool:
+            return self._message_begun
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._message_begun = True
+
         def on_headers_complete(self) -> None:
             super().on_headers_complete()
+            self._message_begun = False
             self._disarm_header_deadline()
 
         def on_response_complete(self) -> None:
@@ -155,7 +186,8 @@ def protocol(header_timeout_s: float) -> type[asyncio.Protocol]:
 
 
 def config(app: Any, host: str, port: int, header_timeout_s: float = 30.0,
-           **options: Any) -> uvicorn.Config:
+           keep_alive_s: int = 75, **options: Any) -> uvicorn.Config:
     return uvicorn.Config(app, host=host, port=port, http=protocol(header_timeout_s),
                           loop="uvloop" if HAS_UVLOOP else "asyncio", log_config=None,
-                          access_log=False, server_header=False, **options)
+                          access_log=False, server_header=False,
+                          timeout_keep_alive=keep_alive_s, **options)

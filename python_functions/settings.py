@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     # a client silent this long in the middle of its headers or its body gets 408
     header_read_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    # an idle kept-alive connection is closed after this long: longer than the clients' and
+    # proxies' own idle limit, so that they close first (see python_functions/server.py)
+    keep_alive_seconds: int = Field(default=75, ge=1, le=3600)
     body_read_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
     # how often the service closes AI attempts a crashed request left pending (0: never)
     sweep_interval_seconds: float = Field(default=60.0, ge=0)

@@ -28,11 +28,15 @@ SERVICE_ROLE_KEY = api_key("service_role", DEV_JWT_SECRET)
 class ServerThread:
     """A uvicorn server on a free loopback port, in a background thread."""
 
-    def __init__(self, app: Any, header_timeout_s: float = 30.0, port: int | None = None
-                 ) -> None:
+    def __init__(self, app: Any, header_timeout_s: float = 30.0, port: int | None = None,
+                 keep_alive_s: int = 75, h11: bool = False) -> None:
         self.port = port or free_port()
         # served as in production: the service's protocol rules included
-        config = server.config(app, "127.0.0.1", self.port, header_timeout_s, lifespan="on")
+        config = server.config(app, "127.0.0.1", self.port, header_timeout_s, keep_alive_s,
+                               lifespan="on")
+        if h11:  # the pure-Python parser, what runs where httptools is not installed
+            config.http = type("H11Rules", (server.H11ServiceProtocol,),
+                               {"header_timeout_s": header_timeout_s})
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -109,8 +109,52 @@ def test_a_malformed_http_request_gets_the_shared_json_body(service: ServerThrea
                                 "details": None, "hint": None}
 
 
-def test_headers_that_never_finish_get_408(service_settings: Settings) -> None:
-    with ServerThread(create_app(service_settings), header_timeout_s=0.5) as server:
+PARSERS = pytest.mark.parametrize("h11", [False, True], ids=["httptools", "h11"])
+
+
+def _read_one_response(client: socket.socket) -> str:
+    """One response on a kept-alive connection (its head and content-length body)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = client.recv(4096)
+        assert chunk, data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))
+    while len(body) < length:
+        body += client.recv(4096)
+    return head.decode()
+
+
+@PARSERS
+def test_an_idle_kept_alive_connection_is_not_cut_by_the_header_deadline(
+        service_settings: Settings, h11: bool) -> None:
+    with ServerThread(create_app(service_settings), header_timeout_s=0.3, keep_alive_s=30,
+                      h11=h11) as server, \
+            socket.create_connection(("127.0.0.1", server.port), timeout=10) as client:
+        for _ in range(2):
+            client.sendall(b"GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert _read_one_response(client).startswith("HTTP/1.1 200")
+            time.sleep(0.7)  # idle through two header deadlines: still open, no 408
+
+
+@PARSERS
+def test_an_idle_kept_alive_connection_is_closed_silently_after_keep_alive(
+        service_settings: Settings, h11: bool) -> None:
+    with ServerThread(create_app(service_settings), header_timeout_s=0.3, keep_alive_s=1,
+                      h11=h11) as server, \
+            socket.create_connection(("127.0.0.1", server.port), timeout=10) as client:
+        client.sendall(b"GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert _read_one_response(client).startswith("HTTP/1.1 200")
+        idle_since = time.monotonic()
+        assert _read_until_closed(client) == ""  # closed, nothing sent
+        assert time.monotonic() - idle_since < 4  # after keep_alive_s, not uvicorn's 5 s
+
+
+@PARSERS
+def test_headers_that_never_finish_get_408(service_settings: Settings, h11: bool) -> None:
+    with ServerThread(create_app(service_settings), header_timeout_s=0.5, h11=h11) as server:
         for prefix in (b"", b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"):  # new, kept alive
             with socket.create_connection(("127.0.0.1", server.port), timeout=10) as client:
                 client.sendall(prefix + b"POST /sessions/ai HTTP/1.1\r\nHost: x\r\nX-Slo")
