@@ -1,5 +1,6 @@
-"""How the service is served: uvloop and httptools, TCP_NODELAY on every connection, and
-several worker processes on one port (WORKERS)."""
+"""How the service is served: uvloop and httptools, TCP_NODELAY on every connection,
+several worker processes on one port (WORKERS), and the idle keep-alive limit
+(KEEP_ALIVE_SECONDS) in either mode."""
 
 from __future__ import annotations
 
@@ -44,16 +45,52 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in found.stdout.split()]
 
 
+def _serve(database_url: str, port: int, **env_vars: str) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY")}
+    env |= {"DATABASE_URL": database_url, "PORT": str(port), "SWEEP_INTERVAL_SECONDS": "0",
+            "AI_BASE_URL": "http://127.0.0.1:9/v1", **env_vars}
+    return subprocess.Popen([sys.executable, "-m", "python_functions", "serve"], env=env,
+                            cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def _idle_connection_closes_within(port: int, seconds: float) -> bool:
+    """A kept-alive connection left idle after one answer is closed, with nothing sent."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+        client.sendall(b"GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n")
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += client.recv(65536)
+        length = int(next(line.split(b":", 1)[1] for line in head.split(b"\r\n")
+                          if line.lower().startswith(b"content-length:")))
+        received = len(head.partition(b"\r\n\r\n")[2])
+        while received < length:
+            received += len(client.recv(65536))
+        idle_since = time.monotonic()
+        assert client.recv(4096) == b""  # closed, nothing sent
+        return time.monotonic() - idle_since < seconds
+
+
+def test_keep_alive_seconds_reaches_a_single_process(database_url: str) -> None:
+    port = free_port()
+    process = _serve(database_url, port, WORKERS="1", KEEP_ALIVE_SECONDS="1")
+    try:
+        deadline = time.monotonic() + 60
+        while not _answers(port):
+            assert process.poll() is None, "serve exited"
+            assert time.monotonic() < deadline, "the service did not come up"
+            time.sleep(0.2)
+        assert _idle_connection_closes_within(port, 4)  # uvicorn's own default is 5 s
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
 def test_workers_serve_one_port_from_several_processes(database_url: str,
                                                        alice: User) -> None:
     port = free_port()
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY")}
-    env |= {"DATABASE_URL": database_url, "PORT": str(port), "WORKERS": "2",
-            "SWEEP_INTERVAL_SECONDS": "0", "AI_BASE_URL": "http://127.0.0.1:9/v1"}
-    process = subprocess.Popen([sys.executable, "-m", "python_functions", "serve"], env=env,
-                               cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+    process = _serve(database_url, port, WORKERS="2", KEEP_ALIVE_SECONDS="1")
     try:
         deadline = time.monotonic() + 60
         while len(_children(process.pid)) < 2 or not _answers(port):
@@ -68,6 +105,7 @@ def test_workers_serve_one_port_from_several_processes(database_url: str,
             statuses.add(response.status_code)
         assert statuses == {401}
         assert len(_children(process.pid)) == 2
+        assert _idle_connection_closes_within(port, 4)  # the workers have KEEP_ALIVE_SECONDS
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
@@ -88,3 +126,13 @@ def test_out_of_range_workers_are_refused(workers: str) -> None:
 
     with pytest.raises(ValidationError):
         Settings(workers=workers)
+
+
+@pytest.mark.parametrize("seconds", ["0", "3601"])
+def test_out_of_range_keep_alive_is_refused(seconds: str) -> None:
+    from pydantic import ValidationError
+
+    from python_functions.settings import Settings
+
+    with pytest.raises(ValidationError):
+        Settings(keep_alive_seconds=seconds)
