@@ -38,10 +38,6 @@ class Listing:
     function: str
     rows: str  # INSERT giving each user in `users` (a temp table) %(n)s rows
 
-    @property
-    def name(self) -> str:
-        return f"{self.schema}.{self.function}"
-
 
 @dataclass(frozen=True)
 class Probe:
