@@ -1,0 +1,255 @@
+"""The four hot writes (migration 20261126001400) finish the common case in one statement
+and hand anything else to the step-by-step `<name>_checked` function they replaced. Both
+must give the same result: for the same request on the same data, the fast path answers,
+stores, logs and sets headers exactly as the checked path does, and requests it cannot
+finish (an unusual but valid argument, a failed rule) reach the checked path.
+
+Which path ran is read from Postgres' own per-transaction function counters
+(`track_functions`), so these tests need the stand-in's superuser."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.types.json import Jsonb
+
+from tests.conftest import User
+from tests.workouts.conftest import snapshot
+
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")
+ETAG = re.compile(r'^"[0-9a-f-]{36}\.\d+"$')
+
+
+@dataclass(frozen=True)
+class Written:
+    status: int
+    body: Any
+    headers: Any
+    # calls of <name>_checked: 0 when the fast path finished; -1 for an API error (a
+    # function that raises is not counted; only the checked path raises these)
+    checked_calls: int
+
+
+def _stable(value: Any) -> Any:
+    """The value with what differs between users and runs (ids, clock times, ETags)
+    replaced by placeholders."""
+    if isinstance(value, dict):
+        return {k: _stable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_stable(v) for v in value]
+    if isinstance(value, str):
+        for name, pattern in (("<uuid>", UUID), ("<time>", TIMESTAMP), ("<etag>", ETAG)):
+            if pattern.match(value):
+                return name
+    return value
+
+
+def _argument(value: Any) -> Any:
+    return Jsonb(value) if isinstance(value, dict | list) else value
+
+
+def write(bootstrap_url: str, user: User, function: str, checked: bool = False,
+          **args: Any) -> Written:
+    """Call the RPC as PostgREST would (role authenticated, the user's claims), or its
+    `_checked` function directly, and count the checked function's calls."""
+    schema, _, name = function.partition(".")
+    checked_name = f"{schema}_private.{name}_checked"
+    target = checked_name if checked else function
+    named = ", ".join(f"{k} := %({k})s" for k in args)
+    with psycopg.connect(bootstrap_url) as conn:
+        conn.execute("set track_functions = 'pl'")
+        conn.execute("select set_config('request.jwt.claims', %s, true)",
+                     (json.dumps(user.claims),))
+        if not checked:
+            conn.execute("set local role authenticated")
+        try:
+            row = conn.execute(
+                f"select {target}({named})::text, current_setting('response.headers', true),"
+                " current_setting('response.status', true)",
+                {k: _argument(v) for k, v in args.items()}).fetchone()
+        except psycopg.Error as exc:
+            assert exc.sqlstate == "PGRST", exc  # an API error, nothing raw
+            conn.rollback()
+            detail = json.loads(exc.diag.message_detail or "{}")
+            return Written(detail["status"], json.loads(exc.diag.message_primary or "{}"),
+                           None, -1)
+        assert row is not None
+        conn.execute("reset role")
+        calls = conn.execute("select pg_stat_get_xact_function_calls(%s::regproc::oid)",
+                             (checked_name,)).fetchone()
+        conn.commit()
+    body, headers, status = row
+    return Written(int(status or 200), json.loads(body), json.loads(headers or "null"),
+                   int(calls[0] or 0) if calls else 0)
+
+
+def stored(admin: psycopg.Connection[Any], user: User) -> Any:
+    """The user's rows the writes touch and the events they logged, placeholders for ids
+    and times."""
+    rows = admin.execute(
+        "select jsonb_build_object("
+        " 'sessions', (select jsonb_agg(to_jsonb(s) - 'user_id' order by s.created_at)"
+        "   from pullups.sessions s where s.user_id = %(u)s),"
+        " 'training', (select jsonb_agg(to_jsonb(t) - 'user_id' order by t.created_at)"
+        "   from workouts.training_sessions t where t.user_id = %(u)s),"
+        " 'plans', (select jsonb_agg(jsonb_build_object('has_sessions', p.has_sessions))"
+        "   from workouts.plans p where p.user_id = %(u)s),"
+        " 'events', (select jsonb_agg(jsonb_build_object('app', e.app, 'type', e.event_type,"
+        "   'entity', e.entity_type, 'data', e.data) order by e.id)"
+        "   from core.events e where e.user_id = %(u)s))", {"u": user.id}).fetchone()
+    assert rows is not None
+    return _stable(rows[0])
+
+
+Arrange = Callable[[psycopg.Connection[Any], User], dict[str, Any]]
+TODAY = dt.date.today()
+
+
+def _history(admin: psycopg.Connection[Any], user: User) -> None:
+    """A session finished two hours ago and one logged today: both warnings apply."""
+    admin.execute(
+        "insert into pullups.sessions (user_id, status, session_date, sets, rpe, finished_at)"
+        " values (%(u)s, 'completed', current_date, '{5,5,5,5,5}', 7, now() - interval '2 h'),"
+        " (%(u)s, 'failed', current_date - 1, '{1,0,0,0,0}', 9, null)", {"u": user.id})
+
+
+def _planned(admin: psycopg.Connection[Any], user: User, ai: bool = False) -> str:
+    row = admin.execute(
+        "insert into pullups.sessions (user_id, status, session_date, sets, is_ai_generated,"
+        " ai_comment) values (%s, 'planned', current_date + 1, '{4,4,4,4,4}', %s, 'go')"
+        " returning id::text", (user.id, ai)).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def _etag(admin: psycopg.Connection[Any], session_id: str) -> str:
+    row = admin.execute("select pullups_private.session_etag(s) from pullups.sessions s"
+                        " where s.id = %s", (session_id,)).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def _plan(admin: psycopg.Connection[Any], user: User) -> str:
+    row = admin.execute("insert into workouts.plans (user_id, name) values (%s, 'Plan')"
+                        " returning id::text", (user.id,)).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def _in_progress(admin: psycopg.Connection[Any], user: User) -> str:
+    row = admin.execute(
+        "insert into workouts.training_sessions (user_id, plan_id, date, session)"
+        " values (%s, %s, current_date, %s) returning id::text",
+        (user.id, _plan(admin, user), Jsonb(snapshot(TODAY.isoformat())))).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def _odd_snapshot() -> dict[str, Any]:
+    """Valid, but not in the stored shape: missing numbers, an unknown key, no date."""
+    value = snapshot(TODAY.isoformat(), reps=10, completed=True)
+    del value["date"]
+    value["note"] = "dropped"
+    del value["exercises"][0]["sets"][0]["actual_weight"]
+    return value
+
+
+def _create_with_history(admin: psycopg.Connection[Any], user: User) -> dict[str, Any]:
+    _history(admin, user)
+    return {"session_date": TODAY.isoformat(), "sets": [5, 6, 7, 8, 9], "status": "completed",
+            "rpe": 7, "notes": "zażółć"}
+
+
+def _update_ai_plan(admin: psycopg.Connection[Any], user: User) -> dict[str, Any]:
+    session_id = _planned(admin, user, ai=True)
+    return {"session_id": session_id, "sets": [6, 6, 6, 6, 7], "rpe": 8, "notes": "",
+            "session_date": TODAY.isoformat(), "if_match": _etag(admin, session_id)}
+
+
+CASES: dict[str, tuple[str, Arrange]] = {
+    "create completed, both warnings": ("pullups.create_session", _create_with_history),
+    "create planned": ("pullups.create_session", lambda a, u: {
+        "session_date": (TODAY + dt.timedelta(days=1)).isoformat(), "sets": [3, 3, 3, 3, 3]}),
+    "update an AI plan, with its ETag": ("pullups.update_session", _update_ai_plan),
+    "update notes only": ("pullups.update_session", lambda a, u: {
+        "session_id": _planned(a, u), "notes": "easy"}),
+    "start": ("workouts.start_session", lambda a, u: {
+        "plan_id": _plan(a, u), "date": TODAY.isoformat(),
+        "session": snapshot(TODAY.isoformat())}),
+    "start with a snapshot to normalise": ("workouts.start_session", lambda a, u: {
+        "plan_id": _plan(a, u).upper(), "date": TODAY.isoformat(), "session": _odd_snapshot()}),
+    "update a snapshot": ("workouts.update_session", lambda a, u: {
+        "id": _in_progress(a, u), "session": snapshot(TODAY.isoformat(), completed=True)}),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_fast_path_finishes_the_common_case_as_the_checked_path_would(
+        case: str, admin: psycopg.Connection[Any], bootstrap_url: str,
+        make_user: Callable[..., User]) -> None:
+    function, arrange = CASES[case]
+    fast_user, checked_user = make_user("fast"), make_user("checked")
+    fast = write(bootstrap_url, fast_user, function, **arrange(admin, fast_user))
+    checked = write(bootstrap_url, checked_user, function, checked=True,
+                    **arrange(admin, checked_user))
+    assert fast.checked_calls == 0, "the fast path handed the common case on"
+    assert fast.status == checked.status and fast.status in (200, 201)
+    assert _stable(fast.body) == _stable(checked.body)
+    assert _stable(fast.headers) == _stable(checked.headers)
+    assert stored(admin, fast_user) == stored(admin, checked_user)
+
+
+def _second_planned(admin: psycopg.Connection[Any], user: User) -> dict[str, Any]:
+    _planned(admin, user)
+    return {"session_date": TODAY.isoformat(), "sets": [1, 1, 1, 1, 1]}
+
+
+def _update_finished_workout(admin: psycopg.Connection[Any], user: User) -> dict[str, Any]:
+    session_id = _in_progress(admin, user)
+    admin.execute("update workouts.training_sessions set ended_at = now() where id = %s",
+                  (session_id,))
+    return {"id": session_id, "session": snapshot(TODAY.isoformat())}
+
+
+def _second_workout(admin: psycopg.Connection[Any], user: User) -> dict[str, Any]:
+    _in_progress(admin, user)
+    return {"plan_id": _plan(admin, user), "date": TODAY.isoformat(),
+            "session": snapshot(TODAY.isoformat())}
+
+
+UNFINISHED: dict[str, tuple[str, Arrange, int]] = {
+    "sets spelled 5.0": ("pullups.update_session", lambda a, u: {
+        "session_id": _planned(a, u), "sets": [5.0, 5, 5, 5, 5]}, 200),
+    "a stale ETag": ("pullups.update_session", lambda a, u: {
+        "session_id": _planned(a, u), "rpe": 5, "if_match": '"stale"'}, 409),
+    "no such session": ("pullups.update_session", lambda a, u: {
+        "session_id": "00000000-0000-4000-8000-000000000000", "rpe": 5}, 404),
+    "the 30th of a month": ("pullups.create_session", lambda a, u: {
+        "session_date": "2026-10-30", "sets": [1, 2, 3, 4, 5], "status": "completed"}, 201),
+    "a second planned session": ("pullups.create_session", _second_planned, 409),
+    "a finished workout": ("workouts.update_session", _update_finished_workout, 400),
+    "a second workout": ("workouts.start_session", _second_workout, 409),
+}
+
+
+@pytest.mark.parametrize("case", UNFINISHED)
+def test_what_the_fast_path_cannot_finish_goes_to_the_checked_path(
+        case: str, admin: psycopg.Connection[Any], bootstrap_url: str,
+        make_user: Callable[..., User]) -> None:
+    function, arrange, status = UNFINISHED[case]
+    fast_user, checked_user = make_user("fast"), make_user("checked")
+    fast = write(bootstrap_url, fast_user, function, **arrange(admin, fast_user))
+    checked = write(bootstrap_url, checked_user, function, checked=True,
+                    **arrange(admin, checked_user))
+    assert (fast.status, checked.status) == (status, status)
+    assert fast.checked_calls == (1 if status < 300 else -1)
+    assert _stable(fast.body) == _stable(checked.body)
+    assert stored(admin, fast_user) == stored(admin, checked_user)
