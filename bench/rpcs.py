@@ -123,6 +123,9 @@ def _populate(conn: psycopg.Connection[Any]) -> dict[str, str]:
 def _cases(ids: dict[str, str]) -> list[Case]:
     today = time.strftime("%Y-%m-%d")
     snapshot = dict(SNAPSHOT, date=today)
+    # what a client sends while training: the stored snapshot with one more set logged
+    logged = json.loads(json.dumps(snapshot))
+    logged["exercises"][3]["sets"][2].update(actual_reps=9, completed=True)
     return [
         Case("pullups", "get_session", False, {"session_id": ids["planned"]}, f"""
             select jsonb_build_object('data', jsonb_build_object('session', {PULLUPS_DTO}),
@@ -212,7 +215,7 @@ def _cases(ids: dict[str, str]) -> list[Case]:
                      jsonb_build_object('plan_id', s.plan_id, 'date', s.date) from s)
             select {WORKOUTS_RESPONSE}::text from s"""),
         Case("workouts", "update_session", True,
-             {"id": ids["running"], "session": snapshot}, f"""
+             {"id": ids["running"], "session": logged}, f"""
             with s as (
               update workouts.training_sessions s set session = %(session)s::jsonb
                where s.id = %(id)s::uuid and s.user_id = %(user)s::uuid

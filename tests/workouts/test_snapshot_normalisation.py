@@ -1,7 +1,8 @@
 """The set-based snapshot normaliser (`normalized_session`, on every write) answers exactly
 what the item-by-item one (`normalize_session`) does: the same document for a valid
 snapshot, the same 400 for an invalid one. Its checks are written separately for speed, so
-each rule is tried on both."""
+each rule is tried on both. Given the snapshot stored so far, it skips the exercises that
+are unchanged at their place, and still answers the same."""
 
 from __future__ import annotations
 
@@ -19,12 +20,16 @@ from tests.workouts.conftest import snapshot
 DATE = dt.date(2026, 11, 20)
 
 
-def _normalise(admin: psycopg.Connection[Any], function: str, document: Any
-               ) -> tuple[str, Any]:
+def _normalise(admin: psycopg.Connection[Any], function: str, document: Any,
+               known: Any = None) -> tuple[str, Any]:
+    """The function's answer, or its error; `known`: the snapshot stored so far
+    (normalized_session's p_known)."""
+    stored = "" if known is None else ", %s::jsonb"
+    values = (json.dumps(document), DATE) + (() if known is None else (json.dumps(known),))
     try:
         with admin.transaction():
-            row = admin.execute(f"select workouts_private.{function}(%s::jsonb, %s)",
-                                (json.dumps(document), DATE)).fetchone()
+            row = admin.execute(f"select workouts_private.{function}(%s::jsonb, %s{stored})",
+                                values).fetchone()
     except psycopg.Error as exc:
         return "error", (exc.diag.sqlstate, exc.diag.message_primary, exc.diag.message_detail)
     assert row is not None
@@ -144,6 +149,81 @@ def test_an_invalid_snapshot_is_explained_by_the_item_walk(
         admin.execute("select workouts_private.normalized_session(%s::jsonb, %s)",
                       (json.dumps(document), DATE))
     assert "function workouts_private.normalize_session(" in (refused.value.diag.context or "")
+
+
+@pytest.mark.parametrize("document", VALID + INVALID)
+def test_the_stored_snapshot_changes_no_answer(
+        admin: psycopg.Connection[Any], document: Any) -> None:
+    alone = _normalise(admin, "normalized_session", document)
+    assert _normalise(admin, "normalized_session", document, known=snapshot()) == alone
+    # a stored snapshot whose exercises are all different: everything is checked
+    other = snapshot(reps=3, completed=True, exercises=3)
+    assert _normalise(admin, "normalized_session", document, known=other) == alone
+
+
+def _stored_before_a_rule() -> dict[str, Any]:
+    """A snapshot whose first exercise the checks would refuse now (as if stored before a
+    rule changed, or by an operator)."""
+    return _with(["exercises", 0, "sets", 0, "planned_reps"], 8.5)
+
+
+def test_an_exercise_unchanged_at_its_place_is_not_checked_again(
+        admin: psycopg.Connection[Any]) -> None:
+    stored = _stored_before_a_rule()
+    logged = copy.deepcopy(stored)
+    logged["exercises"][1]["sets"][0].update(actual_reps=8, completed=True)
+    assert _normalise(admin, "normalized_session", logged)[0] == "error"
+    answer = _normalise(admin, "normalized_session", logged, known=stored)
+    assert answer == ("ok", {**logged, "date": DATE.isoformat()})
+
+
+def test_an_exercise_moved_or_changed_is_checked(admin: psycopg.Connection[Any]) -> None:
+    stored = _stored_before_a_rule()
+    moved = copy.deepcopy(stored)
+    moved["exercises"].reverse()
+    changed = copy.deepcopy(stored)
+    changed["exercises"][0]["name"] = "Renamed"
+    for document in (moved, changed):
+        assert _normalise(admin, "normalized_session", document, known=stored)[0] == "error"
+
+
+def _printed_size(admin: psycopg.Connection[Any], document: Any) -> int:
+    row = admin.execute("select octet_length(%s::jsonb::text)", (json.dumps(document),)
+                        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _near_the_size_limit(admin: psycopg.Connection[Any], below: int) -> dict[str, Any]:
+    """A valid snapshot without a date whose printed size is 256 KiB minus `below` bytes:
+    exercises of 50 sets (about 6 KB each), then one filled up to the size by its name."""
+    document = {k: v for k, v in snapshot(exercises=1).items() if k != "date"}
+    one_set = document["exercises"][0]["sets"][0]
+    document["exercises"][0]["sets"] = [dict(one_set) for _ in range(50)]
+    full = document["exercises"][0]
+    size = _printed_size(admin, document)
+    target = 262144 - below
+    per_exercise = _printed_size(admin, {**document, "exercises": [full, full]}) - size
+    count = 1 + (target - size) // per_exercise
+    document["exercises"] = [full] * count + [{"name": "x", "sets": []}]
+    last = document["exercises"][-1]
+    while _printed_size(admin, document) + 200 < target:
+        last["sets"].append(dict(one_set))
+    last["name"] = "x" * (1 + target - _printed_size(admin, document))
+    assert _printed_size(admin, document) == target and len(last["sets"]) <= 50
+    return document
+
+
+@pytest.mark.parametrize("below", [5, 21, 22, 23, 40])
+def test_the_size_limit_counts_the_date_the_answer_adds(
+        admin: psycopg.Connection[Any], below: int) -> None:
+    """The date adds 22 bytes to the printed answer: a snapshot 22 bytes or more under
+    256 KiB passes, one closer to it does not, on both ways."""
+    document = _near_the_size_limit(admin, below)
+    fast = _normalise(admin, "normalized_session", document)
+    walk = _normalise(admin, "normalize_session", document)
+    assert fast == walk
+    assert fast[0] == ("ok" if below >= 22 else "error")
 
 
 @pytest.mark.parametrize(("text", "message"), [
