@@ -1,10 +1,12 @@
 """The warnings of a session about to be trained (REST_PERIOD, MULTIPLE_SAME_DAY): the same
 answers as the definition they replaced (the latest end of all finished sessions, migration
-20261126001300), and the same cost for any history."""
+20261126001300), also where pullups.create_session computes them inline (migration
+20261126001600), and the same cost for any history."""
 
 from __future__ import annotations
 
 import itertools
+import json
 from typing import Any
 
 import psycopg
@@ -63,6 +65,42 @@ def test_warnings_answer_what_the_replaced_definition_did(
                 want = admin.execute(REFERENCE, args).fetchone()
                 got = admin.execute(CURRENT, args).fetchone()
                 assert got == want, (status, day, finished, target, exclude)
+
+
+@pytest.mark.parametrize("status", STATUSES)
+def test_a_created_session_is_warned_as_the_replaced_definition_did(
+        bootstrap_url: str, alice: User, status: str) -> None:
+    """create_session's one statement (its fast path: the checked one calls
+    session_warnings) answers the reference's warnings for a completed session logged on
+    each day the reference is asked about, over the same histories."""
+    with psycopg.connect(bootstrap_url) as conn:  # a superuser: counts function calls
+        conn.execute("set track_functions = 'pl'")
+        for day, finished in itertools.product(DAYS, FINISHED):
+            with conn.transaction(force_rollback=True):
+                conn.execute(
+                    "insert into pullups.sessions (user_id, status, session_date, sets,"
+                    " finished_at) values (%s, %s, current_date + %s, '{5,5,5,5,5}',"
+                    " now() + %s * interval '1 hour')", (alice.id, status, day, finished))
+                for target in (-2, -1, 0, 1):  # a completed session is at most a day ahead
+                    date = conn.execute("select current_date + %s", (target,)).fetchone()
+                    assert date is not None
+                    args = {"user": alice.id, "exclude": None, "date": date[0]}
+                    want = conn.execute(REFERENCE, args).fetchone()
+                    with conn.transaction(force_rollback=True):
+                        conn.execute("select set_config('request.jwt.claims', %s, true),"
+                                     " set_config('role', 'authenticated', true)",
+                                     (json.dumps(alice.claims),))
+                        created = conn.execute(
+                            "select pullups.create_session(session_date := %s,"
+                            " sets := '[1, 1, 1, 1, 1]', status := 'completed')",
+                            (date[0].isoformat(),)).fetchone()
+                    assert created is not None and want is not None
+                    got = [w["code"] for w in created[0]["meta"]["warnings"]]
+                    assert got == want[0], (status, day, finished, target)
+                checked = conn.execute(
+                    "select pg_stat_get_xact_function_calls("
+                    "'pullups_private.create_session_checked'::regproc::oid)").fetchone()
+                assert checked is not None and not checked[0]  # the fast path answered
 
 
 def test_a_long_history_is_not_read_to_warn(admin: psycopg.Connection[Any],
