@@ -256,6 +256,14 @@ def one(conn: psycopg.Connection[Any], query: str, *params: Any) -> Any:
     return row[0] if len(row) == 1 else row
 
 
+def calls_this_transaction(conn: psycopg.Connection[Any], function: str) -> int:
+    """How often `function` ("schema.name", not overloaded) has run so far in `conn`'s
+    transaction, by Postgres' own counter: `track_functions` must be on (a superuser's
+    setting)."""
+    return int(one(conn, "select coalesce(pg_stat_get_xact_function_calls("
+                         "%s::regproc::oid), 0)", function))
+
+
 def assert_error(response: rpc.RpcResponse, status: int, code: str) -> dict[str, Any]:
     """The shared error body with the expected status and code."""
     assert response.status == status, (response.status, response.body)

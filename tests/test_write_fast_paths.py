@@ -20,7 +20,7 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from tests.conftest import User
+from tests.conftest import User, calls_this_transaction
 from tests.workouts.conftest import snapshot
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -83,12 +83,10 @@ def write(bootstrap_url: str, user: User, function: str, checked: bool = False,
                            None, -1)
         assert row is not None
         conn.execute("reset role")
-        calls = conn.execute("select pg_stat_get_xact_function_calls(%s::regproc::oid)",
-                             (checked_name,)).fetchone()
+        calls = calls_this_transaction(conn, checked_name)
         conn.commit()
     body, headers, status = row
-    return Written(int(status or 200), json.loads(body), json.loads(headers or "null"),
-                   int(calls[0] or 0) if calls else 0)
+    return Written(int(status or 200), json.loads(body), json.loads(headers or "null"), calls)
 
 
 def stored(admin: psycopg.Connection[Any], user: User) -> Any:

@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from tests.conftest import calls_this_transaction
 from tests.workouts.conftest import snapshot
 
 DATE = dt.date(2026, 11, 20)
@@ -45,16 +46,13 @@ def superuser(bootstrap_url: str) -> Iterator[psycopg.Connection[Any]]:
 
 def _walks(admin: psycopg.Connection[Any], document: Any) -> int:
     """How often normalized_session handed `document` to the item-by-item walk."""
-    calls = ("select coalesce(pg_stat_get_xact_function_calls("
-             "'workouts_private.normalize_session(jsonb, date)'::regprocedure), 0)")
+    walker = "workouts_private.normalize_session"
     with admin.transaction():
         admin.execute("set local track_functions = 'all'")
-        before = admin.execute(calls).fetchone()
+        before = calls_this_transaction(admin, walker)
         admin.execute("select workouts_private.normalized_session(%s::jsonb, %s)",
                       (json.dumps(document), DATE))
-        after = admin.execute(calls).fetchone()
-    assert before is not None and after is not None
-    return int(after[0]) - int(before[0])
+        return calls_this_transaction(admin, walker) - before
 
 
 def _with_set(change: dict[str, Any], drop: tuple[str, ...] = ()) -> dict[str, Any]:
