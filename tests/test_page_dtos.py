@@ -94,3 +94,30 @@ def test_workouts_get_session_answers_what_session_response_builds(
     for session_id, response in rows:
         got = api("workouts.get_session", alice, id=session_id)
         assert got.status == 200 and got.body == response
+
+
+def test_pullups_get_session_headers_print_as_jsonb_and_keep_earlier_ones(
+        admin: psycopg.Connection[Any], alice: User) -> None:
+    """The read writes its headers as text when none are set yet (migration
+    20261126001700): the same text jsonb prints, and headers set earlier in the
+    transaction are kept."""
+    session_id = admin.execute(
+        "insert into pullups.sessions (user_id, session_date, sets)"
+        " values (%s, current_date, '{5,5,5,5,5}') returning id::text", (alice.id,)).fetchone()
+    assert session_id is not None
+    etag = f'"{session_id[0]}.1"'
+    for earlier, expected in (
+            ("", [{"Cache-Control": "no-store"}, {"ETag": etag}]),
+            ('[{"X-Earlier": "1"}]',
+             [{"X-Earlier": "1"}, {"Cache-Control": "no-store"}, {"ETag": etag}])):
+        with admin.transaction(force_rollback=True):
+            admin.execute("select set_config('role', 'authenticated', true),"
+                          " set_config('request.jwt.claims', %s, true),"
+                          " set_config('response.headers', %s, true)",
+                          (json.dumps(alice.claims), earlier))
+            admin.execute("select pullups.get_session(%s)", session_id)
+            headers = admin.execute(
+                "select current_setting('response.headers'),"
+                " current_setting('response.headers')::jsonb::text").fetchone()
+        assert headers is not None and json.loads(headers[0]) == expected
+        assert headers[0] == headers[1]
