@@ -3,9 +3,9 @@
 -- meaning. UUID patterns are case-sensitive listing A-F (~ instead of ~*), and
 -- the headers are written as text when none are set yet (no jsonb parse and
 -- print). make bench rpcs, two runs each: update 1.55-1.58x -> 1.53-1.56x,
--- create 1.63-1.65x -> 1.60-1.61x the minimal SQL. (Parsing the arguments inside
--- the statement, as the get_session reads now do, made these writes slower:
--- 1.63x and 1.67-1.70x, so the checks stay before it.) Same names, arguments,
+-- create 1.63-1.65x -> 1.60-1.61x the minimal SQL (runs of the same code differ
+-- by about 0.03). Parsing the arguments inside the statement instead of before
+-- it was tried and was slower (1.63x and 1.67-1.70x). Same names, arguments,
 -- answers, errors and grants (20261126001400 and 20261126001600 before).
 -- =============================================================================
 
