@@ -9,7 +9,6 @@ import json
 from typing import Any
 
 import psycopg
-import pytest
 
 from tests.conftest import Api, User
 
@@ -95,35 +94,3 @@ def test_workouts_get_session_answers_what_session_response_builds(
     for session_id, response in rows:
         got = api("workouts.get_session", alice, id=session_id)
         assert got.status == 200 and got.body == response
-
-
-@pytest.mark.parametrize("call", [
-    "select pullups.get_session(%(id)s)",
-    "select pullups.update_session(%(id)s, rpe => 7)",
-    "select pullups.create_session(current_date::text, '[5, 5, 5, 5, 5]', 'completed')",
-])
-def test_pullup_headers_print_as_jsonb_and_keep_earlier_ones(
-        admin: psycopg.Connection[Any], alice: User, call: str) -> None:
-    """The hot pull-up RPCs write their headers as text when none are set yet
-    (migrations 20261126001700, 20261126001800): the same text jsonb prints, and
-    headers set earlier in the transaction are kept."""
-    session_id = admin.execute(
-        "insert into pullups.sessions (user_id, session_date, sets)"
-        " values (%s, current_date + 1, '{5,5,5,5,5}') returning id::text",
-        (alice.id,)).fetchone()
-    assert session_id is not None
-    for earlier in ("", '[{"X-Earlier": "1"}]'):
-        with admin.transaction(force_rollback=True):
-            admin.execute("select set_config('role', 'authenticated', true),"
-                          " set_config('request.jwt.claims', %s, true),"
-                          " set_config('response.headers', %s, true)",
-                          (json.dumps(alice.claims), earlier))
-            answer = admin.execute(call, {"id": session_id[0]}).fetchone()
-            headers = admin.execute(
-                "select current_setting('response.headers'),"
-                " current_setting('response.headers')::jsonb::text").fetchone()
-        assert answer is not None and headers is not None
-        etag = f'"{answer[0]["data"]["session"]["id"]}.'
-        got = json.loads(headers[0])
-        assert got[:-1] == [*json.loads(earlier or "[]"), {"Cache-Control": "no-store"}]
-        assert got[-1]["ETag"].startswith(etag) and headers[0] == headers[1]
