@@ -1,0 +1,72 @@
+"""One client RPC against a variant of it, side by side: `python -m bench.abba RPC FILE`.
+
+A change of a few µs does not show between two `make bench rpcs` runs: the same code's
+ratio moves by up to 0.1 from one run to the next. This compares the two definitions in one
+run, on the rpcs benchmark's data and arguments, each trial as in that benchmark (PostgREST's
+call shape, Postgres' clock, rolled back), in the order A B B A, then B A A B, so that what
+runs before a trial (a different statement costs the next about 10 %) hits both alike.
+
+FILE is SQL creating the variant next to the RPC under the name `<function>_b`, with the
+same arguments: e.g. for `pullups.get_session`, `create function pullups.get_session_b(
+session_id text) ...` and its grant. The RPC is one of `bench/rpcs.py`'s cases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from collections import defaultdict
+from pathlib import Path
+
+import psycopg
+
+from bench.common import throwaway_database
+from bench.rpcs import ROUNDS, RawPipeline, _answer, _cases, _populate, _shape
+from python_functions import rpc
+from python_functions.auth import user_claims
+
+TRIALS = 200  # per round, per definition
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.abba", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("rpc", help="schema.function, one of the rpcs benchmark's RPCs")
+    parser.add_argument("sql", type=Path, help="SQL creating schema.function_b")
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
+    args = parser.parse_args(argv)
+    known = [c.name for c in _cases(defaultdict(str))]
+    if args.rpc not in known:
+        parser.error(f"{args.rpc} is not one of: {', '.join(known)}")
+    with throwaway_database() as dsn:
+        with psycopg.connect(dsn, autocommit=True) as admin:
+            ids = _populate(admin)
+            admin.execute(args.sql.read_text())
+        case = next(c for c in _cases(ids) if c.name == args.rpc)
+        user = ids["starter"] if case.function == "start_session" else ids["user"]
+        claims = user_claims(user, None)
+        raw = RawPipeline(dsn)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            a = rpc.statements(conn, case.schema, case.function, case.args, claims)
+            b = rpc.statements(conn, case.schema, f"{case.function}_b", case.args, claims)
+        raw.add(a.context, a.call, b.context, b.call)
+        if _shape(_answer(raw, a.context, a.call)) != _shape(_answer(raw, b.context, b.call)):
+            raise SystemExit("A and B answer differently shaped JSON")
+        differences = []
+        for number in range(1, args.rounds + 1):
+            times: dict[str, list[float]] = {"A": [], "B": []}
+            for trial in range(TRIALS):
+                for which in ("ABBA" if trial % 2 == 0 else "BAAB"):
+                    sent = a if which == "A" else b
+                    times[which].append(raw.trial(sent.context, sent.call))
+            a_us, b_us = statistics.median(times["A"]), statistics.median(times["B"])
+            differences.append(b_us - a_us)
+            print(f"round {number}: A {a_us:.1f} µs, B {b_us:.1f} µs (clock included)",
+                  flush=True)
+        raw.close()
+    print(f"B - A: {statistics.median(differences):+.1f} µs"
+          f" ({min(differences):+.1f} to {max(differences):+.1f} over {args.rounds} rounds)")
+
+
+if __name__ == "__main__":
+    main()
