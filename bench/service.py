@@ -210,15 +210,26 @@ def main() -> None:
             "two_workers_20": (url["two_workers"], "/sessions/ai", body, True, 20),
         }
         rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in runs}
+        # where a request's time goes at one connection, where every CPU cost adds to it
+        cpu = {"service": 0.0, "provider": 0.0, "postgres": 0.0}
+        cpu_requests = 0
         try:
             _wrk(url["bare"], "/echo", "{}", None, 2, workdir)  # warm-ups
             _wrk(url["ai"], "/v1/chat/completions", chat, None, 2, workdir)
             for _ in range(ROUNDS):
                 for name, (base, route, payload, needs_users, connections) in runs.items():
+                    watched = {"service": _process_tree(processes[1].pid),
+                               "provider": _process_tree(processes[0].pid),
+                               "postgres": _postgres_pids(dsn)}
+                    before = {k: _cpu_seconds(pids) for k, pids in watched.items()}
                     rounds[name].append(_wrk(
                         base, route, payload, fresh_tokens() if needs_users else None,
                         SECONDS if connections > 1 else SERIAL_SECONDS, workdir,
                         connections=connections))
+                    if name == "service_serial":
+                        for k, pids in watched.items():
+                            cpu[k] += _cpu_seconds(pids) - before[k]
+                        cpu_requests += rounds[name][-1]["requests"]
             parts = _parts(dsn, users[-PARTS_USERS:])
         finally:
             for process in processes:
@@ -228,6 +239,8 @@ def main() -> None:
     results: dict[str, Any] = {name: _median_run(samples) for name, samples in rounds.items()}
     parts["provider_ms"] = results["provider_serial"]["median_ms"]
     parts["sum_ms"] = round(parts["begin_ms"] + parts["finish_ms"] + parts["provider_ms"], 2)
+    results["cpu_ms_per_request_serial"] = {
+        k: round(v * 1000 / max(cpu_requests, 1), 2) for k, v in cpu.items()}
     results |= {"parts": parts, "connections": CONNECTIONS, "seconds": SECONDS,
                 "rounds": ROUNDS,
                 "service_over_parts": round(results["service_serial"]["median_ms"]
@@ -256,6 +269,14 @@ def main() -> None:
         f"| sum of the parts | {parts['sum_ms']} |\n"
         f"| the service (p50, 1 connection) | {results['service_serial']['median_ms']} |\n"
         f"| **service / parts** | **{results['service_over_parts']}x** |")
+    spent = results["cpu_ms_per_request_serial"]
+    cpu_table = (
+        "| CPU per `POST /sessions/ai` at 1 connection, DATABASE_URL (/proc, all rounds) | ms |\n"
+        "|---|---:|\n"
+        f"| the service | {spent['service']} |\n"
+        f"| the offline provider | {spent['provider']} |\n"
+        f"| Postgres (its backends and background processes) | {spent['postgres']} |\n"
+        f"| sum (wrk's own not counted) | {round(sum(spent.values()), 2)} |")
     note = (f"wrk, {THREADS} threads, {SECONDS} s per run at 20 or {CONNECTIONS} connections "
             f"({SERIAL_SECONDS} s at 1), {ROUNDS} rounds interleaved (every endpoint once per "
             "round); p50 and req/s are the median round, with the spread (min-max) over the "
@@ -265,10 +286,48 @@ def main() -> None:
             "finish_generation (session, generation, events, ai_calls row). Through "
             "PostgREST, begin and finish are HTTP calls to the local API (PostgREST's "
             "stand-in, Python), which runs them on its own pool.")
-    path = write_results("service", results, f"{note}\n\n{table}\n\n{parts_table}")
+    path = write_results("service", results,
+                         f"{note}\n\n{table}\n\n{parts_table}\n\n{cpu_table}")
     print(table)
     print(parts_table)
+    print(cpu_table)
     print(f"written to {path}")
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU these processes have used so far (Linux /proc; one that has
+    exited counts nothing)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _process_tree(pid: int) -> list[int]:
+    """The process and its descendants (uvicorn's workers)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        parents.setdefault(ppid, []).append(int(stat.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(parents.get(current, []))
+    return tree
+
+
+def _postgres_pids(dsn: str) -> list[int]:
+    """Every backend and background process of the cluster (pg_stat_activity lists both)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return [row[0] for row in conn.execute("select pid from pg_stat_activity")]
 
 
 def _median_run(samples: list[dict[str, Any]]) -> dict[str, Any]:
