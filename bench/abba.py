@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg
 
 from bench.common import throwaway_database
-from bench.rpcs import ROUNDS, RawPipeline, _answer, _cases, _populate, _shape
+from bench.rpcs import ROUNDS, RawPipeline, answer, case_user, cases, populate, shape
 from python_functions import rpc
 from python_functions.auth import user_claims
 
@@ -35,22 +35,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("sql", type=Path, help="SQL creating schema.function_b")
     parser.add_argument("--rounds", type=int, default=ROUNDS)
     args = parser.parse_args(argv)
-    known = [c.name for c in _cases(defaultdict(str))]
+    known = [c.name for c in cases(defaultdict(str))]
     if args.rpc not in known:
         parser.error(f"{args.rpc} is not one of: {', '.join(known)}")
     with throwaway_database() as dsn:
         with psycopg.connect(dsn, autocommit=True) as admin:
-            ids = _populate(admin)
+            ids = populate(admin)
             admin.execute(args.sql.read_text())
-        case = next(c for c in _cases(ids) if c.name == args.rpc)
-        user = ids["starter"] if case.function == "start_session" else ids["user"]
-        claims = user_claims(user, None)
+        case = next(c for c in cases(ids) if c.name == args.rpc)
+        claims = user_claims(case_user(case, ids), None)
         raw = RawPipeline(dsn)
         with psycopg.connect(dsn, autocommit=True) as conn:
             a = rpc.statements(conn, case.schema, case.function, case.args, claims)
-            b = rpc.statements(conn, case.schema, f"{case.function}_b", case.args, claims)
+            try:
+                b = rpc.statements(conn, case.schema, f"{case.function}_b", case.args, claims)
+            except LookupError as exc:
+                raise SystemExit(f"{args.sql}: {exc}") from None
         raw.add(a.context, a.call, b.context, b.call)
-        if _shape(_answer(raw, a.context, a.call)) != _shape(_answer(raw, b.context, b.call)):
+        if shape(answer(raw, a.context, a.call)) != shape(answer(raw, b.context, b.call)):
             raise SystemExit("A and B answer differently shaped JSON")
         differences = []
         for number in range(1, args.rounds + 1):

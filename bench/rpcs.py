@@ -79,7 +79,7 @@ class Case:
         return f"{self.schema}.{self.function}"
 
 
-def _populate(conn: psycopg.Connection[Any]) -> dict[str, str]:
+def populate(conn: psycopg.Connection[Any]) -> dict[str, str]:
     """One user with HISTORY pull-up sessions (one planned), workout sessions (one in
     progress) and cards; a second user without a workout in progress, to start one."""
     user, starter = str(uuid.uuid4()), str(uuid.uuid4())
@@ -120,7 +120,7 @@ def _populate(conn: psycopg.Connection[Any]) -> dict[str, str]:
             "starter_plan": plans[starter]}
 
 
-def _cases(ids: dict[str, str]) -> list[Case]:
+def cases(ids: dict[str, str]) -> list[Case]:
     today = time.strftime("%Y-%m-%d")
     snapshot = dict(SNAPSHOT, date=today)
     # what a client sends while training: the stored snapshot with one more set logged
@@ -228,6 +228,11 @@ def _cases(ids: dict[str, str]) -> list[Case]:
     ]
 
 
+
+def case_user(case: Case, ids: dict[str, str]) -> str:
+    """Who calls the case: `start_session` needs a user without a session in progress."""
+    return ids["starter"] if case.function == "start_session" else ids["user"]
+
 CLOCK = "select (extract(epoch from clock_timestamp()) * 1000000)::bigint"
 MINIMAL_CONTEXT = ("select set_config('request.jwt.claims', %(claims)s, true),"
                    " set_config('role', %(role)s, true)")
@@ -311,8 +316,8 @@ def _server_times(dsn: str, ids: dict[str, str]) -> list[dict[str, Any]]:
     with psycopg.connect(dsn, autocommit=True) as conn:
         owner = conn.execute("select current_user").fetchone()
         assert owner
-        for case in _cases(ids):
-            user = ids["starter"] if case.function == "start_session" else ids["user"]
+        for case in cases(ids):
+            user = case_user(case, ids)
             case_claims = user_claims(user, None)
             sent = rpc.statements(conn, case.schema, case.function, case.args, case_claims)
             call_context, call = sent.context, sent.call
@@ -324,9 +329,9 @@ def _server_times(dsn: str, ids: dict[str, str]) -> list[dict[str, Any]]:
                 for k, v in case.args.items()})
             # same answer, apart from what the clock puts in it
             raw.add(call_context, call, minimal_context, minimal)
-            got = _answer(raw, call_context, call)
-            want = _answer(raw, minimal_context, minimal)
-            assert _shape(got) == _shape(want), (case.name, got, want)
+            got = answer(raw, call_context, call)
+            want = answer(raw, minimal_context, minimal)
+            assert shape(got) == shape(want), (case.name, got, want)
             rounds: dict[str, list[float]] = {"call": [], "minimal": [], "ratio": []}
             for _ in range(ROUNDS):
                 samples: dict[str, list[float]] = {"call": [], "minimal": [], "clock": []}
@@ -346,18 +351,18 @@ def _server_times(dsn: str, ids: dict[str, str]) -> list[dict[str, Any]]:
     return results
 
 
-def _answer(raw: RawPipeline, context: Step, statement: Step) -> Any:
+def answer(raw: RawPipeline, context: Step, statement: Step) -> Any:
     """The statement's JSON answer, in a rolled-back transaction."""
     results = raw.run(("begin", None), context, statement, ("rollback", None))
     return json.loads(results[2].get_value(0, 0) or b"null")
 
 
-def _shape(value: Any) -> Any:
+def shape(value: Any) -> Any:
     """The keys and list lengths of an answer (ids and times differ between runs)."""
     if isinstance(value, dict):
-        return {k: _shape(v) for k, v in sorted(value.items())}
+        return {k: shape(v) for k, v in sorted(value.items())}
     if isinstance(value, list):
-        return [_shape(v) for v in value]
+        return [shape(v) for v in value]
     return type(value).__name__
 
 
@@ -429,7 +434,7 @@ def _positional(statement: str) -> tuple[str, list[str]]:
 def main() -> None:
     with throwaway_database() as dsn:
         with psycopg.connect(dsn, autocommit=True) as admin:
-            ids = _populate(admin)
+            ids = populate(admin)
         print("rpcs: server time per RPC against its minimal SQL ...", flush=True)
         server = _server_times(dsn, ids)
         print("rpcs: client CPU of rpc.call ...", flush=True)
