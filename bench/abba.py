@@ -1,7 +1,7 @@
 """One client RPC against a variant of it, side by side: `python -m bench.abba RPC FILE`.
 
 A change of a few µs does not show between two `make bench rpcs` runs: the same code's
-ratio moves by up to 0.1 from one run to the next. This compares the two definitions in one
+ratio moves by up to 0.3 from one run to the next. This compares the two definitions in one
 run, on the rpcs benchmark's data and arguments, each trial as in that benchmark (PostgREST's
 call shape, Postgres' clock, rolled back), in the order A B B A, then B A A B, so that what
 runs before a trial (a different statement costs the next about 10 %) hits both alike.
