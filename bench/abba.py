@@ -22,8 +22,8 @@ import psycopg
 
 from bench.common import throwaway_database
 from bench.rpcs import ROUNDS, RawPipeline, answer, case_user, cases, populate, shape
-from python_functions import rpc
-from python_functions.auth import user_claims
+from python_functions.db import rpc
+from python_functions.service.auth import user_claims
 
 TRIALS = 200  # per round, per definition
 

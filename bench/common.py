@@ -11,8 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from python_functions import PROJECT_ROOT, migrate
-from python_functions.localdb import throwaway_cluster
+from python_functions import PROJECT_ROOT
+from python_functions.local import migrations
+from python_functions.local.cluster import throwaway_cluster
 
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 
@@ -21,7 +22,7 @@ RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 def throwaway_database() -> Iterator[str]:
     """A fresh cluster with the project's schema, durable like a real server (fsync on)."""
     with throwaway_cluster(durable=True) as cluster:
-        migrate.prepare_database(cluster.dsn, seed=False, bootstrap_dsn=cluster.admin_dsn)
+        migrations.prepare_database(cluster.dsn, seed=False, bootstrap_dsn=cluster.admin_dsn)
         yield cluster.dsn
 
 

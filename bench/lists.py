@@ -22,8 +22,8 @@ import psycopg
 
 from bench.common import throwaway_database, write_results
 from bench.rpcs import CLOCK, MINIMAL_CONTEXT, SNAPSHOT, RawPipeline, Step
-from python_functions import rpc
-from python_functions.auth import user_claims
+from python_functions.db import rpc
+from python_functions.service.auth import user_claims
 
 SIZES = {"small": 1_000, "large": 1_000_000}
 PER_USER = 100  # rows of every ordinary user, the probe among them

@@ -27,8 +27,8 @@ import psycopg
 from psycopg import pq
 
 from bench.common import throwaway_database, write_results
-from python_functions import rpc
-from python_functions.auth import user_claims
+from python_functions.db import rpc
+from python_functions.service.auth import user_claims
 
 ROUNDS = 5
 TRIALS = 150  # per round, per statement

@@ -27,12 +27,13 @@ import httpx
 import psycopg
 
 from bench.common import throwaway_database, write_results
-from python_functions import PROJECT_ROOT, rpc
-from python_functions.auth import api_key, mint_token, user_claims
-from python_functions.db import SERVICE_CLAIMS
-from python_functions.localdb import free_port
-from python_functions.providers import CallRecord
-from python_functions.settings import DEV_JWT_SECRET
+from python_functions import PROJECT_ROOT
+from python_functions.ai.providers import CallRecord
+from python_functions.db import rpc
+from python_functions.db.transports import SERVICE_CLAIMS
+from python_functions.local.cluster import free_port
+from python_functions.service.auth import api_key, mint_token, user_claims
+from python_functions.service.settings import DEV_JWT_SECRET
 
 CONNECTIONS = 50
 THREADS = 2
@@ -170,7 +171,7 @@ def main() -> None:
                              "DB_POOL_SIZE": "10"}
         url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
         processes = [
-            _spawn(["-m", "python_functions.local_ai", "--port", str(ports["ai"])], env,
+            _spawn(["-m", "python_functions.local.provider", "--port", str(ports["ai"])], env,
                    f"{url['ai']}/v1/models"),
             _spawn(["-m", "python_functions", "serve"], env, f"{url['service']}/health"),
             _spawn(["-m", "python_functions", "local-api"], env,

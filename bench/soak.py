@@ -19,10 +19,10 @@ import httpx
 import psycopg
 
 from bench.common import write_results
-from python_functions import migrate
-from python_functions.auth import mint_token, user_claims
-from python_functions.localdb import LocalCluster, free_port, throwaway_cluster
-from python_functions.settings import DEV_JWT_SECRET
+from python_functions.local import migrations
+from python_functions.local.cluster import LocalCluster, free_port, throwaway_cluster
+from python_functions.service.auth import mint_token, user_claims
+from python_functions.service.settings import DEV_JWT_SECRET
 
 USERS = 200
 WORKERS = 40
@@ -97,7 +97,7 @@ def _pending(conn: psycopg.Connection[Any]) -> int:
 
 def main() -> None:
     with throwaway_cluster(durable=True) as cluster:
-        migrate.prepare_database(cluster.dsn, seed=False, bootstrap_dsn=cluster.admin_dsn)
+        migrations.prepare_database(cluster.dsn, seed=False, bootstrap_dsn=cluster.admin_dsn)
         users = [str(uuid.uuid4()) for _ in range(USERS)]
         with psycopg.connect(cluster.dsn, autocommit=True) as conn, \
                 conn.cursor().copy("copy auth.users (id, email) from stdin") as copy:
@@ -109,7 +109,7 @@ def main() -> None:
         env = {k: v for k, v in os.environ.items() if k != "OPENROUTER_API_KEY"}
         env |= {"DATABASE_URL": cluster.dsn, "DB_POOL_SIZE": "10",
                 "AI_BASE_URL": f"http://127.0.0.1:{ai_port}/v1", "SWEEP_INTERVAL_SECONDS": "5"}
-        processes = [_spawn(["-m", "python_functions.local_ai", "--port", str(ai_port)], env,
+        processes = [_spawn(["-m", "python_functions.local.provider", "--port", str(ai_port)], env,
                             f"http://127.0.0.1:{ai_port}/v1/models")]
         try:
             for port in ports:

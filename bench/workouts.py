@@ -15,8 +15,8 @@ from typing import Any
 import psycopg
 
 from bench.common import summary, throwaway_database, timed_ms, write_results
-from python_functions import rpc
-from python_functions.auth import user_claims
+from python_functions.db import rpc
+from python_functions.service.auth import user_claims
 
 USERS = 10_000
 SNAPSHOT = {

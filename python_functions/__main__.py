@@ -11,9 +11,11 @@ from typing import Any
 
 import psycopg
 
-from python_functions import PROJECT_ROOT, migrate, rpc, stack
-from python_functions.auth import InvalidToken, mint_token, user_claims, verify_token
-from python_functions.settings import get_settings
+from python_functions import PROJECT_ROOT
+from python_functions.db import rpc
+from python_functions.local import migrations, stack
+from python_functions.service.auth import InvalidToken, mint_token, user_claims, verify_token
+from python_functions.service.settings import get_settings
 
 
 def _parse_arg(item: str) -> tuple[str, Any]:
@@ -91,8 +93,8 @@ def cmd_serve(_args: argparse.Namespace) -> int:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    from python_functions import logs, server
-    from python_functions.app import create_app
+    from python_functions.service import logs, server
+    from python_functions.service.app import create_app
 
     settings = get_settings()
     logs.configure()
@@ -102,7 +104,7 @@ def cmd_serve(_args: argparse.Namespace) -> int:
                                      settings.keep_alive_seconds)).run()
         return 0
     # several processes on one socket: each builds its app from the environment
-    config = server.config("python_functions.app:app_from_environment", settings.host,
+    config = server.config("python_functions.service.app:app_from_environment", settings.host,
                            settings.port, keep_alive_s=settings.keep_alive_seconds,
                            factory=True, workers=settings.workers)
     Multiprocess(config, sockets=[config.bind_socket()]).run()
@@ -112,11 +114,12 @@ def cmd_serve(_args: argparse.Namespace) -> int:
 def cmd_local_api(_args: argparse.Namespace) -> int:
     import uvicorn
 
-    from python_functions import localapi, logs, server
+    from python_functions.local.api import create_app as create_local_api
+    from python_functions.service import logs, server
 
     settings = get_settings()
     logs.configure()
-    app = localapi.create_app(settings.db_url, settings.supabase_jwt_secret,
+    app = create_local_api(settings.db_url, settings.supabase_jwt_secret,
                               f"http://{settings.host}:{settings.port}", settings.api_url)
     uvicorn.Server(server.config(app, settings.host, settings.api_port,
                                  settings.header_read_timeout_seconds,
@@ -125,7 +128,7 @@ def cmd_local_api(_args: argparse.Namespace) -> int:
 
 
 def cmd_types(_args: argparse.Namespace) -> int:
-    from python_functions import typegen
+    from python_functions.local import typegen
 
     settings = get_settings()
     cluster, started = stack.bring_up(settings)  # the migrations applied, as make run does
@@ -148,7 +151,7 @@ def cmd_reset(_args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
-    applied = migrate.prepare_database(get_settings().db_url, seed=False)
+    applied = migrations.prepare_database(get_settings().db_url, seed=False)
     print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
     return 0
 

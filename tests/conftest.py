@@ -22,9 +22,10 @@ from typing import Any, TypeVar
 import psycopg
 import pytest
 
-from python_functions import migrate, rpc
-from python_functions.auth import user_claims
-from python_functions.localdb import throwaway_cluster
+from python_functions.db import rpc
+from python_functions.local import migrations
+from python_functions.local.cluster import throwaway_cluster
+from python_functions.service.auth import user_claims
 
 pytest_plugins = ["tests.http_fixtures"]  # the service and the offline provider, for every app
 
@@ -51,7 +52,7 @@ class TestDatabase:
 def test_database() -> Iterator[TestDatabase]:
     external = os.environ.get("TEST_DATABASE_URL")
     if external:
-        migrate.prepare_database(external, seed=False)
+        migrations.prepare_database(external, seed=False)
         yield TestDatabase(external, None)
         return
     if _docker_engine_answers():
@@ -61,11 +62,11 @@ def test_database() -> Iterator[TestDatabase]:
                                dbname="postgres", driver=None) as container:
             bootstrap = container.get_connection_url()
             url = bootstrap.replace("supabase_admin:", "postgres:", 1)
-            migrate.prepare_database(url, seed=False, bootstrap_dsn=bootstrap)
+            migrations.prepare_database(url, seed=False, bootstrap_dsn=bootstrap)
             yield TestDatabase(url, bootstrap)
         return
     with throwaway_cluster(durable=False) as cluster:
-        migrate.prepare_database(cluster.dsn, seed=False, bootstrap_dsn=cluster.admin_dsn)
+        migrations.prepare_database(cluster.dsn, seed=False, bootstrap_dsn=cluster.admin_dsn)
         yield TestDatabase(cluster.dsn, cluster.admin_dsn)
 
 

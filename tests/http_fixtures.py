@@ -13,11 +13,13 @@ import httpx
 import pytest
 import uvicorn
 
-from python_functions import local_ai, localapi, logs, server
-from python_functions.app import create_app
-from python_functions.auth import api_key, mint_token, user_claims
-from python_functions.localdb import free_port
-from python_functions.settings import DEV_JWT_SECRET, Settings
+from python_functions.local.api import create_app as create_local_api
+from python_functions.local.cluster import free_port
+from python_functions.local.provider import create_app as create_offline_provider
+from python_functions.service import logs, server
+from python_functions.service.app import create_app
+from python_functions.service.auth import api_key, mint_token, user_claims
+from python_functions.service.settings import DEV_JWT_SECRET, Settings
 from tests.conftest import User
 
 AI_TIMEOUT_SECONDS = 1.5  # short, so timeout tests stay fast; the default is 15 s
@@ -71,7 +73,7 @@ class LocalAi:
 
 @pytest.fixture(scope="session")
 def local_provider() -> Iterator[LocalAi]:
-    with ServerThread(local_ai.create_app(faults_enabled=True)) as server:
+    with ServerThread(create_offline_provider(faults_enabled=True)) as server:
         yield LocalAi(server)
 
 
@@ -108,7 +110,7 @@ def service_logs() -> Iterator[LogCapture]:
 
 def _local_api(database_url: str, functions_url: str) -> ServerThread:
     port = free_port()
-    app = localapi.create_app(database_url, DEV_JWT_SECRET, functions_url,
+    app = create_local_api(database_url, DEV_JWT_SECRET, functions_url,
                               f"http://127.0.0.1:{port}")
     return ServerThread(app, port=port)
 

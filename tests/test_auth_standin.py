@@ -106,8 +106,8 @@ def test_auth_tables_belong_to_supabase_auth_with_rls_and_no_api_grants(
 
 
 def test_standin_is_idempotent(bootstrap_url: str) -> None:
-    from python_functions import migrate
+    from python_functions.local import migrations
 
     with psycopg.connect(bootstrap_url, autocommit=True) as conn:
-        migrate.apply_standin(conn)
-        migrate.apply_standin(conn)
+        migrations.apply_standin(conn)
+        migrations.apply_standin(conn)

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from python_functions import PROJECT_ROOT
-from python_functions.localdb import free_port
+from python_functions.local.cluster import free_port
 from tests.conftest import Api, User, assert_error
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from python_functions import rpc
+from python_functions.db import rpc
 from tests.conftest import SERVICE_ROLE_CLAIMS, Api, assert_error, race_rpc
 
 

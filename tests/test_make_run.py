@@ -22,7 +22,7 @@ import httpx
 import psycopg
 
 from python_functions import PROJECT_ROOT
-from python_functions.localdb import LocalCluster, free_port
+from python_functions.local.cluster import LocalCluster, free_port
 
 
 class Output:

@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from python_functions import migrate
+from python_functions.local import migrations
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def _on(url: str, database: str) -> str:
 
 
 def test_applying_twice_is_a_noop(database_url: str) -> None:
-    assert migrate.prepare_database(database_url, seed=False) == []
+    assert migrations.prepare_database(database_url, seed=False) == []
 
 
 def test_versions_are_recorded_as_the_supabase_cli_records_them(
@@ -38,7 +38,7 @@ def test_versions_are_recorded_as_the_supabase_cli_records_them(
         "select version, name, array_length(statements, 1) from"
         " supabase_migrations.schema_migrations order by version"
     ).fetchall()
-    expected = [(m.version, m.name, 1) for m in migrate.discover()]
+    expected = [(m.version, m.name, 1) for m in migrations.discover()]
     assert rows == expected
     columns = {r[0] for r in admin.execute(
         "select column_name from information_schema.columns"
@@ -55,12 +55,12 @@ def test_failing_migration_names_file_and_line_and_keeps_earlier_ones(
         "create table fine (id int);\n\nselect * from missing_table;\n")
     (tmp_path / "20260101000002_later.sql").write_text("create table later (id int);\n")
     with psycopg.connect(scratch_db, autocommit=True) as conn:
-        with pytest.raises(migrate.MigrationError) as raised:
-            migrate.apply_migrations(conn, tmp_path)
+        with pytest.raises(migrations.MigrationError) as raised:
+            migrations.apply_migrations(conn, tmp_path)
         message = str(raised.value)
         assert "20260101000001_bad.sql:3" in message
         assert "42P01" in message and "missing_table" in message
-        assert migrate.applied_versions(conn) == {"20260101000000"}
+        assert migrations.applied_versions(conn) == {"20260101000000"}
         tables = {r[0] for r in conn.execute(
             "select tablename from pg_tables where schemaname = 'public'").fetchall()}
         assert tables == {"good"}  # the bad file's first statement was rolled back too
@@ -68,9 +68,9 @@ def test_failing_migration_names_file_and_line_and_keeps_earlier_ones(
 
 def test_the_whole_project_applies_to_an_empty_database(scratch_db: str,
                                                         bootstrap_url: str) -> None:
-    applied = migrate.prepare_database(scratch_db, seed=True,
+    applied = migrations.prepare_database(scratch_db, seed=True,
                                        bootstrap_dsn=_on(bootstrap_url, scratch_db))
-    assert applied == [m.version for m in migrate.discover()]
+    assert applied == [m.version for m in migrations.discover()]
     with psycopg.connect(scratch_db) as conn:
         emails = {r[0] for r in conn.execute("select email from auth.users").fetchall()}
     assert {"alice@example.com", "bob@example.com", "new@example.com"} <= emails
@@ -78,5 +78,5 @@ def test_the_whole_project_applies_to_an_empty_database(scratch_db: str,
 
 def test_badly_named_migration_is_refused(tmp_path: Path) -> None:
     (tmp_path / "core.sql").write_text("select 1;")
-    with pytest.raises(migrate.MigrationError, match=r"<version>_<name>\.sql"):
-        migrate.discover(tmp_path)
+    with pytest.raises(migrations.MigrationError, match=r"<version>_<name>\.sql"):
+        migrations.discover(tmp_path)

@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from python_functions import rpc
+from python_functions.db import rpc
 from tests.conftest import Api, User, assert_error
 
 RPC_TEST_SCHEMA = """

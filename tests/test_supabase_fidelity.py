@@ -18,7 +18,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from python_functions import PROJECT_ROOT, migrate
+from python_functions import PROJECT_ROOT
+from python_functions.local import migrations
 
 SUPABASE_CLI = PROJECT_ROOT / "tools" / "node_modules" / ".bin" / "supabase"
 CATALOG_TESTS = sorted((PROJECT_ROOT / "supabase" / "tests" / "database").glob("*.sql"))
@@ -49,7 +50,7 @@ def bare_supabase_db(database_url: str, bootstrap_url: str) -> Iterator[str]:
         superuser.execute(f'create database "{name}" owner postgres')
         try:
             with psycopg.connect(_with_database(bootstrap_url, name), autocommit=True) as conn:
-                migrate.apply_standin(conn)
+                migrations.apply_standin(conn)
             yield _with_database(database_url, name)
         finally:
             superuser.execute(f'drop database "{name}" with (force)')
@@ -69,12 +70,12 @@ def test_cli_push_applies_everything_and_agrees_with_the_runner(bare_supabase_db
     pushed = supabase("db", "push", "--db-url", _cli_url(bare_supabase_db), "--include-seed",
                       "--yes")
     assert pushed.returncode == 0, pushed.stdout + pushed.stderr
-    versions = [m.version for m in migrate.discover()]
+    versions = [m.version for m in migrations.discover()]
     listed = supabase("migration", "list", "--db-url", _cli_url(bare_supabase_db))
     assert listed.returncode == 0, listed.stderr
     assert _listed_versions(listed.stdout) == [(v, v) for v in versions]
     # the project's runner sees the CLI's history as its own: nothing pending, nothing changed
-    assert migrate.prepare_database(bare_supabase_db, seed=False) == []
+    assert migrations.prepare_database(bare_supabase_db, seed=False) == []
     with psycopg.connect(bare_supabase_db) as conn:
         emails = {r[0] for r in conn.execute("select email from auth.users").fetchall()}
     assert {"alice@example.com", "bob@example.com", "new@example.com"} == emails
@@ -83,12 +84,12 @@ def test_cli_push_applies_everything_and_agrees_with_the_runner(bare_supabase_db
 def test_cli_lists_what_the_runner_applied(database_url: str) -> None:
     listed = supabase("migration", "list", "--db-url", _cli_url(database_url))
     assert listed.returncode == 0, listed.stderr
-    versions = [m.version for m in migrate.discover()]
+    versions = [m.version for m in migrations.discover()]
     assert _listed_versions(listed.stdout) == [(v, v) for v in versions]
 
 
 def test_cli_lint_reports_nothing_and_would_report_a_fault(bare_supabase_db: str) -> None:
-    assert migrate.prepare_database(bare_supabase_db, seed=False)
+    assert migrations.prepare_database(bare_supabase_db, seed=False)
     clean = supabase("db", "lint", "--db-url", _cli_url(bare_supabase_db), "--level", "warning",
                      "--fail-on", "warning")
     assert clean.returncode == 0, clean.stdout + clean.stderr
@@ -120,7 +121,7 @@ def test_pgtap_catalog_suite_passes(database_url: str) -> None:
 
 
 def test_pgtap_catalog_suite_catches_a_definer_rpc_open_to_anon(bare_supabase_db: str) -> None:
-    migrate.prepare_database(bare_supabase_db, seed=False)
+    migrations.prepare_database(bare_supabase_db, seed=False)
     with psycopg.connect(bare_supabase_db, autocommit=True) as conn:
         conn.execute("create function pullups.leaky() returns int language sql security definer"
                      " set search_path = '' as 'select 1'")
@@ -150,7 +151,7 @@ def _configured_schemas() -> list[str]:
 
 def _created_app_schemas() -> list[str]:
     created = []
-    for migration in migrate.discover():
+    for migration in migrations.discover():
         created += re.findall(r"create schema if not exists (\w+);", migration.path.read_text())
     return [s for s in created if s != "core" and not s.endswith("_private")]
 
@@ -186,7 +187,7 @@ def _table_fingerprints(conn: psycopg.Connection[Any]) -> dict[str, tuple[int, s
 def test_seed_users_are_what_supabase_auth_expects_and_reseeding_changes_nothing(
     bare_supabase_db: str,
 ) -> None:
-    migrate.prepare_database(bare_supabase_db, seed=True)
+    migrations.prepare_database(bare_supabase_db, seed=True)
     with psycopg.connect(bare_supabase_db, autocommit=True) as conn:
         users = conn.execute(
             "select email, instance_id::text, aud, role, created_at is not null,"
@@ -205,16 +206,16 @@ def test_seed_users_are_what_supabase_auth_expects_and_reseeding_changes_nothing
             " from auth.identities i join auth.users u on u.id = i.user_id").fetchall()
         assert identities == [("email", True, True)] * 3
         before = _table_fingerprints(conn)
-        migrate.apply_seed(conn)
+        migrations.apply_seed(conn)
         assert _table_fingerprints(conn) == before
 
 
 def test_a_changed_migration_is_refused_with_the_way_out(bare_supabase_db: str,
                                                         tmp_path: Path) -> None:
-    first = migrate.discover()[0]
+    first = migrations.discover()[0]
     (tmp_path / first.path.name).write_text(first.path.read_text())
     with psycopg.connect(bare_supabase_db, autocommit=True) as conn:
-        assert migrate.apply_migrations(conn, tmp_path) == [first.version]
+        assert migrations.apply_migrations(conn, tmp_path) == [first.version]
         (tmp_path / first.path.name).write_text(first.path.read_text() + "\nselect 1;\n")
-        with pytest.raises(migrate.MigrationError, match="make reset"):
-            migrate.apply_migrations(conn, tmp_path)
+        with pytest.raises(migrations.MigrationError, match="make reset"):
+            migrations.apply_migrations(conn, tmp_path)

@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from python_functions import PROJECT_ROOT
-from python_functions.settings import Settings
+from python_functions.service.settings import Settings
 from tests.conftest import TEST_EMAIL_DOMAIN
 from tests.http_fixtures import ANON_KEY, LocalAi, ServerThread
 

@@ -12,8 +12,8 @@ import psycopg
 import pytest
 from pydantic import ValidationError
 
-from python_functions.app import create_app
-from python_functions.settings import Settings
+from python_functions.service.app import create_app
+from python_functions.service.settings import Settings
 from tests.conftest import Api, User, one
 from tests.flashcards.conftest import study_text
 from tests.http_fixtures import LocalAi, ServerThread, token_for

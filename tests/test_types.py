@@ -3,7 +3,7 @@ migrations now: a migration that changes an RPC or a table without `make types` 
 
 from __future__ import annotations
 
-from python_functions import typegen
+from python_functions.local import typegen
 
 
 def test_the_committed_types_match_the_migrations(database_url: str) -> None:

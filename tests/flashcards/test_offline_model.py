@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from python_functions.local_models import flashcard_candidates
+from python_functions.local.models import flashcard_candidates
 from tests.flashcards.conftest import STUDY_TEXT_EN, STUDY_TEXT_PL
 
 

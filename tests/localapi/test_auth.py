@@ -11,8 +11,8 @@ import httpx
 import jwt
 import psycopg
 
-from python_functions.auth import verify_token
-from python_functions.settings import DEV_JWT_SECRET
+from python_functions.service.auth import verify_token
+from python_functions.service.settings import DEV_JWT_SECRET
 from tests.conftest import TEST_EMAIL_DOMAIN, one, race
 
 V2024 = {"X-Supabase-Api-Version": "2024-01-01"}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 
-from python_functions import localapi
-from python_functions.localdb import free_port
-from python_functions.settings import DEV_JWT_SECRET
+from python_functions.local.api import create_app as create_local_api
+from python_functions.local.cluster import free_port
+from python_functions.service.settings import DEV_JWT_SECRET
 from tests.conftest import User
 from tests.http_fixtures import ServerThread, token_for
 
@@ -35,7 +35,7 @@ def test_cors_preflight_for_functions(api_http: httpx.Client) -> None:
 
 
 def test_an_unreachable_service_is_a_relay_error(database_url: str) -> None:
-    app = localapi.create_app(database_url, DEV_JWT_SECRET, f"http://127.0.0.1:{free_port()}",
+    app = create_local_api(database_url, DEV_JWT_SECRET, f"http://127.0.0.1:{free_port()}",
                               "http://127.0.0.1")
     with ServerThread(app) as server:
         response = httpx.post(f"{server.url}/functions/v1/sessions/ai", json={})

@@ -1,5 +1,5 @@
 """/rest/v1/rpc answers as PostgREST does (each case cites the behaviour it mirrors in
-python_functions/localapi/rest.py)."""
+python_functions/local/api/rest.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from python_functions.auth import mint_token
-from python_functions.settings import DEV_JWT_SECRET
+from python_functions.service.auth import mint_token
+from python_functions.service.settings import DEV_JWT_SECRET
 from tests.conftest import User
 from tests.http_fixtures import SERVICE_ROLE_KEY, token_for
 

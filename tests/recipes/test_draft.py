@@ -16,9 +16,9 @@ import psycopg
 import pytest
 
 from python_functions import PROJECT_ROOT
-from python_functions.app import create_app
-from python_functions.routers.recipes import Draft, normalise
-from python_functions.settings import Settings
+from python_functions.apps.recipes import Draft, normalise
+from python_functions.service.app import create_app
+from python_functions.service.settings import Settings
 from tests.conftest import User, one, race
 from tests.http_fixtures import LocalAi, LogCapture, ServerThread, assert_service_error, token_for
 from tests.recipes.conftest import PLACKI, TWO_RECIPES, b64, render
@@ -295,7 +295,7 @@ def test_normalisation_names_every_change(given: dict[str, Any], expected: dict[
 def test_without_tesseract_a_photo_is_503_and_costs_nothing(
     draft: Post, alice: User, admin: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("python_functions.ocr.shutil.which", lambda _name: None)
+    monkeypatch.setattr("python_functions.ai.ocr.shutil.which", lambda _name: None)
     body = assert_service_error(draft(alice, image=("image/png", render(PLACKI))), 503,
                                 "OCR_UNAVAILABLE")
     assert "tesseract" in body["hint"]

@@ -15,7 +15,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from python_functions.auth import (
+from python_functions.service.auth import (
     InvalidToken,
     VerifiedTokens,
     jwks_client,
@@ -23,7 +23,7 @@ from python_functions.auth import (
     user_claims,
     verify_token,
 )
-from python_functions.settings import DEV_JWT_SECRET
+from python_functions.service.settings import DEV_JWT_SECRET
 from tests.conftest import User
 from tests.http_fixtures import assert_service_error, token_for
 

@@ -14,10 +14,11 @@ import httpx
 import psycopg
 import pytest
 
-from python_functions import flow, migrate
-from python_functions.app import create_app
-from python_functions.localdb import LocalCluster, throwaway_cluster
-from python_functions.settings import Settings
+from python_functions.local import migrations
+from python_functions.local.cluster import LocalCluster, throwaway_cluster
+from python_functions.service import flow
+from python_functions.service.app import create_app
+from python_functions.service.settings import Settings
 from tests.conftest import User, insert_user
 from tests.http_fixtures import LocalAi, LogCapture, ServerThread, assert_service_error, token_for
 
@@ -59,7 +60,7 @@ class Blippy:
 def blippy(service_settings: Settings) -> Iterator[Blippy]:
     """A service on its own cluster, which the tests stop and start."""
     with throwaway_cluster() as cluster:
-        migrate.prepare_database(cluster.dsn, seed=False, bootstrap_dsn=cluster.admin_dsn)
+        migrations.prepare_database(cluster.dsn, seed=False, bootstrap_dsn=cluster.admin_dsn)
         settings = service_settings.model_copy(update={"database_url": cluster.dsn})
         with ServerThread(create_app(settings)) as service:
             yield Blippy(cluster, service)

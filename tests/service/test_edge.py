@@ -11,8 +11,8 @@ import time
 import httpx
 import pytest
 
-from python_functions.app import create_app
-from python_functions.settings import Settings
+from python_functions.service.app import create_app
+from python_functions.service.settings import Settings
 from tests.conftest import User
 from tests.http_fixtures import ServerThread, assert_service_error, token_for
 

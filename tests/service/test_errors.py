@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from python_functions.errors import ApiError
+from python_functions.service.errors import ApiError
 from tests.conftest import Api, User
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import httpx
 
-from python_functions.routers.pullups import SYSTEM_PROMPT
+from python_functions.apps.pullups import SYSTEM_PROMPT
 from tests.conftest import User
 from tests.http_fixtures import LocalAi, LogCapture, token_for
 

@@ -9,9 +9,9 @@ import aiohttp
 import httpx
 import pytest
 
-from python_functions.providers import ChatClient, ProviderFailure
-from python_functions.routers.pullups import SYSTEM_PROMPT, PullupPlan
-from python_functions.settings import Settings
+from python_functions.ai.providers import ChatClient, ProviderFailure
+from python_functions.apps.pullups import SYSTEM_PROMPT, PullupPlan
+from python_functions.service.settings import Settings
 from tests.http_fixtures import LocalAi
 
 

@@ -14,8 +14,9 @@ import time
 import httpx
 import pytest
 
-from python_functions import PROJECT_ROOT, server
-from python_functions.localdb import free_port
+from python_functions import PROJECT_ROOT
+from python_functions.local.cluster import free_port
+from python_functions.service import server
 from tests.conftest import User
 from tests.http_fixtures import ServerThread, token_for
 
@@ -122,7 +123,7 @@ def _answers(port: int) -> bool:
 def test_out_of_range_workers_are_refused(workers: str) -> None:
     from pydantic import ValidationError
 
-    from python_functions.settings import Settings
+    from python_functions.service.settings import Settings
 
     with pytest.raises(ValidationError):
         Settings(workers=workers)
@@ -132,7 +133,7 @@ def test_out_of_range_workers_are_refused(workers: str) -> None:
 def test_out_of_range_keep_alive_is_refused(seconds: str) -> None:
     from pydantic import ValidationError
 
-    from python_functions.settings import Settings
+    from python_functions.service.settings import Settings
 
     with pytest.raises(ValidationError):
         Settings(keep_alive_seconds=seconds)

@@ -13,9 +13,9 @@ import httpx
 import psycopg
 import pytest
 
-from python_functions.app import create_app
-from python_functions.local_models import pullup_session
-from python_functions.localdb import free_port
+from python_functions.local.cluster import free_port
+from python_functions.local.models import pullup_session
+from python_functions.service.app import create_app
 from tests.conftest import Api, User, assert_error, one, race
 from tests.http_fixtures import LocalAi, ServerThread, assert_service_error, token_for
 

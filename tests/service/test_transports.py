@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from python_functions.db import PostgresDatabase, PostgrestDatabase
-from python_functions.localdb import free_port
-from python_functions.rpc import RpcResponse
+from python_functions.db.rpc import RpcResponse
+from python_functions.db.transports import PostgresDatabase, PostgrestDatabase
+from python_functions.local.cluster import free_port
 from tests.conftest import User
 from tests.http_fixtures import SERVICE_ROLE_KEY, ServerThread
 

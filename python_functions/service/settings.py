@@ -8,7 +8,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from python_functions import PROJECT_ROOT
-from python_functions.auth import api_key
+from python_functions.service.auth import api_key
 
 # The same development secret `supabase start` uses, so dev tokens work against either stack.
 DEV_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"  # noqa: S105
@@ -44,14 +44,14 @@ class Settings(BaseSettings):
     # a client silent this long in the middle of its headers or its body gets 408
     header_read_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
     # an idle kept-alive connection is closed after this long: longer than the clients' and
-    # proxies' own idle limit, so that they close first (see python_functions/server.py)
+    # proxies' own idle limit, so that they close first (see python_functions/service/server.py)
     keep_alive_seconds: int = Field(default=75, ge=1, le=3600)
     body_read_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
     # how often the service closes AI attempts a crashed request left pending (0: never)
     sweep_interval_seconds: float = Field(default=60.0, ge=0)
 
     # AI provider: OpenRouter when a key is set, any OpenAI-compatible AI_BASE_URL, else the
-    # bundled offline provider (python -m python_functions.local_ai) on LOCAL_AI_PORT.
+    # bundled offline provider (python -m python_functions.local.provider) on LOCAL_AI_PORT.
     openrouter_api_key: str | None = None
     ai_base_url: str | None = None
     ai_api_key: str | None = None

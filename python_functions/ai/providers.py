@@ -7,7 +7,7 @@ aiohttp it is about a tenth of the service's CPU per AI request. Timeouts are ex
 request's own deadline (`asyncio.timeout`) inside the session's.
 
 OpenRouter is the production target; any compatible base URL works (Ollama, vLLM,
-llama.cpp, the bundled offline `local_ai`). Structured output through `response_format`
+llama.cpp, the bundled offline `local.provider`). Structured output through `response_format`
 json_schema (strict), validated again with pydantic; invalid output gets one retry that
 tells the model what was wrong. Every HTTP call is recorded (`CallRecord`) for
 `core.ai_calls`: statuses, timings and usage, never the prompt or the output.

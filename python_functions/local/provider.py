@@ -1,7 +1,7 @@
 """The bundled offline AI provider: a small OpenAI-compatible HTTP server.
 
-`python -m python_functions.local_ai [--port 8001]` serves `POST /v1/chat/completions`
-and `GET /v1/models`. Its models are the deterministic generators of `local_models`,
+`python -m python_functions.local.provider [--port 8001]` serves `POST /v1/chat/completions`
+and `GET /v1/models`. Its models are the deterministic generators of `local.models`,
 chosen by the `response_format` schema name, so the service talks to it over exactly the
 HTTP code path it uses for OpenRouter. Its "vision model" (schema `recipe_transcript`, an
 `image_url` part with a data: URL) reads the image with Tesseract. With
@@ -32,8 +32,8 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from python_functions import server
-from python_functions.local_models import GENERATORS
+from python_functions.local.models import GENERATORS
+from python_functions.service import server
 
 MODELS = ("local/rules", "openai/gpt-4o-mini")
 _CONTEXT = re.compile(r"<context>\s*(.*?)\s*</context>", re.DOTALL)
@@ -172,7 +172,7 @@ def create_app(faults_enabled: bool | None = None) -> FastAPI:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m python_functions.local_ai")
+    parser = argparse.ArgumentParser(prog="python -m python_functions.local.provider")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("LOCAL_AI_PORT", 8001)))
     args = parser.parse_args()

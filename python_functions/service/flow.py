@@ -19,13 +19,13 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from python_functions import rpc
-from python_functions.deps import RequestStats, Services
-from python_functions.errors import ApiError
-from python_functions.providers import CallRecord, ProviderFailure, StructuredResult
+from python_functions.ai.providers import CallRecord, ProviderFailure, StructuredResult
+from python_functions.db import rpc
+from python_functions.service.deps import RequestStats, Services
+from python_functions.service.errors import ApiError
 
 T = TypeVar("T", bound=BaseModel)
-log = logging.getLogger("python_functions.flow")
+log = logging.getLogger("python_functions.service.flow")
 
 _background: set[asyncio.Task[Any]] = set()
 

@@ -14,10 +14,10 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator, model_validator
 
-from python_functions import flow
-from python_functions.deps import RequestStats, Services, current_user, services, stats
-from python_functions.errors import ApiError
-from python_functions.text import plain_text
+from python_functions.service import flow
+from python_functions.service.deps import RequestStats, Services, current_user, services, stats
+from python_functions.service.errors import ApiError
+from python_functions.service.text import plain_text
 
 router = APIRouter(tags=["flashcards"])
 

@@ -152,7 +152,7 @@ class LocalCluster:
         if not self.durable:
             settings |= {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
         with (self.data_dir / "postgresql.conf").open("a") as conf:
-            conf.write("\n# added by python_functions.localdb\n")
+            conf.write("\n# added by python_functions.local.cluster\n")
             conf.writelines(f"{key} = {value}\n" for key, value in settings.items())
 
     def running(self) -> bool:

@@ -21,7 +21,7 @@ each route:
 Passwords are stored as GoTrue stores them: bcrypt (cost 10) in `encrypted_password`, made
 and checked by pgcrypto's `crypt`. Sessions and refresh tokens live in GoTrue's
 `auth.sessions` and `auth.refresh_tokens`. Access tokens carry the claims Supabase Auth
-issues (`python_functions.auth.user_claims`), signed HS256 with the project's JWT secret.
+issues (`python_functions.service.auth.user_claims`), signed HS256 with the project's JWT secret.
 Errors use GoTrue's two shapes: `{code, message}` with `X-Supabase-Api-Version: 2024-01-01`
 when the request asks for that version (supabase-js does), else `{code, error_code, msg}`.
 """
@@ -42,7 +42,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from python_functions.auth import InvalidToken, mint_token, user_claims, verify_token
+from python_functions.service.auth import InvalidToken, mint_token, user_claims, verify_token
 
 API_VERSION_HEADER = "X-Supabase-Api-Version"
 API_VERSION = "2024-01-01"

@@ -16,18 +16,18 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 
-from python_functions import flow
-from python_functions.deps import RequestStats, Services, current_user, services, stats
-from python_functions.errors import ApiError
-from python_functions.ocr import (
+from python_functions.ai.ocr import (
     ImageRejected,
     OcrFailed,
     OcrUnavailable,
     decode_image,
     decoded_size,
 )
-from python_functions.providers import CallRecord, ProviderFailure
-from python_functions.text import plain_text
+from python_functions.ai.providers import CallRecord, ProviderFailure
+from python_functions.service import flow
+from python_functions.service.deps import RequestStats, Services, current_user, services, stats
+from python_functions.service.errors import ApiError
+from python_functions.service.text import plain_text
 
 router = APIRouter(tags=["recipes"])
 

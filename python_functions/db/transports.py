@@ -30,7 +30,7 @@ from postgrest import AsyncPostgrestClient
 from postgrest.base_request_builder import RequestConfig
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from python_functions import rpc
+from python_functions.db import rpc
 from supabase import AsyncClient, AsyncClientOptions, acreate_client
 
 CONNECT_TIMEOUT_S = 3.0
@@ -122,7 +122,7 @@ class PostgresDatabase:
         await self._pool.close()
 
 
-log = logging.getLogger("python_functions.db")
+log = logging.getLogger("python_functions.db.transports")
 
 
 class PostgrestDatabase:

@@ -42,7 +42,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from starlette.requests import Request
 from starlette.responses import Response
 
-from python_functions import rpc
+from python_functions.db import rpc
 
 JWT_SKEW_S = 30
 _DECODE_MESSAGES = {

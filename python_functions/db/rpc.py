@@ -56,7 +56,7 @@ import psycopg
 from psycopg import sql
 from psycopg.errors import Diagnostic
 
-from python_functions import wire
+from python_functions.db import wire
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 

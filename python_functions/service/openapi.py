@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, ConfigDict, Field
 
-from python_functions.settings import Settings
+from python_functions.service.settings import Settings
 
 
 class ErrorBody(BaseModel):

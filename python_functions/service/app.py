@@ -15,16 +15,16 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from python_functions import cors, errors, openapi
-from python_functions.access import AccessLog
-from python_functions.auth import jwks_client
-from python_functions.db import Database, PostgresDatabase, PostgrestDatabase
-from python_functions.deps import RequireUser, Services, current_user, services
-from python_functions.limits import BodySizeLimit, FunctionsPrefix
-from python_functions.ocr import OcrEngine
-from python_functions.providers import ChatClient
-from python_functions.routers import flashcards, pullups, recipes
-from python_functions.settings import Settings
+from python_functions.ai.ocr import OcrEngine
+from python_functions.ai.providers import ChatClient
+from python_functions.apps import flashcards, pullups, recipes
+from python_functions.db.transports import Database, PostgresDatabase, PostgrestDatabase
+from python_functions.service import cors, errors, openapi
+from python_functions.service.access import AccessLog
+from python_functions.service.auth import jwks_client
+from python_functions.service.deps import RequireUser, Services, current_user, services
+from python_functions.service.limits import BodySizeLimit, FunctionsPrefix
+from python_functions.service.settings import Settings
 
 log = logging.getLogger("python_functions.sweep")
 
@@ -128,8 +128,8 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
 
 def app_from_environment() -> FastAPI:
     """The app of one of several worker processes (`WORKERS` > 1), from the environment."""
-    from python_functions import logs, server
-    from python_functions.settings import get_settings
+    from python_functions.service import logs, server
+    from python_functions.service.settings import get_settings
 
     settings = get_settings()
     logs.configure()

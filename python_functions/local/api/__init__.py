@@ -6,7 +6,7 @@ answer instead).
     /auth/v1/...        sign-up, sign-in, user, sign-out    (gotrue.py)
     /functions/v1/...   the AI service's routes, proxied     (here)
 
-CORS for browser apps on every path (`python_functions.cors`).
+CORS for browser apps on every path (`python_functions.service.cors`).
 """
 
 from __future__ import annotations
@@ -26,11 +26,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
-from python_functions import PROJECT_ROOT, cors
-from python_functions.localapi.gotrue import GoTrue
-from python_functions.localapi.rest import RpcEndpoint, json_response
+from python_functions import PROJECT_ROOT
+from python_functions.local.api.gotrue import GoTrue
+from python_functions.local.api.rest import RpcEndpoint, json_response
+from python_functions.service import cors
 
-log = logging.getLogger("python_functions.localapi")
+log = logging.getLogger("python_functions.local.api")
 
 CONFIG_TOML = PROJECT_ROOT / "supabase" / "config.toml"
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer",

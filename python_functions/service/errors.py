@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-log = logging.getLogger("python_functions.errors")
+log = logging.getLogger("python_functions.service.errors")
 
 _DOCUMENTED_CODE = re.compile(r"[A-Z]+(?:_[A-Z]+)*")
 _HTTP_CODES = {401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",

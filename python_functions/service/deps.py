@@ -13,17 +13,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from python_functions.auth import (
+from python_functions.ai.ocr import OcrEngine
+from python_functions.ai.providers import ChatClient
+from python_functions.db.transports import Database
+from python_functions.service.auth import (
     ASYMMETRIC_ALGORITHMS,
     InvalidToken,
     VerifiedTokens,
     verify_token,
 )
-from python_functions.db import Database
-from python_functions.errors import ApiError, error_response
-from python_functions.ocr import OcrEngine
-from python_functions.providers import ChatClient
-from python_functions.settings import Settings
+from python_functions.service.errors import ApiError, error_response
+from python_functions.service.settings import Settings
 
 
 @dataclass

@@ -13,9 +13,9 @@ import time
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from python_functions.deps import RequestStats
+from python_functions.service.deps import RequestStats
 
-log = logging.getLogger("python_functions.access")
+log = logging.getLogger("python_functions.service.access")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 

@@ -17,10 +17,11 @@ from typing import Any
 import httpx
 import psycopg
 
-from python_functions import PROJECT_ROOT, migrate
-from python_functions.auth import mint_token, user_claims
-from python_functions.localdb import ClusterError, LocalCluster
-from python_functions.settings import Settings
+from python_functions import PROJECT_ROOT
+from python_functions.local import migrations
+from python_functions.local.cluster import ClusterError, LocalCluster
+from python_functions.service.auth import mint_token, user_claims
+from python_functions.service.settings import Settings
 
 DEMO_USERS = ("alice@example.com", "bob@example.com", "new@example.com")
 STUDY_TEXT = PROJECT_ROOT / "examples" / "flashcards" / "study-text.txt"
@@ -50,7 +51,7 @@ def bring_up(settings: Settings) -> tuple[LocalCluster | None, bool]:
             say("reusing the running local cluster")
     # the platform stand-in comes from the cluster's bootstrap superuser (with a new
     # cluster, or when an older cluster lacks what the stand-in now creates)
-    applied = migrate.prepare_database(
+    applied = migrations.prepare_database(
         settings.db_url, seed=fresh, bootstrap_dsn=settings.bootstrap_db_url)
     if applied:
         say(f"applied migrations: {', '.join(applied)}")
@@ -121,7 +122,7 @@ def reset(settings: Settings) -> int:
     cluster.destroy()
     try:
         _, started = bring_up(settings)
-    except (ClusterError, migrate.MigrationError, psycopg.OperationalError) as exc:
+    except (ClusterError, migrations.MigrationError, psycopg.OperationalError) as exc:
         say(f"error: {exc}")
         return 1
     if started and not was_running:
@@ -180,7 +181,7 @@ def start_services(settings: Settings) -> list[Child]:
     logs = settings.local_dir / "logs"
     if settings.uses_local_ai:
         children.append(Child("the offline AI provider",
-                              [sys.executable, "-m", "python_functions.local_ai",
+                              [sys.executable, "-m", "python_functions.local.provider",
                                "--port", str(settings.local_ai_port)], env,
                               f"http://127.0.0.1:{settings.local_ai_port}/v1/models",
                               logs / "local-ai.log"))
@@ -388,7 +389,7 @@ def print_instructions(settings: Settings) -> None:
 def run(settings: Settings) -> int:
     try:
         cluster, started = bring_up(settings)
-    except (ClusterError, migrate.MigrationError, psycopg.OperationalError) as exc:
+    except (ClusterError, migrations.MigrationError, psycopg.OperationalError) as exc:
         say(f"error: {exc}")
         return 1
     try:

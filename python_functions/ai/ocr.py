@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps
 
-from python_functions.providers import CallRecord
+from python_functions.ai.providers import CallRecord
 
 MAX_SIDE = 3000
 _MAGIC = {

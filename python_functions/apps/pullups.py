@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
-from python_functions import flow
-from python_functions.deps import RequestStats, Services, current_user, services, stats
-from python_functions.errors import ApiError
+from python_functions.service import flow
+from python_functions.service.deps import RequestStats, Services, current_user, services, stats
+from python_functions.service.errors import ApiError
 
 log = logging.getLogger("python_functions.pullups")
 router = APIRouter(tags=["pullups"])

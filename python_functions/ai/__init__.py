@@ -1,0 +1,1 @@
+"""The AI edge: the OpenAI-compatible chat provider (`providers`) and OCR (`ocr`)."""
