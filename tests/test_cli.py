@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+
+import httpx
 
 from python_functions import PROJECT_ROOT
 from python_functions.local.cluster import free_port
@@ -36,3 +39,24 @@ def test_a_misspelled_argument_is_404_with_the_functions_parameters(api: Api,
     body = assert_error(api("pullups.fail_session", alice, sesion_id="x"), 404, "PGRST202")
     assert body["hint"] == ("Perhaps you meant to call the function"
                             " pullups.fail_session(session_id, reason)")
+
+
+def test_the_documented_offline_provider_entry_point_serves_its_models() -> None:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "python_functions.local_ai",
+                                "--port", str(port)], cwd=PROJECT_ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=2)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.1)
+        assert answer.status_code == 200
+        assert "local/rules" in [model["id"] for model in answer.json()["data"]]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
