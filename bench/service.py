@@ -2,7 +2,11 @@
 50 concurrent connections, against a bare ASGI endpoint (same framework, same server) and
 the provider alone, all in the same run, each server in its own process. The service runs
 on both database transports: DATABASE_URL (a direct pool) and SUPABASE_URL + service role
-key (supabase-py through PostgREST, here the local API in its own process).
+key (supabase-py through PostgREST, here the local API in its own process). Beside them, in
+the same rounds, the code the performance work started from (BASELINE, from this
+repository's history: its SQL on a cluster of its own, its service and offline provider),
+so that "twice the throughput" is a ratio measured side by side, not against a figure from
+another day.
 
 The load comes from `wrk` (C, epoll): a Python client saturates long before these servers
 do at 50 connections (httpx's async pool fell from 420 to 116 req/s here).
@@ -20,6 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +36,7 @@ from python_functions import PROJECT_ROOT
 from python_functions.ai.providers import CallRecord
 from python_functions.db import rpc
 from python_functions.db.transports import SERVICE_CLAIMS
-from python_functions.local.cluster import free_port
+from python_functions.local.cluster import free_port, throwaway_cluster
 from python_functions.service.auth import api_key, mint_token, user_claims
 from python_functions.service.settings import DEV_JWT_SECRET
 
@@ -42,6 +47,9 @@ SERIAL_SECONDS = 5
 SLICE = 5_000  # users per run: more generations than a run can make (one per user a day)
 USERS = 40 * SLICE
 PARTS_USERS = 200
+# The last commit before issue 13's performance work: four round trips per RPC call, one
+# worker without uvloop or httptools, httpx to the provider, the SQL before the fast paths.
+BASELINE = "797acb985fb553c8fac61ca02509489ef906d4bb"
 
 _LUA = """
 local tokens = {}
@@ -70,8 +78,9 @@ end
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def _spawn(args: list[str], env: dict[str, str], health: str) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen([sys.executable, *args], env=env, cwd=PROJECT_ROOT,
+def _spawn(args: list[str], env: dict[str, str], health: str,
+           cwd: Path = PROJECT_ROOT) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen([sys.executable, *args], env=env, cwd=cwd,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -139,6 +148,41 @@ def _parts(dsn: str, user_ids: list[str]) -> dict[str, Any]:
             "finish_ms": round(statistics.median(finish_ms), 2)}
 
 
+def _baseline(stack: ExitStack, workdir: Path, users: list[str], env: dict[str, str]
+              ) -> tuple[str, list[subprocess.Popen[bytes]]] | None:
+    """The BASELINE code running beside the current one: its source from git, its
+    migrations on a cluster of its own (with the same users), its offline provider and its
+    service (`python -m` from its directory imports its own package). Its URL and
+    processes, or None where the history is not there (a shallow clone)."""
+    source = workdir / "baseline"
+    source.mkdir()
+    archive = subprocess.run(["git", "-C", str(PROJECT_ROOT), "archive", BASELINE],
+                             capture_output=True, check=False)
+    if archive.returncode != 0:
+        print(f"the baseline {BASELINE[:7]} is not in this clone's history: not measured")
+        return None
+    subprocess.run(["tar", "-x", "-C", str(source)], input=archive.stdout, check=True)
+    cluster = stack.enter_context(throwaway_cluster(durable=True))
+    subprocess.run([sys.executable, "-c",
+                    "import sys; from python_functions import migrate; "
+                    "migrate.prepare_database(sys.argv[1], seed=False, bootstrap_dsn=sys.argv[2])",
+                    cluster.dsn, cluster.admin_dsn], cwd=source, check=True)
+    with psycopg.connect(cluster.dsn, autocommit=True) as conn, \
+            conn.cursor().copy("copy auth.users (id, email) from stdin") as copy:
+        for user_id in users:
+            copy.write_row((user_id, f"{user_id}@example.com"))
+    ai, service = free_port(), free_port()
+    old_env = env | {"DATABASE_URL": cluster.dsn, "PORT": str(service),
+                     "AI_BASE_URL": f"http://127.0.0.1:{ai}/v1"}
+    processes = [
+        _spawn(["-m", "python_functions.local_ai", "--port", str(ai)], old_env,
+               f"http://127.0.0.1:{ai}/v1/models", cwd=source),
+        _spawn(["-m", "python_functions", "serve"], old_env,
+               f"http://127.0.0.1:{service}/health", cwd=source),
+    ]
+    return f"http://127.0.0.1:{service}", processes
+
+
 ROUNDS = 3  # each measurement three times, interleaved: the medians and their spread
 
 
@@ -146,7 +190,8 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: `make bench` installs it as root (apt-get install wrk)")
     workdir = Path(tempfile.mkdtemp(prefix="pf-bench-wrk-"))
-    with throwaway_database() as dsn:
+    with ExitStack() as stack:
+        dsn = stack.enter_context(throwaway_database())
         users = [str(uuid.uuid4()) for _ in range(USERS)]
         with psycopg.connect(dsn, autocommit=True) as conn, \
                 conn.cursor().copy("copy auth.users (id, email) from stdin") as copy:
@@ -183,6 +228,10 @@ def main() -> None:
             _spawn(["-m", "uvicorn", "bench.bare_app:app", "--port", str(ports["bare"]),
                     "--log-level", "warning", "--no-access-log"], env, f"{url['bare']}/docs"),
         ]
+        baseline = _baseline(stack, workdir, users, env)
+        if baseline is not None:
+            url["baseline"] = baseline[0]
+            processes += baseline[1]
         chat = json.dumps({
             "model": "local/rules",
             "messages": [{"role": "user", "content": '<context>{"maxPullups": 8}</context>'}],
@@ -210,6 +259,9 @@ def main() -> None:
             "two_workers_serial": (url["two_workers"], "/sessions/ai", body, True, 1),
             "two_workers_20": (url["two_workers"], "/sessions/ai", body, True, 20),
         }
+        if "baseline" in url:
+            runs |= {"baseline_serial": (url["baseline"], "/sessions/ai", body, True, 1),
+                     "baseline_20": (url["baseline"], "/sessions/ai", body, True, 20)}
         rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in runs}
         # where a request's time goes at one connection, where every CPU cost adds to it
         cpu = {"service": 0.0, "provider": 0.0, "postgres": 0.0}
@@ -256,6 +308,33 @@ def main() -> None:
             ("`POST /sessions/ai`, 1 connection, DATABASE_URL", "service_serial"),
             ("`POST /sessions/ai`, 1 connection, through PostgREST", "service_postgrest_serial"),
             ("`POST /sessions/ai`, 1 connection, WORKERS=2", "two_workers_serial")]
+    baseline_table = ""
+    if "baseline_20" in results:
+        rows += [(f"the code before the performance work ({BASELINE[:7]}), 20 connections",
+                  "baseline_20"),
+                 (f"the code before the performance work ({BASELINE[:7]}), 1 connection",
+                  "baseline_serial")]
+        # each round's ratio: both ran in that round, one after the other
+        throughput = [now["rps"] / then["rps"] for now, then in
+                      zip(rounds["two_workers_20"], rounds["baseline_20"], strict=True)]
+        latency = [then["median_ms"] / now["median_ms"] for now, then in
+                   zip(rounds["service_serial"], rounds["baseline_serial"], strict=True)]
+        results["over_baseline"] = {
+            "throughput_20": round(statistics.median(throughput), 2),
+            "throughput_20_spread": f"{min(throughput):.2f}-{max(throughput):.2f}",
+            "latency_serial": round(statistics.median(latency), 2),
+            "latency_serial_spread": f"{min(latency):.2f}-{max(latency):.2f}"}
+        ratio = results["over_baseline"]
+        baseline_table = (
+            f"| side by side with {BASELINE[:7]} (same rounds) | now | then | ratio (spread) |\n"
+            "|---|---:|---:|---:|\n"
+            f"| `POST /sessions/ai`, 20 connections, req/s (now: WORKERS=2; goal >= 2x) "
+            f"| {results['two_workers_20']['rps']} | {results['baseline_20']['rps']} "
+            f"| {ratio['throughput_20']}x ({ratio['throughput_20_spread']}) |\n"
+            f"| `POST /sessions/ai`, 1 connection, p50 ms (then / now) "
+            f"| {results['service_serial']['median_ms']} "
+            f"| {results['baseline_serial']['median_ms']} "
+            f"| {ratio['latency_serial']}x ({ratio['latency_serial_spread']}) |")
     table = "\n".join(
         ["| endpoint | p50 (spread over rounds) | p99 | req/s (spread) | non-2xx |",
          "|---|---:|---:|---:|---:|"]
@@ -288,8 +367,10 @@ def main() -> None:
             "PostgREST, begin and finish are HTTP calls to the local API (PostgREST's "
             "stand-in, Python), which runs them on its own pool.")
     path = write_results("service", results,
-                         f"{note}\n\n{table}\n\n{parts_table}\n\n{cpu_table}")
+                         f"{note}\n\n{table}\n\n{baseline_table}\n\n{parts_table}"
+                         f"\n\n{cpu_table}".replace("\n\n\n\n", "\n\n"))
     print(table)
+    print(baseline_table)
     print(parts_table)
     print(cpu_table)
     print(f"written to {path}")
