@@ -48,7 +48,9 @@ SLICE = 5_000  # users per run: more generations than a run can make (one per us
 USERS = 40 * SLICE
 PARTS_USERS = 200
 # The last commit before issue 13's performance work: four round trips per RPC call, one
-# worker without uvloop or httptools, httpx to the provider, the SQL before the fast paths.
+# worker on uvicorn's h11 parser, httpx to the provider, the SQL before the fast paths. Run
+# in today's venv its uvicorn picks uvloop, which it did not have then: if anything it runs
+# faster here than it did.
 BASELINE = "797acb985fb553c8fac61ca02509489ef906d4bb"
 
 _LUA = """
