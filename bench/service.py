@@ -150,6 +150,13 @@ def _parts(dsn: str, user_ids: list[str]) -> dict[str, Any]:
             "finish_ms": round(statistics.median(finish_ms), 2)}
 
 
+def _add_users(dsn: str, users: list[str]) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn, \
+            conn.cursor().copy("copy auth.users (id, email) from stdin") as copy:
+        for user_id in users:
+            copy.write_row((user_id, f"{user_id}@example.com"))
+
+
 def _baseline(stack: ExitStack, workdir: Path, users: list[str], env: dict[str, str]
               ) -> tuple[str, list[subprocess.Popen[bytes]]] | None:
     """The BASELINE code running beside the current one: its source from git, its
@@ -169,10 +176,7 @@ def _baseline(stack: ExitStack, workdir: Path, users: list[str], env: dict[str, 
                     "import sys; from python_functions import migrate; "
                     "migrate.prepare_database(sys.argv[1], seed=False, bootstrap_dsn=sys.argv[2])",
                     cluster.dsn, cluster.admin_dsn], cwd=source, check=True)
-    with psycopg.connect(cluster.dsn, autocommit=True) as conn, \
-            conn.cursor().copy("copy auth.users (id, email) from stdin") as copy:
-        for user_id in users:
-            copy.write_row((user_id, f"{user_id}@example.com"))
+    _add_users(cluster.dsn, users)
     ai, service = free_port(), free_port()
     old_env = env | {"DATABASE_URL": cluster.dsn, "PORT": str(service),
                      "AI_BASE_URL": f"http://127.0.0.1:{ai}/v1"}
@@ -195,10 +199,7 @@ def main() -> None:
     with ExitStack() as stack:
         dsn = stack.enter_context(throwaway_database())
         users = [str(uuid.uuid4()) for _ in range(USERS)]
-        with psycopg.connect(dsn, autocommit=True) as conn, \
-                conn.cursor().copy("copy auth.users (id, email) from stdin") as copy:
-            for user_id in users:
-                copy.write_row((user_id, f"{user_id}@example.com"))
+        _add_users(dsn, users)
         tokens = workdir / "tokens.txt"
         tokens.write_text("\n".join(
             mint_token(user_claims(u, None, ttl_seconds=3600), DEV_JWT_SECRET) for u in users))
