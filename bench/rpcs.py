@@ -51,6 +51,18 @@ WORKOUTS_SUMMARY = """jsonb_build_object(
   'completed', s.ended_at is not null, 'created_at', s.created_at,
   'updated_at', s.updated_at)"""
 
+PLAN_RESPONSE = """jsonb_build_object(
+  'id', p.id, 'name', p.name, 'description', p.description, 'plan', p.plan,
+  'archived', p.archived, 'has_sessions', p.has_sessions, 'created_at', p.created_at,
+  'updated_at', p.updated_at)"""
+
+AI_SESSION_SUMMARY = """jsonb_build_object(
+  'id', g.id, 'model', g.model, 'status', g.status, 'error_code', g.error_code,
+  'input_length', char_length(g.input_text), 'candidates_count', g.candidates_count,
+  'accepted_unedited_count', g.accepted_unedited_count,
+  'accepted_edited_count', g.accepted_edited_count, 'rejected_count', g.rejected_count,
+  'duration_ms', g.duration_ms, 'created_at', g.created_at, 'finished_at', g.finished_at)"""
+
 CARD_DTO = """jsonb_build_object(
   'id', c.id, 'front', c.front, 'back', c.back, 'source', c.source,
   'session_id', c.session_id, 'candidate_id', c.candidate_id, 'created_at', c.created_at,
@@ -73,6 +85,7 @@ class Case:
     write: bool
     args: dict[str, Any]
     minimal: str  # %(user)s and the argument names as parameters
+    caller: str = "user"  # the key of populate()'s answer naming who calls
 
     @property
     def name(self) -> str:
@@ -81,7 +94,8 @@ class Case:
 
 def populate(conn: psycopg.Connection[Any]) -> dict[str, str]:
     """One user with HISTORY pull-up sessions (one planned), workout sessions (one in
-    progress) and cards; a second user without a workout in progress, to start one."""
+    progress), two workout plans (one without sessions) and cards; a second user without a
+    workout in progress, to start one, and with a pull-up session in progress."""
     user, starter = str(uuid.uuid4()), str(uuid.uuid4())
     conn.execute("insert into auth.users (id, email) values (%s, 'bench@example.com'),"
                  " (%s, 'starter@example.com')", (user, starter))
@@ -110,14 +124,35 @@ def populate(conn: psycopg.Connection[Any]) -> dict[str, str]:
         "insert into workouts.training_sessions (user_id, plan_id, date, session)"
         " values (%s, %s, current_date, %s::jsonb) returning id::text",
         (user, plans[user], json.dumps(SNAPSHOT))).fetchone()
+    spare = conn.execute("insert into workouts.plans (user_id, name) values (%s, 'Spare')"
+                         " returning id::text", (user,)).fetchone()
+    training = conn.execute(
+        "insert into pullups.sessions (user_id, status, session_date, sets, started_at)"
+        " values (%s, 'in_progress', current_date, '{5,5,5,5,5}', now()) returning id::text",
+        (starter,)).fetchone()
     conn.execute(
         "insert into flashcards.flashcards (user_id, front, back, source, created_at)"
         " select %s, 'front ' || g, 'back ' || g, 'manual', now() - g * interval '1 hour'"
         " from generate_series(1, %s) g", (user, HISTORY))
+    generations = [r[0] for r in conn.execute(
+        "insert into flashcards.ai_generation_sessions (user_id, input_text, input_hash, model,"
+        " status, candidates_count, duration_ms, created_at, finished_at)"
+        " select %s, repeat('Fotosynteza. ', 100), repeat('0', 64), 'local/rules', 'completed',"
+        " 10, 900, now() - g * interval '1 day', now() - g * interval '1 day'"
+        " from generate_series(0, 4) g returning id::text", (user,))]
+    conn.execute(
+        "insert into flashcards.candidates (session_id, user_id, position, front, back, prompt)"
+        " select %s, %s, g, 'front ' || g, 'back ' || g, 'passage ' || g"
+        " from generate_series(1, 10) g", (generations[0], user))
+    cards = [r[0] for r in conn.execute(
+        "select id::text from flashcards.flashcards where user_id = %s"
+        " order by created_at desc limit 3", (user,))]
     conn.execute("vacuum analyze")
-    assert planned and running
+    assert planned and running and spare and training
     return {"user": user, "starter": starter, "planned": planned[0], "running": running[0],
-            "starter_plan": plans[starter]}
+            "starter_plan": plans[starter], "plan": plans[user], "spare_plan": spare[0],
+            "training": training[0], "card": cards[0], "other_cards": ",".join(cards[1:]),
+            "generation": generations[0]}
 
 
 def cases(ids: dict[str, str]) -> list[Case]:
@@ -204,7 +239,8 @@ def cases(ids: dict[str, str]) -> list[Case]:
                                       'meta', '{{}}'::jsonb)::text
               from s"""),
         Case("workouts", "start_session", True,
-             {"plan_id": ids["starter_plan"], "date": today, "session": snapshot}, f"""
+             {"plan_id": ids["starter_plan"], "date": today, "session": snapshot},
+             caller="starter", minimal=f"""
             with s as (
               insert into workouts.training_sessions (user_id, plan_id, date, session)
               values (%(user)s::uuid, %(plan_id)s::uuid, %(date)s::date, %(session)s::jsonb)
@@ -225,13 +261,189 @@ def cases(ids: dict[str, str]) -> list[Case]:
               select 'workouts', 'session_updated', s.user_id, 'training_session', s.id,
                      jsonb_build_object('plan_id', s.plan_id) from s)
             select {WORKOUTS_RESPONSE}::text from s"""),
+        # the writes and reads off the hot path: each through its helpers, step by step
+        Case("pullups", "start_session", True, {"session_id": ids["planned"]}, f"""
+            with s as (
+              update pullups.sessions s set status = 'in_progress', started_at = now()
+               where s.id = %(session_id)s::uuid and s.user_id = %(user)s::uuid
+              returning *),
+            e as (
+              insert into core.events (app, event_type, user_id, entity_type, entity_id, data)
+              select 'pullups', 'session_started', s.user_id, 'session', s.id,
+                     jsonb_build_object('status', s.status) from s)
+            select jsonb_build_object('data', jsonb_build_object('session', {PULLUPS_DTO}),
+                                      'meta', jsonb_build_object('warnings', '[]'::jsonb))::text
+              from s"""),
+        Case("pullups", "complete_session", True,
+             {"session_id": ids["training"], "sets": [8, 8, 7, 7, 6], "rpe": 8}, f"""
+            with s as (
+              update pullups.sessions s
+                 set status = 'completed', finished_at = now(), rpe = %(rpe)s::int,
+                     sets = array(select jsonb_array_elements_text(%(sets)s::jsonb)::smallint)
+               where s.id = %(session_id)s::uuid and s.user_id = %(user)s::uuid
+              returning *),
+            e as (
+              insert into core.events (app, event_type, user_id, entity_type, entity_id, data)
+              select 'pullups', 'session_completed', s.user_id, 'session', s.id,
+                     jsonb_build_object('status', s.status, 'totalReps', s.total_reps,
+                                        'rpe', s.rpe) from s)
+            select jsonb_build_object('data', jsonb_build_object('session', {PULLUPS_DTO}),
+                                      'meta', '{{}}'::jsonb)::text
+              from s""", caller="starter"),
+        Case("pullups", "fail_session", True,
+             {"session_id": ids["training"], "reason": "tired"}, f"""
+            with s as (
+              update pullups.sessions s set status = 'failed', finished_at = now()
+               where s.id = %(session_id)s::uuid and s.user_id = %(user)s::uuid
+              returning *),
+            e as (
+              insert into core.events (app, event_type, user_id, entity_type, entity_id, data)
+              select 'pullups', 'session_failed', s.user_id, 'session', s.id,
+                     jsonb_build_object('status', s.status, 'reason', %(reason)s::text) from s)
+            select jsonb_build_object('data', jsonb_build_object('session', {PULLUPS_DTO}),
+                                      'meta', '{{}}'::jsonb)::text
+              from s""", caller="starter"),
+        Case("pullups", "delete_session", True, {"session_id": ids["planned"]}, """
+            with s as (
+              delete from pullups.sessions s
+               where s.id = %(session_id)s::uuid and s.user_id = %(user)s::uuid
+              returning *),
+            e as (
+              insert into core.events (app, event_type, user_id, entity_type, entity_id, data)
+              select 'pullups', 'session_deleted', s.user_id, 'session', s.id,
+                     jsonb_build_object('status', s.status) from s)
+            select null::text"""),
+        Case("workouts", "complete_session", True, {"id": ids["running"]}, f"""
+            with s as (
+              update workouts.training_sessions s set ended_at = greatest(now(), s.started_at)
+               where s.id = %(id)s::uuid and s.user_id = %(user)s::uuid
+              returning *),
+            e as (
+              insert into core.events (app, event_type, user_id, entity_type, entity_id, data)
+              select 'workouts', 'session_completed', s.user_id, 'training_session', s.id,
+                     jsonb_build_object(
+                       'plan_id', s.plan_id,
+                       'duration_seconds', floor(extract(epoch from s.ended_at - s.started_at)),
+                       'sets_completed', (select count(*)
+                                            from jsonb_array_elements(s.session -> 'exercises') x,
+                                                 jsonb_array_elements(x -> 'sets') st
+                                           where (st ->> 'completed')::boolean)) from s)
+            select {WORKOUTS_RESPONSE}::text from s"""),
+        Case("workouts", "get_plan", False, {"id": ids["plan"]}, f"""
+            select {PLAN_RESPONSE}::text from workouts.plans p
+             where p.id = %(id)s::uuid and p.user_id = %(user)s::uuid"""),
+        Case("workouts", "list_plans", False, {}, f"""
+            select jsonb_build_object(
+              'data', coalesce((
+                 select jsonb_agg({PLAN_RESPONSE} order by p.created_at desc, p.id desc)
+                   from (select * from workouts.plans p
+                          where p.user_id = %(user)s::uuid and not p.archived
+                          order by p.created_at desc, p.id desc limit 20) p), '[]'::jsonb),
+              'pagination', jsonb_build_object('limit', 20, 'offset', 0,
+                 'total', least(c.n, 1000), 'total_capped', c.n > 1000))::text
+              from (select count(*) as n from (select from workouts.plans p
+                     where p.user_id = %(user)s::uuid and not p.archived limit 1001) capped) c"""),
+        Case("workouts", "create_plan", True,
+             {"name": "Upper / Lower", "description": "Four days",
+              "plan": {"days": [{"name": "Upper", "exercises": []}]}}, f"""
+            with p as (
+              insert into workouts.plans (user_id, name, description, plan)
+              values (%(user)s::uuid, %(name)s, %(description)s, %(plan)s::jsonb)
+              returning *),
+            e as (
+              insert into core.events (app, event_type, user_id, entity_type, entity_id, data)
+              select 'workouts', 'plan_created', p.user_id, 'plan', p.id, '{{}}'::jsonb from p)
+            select {PLAN_RESPONSE}::text from p"""),
+        Case("workouts", "update_plan", True, {"id": ids["plan"], "name": "Renamed"}, f"""
+            with p as (
+              update workouts.plans p set name = %(name)s
+               where p.id = %(id)s::uuid and p.user_id = %(user)s::uuid
+              returning *),
+            e as (
+              insert into core.events (app, event_type, user_id, entity_type, entity_id, data)
+              select 'workouts', 'plan_updated', p.user_id, 'plan', p.id,
+                     jsonb_build_object('name', true, 'description', false, 'plan', false)
+                from p)
+            select {PLAN_RESPONSE}::text from p"""),
+        Case("workouts", "delete_plan", True, {"id": ids["spare_plan"]}, """
+            with p as (
+              delete from workouts.plans p
+               where p.id = %(id)s::uuid and p.user_id = %(user)s::uuid
+              returning *),
+            e as (
+              insert into core.events (app, event_type, user_id, entity_type, entity_id, data)
+              select 'workouts', 'plan_deleted', p.user_id, 'plan', p.id, '{}'::jsonb from p)
+            select null::text"""),
+        Case("flashcards", "get_ai_session", False, {"session_id": ids["generation"]}, f"""
+            select jsonb_build_object('data', jsonb_build_object(
+                     'session', {AI_SESSION_SUMMARY},
+                     'input_text', g.input_text,
+                     'candidates', coalesce((
+                       select jsonb_agg(jsonb_build_object(
+                                'id', c.id, 'position', c.position, 'front', c.front,
+                                'back', c.back, 'prompt', c.prompt, 'status', c.status,
+                                'flashcard_id', c.flashcard_id, 'reviewed_at', c.reviewed_at)
+                              order by c.position)
+                         from flashcards.candidates c where c.session_id = g.id),
+                       '[]'::jsonb)))::text
+              from flashcards.ai_generation_sessions g
+             where g.id = %(session_id)s::uuid and g.user_id = %(user)s::uuid"""),
+        Case("flashcards", "list_ai_sessions", False, {}, f"""
+            select jsonb_build_object(
+              'data', coalesce((
+                 select jsonb_agg({AI_SESSION_SUMMARY} order by g.created_at desc, g.id)
+                   from (select * from flashcards.ai_generation_sessions g
+                          where g.user_id = %(user)s::uuid
+                          order by g.created_at desc, g.id limit 20) g), '[]'::jsonb),
+              'pagination', jsonb_build_object('limit', 20, 'offset', 0,
+                 'total', least(n.n, 1000), 'total_capped', n.n > 1000))::text
+              from (select count(*) as n from (select from flashcards.ai_generation_sessions g
+                     where g.user_id = %(user)s::uuid limit 1001) capped) n"""),
+        Case("flashcards", "create_flashcards", True,
+             {"items": [{"front": f"front {i}", "back": f"back {i}"} for i in range(3)]}, f"""
+            with c as (
+              insert into flashcards.flashcards (user_id, front, back, source)
+              select %(user)s::uuid, i.front, i.back, 'manual'
+                from jsonb_to_recordset(%(items)s::jsonb) as i(front text, back text)
+              returning *),
+            e as (
+              insert into core.events (app, event_type, user_id, entity_type, entity_id, data)
+              select 'flashcards', 'flashcards_created', %(user)s::uuid, null, null,
+                     jsonb_build_object('count', count(*), 'source', 'manual') from c)
+            select jsonb_build_object('data', jsonb_agg({CARD_DTO}))::text from c"""),
+        Case("flashcards", "update_flashcard", True, {"id": ids["card"], "front": "edited"},
+             f"""
+            with c as (
+              update flashcards.flashcards c set front = %(front)s, updated_at = now()
+               where c.id = %(id)s::uuid and c.user_id = %(user)s::uuid
+                 and c.deleted_at is null
+              returning *),
+            e as (
+              insert into core.events (app, event_type, user_id, entity_type, entity_id, data)
+              select 'flashcards', 'flashcard_updated', c.user_id, 'flashcard', c.id,
+                     jsonb_build_object('source', c.source) from c)
+            select jsonb_build_object('data', {CARD_DTO})::text from c"""),
+        Case("flashcards", "delete_flashcards", True,
+             {"ids": ids["other_cards"].split(",")}, """
+            with c as (
+              update flashcards.flashcards c set deleted_at = now(), updated_at = now()
+               where c.id = any (array(select jsonb_array_elements_text(%(ids)s::jsonb)::uuid))
+                 and c.user_id = %(user)s::uuid and c.deleted_at is null
+              returning c.id),
+            e as (
+              insert into core.events (app, event_type, user_id, entity_type, entity_id, data)
+              select 'flashcards', 'flashcards_deleted', %(user)s::uuid, null, null,
+                     jsonb_build_object('count', count(*)) from c having count(*) > 0)
+            select jsonb_build_object('data', jsonb_build_object('deleted', count(*)))::text
+              from c"""),
     ]
 
 
 
 def case_user(case: Case, ids: dict[str, str]) -> str:
-    """Who calls the case: `start_session` needs a user without a session in progress."""
-    return ids["starter"] if case.function == "start_session" else ids["user"]
+    """Who calls the case (`workouts.start_session` needs a user without a workout in
+    progress, completing or failing a pull-up session one with a session in progress)."""
+    return ids[case.caller]
 
 CLOCK = "select (extract(epoch from clock_timestamp()) * 1000000)::bigint"
 MINIMAL_CONTEXT = ("select set_config('request.jwt.claims', %(claims)s, true),"

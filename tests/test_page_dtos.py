@@ -1,7 +1,8 @@
 """Where a hot read repeats a one-row DTO helper's shape for speed, both must give the same
 JSON for the same rows, nulls and odd values included: the page-level DTO functions of the
-lists (one call per page, migration 20261126000900) and the two get_session reads, which
-build their answer inline (migration 20261126001200)."""
+lists (one call per page, migration 20261126000900), the two get_session reads, which
+build their answer inline (migration 20261126001200), and the two plan reads (migration
+20261126001900)."""
 
 from __future__ import annotations
 
@@ -94,3 +95,27 @@ def test_workouts_get_session_answers_what_session_response_builds(
     for session_id, response in rows:
         got = api("workouts.get_session", alice, id=session_id)
         assert got.status == 200 and got.body == response
+
+
+def test_plan_reads_answer_what_plan_response_builds(
+        admin: psycopg.Connection[Any], api: Api, alice: User) -> None:
+    admin.execute(
+        "insert into workouts.plans (user_id, name, description, plan, archived, has_sessions,"
+        " created_at) values"
+        " (%(u)s, 'Zażółć \"gęślą\"', null, %(p)s::jsonb, false, true, now() - interval '2 days'),"
+        " (%(u)s, 'Push', '', '{\"days\": []}', false, false, now() - interval '1 day'),"
+        " (%(u)s, 'Old', 'archived', '{\"days\": []}', true, false, now())",
+        {"u": alice.id, "p": json.dumps({"days": [{"name": "A", "exercises": [
+            {"name": "Squat", "sets": 5, "reps": 5, "weight": 62.5}]}]})})
+    rows = admin.execute(
+        "select p.id::text, workouts_private.plan_response(p) from workouts.plans p"
+        " where p.user_id = %s order by p.created_at desc, p.id desc", (alice.id,)).fetchall()
+    assert len(rows) == 3
+    for plan_id, response in rows:
+        got = api("workouts.get_plan", alice, id=plan_id)
+        assert got.status == 200 and got.body == response
+    every = api("workouts.list_plans", alice, include_archived=True)
+    assert every.status == 200 and every.body["data"] == [r for _, r in rows]
+    current = api("workouts.list_plans", alice)
+    assert current.status == 200 and current.body["data"] == [
+        r for _, r in rows if not r["archived"]]
