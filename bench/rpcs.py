@@ -1,6 +1,11 @@
 """Each client RPC's server time against the minimal SQL returning the same data, and the
 client CPU of one `rpc.call` against sending the same statements through bare libpq.
 
+All client RPCs but two, whose minimal SQL has not been written: `pullups.ai_quota` (the
+quota policy's arithmetic over the user's reservations, `core.quota_report`) and
+`flashcards.review_candidates` (a batch of accept/edit/reject actions over candidates, cards,
+counters and events).
+
 Server time is read from Postgres' own clock: every trial is one pipeline
 `BEGIN; <context>; select clock_timestamp(); <statement>; select clock_timestamp(); ROLLBACK`
 (one Sync), so the network is outside the two clock readings and writes leave nothing

@@ -1,5 +1,5 @@
-"""The four hot writes (migration 20261126001400) finish the common case in one statement
-and hand anything else to the step-by-step `<name>_checked` function they replaced. Both
+"""The hot writes (migrations 20261126001400, 20261126002000) finish the common case in one
+statement and hand anything else to the step-by-step `<name>_checked` function they replaced. Both
 must give the same result: for the same request on the same data, the fast path answers,
 stores, logs and sets headers exactly as the checked path does, and requests it cannot
 finish (an unusual but valid argument, a failed rule) reach the checked path.
@@ -86,7 +86,8 @@ def write(bootstrap_url: str, user: User, function: str, checked: bool = False,
         calls = calls_this_transaction(conn, checked_name)
         conn.commit()
     body, headers, status = row
-    return Written(int(status or 200), json.loads(body), json.loads(headers or "null"), calls)
+    return Written(int(status or 200), json.loads(body or "null"), json.loads(headers or "null"),
+                   calls)
 
 
 def stored(admin: psycopg.Connection[Any], user: User) -> Any:
@@ -126,6 +127,36 @@ def _planned(admin: psycopg.Connection[Any], user: User, ai: bool = False) -> st
         " returning id::text", (user.id, ai)).fetchone()
     assert row is not None
     return str(row[0])
+
+
+def _planned_today(admin: psycopg.Connection[Any], user: User) -> dict[str, Any]:
+    """A session planned for today after both kinds of history: both warnings apply."""
+    _history(admin, user)
+    row = admin.execute(
+        "insert into pullups.sessions (user_id, status, session_date, sets)"
+        " values (%s, 'planned', current_date, '{4,4,4,4,4}') returning id::text",
+        (user.id,)).fetchone()
+    assert row is not None
+    return {"session_id": str(row[0])}
+
+
+def _training(admin: psycopg.Connection[Any], user: User, ai: bool = False,
+              status: str = "in_progress") -> str:
+    row = admin.execute(
+        "insert into pullups.sessions (user_id, status, session_date, sets, is_ai_generated,"
+        " rpe, started_at, finished_at) values (%s, %s, current_date, '{4,4,4,4,4}', %s, 6,"
+        " now() - interval '20 minutes',"
+        " case when %s in ('completed', 'failed') then now() end) returning id::text",
+        (user.id, status, ai, status)).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def _generating(admin: psycopg.Connection[Any], user: User) -> dict[str, Any]:
+    """A planned session while an AI generation of the user is pending."""
+    admin.execute("insert into pullups.generations (user_id, model) values (%s, 'local/rules')",
+                  (user.id,))
+    return {"session_id": _planned(admin, user)}
 
 
 def _etag(admin: psycopg.Connection[Any], session_id: str) -> str:
@@ -186,6 +217,23 @@ CASES: dict[str, tuple[str, Arrange]] = {
         "plan_id": _plan(a, u).upper(), "date": TODAY.isoformat(), "session": _odd_snapshot()}),
     "update a snapshot": ("workouts.update_session", lambda a, u: {
         "id": _in_progress(a, u), "session": snapshot(TODAY.isoformat(), completed=True)}),
+    "start, both warnings": ("pullups.start_session", _planned_today),
+    "start, no warning": ("pullups.start_session", lambda a, u: {
+        "session_id": _planned(a, u)}),
+    "complete with sets and RPE": ("pullups.complete_session", lambda a, u: {
+        "session_id": _training(a, u), "sets": [8, 8, 7, 7, 6], "rpe": 8}),
+    "complete an AI session as planned": ("pullups.complete_session", lambda a, u: {
+        "session_id": _training(a, u, ai=True)}),
+    "complete an AI session with other sets": ("pullups.complete_session", lambda a, u: {
+        "session_id": _training(a, u, ai=True), "sets": [4, 4, 4, 4, 5]}),
+    "fail with a reason": ("pullups.fail_session", lambda a, u: {
+        "session_id": _training(a, u), "reason": "  zażółć  "}),
+    "fail without a reason": ("pullups.fail_session", lambda a, u: {
+        "session_id": _training(a, u, ai=True)}),
+    "delete a planned session": ("pullups.delete_session", lambda a, u: {
+        "session_id": _planned(a, u)}),
+    "delete a session in progress": ("pullups.delete_session", lambda a, u: {
+        "session_id": _training(a, u)}),
 }
 
 
@@ -235,6 +283,27 @@ UNFINISHED: dict[str, tuple[str, Arrange, int]] = {
     "a second planned session": ("pullups.create_session", _second_planned, 409),
     "a finished workout": ("workouts.update_session", _update_finished_workout, 400),
     "a second workout": ("workouts.start_session", _second_workout, 409),
+    "start a session in progress": ("pullups.start_session", lambda a, u: {
+        "session_id": _training(a, u)}, 422),
+    "start while generating": ("pullups.start_session", _generating, 409),
+    "start another's session": ("pullups.start_session", lambda a, u: {
+        "session_id": "00000000-0000-4000-8000-000000000000"}, 404),
+    "complete with sets spelled 5.0": ("pullups.complete_session", lambda a, u: {
+        "session_id": _training(a, u), "sets": [5.0, 5, 5, 5, 5]}, 200),
+    "complete without a rep": ("pullups.complete_session", lambda a, u: {
+        "session_id": _training(a, u), "sets": [0, 0, 0, 0, 0]}, 400),
+    "complete with RPE 11": ("pullups.complete_session", lambda a, u: {
+        "session_id": _training(a, u), "rpe": 11}, 400),
+    "complete a planned session": ("pullups.complete_session", lambda a, u: {
+        "session_id": _planned(a, u)}, 422),
+    "fail a planned session": ("pullups.fail_session", lambda a, u: {
+        "session_id": _planned(a, u)}, 422),
+    "fail with a reason too long": ("pullups.fail_session", lambda a, u: {
+        "session_id": _training(a, u), "reason": "x" * 501}, 400),
+    "delete a finished session": ("pullups.delete_session", lambda a, u: {
+        "session_id": _training(a, u, status="completed")}, 403),
+    "delete: not a session id": ("pullups.delete_session", lambda a, u: {
+        "session_id": "not-a-uuid"}, 400),
 }
 
 
