@@ -1,8 +1,9 @@
-"""The hot writes (migrations 20261126001400, 20261126002000) finish the common case in one
-statement and hand anything else to the step-by-step `<name>_checked` function they replaced. Both
-must give the same result: for the same request on the same data, the fast path answers,
-stores, logs and sets headers exactly as the checked path does, and requests it cannot
-finish (an unusual but valid argument, a failed rule) reach the checked path.
+"""The writes of a training session (migrations 20261126001400, 20261126002000 and
+20261126002100) finish the common case in one statement and hand anything else to the
+step-by-step `<name>_checked` function they replaced. Both must give the same result: for
+the same request on the same data, the fast path answers, stores, logs and sets headers
+exactly as the checked path does, and requests it cannot finish (an unusual but valid
+argument, a failed rule) reach the checked path.
 
 Which path ran is read from Postgres' own per-transaction function counters
 (`track_functions`), so these tests need the stand-in's superuser."""
@@ -217,6 +218,13 @@ CASES: dict[str, tuple[str, Arrange]] = {
         "plan_id": _plan(a, u).upper(), "date": TODAY.isoformat(), "session": _odd_snapshot()}),
     "update a snapshot": ("workouts.update_session", lambda a, u: {
         "id": _in_progress(a, u), "session": snapshot(TODAY.isoformat(), completed=True)}),
+    "complete a workout": ("workouts.complete_session", lambda a, u: {
+        "id": _in_progress(a, u)}),
+    "complete a workout with its final snapshot": ("workouts.complete_session", lambda a, u: {
+        "id": _in_progress(a, u), "session": snapshot(TODAY.isoformat(), completed=True)}),
+    "complete a workout with a snapshot to normalise": ("workouts.complete_session",
+                                                        lambda a, u: {
+        "id": _in_progress(a, u), "session": _odd_snapshot()}),
     "start, both warnings": ("pullups.start_session", _planned_today),
     "start, no warning": ("pullups.start_session", lambda a, u: {
         "session_id": _planned(a, u)}),
@@ -283,6 +291,11 @@ UNFINISHED: dict[str, tuple[str, Arrange, int]] = {
     "a second planned session": ("pullups.create_session", _second_planned, 409),
     "a finished workout": ("workouts.update_session", _update_finished_workout, 400),
     "a second workout": ("workouts.start_session", _second_workout, 409),
+    "complete a finished workout": ("workouts.complete_session", lambda a, u: {
+        "id": _update_finished_workout(a, u)["id"]}, 400),
+    "complete a workout with an invalid snapshot": ("workouts.complete_session",
+                                                    lambda a, u: {
+        "id": _in_progress(a, u), "session": {"exercises": "none"}}, 400),
     "start a session in progress": ("pullups.start_session", lambda a, u: {
         "session_id": _training(a, u)}, 422),
     "start while generating": ("pullups.start_session", _generating, 409),
