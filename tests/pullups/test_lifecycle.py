@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.conftest import Api, User, assert_error, race_rpc
+from tests.conftest import Api, User, assert_error, race, race_rpc
 from tests.pullups.conftest import events_for
 
 Factory = Callable[..., dict[str, Any]]
@@ -98,6 +99,58 @@ def test_racing_creates_give_exactly_one_201(
     assert {r.body["code"] for r in responses if not r.ok} == {"ACTIVE_SESSION_CONFLICT"}
     assert admin.execute("select count(*) from pullups.sessions").fetchone() == (1,)
     assert admin.execute("select count(*) from core.events").fetchone() == (1,)
+
+
+def _racing(database_url: str, user: User, calls: list[tuple[str, dict[str, Any]]]
+            ) -> list[tuple[str, int, str | None]]:
+    """The calls at once, each on its own connection: (function, status, error code)."""
+    def call(go: Callable[[], object], function: str, args: dict[str, Any]
+             ) -> tuple[str, int, str | None]:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            go()
+            response = Api(conn)(function, user, **args)
+            return function, response.status, None if response.ok else response.body["code"]
+
+    pending = list(calls)
+    lock = threading.Lock()
+
+    def next_call(go: Callable[[], object]) -> tuple[str, int, str | None]:
+        with lock:
+            function, args = pending.pop()
+        return call(go, function, args)
+
+    return race(len(calls), next_call)
+
+
+@pytest.mark.parametrize(("function", "status", "loser", "event"), [
+    ("pullups.start_session", 200, (422, "INVALID_STATUS"), "session_started"),
+    ("pullups.delete_session", 204, (404, "NOT_FOUND"), "session_deleted"),
+])
+def test_racing_transitions_of_a_planned_session_happen_once(
+    alice: User, database_url: str, admin: psycopg.Connection[Any], create: Factory,
+    function: str, status: int, loser: tuple[int, str], event: str,
+) -> None:
+    session_id = create(alice)["id"]
+    results = _racing(database_url, alice, [(function, {"session_id": session_id})] * 8)
+    assert Counter((s, c) for _, s, c in results) == {(status, None): 1, loser: 7}
+    assert [e for e, _ in events_for(admin, session_id)].count(event) == 1
+
+
+def test_racing_complete_and_fail_finish_a_session_once(
+    alice: User, database_url: str, admin: psycopg.Connection[Any],
+    in_progress: Callable[[User], dict[str, Any]],
+) -> None:
+    session_id = in_progress(alice)["id"]
+    results = _racing(database_url, alice, [
+        ("pullups.complete_session", {"session_id": session_id, "rpe": 7}),
+        ("pullups.fail_session", {"session_id": session_id})] * 4)
+    winners = [(f, s) for f, s, c in results if c is None]
+    assert len(winners) == 1 and winners[0][1] == 200
+    assert Counter(c for _, _, c in results if c is not None) == {"INVALID_STATUS": 7}
+    finished = [e for e, _ in events_for(admin, session_id)
+                if e in ("session_completed", "session_failed")]
+    assert finished == ["session_completed" if winners[0][0].endswith("complete_session")
+                        else "session_failed"]
 
 
 @pytest.mark.parametrize(("args", "field"), [
