@@ -277,3 +277,15 @@ def test_a_snapshot_that_grows_past_256_kib_when_normalised_is_refused(
     body = assert_error(response, 400, "VALIDATION_ERROR")
     assert body["details"]["path"] == "session"
     assert admin.execute("select count(*) from workouts.training_sessions").fetchone() == (0,)
+
+
+def test_racing_completes_of_one_session_complete_it_once(
+    alice: User, make_plan: MakePlan, start: Start, database_url: str,
+    admin: psycopg.Connection[Any],
+) -> None:
+    session = start(alice, make_plan(alice))
+    responses = race_rpc(database_url, 8, "workouts.complete_session", {"id": session["id"]},
+                         alice.claims)
+    assert Counter(r.status for r in responses) == {200: 1, 400: 7}
+    assert {r.body["code"] for r in responses if not r.ok} == {"SESSION_COMPLETED"}
+    assert [e for e, _ in _events(admin, session["id"])].count("session_completed") == 1
