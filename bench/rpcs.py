@@ -1,10 +1,7 @@
 """Each client RPC's server time against the minimal SQL returning the same data, and the
 client CPU of one `rpc.call` against sending the same statements through bare libpq.
 
-All client RPCs but two, whose minimal SQL has not been written: `pullups.ai_quota` (the
-quota policy's arithmetic over the user's reservations, `core.quota_report`) and
-`flashcards.review_candidates` (a batch of accept/edit/reject actions over candidates, cards,
-counters and events).
+Every client RPC (`flashcards.review_candidates` with ten accepts, its most common call).
 
 Server time is read from Postgres' own clock: every trial is one pipeline
 `BEGIN; <context>; select clock_timestamp(); <statement>; select clock_timestamp(); ROLLBACK`
@@ -14,8 +11,9 @@ The same trial with nothing between the readings gives the clock's own cost, sub
 The RPC's statement is the one `rpc.call` sends (its JSON arguments, the
 response GUCs read back); the minimal SQL is a hand-written query building the same JSON
 from the same rows, run as the same role for reads (RLS applies to both) and as the table
-owner for writes (the UPDATE/INSERT and its event row, without any check). Both are
-prepared; trials alternate call and minimal, over rounds, so drift hits both alike.
+owner for writes (the UPDATE/INSERT and its event row, without any check) and for
+`pullups.ai_quota` (it reads core's private tables through a security definer function).
+Both are prepared; trials alternate call and minimal, over rounds, so drift hits both alike.
 """
 
 from __future__ import annotations
@@ -91,6 +89,9 @@ class Case:
     args: dict[str, Any]
     minimal: str  # %(user)s and the argument names as parameters
     caller: str = "user"  # the key of populate()'s answer naming who calls
+    # a read of tables its caller cannot read itself (behind a security definer function):
+    # its minimal SQL runs as the table owner, as the writes' do
+    private: bool = False
 
     @property
     def name(self) -> str:
@@ -145,10 +146,15 @@ def populate(conn: psycopg.Connection[Any]) -> dict[str, str]:
         " select %s, repeat('Fotosynteza. ', 100), repeat('0', 64), 'local/rules', 'completed',"
         " 10, 900, now() - g * interval '1 day', now() - g * interval '1 day'"
         " from generate_series(0, 4) g returning id::text", (user,))]
-    conn.execute(
+    candidates = [r[0] for r in conn.execute(
         "insert into flashcards.candidates (session_id, user_id, position, front, back, prompt)"
         " select %s, %s, g, 'front ' || g, 'back ' || g, 'passage ' || g"
-        " from generate_series(1, 10) g", (generations[0], user))
+        " from generate_series(1, 10) g returning id::text", (generations[0], user))]
+    conn.execute(  # two AI generations of today count against the pull-up quota
+        "insert into core.quota_reservations (bucket, user_id, state, reserved_at, expires_at,"
+        " settled_at) select 'pullups.ai', %s, 'success', now() - g * interval '1 hour',"
+        " now() - g * interval '1 hour' + interval '3 minutes', now() - g * interval '1 hour'"
+        " from generate_series(1, 2) g", (user,))
     cards = [r[0] for r in conn.execute(
         "select id::text from flashcards.flashcards where user_id = %s"
         " order by created_at desc limit 3", (user,))]
@@ -157,7 +163,7 @@ def populate(conn: psycopg.Connection[Any]) -> dict[str, str]:
     return {"user": user, "starter": starter, "planned": planned[0], "running": running[0],
             "starter_plan": plans[starter], "plan": plans[user], "spare_plan": spare[0],
             "training": training[0], "card": cards[0], "other_cards": ",".join(cards[1:]),
-            "generation": generations[0]}
+            "generation": generations[0], "candidates": ",".join(candidates)}
 
 
 def cases(ids: dict[str, str]) -> list[Case]:
@@ -267,6 +273,26 @@ def cases(ids: dict[str, str]) -> list[Case]:
                      jsonb_build_object('plan_id', s.plan_id) from s)
             select {WORKOUTS_RESPONSE}::text from s"""),
         # the writes and reads off the hot path: each through its helpers, step by step
+        Case("pullups", "ai_quota", False, {}, """
+            select jsonb_build_object(
+                     'data', jsonb_build_object(
+                       'limit', p.max_count, 'used', q.used,
+                       'remaining', greatest(p.max_count - q.used, 0), 'resetsAt', q.next),
+                     'meta', '{}'::jsonb)::text
+              from core.quota_policies p
+             cross join lateral (
+               select count(*)::integer as used, min(f.frees_at) as next
+                 from core.quota_reservations r
+                cross join lateral (
+                  select case
+                    when r.state = 'success' or (r.state = 'failure' and p.failures_count)
+                      then r.reserved_at + p.window_length
+                    when r.state = 'pending' and r.expires_at > now()
+                      then least(r.expires_at, r.reserved_at + p.window_length)
+                  end as frees_at) f
+                where r.bucket = p.bucket and r.user_id = %(user)s::uuid
+                  and r.reserved_at > now() - p.window_length and f.frees_at > now()) q
+             where p.bucket = 'pullups.ai'""", private=True),
         Case("pullups", "start_session", True, {"session_id": ids["planned"]}, f"""
             with s as (
               update pullups.sessions s set status = 'in_progress', started_at = now()
@@ -404,6 +430,42 @@ def cases(ids: dict[str, str]) -> list[Case]:
                  'total', least(n.n, 1000), 'total_capped', n.n > 1000))::text
               from (select count(*) as n from (select from flashcards.ai_generation_sessions g
                      where g.user_id = %(user)s::uuid limit 1001) capped) n"""),
+        Case("flashcards", "review_candidates", True, {
+            "session_id": ids["generation"],
+            "actions": [{"candidate_id": c, "action": "accept"}
+                        for c in ids["candidates"].split(",")]}, f"""
+            with c as (
+              select c.* from flashcards.candidates c
+               where c.session_id = %(session_id)s::uuid
+                 and c.id in (select (a ->> 'candidate_id')::uuid
+                                from jsonb_array_elements(%(actions)s::jsonb) a)),
+            f as (
+              insert into flashcards.flashcards (user_id, front, back, source, session_id,
+                                                 candidate_id)
+              select %(user)s::uuid, c.front, c.back, 'ai', c.session_id, c.id from c
+              returning *),
+            marked as (
+              update flashcards.candidates c
+                 set status = 'accepted', flashcard_id = f.id, reviewed_at = now()
+                from f where c.id = f.candidate_id),
+            g as (
+              update flashcards.ai_generation_sessions g
+                 set accepted_unedited_count = g.accepted_unedited_count
+                                               + (select count(*) from f)
+               where g.id = %(session_id)s::uuid and g.user_id = %(user)s::uuid
+              returning *),
+            e as (
+              insert into core.events (app, event_type, user_id, entity_type, entity_id, data)
+              select 'flashcards', 'candidates_reviewed', g.user_id, 'ai_generation_session',
+                     g.id, jsonb_build_object('accepted', (select count(*) from f),
+                                              'edited', 0, 'rejected', 0) from g)
+            select jsonb_build_object(
+                     'data', jsonb_build_object(
+                       'flashcards', (select jsonb_agg({CARD_DTO}) from f c),
+                       'session', {AI_SESSION_SUMMARY}),
+                     'meta', jsonb_build_object('accepted', (select count(*) from f),
+                                                'edited', 0, 'rejected', 0))::text
+              from g"""),
         Case("flashcards", "create_flashcards", True,
              {"items": [{"front": f"front {i}", "back": f"back {i}"} for i in range(3)]}, f"""
             with c as (
@@ -540,7 +602,7 @@ def _server_times(dsn: str, ids: dict[str, str]) -> list[dict[str, Any]]:
             call_context, call = sent.context, sent.call
             minimal_context = (MINIMAL_CONTEXT, {
                 "claims": json.dumps(case_claims),
-                "role": owner[0] if case.write else "authenticated"})
+                "role": owner[0] if case.write or case.private else "authenticated"})
             minimal = (case.minimal, {"user": user} | {
                 k: json.dumps(v) if isinstance(v, list | dict) else v
                 for k, v in case.args.items()})
