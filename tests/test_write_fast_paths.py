@@ -1,9 +1,9 @@
 """The writes of a training session (migrations 20261126001400, 20261126002000 and
-20261126002100) finish the common case in one statement and hand anything else to the
-step-by-step `<name>_checked` function they replaced. Both must give the same result: for
-the same request on the same data, the fast path answers, stores, logs and sets headers
-exactly as the checked path does, and requests it cannot finish (an unusual but valid
-argument, a failed rule) reach the checked path.
+20261126002100) and the candidate review (20261126002200) finish the common case in one
+statement and hand anything else to the step-by-step `<name>_checked` function they
+replaced. Both must give the same result: for the same request on the same data, the fast
+path answers, stores, logs and sets headers exactly as the checked path does, and requests it
+cannot finish (an unusual but valid argument, a failed rule) reach the checked path.
 
 Which path ran is read from Postgres' own per-transaction function counters
 (`track_functions`), so these tests need the stand-in's superuser."""
@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -102,6 +103,13 @@ def stored(admin: psycopg.Connection[Any], user: User) -> Any:
         "   from workouts.training_sessions t where t.user_id = %(u)s),"
         " 'plans', (select jsonb_agg(jsonb_build_object('has_sessions', p.has_sessions))"
         "   from workouts.plans p where p.user_id = %(u)s),"
+        " 'generations', (select jsonb_agg(to_jsonb(g) - 'user_id' - 'input_text'"
+        "   order by g.created_at) from flashcards.ai_generation_sessions g"
+        "   where g.user_id = %(u)s),"
+        " 'candidates', (select jsonb_agg(to_jsonb(c) - 'user_id' order by c.position)"
+        "   from flashcards.candidates c where c.user_id = %(u)s),"
+        " 'cards', (select jsonb_agg(to_jsonb(f) - 'user_id' - 'search_vector'"
+        "   order by f.front, f.back) from flashcards.flashcards f where f.user_id = %(u)s),"
         " 'events', (select jsonb_agg(jsonb_build_object('app', e.app, 'type', e.event_type,"
         "   'entity', e.entity_type, 'data', e.data) order by e.id)"
         "   from core.events e where e.user_id = %(u)s))", {"u": user.id}).fetchone()
@@ -158,6 +166,38 @@ def _generating(admin: psycopg.Connection[Any], user: User) -> dict[str, Any]:
     admin.execute("insert into pullups.generations (user_id, model) values (%s, 'local/rules')",
                   (user.id,))
     return {"session_id": _planned(admin, user)}
+
+
+def _generation(admin: psycopg.Connection[Any], user: User, status: str = "completed"
+                ) -> tuple[str, list[str]]:
+    """A generation session of the user with four pending candidates: its id and theirs."""
+    row = admin.execute(
+        "insert into flashcards.ai_generation_sessions (user_id, input_text, input_hash, model,"
+        " status, candidates_count, finished_at) values (%s, repeat('Fotosynteza. ', 100),"
+        " repeat('0', 64), 'local/rules', %s, 4, case when %s = 'completed' then now() end)"
+        " returning id::text", (user.id, status, status)).fetchone()
+    assert row is not None
+    candidates = [str(r[0]) for r in admin.execute(
+        "insert into flashcards.candidates (session_id, user_id, position, front, back, prompt)"
+        " select %s, %s, g, 'Pytanie ' || g, 'Odpowiedź ' || g, 'fragment ' || g"
+        " from generate_series(1, 4) g returning id::text", (row[0], user.id))]
+    return str(row[0]), candidates
+
+
+def _review(*actions: dict[str, Any], status: str = "completed", reviewed: bool = False
+            ) -> Arrange:
+    """Arrange a generation session and review its candidates: each action names its
+    candidate by position (`at`); `reviewed`: the first was accepted before."""
+    def arrange(admin: psycopg.Connection[Any], user: User) -> dict[str, Any]:
+        session_id, candidates = _generation(admin, user, status)
+        if reviewed:
+            admin.execute("update flashcards.candidates set status = 'rejected',"
+                          " reviewed_at = now() where id = %s", (candidates[0],))
+        return {"session_id": session_id, "actions": [
+            {k: v for k, v in a.items() if k != "at"}
+            | {"candidate_id": candidates[a["at"]] if a["at"] >= 0 else str(uuid.uuid4())}
+            for a in actions]}
+    return arrange
 
 
 def _etag(admin: psycopg.Connection[Any], session_id: str) -> str:
@@ -225,6 +265,13 @@ CASES: dict[str, tuple[str, Arrange]] = {
     "complete a workout with a snapshot to normalise": ("workouts.complete_session",
                                                         lambda a, u: {
         "id": _in_progress(a, u), "session": _odd_snapshot()}),
+    "review: accept all": ("flashcards.review_candidates", _review(
+        *({"at": i, "action": "accept"} for i in range(4)))),
+    "review: accept, edit both ways, reject": ("flashcards.review_candidates", _review(
+        {"at": 2, "action": "accept"},
+        {"at": 0, "action": "edit", "front": "  Co to jest chlorofil?  "},
+        {"at": 3, "action": "edit", "back": "Zielony barwnik"},
+        {"at": 1, "action": "reject"})),
     "start, both warnings": ("pullups.start_session", _planned_today),
     "start, no warning": ("pullups.start_session", lambda a, u: {
         "session_id": _planned(a, u)}),
@@ -296,6 +343,20 @@ UNFINISHED: dict[str, tuple[str, Arrange, int]] = {
     "complete a workout with an invalid snapshot": ("workouts.complete_session",
                                                     lambda a, u: {
         "id": _in_progress(a, u), "session": {"exercises": "none"}}, 400),
+    "review: a candidate reviewed before": ("flashcards.review_candidates", _review(
+        {"at": 1, "action": "accept"}, {"at": 0, "action": "accept"}, reviewed=True), 409),
+    "review: one candidate twice": ("flashcards.review_candidates", _review(
+        {"at": 1, "action": "accept"}, {"at": 1, "action": "reject"}), 400),
+    "review: a candidate not in the session": ("flashcards.review_candidates", _review(
+        {"at": 1, "action": "accept"}, {"at": -1, "action": "accept"}), 404),
+    "review: a session still pending": ("flashcards.review_candidates", _review(
+        {"at": 0, "action": "accept"}, status="pending"), 422),
+    "review: an edit of neither side": ("flashcards.review_candidates", _review(
+        {"at": 0, "action": "edit"}), 400),
+    "review: an edit to a blank front": ("flashcards.review_candidates", _review(
+        {"at": 0, "action": "accept"}, {"at": 1, "action": "edit", "front": "   "}), 400),
+    "review: an unknown action": ("flashcards.review_candidates", _review(
+        {"at": 0, "action": "keep"}), 400),
     "start a session in progress": ("pullups.start_session", lambda a, u: {
         "session_id": _training(a, u)}, 422),
     "start while generating": ("pullups.start_session", _generating, 409),

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 import psycopg
 import pytest
 
-from tests.conftest import Api, User, assert_error
+from tests.conftest import Api, User, assert_error, race, race_rpc
 from tests.flashcards.conftest import CANDIDATES, Generated, study_text
 
 Generate = Callable[..., Generated]
@@ -73,6 +74,36 @@ def test_a_second_review_of_a_candidate_is_409_and_changes_nothing(
     assert body["details"]["candidateId"] == c[0]
     assert _counts(api, alice, made.session_id) == (4, 0, 0, 1)  # all or nothing
     assert admin.execute("select count(*) from flashcards.flashcards").fetchone() == (0,)
+
+
+def test_racing_reviews_of_one_candidate_make_one_card(
+    alice: User, generate_via_rpc: Generate, database_url: str,
+    admin: psycopg.Connection[Any],
+) -> None:
+    made = generate_via_rpc(alice)
+    responses = race_rpc(database_url, 6, "flashcards.review_candidates", {
+        "session_id": made.session_id,
+        "actions": [{"candidate_id": made.candidate_ids[0], "action": "accept"}]}, alice.claims)
+    assert Counter(r.status for r in responses) == {200: 1, 409: 5}
+    assert {r.body["code"] for r in responses if not r.ok} == {"CANDIDATE_ALREADY_REVIEWED"}
+    assert admin.execute("select count(*) from flashcards.flashcards").fetchone() == (1,)
+
+
+def test_racing_reviews_of_different_candidates_all_count(
+    api: Api, alice: User, generate_via_rpc: Generate, database_url: str,
+) -> None:
+    made = generate_via_rpc(alice)
+    ids = iter(made.candidate_ids)
+
+    def review(go: Callable[[], object]) -> int:
+        candidate = next(ids)
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            go()
+            return Api(conn)("flashcards.review_candidates", alice, session_id=made.session_id,
+                             actions=[{"candidate_id": candidate, "action": "accept"}]).status
+
+    assert race(len(made.candidate_ids), review) == [200] * len(made.candidate_ids)
+    assert _counts(api, alice, made.session_id) == (4, 4, 0, 0)
 
 
 def test_someone_elses_session_or_candidate_is_404(
