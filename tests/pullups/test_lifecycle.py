@@ -104,22 +104,18 @@ def test_racing_creates_give_exactly_one_201(
 def _racing(database_url: str, user: User, calls: list[tuple[str, dict[str, Any]]]
             ) -> list[tuple[str, int, str | None]]:
     """The calls at once, each on its own connection: (function, status, error code)."""
-    def call(go: Callable[[], object], function: str, args: dict[str, Any]
-             ) -> tuple[str, int, str | None]:
+    pending = iter(calls)
+    lock = threading.Lock()
+
+    def call(go: Callable[[], object]) -> tuple[str, int, str | None]:
+        with lock:
+            function, args = next(pending)
         with psycopg.connect(database_url, autocommit=True) as conn:
             go()
             response = Api(conn)(function, user, **args)
-            return function, response.status, None if response.ok else response.body["code"]
+        return function, response.status, None if response.ok else response.body["code"]
 
-    pending = list(calls)
-    lock = threading.Lock()
-
-    def next_call(go: Callable[[], object]) -> tuple[str, int, str | None]:
-        with lock:
-            function, args = pending.pop()
-        return call(go, function, args)
-
-    return race(len(calls), next_call)
+    return race(len(calls), call)
 
 
 @pytest.mark.parametrize(("function", "status", "loser", "event"), [
@@ -312,6 +308,27 @@ def test_delete_active_session_is_204_and_logged(
     assert admin.execute("select count(*) from pullups.sessions").fetchone() == (0,)
     assert events_for(admin, session["id"])[-1][0] == "session_deleted"
     create(alice)  # the active slot is free again
+
+
+@pytest.mark.parametrize(("function", "args", "started"), [
+    ("pullups.start_session", {}, False),
+    ("pullups.update_session", {"rpe": 5}, False),
+    ("pullups.delete_session", {}, False),
+    ("pullups.complete_session", {"sets": [6, 6, 6, 6, 6]}, True),
+    ("pullups.fail_session", {"reason": "x"}, True),
+])
+def test_another_users_session_cannot_be_written(
+    api: Api, alice: User, bob: User, create: Factory, in_progress: Factory,
+    admin: psycopg.Connection[Any], function: str, args: dict[str, Any], started: bool,
+) -> None:
+    session = in_progress(alice) if started else create(alice)
+    before = admin.execute("select to_jsonb(s) from pullups.sessions s where s.id = %s",
+                           (session["id"],)).fetchone()
+    events = events_for(admin, session["id"])
+    assert_error(api(function, bob, session_id=session["id"], **args), 404, "NOT_FOUND")
+    after = admin.execute("select to_jsonb(s) from pullups.sessions s where s.id = %s",
+                          (session["id"],)).fetchone()
+    assert after == before and events_for(admin, session["id"]) == events
 
 
 def test_get_session_of_another_user_is_404(api: Api, alice: User, bob: User,

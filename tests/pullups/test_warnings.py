@@ -1,7 +1,7 @@
 """The warnings of a session about to be trained (REST_PERIOD, MULTIPLE_SAME_DAY): the same
 answers as the definition they replaced (the latest end of all finished sessions, migration
-20261126001300), also where pullups.create_session computes them inline (migration
-20261126001600), and the same cost for any history."""
+20261126001300), also where pullups.create_session and start_session compute them inline
+(migrations 20261126001600, 20261126002000), and the same cost for any history."""
 
 from __future__ import annotations
 
@@ -99,6 +99,43 @@ def test_a_created_session_is_warned_as_the_replaced_definition_did(
                     assert got == want[0], (status, day, finished, target)
                 # the fast path answered
                 assert calls_this_transaction(conn, "pullups_private.create_session_checked") == 0
+
+
+@pytest.mark.parametrize("status", ["completed", "failed"])
+def test_a_started_session_is_warned_as_the_replaced_definition_did(
+        bootstrap_url: str, alice: User, status: str) -> None:
+    """start_session's one statement (migration 20261126002000; the checked path calls
+    session_warnings) answers the reference's warnings, the started session excluded, for a
+    session planned on each day the reference is asked about, over the same histories (of a
+    finished session: a planned or running one would be the user's one active session)."""
+    with psycopg.connect(bootstrap_url) as conn:  # a superuser: counts function calls
+        conn.execute("set track_functions = 'pl'")
+        for day, finished in itertools.product(DAYS, FINISHED):
+            with conn.transaction(force_rollback=True):
+                conn.execute(
+                    "insert into pullups.sessions (user_id, status, session_date, sets,"
+                    " finished_at) values (%s, %s, current_date + %s, '{5,5,5,5,5}',"
+                    " now() + %s * interval '1 hour')", (alice.id, status, day, finished))
+                for target in (-1, 0, 1, 2):
+                    with conn.transaction(force_rollback=True):
+                        planned = conn.execute(
+                            "insert into pullups.sessions (user_id, session_date, sets)"
+                            " values (%s, current_date + %s, '{4,4,4,4,4}')"
+                            " returning id, session_date", (alice.id, target)).fetchone()
+                        assert planned is not None
+                        want = conn.execute(REFERENCE, {"user": alice.id, "exclude": planned[0],
+                                                        "date": planned[1]}).fetchone()
+                        conn.execute("select set_config('request.jwt.claims', %s, true),"
+                                     " set_config('role', 'authenticated', true)",
+                                     (json.dumps(alice.claims),))
+                        started = conn.execute("select pullups.start_session(session_id := %s)",
+                                               (str(planned[0]),)).fetchone()
+                        conn.execute("reset role")
+                        assert started is not None and want is not None
+                        got = [w["code"] for w in started[0]["meta"]["warnings"]]
+                        assert got == want[0], (status, day, finished, target)
+                # the fast path answered
+                assert calls_this_transaction(conn, "pullups_private.start_session_checked") == 0
 
 
 def test_a_long_history_is_not_read_to_warn(admin: psycopg.Connection[Any],
