@@ -1,7 +1,7 @@
 """Each client RPC's server time against the minimal SQL returning the same data, and the
 client CPU of one `rpc.call` against sending the same statements through bare libpq.
 
-Every client RPC (`flashcards.review_candidates` with ten accepts, its most common call).
+Every client RPC (`flashcards.review_candidates` reviewing ten candidates in one call).
 
 Server time is read from Postgres' own clock: every trial is one pipeline
 `BEGIN; <context>; select clock_timestamp(); <statement>; select clock_timestamp(); ROLLBACK`
@@ -100,8 +100,10 @@ class Case:
 
 def populate(conn: psycopg.Connection[Any]) -> dict[str, str]:
     """One user with HISTORY pull-up sessions (one planned), workout sessions (one in
-    progress), two workout plans (one without sessions) and cards; a second user without a
-    workout in progress, to start one, and with a pull-up session in progress."""
+    progress), two workout plans (one without sessions), cards, five flashcard generation
+    sessions (the newest with ten candidates) and two used pull-up AI quota slots; a second
+    user without a workout in progress, to start one, and with a pull-up session in
+    progress."""
     user, starter = str(uuid.uuid4()), str(uuid.uuid4())
     conn.execute("insert into auth.users (id, email) values (%s, 'bench@example.com'),"
                  " (%s, 'starter@example.com')", (user, starter))
@@ -272,7 +274,7 @@ def cases(ids: dict[str, str]) -> list[Case]:
               select 'workouts', 'session_updated', s.user_id, 'training_session', s.id,
                      jsonb_build_object('plan_id', s.plan_id) from s)
             select {WORKOUTS_RESPONSE}::text from s"""),
-        # the writes and reads off the hot path: each through its helpers, step by step
+        # the rest of the client API
         Case("pullups", "ai_quota", False, {}, """
             select jsonb_build_object(
                      'data', jsonb_build_object(

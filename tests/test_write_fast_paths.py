@@ -187,7 +187,8 @@ def _generation(admin: psycopg.Connection[Any], user: User, status: str = "compl
 def _review(*actions: dict[str, Any], status: str = "completed", reviewed: bool = False
             ) -> Arrange:
     """Arrange a generation session and review its candidates: each action names its
-    candidate by position (`at`); `reviewed`: the first was accepted before."""
+    candidate by position (`at`, -1: one not in the session); `reviewed`: the first was
+    rejected before."""
     def arrange(admin: psycopg.Connection[Any], user: User) -> dict[str, Any]:
         session_id, candidates = _generation(admin, user, status)
         if reviewed:
