@@ -1,9 +1,10 @@
 """The writes of a training session (migrations 20261126001400, 20261126002000 and
-20261126002100) and the candidate review (20261126002200) finish the common case in one
-statement and hand anything else to the step-by-step `<name>_checked` function they
-replaced. Both must give the same result: for the same request on the same data, the fast
-path answers, stores, logs and sets headers exactly as the checked path does, and requests it
-cannot finish (an unusual but valid argument, a failed rule) reach the checked path.
+20261126002100), the candidate review (20261126002200) and the plan and card writes
+(20261126002300) finish the common case in one statement and hand anything else to the
+step-by-step `<name>_checked` function they replaced. Both must give the same result: for the
+same request on the same data, the fast path answers, stores, logs and sets headers exactly
+as the checked path does, and requests it cannot finish (an unusual but valid argument, a
+failed rule) reach the checked path.
 
 Which path ran is read from Postgres' own per-transaction function counters
 (`track_functions`), so these tests need the stand-in's superuser."""
@@ -101,7 +102,7 @@ def stored(admin: psycopg.Connection[Any], user: User) -> Any:
         "   from pullups.sessions s where s.user_id = %(u)s),"
         " 'training', (select jsonb_agg(to_jsonb(t) - 'user_id' order by t.created_at)"
         "   from workouts.training_sessions t where t.user_id = %(u)s),"
-        " 'plans', (select jsonb_agg(jsonb_build_object('has_sessions', p.has_sessions))"
+        " 'plans', (select jsonb_agg(to_jsonb(p) - 'user_id' order by p.created_at, p.name)"
         "   from workouts.plans p where p.user_id = %(u)s),"
         " 'generations', (select jsonb_agg(to_jsonb(g) - 'user_id' - 'input_text'"
         "   order by g.created_at) from flashcards.ai_generation_sessions g"
@@ -245,6 +246,47 @@ def _update_ai_plan(admin: psycopg.Connection[Any], user: User) -> dict[str, Any
             "session_date": TODAY.isoformat(), "if_match": _etag(admin, session_id)}
 
 
+PLAN = {"days": [{"name": "Góra", "exercises": [{"name": "Wiosłowanie", "sets": 3}]}]}
+
+
+def _used_plan(admin: psycopg.Connection[Any], user: User) -> dict[str, Any]:
+    """The plan of a workout in progress."""
+    row = admin.execute("select plan_id::text from workouts.training_sessions where id = %s",
+                        (_in_progress(admin, user),)).fetchone()
+    assert row is not None
+    return {"id": str(row[0])}
+
+
+def _card(admin: psycopg.Connection[Any], user: User, source: str = "manual",
+          front: str = "Stolica Polski?", deleted: bool = False) -> str:
+    """A card of the user; an `ai` one comes from a candidate of a generation session."""
+    session_id, candidates = _generation(admin, user) if source != "manual" else (None, [None])
+    row = admin.execute(
+        "insert into flashcards.flashcards (user_id, front, back, source, session_id,"
+        " candidate_id, deleted_at) values (%s, %s, 'Warszawa', %s, %s, %s,"
+        " case when %s then now() end) returning id::text",
+        (user.id, front, source, session_id, candidates[0], deleted)).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def _own_and_others(admin: psycopg.Connection[Any], user: User) -> dict[str, Any]:
+    """Three cards of the user: two of them named (one twice, in capitals), a deleted one,
+    and an id of no card of the user's."""
+    mine = [_card(admin, user, front=f"Karta {i}") for i in range(3)]
+    deleted = _card(admin, user, front="Usunięta", deleted=True)
+    return {"ids": [mine[0], mine[1], str(uuid.uuid4()), mine[0].upper(), deleted]}
+
+
+def _gone(arrange: Arrange) -> Arrange:
+    """Arrange, then delete the user's account: the JWT outlives it."""
+    def arrange_then_delete(admin: psycopg.Connection[Any], user: User) -> dict[str, Any]:
+        args = arrange(admin, user)
+        admin.execute("delete from auth.users where id = %s", (user.id,))
+        return args
+    return arrange_then_delete
+
+
 CASES: dict[str, tuple[str, Arrange]] = {
     "create completed, both warnings": ("pullups.create_session", _create_with_history),
     "create planned": ("pullups.create_session", lambda a, u: {
@@ -290,6 +332,26 @@ CASES: dict[str, tuple[str, Arrange]] = {
         "session_id": _planned(a, u)}),
     "delete a session in progress": ("pullups.delete_session", lambda a, u: {
         "session_id": _training(a, u)}),
+    "create a plan": ("workouts.create_plan", lambda a, u: {
+        "name": "  Góra / Dół  ", "description": "Cztery dni", "plan": PLAN}),
+    "create a plan with a name only": ("workouts.create_plan", lambda a, u: {"name": "Push"}),
+    "update every field of a plan": ("workouts.update_plan", lambda a, u: {
+        "id": _plan(a, u), "name": " Renamed ", "description": "Nowy opis", "plan": PLAN,
+        "archived": True}),
+    "update a plan, clearing its description": ("workouts.update_plan", lambda a, u: {
+        "id": _plan(a, u).upper(), "description": ""}),
+    "delete a plan": ("workouts.delete_plan", lambda a, u: {"id": _plan(a, u)}),
+    "delete a plan a workout used": ("workouts.delete_plan", _used_plan),
+    "create cards, in their order": ("flashcards.create_flashcards", lambda a, u: {
+        "items": [{"front": "  Zeta ", "back": "ostatnia"}, {"front": "Alfa", "back": " a "},
+                  {"front": "Mu", "back": "x" * 500}]}),
+    "edit an AI card's front": ("flashcards.update_flashcard", lambda a, u: {
+        "id": _card(a, u, "ai"), "front": "  Nowe pytanie  "}),
+    "edit an AI card to the same text": ("flashcards.update_flashcard", lambda a, u: {
+        "id": _card(a, u, "ai"), "back": " Warszawa "}),
+    "edit both sides of a manual card": ("flashcards.update_flashcard", lambda a, u: {
+        "id": _card(a, u), "front": "F", "back": "B"}),
+    "delete cards, some not the caller's": ("flashcards.delete_flashcards", _own_and_others),
 }
 
 
@@ -379,6 +441,55 @@ UNFINISHED: dict[str, tuple[str, Arrange, int]] = {
         "session_id": _training(a, u, status="completed")}, 403),
     "delete: not a session id": ("pullups.delete_session", lambda a, u: {
         "session_id": "not-a-uuid"}, 400),
+    "create a plan without a name": ("workouts.create_plan", lambda a, u: {
+        "name": None, "description": "Bez nazwy"}, 400),
+    "create a plan with a blank name": ("workouts.create_plan", lambda a, u: {
+        "name": "   "}, 400),
+    "create a plan without days": ("workouts.create_plan", lambda a, u: {
+        "name": "Plan", "plan": {"weeks": []}}, 400),
+    "create a plan for an account that is gone": ("workouts.create_plan", _gone(
+        lambda a, u: {"name": "Plan"}), 401),
+    "update a plan: no such plan": ("workouts.update_plan", lambda a, u: {
+        "id": str(uuid.uuid4()), "name": "Renamed"}, 404),
+    "update a plan: not a plan id": ("workouts.update_plan", lambda a, u: {
+        "id": "plan-1", "name": "Renamed"}, 400),
+    "update a plan: a name too long": ("workouts.update_plan", lambda a, u: {
+        "id": _plan(a, u), "name": "x" * 201}, 400),
+    "update a plan: a description too long": ("workouts.update_plan", lambda a, u: {
+        "id": _plan(a, u), "description": "x" * 2001}, 400),
+    "delete a plan: no such plan": ("workouts.delete_plan", lambda a, u: {
+        "id": str(uuid.uuid4())}, 404),
+    "delete a plan of an account that is gone": ("workouts.delete_plan", _gone(
+        lambda a, u: {"id": _plan(a, u)}), 401),
+    "create cards: an item not an object": ("flashcards.create_flashcards", lambda a, u: {
+        "items": [{"front": "a", "back": "b"}, "c"]}, 400),
+    "create cards: a front not a string": ("flashcards.create_flashcards", lambda a, u: {
+        "items": [{"front": 5, "back": "b"}]}, 400),
+    "create cards: a back too long": ("flashcards.create_flashcards", lambda a, u: {
+        "items": [{"front": "a", "back": "x" * 501}]}, 400),
+    "create cards: 101 items": ("flashcards.create_flashcards", lambda a, u: {
+        "items": [{"front": "a", "back": "b"}] * 101}, 400),
+    "create cards: none": ("flashcards.create_flashcards", lambda a, u: {"items": []}, 400),
+    "create cards: not an array": ("flashcards.create_flashcards", lambda a, u: {
+        "items": {"front": "a", "back": "b"}}, 400),
+    "create cards for an account that is gone": ("flashcards.create_flashcards", _gone(
+        lambda a, u: {"items": [{"front": "a", "back": "b"}]}), 401),
+    "edit a card: neither side": ("flashcards.update_flashcard", lambda a, u: {
+        "id": _card(a, u)}, 400),
+    "edit a card to a blank back": ("flashcards.update_flashcard", lambda a, u: {
+        "id": _card(a, u), "back": "   "}, 400),
+    "edit a deleted card": ("flashcards.update_flashcard", lambda a, u: {
+        "id": _card(a, u, deleted=True), "front": "F"}, 404),
+    "edit a card: not a card id": ("flashcards.update_flashcard", lambda a, u: {
+        "id": "card-1", "front": "F"}, 400),
+    "delete cards: none of them the caller's": ("flashcards.delete_flashcards", lambda a, u: {
+        "ids": [str(uuid.uuid4()), _card(a, u, deleted=True)]}, 200),
+    "delete cards: a number among the ids": ("flashcards.delete_flashcards", lambda a, u: {
+        "ids": [_card(a, u), 5]}, 400),
+    "delete cards: not an array": ("flashcards.delete_flashcards", lambda a, u: {
+        "ids": {"id": _card(a, u)}}, 400),
+    "delete cards for an account that is gone": ("flashcards.delete_flashcards", _gone(
+        lambda a, u: {"ids": [_card(a, u)]}), 401),
 }
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.conftest import Api, User, assert_error
+from tests.conftest import Api, User, assert_error, race_rpc
 from tests.flashcards.conftest import Generated
 
 Generate = Callable[..., Generated]
@@ -144,6 +144,18 @@ def test_delete_is_soft_counts_only_own_cards_and_hides_them(
                  404, "NOT_FOUND")
     assert admin.execute("select count(*) from flashcards.flashcards where deleted_at is not null"
                          ).fetchone() == (2,)  # kept, hidden
+
+
+def test_racing_deletes_of_the_same_cards_delete_each_once(
+    api: Api, alice: User, database_url: str, admin: psycopg.Connection[Any]
+) -> None:
+    ids = [c["id"] for c in _create(api, alice, ("a", "1"), ("b", "2"), ("c", "3"))]
+    responses = race_rpc(database_url, 6, "flashcards.delete_flashcards", {"ids": ids},
+                         alice.claims)
+    assert sorted(r.body["data"]["deleted"] for r in responses) == [0, 0, 0, 0, 0, 3]
+    assert admin.execute(
+        "select count(*), (array_agg(data))[1] from core.events"
+        " where event_type = 'flashcards_deleted'").fetchone() == (1, {"count": 3})
 
 
 @pytest.mark.parametrize(("ids", "field"), [
