@@ -37,10 +37,9 @@ CLAIMS = "nullif(current_setting('request.jwt.claims', true), '')"
 ANSWER = "return '{\"a\": 1}'::jsonb;"
 
 
-def _function(name: str, body: str, *, args: str = "id text", returns: str = "jsonb",
-              definer: bool = False, declare: str = "") -> str:
+def _function(name: str, body: str, *, definer: bool = False, declare: str = "") -> str:
     security = "security definer" if definer else "security invoker"
-    return (f"create function bench_layers.{name}({args}) returns {returns} language plpgsql"
+    return (f"create function bench_layers.{name}(id text) returns jsonb language plpgsql"
             f" volatile {security} set search_path = '' as $$"
             f" declare {declare} begin {body} end $$;")
 
@@ -69,7 +68,6 @@ LAYERS: list[tuple[str, str, str | None, str]] = [
          f" v_user_id uuid := case when v_sub ~* {USER_PATTERN} then v_sub::uuid end;"
          f" v_id uuid := case when id ~* {ID_PATTERN} then id::uuid end;"))),
 ]
-
 
 
 def _block(raw: RawPipeline, context: Step, statement: Step | None) -> float:
