@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import statistics
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,6 +26,31 @@ def throwaway_database() -> Iterator[str]:
     with throwaway_cluster(durable=True) as cluster:
         migrations.prepare_database(cluster.dsn, seed=False, bootstrap_dsn=cluster.admin_dsn)
         yield cluster.dsn
+
+
+class RoundTrips:
+    """Counts the round trips a libpq connection makes inside a `with` block, from libpq's
+    protocol trace: the Sync messages it sends, and the simple-protocol Query messages (each
+    waits for the server before the client can go on). `count` is set when the block ends."""
+
+    def __init__(self, pgconn: Any) -> None:
+        self._pgconn = pgconn
+        self.count = 0
+
+    def __enter__(self) -> RoundTrips:
+        fd, name = tempfile.mkstemp(prefix="trace-")
+        self._trace = Path(name)
+        self._out = os.fdopen(fd, "w")
+        self._pgconn.trace(self._out.fileno())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pgconn.untrace()
+        self._out.close()
+        lines = self._trace.read_text().splitlines()
+        self._trace.unlink()
+        self.count = sum(1 for line in lines
+                         if "\tF\t" in line and line.split("\t")[3] in ("Sync", "Query"))
 
 
 def timed_ms(action: Callable[[], Any], iterations: int, warmup: int = 20) -> list[float]:

@@ -1,6 +1,6 @@
 """Every list RPC counts at most `core.total_cap()` rows past `page_offset`: the total is
 exact up to there, and past it a lower bound flagged by `total_capped`. A user with a long
-history then costs about what anyone else costs (`make bench workouts` measures it)."""
+history then costs about what anyone else costs (`make bench BENCH_ARGS=workouts` measures it)."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from bench.common import RoundTrips
 from python_functions.db import rpc
 from tests.conftest import Api, User, assert_error
 
@@ -253,18 +254,11 @@ def test_out_of_range_integers_and_nul_in_text_are_400_as_postgrest_says(
     assert (nul.status, nul.body["code"]) == (400, "22P05")
 
 
-def _syncs_sent(conn: psycopg.Connection[Any], action: Any, tmp_path: Any) -> int:
-    """Round trips a call makes: the Sync messages it sends (libpq's protocol trace). Each
-    Sync waits for the server before the caller can go on."""
-    trace = tmp_path / "trace.txt"
-    with trace.open("w") as out:
-        conn.pgconn.trace(out.fileno())
-        try:
-            action()
-        finally:
-            conn.pgconn.untrace()
-    return sum(1 for line in trace.read_text().splitlines()
-               if "\tF\t" in line and "Sync" in line)
+def _round_trips(conn: psycopg.Connection[Any], action: Any) -> int:
+    """Round trips a call makes, from libpq's protocol trace."""
+    with RoundTrips(conn.pgconn) as sent:
+        action()
+    return sent.count
 
 
 @pytest.mark.parametrize(("function", "args"), [
@@ -273,13 +267,12 @@ def _syncs_sent(conn: psycopg.Connection[Any], action: Any, tmp_path: Any) -> in
     ("rpc_test.insert_then_fail", {"id": 7}),        # an error: still one round trip
     ("rpc_test.nothing", {}),
 ])
-def test_one_round_trip_per_call(database_url: str, alice: User, tmp_path: Any,
-                                 function: str, args: dict[str, Any]) -> None:
+def test_one_round_trip_per_call(database_url: str, alice: User, function: str,
+                                 args: dict[str, Any]) -> None:
     schema, _, name = function.partition(".")
     with psycopg.connect(database_url, autocommit=True) as conn:
         rpc.call(conn, schema, name, args, alice.claims)  # the schema cache is filled once
-        assert _syncs_sent(conn, lambda: rpc.call(conn, schema, name, args, alice.claims),
-                           tmp_path) == 1
+        assert _round_trips(conn, lambda: rpc.call(conn, schema, name, args, alice.claims)) == 1
         # and the connection is clean for the next call (no transaction left open)
         assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
 

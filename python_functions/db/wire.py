@@ -3,7 +3,7 @@
 `rpc.call`/`acall` send two statements per call (the request context, then the call).
 psycopg's `Connection.pipeline()` does this in one round trip too, but its machinery (a
 pipeline object, a cursor per statement, query conversion and parameter adaptation on every
-call) cost about three times what libpq itself needs (`make bench rpcs`). Here the two
+call) cost about three times what libpq itself needs (`make bench BENCH_ARGS=rpcs`). Here the two
 statements go to the connection's own `PGconn` (psycopg's public `pq` layer): each is
 prepared once per connection (`send_prepare` in the same pipeline, so that costs no extra
 round trip) unless the connection has `prepare_threshold=None` (a pooler in transaction
