@@ -31,6 +31,7 @@ from postgrest.base_request_builder import RequestConfig
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from python_functions.db import rpc
+from python_functions.db.pool import LifoConnectionPool
 from supabase import AsyncClient, AsyncClientOptions, acreate_client
 
 CONNECT_TIMEOUT_S = 3.0
@@ -66,7 +67,7 @@ class PostgresDatabase:
             self._connect_options["prepare_threshold"] = None
         self._checking: asyncio.Task[None] | None = None
         self._answered_at: dict[int, float] = {}  # id(connection) -> when it last answered
-        self._pool = AsyncConnectionPool(
+        self._pool = LifoConnectionPool(
             url, min_size=1, max_size=max_size, open=False, timeout=CONNECT_TIMEOUT_S,
             check=self._check,
             kwargs=self._connect_options,

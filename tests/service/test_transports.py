@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from python_functions.db.pool import LifoConnectionPool
 from python_functions.db.rpc import RpcResponse
 from python_functions.db.transports import PostgresDatabase, PostgrestDatabase
 from python_functions.local.cluster import free_port
@@ -119,3 +120,27 @@ def test_the_pool_prepares_statements_unless_told_not_to(database_url: str, alic
             await database.close()
 
     assert asyncio.run(scenario()) == (2 if prepared else 0)
+
+
+def test_the_pool_hands_out_the_connection_returned_last(database_url: str) -> None:
+    """After a burst has opened several connections, one call after another runs on one hot
+    backend (psycopg_pool's own order would take each of the four in turn)."""
+    async def scenario() -> tuple[list[int], list[int], int]:
+        async with LifoConnectionPool(database_url, min_size=4, max_size=4,
+                                      kwargs={"autocommit": True}) as pool:
+            await pool.wait()
+            held = [await pool.getconn() for _ in range(4)]
+            order = [conn.info.backend_pid for conn in held]
+            for conn in held:
+                await pool.putconn(conn)
+            calls = []
+            for _ in range(6):
+                async with pool.connection() as conn:
+                    await conn.execute("select 1")
+                    calls.append(conn.info.backend_pid)
+            return order, calls, pool.get_stats()["pool_size"]
+
+    order, calls, size = asyncio.run(scenario())
+    assert len(set(order)) == 4
+    assert calls == [order[-1]] * 6
+    assert size == 4  # the others are kept, idle

@@ -27,6 +27,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from python_functions import PROJECT_ROOT
+from python_functions.db.pool import LifoConnectionPool
 from python_functions.local.api.gotrue import GoTrue
 from python_functions.local.api.rest import RpcEndpoint, json_response
 from python_functions.service import cors
@@ -72,7 +73,7 @@ class FunctionsProxy:
 
 def create_app(database_url: str, jwt_secret: str, functions_url: str, public_url: str,
                schemas: list[str] | None = None, pool_size: int = 10) -> Starlette:
-    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+    pool: AsyncConnectionPool[Any] = LifoConnectionPool(
         database_url, min_size=1, max_size=pool_size, open=False, timeout=3.0,
         check=AsyncConnectionPool.check_connection,
         kwargs={"autocommit": True, "application_name": "local_api", "connect_timeout": 3})
