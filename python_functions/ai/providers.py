@@ -19,7 +19,7 @@ import asyncio
 import functools
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import aiohttp
@@ -46,7 +46,8 @@ class CallRecord:
     error_message: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # every field is a scalar: a shallow copy (asdict deep-copies each value, ~15 µs)
+        return dict(vars(self))
 
 
 class ProviderFailure(Exception):

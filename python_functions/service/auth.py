@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 import time
 import uuid
@@ -55,6 +58,19 @@ def mint_token(claims: dict[str, Any], secret: str) -> str:
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
+def token_algorithm(token: str) -> Any:
+    """The `alg` of a token's header, read without checking anything: it only picks the key,
+    and `jwt.decode` then accepts that one algorithm and checks the whole token. (PyJWT's
+    `get_unverified_header` checks every segment character by character: reading the header
+    with it, twice, then decoding cost three times its check per request.)"""
+    segment = token.partition(".")[0]
+    try:
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    return header.get("alg") if isinstance(header, dict) else None
+
+
 def verify_token(token: str, secret: str, jwks: jwt.PyJWKClient | None = None) -> dict[str, Any]:
     """Verify a Supabase user access token.
 
@@ -63,7 +79,7 @@ def verify_token(token: str, secret: str, jwks: jwt.PyJWKClient | None = None) -
     `role=authenticated`. `alg: none` and any other algorithm are refused.
     """
     try:
-        algorithm = jwt.get_unverified_header(token).get("alg")
+        algorithm = token_algorithm(token)
         key: Any
         if algorithm == "HS256":
             key = secret

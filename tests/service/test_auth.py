@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import threading
 import time
@@ -37,6 +39,14 @@ def _post(http: httpx.Client, authorization: str | None) -> httpx.Response:
     return http.post("/sessions/ai", json={"maxPullups": 5}, headers=headers)
 
 
+def _resigned(header_segment: str, user: User) -> str:
+    """A token with this header segment, signed with the project's secret."""
+    signing_input = header_segment + "." + _b64(user_claims(user.id, user.email))
+    signature = hmac.new(DEV_JWT_SECRET.encode(), signing_input.encode(), hashlib.sha256)
+    return signing_input + "." + base64.urlsafe_b64encode(
+        signature.digest()).rstrip(b"=").decode()
+
+
 def _unsigned(user: User) -> str:
     return _b64({"alg": "none", "typ": "JWT"}) + "." + _b64(user_claims(user.id, user.email)) + "."
 
@@ -44,7 +54,7 @@ def _unsigned(user: User) -> str:
 @pytest.mark.parametrize("case", [
     "missing", "not bearer", "empty", "garbage", "expired", "forged", "alg none",
     "wrong audience", "service role", "anon role", "sub not a uuid", "no exp",
-    "sub as urn", "sub in braces",
+    "sub as urn", "sub in braces", "header not json", "alg a list", "junk in the header",
 ])
 def test_bad_tokens_are_401(http: httpx.Client, alice: User, case: str) -> None:
     claims = user_claims(alice.id, alice.email)
@@ -68,6 +78,11 @@ def test_bad_tokens_are_401(http: httpx.Client, alice: User, case: str) -> None:
                                              DEV_JWT_SECRET),
         "sub in braces": "Bearer " + mint_token(claims | {"sub": "{" + alice.id + "}"},
                                                 DEV_JWT_SECRET),
+        "header not json": "Bearer " + _resigned("bm90IGpzb24", alice),
+        "alg a list": "Bearer " + _b64({"alg": ["HS256"], "typ": "JWT"}) + "."
+                      + token_for(alice).split(".", 1)[1],
+        # the header's alg is read leniently to pick the key; PyJWT must still refuse junk
+        "junk in the header": "Bearer " + "!!!!" + token_for(alice),
     }[case]
     response = _post(http, header)
     assert_service_error(response, 401, "UNAUTHORIZED")
