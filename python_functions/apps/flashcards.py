@@ -8,14 +8,14 @@ pending session) and `flashcards.finish_ai_session` (candidates or the failure).
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator, model_validator
 
 from python_functions.service import flow
-from python_functions.service.deps import RequestStats, Services, current_user, services, stats
+from python_functions.service.deps import Caller, current_user
 from python_functions.service.errors import ApiError
 from python_functions.service.text import plain_text
 
@@ -128,12 +128,10 @@ _FAILURE_MESSAGE = {
 )
 async def create_ai_session(
     command: CreateAiSessionCommand,
-    claims: Annotated[dict[str, Any], Depends(current_user)],
-    svc: Annotated[Services, Depends(services)],
-    request_stats: Annotated[RequestStats, Depends(stats)],
+    caller: Annotated[Caller, Depends(current_user)],
 ) -> JSONResponse:
+    svc, request_stats, user_id = caller.services, caller.stats, caller.user_id
     model = flow.resolve_model(svc, command.model)
-    user_id = str(claims["sub"])
     request_stats.extra |= {"model": model, "input_chars": len(command.input_text)}
     begun = await flow.begin(svc, "flashcards.begin_ai_session", {
         "user_id": user_id, "input_text": command.input_text, "model": model})

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
 from python_functions.service import flow
-from python_functions.service.deps import RequestStats, Services, current_user, services, stats
+from python_functions.service.deps import Caller, current_user
 from python_functions.service.errors import ApiError
 
 log = logging.getLogger("python_functions.pullups")
@@ -69,12 +69,10 @@ _FAILURE_MESSAGE = {
 )
 async def generate_session(
     command: GenerateAiSessionCommand,
-    claims: Annotated[dict[str, Any], Depends(current_user)],
-    svc: Annotated[Services, Depends(services)],
-    request_stats: Annotated[RequestStats, Depends(stats)],
+    caller: Annotated[Caller, Depends(current_user)],
 ) -> JSONResponse:
+    svc, request_stats, user_id = caller.services, caller.stats, caller.user_id
     model = flow.resolve_model(svc, command.model)
-    user_id = str(claims["sub"])
     begun = await flow.begin(svc, "pullups.begin_generation", {
         "user_id": user_id, "model": model, "max_pullups": command.maxPullups,
         "start_now": command.startNow})

@@ -25,7 +25,7 @@ from python_functions.ai.ocr import (
 )
 from python_functions.ai.providers import CallRecord, ProviderFailure
 from python_functions.service import flow
-from python_functions.service.deps import RequestStats, Services, current_user, services, stats
+from python_functions.service.deps import Caller, RequestStats, Services, current_user
 from python_functions.service.errors import ApiError
 from python_functions.service.text import plain_text
 
@@ -252,11 +252,9 @@ async def _read_photo(svc: Services, request_stats: RequestStats, model: str, pn
 )
 async def draft_recipe(
     command: RecipeDraftRequest,
-    claims: Annotated[dict[str, Any], Depends(current_user)],
-    svc: Annotated[Services, Depends(services)],
-    request_stats: Annotated[RequestStats, Depends(stats)],
+    caller: Annotated[Caller, Depends(current_user)],
 ) -> JSONResponse:
-    user_id = str(claims["sub"])
+    svc, request_stats, user_id = caller.services, caller.stats, caller.user_id
     png: bytes | None = None
     image_bytes = 0
     text = ""

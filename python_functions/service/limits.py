@@ -68,7 +68,8 @@ class _LimitedRequest:
             if complete:  # the body is in: what comes now is the disconnect, whenever
                 return await receive()
             try:
-                message = await asyncio.wait_for(receive(), self.read_timeout_s)
+                async with asyncio.timeout(self.read_timeout_s):  # no task, unlike wait_for
+                    message = await receive()
             except TimeoutError:
                 rejected = True
                 if not started:
