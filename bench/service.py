@@ -272,10 +272,11 @@ def main() -> None:
         # where a request's time goes at one connection, where every CPU cost adds to it
         cpu = {"service": 0.0, "provider": 0.0, "postgres": 0.0}
         cpu_requests = 0
+        round_parts: list[dict[str, Any]] = []
         try:
             _wrk(url["bare"], "/echo", "{}", None, 2, workdir)  # warm-ups
             _wrk(url["ai"], "/v1/chat/completions", chat, None, 2, workdir)
-            for _ in range(ROUNDS):
+            for round_number in range(ROUNDS):
                 for name, (base, route, payload, needs_users, connections) in runs.items():
                     watched = {"service": _process_tree(processes[1].pid),
                                "provider": _process_tree(processes[0].pid),
@@ -289,21 +290,31 @@ def main() -> None:
                         for k, pids in watched.items():
                             cpu[k] += _cpu_seconds(pids) - before[k]
                         cpu_requests += rounds[name][-1]["requests"]
-            parts = _parts(dsn, users[-PARTS_USERS:])
+                # the parts in the same round, on users of their own (the last slice)
+                end = len(users) - PARTS_USERS * round_number
+                round_parts.append(_parts(dsn, users[end - PARTS_USERS:end]))
         finally:
             for process in processes:
                 process.terminate()
                 process.wait(timeout=10)
             shutil.rmtree(workdir, ignore_errors=True)
     results: dict[str, Any] = {name: _median_run(samples) for name, samples in rounds.items()}
-    parts["provider_ms"] = results["provider_serial"]["median_ms"]
-    parts["sum_ms"] = round(parts["begin_ms"] + parts["finish_ms"] + parts["provider_ms"], 2)
+    # each round's ratio: the service and its parts measured in that round
+    for measured, provider in zip(round_parts, rounds["provider_serial"], strict=True):
+        measured["provider_ms"] = provider["median_ms"]
+        measured["sum_ms"] = round(measured["begin_ms"] + measured["finish_ms"]
+                                   + measured["provider_ms"], 2)
+    over_parts = [service["median_ms"] / measured["sum_ms"] for service, measured
+                  in zip(rounds["service_serial"], round_parts, strict=True)]
+    parts = {key: round(statistics.median(m[key] for m in round_parts), 2)
+             for key in ("begin_ms", "finish_ms", "provider_ms", "sum_ms")}
+    parts["rounds"] = round_parts
     results["cpu_ms_per_request_serial"] = {
         k: round(v * 1000 / max(cpu_requests, 1), 2) for k, v in cpu.items()}
     results |= {"parts": parts, "connections": CONNECTIONS, "seconds": SECONDS,
                 "rounds": ROUNDS,
-                "service_over_parts": round(results["service_serial"]["median_ms"]
-                                            / parts["sum_ms"], 2)}
+                "service_over_parts": round(statistics.median(over_parts), 2),
+                "service_over_parts_spread": f"{min(over_parts):.2f}-{max(over_parts):.2f}"}
     rows = [("bare ASGI `POST /echo`", "bare"), ("offline provider alone", "provider"),
             ("`POST /sessions/ai` (201 each, new user each), DATABASE_URL", "service"),
             ("`POST /sessions/ai`, through PostgREST (supabase-py)", "service_postgrest"),
@@ -348,13 +359,15 @@ def main() -> None:
            f" | {results[k]['p99_ms']} ms | {results[k]['rps']} ({results[k]['rps_spread']})"
            f" | {sum(r['non_2xx'] for r in results[k]['rounds'])} |" for label, k in rows])
     parts_table = (
-        "| the parts of one `POST /sessions/ai` (1 connection) | ms |\n|---|---:|\n"
+        "| the parts of one `POST /sessions/ai` (1 connection; each measured in every round, "
+        "the median round) | ms |\n|---|---:|\n"
         f"| begin_generation (one round trip, median of {PARTS_USERS}) | {parts['begin_ms']} |\n"
         f"| finish_generation (one round trip) | {parts['finish_ms']} |\n"
         f"| the provider's answer (p50, 1 connection) | {parts['provider_ms']} |\n"
         f"| sum of the parts | {parts['sum_ms']} |\n"
         f"| the service (p50, 1 connection) | {results['service_serial']['median_ms']} |\n"
-        f"| **service / parts** | **{results['service_over_parts']}x** |")
+        f"| **service / parts** (each round's ratio: the median, min-max) "
+        f"| **{results['service_over_parts']}x** ({results['service_over_parts_spread']}) |")
     spent = results["cpu_ms_per_request_serial"]
     cpu_table = (
         "| CPU per `POST /sessions/ai` at 1 connection, DATABASE_URL (/proc, all rounds) | ms |\n"
