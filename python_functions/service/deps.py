@@ -119,8 +119,9 @@ class RequireUser:
 @dataclass(frozen=True)
 class Caller:
     """What a protected route is given: the verified claims, the services and the request's
-    log facts, as one dependency without sub-dependencies (FastAPI resolves each dependency
-    of each request anew: three cost about 20 µs more than one)."""
+    log facts, as one dependency without sub-dependencies. FastAPI resolves every dependency
+    anew for each request: the three of before (and their shared sub-dependency) cost about
+    20 µs a request more than this one, measured in process."""
 
     claims: dict[str, Any]
     services: Services
