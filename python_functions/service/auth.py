@@ -66,7 +66,7 @@ def token_algorithm(token: str) -> Any:
     segment = token.partition(".")[0]
     try:
         header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (ValueError, binascii.Error):
+    except (ValueError, binascii.Error, RecursionError):  # deep nesting: RecursionError
         return None
     return header.get("alg") if isinstance(header, dict) else None
 

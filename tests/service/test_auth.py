@@ -55,6 +55,7 @@ def _unsigned(user: User) -> str:
     "missing", "not bearer", "empty", "garbage", "expired", "forged", "alg none",
     "wrong audience", "service role", "anon role", "sub not a uuid", "no exp",
     "sub as urn", "sub in braces", "header not json", "alg a list", "junk in the header",
+    "header nested deeply",
 ])
 def test_bad_tokens_are_401(http: httpx.Client, alice: User, case: str) -> None:
     claims = user_claims(alice.id, alice.email)
@@ -83,6 +84,9 @@ def test_bad_tokens_are_401(http: httpx.Client, alice: User, case: str) -> None:
                       + token_for(alice).split(".", 1)[1],
         # the header's alg is read leniently to pick the key; PyJWT must still refuse junk
         "junk in the header": "Bearer " + "!!!!" + token_for(alice),
+        # json.loads gives up with RecursionError, not ValueError
+        "header nested deeply": "Bearer " + _resigned(
+            base64.urlsafe_b64encode(b"[" * 3000).rstrip(b"=").decode(), alice),
     }[case]
     response = _post(http, header)
     assert_service_error(response, 401, "UNAUTHORIZED")
