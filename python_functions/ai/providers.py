@@ -46,7 +46,7 @@ class CallRecord:
     error_message: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        # every field is a scalar: a shallow copy (asdict deep-copies each value, ~15 µs)
+        # every field is a scalar: a shallow copy (asdict deep-copies each value: 11 µs against 0.4)
         return dict(vars(self))
 
 
