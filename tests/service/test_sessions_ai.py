@@ -3,7 +3,6 @@ provider over HTTP with scripted faults."""
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -31,8 +30,11 @@ def _finish_all_sessions(admin: psycopg.Connection[Any], user: User) -> None:
 
 
 @pytest.fixture
-def today() -> str:
-    return dt.date.today().isoformat()
+def today(admin: psycopg.Connection[Any]) -> str:
+    """The database's date, which the session rules go by (not this machine's)."""
+    row = admin.execute("select current_date::text").fetchone()
+    assert row is not None
+    return str(row[0])
 
 
 def test_success_stores_session_generation_call_and_events(
@@ -202,8 +204,9 @@ def test_ten_concurrent_requests_give_one_201(
     assert api("pullups.ai_quota", alice).body["data"]["used"] == 1
 
 
-def test_active_session_is_409(generate: Generate, alice: User, api: Api) -> None:
-    api("pullups.create_session", alice, session_date="2026-11-25", sets=[1, 1, 1, 1, 1])
+def test_active_session_is_409(generate: Generate, alice: User, api: Api, today: str) -> None:
+    planned = api("pullups.create_session", alice, session_date=today, sets=[1, 1, 1, 1, 1])
+    assert planned.status == 201, planned.body
     assert_service_error(generate(alice, maxPullups=5), 409, "ACTIVE_SESSION_CONFLICT")
 
 
