@@ -48,7 +48,7 @@ SERIAL_SECONDS = 5
 # THREADS steps through its own share of the slice, and the threads do not share the load
 # evenly: at 477 req/s a 5,000-user slice ran out in one thread (136 repeated users, 409).
 SLICE = 10_000
-USERS = 30 * SLICE  # 9 runs that need users in each of 3 rounds, one slice each
+USERS = 31 * SLICE  # 10 runs that need users in each of 3 rounds, one slice each
 PARTS_USERS = 200
 # The last commit before issue 13's performance work: four round trips per RPC call, one
 # worker on uvicorn's h11 parser, httpx to the provider, the SQL before the fast paths. Run
@@ -207,7 +207,7 @@ def main() -> None:
         tokens.write_text("\n".join(
             mint_token(user_claims(u, None, ttl_seconds=3600), DEV_JWT_SECRET) for u in users))
         ports = {name: free_port() for name in
-                 ("ai", "service", "bare", "api", "rest_service", "two_workers")}
+                 ("ai", "service", "bare", "api", "rest_service", "two_workers", "raw")}
         env = {k: v for k, v in os.environ.items()
                if k not in ("OPENROUTER_API_KEY", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY",
                             "WORKERS")}
@@ -231,6 +231,8 @@ def main() -> None:
                    f"{url['rest_service']}/health"),
             _spawn(["-m", "python_functions", "serve"], two_workers,
                    f"{url['two_workers']}/health"),
+            _spawn(["-m", "bench.raw_route"], env | {"PORT": str(ports["raw"])},
+                   f"{url['raw']}/health"),
             _spawn(["-m", "uvicorn", "bench.bare_app:app", "--port", str(ports["bare"]),
                     "--log-level", "warning", "--no-access-log"], env, f"{url['bare']}/docs"),
         ]
@@ -260,6 +262,7 @@ def main() -> None:
             "bare_serial": (url["bare"], "/echo", "{}", False, 1),
             "provider_serial": (url["ai"], "/v1/chat/completions", chat, False, 1),
             "service_serial": (url["service"], "/sessions/ai", body, True, 1),
+            "raw_serial": (url["raw"], "/sessions/ai", body, True, 1),
             "service_postgrest_serial": (url["rest_service"], "/sessions/ai", body, True, 1),
             "service_20": (url["service"], "/sessions/ai", body, True, 20),
             "two_workers_serial": (url["two_workers"], "/sessions/ai", body, True, 1),
@@ -269,16 +272,18 @@ def main() -> None:
             runs |= {"baseline_serial": (url["baseline"], "/sessions/ai", body, True, 1),
                      "baseline_20": (url["baseline"], "/sessions/ai", body, True, 20)}
         rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in runs}
-        # where a request's time goes at one connection, where every CPU cost adds to it
-        cpu = {"service": 0.0, "provider": 0.0, "postgres": 0.0}
-        cpu_requests = 0
+        # where a request's time goes at one connection, where every CPU cost adds to it:
+        # the service, and the same work as a plain ASGI route
+        served_by = {"service_serial": processes[1], "raw_serial": processes[5]}
+        cpu = {name: {"service": 0.0, "provider": 0.0, "postgres": 0.0} for name in served_by}
+        cpu_requests = dict.fromkeys(served_by, 0)
         round_parts: list[dict[str, Any]] = []
         try:
             _wrk(url["bare"], "/echo", "{}", None, 2, workdir)  # warm-ups
             _wrk(url["ai"], "/v1/chat/completions", chat, None, 2, workdir)
             for round_number in range(ROUNDS):
                 for name, (base, route, payload, needs_users, connections) in runs.items():
-                    watched = {"service": _process_tree(processes[1].pid),
+                    watched = {"service": _process_tree(served_by.get(name, processes[1]).pid),
                                "provider": _process_tree(processes[0].pid),
                                "postgres": _postgres_pids(dsn)}
                     before = {k: _cpu_seconds(pids) for k, pids in watched.items()}
@@ -286,10 +291,10 @@ def main() -> None:
                         base, route, payload, fresh_tokens() if needs_users else None,
                         SECONDS if connections > 1 else SERIAL_SECONDS, workdir,
                         connections=connections))
-                    if name == "service_serial":
+                    if name in served_by:
                         for k, pids in watched.items():
-                            cpu[k] += _cpu_seconds(pids) - before[k]
-                        cpu_requests += rounds[name][-1]["requests"]
+                            cpu[name][k] += _cpu_seconds(pids) - before[k]
+                        cpu_requests[name] += rounds[name][-1]["requests"]
                 # the parts in the same round, on users of their own (the last slice)
                 end = len(users) - PARTS_USERS * round_number
                 round_parts.append(_parts(dsn, users[end - PARTS_USERS:end]))
@@ -304,17 +309,22 @@ def main() -> None:
         measured["provider_ms"] = provider["median_ms"]
         measured["sum_ms"] = round(measured["begin_ms"] + measured["finish_ms"]
                                    + measured["provider_ms"], 2)
-    over_parts = [service["median_ms"] / measured["sum_ms"] for service, measured
-                  in zip(rounds["service_serial"], round_parts, strict=True)]
+    over_parts, raw_over_parts = ([served["median_ms"] / measured["sum_ms"] for served, measured
+                                   in zip(rounds[name], round_parts, strict=True)]
+                                  for name in ("service_serial", "raw_serial"))
     parts = {key: round(statistics.median(m[key] for m in round_parts), 2)
              for key in ("begin_ms", "finish_ms", "provider_ms", "sum_ms")}
     parts["rounds"] = round_parts
-    results["cpu_ms_per_request_serial"] = {
-        k: round(v * 1000 / max(cpu_requests, 1), 2) for k, v in cpu.items()}
+    for name, key in (("service_serial", "cpu_ms_per_request_serial"),
+                      ("raw_serial", "raw_cpu_ms_per_request_serial")):
+        results[key] = {k: round(v * 1000 / max(cpu_requests[name], 1), 2)
+                        for k, v in cpu[name].items()}
     results |= {"parts": parts, "connections": CONNECTIONS, "seconds": SECONDS,
                 "rounds": ROUNDS,
                 "service_over_parts": round(statistics.median(over_parts), 2),
-                "service_over_parts_spread": f"{min(over_parts):.2f}-{max(over_parts):.2f}"}
+                "service_over_parts_spread": f"{min(over_parts):.2f}-{max(over_parts):.2f}",
+                "raw_over_parts": round(statistics.median(raw_over_parts), 2),
+                "raw_over_parts_spread": f"{min(raw_over_parts):.2f}-{max(raw_over_parts):.2f}"}
     rows = [("bare ASGI `POST /echo`", "bare"), ("offline provider alone", "provider"),
             ("`POST /sessions/ai` (201 each, new user each), DATABASE_URL", "service"),
             ("`POST /sessions/ai`, through PostgREST (supabase-py)", "service_postgrest"),
@@ -323,6 +333,8 @@ def main() -> None:
             ("bare, 1 connection", "bare_serial"),
             ("provider alone, 1 connection", "provider_serial"),
             ("`POST /sessions/ai`, 1 connection, DATABASE_URL", "service_serial"),
+            ("`POST /sessions/ai`, 1 connection, as a plain ASGI route (`bench/raw_route.py`)",
+             "raw_serial"),
             ("`POST /sessions/ai`, 1 connection, through PostgREST", "service_postgrest_serial"),
             ("`POST /sessions/ai`, 1 connection, WORKERS=2", "two_workers_serial")]
     baseline_table = ""
@@ -367,15 +379,22 @@ def main() -> None:
         f"| sum of the parts | {parts['sum_ms']} |\n"
         f"| the service (p50, 1 connection) | {results['service_serial']['median_ms']} |\n"
         f"| **service / parts** (each round's ratio: the median, min-max) "
-        f"| **{results['service_over_parts']}x** ({results['service_over_parts_spread']}) |")
+        f"| **{results['service_over_parts']}x** ({results['service_over_parts_spread']}) |\n"
+        f"| the same work as a plain ASGI route, without FastAPI's request handling (p50) "
+        f"| {results['raw_serial']['median_ms']} |\n"
+        f"| plain ASGI route / parts | {results['raw_over_parts']}x "
+        f"({results['raw_over_parts_spread']}) |")
     spent = results["cpu_ms_per_request_serial"]
+    raw_spent = results["raw_cpu_ms_per_request_serial"]
     cpu_table = (
-        "| CPU per `POST /sessions/ai` at 1 connection, DATABASE_URL (/proc, all rounds) | ms |\n"
-        "|---|---:|\n"
-        f"| the service | {spent['service']} |\n"
-        f"| the offline provider | {spent['provider']} |\n"
-        f"| Postgres (its backends and background processes) | {spent['postgres']} |\n"
-        f"| sum (wrk's own not counted) | {round(sum(spent.values()), 2)} |")
+        "| CPU per `POST /sessions/ai` at 1 connection, DATABASE_URL (/proc, all rounds) "
+        "| the service, ms | as a plain ASGI route, ms |\n|---|---:|---:|\n"
+        f"| the server | {spent['service']} | {raw_spent['service']} |\n"
+        f"| the offline provider | {spent['provider']} | {raw_spent['provider']} |\n"
+        f"| Postgres (its backends and background processes) | {spent['postgres']} "
+        f"| {raw_spent['postgres']} |\n"
+        f"| sum (wrk's own not counted) | {round(sum(spent.values()), 2)} "
+        f"| {round(sum(raw_spent.values()), 2)} |")
     note = (f"wrk, {THREADS} threads, {SECONDS} s per run at 20 or {CONNECTIONS} connections "
             f"({SERIAL_SECONDS} s at 1), {ROUNDS} rounds interleaved (every endpoint once per "
             "round); p50 and req/s are the median round, with the spread (min-max) over the "
