@@ -148,6 +148,10 @@ class LocalCluster:
             "log_rotation_size": "'10MB'",
             "log_truncate_on_rotation": "on",
             "log_min_error_statement": "fatal",
+            # Supabase's databases run in UTC; initdb would take this machine's zone, and a
+            # laptop's would change every timestamp the API returns and `current_date`
+            "timezone": "'UTC'",
+            "log_timezone": "'UTC'",
         }
         if not self.durable:
             settings |= {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
