@@ -219,8 +219,8 @@ def _plan(admin: psycopg.Connection[Any], user: User) -> str:
 def _in_progress(admin: psycopg.Connection[Any], user: User) -> str:
     row = admin.execute(
         "insert into workouts.training_sessions (user_id, plan_id, date, session)"
-        " values (%s, %s, current_date, %s) returning id::text",
-        (user.id, _plan(admin, user), Jsonb(snapshot(TODAY.isoformat())))).fetchone()
+        " values (%s, %s, %s, %s) returning id::text",  # the snapshot's date: one clock
+        (user.id, _plan(admin, user), TODAY, Jsonb(snapshot(TODAY.isoformat())))).fetchone()
     assert row is not None
     return str(row[0])
 
