@@ -12,6 +12,7 @@ TEST_EMAIL_DOMAIN), so the suite may run against a real Supabase database.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import threading
 import uuid
@@ -158,6 +159,14 @@ def insert_user(conn: psycopg.Connection[Any], user_id: str, email: str) -> None
         " 'authenticated', %s, now(), '{\"provider\": \"email\"}', '{}', now(), now(),"
         " '', '', '', '')",
         (user_id, email))
+
+
+@pytest.fixture
+def today(admin: psycopg.Connection[Any]) -> dt.date:
+    """The database's date, which the session rules go by (not this machine's)."""
+    row = admin.execute("select current_date").fetchone()
+    assert row is not None
+    return row[0]
 
 
 @pytest.fixture

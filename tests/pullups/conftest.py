@@ -13,13 +13,6 @@ from tests.conftest import Api, User
 
 
 @pytest.fixture
-def today(admin: psycopg.Connection[Any]) -> dt.date:
-    row = admin.execute("select current_date").fetchone()
-    assert row is not None
-    return row[0]
-
-
-@pytest.fixture
 def create(api: Api, today: dt.date) -> Callable[..., dict[str, Any]]:
     """Create a session through the RPC and return its SessionDTO (asserting 201)."""
 

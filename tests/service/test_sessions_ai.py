@@ -3,6 +3,7 @@ provider over HTTP with scripted faults."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -27,14 +28,6 @@ def _finish_all_sessions(admin: psycopg.Connection[Any], user: User) -> None:
                   " and status = 'planned'", (user.id,))
     admin.execute("update pullups.sessions set status = 'completed', finished_at = now()"
                   " where user_id = %s and status = 'in_progress'", (user.id,))
-
-
-@pytest.fixture
-def today(admin: psycopg.Connection[Any]) -> str:
-    """The database's date, which the session rules go by (not this machine's)."""
-    row = admin.execute("select current_date::text").fetchone()
-    assert row is not None
-    return str(row[0])
 
 
 def test_success_stores_session_generation_call_and_events(
@@ -204,15 +197,16 @@ def test_ten_concurrent_requests_give_one_201(
     assert api("pullups.ai_quota", alice).body["data"]["used"] == 1
 
 
-def test_active_session_is_409(generate: Generate, alice: User, api: Api, today: str) -> None:
-    planned = api("pullups.create_session", alice, session_date=today, sets=[1, 1, 1, 1, 1])
+def test_active_session_is_409(generate: Generate, alice: User, api: Api, today: dt.date) -> None:
+    planned = api("pullups.create_session", alice, session_date=today.isoformat(),
+                  sets=[1, 1, 1, 1, 1])
     assert planned.status == 201, planned.body
     assert_service_error(generate(alice, maxPullups=5), 409, "ACTIVE_SESSION_CONFLICT")
 
 
 def test_no_session_can_be_created_or_started_while_the_ai_works(
     generate: Generate, alice: User, api: Api, local_provider: LocalAi,
-    admin: psycopg.Connection[Any], today: str,
+    admin: psycopg.Connection[Any], today: dt.date,
 ) -> None:
     """Otherwise create, generate, delete, repeat would be free provider calls (the
     generation's conflict gives its quota slot back)."""
@@ -224,10 +218,11 @@ def test_no_session_can_be_created_or_started_while_the_ai_works(
         if one(admin, "select count(*) from pullups.generations") == 1:
             break
         threading.Event().wait(0.01)
-    assert_error(api("pullups.create_session", alice, session_date=today,
+    assert_error(api("pullups.create_session", alice, session_date=today.isoformat(),
                      sets=[1, 1, 1, 1, 1]), 409, "GENERATION_IN_PROGRESS")
-    logged = api("pullups.create_session", alice, session_date=today, sets=[1, 1, 1, 1, 1],
-                 status="completed")  # logging a finished workout is still fine
+    # logging a finished workout is still fine
+    logged = api("pullups.create_session", alice, session_date=today.isoformat(),
+                 sets=[1, 1, 1, 1, 1], status="completed")
     assert logged.status == 201
     worker.join()
     assert result[0].status_code == 201, result[0].text
@@ -236,7 +231,7 @@ def test_no_session_can_be_created_or_started_while_the_ai_works(
 
 def test_a_session_that_appears_while_the_ai_works_is_409_and_releases_the_slot(
     generate: Generate, alice: User, api: Api, local_provider: LocalAi,
-    admin: psycopg.Connection[Any], today: str,
+    admin: psycopg.Connection[Any], today: dt.date,
 ) -> None:
     """Not through the RPCs (they refuse), but e.g. an operator's insert: the AI's session
     is not stored and the quota slot is given back."""
