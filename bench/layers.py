@@ -70,26 +70,18 @@ LAYERS: list[tuple[str, str, str | None, str]] = [
 ]
 
 
-def _block(raw: RawPipeline, context: Step, statement: Step | None) -> float:
-    """The median of TRIALS trials in a row, after WARMUP untimed ones. What a statement costs
-    here depends on what ran just before it (a definer function holding the minimal SQL of
-    `workouts.delete_plan` measured 3 to 27 µs over that SQL, by the trials around it), so
-    each variant is timed among its own, as consecutive calls of one RPC on a connection
-    are."""
-    for _ in range(WARMUP):
-        raw.trial(context, statement)
-    return statistics.median(raw.trial(context, statement) for _ in range(TRIALS))
-
-
 def _measure(raw: RawPipeline, steps: dict[str, tuple[Step, Step]], clock: Step
              ) -> dict[str, dict[str, float]]:
     """Each round times every variant's block, then the clock's own; the rounds take the
     drift."""
     rounds: dict[str, list[float]] = {name: [] for name in steps}
     for _ in range(ROUNDS):
-        medians = {name: _block(raw, context, statement)
+        # each variant timed among its own: what a statement costs here depends on what ran
+        # just before it (a definer function holding the minimal SQL of
+        # `workouts.delete_plan` measured 3 to 27 µs over that SQL, by the trials around it)
+        medians = {name: raw.in_a_row(context, statement, TRIALS, WARMUP)
                    for name, (context, statement) in steps.items()}
-        own = _block(raw, clock, None)
+        own = raw.in_a_row(clock, None, TRIALS, WARMUP)
         for name, median in medians.items():
             rounds[name].append(median - own)
     return {name: {"median": statistics.median(v), "min": min(v), "max": max(v)}
