@@ -4,7 +4,8 @@ A change of a few µs does not show between two `make bench rpcs` runs: the same
 ratio moves by up to 0.3 from one run to the next. This compares the two definitions in one
 run, on the rpcs benchmark's data and arguments, each trial as in that benchmark (PostgREST's
 call shape, Postgres' clock, rolled back), in the order A B B A, then B A A B, so that what
-runs before a trial (a different statement costs the next about 10 %) hits both alike.
+runs before a trial hits both alike (after a different statement, the next one took 4-126 µs
+more than after itself in `bench rpcs`, `flashcards.review_candidates` aside).
 
 FILE is SQL creating the variant next to the RPC under the name `<function>_b`, with the
 same arguments: e.g. for `pullups.get_session`, `create function pullups.get_session_b(
