@@ -22,6 +22,7 @@ import httpx
 import psycopg
 
 from python_functions import PROJECT_ROOT
+from python_functions.local import NODE
 from python_functions.local.cluster import LocalCluster, free_port
 
 
@@ -153,7 +154,7 @@ def test_make_run_serves_the_demo_users_and_stops_on_ctrl_c() -> None:
         snippet = re.search(r"From supabase-js.*?\n((?:  .*\n){3})", output)
         assert snippet, output
         pasted = subprocess.run(
-            ["node", "--experimental-websocket", "--input-type=module"],
+            [str(NODE), "--input-type=module"],
             input=textwrap.dedent(snippet.group(1)),
             cwd=PROJECT_ROOT / "examples" / "supabase-js", capture_output=True, text=True,
             timeout=60)

@@ -4,13 +4,16 @@ offline provider, over the test database."""
 
 from __future__ import annotations
 
+import json
 import os
-import shutil
+import re
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from python_functions import PROJECT_ROOT
+from python_functions.local import NODE
 from python_functions.service.settings import Settings
 from tests.conftest import TEST_EMAIL_DOMAIN
 from tests.http_fixtures import ANON_KEY, LocalAi, ServerThread
@@ -21,8 +24,8 @@ TSC = EXAMPLE / "node_modules" / ".bin" / "tsc"
 
 @pytest.fixture(scope="module")
 def compiled() -> None:
-    if shutil.which("node") is None or not TSC.exists():
-        pytest.fail("examples/supabase-js needs Node and `npm ci` (scripts/setup.sh does both)")
+    if not NODE.exists() or not TSC.exists():
+        pytest.fail("tools/ and examples/supabase-js need `npm ci` (scripts/setup.sh runs it)")
     built = subprocess.run([str(TSC), "-p", "."], cwd=EXAMPLE, capture_output=True, text=True,
                            timeout=300, check=False)
     assert built.returncode == 0, built.stdout + built.stderr
@@ -35,11 +38,25 @@ def test_the_supabase_js_suite_passes_against_the_local_api(
     env = {**os.environ, "SUPABASE_URL": local_api.url, "SUPABASE_ANON_KEY": ANON_KEY,
            "EMAIL_DOMAIN": TEST_EMAIL_DOMAIN, "AI_MODEL": service_settings.default_model}
     ran = subprocess.run(
-        ["node", "--experimental-websocket", "--test", "--test-reporter=spec",
+        [str(NODE), "--test", "--test-reporter=spec",
          "dist/examples/supabase-js/src/app.test.js"],
         cwd=EXAMPLE, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert ran.returncode == 0, ran.stdout[-6000:] + ran.stderr[-3000:]
     assert "# fail 0" in ran.stdout or "fail 0" in ran.stdout, ran.stdout[-3000:]
+
+
+@pytest.mark.parametrize("package", [
+    EXAMPLE / "node_modules" / "@supabase" / "supabase-js",
+    PROJECT_ROOT / "tools" / "node_modules" / "@supabase" / "postgres-meta",
+], ids=lambda path: path.name)
+def test_the_pinned_node_is_one_the_package_declares_it_runs_on(package: Path) -> None:
+    declared = json.loads((package / "package.json").read_text())["engines"]["node"]
+    floor = re.fullmatch(r">=\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?", declared)
+    assert floor, f"{package.name} declares {declared!r}: teach this test that form"
+    ran = subprocess.run([str(NODE), "--version"], capture_output=True, text=True, timeout=30,
+                         check=True)
+    version = tuple(int(part) for part in ran.stdout.strip().lstrip("v").split("."))
+    assert version >= tuple(int(part or 0) for part in floor.groups()), (declared, version)
 
 
 def test_the_readme_snippets_are_lines_of_the_tested_file() -> None:

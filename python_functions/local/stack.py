@@ -335,8 +335,9 @@ def print_instructions(settings: Settings) -> None:
         f"  DATABASE_URL={settings.db_url}",
         f"  AI service:  {service}  (OpenAPI: {service}/openapi.json), AI by {provider}",
         "",
-        "From supabase-js: in examples/supabase-js/, run `node --experimental-websocket"
-        " --input-type=module` (Node 22+: `node --input-type=module`), paste, then Ctrl-D:",
+        "From supabase-js: in examples/supabase-js/, run"
+        " `../../tools/node_modules/.bin/node --input-type=module` (the Node 22 supabase-js"
+        " needs, installed by make; any Node 22+ does), paste, then Ctrl-D:",
         *(f"  {line}" for line in supabase_js_snippet(settings)),
         "",
         "Demo users (password: demo-password) and dev JWTs",
