@@ -6,6 +6,7 @@ import json
 import os
 import queue
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -150,13 +151,16 @@ def test_make_run_serves_the_demo_users_and_stops_on_ctrl_c() -> None:
             assert drafted.stdout == "200", drafted.stdout + drafted.stderr
             assert json.loads(drafted.stderr)["draft"]["name"] == "Placki ziemniaczane"
 
-        # the printed supabase-js snippet, pasted into node as it is: alice's sessions
-        snippet = re.search(r"From supabase-js.*?\n((?:  .*\n){3})", output)
+        # the printed supabase-js snippet, pasted as it is into the printed command (run where
+        # the banner says): alice's sessions
+        snippet = re.search(r"From supabase-js: in (\S+), run `([^`]+)`.*?\n((?:  .*\n){3})",
+                            output)
         assert snippet, output
+        where, command, lines = snippet.groups()
+        assert Path(PROJECT_ROOT / where, shlex.split(command)[0]).resolve() == NODE.resolve()
         pasted = subprocess.run(
-            [str(NODE), "--input-type=module"],
-            input=textwrap.dedent(snippet.group(1)),
-            cwd=PROJECT_ROOT / "examples" / "supabase-js", capture_output=True, text=True,
+            shlex.split(command),
+            input=textwrap.dedent(lines), cwd=PROJECT_ROOT / where, capture_output=True, text=True,
             timeout=60)
         assert pasted.returncode == 0, pasted.stdout + pasted.stderr
         assert "error: null" in pasted.stdout and "status: 200" in pasted.stdout, pasted.stdout
