@@ -18,7 +18,7 @@ import httpx
 import psycopg
 
 from python_functions import PROJECT_ROOT
-from python_functions.local import migrations
+from python_functions.local import NODE, migrations
 from python_functions.local.cluster import ClusterError, LocalCluster
 from python_functions.service.auth import mint_token, user_claims
 from python_functions.service.settings import Settings
@@ -27,6 +27,7 @@ DEMO_USERS = ("alice@example.com", "bob@example.com", "new@example.com")
 STUDY_TEXT = PROJECT_ROOT / "examples" / "flashcards" / "study-text.txt"
 RECIPE_TEXT = PROJECT_ROOT / "examples" / "recipes" / "placki.txt"
 RECIPE_PHOTO = PROJECT_ROOT / "examples" / "recipes" / "placki.png"
+SUPABASE_JS_EXAMPLE = PROJECT_ROOT / "examples" / "supabase-js"
 
 
 def local_cluster(settings: Settings) -> LocalCluster:
@@ -335,9 +336,9 @@ def print_instructions(settings: Settings) -> None:
         f"  DATABASE_URL={settings.db_url}",
         f"  AI service:  {service}  (OpenAPI: {service}/openapi.json), AI by {provider}",
         "",
-        "From supabase-js: in examples/supabase-js/, run"
-        " `../../tools/node_modules/.bin/node --input-type=module` (the Node 22 supabase-js"
-        " needs, installed by make; any Node 22+ does), paste, then Ctrl-D:",
+        f"From supabase-js: in {SUPABASE_JS_EXAMPLE.relative_to(PROJECT_ROOT)}/, run"
+        f" `{os.path.relpath(NODE, SUPABASE_JS_EXAMPLE)} --input-type=module` (the Node 22"
+        " supabase-js needs, installed by make; any Node 22+ does), paste, then Ctrl-D:",
         *(f"  {line}" for line in supabase_js_snippet(settings)),
         "",
         "Demo users (password: demo-password) and dev JWTs",

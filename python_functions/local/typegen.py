@@ -2,9 +2,8 @@
 
 `@supabase/postgres-meta` (pinned in tools/package.json) is what `supabase gen types
 typescript` runs in a container; here it runs with the pinned Node (`local.NODE`) against
-the database directly, so
-it needs no Docker. The output is committed as types/database.types.ts, and a test fails
-when it no longer matches the migrations.
+the database directly, so it needs no Docker. The output is committed as
+types/database.types.ts, and a test fails when it no longer matches the migrations.
 """
 
 from __future__ import annotations
