@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Api, User, assert_error
+from tests.conftest import SERVICE_ROLE_CLAIMS, Api, User, assert_error
 
 READS = [("pullups.get_session", "session_id"), ("workouts.get_session", "id"),
          ("workouts.get_plan", "id")]
@@ -87,3 +87,12 @@ def test_reads_keep_no_owner_filter_of_their_own(
         admin.execute("drop policy shared_read on workouts.plans")
     assert_error(api("workouts.get_plan", carol, id=rows["workouts.get_plan"]), 404,
                  "NOT_FOUND")
+
+
+@pytest.mark.parametrize(("function", "arg"), READS, ids=[r[0] for r in READS])
+def test_the_service_role_cannot_call_them(
+        api: Api, alice: User, rows: dict[str, str], function: str, arg: str) -> None:
+    """service_role bypasses RLS, which is these reads' only owner check: it must not be
+    able to call them, with or without a user's `sub`."""
+    for claims in (SERVICE_ROLE_CLAIMS, SERVICE_ROLE_CLAIMS | {"sub": alice.id}):
+        assert_error(api(function, claims=claims, **_id(arg, rows[function])), 403, "42501")
