@@ -2,13 +2,16 @@
 the tables' RLS policy pick the caller's rows: the owner gets the row, anyone else 404, and
 a caller the policy cannot name is 401 UNAUTHORIZED, never a raw Postgres error: no `sub`,
 or a `sub` that is not a UUID (as a third-party auth provider's token has), whether or not
-the id names a row (where it does, the policy's `auth.uid()` fails its cast)."""
+the id names a row (where it does, the policy's `auth.uid()` fails its cast). The service
+role, which bypasses RLS, may not call them."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+import psycopg
 import pytest
 
 from tests.conftest import SERVICE_ROLE_CLAIMS, Api, User, assert_error
@@ -19,7 +22,7 @@ NOWHERE = "00000000-0000-4000-8000-00000000dead"
 
 
 @pytest.fixture
-def rows(api: Api, alice: User, today: Any) -> dict[str, str]:
+def rows(api: Api, alice: User, today: dt.date) -> dict[str, str]:
     """Alice's pull-up session, workout plan and workout session, by read."""
     session = api("pullups.create_session", alice, session_date=today.isoformat(),
                   sets=[5, 5, 5, 5, 5])
@@ -74,7 +77,7 @@ def test_without_a_caller_a_malformed_id_is_401_first(
 
 
 def test_reads_keep_no_owner_filter_of_their_own(
-        api: Api, admin: Any, alice: User, rows: dict[str, str],
+        api: Api, admin: psycopg.Connection[Any], alice: User, rows: dict[str, str],
         make_user: Callable[..., User]) -> None:
     """RLS is what stands between a caller and another's row: with the policy widened (as
     an app sharing rows would), the read follows it."""
