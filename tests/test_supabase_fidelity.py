@@ -1,12 +1,14 @@
-"""Judged by Supabase's own tools: the CLI applies, lists and lints the project; pgTAP proves the
-catalog rules; the config exposes what the migrations create; the seed is what GoTrue needs.
+"""Judged by Supabase's own tools: the CLI applies, lists, lints and advises on the project;
+pgTAP proves the catalog rules; the config exposes what the migrations create; the seed is
+what GoTrue needs.
 
 The CLI is the pinned npm package in tools/ (`scripts/setup.sh` installs it); it needs no
-Docker for `db push --db-url`, `migration list --db-url` and `db lint --db-url`.
+Docker for `db push`, `migration list`, `db lint` and `db advisors` with `--db-url`.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import tomllib
@@ -102,6 +104,52 @@ def test_cli_lint_reports_nothing_and_would_report_a_fault(bare_supabase_db: str
                       "--fail-on", "warning")
     assert faulty.returncode != 0
     assert "lint_probe" in faulty.stdout and "unused variable" in faulty.stdout
+
+
+def _advisor_findings(url: str, level: str) -> tuple[int, list[dict[str, Any]]]:
+    """`supabase db advisors` (the dashboard's Security and Performance Advisor, splinter's
+    lints) on `url`: its exit status with `--fail-on warn`, and what it found at `level` or
+    above. The dashboard runs the lints knowing which schemas the API exposes
+    (`pgrst.db_schemas`); the CLI reads that setting from the session, so the URL sets it to
+    the config's schemas (unset, the lints would look at `public` alone)."""
+    schemas = ",".join(tomllib.loads(
+        (PROJECT_ROOT / "supabase" / "config.toml").read_text())["api"]["schemas"])
+    options = "options=-c%20pgrst.db_schemas%3D" + schemas.replace(",", "%2C")
+    found = supabase("db", "advisors", "--db-url", _cli_url(url) + "&" + options,
+                     "--type", "all", "--level", level, "--fail-on", "warn",
+                     "--output-format", "json")
+    try:  # a list of findings; none: {"results": [], ...}
+        answer = json.loads(found.stdout)
+    except json.JSONDecodeError:
+        raise AssertionError(found.stdout + found.stderr) from None
+    assert isinstance(answer, list) or "results" in answer, found.stdout  # not an error
+    findings: list[dict[str, Any]] = answer if isinstance(answer, list) else answer["results"]
+    return found.returncode, findings
+
+
+def test_cli_advisors_find_no_warning_and_would_report_faults(bare_supabase_db: str) -> None:
+    assert migrations.prepare_database(bare_supabase_db, seed=False)
+    status, findings = _advisor_findings(bare_supabase_db, "info")
+    assert status == 0, findings
+    assert [f for f in findings if f["level"] != "INFO"] == []
+    # Informational only: indexes no query has used yet (a fresh database), and core's
+    # private tables, whose RLS without a policy denies every client on purpose.
+    expected = {("unused_index", "core"), ("unused_index", "pullups"),
+                ("unused_index", "workouts"), ("unused_index", "flashcards"),
+                ("unused_index", "recipes"), ("rls_enabled_no_policy", "core")}
+    assert {(f["name"], f["metadata"]["schema"]) for f in findings} <= expected, findings
+
+    with psycopg.connect(bare_supabase_db, autocommit=True) as conn:
+        conn.execute("create table pullups.advisor_probe (id int)")
+        conn.execute("grant select on pullups.advisor_probe to authenticated")
+        conn.execute("create function pullups_private.advisor_probe() returns int"
+                     " language sql as 'select 1'")
+    status, findings = _advisor_findings(bare_supabase_db, "warn")
+    assert status != 0
+    assert {(f["name"], f["metadata"]["name"]) for f in findings} == {
+        ("rls_disabled_in_public", "advisor_probe"),  # exposed: the config's schemas count
+        ("function_search_path_mutable", "advisor_probe"),
+    }, findings
 
 
 # -----------------------------------------------------------------------------
