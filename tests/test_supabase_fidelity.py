@@ -22,6 +22,7 @@ import pytest
 
 from python_functions import PROJECT_ROOT
 from python_functions.local import migrations
+from python_functions.local.api import exposed_schemas
 
 SUPABASE_CLI = PROJECT_ROOT / "tools" / "node_modules" / ".bin" / "supabase"
 CATALOG_TESTS = sorted((PROJECT_ROOT / "supabase" / "tests" / "database").glob("*.sql"))
@@ -112,9 +113,7 @@ def _advisor_findings(url: str, level: str) -> tuple[int, list[dict[str, Any]]]:
     above. The dashboard runs the lints knowing which schemas the API exposes
     (`pgrst.db_schemas`); the CLI reads that setting from the session, so the URL sets it to
     the config's schemas (unset, the lints would look at `public` alone)."""
-    schemas = ",".join(tomllib.loads(
-        (PROJECT_ROOT / "supabase" / "config.toml").read_text())["api"]["schemas"])
-    options = "options=-c%20pgrst.db_schemas%3D" + schemas.replace(",", "%2C")
+    options = "options=-c%20pgrst.db_schemas%3D" + "%2C".join(exposed_schemas())
     found = supabase("db", "advisors", "--db-url", _cli_url(url) + "&" + options,
                      "--type", "all", "--level", level, "--fail-on", "warn",
                      "--output-format", "json")
