@@ -1,8 +1,8 @@
-"""The set-based snapshot normaliser (`normalized_session`, on every write) answers exactly
+"""The fast snapshot normaliser (`normalized_session`, on every write) answers exactly
 what the item-by-item one (`normalize_session`) does: the same document for a valid
-snapshot, the same 400 for an invalid one. Its checks are written separately for speed, so
-each rule is tried on both. Given the snapshot stored so far, it skips the exercises that
-are unchanged at their place, and still answers the same."""
+snapshot, the same 400 for an invalid one. Its checks are written separately, as plain
+expressions, for speed, so each rule is tried on both. Given the snapshot stored so far, it
+skips the exercises that are unchanged at their place, and still answers the same."""
 
 from __future__ import annotations
 
