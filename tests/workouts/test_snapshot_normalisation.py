@@ -2,7 +2,8 @@
 what the item-by-item one (`normalize_session`) does: the same document for a valid
 snapshot, the same 400 for an invalid one. Its checks are written separately, as plain
 expressions, for speed, so each rule is tried on both. Given the snapshot stored so far, it
-skips the exercises that are unchanged at their place, and still answers the same."""
+skips the exercises and the sets that are unchanged at their place, and still answers the
+same."""
 
 from __future__ import annotations
 
@@ -175,14 +176,31 @@ def test_an_exercise_unchanged_at_its_place_is_not_checked_again(
     assert answer == ("ok", {**logged, "date": DATE.isoformat()})
 
 
-def test_an_exercise_moved_or_changed_is_checked(admin: psycopg.Connection[Any]) -> None:
+def test_an_exercise_moved_or_a_set_changed_is_checked(admin: psycopg.Connection[Any]) -> None:
     stored = _stored_before_a_rule()
     moved = copy.deepcopy(stored)
     moved["exercises"].reverse()
     changed = copy.deepcopy(stored)
-    changed["exercises"][0]["name"] = "Renamed"
+    changed["exercises"][0]["sets"][0]["rest_seconds"] = 90  # the set refused now, edited
     for document in (moved, changed):
         assert _normalise(admin, "normalized_session", document, known=stored)[0] == "error"
+
+
+def test_a_set_unchanged_at_its_place_is_not_checked_again(
+        admin: psycopg.Connection[Any]) -> None:
+    """Only the sets that differ from the stored exercise at the same place are checked:
+    the exercise's name changed, its stored set that the checks would refuse did not."""
+    stored = _stored_before_a_rule()
+    renamed = copy.deepcopy(stored)
+    renamed["exercises"][0]["name"] = "Renamed"
+    renamed["exercises"][0]["sets"][1].update(actual_reps=8, completed=True)
+    assert _normalise(admin, "normalized_session", renamed)[0] == "error"
+    answer = _normalise(admin, "normalized_session", renamed, known=stored)
+    assert answer == ("ok", {**renamed, "date": DATE.isoformat()})
+    # the exercise's own checks still run
+    unnamed = copy.deepcopy(renamed)
+    unnamed["exercises"][0]["name"] = " "
+    assert _normalise(admin, "normalized_session", unnamed, known=stored)[0] == "error"
 
 
 def _printed_size(admin: psycopg.Connection[Any], document: Any) -> int:
