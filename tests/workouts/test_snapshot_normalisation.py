@@ -74,8 +74,19 @@ def _with(path: list[Any], value: Any) -> Any:
     return document
 
 
+def _every_set(change: dict[str, Any]) -> dict[str, Any]:
+    """A snapshot whose sets are all equal, each with `change` applied."""
+    document = snapshot()
+    for exercise in document["exercises"]:
+        for one_set in exercise["sets"]:
+            one_set.update(change)
+    return document
+
+
 VALID: list[Any] = [
     snapshot(),
+    _every_set({"extra": "dropped from every set, not only the first"}),
+    _every_set({"planned_weight": 10000.0, "rest_seconds": 0}),
     snapshot(exercises=0),
     {**snapshot(), "unknown": 1, "date": "2026-11-20"},
     {k: v for k, v in snapshot().items() if k != "date"},
@@ -89,6 +100,7 @@ VALID: list[Any] = [
 
 INVALID: list[Any] = [
     None, [], "text",
+    _every_set({"planned_reps": 1000.5}),
     {**snapshot(), "date": "2026-11-21"},
     _with(["exercises"], {}),
     _with(["exercises"], [{"name": "x", "sets": []}] * 51),
