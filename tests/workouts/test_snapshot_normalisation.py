@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import random
 from collections.abc import Iterator
 from typing import Any
 
@@ -96,6 +97,10 @@ VALID: list[Any] = [
     _with_set({"planned_reps": 50e-1}),
     _with(["exercises", 0, "name"], "x" * 200),
     _with(["exercises", 0, "sets"], []),
+    # blank means spaces only (btrim): a tab or a line break is a name
+    _with(["plan_name"], " \n "),
+    _with(["exercises", 0, "name"], "\t"),
+    _with(["exercises", 0, "name"], "ż" * 200),
 ]
 
 INVALID: list[Any] = [
@@ -126,6 +131,19 @@ INVALID: list[Any] = [
     _with_set({"rest_seconds": 3600.5}),
     _with_set({"rest_seconds": 3601}),
     _with(["exercises", 0, "name"], "é" * 200 + "é"),
+    # a value wrapped in an array is not that value (lax jsonpath would unwrap it)
+    {**snapshot(), "date": ["2026-11-20"]},
+    {**snapshot(), "date": None},
+    _with(["plan_name"], ["Push"]),
+    _with(["exercises", 0], [snapshot()["exercises"][0]]),
+    _with(["exercises", 0, "name"], ["x"]),
+    _with(["exercises", 0, "sets", 0], [snapshot()["exercises"][0]["sets"][0]]),
+    _with_set({"completed": [True]}),
+    _with_set({"planned_reps": [8]}),
+    _with_set({"planned_weight": [60]}),
+    _with_set({"actual_weight": [60]}),
+    _with_set({"actual_reps": [8]}),
+    _with_set({"rest_seconds": [60]}),
 ]
 
 
@@ -170,6 +188,133 @@ def test_the_stored_snapshot_changes_no_answer(
     # a stored snapshot whose exercises are all different: everything is checked
     other = snapshot(reps=3, completed=True, exercises=3)
     assert _normalise(admin, "normalized_session", document, known=other) == alone
+
+
+_ODD_VALUES: list[Any] = [
+    None, True, 0, 8, -1, 1000, 1001, 999.5, 0.5, 10000, 10000.01, 3600, 3601, 1e-9, 2.5,
+    "8", "", [], [8], {}, {"a": 1}]
+_ODD_NAMES: list[Any] = [
+    "", " ", "a", " a ", "\n", "\t", " \n ", "x" * 200, "x" * 201, "ż" * 200, "ż" * 201,
+    " " * 201, 5, None, ["a"], {"a": "b"}, True]
+_SET_KEYS = ("planned_reps", "planned_weight", "actual_reps", "actual_weight", "rest_seconds",
+             "completed")
+
+
+def _generated_set(rng: random.Random) -> Any:
+    if rng.random() < 0.9:  # most sets are valid, so that many snapshots are
+        return copy.deepcopy(snapshot()["exercises"][0]["sets"][0])
+    if rng.random() < 0.08:
+        return rng.choice([None, [], [{"planned_reps": 8, "completed": True}], "x", 1])
+    generated: dict[str, Any] = {}
+    for key in _SET_KEYS:
+        roll = rng.random()
+        if roll < 0.15:
+            continue  # missing
+        usual = rng.choice([True, False]) if key == "completed" else rng.choice([0, 8, 60, None])
+        generated[key] = usual if roll < 0.6 else rng.choice(_ODD_VALUES)
+    if rng.random() < 0.15:
+        generated["extra"] = 1
+    return generated
+
+
+def _generated_exercise(rng: random.Random) -> Any:
+    if rng.random() < 0.02:
+        return rng.choice([None, [], "x", 1])
+    count = rng.choice([0, 1, 3, 50, 51]) if rng.random() < 0.1 else 3
+    first = _generated_set(rng)
+    exercise: dict[str, Any] = {
+        "name": "Bench" if rng.random() < 0.9 else rng.choice(_ODD_NAMES),
+        "sets": [copy.deepcopy(first) if rng.random() < 0.5 else _generated_set(rng)
+                 for _ in range(count)]}
+    if rng.random() < 0.02:
+        exercise["sets"] = rng.choice([None, "x", {}, 1])
+    for key in ("sets", "name"):
+        if rng.random() < 0.02:
+            del exercise[key]
+    if rng.random() < 0.1:
+        exercise["note"] = "kept out"
+    return exercise
+
+
+def _generated_snapshot(rng: random.Random) -> Any:
+    """A snapshot with random faults: wrong types, values at and past each limit, blank and
+    long names, missing and unknown keys, wrapped values."""
+    if rng.random() < 0.03:
+        return rng.choice([None, [], "x", 1, {}])
+    document: dict[str, Any] = {
+        "plan_name": "Push" if rng.random() < 0.7 else rng.choice(_ODD_NAMES),
+        "day_name": "Day" if rng.random() < 0.7 else rng.choice(_ODD_NAMES)}
+    roll = rng.random()
+    if roll < 0.5:
+        document["date"] = DATE.isoformat()
+    elif roll < 0.6:
+        document["date"] = rng.choice(["2026-11-21", None, 20261120, [DATE.isoformat()],
+                                       {"d": 1}, DATE.isoformat() + " "])
+    count = rng.choice([0, 1, 4, 50, 51]) if rng.random() < 0.2 else 4
+    document["exercises"] = [_generated_exercise(rng) for _ in range(count)]
+    if rng.random() < 0.05:
+        document["exercises"] = rng.choice([None, "x", {}, 1])
+    for key in ("plan_name", "day_name", "exercises"):
+        if rng.random() < 0.03:
+            del document[key]
+    if rng.random() < 0.1:
+        document["extra"] = {"a": [1, 2]}
+    return document
+
+
+def _edited(rng: random.Random, stored: dict[str, Any]) -> dict[str, Any]:
+    """`stored` with one place changed the way a client might: an exercise, a set or a name
+    replaced by a generated one, or a set added."""
+    document = copy.deepcopy(stored)
+    exercises = document["exercises"]
+    if not exercises or rng.random() < 0.1:
+        document["plan_name"] = rng.choice(_ODD_NAMES)
+        return document
+    at = rng.randrange(len(exercises))
+    roll = rng.random()
+    if roll < 0.2:
+        exercises[at] = _generated_exercise(rng)
+    elif roll < 0.3:
+        exercises[at]["name"] = rng.choice(_ODD_NAMES)
+    elif roll < 0.5:
+        exercises[at]["sets"].append(_generated_set(rng))
+    elif exercises[at]["sets"]:
+        sets = exercises[at]["sets"]
+        sets[rng.randrange(len(sets))] = _generated_set(rng)
+    return document
+
+
+def test_generated_snapshots_get_the_same_answer_both_ways_and_valid_ones_skip_the_walk(
+        admin: psycopg.Connection[Any], superuser: psycopg.Connection[Any]) -> None:
+    """600 generated snapshots (seeded): the fast check refuses exactly what the walk
+    refuses, and hands no valid snapshot to the walk."""
+    rng = random.Random(20261127)
+    valid = 0
+    for _ in range(600):
+        document = _generated_snapshot(rng)
+        fast = _normalise(admin, "normalized_session", document)
+        assert fast == _normalise(admin, "normalize_session", document), document
+        if fast[0] == "ok":
+            valid += 1
+            assert _walks(superuser, document) == 0, document
+    assert valid > 50  # enough valid ones to matter
+
+
+def test_generated_edits_of_a_stored_snapshot_get_the_walks_answer(
+        admin: psycopg.Connection[Any]) -> None:
+    """A stored (valid) snapshot and a generated edit of it (seeded): with the stored one
+    known, so that what is unchanged at its place is skipped, the fast check still answers
+    the edit as the walk does."""
+    rng = random.Random(1127)
+    edits = 0
+    while edits < 300:
+        stored = _normalise(admin, "normalize_session", _generated_snapshot(rng))
+        if stored[0] != "ok":
+            continue
+        document = _edited(rng, stored[1])
+        assert (_normalise(admin, "normalized_session", document, known=stored[1])
+                == _normalise(admin, "normalize_session", document)), document
+        edits += 1
 
 
 def _stored_before_a_rule() -> dict[str, Any]:
