@@ -1,9 +1,9 @@
 """The fast snapshot normaliser (`normalized_session`, on every write) answers exactly
 what the item-by-item one (`normalize_session`) does: the same document for a valid
-snapshot, the same 400 for an invalid one. Its checks are written separately, as plain
-expressions, for speed, so each rule is tried on both. Given the snapshot stored so far, it
-skips the exercises and the sets that are unchanged at their place, and still answers the
-same."""
+snapshot, the same 400 for an invalid one. Its checks are written separately, as jsonpath
+filters, for speed, so each rule is tried on both, in listed cases and in generated ones.
+Given the snapshot stored so far, it skips the exercises and the sets that are unchanged at
+their place, and still answers the same."""
 
 from __future__ import annotations
 
