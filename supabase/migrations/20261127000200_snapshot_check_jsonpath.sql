@@ -3,10 +3,10 @@
 -- jsonpath. plpgsql sets up each expression it evaluates again in every
 -- transaction, and the set-up costs per function call in it (each operator,
 -- cast and jsonb accessor is looked up and its EXECUTE privilege checked): the
--- set's CASE, about 60 calls, added 28-50 µs to a call in a transaction of its
--- own (by hand, pgbench, four runs) and 5 µs in a loop in one transaction. A
+-- set's CASE, about 60 calls, added 28-52 µs to a call in a transaction of its
+-- own (by hand, pgbench, eight runs) and 5 µs in a loop in one transaction. A
 -- jsonpath constant is one call, parsed once per session: the same set check as
--- one jsonb_path_exists added 5-19 µs, and the same 5 µs in a loop.
+-- one jsonb_path_exists added 6-20 µs (four runs), and the same 5 µs in a loop.
 -- So each level's checks (the document, an exercise, a set) are now one
 -- jsonpath, but for two kinds of check kept as plain expressions: a string's
 -- length (jsonpath has no length; a regular expression ".{201}" costs 4 µs a
