@@ -196,13 +196,12 @@ _ODD_VALUES: list[Any] = [
 _ODD_NAMES: list[Any] = [
     "", " ", "a", " a ", "\n", "\t", " \n ", "x" * 200, "x" * 201, "ż" * 200, "ż" * 201,
     " " * 201, 5, None, ["a"], {"a": "b"}, True]
-_SET_KEYS = ("planned_reps", "planned_weight", "actual_reps", "actual_weight", "rest_seconds",
-             "completed")
+_SET_KEYS = tuple(snapshot()["exercises"][0]["sets"][0])
 
 
 def _generated_set(rng: random.Random) -> Any:
     if rng.random() < 0.9:  # most sets are valid, so that many snapshots are
-        return copy.deepcopy(snapshot()["exercises"][0]["sets"][0])
+        return snapshot()["exercises"][0]["sets"][0]  # built anew at each call
     if rng.random() < 0.08:
         return rng.choice([None, [], [{"planned_reps": 8, "completed": True}], "x", 1])
     generated: dict[str, Any] = {}
