@@ -9,7 +9,8 @@ more than after itself in `bench rpcs`, `flashcards.review_candidates` aside).
 
 FILE is SQL creating the variant next to the RPC under the name `<function>_b`, with the
 same arguments: e.g. for `pullups.get_session`, `create function pullups.get_session_b(
-session_id text) ...` and its grant. The RPC is one of `bench/rpcs.py`'s cases.
+session_id text) ...` and its grant. The RPC is one of `bench/rpcs.py`'s cases, named as its
+table names it (e.g. `"workouts.start_session (a plan's first)"`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ TRIALS = 200  # per round, per definition
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.abba", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("rpc", help="schema.function, one of the rpcs benchmark's RPCs")
+    parser.add_argument("rpc", help="one of the rpcs benchmark's cases: schema.function, and"
+                        " its situation in brackets where it has one")
     parser.add_argument("sql", type=Path, help="SQL creating schema.function_b")
     parser.add_argument("--rounds", type=int, default=ROUNDS)
     args = parser.parse_args(argv)

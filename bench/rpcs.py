@@ -1,7 +1,8 @@
 """Each client RPC's server time against the minimal SQL returning the same data, and the
 client CPU of one `rpc.call` against sending the same statements through bare libpq.
 
-Every client RPC (`flashcards.review_candidates` reviewing ten candidates in one call).
+Every client RPC (`flashcards.review_candidates` reviewing ten candidates in one call;
+`workouts.start_session` twice, on a plan trained before and on a plan's first session).
 
 Server time is read from Postgres' own clock: every trial is one pipeline
 `BEGIN; <context>; select clock_timestamp(); <statement>; select clock_timestamp(); ROLLBACK`
@@ -11,7 +12,8 @@ The same trial with nothing between the readings gives the clock's own cost, sub
 The RPC's statement is the one `rpc.call` sends (its JSON arguments, the
 response GUCs read back); the minimal SQL is a hand-written query building the same JSON
 from the same rows, run as the same role for reads (RLS applies to both) and as the table
-owner for writes (the UPDATE/INSERT and its event row, without any check) and for
+owner for writes (the UPDATE/INSERT, its event row and any other row the RPC changes, as
+a plan its first session marks, without any check) and for
 `pullups.ai_quota` (it reads core's private tables through a security definer function).
 Both are prepared; trials alternate call and minimal, over rounds, so drift hits both alike.
 
@@ -98,18 +100,20 @@ class Case:
     # a read of tables its caller cannot read itself (behind a security definer function):
     # its minimal SQL runs as the table owner, as the writes' do
     private: bool = False
+    situation: str = ""  # tells two cases of one RPC apart
 
     @property
     def name(self) -> str:
-        return f"{self.schema}.{self.function}"
+        name = f"{self.schema}.{self.function}"
+        return f"{name} ({self.situation})" if self.situation else name
 
 
 def populate(conn: psycopg.Connection[Any]) -> dict[str, str]:
     """One user with HISTORY pull-up sessions (one planned), workout sessions (one in
     progress), two workout plans (one without sessions), cards, five flashcard generation
     sessions (the newest with ten candidates) and two used pull-up AI quota slots; a second
-    user without a workout in progress, to start one, and with a pull-up session in
-    progress."""
+    user without a workout in progress, to start one, with a plan never used and one with
+    a finished session, and with a pull-up session in progress."""
     user, starter = str(uuid.uuid4()), str(uuid.uuid4())
     conn.execute("insert into auth.users (id, email) values (%s, 'bench@example.com'),"
                  " (%s, 'starter@example.com')", (user, starter))
@@ -140,6 +144,12 @@ def populate(conn: psycopg.Connection[Any]) -> dict[str, str]:
         (user, plans[user], json.dumps(SNAPSHOT))).fetchone()
     spare = conn.execute("insert into workouts.plans (user_id, name) values (%s, 'Spare')"
                          " returning id::text", (user,)).fetchone()
+    used = conn.execute("insert into workouts.plans (user_id, name, has_sessions)"
+                        " values (%s, 'Used', true) returning id::text", (starter,)).fetchone()
+    conn.execute(
+        "insert into workouts.training_sessions (user_id, plan_id, date, session, started_at,"
+        " ended_at) values (%s, %s, current_date - 1, %s::jsonb, now() - interval '1 day',"
+        " now() - interval '23 hours')", (starter, used and used[0], json.dumps(SNAPSHOT)))
     training = conn.execute(
         "insert into pullups.sessions (user_id, status, session_date, sets, started_at)"
         " values (%s, 'in_progress', current_date, '{5,5,5,5,5}', now()) returning id::text",
@@ -167,9 +177,10 @@ def populate(conn: psycopg.Connection[Any]) -> dict[str, str]:
         "select id::text from flashcards.flashcards where user_id = %s"
         " order by created_at desc limit 3", (user,))]
     conn.execute("vacuum analyze")
-    assert planned and running and spare and training
+    assert planned and running and spare and used and training
     return {"user": user, "starter": starter, "planned": planned[0], "running": running[0],
-            "starter_plan": plans[starter], "plan": plans[user], "spare_plan": spare[0],
+            "starter_plan": plans[starter], "used_plan": used[0], "plan": plans[user],
+            "spare_plan": spare[0],
             "training": training[0], "card": cards[0], "other_cards": ",".join(cards[1:]),
             "generation": generations[0], "candidates": ",".join(candidates)}
 
@@ -257,13 +268,29 @@ def cases(ids: dict[str, str]) -> list[Case]:
             select jsonb_build_object('data', jsonb_build_object('session', {PULLUPS_DTO}),
                                       'meta', '{{}}'::jsonb)::text
               from s"""),
+        # the usual start: the plan has been trained before
         Case("workouts", "start_session", True,
-             {"plan_id": ids["starter_plan"], "date": today, "session": snapshot},
+             {"plan_id": ids["used_plan"], "date": today, "session": snapshot},
              caller="starter", minimal=f"""
             with s as (
               insert into workouts.training_sessions (user_id, plan_id, date, session)
               values (%(user)s::uuid, %(plan_id)s::uuid, %(date)s::date, %(session)s::jsonb)
               returning *),
+            e as (
+              insert into core.events (app, event_type, user_id, entity_type, entity_id, data)
+              select 'workouts', 'session_started', s.user_id, 'training_session', s.id,
+                     jsonb_build_object('plan_id', s.plan_id, 'date', s.date) from s)
+            select {WORKOUTS_RESPONSE}::text from s"""),
+        # a plan's first session also marks the plan (has_sessions, seed 004's step 2)
+        Case("workouts", "start_session", True,
+             {"plan_id": ids["starter_plan"], "date": today, "session": snapshot},
+             caller="starter", situation="a plan's first", minimal=f"""
+            with s as (
+              insert into workouts.training_sessions (user_id, plan_id, date, session)
+              values (%(user)s::uuid, %(plan_id)s::uuid, %(date)s::date, %(session)s::jsonb)
+              returning *),
+            p as (
+              update workouts.plans p set has_sessions = true where p.id = %(plan_id)s::uuid),
             e as (
               insert into core.events (app, event_type, user_id, entity_type, entity_id, data)
               select 'workouts', 'session_started', s.user_id, 'training_session', s.id,
