@@ -146,10 +146,11 @@ def populate(conn: psycopg.Connection[Any]) -> dict[str, str]:
                          " returning id::text", (user,)).fetchone()
     used = conn.execute("insert into workouts.plans (user_id, name, has_sessions)"
                         " values (%s, 'Used', true) returning id::text", (starter,)).fetchone()
+    assert used
     conn.execute(
         "insert into workouts.training_sessions (user_id, plan_id, date, session, started_at,"
         " ended_at) values (%s, %s, current_date - 1, %s::jsonb, now() - interval '1 day',"
-        " now() - interval '23 hours')", (starter, used and used[0], json.dumps(SNAPSHOT)))
+        " now() - interval '23 hours')", (starter, used[0], json.dumps(SNAPSHOT)))
     training = conn.execute(
         "insert into pullups.sessions (user_id, status, session_date, sets, started_at)"
         " values (%s, 'in_progress', current_date, '{5,5,5,5,5}', now()) returning id::text",
@@ -177,7 +178,7 @@ def populate(conn: psycopg.Connection[Any]) -> dict[str, str]:
         "select id::text from flashcards.flashcards where user_id = %s"
         " order by created_at desc limit 3", (user,))]
     conn.execute("vacuum analyze")
-    assert planned and running and spare and used and training
+    assert planned and running and spare and training
     return {"user": user, "starter": starter, "planned": planned[0], "running": running[0],
             "starter_plan": plans[starter], "used_plan": used[0], "plan": plans[user],
             "spare_plan": spare[0],
