@@ -21,10 +21,12 @@ from typing import Any
 
 import httpx
 import psycopg
+import pytest
 
 from python_functions import PROJECT_ROOT
-from python_functions.local import NODE
-from python_functions.local.cluster import LocalCluster, free_port
+from python_functions.local import NODE, stack
+from python_functions.local.cluster import ClusterError, LocalCluster, free_port
+from python_functions.service.settings import Settings
 
 
 class Output:
@@ -245,6 +247,32 @@ def test_run_on_a_taken_port_says_why_and_exits_1() -> None:
     assert result.returncode == 1
     assert "error:" in result.stdout and "Address already in use" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_run_stopped_by_a_taken_port_leaves_a_cluster_the_next_run_seeds() -> None:
+    """The run that found its port taken had already created the cluster. The next run, with
+    the port free, creates the schema in it and must seed it too: without the demo users,
+    every call its banner prints answers 401."""
+    local_dir = _local_dir("pf-seed-")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        settings = Settings(database_url=None, supabase_url=None, local_dir=local_dir,
+                            db_port=taken.getsockname()[1])
+        with pytest.raises(ClusterError, match="Address already in use"):
+            stack.bring_up(settings)
+    cluster = stack.local_cluster(settings)
+    try:
+        assert cluster.initialized() and not cluster.running()
+        stack.bring_up(settings)
+        with psycopg.connect(cluster.dsn) as conn:
+            found = conn.execute("select email from auth.users where email = any(%s)"
+                                 " order by email", (list(stack.DEMO_USERS),)).fetchall()
+        assert [email for (email,) in found] == sorted(stack.DEMO_USERS)
+        assert [t[0] for t in stack.demo_tokens(settings)] == sorted(stack.DEMO_USERS)
+    finally:
+        cluster.stop()
+        shutil.rmtree(local_dir, ignore_errors=True)
 
 
 def test_reset_recreates_the_local_database_from_migrations_and_seed() -> None:

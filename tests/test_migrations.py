@@ -80,3 +80,12 @@ def test_badly_named_migration_is_refused(tmp_path: Path) -> None:
     (tmp_path / "core.sql").write_text("select 1;")
     with pytest.raises(migrations.MigrationError, match=r"<version>_<name>\.sql"):
         migrations.discover(tmp_path)
+
+
+def test_only_the_run_that_applies_the_first_migration_created_the_schema() -> None:
+    """`make run` seeds the embedded database once: in the run whose migrations start with
+    the first one, not in one that applies a newer migration to a seeded database."""
+    versions = [m.version for m in migrations.discover()]
+    assert migrations.created_schema(versions)
+    assert not migrations.created_schema([])
+    assert not migrations.created_schema(versions[-1:])

@@ -155,6 +155,18 @@ def apply_seed(conn: psycopg.Connection, path: Path = SEED_FILE) -> None:
         _run_file(conn, path)
 
 
+def seed_database(dsn: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        apply_seed(conn)
+
+
+def created_schema(applied: list[str], directory: Path = MIGRATIONS_DIR) -> bool:
+    """Whether the versions one run applied include the first migration: that run created
+    the project's schema in a database that had none of it."""
+    found = discover(directory)
+    return bool(found) and applied[:1] == [found[0].version]
+
+
 def prepare_database(dsn: str, *, seed: bool, bootstrap_dsn: str | None = None) -> list[str]:
     """The stand-in (plain Postgres only), pending migrations, optionally the seed.
 

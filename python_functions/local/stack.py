@@ -38,13 +38,11 @@ def bring_up(settings: Settings) -> tuple[LocalCluster | None, bool]:
     """Start (or reuse) the database and apply what is pending; returns (cluster, started)."""
     cluster: LocalCluster | None = None
     started = False
-    fresh = False
     if settings.uses_embedded_db:
         cluster = local_cluster(settings)
         if not cluster.initialized():
             say(f"creating a local PostgreSQL cluster in {cluster.root}")
             cluster.init()
-            fresh = True
         if not cluster.running():
             cluster.start()
             started = True
@@ -53,10 +51,14 @@ def bring_up(settings: Settings) -> tuple[LocalCluster | None, bool]:
     # the platform stand-in comes from the cluster's bootstrap superuser (with a new
     # cluster, or when an older cluster lacks what the stand-in now creates)
     applied = migrations.prepare_database(
-        settings.db_url, seed=fresh, bootstrap_dsn=settings.bootstrap_db_url)
+        settings.db_url, seed=False, bootstrap_dsn=settings.bootstrap_db_url)
     if applied:
         say(f"applied migrations: {', '.join(applied)}")
-    if fresh:
+    # the embedded database is seeded once, when its schema is created (as `supabase start`
+    # seeds a new one): not only in the run that created the cluster, which may have
+    # stopped before the migrations (its port taken, say)
+    if cluster is not None and migrations.created_schema(applied):
+        migrations.seed_database(settings.db_url)
         say("loaded supabase/seed.sql")
     return cluster, started
 
