@@ -25,6 +25,8 @@ as PostgREST does per request (docs.postgrest.org, "Transactions" and "Functions
     `42P01` 404, `P0001` 400, other `P0*` 500, `08*` 503, ... with the body
     `{code, message, details, hint}`;
   - a function the schema cache does not know is 404 `PGRST202`, like PostgREST's;
+  - `acall(..., csv=True)`: the body is PostgREST's `text/csv` of the rows (the local
+    API's answer to `Accept: text/csv`);
   - arguments nested deeper than 64 levels are refused with 400 `PGRST102` (invalid body)
     before they reach Postgres, whose JSON parser would run out of stack.
 
@@ -59,6 +61,7 @@ from psycopg.errors import Diagnostic
 from python_functions.db import wire
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 
 # Exact codes first, then prefixes, as the PostgREST table lists them.
 _EXACT_STATUS = {
@@ -125,6 +128,7 @@ class FunctionInfo:
     volatility: str  # 'i', 's' or 'v'
     returns_set: bool
     returns_void: bool
+    returns_composite: bool  # a row type or `record` (OUT/TABLE parameters): no pgrst_scalar
 
     def accepts(self, keys: set[str]) -> bool:
         names = {p.name for p in self.params}
@@ -135,8 +139,10 @@ class FunctionInfo:
 _CATALOG_QUERY = """
 select p.pronargs, p.pronargdefaults, p.proargnames, p.proargmodes,
        array(select format_type(t, null) from unnest(p.proargtypes) as t),
-       p.provolatile, p.proretset, p.prorettype = 'void'::regtype
+       p.provolatile, p.proretset, p.prorettype = 'void'::regtype,
+       t.typtype = 'c' or p.prorettype = 'record'::regtype
   from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+  join pg_type t on t.oid = p.prorettype
  where n.nspname = %s and p.proname = %s and p.prokind = 'f'
 """
 
@@ -188,14 +194,14 @@ def _role_settings_from_rows(rows: list[tuple[Any, ...]]) -> dict[str, dict[str,
 def _functions_from_rows(schema: str, name: str, rows: list[tuple[Any, ...]]
                          ) -> list[FunctionInfo]:
     found = []
-    for nargs, ndefaults, argnames, argmodes, argtypes, vol, retset, void in rows:
+    for nargs, ndefaults, argnames, argmodes, argtypes, vol, retset, void, composite in rows:
         if argmodes and any(m not in ("i", "b", "v") for m in argmodes[:nargs]):
             continue  # OUT/TABLE params come after the inputs; inputs only here
         names = list(argnames or [])[:nargs]
         if len(names) < nargs or not all(names):
             continue  # PostgREST only exposes functions with named parameters
         params = tuple(Param(names[i], argtypes[i], i >= nargs - ndefaults) for i in range(nargs))
-        found.append(FunctionInfo(schema, name, params, vol, retset, void))
+        found.append(FunctionInfo(schema, name, params, vol, retset, void, composite))
     return found
 
 
@@ -275,24 +281,26 @@ class _Request:
             json.dumps(role_settings.get(self.role, {})).encode(),
         )
 
-    def statement(self, info: FunctionInfo) -> wire.Step:
+    def statement(self, info: FunctionInfo, csv: bool = False) -> wire.Step:
         keys = tuple(self.args)
-        return _rendered(info, keys), ((json.dumps(self.args).encode(),) if keys else ())
+        return _rendered(info, keys, csv), ((json.dumps(self.args).encode(),) if keys else ())
 
 
-_rendered_cache: dict[tuple[FunctionInfo, tuple[str, ...]], bytes] = {}
+_rendered_cache: dict[tuple[FunctionInfo, tuple[str, ...], bool], bytes] = {}
 
 
-def _rendered(info: FunctionInfo, keys: tuple[str, ...]) -> bytes:
+def _rendered(info: FunctionInfo, keys: tuple[str, ...], csv: bool) -> bytes:
     """The call statement's SQL, rendered once per function signature and argument set."""
-    key = (info, keys)
+    key = (info, keys, csv)
     if key not in _rendered_cache:
-        _rendered_cache[key] = _call_statement(info, list(keys)).as_bytes(None)
+        statement = _csv_statement if csv else _call_statement
+        _rendered_cache[key] = statement(info, list(keys)).as_bytes(None)
     return _rendered_cache[key]
 
 
-def _call_statement(info: FunctionInfo, keys: list[str]) -> sql.Composed:
-    """One statement: the call, its JSON body, and the response GUCs it may have set."""
+def _call_parts(info: FunctionInfo, keys: list[str]) -> tuple[sql.Composed, sql.Composable]:
+    """The function called with the request's arguments by name, and where those come from
+    (the JSON body typed by `json_to_record`)."""
     by_name = {p.name: p for p in info.params}
     call_expr = sql.SQL("{}({})").format(
         sql.Identifier(info.schema, info.name),
@@ -305,6 +313,12 @@ def _call_statement(info: FunctionInfo, keys: list[str]) -> sql.Composed:
             sql.SQL("{} {}").format(sql.Identifier(k), sql.SQL(by_name[k].type)) for k in keys
         )
     ) if keys else sql.SQL("(select) as a")
+    return call_expr, args_source
+
+
+def _call_statement(info: FunctionInfo, keys: list[str]) -> sql.Composed:
+    """One statement: the call, its JSON body, and the response GUCs it may have set."""
+    call_expr, args_source = _call_parts(info, keys)
     if info.returns_set:
         body = sql.SQL(
             "select coalesce(json_agg(r), '[]')::text from {} cross join lateral {} as r"
@@ -317,6 +331,32 @@ def _call_statement(info: FunctionInfo, keys: list[str]) -> sql.Composed:
         "select ({}) as body, current_setting('response.headers', true),"
         " current_setting('response.status', true)"
     ).format(body)
+
+
+def _csv_statement(info: FunctionInfo, keys: list[str]) -> sql.Composed:
+    """The call with its rows as `text/csv`, built as PostgREST builds it (`asCsvF` over
+    `pgrst_source`, v16.1): a header of the first row's column names (`pgrst_scalar` for a
+    function that does not return rows of a composite type), then each row's text without
+    its parentheses; then the response GUCs, and the number of rows for `Content-Range`."""
+    call_expr, args_source = _call_parts(info, keys)
+    if info.returns_composite:
+        source = sql.SQL("select pgrst_call.* from {}, lateral {} pgrst_call").format(
+            args_source, call_expr)
+    else:
+        source = sql.SQL(
+            "select pgrst_call.pgrst_scalar from {}, lateral (select {} pgrst_scalar) pgrst_call"
+        ).format(args_source, call_expr)
+    return sql.SQL(
+        "select c.body, current_setting('response.headers', true),"
+        " current_setting('response.status', true), c.n from ("
+        "with pgrst_source as ({})"
+        " select (select coalesce(string_agg(a.k, ','), '')"
+        "          from (select json_object_keys(r)::text as k"
+        "                  from (select row_to_json(hh) as r from pgrst_source as hh limit 1) s) a)"
+        " || chr(10) || coalesce(string_agg(substring(_postgrest_t::text, 2,"
+        " length(_postgrest_t::text) - 2), chr(10)), '') as body, count(*) as n"
+        " from (select * from pgrst_source) _postgrest_t) c"
+    ).format(source)
 
 
 def _error_response(status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None
@@ -398,18 +438,25 @@ def _response_headers(raw: bytes | None) -> dict[str, str]:
     return headers
 
 
-def _finish(info: FunctionInfo, results: list[Any]) -> RpcResponse:
-    """The response from the call statement's row: (body, response.headers, .status)."""
+def _finish(info: FunctionInfo, results: list[Any], csv: bool = False) -> RpcResponse:
+    """The response from the call statement's row: (body, response.headers, .status), and
+    for CSV the number of rows."""
     answer = results[-1]
     body_text, raw_headers, raw_status = (answer.get_value(0, i) for i in range(3))
     out_headers = _response_headers(raw_headers)
     if info.returns_void:
         return RpcResponse(int(raw_status) if raw_status else 204, out_headers, None)
-    out_headers = {"Content-Type": JSON_CONTENT_TYPE, **out_headers}
-    body = json.loads(body_text) if body_text is not None else None
-    # PostgREST's range of the rows returned (RangeQuery.contentRangeH): n rows of a set,
-    # one row for a scalar or a composite
-    rows = len(body) if info.returns_set and isinstance(body, list) else 1
+    body: Any
+    if csv:
+        out_headers = {"Content-Type": CSV_CONTENT_TYPE, **out_headers}
+        body = (body_text or b"").decode()
+        rows = int(answer.get_value(0, 3))
+    else:
+        out_headers = {"Content-Type": JSON_CONTENT_TYPE, **out_headers}
+        body = json.loads(body_text) if body_text is not None else None
+        # PostgREST's range of the rows returned (RangeQuery.contentRangeH): n rows of a
+        # set, one row for a scalar or a composite
+        rows = len(body) if info.returns_set and isinstance(body, list) else 1
     out_headers.setdefault("Content-Range", f"0-{rows - 1}/*" if rows else "*/*")
     return RpcResponse(int(raw_status) if raw_status else 200, out_headers, body)
 
@@ -451,11 +498,12 @@ def _lookup(conn: psycopg.Connection[Any], request: _Request
 
 
 def _plan(request: _Request, candidates: list[FunctionInfo],
-          settings: dict[str, dict[str, str]]) -> tuple[FunctionInfo, Statements] | RpcResponse:
+          settings: dict[str, dict[str, str]], csv: bool = False
+          ) -> tuple[FunctionInfo, Statements] | RpcResponse:
     info = request.pick(candidates)
     if info is None:
         return request.not_found(candidates)
-    return info, Statements(request.context(info, settings), request.statement(info))
+    return info, Statements(request.context(info, settings), request.statement(info, csv))
 
 
 def statements(conn: psycopg.Connection[Any], schema: str, function: str,
@@ -509,18 +557,15 @@ async def acall(
     claims: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
     method: str = "POST",
+    csv: bool = False,
 ) -> RpcResponse:
-    """`call` over an async connection (the AI service's pool)."""
+    """`call` over an async connection (the AI service's pool). `csv`: the rows as
+    PostgREST answers `Accept: text/csv` (the body is then the CSV text)."""
     request = _Request.build(schema, function, args, claims, headers, method)
     if _too_deep(request.args):
         return _too_deep_response()
     try:
-        known = _known(conn, request)
-        if known is None:
-            functions = await (await conn.execute(_CATALOG_QUERY, (schema, function))).fetchall()
-            settings = await (await conn.execute(_ROLE_SETTINGS_QUERY)).fetchall()
-            known = _remember(conn, request, functions, settings)
-        planned = _plan(request, *known)
+        planned = _plan(request, *await _alookup(conn, request), csv)
         if isinstance(planned, RpcResponse):
             return planned
         info, sent = planned
@@ -528,4 +573,28 @@ async def acall(
         results = await wire.arun(conn, (sent.context, sent.call))
     except (wire.StatementError, psycopg.Error) as exc:
         return _pg_error_response(exc.diag, request.authenticated)
-    return _finish(info, results)
+    return _finish(info, results, csv)
+
+
+async def afind(conn: psycopg.AsyncConnection[Any], schema: str, function: str,
+                args: Mapping[str, Any] | None = None) -> RpcResponse | None:
+    """PostgREST's 404 `PGRST202` when no function of that name takes these arguments, else
+    None (nothing is called): what it answers before it looks at the `Accept` header."""
+    request = _Request.build(schema, function, args, None, None, "POST")
+    try:
+        candidates, _ = await _alookup(conn, request)
+    except psycopg.Error as exc:
+        return _pg_error_response(exc.diag, request.authenticated)
+    return request.not_found(candidates) if request.pick(candidates) is None else None
+
+
+async def _alookup(conn: psycopg.AsyncConnection[Any], request: _Request
+                   ) -> tuple[list[FunctionInfo], dict[str, dict[str, str]]]:
+    """The signatures and role settings, loaded over an async connection when not cached."""
+    known = _known(conn, request)
+    if known is None:
+        functions = await (await conn.execute(
+            _CATALOG_QUERY, (request.schema, request.function))).fetchall()
+        settings = await (await conn.execute(_ROLE_SETTINGS_QUERY)).fetchall()
+        known = _remember(conn, request, functions, settings)
+    return known

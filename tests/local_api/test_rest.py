@@ -4,12 +4,15 @@ python_functions/local/api/rest.py)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
+from python_functions.local.api import exposed_schemas
 from python_functions.service.auth import mint_token
 from python_functions.service.settings import DEV_JWT_SECRET
 from tests.conftest import User
@@ -252,3 +255,140 @@ def test_content_range_counts_the_rows_and_prefer_count_adds_the_total(
                                                              "Prefer": "count=exact"})
     assert counted.headers["content-range"] == "0-0/1"
     assert counted.headers["preference-applied"] == "count=exact"
+
+
+# -----------------------------------------------------------------------------
+# The answer's media type (Plan/Negotiate.hs, MediaType.hs)
+# -----------------------------------------------------------------------------
+
+def _quota(api_http: httpx.Client, user: User, accept: str | None) -> httpx.Response:
+    headers = {**_as(user), "Accept-Profile": "pullups"}
+    if accept is not None:
+        headers["Accept"] = accept
+    return api_http.get("/rest/v1/rpc/ai_quota", headers=headers)
+
+
+def test_an_object_accept_answers_the_same_body_under_its_media_type(
+        api_http: httpx.Client, alice: User) -> None:
+    """supabase-js's `.single()`: a function's one value, as with application/json."""
+    plain = _quota(api_http, alice, "application/json")
+    single = _quota(api_http, alice, "application/vnd.pgrst.object+json")
+    assert single.status_code == 200, single.text
+    assert single.headers["content-type"] == "application/vnd.pgrst.object+json; charset=utf-8"
+    assert single.json() == plain.json()
+    assert plain.headers["content-type"] == "application/json; charset=utf-8"
+
+
+@pytest.mark.parametrize("accept", ["application/vnd.pgrst.object+json;nulls=stripped",
+                                    "application/vnd.pgrst.array+json;nulls=stripped"])
+def test_nulls_stripped_drops_the_null_fields_at_every_depth(
+        api_http: httpx.Client, alice: User, accept: str) -> None:
+    plain = _quota(api_http, alice, None).json()
+    assert plain["data"]["resetsAt"] is None  # a new day's quota frees nothing yet
+    stripped = _quota(api_http, alice, accept)
+    assert stripped.status_code == 200, stripped.text
+    assert stripped.headers["content-type"] == accept + "; charset=utf-8"
+    expected = {**plain, "data": {k: v for k, v in plain["data"].items() if v is not None}}
+    assert stripped.json() == expected
+
+
+def test_an_array_accept_without_stripping_is_plain_json(api_http: httpx.Client,
+                                                          alice: User) -> None:
+    response = _quota(api_http, alice, "application/vnd.pgrst.array+json")
+    assert response.headers["content-type"] == "application/json; charset=utf-8"
+    assert response.json()["data"]["resetsAt"] is None
+
+
+def test_csv_is_the_rows_of_postgrests_csv_with_the_scalar_column(
+        api_http: httpx.Client, alice: User) -> None:
+    """supabase-js's `.csv()`: PostgREST's `asCsvF`, a header of column names and a row's
+    text per line; a function returning jsonb has one column, `pgrst_scalar`."""
+    plain = _quota(api_http, alice, None).json()
+    response = _quota(api_http, alice, "text/csv")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    assert response.headers["content-range"] == "0-0/*"
+    header, row = response.text.split("\n")
+    assert header == "pgrst_scalar"
+    assert row.startswith('"{""') and row.endswith('}"')  # a record's quoting of jsonb text
+    assert json.loads(row[1:-1].replace('""', '"')) == plain
+
+
+def test_csv_of_a_write_runs_it_once(api_http: httpx.Client, alice: User) -> None:
+    response = api_http.post("/rest/v1/rpc/create_session", json={
+        "session_date": dt.date.today().isoformat(), "sets": [5, 5, 4, 4, 3]},
+        headers={**_as(alice), "Content-Profile": "pullups", "Accept": "text/csv"})
+    assert response.status_code == 201, response.text
+    assert response.text.startswith("pgrst_scalar\n")
+    listed = api_http.get("/rest/v1/rpc/list_sessions", headers={
+        **_as(alice), "Accept-Profile": "pullups"}).json()
+    assert listed["meta"]["pagination"]["total"] == 1
+
+
+@pytest.mark.parametrize(("accept", "named"), [
+    ("application/xml", "application/xml"),
+    ("application/*", "application/*"),
+    ("text/plain;charset=utf-8, application/geo+json;q=0.5",
+     "text/plain, application/geo+json"),
+    # supabase-js's `.explain()`: db-plan-enabled is off, as on Supabase
+    ('application/vnd.pgrst.plan+json; for="application/json"; options=analyze|verbose',
+     'application/vnd.pgrst.plan+json; for="application/json"; options=analyze|verbose'),
+])
+def test_an_accept_with_no_type_postgrest_answers_with_is_406_pgrst107(
+        api_http: httpx.Client, alice: User, accept: str, named: str) -> None:
+    response = _quota(api_http, alice, accept)
+    body = _pgrst(response, 406, "PGRST107")
+    assert body["message"] == f"None of these media types are available: {named}"
+    assert response.headers["proxy-status"] == "PostgREST; error=PGRST107"
+
+
+@pytest.mark.parametrize(("accept", "content_type"), [
+    ("application/xml;q=0.1, text/csv;q=0.9, application/json;q=0.5", "text/csv"),
+    ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "application/json"),
+    ("*/*, application/vnd.pgrst.object+json", "application/vnd.pgrst.object+json"),
+    ("text/csv, application/json", "text/csv"),
+])
+def test_the_accepted_types_are_tried_by_q_value_then_specificity(
+        api_http: httpx.Client, alice: User, accept: str, content_type: str) -> None:
+    response = _quota(api_http, alice, accept)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == content_type + "; charset=utf-8"
+
+
+def test_an_unknown_function_is_404_before_an_unacceptable_accept(
+        api_http: httpx.Client, alice: User) -> None:
+    response = api_http.get("/rest/v1/rpc/no_such_function", headers={
+        **_as(alice), "Accept-Profile": "pullups", "Accept": "application/xml"})
+    _pgrst(response, 404, "PGRST202")
+
+
+def test_every_error_names_its_code_in_proxy_status_and_no_profile(
+        api_http: httpx.Client, alice: User, bob: User) -> None:
+    """PostgREST >= 13: its own codes, a SQLSTATE, and a raised PGRST body's code alike."""
+    created = _create(api_http, alice)
+    others = api_http.post("/rest/v1/rpc/get_session", json={"session_id": created["id"]},
+                           headers={**_as(bob), "Content-Profile": "pullups"})
+    assert others.status_code == 404
+    assert others.headers["proxy-status"] == "PostgREST; error=NOT_FOUND"
+    writes_on_get = api_http.get("/rest/v1/rpc/start_session",
+                                 params={"session_id": created["id"]},
+                                 headers={**_as(alice), "Accept-Profile": "pullups"})
+    assert writes_on_get.headers["proxy-status"] == "PostgREST; error=25006"
+    for refused in (others, writes_on_get):
+        assert "content-profile" not in refused.headers
+        assert refused.headers["content-type"] == "application/json; charset=utf-8"
+    head = api_http.head("/rest/v1/rpc/get_session", params={"session_id": created["id"]},
+                         headers={**_as(bob), "Accept-Profile": "pullups"})
+    assert (head.status_code, head.content) == (404, b"")
+    assert head.headers["proxy-status"] == "PostgREST; error=NOT_FOUND"
+
+
+def test_no_exposed_function_returns_a_set(database_url: str) -> None:
+    """The local API answers a singular Accept with the function's one value; PostgREST's
+    PGRST116 (a set of other than one row) is not mirrored, so no RPC may return a set."""
+    with psycopg.connect(database_url) as conn:
+        sets = conn.execute(
+            "select p.oid::regprocedure::text from pg_proc p"
+            " where p.pronamespace::regnamespace::text = any(%s) and p.proretset",
+            (exposed_schemas(),)).fetchall()
+    assert sets == []

@@ -224,6 +224,33 @@ describe('pullups', () => {
     assert.ok(invalid.error?.details, 'details name the field')
   })
 
+  test('other answer shapes: .single(), .stripNulls(), .csv(); .explain() is off', async () => {
+    const pullups = (await signedUp('shapes')).supabase.schema('pullups')
+    const plain = await pullups.rpc('ai_quota')
+    assert.equal(plain.data?.data.resetsAt, null)
+
+    const single = await pullups.rpc('ai_quota').single()
+    assert.equal(single.error, null)
+    assert.deepEqual(single.data, plain.data)
+
+    const stripped = await pullups.rpc('ai_quota').stripNulls()
+    assert.equal(stripped.error, null)
+    assert.equal('resetsAt' in stripped.data!.data, false)
+    assert.equal(stripped.data?.data.remaining, 5)
+
+    // PostgREST's CSV of a function's rows: one `pgrst_scalar` column, the jsonb as its text
+    const csv = await pullups.rpc('ai_quota').csv()
+    assert.equal(csv.error, null)
+    const [header, row] = csv.data!.split('\n')
+    assert.equal(header, 'pgrst_scalar')
+    assert.deepEqual(JSON.parse(row!.slice(1, -1).replaceAll('""', '"')), plain.data)
+
+    // Supabase leaves db-plan-enabled off: no media type is left to answer with
+    const explained = await pullups.rpc('ai_quota').explain()
+    assert.equal(explained.status, 406)
+    assert.equal(explained.error?.code, 'PGRST107')
+  })
+
   test('an AI session through functions.invoke, until the daily quota is spent', async () => {
     const { supabase } = await signedUp('coach')
     const first = await supabase.functions.invoke<GeneratedSession>('sessions/ai', {

@@ -65,7 +65,8 @@ class FunctionsProxy:
             # functions-js reports an answer with x-relay-error as a FunctionsRelayError
             return json_response(502, {
                 "code": "SERVICE_UNAVAILABLE", "message": "The AI service is not reachable",
-                "details": None, "hint": "Is `make run` up?"}, {"x-relay-error": "true"})
+                "details": None, "hint": "Is `make run` up?"}, {"x-relay-error": "true"},
+                postgrest=False)
         out = {k: v for k, v in answer.headers.items()
                if k.lower() not in _HOP_BY_HOP and k.lower() != "content-length"}
         return Response(answer.content, answer.status_code, out)

@@ -20,7 +20,20 @@ What it does, each as PostgREST does it (read in its source at v16.1,
   (`exp`/`nbf`/`iat` with 30 s of skew, `aud` not a string or list) 401 `PGRST303`, both with
   `WWW-Authenticate: Bearer error="invalid_token", error_description="..."`. Neither header
   is the gateway's 401 "No API key found in request".
-* Errors PostgREST itself raises carry `Proxy-Status: PostgREST; error=<code>`.
+* Media type (`Plan/Negotiate.hs`, `MediaType.hs`): the first type of the `Accept` header
+  (ordered by q-value, then specificity, as wai's `parseHttpAccept`) that PostgREST answers
+  with: `*/*` and `application/json`; `application/vnd.pgrst.object+json` (supabase-js's
+  `.single()`), the same body under that `Content-Type`; `nulls=stripped` on it or on
+  `application/vnd.pgrst.array+json`, `json_strip_nulls` of the body; `text/csv`
+  (`.csv()`), PostgREST's CSV of the rows (`asCsvF`: for these functions one
+  `pgrst_scalar` column). None of them (`application/xml`, `application/*`, the plan types
+  of `.explain()`, as `db-plan-enabled` is off on Supabase) is 406 `PGRST107`, after an
+  unknown function's 404. Not mirrored: `application/geo+json` (PostgREST answers it through
+  PostGIS's `ST_AsGeoJSON`) is 406 here; and `PGRST116` (a singular answer of other than one
+  row) cannot arise, as no exposed function returns a set.
+* Every error answers JSON with `Proxy-Status: PostgREST; error=<code>` (PostgREST >= 13:
+  its own codes, a SQLSTATE, a `raise sqlstate 'PGRST'` body's code) and no `Content-Profile`
+  (`Error.errorResponseFor`), HEAD without the body.
 * The call and its outcome (status, `response.headers`, `Content-Range`, error bodies and
   the SQLSTATE → status table) are the caller's: `rpc.acall`. `Prefer: count=exact` (what
   supabase-js sends for `{count: 'exact'}`) puts the number of rows in `Content-Range`'s
@@ -32,8 +45,10 @@ Table endpoints (`/rest/v1/{table}`) are not served: every write the apps need i
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -64,11 +79,13 @@ class RestError(Exception):
         return json_response(self.status, self.body, self.headers)
 
 
-def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    """A JSON answer; an error PostgREST itself raises (a `PGRST` code) also names it in
-    `Proxy-Status`, as PostgREST does (`Error.hs`)."""
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None,
+                  postgrest: bool = True) -> Response:
+    """A JSON answer; PostgREST's errors also name their code in `Proxy-Status`, as it (>= 13)
+    does for every error it answers: its own (`PGRST...`), a SQLSTATE, or the code of a
+    `raise sqlstate 'PGRST'` (`Error.errorResponseFor`)."""
     code = body.get("code") if isinstance(body, dict) and status >= 400 else None
-    if isinstance(code, str) and code.startswith("PGRST"):
+    if postgrest and isinstance(code, str) and code:
         headers = {"Proxy-Status": f"PostgREST; error={code}", **(headers or {})}
     merged = {"Content-Type": rpc.JSON_CONTENT_TYPE, **(headers or {})}
     return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")), status,
@@ -149,6 +166,118 @@ def verify_claims(token: str, secret: str, now: float | None = None) -> dict[str
     return claims
 
 
+# -----------------------------------------------------------------------------------------
+# Content negotiation (`Plan/Negotiate.hs`, `MediaType.hs`; the Accept header ordered as
+# wai's `parseHttpAccept` orders it)
+# -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Media:
+    """How an answer is written: JSON, one object (`vnd.pgrst.object`), or CSV."""
+
+    kind: str  # "json" | "csv"
+    content_type: str = rpc.JSON_CONTENT_TYPE
+    strip_nulls: bool = False  # `nulls=stripped`: json_strip_nulls on the body
+
+
+_MEDIA_TOKEN = re.compile(r"([A-Za-z0-9.*]+)/([A-Za-z0-9.*+-]+)")
+_MEDIA_PARAM = re.compile(r'\s*;\s*([A-Za-z0-9-]+)\s*=\s*(?:"([^"]*)"|([A-Za-z0-9|-]+))')
+_Q_VALUE = re.compile(r"[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+_JSON = Media("json")
+_CSV = Media("csv", rpc.CSV_CONTENT_TYPE)
+# PostgREST's names of the types it knows but answers with no handler of its own (in a 406)
+_OTHER_KNOWN = {
+    ("application", "geo+json"): "application/geo+json",  # needs PostGIS: not mirrored
+    ("text", "plain"): "text/plain", ("text", "xml"): "text/xml",
+    ("application", "openapi+json"): "application/openapi+json",
+    ("application", "x-www-form-urlencoded"): "application/x-www-form-urlencoded",
+    ("application", "octet-stream"): "application/octet-stream",
+}
+_PLAN_OPTIONS = ("analyze", "verbose", "settings", "buffers", "wal")
+
+
+def accepted(header: str | None) -> list[str]:
+    """The Accept header's media types, preferred first: by q-value, then the more specific
+    (parameters count up, wildcards down), otherwise in the order given. No header: */*."""
+    if header is None:
+        return ["*/*"]
+    ranked = []
+    for item in header.split(","):
+        media, found, rest = item.replace(" ", "").partition(";q=")
+        number = _Q_VALUE.match(rest.split(";")[0]) if found else None
+        q = float(number.group()) if number else 1.0
+        ranked.append((media, (q, media.count(";") - media.count("*"))))
+    return [media for media, _ in sorted(ranked, key=lambda r: r[1], reverse=True)]
+
+
+def _parsed(media: str) -> tuple[str, str, dict[str, str]] | None:
+    """Type, subtype (lower-cased) and parameters, read as far as they parse."""
+    token = _MEDIA_TOKEN.match(media)
+    if token is None:
+        return None
+    params: dict[str, str] = {}
+    position = token.end()
+    while (param := _MEDIA_PARAM.match(media, position)) is not None:
+        params[param.group(1).lower()] = param.group(2) if param.group(2) is not None \
+            else param.group(3)
+        position = param.end()
+    return token.group(1).lower(), token.group(2).lower(), params
+
+
+def _decoded(media: str) -> tuple[str, Media | None]:
+    """A media type as PostgREST names it (in a 406) and how it answers with it; None when
+    it does not: the plan types, as `db-plan-enabled` is off (Supabase's default), and every
+    type without a handler."""
+    parsed = _parsed(media)
+    if parsed is None:
+        return media, None
+    kind, params = parsed[:2], parsed[2]
+    stripped = params.get("nulls") == "stripped"
+    if kind == ("*", "*"):
+        return "*/*", _JSON
+    if kind == ("application", "json"):
+        return "application/json", _JSON
+    if kind == ("text", "csv"):
+        return "text/csv", _CSV
+    if kind in (("application", "vnd.pgrst.object+json"), ("application", "vnd.pgrst.object")):
+        name = "application/vnd.pgrst.object+json" + (";nulls=stripped" if stripped else "")
+        return name, Media("json", name + "; charset=utf-8", stripped)
+    if kind in (("application", "vnd.pgrst.array+json"), ("application", "vnd.pgrst.array")):
+        if not stripped:
+            return "application/json", _JSON
+        name = "application/vnd.pgrst.array+json;nulls=stripped"
+        return name, Media("json", name + "; charset=utf-8", True)
+    if kind[0] == "application" and kind[1] in ("vnd.pgrst.plan", "vnd.pgrst.plan+text",
+                                                "vnd.pgrst.plan+json"):
+        for_name = _decoded(params.get("for", "application/json"))[0]
+        options = [o for o in _PLAN_OPTIONS if o in params.get("options", "").split("|")]
+        name = (f"application/vnd.pgrst.plan+{'json' if kind[1].endswith('json') else 'text'}"
+                f'; for="{for_name}"' + (f"; options={'|'.join(options)}" if options else ""))
+        return name, None
+    return _OTHER_KNOWN.get(kind, media), None
+
+
+def negotiate(header: str | None) -> Media | RestError:
+    """The first accepted media type PostgREST can answer with, else its 406 `PGRST107`."""
+    names = []
+    for media in accepted(header):
+        name, answer = _decoded(media)
+        if answer is not None:
+            return answer
+        names.append(name)
+    return _pgrst(406, "PGRST107", "None of these media types are available: " + ", ".join(names))
+
+
+def _strip_nulls(value: Any) -> Any:
+    """json_strip_nulls: object fields whose value is null go, at every depth; array
+    elements stay."""
+    if isinstance(value, dict):
+        return {k: _strip_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_strip_nulls(v) for v in value]
+    return value
+
+
 def _count_preference(prefer: str) -> str | None:
     """`Prefer: count=exact|planned|estimated`: the total in `Content-Range` (for a function,
     every count is its number of rows)."""
@@ -213,6 +342,18 @@ class RpcEndpoint:
             raise _pgrst(400, "PGRST102", "Empty or invalid json")
         return body
 
+    async def _not_found_or(self, refused: RestError, schema: str, function: str,
+                            args: dict[str, Any]) -> RestError:
+        """PostgREST looks the function up before it negotiates the answer's media type:
+        an unknown function is its 404 whatever the `Accept` header says."""
+        try:
+            async with self.pool.connection() as conn:
+                missing = await rpc.afind(conn, schema, function, args)
+        except PoolTimeout:
+            missing = rpc.unavailable()
+        return refused if missing is None else RestError(missing.status, missing.body,
+                                                         missing.headers)
+
     async def _handle(self, request: Request) -> Response:
         method = request.method
         if method not in ("GET", "HEAD", "POST"):
@@ -222,20 +363,34 @@ class RpcEndpoint:
         args = await self._args(request)
         function = request.path_params["function"]
         headers = dict(request.headers)
+        media = negotiate(request.headers.get("accept"))
+        if isinstance(media, RestError):
+            raise await self._not_found_or(media, schema, function, args)
         try:
             async with self.pool.connection() as conn:
                 result = await rpc.acall(conn, schema, function, args, claims, headers,
-                                         "GET" if method == "HEAD" else method)
+                                         "GET" if method == "HEAD" else method,
+                                         csv=media.kind == "csv")
         except PoolTimeout:
             result = rpc.unavailable()
+        if not result.ok:  # errors: JSON, Proxy-Status, no profile (`Error.errorResponseFor`)
+            refused = json_response(result.status, result.body, result.headers)
+            return Response(None, refused.status_code, refused.headers) \
+                if method == "HEAD" else refused
         out = dict(result.headers)
+        if "Content-Type" in out:
+            out["Content-Type"] = media.content_type
         counted = _count_preference(request.headers.get("prefer", ""))
-        if counted and result.ok and "Content-Range" in out:
-            rows = len(result.body) if isinstance(result.body, list) else 1
-            out["Content-Range"] = out["Content-Range"].split("/")[0] + f"/{rows}"
+        if counted and "Content-Range" in out:
+            rows = out["Content-Range"].split("/")[0]  # "0-{n - 1}", or "*" for none
+            total = int(rows.split("-")[1]) + 1 if "-" in rows else 0
+            out["Content-Range"] = f"{rows}/{total}"
             out["Preference-Applied"] = f"count={counted}"
         if negotiated:
             out.setdefault("Content-Profile", schema)
-        if (result.body is None and result.status == 204) or method == "HEAD":
+        if result.status == 204 or method == "HEAD":
             return Response(None, result.status, out)
-        return json_response(result.status, result.body, out)
+        if media.kind == "csv":
+            return Response(result.body, result.status, out)
+        body = _strip_nulls(result.body) if media.strip_nulls else result.body
+        return json_response(result.status, body, out)
