@@ -31,6 +31,8 @@ from python_functions.service.auth import user_claims
 pytest_plugins = ["tests.http_fixtures"]  # the service and the offline provider, for every app
 
 TEST_EMAIL_DOMAIN = "tests.invalid"  # RFC 2606: never a real mailbox
+# the user metadata of the anonymous users tests sign up (they have no address to match)
+TEST_ANONYMOUS_DATA = {"test_domain": TEST_EMAIL_DOMAIN}
 
 
 def _docker_engine_answers() -> bool:
@@ -122,8 +124,9 @@ def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
     admin: psycopg.Connection[Any] = request.getfixturevalue("admin")
     with admin.transaction():
         admin.execute(request.getfixturevalue("truncate_sql"))
-        admin.execute("delete from auth.users where email like %s",
-                      (f"%@{TEST_EMAIL_DOMAIN}",))
+        admin.execute("delete from auth.users where email like %s"
+                      " or (is_anonymous and raw_user_meta_data ->> 'test_domain' = %s)",
+                      (f"%@{TEST_EMAIL_DOMAIN}", TEST_EMAIL_DOMAIN))
         admin.execute("delete from core.quota_policies where bucket like 'test.%'")
     yield
 

@@ -27,8 +27,10 @@ class InvalidToken(Exception):
 def user_claims(user_id: str, email: str | None, *, ttl_seconds: int = 3600,
                 now: int | None = None, issuer: str = "supabase-local",
                 session_id: str | None = None, app_metadata: dict[str, Any] | None = None,
-                user_metadata: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Claims shaped like the access tokens Supabase Auth issues to a signed-in user."""
+                user_metadata: dict[str, Any] | None = None, anonymous: bool = False
+                ) -> dict[str, Any]:
+    """Claims shaped like the access tokens Supabase Auth issues to a signed-in user (with a
+    password, or `anonymous`: no provider in its app metadata, `is_anonymous` true)."""
     issued = int(now if now is not None else time.time())
     return {
         "iss": issuer,
@@ -38,11 +40,12 @@ def user_claims(user_id: str, email: str | None, *, ttl_seconds: int = 3600,
         "phone": "",
         "role": "authenticated",
         "aal": "aal1",
-        "amr": [{"method": "password", "timestamp": issued}],
-        "app_metadata": app_metadata or {"provider": "email", "providers": ["email"]},
+        "amr": [{"method": "anonymous" if anonymous else "password", "timestamp": issued}],
+        "app_metadata": app_metadata if app_metadata is not None else (
+            {} if anonymous else {"provider": "email", "providers": ["email"]}),
         "user_metadata": user_metadata or {},
         "session_id": session_id or str(uuid.uuid4()),
-        "is_anonymous": False,
+        "is_anonymous": anonymous,
         "iat": issued,
         "exp": issued + ttl_seconds,
     }

@@ -4,16 +4,21 @@ passwords stored as GoTrue stores them (bcrypt)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import jwt
 import psycopg
+import pytest
 
+from python_functions.local.api import anonymous_sign_ins
+from python_functions.local.api import create_app as create_local_api
+from python_functions.local.cluster import free_port
 from python_functions.service.auth import verify_token
 from python_functions.service.settings import DEV_JWT_SECRET
-from tests.conftest import TEST_EMAIL_DOMAIN, one, race
+from tests.conftest import TEST_ANONYMOUS_DATA, TEST_EMAIL_DOMAIN, one, race
+from tests.http_fixtures import ANON_KEY, ServerThread
 
 V2024 = {"X-Supabase-Api-Version": "2024-01-01"}
 
@@ -190,3 +195,70 @@ def test_sign_up_without_a_password_is_400(api_http: httpx.Client) -> None:
     response = api_http.post("/auth/v1/signup", json={"email": _email()}, headers=V2024)
     assert _auth_error(response, 400, "validation_failed")["message"] == (
         "Signup requires a valid password")
+
+
+# -----------------------------------------------------------------------------
+# Anonymous sign-ins (supabase-js's signInAnonymously: a sign-up without email or phone)
+# -----------------------------------------------------------------------------
+
+def test_anonymous_sign_ins_are_422_while_the_config_has_them_off(
+        api_http: httpx.Client, admin: psycopg.Connection[Any]) -> None:
+    assert anonymous_sign_ins() is False  # supabase/config.toml, as `supabase start` has it
+    for body in ({}, {"data": TEST_ANONYMOUS_DATA}, {"email": "", "password": PASSWORD},
+                 {"email": None, "phone": ""}):
+        response = api_http.post("/auth/v1/signup", json=body, headers=V2024)
+        assert _auth_error(response, 422, "anonymous_provider_disabled")["message"] == (
+            "Anonymous sign-ins are disabled")
+    assert one(admin, "select count(*) from auth.users where is_anonymous") == 0
+
+
+@pytest.fixture
+def anonymous_api(database_url: str, service: ServerThread) -> Iterator[httpx.Client]:
+    """The local API of a project with `[auth] enable_anonymous_sign_ins = true`."""
+    port = free_port()
+    app = create_local_api(database_url, DEV_JWT_SECRET, service.url,
+                           f"http://127.0.0.1:{port}", anonymous=True)
+    with ServerThread(app, port=port) as server, httpx.Client(
+            base_url=server.url, timeout=30, headers={"apikey": ANON_KEY}) as client:
+        yield client
+
+
+def test_with_anonymous_sign_ins_on_a_sign_up_without_email_is_an_anonymous_user(
+        anonymous_api: httpx.Client, admin: psycopg.Connection[Any]) -> None:
+    signed_up = anonymous_api.post("/auth/v1/signup", json={"data": TEST_ANONYMOUS_DATA},
+                                   headers=V2024)
+    assert signed_up.status_code == 200, signed_up.text
+    session = signed_up.json()
+    user = session["user"]
+    assert (user["is_anonymous"], user["email"], user["app_metadata"], user["identities"]) == (
+        True, "", {}, [])
+    assert user["user_metadata"] == TEST_ANONYMOUS_DATA
+    stored = admin.execute("select email, encrypted_password, is_anonymous, raw_app_meta_data"
+                           " from auth.users where id = %s", (user["id"],)).fetchone()
+    assert stored == (None, "", True, {})
+    claims = verify_token(session["access_token"], DEV_JWT_SECRET)
+    assert (claims["sub"], claims["role"], claims["is_anonymous"], claims["app_metadata"]) == (
+        user["id"], "authenticated", True, {})
+    assert [a["method"] for a in claims["amr"]] == ["anonymous"]
+
+    refreshed = anonymous_api.post("/auth/v1/token", params={"grant_type": "refresh_token"},
+                                   json={"refresh_token": session["refresh_token"]},
+                                   headers=V2024)
+    assert refreshed.status_code == 200, refreshed.text
+    assert verify_token(refreshed.json()["access_token"], DEV_JWT_SECRET)["is_anonymous"]
+
+
+def test_an_anonymous_user_calls_the_rpcs_but_not_the_ai(anonymous_api: httpx.Client) -> None:
+    """Signed in anonymously, a user is `authenticated` to Postgres; the AI service refuses
+    it unless AI_ALLOW_ANONYMOUS (every throwaway account would get a quota of its own)."""
+    session = anonymous_api.post("/auth/v1/signup", json={"data": TEST_ANONYMOUS_DATA},
+                                 headers=V2024).json()
+    bearer = {"Authorization": f"Bearer {session['access_token']}"}
+    quota = anonymous_api.post("/rest/v1/rpc/ai_quota",
+                               headers={**bearer, "Content-Profile": "pullups"})
+    assert quota.status_code == 200, quota.text
+    assert quota.json()["data"]["remaining"] == 5
+    refused = anonymous_api.post("/functions/v1/sessions/ai", json={"maxPullups": 8},
+                                 headers=bearer)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["code"] == "FORBIDDEN"

@@ -57,3 +57,11 @@ def test_a_wrong_password_is_an_auth_api_error(local_api: ServerThread) -> None:
             {"email": f"nobody@{TEST_EMAIL_DOMAIN}", "password": "wrong-password"})
     assert raised.value.status == 400
     assert raised.value.code == "invalid_credentials"
+
+
+def test_an_anonymous_sign_in_is_refused_while_the_config_has_them_off(
+        local_api: ServerThread) -> None:
+    with pytest.raises(AuthApiError) as raised:
+        _client(local_api).auth.sign_in_anonymously()
+    assert raised.value.status == 422
+    assert raised.value.code == "anonymous_provider_disabled"

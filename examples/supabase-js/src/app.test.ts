@@ -143,6 +143,13 @@ describe('auth', () => {
     assert.equal(error?.status, 422)
   })
 
+  test('anonymous sign-ins are off, as supabase/config.toml leaves them', async () => {
+    const { data, error } = await newClient().auth.signInAnonymously()
+    assert.equal(data.session, null)
+    assert.equal(error?.code, 'anonymous_provider_disabled')
+    assert.equal(error?.status, 422)
+  })
+
   test('without signing in, client RPCs are refused (anon)', async () => {
     const { data, error, status } = await newClient().schema('pullups').rpc('ai_quota')
     assert.equal(data, null)

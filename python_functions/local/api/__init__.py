@@ -46,6 +46,14 @@ def exposed_schemas() -> list[str]:
     return schemas
 
 
+def anonymous_sign_ins() -> bool:
+    """`[auth] enable_anonymous_sign_ins` of supabase/config.toml (`supabase start`: off)."""
+    with CONFIG_TOML.open("rb") as handle:
+        enabled: bool = tomllib.load(handle).get("auth", {}).get(
+            "enable_anonymous_sign_ins", False)
+    return enabled
+
+
 class FunctionsProxy:
     """`/functions/v1/...` relayed to the AI service (which serves that prefix too)."""
 
@@ -73,7 +81,9 @@ class FunctionsProxy:
 
 
 def create_app(database_url: str, jwt_secret: str, functions_url: str, public_url: str,
-               schemas: list[str] | None = None, pool_size: int = 10) -> Starlette:
+               schemas: list[str] | None = None, pool_size: int = 10,
+               anonymous: bool | None = None) -> Starlette:
+    """The local API; `schemas` and `anonymous` (sign-ins) default to supabase/config.toml."""
     pool: AsyncConnectionPool[Any] = LifoConnectionPool(
         database_url, min_size=1, max_size=pool_size, open=False, timeout=3.0,
         check=AsyncConnectionPool.check_connection,
@@ -81,7 +91,8 @@ def create_app(database_url: str, jwt_secret: str, functions_url: str, public_ur
     http = httpx.AsyncClient(base_url=functions_url,
                              timeout=httpx.Timeout(120.0, connect=5.0))
     rest = RpcEndpoint(pool, schemas or exposed_schemas(), jwt_secret)
-    auth = GoTrue(pool, jwt_secret, public_url.rstrip("/") + "/auth/v1")
+    auth = GoTrue(pool, jwt_secret, public_url.rstrip("/") + "/auth/v1",
+                  anonymous_sign_ins() if anonymous is None else anonymous)
     functions = FunctionsProxy(http)
 
     @contextlib.asynccontextmanager

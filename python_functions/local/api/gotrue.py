@@ -8,6 +8,12 @@ each route:
   `weak_password` with `reasons: ["length"]`); confirmations off, as `supabase start` has
   them, so the answer is a session. An address already registered is 422
   `user_already_exists`.
+* `POST /signup` with neither an email nor a phone (`api.go`, `anonymous.go`: supabase-js's
+  `signInAnonymously`): 422 `anonymous_provider_disabled` unless supabase/config.toml has
+  `[auth] enable_anonymous_sign_ins = true` (off by default, as on `supabase start`); then
+  a user without email, password, provider or identity, `is_anonymous`, and its session,
+  whose tokens say `is_anonymous: true` and `amr: anonymous`. Phone sign-ups are not served
+  (a phone without an email is 400 `validation_failed`).
 * `POST /token?grant_type=password` (`token.go`): 400 `invalid_credentials` "Invalid login
   credentials" for an unknown address or a wrong password alike.
 * `POST /token?grant_type=refresh_token`: a refresh token is used once and replaced (its
@@ -127,10 +133,12 @@ def _credentials(body: dict[str, Any]) -> tuple[str, str]:
 
 
 class GoTrue:
-    def __init__(self, pool: AsyncConnectionPool[Any], secret: str, issuer: str) -> None:
+    def __init__(self, pool: AsyncConnectionPool[Any], secret: str, issuer: str,
+                 anonymous_sign_ins: bool = False) -> None:
         self.pool = pool
         self.secret = secret
         self.issuer = issuer
+        self.anonymous_sign_ins = anonymous_sign_ins
 
     def routes(self) -> list[Route]:
         return [
@@ -188,7 +196,8 @@ class GoTrue:
         claims = user_claims(user_id, user["email"], ttl_seconds=ACCESS_TOKEN_TTL_S,
                              issuer=self.issuer, session_id=session_id,
                              app_metadata=user["raw_app_meta_data"],
-                             user_metadata=user["raw_user_meta_data"])
+                             user_metadata=user["raw_user_meta_data"],
+                             anonymous=bool(user["is_anonymous"]))
         return {
             "access_token": mint_token(claims, self.secret), "token_type": "bearer",
             "expires_in": ACCESS_TOKEN_TTL_S, "expires_at": claims["exp"],
@@ -199,6 +208,8 @@ class GoTrue:
 
     async def signup(self, request: Request) -> Response:
         body = await _json_body(request)
+        if body.get("email") in (None, "") and body.get("phone") in (None, ""):
+            return JSONResponse(await self._anonymous_signup(body))
         email, password = _credentials(body)
         if not _EMAIL.fullmatch(email) or len(email) > 255:
             raise AuthError(400, "validation_failed",
@@ -238,6 +249,25 @@ class GoTrue:
                                                "phone_verified": False})))
             session = await self._session(conn, user_id)
         return JSONResponse(session)
+
+    async def _anonymous_signup(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A sign-up with neither an email nor a phone (`signInAnonymously`): refused unless
+        `[auth] enable_anonymous_sign_ins`; else a user without email, password, provider or
+        identity, flagged `is_anonymous`, and its session (`anonymous.go`)."""
+        if not self.anonymous_sign_ins:
+            raise AuthError(422, "anonymous_provider_disabled", "Anonymous sign-ins are disabled")
+        options = body.get("data")
+        metadata = options if isinstance(options, dict) else {}
+        async with self.pool.connection() as conn, conn.transaction():
+            cursor = await conn.execute(
+                "insert into auth.users (instance_id, id, aud, role, encrypted_password,"
+                " raw_app_meta_data, raw_user_meta_data, created_at, updated_at, is_sso_user,"
+                " is_anonymous) values ('00000000-0000-0000-0000-000000000000',"
+                " gen_random_uuid(), 'authenticated', 'authenticated', '', '{}', %s, now(),"
+                " now(), false, true) returning id::text", (json.dumps(metadata),))
+            row = await cursor.fetchone()
+            assert row is not None
+            return await self._session(conn, str(row[0]))
 
     async def token(self, request: Request) -> Response:
         grant = request.query_params.get("grant_type")
