@@ -70,6 +70,29 @@ def test_get_passes_query_parameters_as_typed_arguments(
     )
 
 
+def test_get_leaves_out_the_reserved_parameters_and_those_without_a_value(
+        api_http: httpx.Client, alice: User) -> None:
+    """supabase-js's `.rpc(fn, args, {get: true}).select().limit(5).order('id')` puts
+    select, limit and order in the query: PostgREST does not take them for arguments."""
+    for days in range(2):
+        api_http.post("/rest/v1/rpc/create_session", json={
+            "session_date": (dt.date.today() - dt.timedelta(days=days + 1)).isoformat(),
+            "sets": [5, 5, 4, 4, 3], "status": "completed"},
+            headers={**_as(alice), "Content-Profile": "pullups"}).raise_for_status()
+    headers = {**_as(alice), "Accept-Profile": "pullups"}
+    page = api_http.get("/rest/v1/rpc/list_sessions?page_size=1&select=*&limit=5&order=id.asc"
+                        "&sessions.offset=2&or=(a.eq.1)&columns=x&on_conflict=y&flag",
+                        headers=headers)
+    assert page.status_code == 200, page.text
+    assert page.json()["meta"]["pagination"] == (
+        {"limit": 1, "offset": 0, "total": 2, "total_capped": False})
+    # a value, even empty, makes an argument; the last of a repeated name counts
+    _pgrst(api_http.get("/rest/v1/rpc/ai_quota?flag=", headers=headers), 404, "PGRST202")
+    repeated = api_http.get("/rest/v1/rpc/list_sessions?page_size=5;page_size=1",
+                            headers=headers)
+    assert repeated.json()["meta"]["pagination"]["limit"] == 1
+
+
 def test_get_of_a_function_that_writes_is_405_read_only(
         api_http: httpx.Client, alice: User) -> None:
     planned = _create(api_http, alice)

@@ -252,6 +252,12 @@ describe('pullups', () => {
     assert.equal(header, 'pgrst_scalar')
     assert.deepEqual(JSON.parse(row!.slice(1, -1).replaceAll('""', '"')), plain.data)
 
+    // .select() and .limit() go in the query string, which is not taken for arguments
+    const chained = await pullups.rpc('list_sessions', { page_size: 1 }, { get: true })
+      .select().limit(5)
+    assert.equal(chained.error, null)
+    assert.equal(chained.status, 200)
+
     // Supabase leaves db-plan-enabled off: no media type is left to answer with
     const explained = await pullups.rpc('ai_quota').explain()
     assert.equal(explained.status, 406)

@@ -5,8 +5,13 @@ What it does, each as PostgREST does it (read in its source at v16.1,
 
 * Methods (`ApiRequest.getAction`): POST calls the function with the JSON body as named
   arguments (an empty body is `{}`); GET and HEAD call it with the query string's
-  parameters, in a read-only transaction, so a function that writes answers 405 `25006`;
-  any other method is 405 `PGRST101` "Cannot use the PUT method on RPC".
+  parameters (`QueryParams.parse`: those with a value, the last of a repeated name, not the
+  reserved `select`, `columns`, `on_conflict`, `order`, `limit`, `offset`, `and`, `or`), in a
+  read-only transaction, so a function that writes answers 405 `25006`; any other method is
+  405 `PGRST101` "Cannot use the PUT method on RPC". Not mirrored: what the reserved
+  parameters and filters (`name=op.value`, an argument here) do to a result. Every exposed
+  function returns one JSON value, which `select=*` (supabase-js's `.select()`) and a limit
+  leave as it is; other uses are ignored here.
 * Schema (`ApiRequest.getSchema`): `Content-Profile` for POST, `Accept-Profile` for GET/HEAD,
   among the exposed schemas (`[api] schemas` of supabase/config.toml, first one the
   default); another is 406 `PGRST106` with the hint listing the exposed ones. With several
@@ -50,7 +55,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_plus
 
 import jwt
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
@@ -278,6 +283,27 @@ def _strip_nulls(value: Any) -> Any:
     return value
 
 
+# the query parameters that shape a result instead of naming an argument (`QueryParams.parse`)
+_RESERVED = frozenset({"select", "columns", "on_conflict"})
+_RESERVED_LAST_PART = frozenset({"order", "limit", "offset", "and", "or"})
+
+
+def query_arguments(query: str) -> dict[str, str]:
+    """A GET's arguments, as PostgREST takes them from the query string: each parameter that
+    has a value (`?flag` alone has none), but the reserved ones (`select`, `columns`,
+    `on_conflict`, and every name whose last dotted part is `order`, `limit`, `offset`, `and`
+    or `or`); of a repeated name, the last value."""
+    arguments: dict[str, str] = {}
+    for item in re.split("[&;]", query):
+        if "=" not in item:
+            continue
+        key, value = (unquote_plus(part) for part in item.split("=", 1))
+        if key in _RESERVED or key.rsplit(".", 1)[-1] in _RESERVED_LAST_PART:
+            continue
+        arguments[key] = value
+    return arguments
+
+
 def _count_preference(prefer: str) -> str | None:
     """`Prefer: count=exact|planned|estimated`: the total in `Content-Range` (for a function,
     every count is its number of rows)."""
@@ -324,7 +350,7 @@ class RpcEndpoint:
 
     async def _args(self, request: Request) -> dict[str, Any]:
         if request.method in ("GET", "HEAD"):
-            return dict(request.query_params)  # the last value of a repeated name
+            return query_arguments(request.url.query)
         raw = await request.body()
         media = request.headers.get("content-type", "application/json").split(";")[0]
         media = media.strip().lower()
