@@ -179,6 +179,7 @@ def test_void_function_is_204_without_body(api: Api, alice: User) -> None:
     response = api("rpc_test.nothing", alice)
     assert (response.status, response.body) == (204, None)
     assert response.header("Content-Type") is None
+    assert response.header("Content-Range") == "0-0/*"  # its one row, as PostgREST says
 
 
 def test_set_returning_functions_give_arrays(api: Api, alice: User) -> None:

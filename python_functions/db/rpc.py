@@ -15,7 +15,7 @@ as PostgREST does per request (docs.postgrest.org, "Transactions" and "Functions
   - success: 200 (204 without a body for `void`), overridden by the `response.status` GUC,
     plus the headers of the `response.headers` GUC (an array of one-key objects)
     ("Setting response headers / status": references/transactions), and `Content-Range`
-    (`0-{n-1}/*` for n rows of a set, `*/*` for none, `0-0/*` for one value);
+    (`0-{n-1}/*` for n rows of a set, `*/*` for none, `0-0/*` for one value or a `void`);
   - `raise sqlstate 'PGRST' using message = <json body>, detail = <json {status, headers}>`
     takes over the whole error response ("Raise errors with HTTP Status Codes",
     references/errors); unparsable JSON there is PostgREST's 500 `PGRST121`;
@@ -444,7 +444,8 @@ def _finish(info: FunctionInfo, results: list[Any], csv: bool = False) -> RpcRes
     answer = results[-1]
     body_text, raw_headers, raw_status = (answer.get_value(0, i) for i in range(3))
     out_headers = _response_headers(raw_headers)
-    if info.returns_void:
+    if info.returns_void:  # no body, but the range of its one row (`Response.actionResponse`)
+        out_headers.setdefault("Content-Range", "0-0/*")
         return RpcResponse(int(raw_status) if raw_status else 204, out_headers, None)
     body: Any
     if csv:

@@ -415,3 +415,21 @@ def test_no_exposed_function_returns_a_set(database_url: str) -> None:
             " where p.pronamespace::regnamespace::text = any(%s) and p.proretset",
             (exposed_schemas(),)).fetchall()
     assert sets == []
+
+
+def test_a_void_function_is_204_with_its_range_and_without_type_or_profile(
+        api_http: httpx.Client, alice: User) -> None:
+    """`Response.actionResponse`: a function returning void answers 204 with the range of its
+    one row (and the count when asked), and neither `Content-Type` nor `Content-Profile`."""
+    for prefer, content_range in ((None, "0-0/*"), ("count=exact", "0-0/1")):
+        planned = _create(api_http, alice)
+        headers = {**_as(alice), "Content-Profile": "pullups"}
+        if prefer:
+            headers["Prefer"] = prefer
+        response = api_http.post("/rest/v1/rpc/delete_session",
+                                 json={"session_id": planned["id"]}, headers=headers)
+        assert (response.status_code, response.content) == (204, b"")
+        assert response.headers["content-range"] == content_range
+        assert "content-type" not in response.headers
+        assert "content-profile" not in response.headers
+        assert response.headers.get("preference-applied") == prefer

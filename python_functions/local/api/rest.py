@@ -412,9 +412,11 @@ class RpcEndpoint:
             total = int(rows.split("-")[1]) + 1 if "-" in rows else 0
             out["Content-Range"] = f"{rows}/{total}"
             out["Preference-Applied"] = f"count={counted}"
+        if result.status == 204:  # a void function: its range, no type or profile
+            return Response(None, 204, out)
         if negotiated:
             out.setdefault("Content-Profile", schema)
-        if result.status == 204 or method == "HEAD":
+        if method == "HEAD":
             return Response(None, result.status, out)
         if media.kind == "csv":
             return Response(result.body, result.status, out)
