@@ -39,18 +39,20 @@ _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", 
                          "upgrade", "proxy-authorization", "proxy-authenticate", "host"})
 
 
+def _config() -> dict[str, Any]:
+    with CONFIG_TOML.open("rb") as handle:
+        return tomllib.load(handle)
+
+
 def exposed_schemas() -> list[str]:
     """`[api] schemas` of supabase/config.toml: what PostgREST exposes on `supabase start`."""
-    with CONFIG_TOML.open("rb") as handle:
-        schemas: list[str] = tomllib.load(handle)["api"]["schemas"]
+    schemas: list[str] = _config()["api"]["schemas"]
     return schemas
 
 
 def anonymous_sign_ins() -> bool:
     """`[auth] enable_anonymous_sign_ins` of supabase/config.toml (`supabase start`: off)."""
-    with CONFIG_TOML.open("rb") as handle:
-        enabled: bool = tomllib.load(handle).get("auth", {}).get(
-            "enable_anonymous_sign_ins", False)
+    enabled: bool = _config().get("auth", {}).get("enable_anonymous_sign_ins", False)
     return enabled
 
 

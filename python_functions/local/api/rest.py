@@ -180,16 +180,16 @@ def verify_claims(token: str, secret: str, now: float | None = None) -> dict[str
 class Media:
     """How an answer is written: JSON, one object (`vnd.pgrst.object`), or CSV."""
 
-    kind: str  # "json" | "csv"
     content_type: str = rpc.JSON_CONTENT_TYPE
+    csv: bool = False
     strip_nulls: bool = False  # `nulls=stripped`: json_strip_nulls on the body
 
 
 _MEDIA_TOKEN = re.compile(r"([A-Za-z0-9.*]+)/([A-Za-z0-9.*+-]+)")
 _MEDIA_PARAM = re.compile(r'\s*;\s*([A-Za-z0-9-]+)\s*=\s*(?:"([^"]*)"|([A-Za-z0-9|-]+))')
 _Q_VALUE = re.compile(r"[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
-_JSON = Media("json")
-_CSV = Media("csv", rpc.CSV_CONTENT_TYPE)
+_JSON = Media()
+_CSV = Media(rpc.CSV_CONTENT_TYPE, csv=True)
 # PostgREST's names of the types it knows but answers with no handler of its own (in a 406)
 _OTHER_KNOWN = {
     ("application", "geo+json"): "application/geo+json",  # needs PostGIS: not mirrored
@@ -246,12 +246,12 @@ def _decoded(media: str) -> tuple[str, Media | None]:
         return "text/csv", _CSV
     if kind in (("application", "vnd.pgrst.object+json"), ("application", "vnd.pgrst.object")):
         name = "application/vnd.pgrst.object+json" + (";nulls=stripped" if stripped else "")
-        return name, Media("json", name + "; charset=utf-8", stripped)
+        return name, Media(name + "; charset=utf-8", strip_nulls=stripped)
     if kind in (("application", "vnd.pgrst.array+json"), ("application", "vnd.pgrst.array")):
         if not stripped:
             return "application/json", _JSON
         name = "application/vnd.pgrst.array+json;nulls=stripped"
-        return name, Media("json", name + "; charset=utf-8", True)
+        return name, Media(name + "; charset=utf-8", strip_nulls=True)
     if kind[0] == "application" and kind[1] in ("vnd.pgrst.plan", "vnd.pgrst.plan+text",
                                                 "vnd.pgrst.plan+json"):
         for_name = _decoded(params.get("for", "application/json"))[0]
@@ -396,7 +396,7 @@ class RpcEndpoint:
             async with self.pool.connection() as conn:
                 result = await rpc.acall(conn, schema, function, args, claims, headers,
                                          "GET" if method == "HEAD" else method,
-                                         csv=media.kind == "csv")
+                                         csv=media.csv)
         except PoolTimeout:
             result = rpc.unavailable()
         if not result.ok:  # errors: JSON, Proxy-Status, no profile (`Error.errorResponseFor`)
@@ -418,7 +418,7 @@ class RpcEndpoint:
             out.setdefault("Content-Profile", schema)
         if method == "HEAD":
             return Response(None, result.status, out)
-        if media.kind == "csv":
+        if media.csv:
             return Response(result.body, result.status, out)
         body = _strip_nulls(result.body) if media.strip_nulls else result.body
         return json_response(result.status, body, out)
