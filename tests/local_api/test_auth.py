@@ -262,3 +262,182 @@ def test_an_anonymous_user_calls_the_rpcs_but_not_the_ai(anonymous_api: httpx.Cl
                                  headers=bearer)
     assert refused.status_code == 403, refused.text
     assert refused.json()["code"] == "FORBIDDEN"
+
+
+# -----------------------------------------------------------------------------
+# PUT /user (supabase-js's updateUser)
+# -----------------------------------------------------------------------------
+
+def _bearer(session: dict[str, Any]) -> dict[str, str]:
+    return {**V2024, "Authorization": f"Bearer {session['access_token']}"}
+
+
+def _sign_in(api_http: httpx.Client, email: str, password: str = PASSWORD) -> httpx.Response:
+    return api_http.post("/auth/v1/token", params={"grant_type": "password"},
+                         json={"email": email, "password": password}, headers=V2024)
+
+
+def _refresh(api_http: httpx.Client, session: dict[str, Any]) -> httpx.Response:
+    return api_http.post("/auth/v1/token", params={"grant_type": "refresh_token"},
+                         json={"refresh_token": session["refresh_token"]}, headers=V2024)
+
+
+def test_update_user_merges_the_metadata_and_a_null_removes_a_key(
+        api_http: httpx.Client, admin: psycopg.Connection[Any]) -> None:
+    session = api_http.post("/auth/v1/signup", headers=V2024, json={
+        "email": _email(), "password": PASSWORD, "data": {"a": 1, "b": 2}}).json()
+    updated = api_http.put("/auth/v1/user", headers=_bearer(session),
+                           json={"data": {"b": None, "c": {"d": None}}})
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["user_metadata"] == {"a": 1, "c": {"d": None}}
+    assert updated.json()["updated_at"] > session["user"]["updated_at"]
+    assert one(admin, "select raw_user_meta_data from auth.users where id = %s",
+               session["user"]["id"]) == {"a": 1, "c": {"d": None}}
+    # a refreshed token carries the new metadata
+    refreshed = _refresh(api_http, session).json()
+    assert verify_token(refreshed["access_token"], DEV_JWT_SECRET)["user_metadata"] == {
+        "a": 1, "c": {"d": None}}
+
+
+def test_a_new_password_signs_in_and_ends_the_users_other_sessions(
+        api_http: httpx.Client, admin: psycopg.Connection[Any]) -> None:
+    email = _email()
+    this = _signup(api_http, email).json()
+    other = _sign_in(api_http, email).json()
+    updated = api_http.put("/auth/v1/user", headers=_bearer(this),
+                           json={"password": "a-new-password"})
+    assert updated.status_code == 200, updated.text
+    assert one(admin, "select encrypted_password from auth.users where id = %s",
+               this["user"]["id"]).startswith("$2a$10$")
+    _auth_error(_refresh(api_http, other), 400, "refresh_token_not_found")
+    assert _refresh(api_http, this).status_code == 200
+    _auth_error(_sign_in(api_http, email), 400, "invalid_credentials")
+    assert _sign_in(api_http, email, "a-new-password").status_code == 200
+
+
+def test_the_same_or_a_weak_password_is_422_and_nothing_is_written(
+        api_http: httpx.Client, admin: psycopg.Connection[Any]) -> None:
+    email = _email()
+    session = _signup(api_http, email).json()
+    before = admin.execute("select encrypted_password, raw_user_meta_data, updated_at"
+                           " from auth.users where id = %s", (session["user"]["id"],)).fetchone()
+    for password, status, code in ((PASSWORD, 422, "same_password"),
+                                   ("12345", 422, "weak_password"),
+                                   ("x" * 73, 422, "validation_failed")):
+        response = api_http.put("/auth/v1/user", headers=_bearer(session),
+                                json={"password": password, "data": {"written": True}})
+        _auth_error(response, status, code)
+    assert admin.execute("select encrypted_password, raw_user_meta_data, updated_at"
+                         " from auth.users where id = %s",
+                         (session["user"]["id"],)).fetchone() == before
+    assert _sign_in(api_http, email).status_code == 200
+
+
+def test_update_user_refuses_app_metadata_bad_bodies_and_bad_tokens(
+        api_http: httpx.Client) -> None:
+    session = _signup(api_http, _email()).json()
+    refused = api_http.put("/auth/v1/user", headers=_bearer(session),
+                           json={"app_metadata": {"role": "admin"}})
+    assert _auth_error(refused, 403, "not_admin")["message"] == (
+        "Updating app_metadata requires admin privileges")
+    for body in (b"{", b"[]", b'{"data": [1]}', b'{"password": 7}', b'{"email": {}}'):
+        response = api_http.put("/auth/v1/user", content=body, headers=_bearer(session))
+        _auth_error(response, 400, "bad_json")
+    _auth_error(api_http.put("/auth/v1/user", json={}, headers=V2024), 401, "no_authorization")
+    forged = api_http.put("/auth/v1/user", json={},
+                          headers={**V2024, "Authorization": "Bearer x.y.z"})
+    _auth_error(forged, 403, "bad_jwt")
+    taken = api_http.put("/auth/v1/user", headers=_bearer(session), json={"email": "nope"})
+    _auth_error(taken, 400, "validation_failed")
+
+
+def test_what_needs_mail_or_sms_is_422_not_served_locally_and_changes_nothing(
+        api_http: httpx.Client, admin: psycopg.Connection[Any]) -> None:
+    """A permanent user's new email is confirmed by mail, a phone by SMS: neither exists
+    here, so the stand-in says so instead of pretending."""
+    email = _email()
+    session = _signup(api_http, email).json()
+    for body in ({"email": _email(), "data": {"written": True}}, {"phone": "+48123456789"}):
+        response = api_http.put("/auth/v1/user", headers=_bearer(session), json=body)
+        message = _auth_error(response, 422, "not_served_locally")["message"]
+        assert "local stand-in" in message and "supabase start" in message
+    assert one(admin, "select email from auth.users where id = %s", session["user"]["id"]) == email
+    assert one(admin, "select raw_user_meta_data from auth.users where id = %s",
+               session["user"]["id"]) == {}
+    # the same address, or none, is no change
+    same = api_http.put("/auth/v1/user", headers=_bearer(session),
+                        json={"email": email.upper(), "data": {"kept": 1}})
+    assert same.status_code == 200, same.text
+    assert same.json()["email"] == email and same.json()["user_metadata"] == {"kept": 1}
+
+
+def test_an_anonymous_user_becomes_permanent_with_an_email_then_a_password(
+        anonymous_api: httpx.Client, admin: psycopg.Connection[Any]) -> None:
+    session = anonymous_api.post("/auth/v1/signup", json={"data": TEST_ANONYMOUS_DATA},
+                                 headers=V2024).json()
+    user_id = session["user"]["id"]
+    without_email = anonymous_api.put("/auth/v1/user", headers=_bearer(session),
+                                      json={"password": PASSWORD})
+    assert _auth_error(without_email, 422, "validation_failed")["message"] == (
+        "Updating password of an anonymous user without an email or phone is not allowed")
+    email = _email()
+    with_email = anonymous_api.put("/auth/v1/user", headers=_bearer(session),
+                                   json={"email": email})
+    assert with_email.status_code == 200, with_email.text
+    user = with_email.json()
+    assert (user["email"], user["is_anonymous"]) == (email, False)
+    assert user["email_confirmed_at"] and user["confirmed_at"]
+    assert [(i["provider"], i["identity_data"]["email"], i["identity_data"]["email_verified"])
+            for i in user["identities"]] == [("email", email, True)]
+    assert admin.execute("select email, is_anonymous from auth.users where id = %s",
+                         (user_id,)).fetchone() == (email, False)
+
+    with_password = anonymous_api.put("/auth/v1/user", headers=_bearer(session),
+                                      json={"password": PASSWORD})
+    assert with_password.status_code == 200, with_password.text
+    signed_in = _sign_in(anonymous_api, email)
+    assert signed_in.status_code == 200, signed_in.text
+    claims = verify_token(signed_in.json()["access_token"], DEV_JWT_SECRET)
+    assert (claims["sub"], claims["is_anonymous"], claims["email"]) == (user_id, False, email)
+
+
+def test_anonymous_users_racing_for_one_email_get_it_once(
+        anonymous_api: httpx.Client, admin: psycopg.Connection[Any]) -> None:
+    sessions = [anonymous_api.post("/auth/v1/signup", json={"data": TEST_ANONYMOUS_DATA},
+                                   headers=V2024).json() for _ in range(4)]
+    email = _email()
+
+    def claim(go: Callable[[], object]) -> int:
+        session = sessions.pop()
+        with httpx.Client(base_url=anonymous_api.base_url, timeout=30,
+                          headers={"apikey": ANON_KEY}) as http:
+            go()
+            response = http.put("/auth/v1/user", headers=_bearer(session),
+                                json={"email": email})
+            if response.status_code == 422:
+                _auth_error(response, 422, "email_exists")
+            return response.status_code
+
+    assert sorted(race(4, claim)) == [200, 422, 422, 422]
+    assert one(admin, "select count(*) from auth.users where email = %s", email) == 1
+    assert one(admin, "select count(*) from auth.identities where email = %s", email) == 1
+
+
+def test_what_gotrue_serves_and_the_stand_in_cannot_is_422_not_served_locally(
+        api_http: httpx.Client) -> None:
+    for method, path, params in (("POST", "/auth/v1/recover", {}), ("POST", "/auth/v1/otp", {}),
+                                 ("GET", "/auth/v1/admin/users", {}),
+                                 ("GET", "/auth/v1/settings", {}),
+                                 ("GET", "/auth/v1/user/identities/authorize", {}),
+                                 ("POST", "/auth/v1/token", {"grant_type": "pkce"})):
+        response = api_http.request(method, path, params=params, json={}, headers=V2024)
+        assert _auth_error(response, 422, "not_served_locally")["message"].endswith(
+            "supabase start serves it."), path
+    unknown_grant = api_http.post("/auth/v1/token", params={"grant_type": "magic"}, json={},
+                                  headers=V2024)
+    assert _auth_error(unknown_grant, 400, "invalid_credentials")["message"] == (
+        "unsupported_grant_type")
+    wrong_method = api_http.delete("/auth/v1/user")
+    assert (wrong_method.status_code, wrong_method.content) == (405, b"")
+    unknown = api_http.get("/auth/v1/no-such-route")
+    assert (unknown.status_code, unknown.text) == (404, "404 page not found")

@@ -65,3 +65,27 @@ def test_an_anonymous_sign_in_is_refused_while_the_config_has_them_off(
         _client(local_api).auth.sign_in_anonymously()
     assert raised.value.status == 422
     assert raised.value.code == "anonymous_provider_disabled"
+
+
+def test_update_user_changes_the_metadata_and_the_password(local_api: ServerThread) -> None:
+    email = f"py-update-{uuid.uuid4().hex[:8]}@{TEST_EMAIL_DOMAIN}"
+    supabase = _client(local_api)
+    supabase.auth.sign_up({"email": email, "password": PASSWORD})
+    updated = supabase.auth.update_user({"data": {"level": 3}, "password": "another-password"})
+    assert updated.user.user_metadata == {"level": 3}
+    with pytest.raises(AuthApiError) as raised:
+        _client(local_api).auth.sign_in_with_password({"email": email, "password": PASSWORD})
+    assert raised.value.code == "invalid_credentials"
+    signed_in = _client(local_api).auth.sign_in_with_password(
+        {"email": email, "password": "another-password"})
+    assert signed_in.user is not None and signed_in.user.user_metadata == {"level": 3}
+    with pytest.raises(AuthApiError) as raised:
+        supabase.auth.update_user({"email": f"moved-{email}"})
+    assert (raised.value.status, raised.value.code) == (422, "not_served_locally")
+
+
+def test_a_table_endpoint_is_an_api_error_saying_it_is_not_served(
+        local_api: ServerThread) -> None:
+    with pytest.raises(APIError) as raised:
+        _client(local_api).schema("pullups").table("sessions").select("*").execute()
+    assert raised.value.code == "NOT_SERVED_LOCALLY"

@@ -150,6 +150,39 @@ describe('auth', () => {
     assert.equal(error?.status, 422)
   })
 
+  test('updateUser: metadata and a new password; what needs mail says it is not served', async () => {
+    const { supabase, email } = await signedUp('update')
+    const named = await supabase.auth.updateUser({ data: { displayName: 'Ala', draft: 1 } })
+    assert.equal(named.error, null)
+    const unnamed = await supabase.auth.updateUser({ data: { draft: null } })
+    assert.deepEqual(unnamed.data.user?.user_metadata, { displayName: 'Ala' })
+
+    const same = await supabase.auth.updateUser({ password: PASSWORD })
+    assert.equal(same.error?.code, 'same_password')
+    assert.equal((await supabase.auth.updateUser({ password: 'a-new-password' })).error, null)
+    const old = await newClient().auth.signInWithPassword({ email, password: PASSWORD })
+    assert.equal(old.error?.code, 'invalid_credentials')
+    const renewed = await newClient().auth.signInWithPassword({ email, password: 'a-new-password' })
+    assert.equal(renewed.error, null)
+    assert.deepEqual(renewed.data.user?.user_metadata, { displayName: 'Ala' })
+
+    // a permanent user's email change and a password reset need mail: a clear AuthApiError
+    const moved = await supabase.auth.updateUser({ email: `moved-${email}` })
+    assert.equal(moved.error?.status, 422)
+    assert.equal(moved.error?.code, 'not_served_locally')
+    const reset = await supabase.auth.resetPasswordForEmail(email)
+    assert.equal(reset.error?.code, 'not_served_locally')
+    assert.match(reset.error?.message ?? '', /supabase start serves it/)
+  })
+
+  test('table endpoints are not served locally: a 501 that says so', async () => {
+    const { supabase } = await signedUp('tables')
+    const { data, error, status } = await supabase.schema('pullups').from('sessions').select('*')
+    assert.equal(data, null)
+    assert.equal(status, 501)
+    assert.equal(error?.code, 'NOT_SERVED_LOCALLY')
+  })
+
   test('without signing in, client RPCs are refused (anon)', async () => {
     const { data, error, status } = await newClient().schema('pullups').rpc('ai_quota')
     assert.equal(data, null)

@@ -2,7 +2,7 @@
 Supabase's paths, for `make run` (on hosted Supabase or `supabase start` the real services
 answer instead).
 
-    /rest/v1/rpc/{fn}   PostgREST's RPC endpoint            (rest.py)
+    /rest/v1/rpc/{fn}   PostgREST's RPC endpoint            (rest.py; tables: 501)
     /auth/v1/...        sign-up, sign-in, user, sign-out    (gotrue.py)
     /functions/v1/...   the AI service's routes, proxied     (here)
 
@@ -29,7 +29,7 @@ from starlette.routing import Mount, Route
 from python_functions import PROJECT_ROOT
 from python_functions.db.pool import LifoConnectionPool
 from python_functions.local.api.gotrue import GoTrue
-from python_functions.local.api.rest import RpcEndpoint, json_response
+from python_functions.local.api.rest import RpcEndpoint, json_response, not_served
 from python_functions.service import cors
 
 log = logging.getLogger("python_functions.local.api")
@@ -110,6 +110,8 @@ def create_app(database_url: str, jwt_secret: str, functions_url: str, public_ur
     return Starlette(
         routes=[
             Route("/rest/v1/rpc/{function}", rest.handle, methods=methods),
+            Route("/rest/v1", not_served, methods=methods),
+            Route("/rest/v1/{path:path}", not_served, methods=methods),
             Mount("/auth/v1", routes=auth.routes()),
             Route("/functions/v1/{path:path}", functions.handle, methods=methods),
         ],

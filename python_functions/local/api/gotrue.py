@@ -15,13 +15,22 @@ each route:
   whose tokens say `is_anonymous: true` and `amr: anonymous`. Phone sign-ups are not served
   (a phone without an email is 400 `validation_failed`).
 * `POST /token?grant_type=password` (`token.go`): 400 `invalid_credentials` "Invalid login
-  credentials" for an unknown address or a wrong password alike.
+  credentials" for an unknown address or a wrong password alike; an unknown grant type is
+  400 `invalid_credentials` "unsupported_grant_type".
 * `POST /token?grant_type=refresh_token`: a refresh token is used once and replaced (its
   `parent` recorded); an unknown or used one is 400 `refresh_token_not_found`.
 * `GET /user` (`user.go`): the user of the bearer token; none is 401 `no_authorization`, a
   bad one 403 `bad_jwt`, a deleted user 403 `user_not_found`.
+* `PUT /user` (`user.go`, supabase-js's `updateUser`): `data` merged into the user
+  metadata, a new `password` (the user's other sessions end), an anonymous user's `email`
+  (confirmed at once, as with confirmations off); details in `update_user`.
 * `POST /logout?scope=global|local|others` (`logout.go`): ends sessions (their refresh
   tokens go with them), 204. Access tokens stay valid until they expire, as with GoTrue.
+* What GoTrue serves and this stand-in cannot (anything that sends mail or SMS: OTP, magic
+  links, recovery, a permanent user's email change; OAuth, SSO, MFA, passkeys, the admin
+  API; the `id_token`, `pkce` and `web3` grants) is 422 `not_served_locally`, naming it;
+  another method on a served path is 405 and an unknown path 404, as GoTrue's router
+  answers them.
 * `GET /.well-known/jwks.json`: no asymmetric keys here (tokens are HS256).
 
 Passwords are stored as GoTrue stores them: bcrypt (cost 10) in `encrypted_password`, made
@@ -48,6 +57,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from python_functions.service import cors
 from python_functions.service.auth import InvalidToken, mint_token, user_claims, verify_token
 
 API_VERSION_HEADER = "X-Supabase-Api-Version"
@@ -56,6 +66,15 @@ ACCESS_TOKEN_TTL_S = 3600
 MIN_PASSWORD_LENGTH = 6
 MAX_PASSWORD_BYTES = 72  # bcrypt reads no further; GoTrue refuses longer passwords
 _ALPHANUMERIC = string.ascii_letters + string.digits
+# GoTrue v2.196's routes (`api.go`) beyond those served here
+_SERVED = frozenset({"signup", "token", "user", "logout", ".well-known/jwks.json"})
+_GOTRUE_ONLY = frozenset({"health", "settings", "authorize", "invite", "recover", "resend",
+                          "magiclink", "otp", "reauthenticate",
+                          ".well-known/openid-configuration",
+                          ".well-known/oauth-authorization-server"})
+_GOTRUE_ONLY_TREES = frozenset({"callback", "verify", "factors", "passkeys", "sso", "admin",
+                                "oauth"})
+DUPLICATE_EMAIL = "A user with this email address has already been registered"
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 
 
@@ -75,6 +94,15 @@ class AuthError(Exception):
                                               "x-sb-error-code": self.code})
         return JSONResponse({"code": self.status, "error_code": self.code, "msg": self.message,
                              **self.extra}, self.status, {"x-sb-error-code": self.code})
+
+
+def _not_served(what: str) -> AuthError:
+    """What GoTrue does but this stand-in cannot (no mail, no SMS, no OAuth here): 422, as
+    GoTrue answers a feature turned off (`anonymous_provider_disabled`, ...), so supabase-js
+    reports an `AuthApiError` with its code (a 5xx it would report as a retryable network
+    error, without the code)."""
+    return AuthError(422, "not_served_locally", f"Not served by the local stand-in of Supabase"
+                     f" Auth (make run): {what}. supabase start serves it.")
 
 
 def _wants_2024(request: Request) -> bool:
@@ -114,8 +142,12 @@ def _user_json(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
+    return _json_object(await request.body())
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
     try:
-        body = json.loads(await request.body() or b"{}")
+        body = json.loads(raw or b"{}")
     except ValueError:
         body = None
     if not isinstance(body, dict):
@@ -132,6 +164,26 @@ def _credentials(body: dict[str, Any]) -> tuple[str, str]:
     return email.strip().lower(), password
 
 
+def _check_email(email: str) -> None:
+    """`validateEmail` (`mail.go`): 400 `validation_failed`."""
+    if len(email) > 255:
+        raise AuthError(400, "validation_failed", "An email address is too long")
+    if not _EMAIL.fullmatch(email):
+        raise AuthError(400, "validation_failed",
+                        "Unable to validate email address: invalid format")
+
+
+def _check_password(password: str) -> None:
+    """`checkPasswordStrength` (`password.go`), with `supabase start`'s minimum length."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AuthError(422, "weak_password",
+                        f"Password should be at least {MIN_PASSWORD_LENGTH} characters.",
+                        {"weak_password": {"reasons": ["length"]}})
+    if len(password.encode()) > MAX_PASSWORD_BYTES:
+        raise AuthError(422, "validation_failed",
+                        f"Password cannot be longer than {MAX_PASSWORD_BYTES} characters")
+
+
 class GoTrue:
     def __init__(self, pool: AsyncConnectionPool[Any], secret: str, issuer: str,
                  anonymous_sign_ins: bool = False) -> None:
@@ -145,8 +197,10 @@ class GoTrue:
             Route("/signup", self._wrap(self.signup), methods=["POST"]),
             Route("/token", self._wrap(self.token), methods=["POST"]),
             Route("/user", self._wrap(self.user), methods=["GET"]),
+            Route("/user", self._wrap(self.update_user), methods=["PUT"]),
             Route("/logout", self._wrap(self.logout), methods=["POST"]),
             Route("/.well-known/jwks.json", self.jwks, methods=["GET"]),
+            Route("/{path:path}", self._wrap(self.elsewhere), methods=cors.METHODS),
         ]
 
     def _wrap(self, handler: Any) -> Any:
@@ -159,6 +213,18 @@ class GoTrue:
                 response.headers[API_VERSION_HEADER] = API_VERSION
             return response
         return endpoint
+
+    async def elsewhere(self, request: Request) -> Response:
+        """Any other path: one GoTrue serves (mail, SMS, OAuth, MFA, admin, ...) is 422
+        `not_served_locally`; a method GoTrue does not take on a served path is 405, and an
+        unknown path 404, both without JSON, as GoTrue's router answers them."""
+        path = request.path_params["path"].strip("/")
+        if path in _SERVED:
+            return Response(status_code=405)
+        if path in _GOTRUE_ONLY or path.split("/")[0] in _GOTRUE_ONLY_TREES \
+                or path.startswith(("user/identities", "user/oauth")):
+            raise _not_served("/auth/v1/" + path)
+        return Response("404 page not found", 404, media_type="text/plain")
 
     async def jwks(self, _request: Request) -> Response:
         return JSONResponse({"keys": []})
@@ -211,16 +277,8 @@ class GoTrue:
         if body.get("email") in (None, "") and body.get("phone") in (None, ""):
             return JSONResponse(await self._anonymous_signup(body))
         email, password = _credentials(body)
-        if not _EMAIL.fullmatch(email) or len(email) > 255:
-            raise AuthError(400, "validation_failed",
-                            "Unable to validate email address: invalid format")
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise AuthError(422, "weak_password",
-                            f"Password should be at least {MIN_PASSWORD_LENGTH} characters.",
-                            {"weak_password": {"reasons": ["length"]}})
-        if len(password.encode()) > MAX_PASSWORD_BYTES:
-            raise AuthError(422, "validation_failed",
-                            f"Password cannot be longer than {MAX_PASSWORD_BYTES} characters")
+        _check_email(email)
+        _check_password(password)
         options = body.get("data")
         metadata = options if isinstance(options, dict) else {}
         async with self.pool.connection() as conn, conn.transaction():
@@ -276,7 +334,9 @@ class GoTrue:
             return JSONResponse(await self._password_grant(body))
         if grant == "refresh_token":
             return JSONResponse(await self._refresh_grant(body))
-        raise AuthError(400, "validation_failed", "unsupported_grant_type")
+        if grant in ("id_token", "pkce", "web3"):
+            raise _not_served(f"the {grant} grant")
+        raise AuthError(400, "invalid_credentials", "unsupported_grant_type")
 
     async def _password_grant(self, body: dict[str, Any]) -> dict[str, Any]:
         email, password = _credentials(body)
@@ -319,16 +379,131 @@ class GoTrue:
             raise AuthError(403, "bad_jwt", "invalid JWT: unable to parse or verify signature,"
                             " token is expired or not a user token") from None
 
+    async def _user_row(self, conn: psycopg.AsyncConnection[Any], user_id: Any,
+                        lock: bool = False) -> dict[str, Any]:
+        """The user of a token (`loadUser`): one deleted since is 403 `user_not_found`."""
+        cursor = conn.cursor(row_factory=dict_row)
+        await cursor.execute(_USER_QUERY + " where u.id = %s and u.deleted_at is null"
+                             + (" for update of u" if lock else ""), (str(user_id),))
+        row = await cursor.fetchone()
+        if row is None:
+            raise AuthError(403, "user_not_found", "User from sub claim in JWT does not exist")
+        return row
+
     async def user(self, request: Request) -> Response:
         claims = self._claims(request)
         async with self.pool.connection() as conn:
-            cursor = conn.cursor(row_factory=dict_row)
-            await cursor.execute(_USER_QUERY + " where u.id = %s and u.deleted_at is null",
-                                 (claims["sub"],))
-            row = await cursor.fetchone()
-        if row is None:
-            raise AuthError(403, "user_not_found", "User from sub claim in JWT does not exist")
-        return JSONResponse(_user_json(row))
+            return JSONResponse(_user_json(await self._user_row(conn, claims["sub"])))
+
+    async def update_user(self, request: Request) -> Response:
+        """`PUT /user` (`UserUpdate`, supabase-js's `updateUser`), with `supabase start`'s
+        settings (email confirmations off, no reauthentication or current password asked):
+
+        * `data` merges into `user_metadata` (a `null` value removes its key);
+        * `password`: the strength rules of sign-up, 422 `same_password` when it is the
+          current one; the user's other sessions end (this one stays);
+        * `email` of an anonymous user: set and confirmed at once, with an email identity,
+          and the user is anonymous no more (then `password` may follow); a password for an
+          anonymous user without an email is 422 `validation_failed`; an address another
+          user has is 422 `email_exists`;
+        * `app_metadata` is 403 `not_admin`.
+
+        Not served here (422 `not_served_locally`, nothing changed): a permanent user's new
+        email, which GoTrue confirms by mail, and a phone, which needs an SMS provider."""
+        claims = self._claims(request)
+        raw = await request.body()  # read before the user's row is locked
+        async with self.pool.connection() as conn, conn.transaction():
+            user = await self._user_row(conn, claims["sub"], lock=True)
+            body = _json_object(raw)
+            email, password, data, phone = (body.get("email"), body.get("password"),
+                                            body.get("data"), body.get("phone"))
+            if not (isinstance(email, str | None) and isinstance(password, str | None)
+                    and isinstance(data, dict | None) and isinstance(phone, str | None)
+                    and isinstance(body.get("app_metadata"), dict | None)):
+                raise AuthError(400, "bad_json", "Could not parse request body as JSON")
+            email = email.strip().lower() if email else ""
+            if email:
+                _check_email(email)
+            if phone:
+                raise _not_served("a phone number (it needs an SMS provider)")
+            if password is not None:
+                _check_password(password)
+            if body.get("app_metadata") is not None:
+                raise AuthError(403, "not_admin",
+                                "Updating app_metadata requires admin privileges")
+            changes_email = bool(email) and email != (user["email"] or "")
+            if user["is_anonymous"] and password and not email:
+                raise AuthError(422, "validation_failed", "Updating password of an anonymous"
+                                " user without an email or phone is not allowed")
+            if changes_email and not user["is_anonymous"]:
+                raise _not_served("an email change (GoTrue confirms it by mail)")
+            if changes_email and await (await conn.execute(
+                    "select 1 from auth.users where lower(email) = %s and id <> %s"
+                    " and not is_sso_user", (email, user["id"]))).fetchone():
+                raise AuthError(422, "email_exists", DUPLICATE_EMAIL)
+            if password is not None:
+                await self._set_password(conn, user["id"], password, claims.get("session_id"))
+            if data is not None:  # `UpdateUserMetaData`: top-level keys, null removes one
+                metadata = {**(user["raw_user_meta_data"] or {}), **data}
+                await conn.execute(
+                    "update auth.users set raw_user_meta_data = %s, updated_at = now()"
+                    " where id = %s",
+                    (json.dumps({k: v for k, v in metadata.items() if v is not None}),
+                     user["id"]))
+            if changes_email:
+                await self._confirm_anonymous_email(conn, user["id"], email)
+            return JSONResponse(_user_json(await self._user_row(conn, user["id"])))
+
+    async def _set_password(self, conn: psycopg.AsyncConnection[Any], user_id: str,
+                            password: str, session_id: Any) -> None:
+        """`SetPassword` and `UpdatePassword`: the new bcrypt hash, the pending tokens
+        cleared, every other session of the user ended."""
+        cursor = await conn.execute(
+            "select encrypted_password <> '' and encrypted_password"
+            " = extensions.crypt(%s, encrypted_password) from auth.users where id = %s",
+            (password, user_id))
+        same = await cursor.fetchone()
+        if same is not None and same[0]:
+            raise AuthError(422, "same_password",
+                            "New password should be different from the old password.")
+        await conn.execute(
+            "update auth.users set encrypted_password = extensions.crypt(%s,"
+            " extensions.gen_salt('bf', 10)), confirmation_token = '',"
+            " confirmation_sent_at = null, recovery_token = '', recovery_sent_at = null,"
+            " email_change_token_current = '', email_change_token_new = '',"
+            " email_change_sent_at = null, phone_change_token = '',"
+            " phone_change_sent_at = null, reauthentication_token = '',"
+            " reauthentication_sent_at = null, updated_at = now() where id = %s",
+            (password, user_id))
+        await conn.execute("delete from auth.sessions where user_id = %s"
+                           " and id::text is distinct from %s",
+                           (user_id, None if session_id is None else str(session_id)))
+
+    async def _confirm_anonymous_email(self, conn: psycopg.AsyncConnection[Any], user_id: str,
+                                       email: str) -> None:
+        """`emailChangeVerify` with autoconfirm: the address set and confirmed, an email
+        identity made (or its address updated), and the user no longer anonymous."""
+        try:
+            await conn.execute(
+                "update auth.users set email = %s, email_change = '',"
+                " email_change_token_current = '', email_change_token_new = '',"
+                " email_change_confirm_status = 0, is_anonymous = false,"
+                " email_confirmed_at = coalesce(email_confirmed_at, now()),"
+                " updated_at = now() where id = %s", (email, user_id))
+        except psycopg.errors.UniqueViolation:  # the same address, set by a racing request
+            raise AuthError(422, "email_exists", DUPLICATE_EMAIL) from None
+        updated = await conn.execute(
+            "update auth.identities set identity_data = identity_data"
+            " || jsonb_build_object('email', %s::text, 'email_verified', true),"
+            " updated_at = now() where user_id = %s and provider = 'email'", (email, user_id))
+        if updated.rowcount == 0:
+            await conn.execute(
+                "insert into auth.identities (provider_id, user_id, identity_data, provider,"
+                " last_sign_in_at, created_at, updated_at) values (%s, %s, %s, 'email', now(),"
+                " now(), now())",
+                (user_id, user_id, json.dumps({"sub": user_id, "email": email,
+                                               "email_verified": True,
+                                               "phone_verified": False})))
 
     async def logout(self, request: Request) -> Response:
         claims = self._claims(request)

@@ -44,7 +44,10 @@ What it does, each as PostgREST does it (read in its source at v16.1,
   supabase-js sends for `{count: 'exact'}`) puts the number of rows in `Content-Range`'s
   total and answers `Preference-Applied` (`Response.hs`, `RangeQuery.contentRangeH`).
 
-Table endpoints (`/rest/v1/{table}`) are not served: every write the apps need is an RPC.
+Table endpoints (`/rest/v1/{table}`) are not served: every read and write the apps need is
+an RPC. They answer 501 `NOT_SERVED_LOCALLY` in PostgREST's error shape (`not_served`), so
+supabase-js reports what is missing instead of "Not Found"; the root has no OpenAPI
+description (404 `PGRST126`, as PostgREST with `openapi-mode = disabled`).
 """
 
 from __future__ import annotations
@@ -95,6 +98,21 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None,
     merged = {"Content-Type": rpc.JSON_CONTENT_TYPE, **(headers or {})}
     return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")), status,
                     merged)
+
+
+async def not_served(request: Request) -> Response:
+    """Any other path under /rest/v1. The root answers as PostgREST with `openapi-mode =
+    disabled` does (404 `PGRST126`), so a liveness probe of `/rest/v1/` still sees a server
+    that answers. A table path is 501 in PostgREST's error shape, naming what is not here
+    (PostgREST would serve the table, its owner's rows through RLS)."""
+    if request.url.path.rstrip("/") == "/rest/v1":
+        return _pgrst(404, "PGRST126", "Root endpoint metadata is disabled").response()
+    return json_response(501, {
+        "code": "NOT_SERVED_LOCALLY", "details": request.url.path,
+        "hint": "Call the schema's RPCs (POST /rest/v1/rpc/{fn}): every read and write the"
+                " apps need is one.",
+        "message": "Not served by the local stand-in of PostgREST (make run): table"
+                   " endpoints. supabase start serves them."}, postgrest=False)
 
 
 def _pgrst(status: int, code: str, message: str, details: Any = None, hint: Any = None,
