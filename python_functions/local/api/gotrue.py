@@ -184,6 +184,17 @@ def _check_password(password: str) -> None:
                         f"Password cannot be longer than {MAX_PASSWORD_BYTES} characters")
 
 
+async def _add_email_identity(conn: psycopg.AsyncConnection[Any], user_id: str, email: str,
+                              verified: bool) -> None:
+    """The `email` provider's identity of a user, as `NewIdentity` makes it."""
+    await conn.execute(
+        "insert into auth.identities (provider_id, user_id, identity_data, provider,"
+        " last_sign_in_at, created_at, updated_at) values (%s, %s, %s, 'email', now(),"
+        " now(), now())",
+        (user_id, user_id, json.dumps({"sub": user_id, "email": email,
+                                       "email_verified": verified, "phone_verified": False})))
+
+
 class GoTrue:
     def __init__(self, pool: AsyncConnectionPool[Any], secret: str, issuer: str,
                  anonymous_sign_ins: bool = False) -> None:
@@ -298,13 +309,7 @@ class GoTrue:
             row = await cursor.fetchone()
             assert row is not None
             user_id = str(row[0])
-            await conn.execute(
-                "insert into auth.identities (provider_id, user_id, identity_data, provider,"
-                " last_sign_in_at, created_at, updated_at) values (%s, %s, %s, 'email', now(),"
-                " now(), now())",
-                (user_id, user_id, json.dumps({"sub": user_id, "email": email,
-                                               "email_verified": False,
-                                               "phone_verified": False})))
+            await _add_email_identity(conn, user_id, email, verified=False)
             session = await self._session(conn, user_id)
         return JSONResponse(session)
 
@@ -497,13 +502,7 @@ class GoTrue:
             " || jsonb_build_object('email', %s::text, 'email_verified', true),"
             " updated_at = now() where user_id = %s and provider = 'email'", (email, user_id))
         if updated.rowcount == 0:
-            await conn.execute(
-                "insert into auth.identities (provider_id, user_id, identity_data, provider,"
-                " last_sign_in_at, created_at, updated_at) values (%s, %s, %s, 'email', now(),"
-                " now(), now())",
-                (user_id, user_id, json.dumps({"sub": user_id, "email": email,
-                                               "email_verified": True,
-                                               "phone_verified": False})))
+            await _add_email_identity(conn, user_id, email, verified=True)
 
     async def logout(self, request: Request) -> Response:
         claims = self._claims(request)
