@@ -233,6 +233,7 @@ def test_with_anonymous_sign_ins_on_a_sign_up_without_email_is_an_anonymous_user
     assert (user["is_anonymous"], user["email"], user["app_metadata"], user["identities"]) == (
         True, "", {}, [])
     assert user["user_metadata"] == TEST_ANONYMOUS_DATA
+    assert "email_confirmed_at" not in user and "confirmed_at" not in user  # Go's omitempty
     stored = admin.execute("select email, encrypted_password, is_anonymous, raw_app_meta_data"
                            " from auth.users where id = %s", (user["id"],)).fetchone()
     assert stored == (None, "", True, {})

@@ -128,17 +128,20 @@ select u.id::text, u.aud, u.role, u.email, u.email_confirmed_at, u.confirmed_at,
 
 
 def _user_json(row: dict[str, Any]) -> dict[str, Any]:
-    """A user as GoTrue's `models.User` serialises it."""
-    return {
+    """A user as GoTrue's `models.User` serialises it (its `omitempty` times left out when
+    unset: an anonymous user has no `email_confirmed_at`)."""
+    user = {
         "id": row["id"], "aud": row["aud"] or "", "role": row["role"] or "",
-        "email": row["email"] or "", "email_confirmed_at": _iso(row["email_confirmed_at"]),
-        "phone": "", "confirmed_at": _iso(row["confirmed_at"]),
-        "last_sign_in_at": _iso(row["last_sign_in_at"]),
+        "email": row["email"] or "", "phone": "",
         "app_metadata": row["raw_app_meta_data"] or {},
         "user_metadata": row["raw_user_meta_data"] or {},
         "identities": row["identities"], "created_at": _iso(row["created_at"]),
         "updated_at": _iso(row["updated_at"]), "is_anonymous": bool(row["is_anonymous"]),
     }
+    for optional in ("email_confirmed_at", "confirmed_at", "last_sign_in_at"):
+        if row[optional] is not None:
+            user[optional] = _iso(row[optional])
+    return user
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
