@@ -140,6 +140,36 @@ def test_logout_ends_the_session_and_its_refresh_tokens(
     _auth_error(refresh, 400, "refresh_token_not_found")
 
 
+def test_a_signed_out_sessions_token_no_longer_reads_the_user(api_http: httpx.Client) -> None:
+    """GoTrue loads the token's session on every signed-in route (`auth.go`): after a global
+    sign-out elsewhere, the access token, still valid for PostgREST, no longer reads the user,
+    and supabase-js's getUser() learns the session is gone."""
+    email = _email()
+    session = _signup(api_http, email).json()
+    elsewhere = _sign_in(api_http, email).json()
+    assert api_http.post("/auth/v1/logout", headers=_bearer(elsewhere)).status_code == 204
+    for response in (api_http.get("/auth/v1/user", headers=_bearer(session)),
+                     api_http.put("/auth/v1/user", json={"data": {"x": 1}},
+                                  headers=_bearer(session)),
+                     api_http.post("/auth/v1/logout", headers=_bearer(session))):
+        body = _auth_error(response, 403, "session_not_found")
+        assert body["message"] == "Session from session_id claim in JWT does not exist"
+
+
+def test_a_banned_user_is_403_user_banned_on_signed_in_routes(
+        api_http: httpx.Client, admin: psycopg.Connection[Any]) -> None:
+    session = _signup(api_http, _email()).json()
+    admin.execute("update auth.users set banned_until = now() + interval '1 hour'"
+                  " where id = %s", (session["user"]["id"],))
+    for response in (api_http.get("/auth/v1/user", headers=_bearer(session)),
+                     api_http.put("/auth/v1/user", json={"data": {"x": 1}},
+                                  headers=_bearer(session))):
+        assert _auth_error(response, 403, "user_banned")["message"] == "User is banned"
+    admin.execute("update auth.users set banned_until = now() - interval '1 second'"
+                  " where id = %s", (session["user"]["id"],))
+    assert api_http.get("/auth/v1/user", headers=_bearer(session)).status_code == 200
+
+
 def test_the_user_endpoint_without_or_with_a_bad_token(api_http: httpx.Client) -> None:
     _auth_error(api_http.get("/auth/v1/user", headers=V2024), 401, "no_authorization")
     forged = api_http.get("/auth/v1/user", headers={**V2024, "Authorization": "Bearer x.y.z"})
@@ -311,6 +341,7 @@ def test_a_new_password_signs_in_and_ends_the_users_other_sessions(
     assert one(admin, "select encrypted_password from auth.users where id = %s",
                this["user"]["id"]).startswith("$2a$10$")
     _auth_error(_refresh(api_http, other), 400, "refresh_token_not_found")
+    _auth_error(api_http.get("/auth/v1/user", headers=_bearer(other)), 403, "session_not_found")
     assert _refresh(api_http, this).status_code == 200
     _auth_error(_sign_in(api_http, email), 400, "invalid_credentials")
     assert _sign_in(api_http, email, "a-new-password").status_code == 200

@@ -123,6 +123,10 @@ describe('auth', () => {
     assert.equal(refreshed.error, null)
     assert.notEqual(refreshed.data.session?.refresh_token, signedIn.data.session?.refresh_token)
     assert.equal((await other.auth.signOut()).error, null)
+    // a global sign-out ended this client's session too: getUser() says so and signs it out
+    const ended = await supabase.auth.getUser()
+    assert.equal(ended.error?.name, 'AuthSessionMissingError')
+    assert.equal((await supabase.auth.getSession()).data.session, null)
     assert.equal((await supabase.auth.signOut()).error, null)
   })
 

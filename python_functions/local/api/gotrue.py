@@ -20,7 +20,9 @@ each route:
 * `POST /token?grant_type=refresh_token`: a refresh token is used once and replaced (its
   `parent` recorded); an unknown or used one is 400 `refresh_token_not_found`.
 * `GET /user` (`user.go`): the user of the bearer token; none is 401 `no_authorization`, a
-  bad one 403 `bad_jwt`, a deleted user 403 `user_not_found`.
+  bad one 403 `bad_jwt`, a deleted user 403 `user_not_found`, an ended session (signed
+  out, or by a new password) 403 `session_not_found`, a banned user 403 `user_banned`, as
+  on every route that needs a signed-in user (`auth.go`).
 * `PUT /user` (`user.go`, supabase-js's `updateUser`): `data` merged into the user
   metadata, a new `password` (the user's other sessions end), an anonymous user's `email`
   (confirmed at once, as with confirmations off); details in `update_user`.
@@ -75,6 +77,7 @@ _GOTRUE_ONLY = frozenset({"health", "settings", "authorize", "invite", "recover"
 _GOTRUE_ONLY_TREES = frozenset({"callback", "verify", "factors", "passkeys", "sso", "admin",
                                 "oauth"})
 DUPLICATE_EMAIL = "A user with this email address has already been registered"
+_UUID = re.compile(r"[0-9a-fA-F]{8}-?(?:[0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}")
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 
 
@@ -116,7 +119,7 @@ def _iso(value: datetime | None) -> str | None:
 _USER_QUERY = """
 select u.id::text, u.aud, u.role, u.email, u.email_confirmed_at, u.confirmed_at,
        u.last_sign_in_at, u.raw_app_meta_data, u.raw_user_meta_data, u.created_at,
-       u.updated_at, u.is_anonymous, u.banned_until,
+       u.updated_at, u.is_anonymous, coalesce(u.banned_until > now(), false) as banned,
        coalesce((select json_agg(json_build_object(
                   'identity_id', i.id, 'id', i.provider_id, 'user_id', i.user_id,
                   'identity_data', i.identity_data, 'provider', i.provider,
@@ -389,7 +392,6 @@ class GoTrue:
 
     async def _user_row(self, conn: psycopg.AsyncConnection[Any], user_id: Any,
                         lock: bool = False) -> dict[str, Any]:
-        """The user of a token (`loadUser`): one deleted since is 403 `user_not_found`."""
         cursor = conn.cursor(row_factory=dict_row)
         await cursor.execute(_USER_QUERY + " where u.id = %s and u.deleted_at is null"
                              + (" for update of u" if lock else ""), (str(user_id),))
@@ -398,10 +400,30 @@ class GoTrue:
             raise AuthError(403, "user_not_found", "User from sub claim in JWT does not exist")
         return row
 
+    async def _signed_in(self, conn: psycopg.AsyncConnection[Any], claims: dict[str, Any],
+                         lock: bool = False) -> dict[str, Any]:
+        """The user of a verified token, as `maybeLoadUserOrSession` and
+        `requireAuthentication` (`auth.go`) load it: a user deleted since is 403
+        `user_not_found`, a session ended since (signed out, or by a new password) 403
+        `session_not_found`, a banned user 403 `user_banned`."""
+        user = await self._user_row(conn, claims["sub"], lock)
+        session = str(claims.get("session_id") or "")
+        if session and session != "00000000-0000-0000-0000-000000000000":
+            if not _UUID.fullmatch(session):
+                raise AuthError(403, "bad_jwt",
+                                "invalid claim: session_id claim must be a UUID")
+            found = await conn.execute("select 1 from auth.sessions where id = %s", (session,))
+            if await found.fetchone() is None:
+                raise AuthError(403, "session_not_found",
+                                "Session from session_id claim in JWT does not exist")
+        if user["banned"]:
+            raise AuthError(403, "user_banned", "User is banned")
+        return user
+
     async def user(self, request: Request) -> Response:
         claims = self._claims(request)
         async with self.pool.connection() as conn:
-            return JSONResponse(_user_json(await self._user_row(conn, claims["sub"])))
+            return JSONResponse(_user_json(await self._signed_in(conn, claims)))
 
     async def update_user(self, request: Request) -> Response:
         """`PUT /user` (`UserUpdate`, supabase-js's `updateUser`), with `supabase start`'s
@@ -421,7 +443,7 @@ class GoTrue:
         claims = self._claims(request)
         raw = await request.body()  # read before the user's row is locked
         async with self.pool.connection() as conn, conn.transaction():
-            user = await self._user_row(conn, claims["sub"], lock=True)
+            user = await self._signed_in(conn, claims, lock=True)
             body = _json_object(raw)
             email, password, data, phone = (body.get("email"), body.get("password"),
                                             body.get("data"), body.get("phone"))
@@ -517,6 +539,7 @@ class GoTrue:
         condition = {"global": "true", "local": "id::text = %(session)s",
                      "others": "id::text <> %(session)s"}[scope]
         async with self.pool.connection() as conn:
+            await self._signed_in(conn, claims)
             await conn.execute(
                 "delete from auth.sessions where user_id = %(user)s and " + condition,
                 {"user": claims["sub"], "session": str(session)})
