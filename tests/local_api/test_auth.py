@@ -76,6 +76,9 @@ def test_a_short_password_is_422_weak_password_with_reasons(api_http: httpx.Clie
 
 def test_an_invalid_email_is_400_validation_failed(api_http: httpx.Client) -> None:
     _auth_error(_signup(api_http, "not-an-email"), 400, "validation_failed")
+    too_long = _signup(api_http, "x" * 250 + "@example.com")
+    assert _auth_error(too_long, 400, "validation_failed")["message"] == (
+        "An email address is too long")
 
 
 def test_password_sign_in_and_the_user_endpoint(api_http: httpx.Client) -> None:

@@ -68,7 +68,7 @@ ACCESS_TOKEN_TTL_S = 3600
 MIN_PASSWORD_LENGTH = 6
 MAX_PASSWORD_BYTES = 72  # bcrypt reads no further; GoTrue refuses longer passwords
 _ALPHANUMERIC = string.ascii_letters + string.digits
-# GoTrue v2.196's routes (`api.go`) beyond those served here
+# The paths served here, then GoTrue v2.196's others (`api.go`): paths and subtrees
 _SERVED = frozenset({"signup", "token", "user", "logout", ".well-known/jwks.json"})
 _GOTRUE_ONLY = frozenset({"health", "settings", "authorize", "invite", "recover", "resend",
                           "magiclink", "otp", "reauthenticate",
