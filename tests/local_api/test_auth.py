@@ -462,7 +462,7 @@ def test_what_gotrue_serves_and_the_stand_in_cannot_is_422_not_served_locally(
         api_http: httpx.Client) -> None:
     for method, path, params in (("POST", "/auth/v1/recover", {}), ("POST", "/auth/v1/otp", {}),
                                  ("GET", "/auth/v1/admin/users", {}),
-                                 ("GET", "/auth/v1/settings", {}),
+                                 ("GET", "/auth/v1/health", {}),
                                  ("GET", "/auth/v1/user/identities/authorize", {}),
                                  ("POST", "/auth/v1/token", {"grant_type": "pkce"})):
         response = api_http.request(method, path, params=params, json={}, headers=V2024)
@@ -476,3 +476,19 @@ def test_what_gotrue_serves_and_the_stand_in_cannot_is_422_not_served_locally(
     assert (wrong_method.status_code, wrong_method.content) == (405, b"")
     unknown = api_http.get("/auth/v1/no-such-route")
     assert (unknown.status_code, unknown.text) == (404, "404 page not found")
+
+
+def test_settings_say_what_signs_users_in_here(api_http: httpx.Client,
+                                               anonymous_api: httpx.Client) -> None:
+    """`GET /settings`, which a sign-in page reads to show its options: every field of
+    GoTrue v2.196's answer, email on, no OAuth provider, anonymous users as configured."""
+    settings = api_http.get("/auth/v1/settings")
+    assert settings.status_code == 200, settings.text
+    body = settings.json()
+    assert set(body) == {"external", "disable_signup", "mailer_autoconfirm", "phone_autoconfirm",
+                         "sms_provider", "saml_enabled", "saml_private_key_next_configured",
+                         "passkeys_enabled"}
+    assert len(body["external"]) == 26
+    assert {name for name, on in body["external"].items() if on} == {"email"}
+    assert (body["disable_signup"], body["mailer_autoconfirm"]) == (False, True)
+    assert anonymous_api.get("/auth/v1/settings").json()["external"]["anonymous_users"] is True

@@ -33,6 +33,8 @@ each route:
   API; the `id_token`, `pkce` and `web3` grants) is 422 `not_served_locally`, naming it;
   another method on a served path is 405 and an unknown path 404, as GoTrue's router
   answers them.
+* `GET /settings` (`settings.go`): email sign-in, anonymous sign-ins as configured, no
+  OAuth, phone, SAML or passkeys, confirmations off.
 * `GET /.well-known/jwks.json`: no asymmetric keys here (tokens are HS256).
 
 Passwords are stored as GoTrue stores them: bcrypt (cost 10) in `encrypted_password`, made
@@ -69,13 +71,18 @@ MIN_PASSWORD_LENGTH = 6
 MAX_PASSWORD_BYTES = 72  # bcrypt reads no further; GoTrue refuses longer passwords
 _ALPHANUMERIC = string.ascii_letters + string.digits
 # The paths served here, then GoTrue v2.196's others (`api.go`): paths and subtrees
-_SERVED = frozenset({"signup", "token", "user", "logout", ".well-known/jwks.json"})
-_GOTRUE_ONLY = frozenset({"health", "settings", "authorize", "invite", "recover", "resend",
+_SERVED = frozenset({"signup", "token", "user", "logout", "settings", ".well-known/jwks.json"})
+_GOTRUE_ONLY = frozenset({"health", "authorize", "invite", "recover", "resend",
                           "magiclink", "otp", "reauthenticate",
                           ".well-known/openid-configuration",
                           ".well-known/oauth-authorization-server"})
 _GOTRUE_ONLY_TREES = frozenset({"callback", "verify", "factors", "passkeys", "sso", "admin",
                                 "oauth"})
+# `ProviderSettings` of `settings.go`, beside email, phone and anonymous users
+_OAUTH_PROVIDERS = ("apple", "azure", "bitbucket", "discord", "facebook", "snapchat", "figma",
+                    "fly", "github", "gitlab", "google", "keycloak", "kakao", "linkedin",
+                    "linkedin_oidc", "notion", "spotify", "slack", "slack_oidc", "workos",
+                    "twitch", "twitter", "zoom")
 DUPLICATE_EMAIL = "A user with this email address has already been registered"
 _UUID = re.compile(r"[0-9a-fA-F]{8}-?(?:[0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}")
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
@@ -217,6 +224,7 @@ class GoTrue:
             Route("/user", self._wrap(self.update_user), methods=["PUT"]),
             Route("/logout", self._wrap(self.logout), methods=["POST"]),
             Route("/.well-known/jwks.json", self.jwks, methods=["GET"]),
+            Route("/settings", self.settings, methods=["GET"]),
             Route("/{path:path}", self._wrap(self.elsewhere), methods=cors.METHODS),
         ]
 
@@ -242,6 +250,17 @@ class GoTrue:
                 or path.startswith(("user/identities", "user/oauth")):
             raise _not_served("/auth/v1/" + path)
         return Response("404 page not found", 404, media_type="text/plain")
+
+    async def settings(self, _request: Request) -> Response:
+        """`GET /settings` (`settings.go`): what signs users in here. Email and password, and
+        anonymous sign-ins as the config says; no OAuth, phone, SAML or passkeys; sign-ups
+        open and confirmed at once (no mail)."""
+        external = dict.fromkeys(_OAUTH_PROVIDERS, False)
+        external |= {"anonymous_users": self.anonymous_sign_ins, "email": True, "phone": False}
+        return JSONResponse({
+            "external": external, "disable_signup": False, "mailer_autoconfirm": True,
+            "phone_autoconfirm": False, "sms_provider": "", "saml_enabled": False,
+            "saml_private_key_next_configured": False, "passkeys_enabled": False})
 
     async def jwks(self, _request: Request) -> Response:
         return JSONResponse({"keys": []})
