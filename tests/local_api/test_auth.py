@@ -12,7 +12,7 @@ import jwt
 import psycopg
 import pytest
 
-from python_functions.local.api import anonymous_sign_ins
+from python_functions.local.api import anonymous_sign_ins, refresh_token_rotation
 from python_functions.local.api import create_app as create_local_api
 from python_functions.local.cluster import free_port
 from python_functions.service.auth import verify_token
@@ -115,19 +115,40 @@ def test_without_the_api_version_header_errors_have_the_legacy_shape(
                                "msg": "Invalid login credentials"}
 
 
-def test_a_refresh_token_is_used_once_and_replaced(api_http: httpx.Client) -> None:
+def test_a_refresh_token_is_swapped_once_and_answered_again_as_gotrue_does(
+        api_http: httpx.Client, admin: psycopg.Connection[Any]) -> None:
+    """Rotation with `supabase start`'s 10 s reuse interval (`tokens/service.go`)."""
     first = _signup(api_http, _email()).json()
-    refreshed = api_http.post("/auth/v1/token", params={"grant_type": "refresh_token"},
-                              json={"refresh_token": first["refresh_token"]}, headers=V2024)
+    refreshed = _refresh(api_http, first)
     assert refreshed.status_code == 200, refreshed.text
     second = refreshed.json()
     assert second["refresh_token"] != first["refresh_token"]
     assert (jwt.decode(second["access_token"], options={"verify_signature": False})
             ["session_id"] == jwt.decode(first["access_token"],
                                          options={"verify_signature": False})["session_id"])
-    again = api_http.post("/auth/v1/token", params={"grant_type": "refresh_token"},
-                          json={"refresh_token": first["refresh_token"]}, headers=V2024)
-    _auth_error(again, 400, "refresh_token_not_found")
+    # the answer was lost: the same token again gets the session's current one, its child
+    again = _refresh(api_http, first)
+    assert again.status_code == 200, again.text
+    assert again.json()["refresh_token"] == second["refresh_token"]
+    # not the current one's parent any more, but within the interval: a new token
+    third = _refresh(api_http, second).json()
+    within = _refresh(api_http, first)
+    assert within.status_code == 200, within.text
+    assert within.json()["refresh_token"] not in (second["refresh_token"],
+                                                 third["refresh_token"])
+    # the second, swapped for the third, is no longer the current one's parent (the token
+    # just made from the first is): after the interval it is refused, and the session's
+    # tokens are revoked
+    admin.execute("update auth.refresh_tokens set updated_at = now() - interval '11 seconds'"
+                  " where token = %s", (second["refresh_token"],))
+    reused = _refresh(api_http, second)
+    assert _auth_error(reused, 400, "refresh_token_already_used")["message"] == (
+        "Invalid Refresh Token: Already Used")
+    assert one(admin, "select count(*) from auth.refresh_tokens where user_id = %s"
+                      " and not revoked", first["user"]["id"]) == 0
+    unknown = api_http.post("/auth/v1/token", params={"grant_type": "refresh_token"},
+                            json={"refresh_token": "nosuchtoken1"}, headers=V2024)
+    _auth_error(unknown, 400, "refresh_token_not_found")
 
 
 def test_logout_ends_the_session_and_its_refresh_tokens(
@@ -168,6 +189,8 @@ def test_a_banned_user_is_403_user_banned_on_signed_in_routes(
                      api_http.put("/auth/v1/user", json={"data": {"x": 1}},
                                   headers=_bearer(session))):
         assert _auth_error(response, 403, "user_banned")["message"] == "User is banned"
+    assert _auth_error(_refresh(api_http, session), 400, "user_banned")["message"] == (
+        "Invalid Refresh Token: User Banned")
     admin.execute("update auth.users set banned_until = now() - interval '1 second'"
                   " where id = %s", (session["user"]["id"],))
     assert api_http.get("/auth/v1/user", headers=_bearer(session)).status_code == 200
@@ -206,17 +229,30 @@ def test_concurrent_sign_ups_of_one_address_register_it_once(
     assert one(admin, "select count(*) from auth.users where email = %s", email) == 1
 
 
-def test_concurrent_refreshes_with_one_token_succeed_once(local_api: Any,
-                                                          api_http: httpx.Client) -> None:
-    token = _signup(api_http, _email()).json()["refresh_token"]
+def test_refresh_tokens_rotate_with_the_supabase_clis_reuse_interval() -> None:
+    """supabase/config.toml leaves both to the CLI's defaults, which `_refresh_grant` follows."""
+    assert refresh_token_rotation() == (True, 10.0)
 
-    def refresh(go: Callable[[], object]) -> int:
+
+def test_concurrent_refreshes_with_one_token_all_keep_the_session(
+        local_api: Any, api_http: httpx.Client, admin: psycopg.Connection[Any]) -> None:
+    """Tabs of one browser refreshing at once: one swap, and every other request gets the
+    token it made, so no tab is signed out (GoTrue locks the session for each refresh)."""
+    session = _signup(api_http, _email()).json()
+
+    def refresh(go: Callable[[], object]) -> str:
         with httpx.Client(base_url=local_api.url, timeout=30) as client:
             go()
-            return client.post("/auth/v1/token", params={"grant_type": "refresh_token"},
-                               json={"refresh_token": token}, headers=V2024).status_code
+            response = client.post("/auth/v1/token", params={"grant_type": "refresh_token"},
+                                   json={"refresh_token": session["refresh_token"]},
+                                   headers=V2024)
+            assert response.status_code == 200, response.text
+            token: str = response.json()["refresh_token"]
+            return token
 
-    assert sorted(race(6, refresh)) == [200, 400, 400, 400, 400, 400]
+    assert len(set(race(6, refresh))) == 1
+    assert one(admin, "select count(*) from auth.refresh_tokens where user_id = %s",
+               session["user"]["id"]) == 2
 
 
 def test_refresh_tokens_are_twelve_alphanumeric_characters(api_http: httpx.Client) -> None:

@@ -56,6 +56,14 @@ def anonymous_sign_ins() -> bool:
     return enabled
 
 
+def refresh_token_rotation() -> tuple[bool, float]:
+    """`[auth] enable_refresh_token_rotation` and `refresh_token_reuse_interval` (seconds) of
+    supabase/config.toml, with the Supabase CLI's defaults (on, 10)."""
+    auth = _config().get("auth", {})
+    return (bool(auth.get("enable_refresh_token_rotation", True)),
+            float(auth.get("refresh_token_reuse_interval", 10)))
+
+
 class FunctionsProxy:
     """`/functions/v1/...` relayed to the AI service (which serves that prefix too)."""
 
@@ -93,8 +101,10 @@ def create_app(database_url: str, jwt_secret: str, functions_url: str, public_ur
     http = httpx.AsyncClient(base_url=functions_url,
                              timeout=httpx.Timeout(120.0, connect=5.0))
     rest = RpcEndpoint(pool, schemas or exposed_schemas(), jwt_secret)
+    rotation, reuse_interval_s = refresh_token_rotation()
     auth = GoTrue(pool, jwt_secret, public_url.rstrip("/") + "/auth/v1",
-                  anonymous_sign_ins() if anonymous is None else anonymous)
+                  anonymous_sign_ins() if anonymous is None else anonymous,
+                  rotation=rotation, reuse_interval_s=reuse_interval_s)
     functions = FunctionsProxy(http)
 
     @contextlib.asynccontextmanager

@@ -17,8 +17,12 @@ each route:
 * `POST /token?grant_type=password` (`token.go`): 400 `invalid_credentials` "Invalid login
   credentials" for an unknown address or a wrong password alike; an unknown grant type is
   400 `invalid_credentials` "unsupported_grant_type".
-* `POST /token?grant_type=refresh_token`: a refresh token is used once and replaced (its
-  `parent` recorded); an unknown or used one is 400 `refresh_token_not_found`.
+* `POST /token?grant_type=refresh_token` (`tokens/service.go`): a refresh token is swapped
+  for a new one (its `parent` recorded), one refresh of a session at a time. Presented again,
+  it gets the session's current token if that is its child, a new one within the reuse
+  interval, and after it 400 `refresh_token_already_used` (with rotation, the session's
+  tokens revoked): supabase-js tabs refreshing at once all keep their session. An unknown
+  token is 400 `refresh_token_not_found`, a banned user's 400 `user_banned`.
 * `GET /user` (`user.go`): the user of the bearer token; none is 401 `no_authorization`, a
   bad one 403 `bad_jwt`, a deleted user 403 `user_not_found`, an ended session (signed
   out, or by a new password) 403 `session_not_found`, a banned user 403 `user_banned`, as
@@ -210,11 +214,14 @@ async def _add_email_identity(conn: psycopg.AsyncConnection[Any], user_id: str, 
 
 class GoTrue:
     def __init__(self, pool: AsyncConnectionPool[Any], secret: str, issuer: str,
-                 anonymous_sign_ins: bool = False) -> None:
+                 anonymous_sign_ins: bool = False, rotation: bool = True,
+                 reuse_interval_s: float = 10) -> None:
         self.pool = pool
         self.secret = secret
         self.issuer = issuer
         self.anonymous_sign_ins = anonymous_sign_ins
+        self.rotation = rotation
+        self.reuse_interval_s = reuse_interval_s
 
     def routes(self) -> list[Route]:
         return [
@@ -268,9 +275,10 @@ class GoTrue:
     # -- sessions ---------------------------------------------------------------------
 
     async def _session(self, conn: psycopg.AsyncConnection[Any], user_id: str,
-                       session_id: str | None = None, parent: str | None = None
-                       ) -> dict[str, Any]:
-        """A new session (or a refreshed one) for the user: tokens and the user."""
+                       session_id: str | None = None, parent: str | None = None,
+                       active: str | None = None) -> dict[str, Any]:
+        """A new session (or a refreshed one) for the user: tokens and the user. `active`:
+        the session's current refresh token, answered again instead of a new one."""
         if session_id is None:
             cursor = await conn.execute(
                 "insert into auth.sessions (id, user_id, created_at, updated_at, aal)"
@@ -284,13 +292,14 @@ class GoTrue:
         else:
             await conn.execute("update auth.sessions set refreshed_at = now() at time zone"
                                " 'utc', updated_at = now() where id = %s", (session_id,))
-        # as GoTrue makes them: 12 random alphanumeric characters
-        refresh = "".join(secrets.choice(_ALPHANUMERIC) for _ in range(12))
-        await conn.execute(
-            "insert into auth.refresh_tokens (instance_id, token, user_id, revoked, created_at,"
-            " updated_at, parent, session_id) values"
-            " ('00000000-0000-0000-0000-000000000000', %s, %s, false, now(), now(), %s, %s)",
-            (refresh, user_id, parent, session_id))
+        refresh = active
+        if refresh is None:  # as GoTrue makes them: 12 random alphanumeric characters
+            refresh = "".join(secrets.choice(_ALPHANUMERIC) for _ in range(12))
+            await conn.execute(
+                "insert into auth.refresh_tokens (instance_id, token, user_id, revoked,"
+                " created_at, updated_at, parent, session_id) values"
+                " ('00000000-0000-0000-0000-000000000000', %s, %s, false, now(), now(), %s,"
+                " %s)", (refresh, user_id, parent, session_id))
         cursor = conn.cursor(row_factory=dict_row)
         await cursor.execute(_USER_QUERY + " where u.id = %s", (user_id,))
         user = await cursor.fetchone()
@@ -384,19 +393,60 @@ class GoTrue:
             return await self._session(conn, str(row[0]))
 
     async def _refresh_grant(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`RefreshTokenGrant` (`tokens/service.go`), with rotation and a reuse interval as
+        `supabase start` has them (`[auth] enable_refresh_token_rotation`, 10 s of
+        `refresh_token_reuse_interval`). A token is swapped for a new one once; presented
+        again, it answers the session's current token if that is its child (a client that
+        lost the answer, or tabs refreshing at once), a new one within the interval, and
+        after it 400 `refresh_token_already_used`, ending the session's tokens."""
         token = body.get("refresh_token")
         if not isinstance(token, str) or not token:
             raise AuthError(400, "validation_failed", "Refresh Token is not provided")
+        refused: AuthError | None = None
         async with self.pool.connection() as conn, conn.transaction():
             cursor = await conn.execute(
-                "update auth.refresh_tokens set revoked = true, updated_at = now()"
-                " where token = %s and not revoked returning user_id, session_id::text",
-                (token,))
-            row = await cursor.fetchone()
-            if row is None or row[1] is None:
+                "select rt.user_id, rt.session_id::text, coalesce(u.banned_until > now(), false)"
+                " from auth.refresh_tokens rt join auth.users u on u.id = rt.user_id::uuid"
+                " where rt.token = %s", (token,))
+            found = await cursor.fetchone()
+            if found is None:
                 raise AuthError(400, "refresh_token_not_found",
                                 "Invalid Refresh Token: Refresh Token Not Found")
-            return await self._session(conn, str(row[0]), session_id=str(row[1]), parent=token)
+            user_id, session_id, banned = found
+            if banned:
+                raise AuthError(400, "user_banned", "Invalid Refresh Token: User Banned")
+            # one refresh of a session at a time; the token read again, in a statement of its
+            # own (a snapshot taken after the lock), once the session is locked
+            locked = await conn.execute(
+                "select 1 from auth.sessions where id = %s for update", (session_id,))
+            state = None
+            if session_id is not None and await locked.fetchone() is not None:
+                state = await (await conn.execute(
+                    "select revoked, updated_at > now() - make_interval(secs => %s)"
+                    " from auth.refresh_tokens where token = %s",
+                    (self.reuse_interval_s, token))).fetchone()
+            if state is None:
+                raise AuthError(400, "session_not_found",
+                                "Invalid Refresh Token: No Valid Session Found")
+            revoked, within_interval = state
+            if revoked:
+                current = await (await conn.execute(
+                    "select token, parent from auth.refresh_tokens where session_id = %s"
+                    " and not revoked order by id desc limit 1", (session_id,))).fetchone()
+                if current is not None and current[1] == token:
+                    return await self._session(conn, user_id, session_id, active=current[0])
+                if not within_interval:
+                    if self.rotation:
+                        await conn.execute(
+                            "update auth.refresh_tokens set revoked = true, updated_at = now()"
+                            " where session_id = %s and not revoked", (session_id,))
+                    refused = AuthError(400, "refresh_token_already_used",
+                                        "Invalid Refresh Token: Already Used")
+            if refused is None:
+                await conn.execute("update auth.refresh_tokens set revoked = true,"
+                                   " updated_at = now() where token = %s", (token,))
+                return await self._session(conn, user_id, session_id, parent=token)
+        raise refused  # after the commit: the session's tokens stay revoked
 
     def _claims(self, request: Request) -> dict[str, Any]:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
