@@ -280,6 +280,40 @@ def test_content_range_counts_the_rows_and_prefer_count_adds_the_total(
     assert counted.headers["preference-applied"] == "count=exact"
 
 
+def test_prefer_handling_strict_refuses_unknown_preferences_and_max_affected(
+        api_http: httpx.Client, alice: User) -> None:
+    """`Preferences.hs` and `Plan.callReadPlan`: lenient (the default) ignores what it does
+    not know; strict refuses it, and `max-affected` on a function that returns no set."""
+    headers = {**_as(alice), "Accept-Profile": "pullups"}
+    lenient = api_http.get("/rest/v1/rpc/ai_quota", headers=[
+        *headers.items(), ("Prefer", "count=planned, nonsense"), ("Prefer", "count=exact"),
+        ("Prefer", "timezone=Europe/Warsaw")])
+    assert lenient.status_code == 200, lenient.text
+    assert lenient.headers["preference-applied"] == "count=planned"  # the first count given
+    assert lenient.headers["content-range"] == "0-0/1"
+    strict = api_http.get("/rest/v1/rpc/ai_quota", headers={
+        **headers, "Prefer": "handling=strict, count=exact, timezone=UTC, tx=rollback"})
+    assert strict.status_code == 200, strict.text
+    assert strict.headers["preference-applied"] == "count=exact, handling=strict"
+    refused = api_http.get("/rest/v1/rpc/ai_quota", headers={
+        **headers, "Prefer": "handling=strict,nonsense, return=everything"})
+    body = _pgrst(refused, 400, "PGRST122")
+    assert (body["message"], body["details"]) == (
+        "Invalid preferences given with handling=strict",
+        "Invalid preferences: nonsense, return=everything")
+    assert refused.headers["proxy-status"] == "PostgREST; error=PGRST122"
+    capped = api_http.get("/rest/v1/rpc/ai_quota", headers={
+        **headers, "Prefer": "handling=strict, max-affected=1"})
+    assert _pgrst(capped, 400, "PGRST128")["message"] == (
+        "Function must return SETOF or TABLE when max-affected preference is used with"
+        " handling=strict")
+    assert api_http.get("/rest/v1/rpc/ai_quota", headers={
+        **headers, "Prefer": "max-affected=1"}).status_code == 200  # lenient: ignored
+    unknown = api_http.get("/rest/v1/rpc/no_such_function", headers={
+        **headers, "Prefer": "handling=strict, nonsense"})
+    _pgrst(unknown, 404, "PGRST202")  # the function is looked up first
+
+
 # -----------------------------------------------------------------------------
 # The answer's media type (Plan/Negotiate.hs, MediaType.hs)
 # -----------------------------------------------------------------------------

@@ -42,7 +42,8 @@ What it does, each as PostgREST does it (read in its source at v16.1,
 * The call and its outcome (status, `response.headers`, `Content-Range`, error bodies and
   the SQLSTATE → status table) are the caller's: `rpc.acall`. `Prefer: count=exact` (what
   supabase-js sends for `{count: 'exact'}`) puts the number of rows in `Content-Range`'s
-  total and answers `Preference-Applied` (`Response.hs`, `RangeQuery.contentRangeH`).
+  total (`Response.hs`, `RangeQuery.contentRangeH`); `handling=strict` refuses what
+  PostgREST refuses; `Preference-Applied` names both (`Preferences`).
 
 Table endpoints (`/rest/v1/{table}`) are not served: every read and write the apps need is
 an RPC. They answer 501 `NOT_SERVED_LOCALLY` in PostgREST's error shape (`not_served`), so
@@ -322,14 +323,60 @@ def query_arguments(query: str) -> dict[str, str]:
     return arguments
 
 
-def _count_preference(prefer: str) -> str | None:
-    """`Prefer: count=exact|planned|estimated`: the total in `Content-Range` (for a function,
-    every count is its number of rows)."""
-    for item in prefer.split(","):
-        key, _, value = item.strip().partition("=")
-        if key == "count" and value in ("exact", "planned", "estimated"):
-            return value
-    return None
+# What PostgREST takes as a preference (`ApiRequest/Preferences.hs`), besides `timezone=`
+# and `max-affected=`; anything else is invalid, an error under `handling=strict`
+_KNOWN_PREFERENCES = frozenset({
+    "resolution=merge-duplicates", "resolution=ignore-duplicates", "return=representation",
+    "return=minimal", "return=headers-only", "count=exact", "count=planned",
+    "count=estimated", "tx=commit", "tx=rollback", "missing=default", "missing=null",
+    "handling=strict", "handling=lenient"})
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """The `Prefer` headers as PostgREST v16.1 reads them for a function (`Preferences.hs`,
+    `Plan.callReadPlan`, `Response.responsePreferences`): every header split on commas;
+    of each kind the first value it knows. `count` puts the total in `Content-Range`;
+    `handling=strict` refuses unknown preferences (400 `PGRST122`) and `max-affected`
+    (400 `PGRST128`: it needs a set-returning function, and no exposed one returns a set).
+    `Preference-Applied` names what was applied. Not mirrored: `timezone=` (neither applied
+    nor named as applied); `tx=` is known but, as on Supabase, not allowed to override."""
+
+    count: str | None = None
+    handling: str | None = None
+    max_affected: bool = False
+    invalid: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, headers: Sequence[str]) -> Preferences:
+        given = [item.strip() for header in headers for item in header.split(",")]
+
+        def first(kind: str, values: tuple[str, ...]) -> str | None:
+            return next((item.partition("=")[2] for item in given
+                         if item in {f"{kind}={value}" for value in values}), None)
+
+        return cls(
+            count=first("count", ("exact", "planned", "estimated")),
+            handling=first("handling", ("strict", "lenient")),
+            max_affected=any(re.fullmatch(r"max-affected=-?[0-9]+", item) for item in given),
+            invalid=tuple(item for item in given if item not in _KNOWN_PREFERENCES
+                          and not item.startswith(("timezone=", "max-affected="))))
+
+    def refusal(self) -> RestError | None:
+        if self.handling != "strict":
+            return None
+        if self.invalid:
+            return _pgrst(400, "PGRST122", "Invalid preferences given with handling=strict",
+                          "Invalid preferences: " + ", ".join(self.invalid))
+        if self.max_affected:
+            return _pgrst(400, "PGRST128", "Function must return SETOF or TABLE when"
+                          " max-affected preference is used with handling=strict")
+        return None
+
+    def applied(self) -> str | None:
+        named = [f"count={self.count}" if self.count else "",
+                 f"handling={self.handling}" if self.handling else ""]
+        return ", ".join(item for item in named if item) or None
 
 
 class RpcEndpoint:
@@ -410,6 +457,9 @@ class RpcEndpoint:
         media = negotiate(request.headers.get("accept"))
         if isinstance(media, RestError):
             raise await self._not_found_or(media, schema, function, args)
+        preferences = Preferences.parse(request.headers.getlist("prefer"))
+        if (strict := preferences.refusal()) is not None:
+            raise await self._not_found_or(strict, schema, function, args)
         try:
             async with self.pool.connection() as conn:
                 result = await rpc.acall(conn, schema, function, args, claims, headers,
@@ -424,12 +474,12 @@ class RpcEndpoint:
         out = dict(result.headers)
         if "Content-Type" in out:
             out["Content-Type"] = media.content_type
-        counted = _count_preference(request.headers.get("prefer", ""))
-        if counted and "Content-Range" in out:
+        if preferences.count and "Content-Range" in out:
             rows = out["Content-Range"].split("/")[0]  # "0-{n - 1}", or "*" for none
             total = int(rows.split("-")[1]) + 1 if "-" in rows else 0
             out["Content-Range"] = f"{rows}/{total}"
-            out["Preference-Applied"] = f"count={counted}"
+        if (applied := preferences.applied()) is not None:
+            out["Preference-Applied"] = applied
         if result.status == 204:  # a void function: its range, no type or profile
             return Response(None, 204, out)
         if negotiated:
