@@ -8,7 +8,9 @@ as PostgREST does per request (docs.postgrest.org, "Transactions" and "Functions
   claims), `request.jwt.claims`, `request.headers` (lower-cased names), `request.method`,
   `request.path`, `search_path`, and the impersonated role's own settings (`alter role
   authenticated set statement_timeout = '8s'`), as PostgREST >= 12 applies them
-  ("Impersonated Role Settings", references/transactions);
+  ("Impersonated Role Settings", references/transactions); then the request's own
+  `settings` (the local API's `Prefer: timezone=...`, after the role's, as PostgREST's
+  `PreQuery` orders them);
 * the function called with named arguments, the JSON arguments typed by `json_to_record`
   with the function's declared parameter types;
 * the outcome turned into `(status, headers, body)`:
@@ -232,14 +234,16 @@ class _Request:
     claims: dict[str, Any]
     headers: dict[str, str]
     method: str
+    settings: dict[str, str]
 
     @classmethod
     def build(cls, schema: str, function: str, args: Mapping[str, Any] | None,
               claims: Mapping[str, Any] | None, headers: Mapping[str, str] | None,
-              method: str) -> _Request:
+              method: str, settings: Mapping[str, str] | None = None) -> _Request:
         return cls(schema, function, dict(args or {}),
                    dict(claims) if claims is not None else {"role": "anon"},
-                   {k.lower(): v for k, v in (headers or {}).items()}, method.upper())
+                   {k.lower(): v for k, v in (headers or {}).items()}, method.upper(),
+                   dict(settings or {}))
 
     @property
     def role(self) -> str:
@@ -270,6 +274,9 @@ class _Request:
                 ) -> wire.Step:
         """SET_CONTEXT and its parameters (CONTEXT_KEYS order)."""
         read_only = self.method in ("GET", "HEAD") or info.volatility in ("s", "i")
+        settings = role_settings.get(self.role, {})
+        if self.settings:
+            settings = {**settings, **self.settings}
         return SET_CONTEXT, (
             f'"{self.schema}", "public", "extensions"'.encode(),
             self.role.encode(),
@@ -278,7 +285,7 @@ class _Request:
             self.method.encode(),
             f"/rpc/{self.function}".encode(),
             b"on" if read_only else b"off",
-            json.dumps(role_settings.get(self.role, {})).encode(),
+            json.dumps(settings).encode(),
         )
 
     def statement(self, info: FunctionInfo, csv: bool = False) -> wire.Step:
@@ -559,10 +566,12 @@ async def acall(
     headers: Mapping[str, str] | None = None,
     method: str = "POST",
     csv: bool = False,
+    settings: Mapping[str, str] | None = None,
 ) -> RpcResponse:
     """`call` over an async connection (the AI service's pool). `csv`: the rows as
-    PostgREST answers `Accept: text/csv` (the body is then the CSV text)."""
-    request = _Request.build(schema, function, args, claims, headers, method)
+    PostgREST answers `Accept: text/csv` (the body is then the CSV text). `settings`: more
+    transaction-local settings, applied after the role's (`timezone` of `Prefer`)."""
+    request = _Request.build(schema, function, args, claims, headers, method, settings)
     if _too_deep(request.args):
         return _too_deep_response()
     try:

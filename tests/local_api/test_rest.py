@@ -289,12 +289,13 @@ def test_prefer_handling_strict_refuses_unknown_preferences_and_max_affected(
         *headers.items(), ("Prefer", "count=planned, nonsense"), ("Prefer", "count=exact"),
         ("Prefer", "timezone=Europe/Warsaw")])
     assert lenient.status_code == 200, lenient.text
-    assert lenient.headers["preference-applied"] == "count=planned"  # the first count given
+    # the first count given
+    assert lenient.headers["preference-applied"] == "count=planned, timezone=Europe/Warsaw"
     assert lenient.headers["content-range"] == "0-0/1"
     strict = api_http.get("/rest/v1/rpc/ai_quota", headers={
         **headers, "Prefer": "handling=strict, count=exact, timezone=UTC, tx=rollback"})
     assert strict.status_code == 200, strict.text
-    assert strict.headers["preference-applied"] == "count=exact, handling=strict"
+    assert strict.headers["preference-applied"] == "count=exact, handling=strict, timezone=UTC"
     refused = api_http.get("/rest/v1/rpc/ai_quota", headers={
         **headers, "Prefer": "handling=strict,nonsense, return=everything"})
     body = _pgrst(refused, 400, "PGRST122")
@@ -312,6 +313,30 @@ def test_prefer_handling_strict_refuses_unknown_preferences_and_max_affected(
     unknown = api_http.get("/rest/v1/rpc/no_such_function", headers={
         **headers, "Prefer": "handling=strict, nonsense"})
     _pgrst(unknown, 404, "PGRST202")  # the function is looked up first
+
+
+def test_prefer_timezone_sets_the_zone_the_answers_timestamps_are_given_in(
+        api_http: httpx.Client, alice: User) -> None:
+    """`PreQuery`: `set_config('timezone', ...)` for the transaction, after the role's
+    settings; an unknown zone is Postgres' error, which PostgREST answers 400."""
+    session = _create(api_http, alice)
+    headers = {**_as(alice), "Accept-Profile": "pullups"}
+    params = {"session_id": session["id"]}
+    in_utc = api_http.get("/rest/v1/rpc/get_session", params=params, headers=headers)
+    assert in_utc.json()["data"]["session"]["createdAt"].endswith("+00:00")
+    in_india = api_http.get("/rest/v1/rpc/get_session", params=params, headers={
+        **headers, "Prefer": "timezone=Asia/Kolkata"})
+    assert in_india.status_code == 200, in_india.text
+    assert in_india.headers["preference-applied"] == "timezone=Asia/Kolkata"
+    created = in_india.json()["data"]["session"]["createdAt"]
+    assert created.endswith("+05:30")
+    assert dt.datetime.fromisoformat(created) == dt.datetime.fromisoformat(
+        in_utc.json()["data"]["session"]["createdAt"])
+    unknown = api_http.get("/rest/v1/rpc/get_session", params=params, headers={
+        **headers, "Prefer": "timezone=Nowhere/Atlantis"})
+    body = _pgrst(unknown, 400, "22023")
+    assert "preference-applied" not in unknown.headers
+    assert "Nowhere/Atlantis" in body["message"]
 
 
 # -----------------------------------------------------------------------------

@@ -42,8 +42,9 @@ What it does, each as PostgREST does it (read in its source at v16.1,
 * The call and its outcome (status, `response.headers`, `Content-Range`, error bodies and
   the SQLSTATE → status table) are the caller's: `rpc.acall`. `Prefer: count=exact` (what
   supabase-js sends for `{count: 'exact'}`) puts the number of rows in `Content-Range`'s
-  total (`Response.hs`, `RangeQuery.contentRangeH`); `handling=strict` refuses what
-  PostgREST refuses; `Preference-Applied` names both (`Preferences`).
+  total (`Response.hs`, `RangeQuery.contentRangeH`); `timezone=` is set for the call;
+  `handling=strict` refuses what PostgREST refuses; `Preference-Applied` names what was
+  applied (`Preferences`).
 
 Table endpoints (`/rest/v1/{table}`) are not served: every read and write the apps need is
 an RPC. They answer 501 `NOT_SERVED_LOCALLY` in PostgREST's error shape (`not_served`), so
@@ -338,12 +339,14 @@ class Preferences:
     `Plan.callReadPlan`, `Response.responsePreferences`): every header split on commas;
     of each kind the first value it knows. `count` puts the total in `Content-Range`;
     `handling=strict` refuses unknown preferences (400 `PGRST122`) and `max-affected`
-    (400 `PGRST128`: it needs a set-returning function, and no exposed one returns a set).
-    `Preference-Applied` names what was applied. Not mirrored: `timezone=` (neither applied
-    nor named as applied); `tx=` is known but, as on Supabase, not allowed to override."""
+    (400 `PGRST128`: it needs a set-returning function, and no exposed one returns a set);
+    `timezone` is set for the transaction (`PreQuery`: timestamps in the answer carry its
+    offset; an unknown zone is Postgres' 400 `22023`). `Preference-Applied` names what was
+    applied. `tx=` is known but, as on Supabase, not allowed to override."""
 
     count: str | None = None
     handling: str | None = None
+    timezone: str | None = None
     max_affected: bool = False
     invalid: tuple[str, ...] = ()
 
@@ -358,6 +361,8 @@ class Preferences:
         return cls(
             count=first("count", ("exact", "planned", "estimated")),
             handling=first("handling", ("strict", "lenient")),
+            timezone=next((item.removeprefix("timezone=") for item in given
+                           if item.startswith("timezone=")), None),
             max_affected=any(re.fullmatch(r"max-affected=-?[0-9]+", item) for item in given),
             invalid=tuple(item for item in given if item not in _KNOWN_PREFERENCES
                           and not item.startswith(("timezone=", "max-affected="))))
@@ -373,9 +378,13 @@ class Preferences:
                           " max-affected preference is used with handling=strict")
         return None
 
+    def settings(self) -> dict[str, str] | None:
+        return {"timezone": self.timezone} if self.timezone is not None else None
+
     def applied(self) -> str | None:
         named = [f"count={self.count}" if self.count else "",
-                 f"handling={self.handling}" if self.handling else ""]
+                 f"handling={self.handling}" if self.handling else "",
+                 f"timezone={self.timezone}" if self.timezone is not None else ""]
         return ", ".join(item for item in named if item) or None
 
 
@@ -464,7 +473,7 @@ class RpcEndpoint:
             async with self.pool.connection() as conn:
                 result = await rpc.acall(conn, schema, function, args, claims, headers,
                                          "GET" if method == "HEAD" else method,
-                                         csv=media.csv)
+                                         csv=media.csv, settings=preferences.settings())
         except PoolTimeout:
             result = rpc.unavailable()
         if not result.ok:  # errors: JSON, Proxy-Status, no profile (`Error.errorResponseFor`)
