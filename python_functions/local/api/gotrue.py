@@ -393,12 +393,13 @@ class GoTrue:
             return await self._session(conn, str(row[0]))
 
     async def _refresh_grant(self, body: dict[str, Any]) -> dict[str, Any]:
-        """`RefreshTokenGrant` (`tokens/service.go`), with rotation and a reuse interval as
-        `supabase start` has them (`[auth] enable_refresh_token_rotation`, 10 s of
-        `refresh_token_reuse_interval`). A token is swapped for a new one once; presented
-        again, it answers the session's current token if that is its child (a client that
-        lost the answer, or tabs refreshing at once), a new one within the interval, and
-        after it 400 `refresh_token_already_used`, ending the session's tokens."""
+        """`RefreshTokenGrant` (`tokens/service.go`), with `[auth]
+        enable_refresh_token_rotation` and `refresh_token_reuse_interval` of
+        supabase/config.toml (the CLI's defaults: on, 10 s). A token is swapped for a new
+        one once; presented again, it answers the session's current token if that is its
+        child (a client that lost the answer, or tabs refreshing at once), a new one within
+        the interval, and after it 400 `refresh_token_already_used`, ending the session's
+        tokens."""
         token = body.get("refresh_token")
         if not isinstance(token, str) or not token:
             raise AuthError(400, "validation_failed", "Refresh Token is not provided")
@@ -417,10 +418,10 @@ class GoTrue:
                 raise AuthError(400, "user_banned", "Invalid Refresh Token: User Banned")
             # one refresh of a session at a time; the token read again, in a statement of its
             # own (a snapshot taken after the lock), once the session is locked
-            locked = await conn.execute(
-                "select 1 from auth.sessions where id = %s for update", (session_id,))
             state = None
-            if session_id is not None and await locked.fetchone() is not None:
+            if session_id is not None and await (await conn.execute(
+                    "select 1 from auth.sessions where id = %s for update",
+                    (session_id,))).fetchone() is not None:
                 state = await (await conn.execute(
                     "select revoked, updated_at > now() - make_interval(secs => %s)"
                     " from auth.refresh_tokens where token = %s",
@@ -536,10 +537,6 @@ class GoTrue:
                                 " user without an email or phone is not allowed")
             if changes_email and not user["is_anonymous"]:
                 raise _not_served("an email change (GoTrue confirms it by mail)")
-            if changes_email and await (await conn.execute(
-                    "select 1 from auth.users where lower(email) = %s and id <> %s"
-                    " and not is_sso_user", (email, user["id"]))).fetchone():
-                raise AuthError(422, "email_exists", DUPLICATE_EMAIL)
             if password is not None:
                 await self._set_password(conn, user["id"], password, claims.get("session_id"))
             if data is not None:  # `UpdateUserMetaData`: top-level keys, null removes one
@@ -589,7 +586,7 @@ class GoTrue:
                 " email_change_confirm_status = 0, is_anonymous = false,"
                 " email_confirmed_at = coalesce(email_confirmed_at, now()),"
                 " updated_at = now() where id = %s", (email, user_id))
-        except psycopg.errors.UniqueViolation:  # the same address, set by a racing request
+        except psycopg.errors.UniqueViolation:  # another user's address: the index decides
             raise AuthError(422, "email_exists", DUPLICATE_EMAIL) from None
         updated = await conn.execute(
             "update auth.identities set identity_data = identity_data"

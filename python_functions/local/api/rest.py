@@ -342,7 +342,7 @@ class Preferences:
     (400 `PGRST128`: it needs a set-returning function, and no exposed one returns a set);
     `timezone` is set for the transaction (`PreQuery`: timestamps in the answer carry its
     offset; an unknown zone is Postgres' 400 `22023`). `Preference-Applied` names what was
-    applied. `tx=` is known but, as on Supabase, not allowed to override."""
+    applied. `tx=` is known but does not override (PostgREST's default `db-tx-end`)."""
 
     count: str | None = None
     handling: str | None = None
@@ -355,8 +355,8 @@ class Preferences:
         given = [item.strip() for header in headers for item in header.split(",")]
 
         def first(kind: str, values: tuple[str, ...]) -> str | None:
-            return next((item.partition("=")[2] for item in given
-                         if item in {f"{kind}={value}" for value in values}), None)
+            wanted = {f"{kind}={value}" for value in values}
+            return next((item.partition("=")[2] for item in given if item in wanted), None)
 
         return cls(
             count=first("count", ("exact", "planned", "estimated")),
