@@ -274,6 +274,10 @@ class _Request:
                 ) -> wire.Step:
         """SET_CONTEXT and its parameters (CONTEXT_KEYS order)."""
         read_only = self.method in ("GET", "HEAD") or info.volatility in ("s", "i")
+        return self.context_at(f"/rpc/{self.function}", read_only, role_settings)
+
+    def context_at(self, path: str, read_only: bool,
+                   role_settings: dict[str, dict[str, str]]) -> wire.Step:
         settings = role_settings.get(self.role, {})
         if self.settings:
             settings = {**settings, **self.settings}
@@ -283,7 +287,7 @@ class _Request:
             json.dumps(self.claims).encode(),
             json.dumps(self.headers).encode() if self.headers else b"{}",
             self.method.encode(),
-            f"/rpc/{self.function}".encode(),
+            path.encode(),
             b"on" if read_only else b"off",
             json.dumps(settings).encode(),
         )
@@ -434,7 +438,7 @@ def _too_deep_response() -> RpcResponse:
     })
 
 
-def _response_headers(raw: bytes | None) -> dict[str, str]:
+def response_headers(raw: bytes | None) -> dict[str, str]:
     if not raw:
         return {}
     parsed = json.loads(raw)
@@ -450,7 +454,7 @@ def _finish(info: FunctionInfo, results: list[Any], csv: bool = False) -> RpcRes
     for CSV the number of rows."""
     answer = results[-1]
     body_text, raw_headers, raw_status = (answer.get_value(0, i) for i in range(3))
-    out_headers = _response_headers(raw_headers)
+    out_headers = response_headers(raw_headers)
     if info.returns_void:  # no body, but the range of its one row (`Response.actionResponse`)
         out_headers.setdefault("Content-Range", "0-0/*")
         return RpcResponse(int(raw_status) if raw_status else 204, out_headers, None)
@@ -584,6 +588,29 @@ async def acall(
     except (wire.StatementError, psycopg.Error) as exc:
         return _pg_error_response(exc.diag, request.authenticated)
     return _finish(info, results, csv)
+
+
+async def aread(conn: psycopg.AsyncConnection[Any], schema: str, path: str,
+                statement: wire.Step, claims: Mapping[str, Any] | None = None,
+                headers: Mapping[str, str] | None = None,
+                settings: Mapping[str, str] | None = None) -> list[Any] | RpcResponse:
+    """One read statement run as PostgREST runs a table read (`GET /{table}`): the same
+    request context as a call (role, claims, headers, `request.path`, the role's and the
+    request's settings) in a READ ONLY transaction, in one round trip. The statement's
+    result, or the error response its failure answers. Not prepared: its text varies with
+    the request's filters and columns."""
+    request = _Request.build(schema, path, None, claims, headers, "GET", settings)
+    try:
+        role_settings = _role_settings_cache.get(_database_key(conn))
+        if role_settings is None:
+            rows = await (await conn.execute(_ROLE_SETTINGS_QUERY)).fetchall()
+            role_settings = _role_settings_cache[_database_key(conn)] = (
+                _role_settings_from_rows(rows))
+        results = await wire.arun(
+            conn, (request.context_at(path, True, role_settings), statement), prepare=False)
+    except (wire.StatementError, psycopg.Error) as exc:
+        return _pg_error_response(exc.diag, request.authenticated)
+    return results
 
 
 async def afind(conn: psycopg.AsyncConnection[Any], schema: str, function: str,

@@ -160,16 +160,19 @@ def run(conn: psycopg.Connection[Any], steps: Sequence[Step]) -> list[pq.abc.PGr
     return _outcome(conn, results, len(steps))
 
 
-async def arun(conn: psycopg.AsyncConnection[Any], steps: Sequence[Step]
-               ) -> list[pq.abc.PGresult]:
-    """`run` over an async connection, waiting on the event loop."""
+async def arun(conn: psycopg.AsyncConnection[Any], steps: Sequence[Step],
+               prepare: bool | None = None) -> list[pq.abc.PGresult]:
+    """`run` over an async connection, waiting on the event loop. `prepare=False`: sent
+    unprepared whatever the connection says (statements whose text varies per request)."""
     if conn.closed:
         raise psycopg.OperationalError("the connection is closed")
     loop = asyncio.get_running_loop()
+    if prepare is None:
+        prepare = conn.prepare_threshold is not None
     async with conn.lock:
         pg = conn.pgconn
         fileno = pg.socket
-        gen = _exchange_again_if_deallocated(pg, steps, conn.prepare_threshold is not None)
+        gen = _exchange_again_if_deallocated(pg, steps, prepare)
         try:
             wait = next(gen)
             while True:

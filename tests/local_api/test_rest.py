@@ -488,18 +488,9 @@ def test_a_void_function_is_204_with_its_range_and_without_type_or_profile(
         assert response.headers.get("preference-applied") == prefer
 
 
-def test_table_endpoints_are_501_not_served_locally_and_the_root_404_pgrst126(
-        api_http: httpx.Client, alice: User) -> None:
-    """PostgREST would serve the tables (owner reads through RLS); the stand-in does not, and
-    says so in PostgREST's error shape instead of a bare 404. Its root has no OpenAPI
-    description, as PostgREST's with `openapi-mode = disabled`."""
-    for method in ("GET", "PATCH"):
-        response = api_http.request(method, "/rest/v1/sessions", params={"select": "*"},
-                                    headers={**_as(alice), "Accept-Profile": "pullups"})
-        body = _pgrst(response, 501, "NOT_SERVED_LOCALLY")
-        assert body["message"] == ("Not served by the local stand-in of PostgREST (make run): "
-                                   "table endpoints. supabase start serves them."), body
-        assert "proxy-status" not in response.headers
+def test_the_root_is_postgrests_404_with_openapi_disabled(api_http: httpx.Client) -> None:
+    """The root has no OpenAPI description, as PostgREST's with `openapi-mode = disabled`
+    (the tables are tests/local_api/test_tables.py's)."""
     for path in ("/rest/v1/", "/rest/v1"):
         response = api_http.get(path, headers={"Authorization": f"Bearer {SERVICE_ROLE_KEY}"})
         body = _pgrst(response, 404, "PGRST126")

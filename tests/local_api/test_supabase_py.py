@@ -84,8 +84,19 @@ def test_update_user_changes_the_metadata_and_the_password(local_api: ServerThre
     assert (raised.value.status, raised.value.code) == (422, "not_served_locally")
 
 
-def test_a_table_endpoint_is_an_api_error_saying_it_is_not_served(
+def test_tables_read_the_users_rows_and_writes_are_an_api_error_saying_not_served(
         local_api: ServerThread) -> None:
+    email = f"py-{uuid.uuid4().hex[:8]}@{TEST_EMAIL_DOMAIN}"
+    supabase = _client(local_api)
+    supabase.auth.sign_up({"email": email, "password": PASSWORD})
+    flashcards = supabase.schema("flashcards")
+    flashcards.rpc("create_flashcards", {"items": [
+        {"front": "one", "back": "1"}, {"front": "two", "back": "2"}]}).execute()
+    read = (flashcards.table("flashcards").select("front", count="exact")
+            .order("front", desc=True).limit(1).execute())
+    assert read.data == [{"front": "two"}] and read.count == 2
+    single = flashcards.table("flashcards").select("back").eq("front", "one").single().execute()
+    assert single.data == {"back": "1"}
     with pytest.raises(APIError) as raised:
-        _client(local_api).schema("pullups").table("sessions").select("*").execute()
+        flashcards.table("flashcards").insert({"front": "x", "back": "y"}).execute()
     assert raised.value.code == "NOT_SERVED_LOCALLY"

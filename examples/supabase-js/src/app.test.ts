@@ -179,12 +179,29 @@ describe('auth', () => {
     assert.match(reset.error?.message ?? '', /supabase start serves it/)
   })
 
-  test('table endpoints are not served locally: a 501 that says so', async () => {
+  test('tables read through RLS, as PostgREST reads them; table writes are not served', async () => {
     const { supabase } = await signedUp('tables')
-    const { data, error, status } = await supabase.schema('pullups').from('sessions').select('*')
-    assert.equal(data, null)
-    assert.equal(status, 501)
-    assert.equal(error?.code, 'NOT_SERVED_LOCALLY')
+    const flashcards = supabase.schema('flashcards')
+    const created = await flashcards.rpc('create_flashcards', { items: [
+      { front: 'one', back: '1' }, { front: 'two', back: '2' }, { front: 'three', back: '3' }] })
+    assert.equal(created.status, 201)
+    // only the caller's rows (the seeded users have cards too), a page of them counted
+    const page = await flashcards.from('flashcards')
+      .select('front, back', { count: 'exact' }).order('front').range(0, 1)
+    assert.equal(page.error, null)
+    assert.equal(page.status, 206)
+    assert.equal(page.count, 3)
+    assert.deepEqual(page.data, [{ front: 'one', back: '1' }, { front: 'three', back: '3' }])
+    const one = await flashcards.from('flashcards').select('front').eq('back', '2').single()
+    assert.deepEqual(one.data, { front: 'two' })
+    const some = await flashcards.from('flashcards').select('front')
+      .or('front.eq.one,back.in.(2,9)').not('front', 'like', 't*o').order('front')
+    assert.deepEqual(some.data, [{ front: 'one' }])
+    const sessions = await supabase.schema('pullups').from('sessions').select('id, status')
+    assert.deepEqual(sessions.data, [])
+    const written = await flashcards.from('flashcards').insert({ front: 'x', back: 'y' } as never)
+    assert.equal(written.status, 501)
+    assert.equal(written.error?.code, 'NOT_SERVED_LOCALLY')
   })
 
   test('without signing in, client RPCs are refused (anon)', async () => {

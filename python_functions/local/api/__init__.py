@@ -2,7 +2,8 @@
 Supabase's paths, for `make run` (on hosted Supabase or `supabase start` the real services
 answer instead).
 
-    /rest/v1/rpc/{fn}   PostgREST's RPC endpoint            (rest.py; tables: 501)
+    /rest/v1/rpc/{fn}   PostgREST's RPC endpoint            (rest.py)
+    /rest/v1/{table}    PostgREST's table reads             (tables.py; writes: 501)
     /auth/v1/...        sign-up, sign-in, user, sign-out    (gotrue.py; mail, OAuth: 422)
     /functions/v1/...   the AI service's routes, proxied     (here)
 
@@ -29,7 +30,8 @@ from starlette.routing import Mount, Route
 from python_functions import PROJECT_ROOT
 from python_functions.db.pool import LifoConnectionPool
 from python_functions.local.api.gotrue import GoTrue
-from python_functions.local.api.rest import RpcEndpoint, json_response, not_served
+from python_functions.local.api.rest import RpcEndpoint, json_response, root
+from python_functions.local.api.tables import TableEndpoint, max_rows
 from python_functions.service import cors
 
 log = logging.getLogger("python_functions.local.api")
@@ -101,6 +103,7 @@ def create_app(database_url: str, jwt_secret: str, functions_url: str, public_ur
     http = httpx.AsyncClient(base_url=functions_url,
                              timeout=httpx.Timeout(120.0, connect=5.0))
     rest = RpcEndpoint(pool, schemas or exposed_schemas(), jwt_secret)
+    tables = TableEndpoint(rest, max_rows(_config()))
     rotation, reuse_interval_s = refresh_token_rotation()
     auth = GoTrue(pool, jwt_secret, public_url.rstrip("/") + "/auth/v1",
                   anonymous_sign_ins() if anonymous is None else anonymous,
@@ -120,8 +123,9 @@ def create_app(database_url: str, jwt_secret: str, functions_url: str, public_ur
     return Starlette(
         routes=[
             Route("/rest/v1/rpc/{function}", rest.handle, methods=methods),
-            Route("/rest/v1", not_served, methods=methods),
-            Route("/rest/v1/{path:path}", not_served, methods=methods),
+            Route("/rest/v1", root, methods=methods),
+            Route("/rest/v1/", root, methods=methods),
+            Route("/rest/v1/{path:path}", tables.handle, methods=methods),
             Mount("/auth/v1", routes=auth.routes()),
             Route("/functions/v1/{path:path}", functions.handle, methods=methods),
         ],

@@ -46,10 +46,9 @@ What it does, each as PostgREST does it (read in its source at v16.1,
   `handling=strict` refuses what PostgREST refuses; `Preference-Applied` names what was
   applied (`Preferences`).
 
-Table endpoints (`/rest/v1/{table}`) are not served: every read and write the apps need is
-an RPC. They answer 501 `NOT_SERVED_LOCALLY` in PostgREST's error shape (`not_served`), so
-supabase-js reports what is missing instead of "Not Found"; the root has no OpenAPI
-description (404 `PGRST126`, as PostgREST with `openapi-mode = disabled`).
+Table reads (`/rest/v1/{table}`) are `tables.py`'s, on this endpoint's pool, schemas and
+token checks. The root has no OpenAPI description (404 `PGRST126`, as PostgREST with
+`openapi-mode = disabled`).
 """
 
 from __future__ import annotations
@@ -102,34 +101,25 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None,
                     merged)
 
 
-async def not_served(request: Request) -> Response:
-    """Any other path under /rest/v1. The root answers as PostgREST with `openapi-mode =
-    disabled` does (404 `PGRST126`), so a liveness probe of `/rest/v1/` still sees a server
-    that answers. A table path is 501 in PostgREST's error shape, naming what is not here
-    (PostgREST would serve the table, its owner's rows through RLS)."""
-    if request.url.path.rstrip("/") == "/rest/v1":
-        return _pgrst(404, "PGRST126", "Root endpoint metadata is disabled").response()
-    return json_response(501, {
-        "code": "NOT_SERVED_LOCALLY", "details": request.url.path,
-        "hint": "Call the schema's RPCs (POST /rest/v1/rpc/{fn}): every read and write the"
-                " apps need is one.",
-        "message": "Not served by the local stand-in of PostgREST (make run): table"
-                   " endpoints. supabase start serves them."}, postgrest=False)
+async def root(request: Request) -> Response:
+    """`/rest/v1/`: PostgREST with `openapi-mode = disabled` answers 404 `PGRST126`, so a
+    liveness probe of `/rest/v1/` still sees a server that answers."""
+    return pgrst_error(404, "PGRST126", "Root endpoint metadata is disabled").response()
 
 
-def _pgrst(status: int, code: str, message: str, details: Any = None, hint: Any = None,
+def pgrst_error(status: int, code: str, message: str, details: Any = None, hint: Any = None,
            headers: dict[str, str] | None = None) -> RestError:
     return RestError(status, {"code": code, "details": details, "hint": hint,
                               "message": message}, headers)
 
 
 def _jwt_decode_error(message: str, details: str | None = None) -> RestError:
-    return _pgrst(401, "PGRST301", message, details, headers={
+    return pgrst_error(401, "PGRST301", message, details, headers={
         "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{message}"'})
 
 
 def _jwt_claims_error(message: str) -> RestError:
-    return _pgrst(401, "PGRST303", message, headers={
+    return pgrst_error(401, "PGRST303", message, headers={
         "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{message}"'})
 
 
@@ -203,6 +193,7 @@ class Media:
     content_type: str = rpc.JSON_CONTENT_TYPE
     csv: bool = False
     strip_nulls: bool = False  # `nulls=stripped`: json_strip_nulls on the body
+    single: bool = False  # `vnd.pgrst.object`: one row, as an object (a table read)
 
 
 _MEDIA_TOKEN = re.compile(r"([A-Za-z0-9.*]+)/([A-Za-z0-9.*+-]+)")
@@ -266,7 +257,7 @@ def _decoded(media: str) -> tuple[str, Media | None]:
         return "text/csv", _CSV
     if kind in (("application", "vnd.pgrst.object+json"), ("application", "vnd.pgrst.object")):
         name = "application/vnd.pgrst.object+json" + (";nulls=stripped" if stripped else "")
-        return name, Media(name + "; charset=utf-8", strip_nulls=stripped)
+        return name, Media(name + "; charset=utf-8", strip_nulls=stripped, single=True)
     if kind in (("application", "vnd.pgrst.array+json"), ("application", "vnd.pgrst.array")):
         if not stripped:
             return "application/json", _JSON
@@ -290,16 +281,17 @@ def negotiate(header: str | None) -> Media | RestError:
         if answer is not None:
             return answer
         names.append(name)
-    return _pgrst(406, "PGRST107", "None of these media types are available: " + ", ".join(names))
+    return pgrst_error(406, "PGRST107",
+                       "None of these media types are available: " + ", ".join(names))
 
 
-def _strip_nulls(value: Any) -> Any:
+def strip_nulls(value: Any) -> Any:
     """json_strip_nulls: object fields whose value is null go, at every depth; array
     elements stay."""
     if isinstance(value, dict):
-        return {k: _strip_nulls(v) for k, v in value.items() if v is not None}
+        return {k: strip_nulls(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
-        return [_strip_nulls(v) for v in value]
+        return [strip_nulls(v) for v in value]
     return value
 
 
@@ -367,15 +359,16 @@ class Preferences:
             invalid=tuple(item for item in given if item not in _KNOWN_PREFERENCES
                           and not item.startswith(("timezone=", "max-affected="))))
 
-    def refusal(self) -> RestError | None:
+    def refusal(self, function: bool = True) -> RestError | None:
+        """The strict handling's error, if any; `function`: for a function (an RPC)."""
         if self.handling != "strict":
             return None
         if self.invalid:
-            return _pgrst(400, "PGRST122", "Invalid preferences given with handling=strict",
-                          "Invalid preferences: " + ", ".join(self.invalid))
-        if self.max_affected:
-            return _pgrst(400, "PGRST128", "Function must return SETOF or TABLE when"
-                          " max-affected preference is used with handling=strict")
+            return pgrst_error(400, "PGRST122", "Invalid preferences given with handling=strict",
+                               "Invalid preferences: " + ", ".join(self.invalid))
+        if self.max_affected and function:
+            return pgrst_error(400, "PGRST128", "Function must return SETOF or TABLE when"
+                               " max-affected preference is used with handling=strict")
         return None
 
     def settings(self) -> dict[str, str] | None:
@@ -404,17 +397,17 @@ class RpcEndpoint:
         except RestError as refused:
             return refused.response()
 
-    def _schema(self, request: Request) -> tuple[str, bool]:
+    def schema_for(self, request: Request) -> tuple[str, bool]:
         header = "content-profile" if request.method == "POST" else "accept-profile"
         profile = request.headers.get(header)
         if profile is None:
             return self.schemas[0], len(self.schemas) != 1
         if profile not in self.schemas:
-            raise _pgrst(406, "PGRST106", f"Invalid schema: {profile}", hint=(
+            raise pgrst_error(406, "PGRST106", f"Invalid schema: {profile}", hint=(
                 "Only the following schemas are exposed: " + ", ".join(self.schemas)))
         return profile, True
 
-    def _claims(self, request: Request) -> dict[str, Any]:
+    def claims_for(self, request: Request) -> dict[str, Any]:
         token = bearer_token(request)
         if token is None:
             raise no_api_key()
@@ -431,7 +424,7 @@ class RpcEndpoint:
         if media == "application/x-www-form-urlencoded":
             return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
         if media not in ("application/json", ""):
-            raise _pgrst(400, "PGRST102", f"Content-Type not acceptable: {media}")
+            raise pgrst_error(400, "PGRST102", f"Content-Type not acceptable: {media}")
         if not raw.strip():
             return {}
         try:
@@ -439,7 +432,7 @@ class RpcEndpoint:
         except (ValueError, RecursionError):
             body = None
         if not isinstance(body, dict):
-            raise _pgrst(400, "PGRST102", "Empty or invalid json")
+            raise pgrst_error(400, "PGRST102", "Empty or invalid json")
         return body
 
     async def _not_found_or(self, refused: RestError, schema: str, function: str,
@@ -457,9 +450,9 @@ class RpcEndpoint:
     async def _handle(self, request: Request) -> Response:
         method = request.method
         if method not in ("GET", "HEAD", "POST"):
-            raise _pgrst(405, "PGRST101", f"Cannot use the {method} method on RPC")
-        schema, negotiated = self._schema(request)
-        claims = self._claims(request)
+            raise pgrst_error(405, "PGRST101", f"Cannot use the {method} method on RPC")
+        schema, negotiated = self.schema_for(request)
+        claims = self.claims_for(request)
         args = await self._args(request)
         function = request.path_params["function"]
         headers = dict(request.headers)
@@ -497,5 +490,5 @@ class RpcEndpoint:
             return Response(None, result.status, out)
         if media.csv:
             return Response(result.body, result.status, out)
-        body = _strip_nulls(result.body) if media.strip_nulls else result.body
+        body = strip_nulls(result.body) if media.strip_nulls else result.body
         return json_response(result.status, body, out)

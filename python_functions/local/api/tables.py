@@ -1,0 +1,845 @@
+"""`GET /rest/v1/{table}`: PostgREST's table read, for the tables and views of the exposed
+schemas, as PostgREST v16.1 reads them (`src/library/PostgREST/`): the caller's rows through
+the table's grants and RLS policies, run as the caller's role in a read-only transaction with
+the same request context as an RPC (`rpc.aread`).
+
+What it mirrors:
+
+* The query string (`ApiRequest/QueryParams.hs`): `select` (`*`, columns, `alias:column`,
+  JSON paths `col->a->>b` named by their last key, casts `col::text`; nothing or empty: every
+  column); filters `column=[not.]op.value` with the operators `eq neq gt gte lt lte like
+  ilike match imatch` (those with `(any)`/`(all)` over `{a,b}`), `in.(a,"b,c")`,
+  `is.null|not_null|true|false|unknown`, `isdistinct`, `cs cd ov sl sr nxr nxl adj`, `fts
+  plfts phfts wfts` with an optional `(language)`; `or=(...)`, `and=(...)`, `not.or=(...)`
+  nested; `order=col[.asc|.desc][.nullsfirst|.nullslast],...`; `limit`, `offset` and a GET's
+  `Range: items` header (`ApiRequest.getRanges`), restricted to `[api] max_rows` of
+  supabase/config.toml. Repeated filters all apply. Values are bound as parameters of
+  unknown type, which Postgres types by the column, as PostgREST's literals are; `*` in a
+  `like` pattern is `%`.
+* The statement (`Query/Statements.mainRead`, `QueryBuilder`, `SqlFragment`): the page as
+  `json_agg` of its rows, and the total for `Prefer: count=exact` (a count of the filtered
+  rows), `planned` (the planner's row estimate, `EXPLAIN`), `estimated` (exact up to
+  `max_rows`, then the larger of the two).
+* The answer (`Response.actionResponse`, `RangeQuery`): 200, or 206 when a counted total is
+  more than the page, 416 `PGRST103` for an offset past it; `Content-Range` `first-last/total`
+  (`*` for an uncounted total or an empty page); `Content-Location`; the media types of
+  `rest.negotiate` (`.single()`: 406 `PGRST116` unless exactly one row; `.csv()`;
+  `nulls=stripped`); `Preference-Applied`; HEAD without the body.
+* The errors: a relation the schema does not have is 404 `PGRST205` (the hint names a close
+  one, by `difflib` where PostgREST uses a fuzzy set: the same names, not always the same
+  pick); a query parameter that does not parse is 400 `PGRST100` with PostgREST's message
+  (the parser's `details` are worded differently); a filter, order or limit on a relation
+  path is 400 `PGRST108`; what Postgres refuses answers by the RPC caller's SQLSTATE table
+  (an unknown column 400 `42703`, a table the role may not read 401/403 `42501`).
+
+Not served here, each a 501 `NOT_SERVED_LOCALLY` naming it: resource embedding (`rel(...)`,
+`...rel(...)`), aggregates (`count()`, `col.sum()`), and writes (POST, PATCH, PUT, DELETE;
+the apps write through their RPCs, and only `workouts.plans` takes direct writes on
+Supabase); a bare OPTIONS names only the methods served here (`Allow: OPTIONS,GET,HEAD`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+from urllib.parse import quote, unquote_plus
+
+from psycopg_pool import PoolTimeout
+from starlette.requests import Request
+from starlette.responses import Response
+
+from python_functions.db import rpc
+from python_functions.local.api.rest import (
+    Media,
+    Preferences,
+    RestError,
+    RpcEndpoint,
+    json_response,
+    negotiate,
+    pgrst_error,
+    strip_nulls,
+)
+
+_RELATION_QUERY = """
+select a.attname, format_type(a.atttypid, a.atttypmod)
+  from pg_class c join pg_namespace n on n.oid = c.relnamespace
+  left join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+ where n.nspname = %s and c.relname = %s and c.relkind in ('r', 'v', 'm', 'f', 'p')
+"""
+_RELATIONS_QUERY = """
+select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+ where n.nspname = %s and c.relkind in ('r', 'v', 'm', 'f', 'p')
+"""
+
+# operator -> SQL (`SqlFragment.simpleOperator`, `quantOperator`, `ftsOperator`)
+_SIMPLE = {"neq": "<>", "cs": "@>", "cd": "<@", "ov": "&&", "sl": "<<", "sr": ">>",
+           "nxr": "&<", "nxl": "&>", "adj": "-|-"}
+_QUANT = {"eq": "=", "gte": ">=", "gt": ">", "lte": "<=", "lt": "<", "like": "like",
+          "ilike": "ilike", "match": "~", "imatch": "~*"}
+_FTS = {"fts": "to_tsquery", "plfts": "plainto_tsquery", "phfts": "phraseto_tsquery",
+        "wfts": "websearch_to_tsquery"}
+_IS = {"null": "NULL", "not_null": "NOT NULL", "true": "TRUE", "false": "FALSE",
+       "unknown": "UNKNOWN"}
+# Parsec's longest-first order: `gte` before `gt`, `neq` among the simple ones first
+_OPERATORS = sorted([*_SIMPLE, *_QUANT, *_FTS, "in", "is", "isdistinct"], key=len, reverse=True)
+_EMBEDDABLE = frozenset({"order", "limit", "offset", "and", "or"})
+
+
+def _ident(name: str) -> str:
+    """A quoted identifier (`SqlFragment.pgFmtIdent`)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+class _ParseError(Exception):
+    def __init__(self, column: int, details: str) -> None:
+        super().__init__(details)
+        self.column = column
+        self.details = details
+
+
+class _Cursor:
+    """A position in one query parameter's text, for the recursive-descent parsers below."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.at = 0
+
+    def peek(self, count: int = 1) -> str:
+        return self.text[self.at:self.at + count]
+
+    def take(self, literal: str) -> bool:
+        if self.text.startswith(literal, self.at):
+            self.at += len(literal)
+            return True
+        return False
+
+    def expect(self, literal: str, what: str) -> None:
+        if not self.take(literal):
+            self.fail(f"expecting {what}")
+
+    def done(self) -> bool:
+        return self.at >= len(self.text)
+
+    def skip_blanks(self) -> None:
+        while self.peek() in (" ", "\t") and not self.done():
+            self.at += 1
+
+    def fail(self, expecting: str) -> NoReturn:
+        found = f'unexpected "{self.peek()}"' if not self.done() else "unexpected end of input"
+        raise _ParseError(self.at + 1, f"{found} {expecting}")
+
+    def quoted(self) -> str:
+        """`pQuotedValue`: between double quotes, a backslash escaping the next character."""
+        self.expect('"', '"\\""')
+        out = []
+        while not self.done() and self.peek() != '"':
+            if self.take("\\") and self.done():
+                break
+            out.append(self.peek())
+            self.at += 1
+        self.expect('"', '"\\""')
+        return "".join(out)
+
+    def identifier(self) -> str:
+        """`pFieldName`: quoted, or letters, digits, `_`, ` `, `$` joined by dashes (a dash
+        not starting `->`)."""
+        if self.peek() == '"':
+            return self.quoted()
+        start = self.at
+        while not self.done():
+            char = self.peek()
+            dash = char == "-" and self.peek(2) != "->" and self.at > start
+            if not (char.isalnum() or char in "_ $" or dash):
+                break
+            self.at += 1
+        name = self.text[start:self.at].strip()
+        if not name:
+            self.fail("expecting field name (* or [a..z0..9_$])")
+        return name
+
+    def json_path(self) -> list[tuple[str, str, bool]]:
+        """`pJsonPath`: (arrow, key, is an index) for each `->`/`->>` step."""
+        path = []
+        while self.peek(2) == "->":
+            arrow = "->>" if self.take("->>") else ("->" if self.take("->") else "")
+            index = re.match(r"-?[0-9]+(?=->|::|\.|,|\)|$)", self.text[self.at:])
+            if index:
+                self.at += index.end()
+                path.append((arrow, index.group(), True))
+                continue
+            if self.peek() == '"':
+                key = self.quoted()
+            else:
+                match = re.match(r"[^(\-:.,>)]+(?:-(?!>)[^(\-:.,>)]+)*", self.text[self.at:])
+                if not match:
+                    self.fail("expecting any non reserved character different from: .,>()")
+                self.at += match.end()
+                key = match.group().strip()
+            path.append((arrow, key, False))
+        return path
+
+    def cast(self) -> str | None:
+        if not self.take("::"):
+            return None
+        match = re.match(r"[A-Za-z0-9_ $]+", self.text[self.at:])
+        if not match:
+            self.fail("expecting letter or digit")
+        self.at += match.end()
+        return match.group().strip()
+
+
+@dataclass(frozen=True)
+class Field:
+    """A column with its JSON path: `data->a->>b`."""
+
+    name: str
+    path: tuple[tuple[str, str, bool], ...] = ()
+
+    def sql(self, table: str, columns: dict[str, str], params: list[str]) -> str:
+        """The column and its path (`SqlFragment.pgFmtField`): a column that is not json or
+        jsonb goes through `to_jsonb` first."""
+        out = f"{table}.{_ident(self.name)}" if self.name != "*" else f"{table}.*"
+        if self.path and columns.get(self.name) not in ("json", "jsonb"):
+            out = f"to_jsonb({out})"
+        for arrow, key, is_index in self.path:
+            params.append(key)
+            out += f"{arrow}${len(params)}" + ("::int" if is_index else "")
+        return out
+
+    def label(self) -> str | None:
+        """The name PostgREST gives a JSON path's value (`Plan.addAliases`): its last key."""
+        if not self.path:
+            return None
+        keys = [key for _, key, is_index in self.path if not is_index]
+        return self.path[-1][1] if not self.path[-1][2] else (keys[-1] if keys else self.name)
+
+
+@dataclass(frozen=True)
+class Filter:
+    field: Field
+    negated: bool
+    operator: str
+    value: str | list[str]
+    modifier: str | None = None  # any/all, or an fts language
+
+    def sql(self, table: str, columns: dict[str, str], params: list[str]) -> str:
+        column = self.field.sql(table, columns, params)
+        if self.operator in _FTS and columns.get(self.field.name) != "tsvector":
+            language = self.modifier
+            if language is not None:
+                params.append(language)
+            column = f"to_tsvector({f'${len(params)}, ' if language else ''}{column})"
+
+        def bind(value: str) -> str:
+            params.append(value)
+            return f"${len(params)}"
+
+        op, value = self.operator, self.value
+        if op == "is":
+            condition = f"{column} IS {_IS[str(value).lower()]}"
+        elif op == "in":
+            items = value if isinstance(value, list) else [value]
+            array = "{}" if items == [""] else "{" + ",".join(_array_item(v) for v in items) + "}"
+            condition = f"{column} = ANY ({bind(array)})"
+        elif op == "isdistinct":
+            condition = f"{column} IS DISTINCT FROM {bind(str(value))}"
+        elif op in _FTS:
+            language = f"{bind(self.modifier)}, " if self.modifier else ""
+            condition = f"{column} @@ {_FTS[op]}({language}{bind(str(value))})"
+        elif op in _SIMPLE:
+            condition = f"{column} {_SIMPLE[op]} {bind(str(value))}"
+        else:
+            text = str(value).replace("*", "%") if op in ("like", "ilike") else str(value)
+            operand = bind(text)
+            if self.modifier:
+                operand = f"{self.modifier.upper()}({operand})"
+            condition = f"{column} {_QUANT[op]} {operand}"
+        return f"NOT {condition}" if self.negated else condition
+
+
+def _array_item(value: str) -> str:
+    """An element of a Postgres array literal (`pgBuildArrayLiteral`): always quoted."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@dataclass(frozen=True)
+class Logic:
+    """`and=(...)`/`or=(...)`: a tree of filters."""
+
+    negated: bool
+    operator: str  # "AND" or "OR"
+    children: tuple[Filter | Logic, ...]
+
+    def sql(self, table: str, columns: dict[str, str], params: list[str]) -> str:
+        inner = f" {self.operator} ".join(
+            child.sql(table, columns, params) for child in self.children)
+        return f"{'NOT ' if self.negated else ''}({inner})"
+
+
+@dataclass(frozen=True)
+class SelectItem:
+    field: Field
+    alias: str | None
+    cast: str | None
+
+    def sql(self, table: str, columns: dict[str, str], params: list[str]) -> str:
+        out = self.field.sql(table, columns, params)
+        if self.cast:
+            out = f"CAST( {out} AS {self.cast} )"
+        alias = self.alias or self.field.label()
+        return out + (f" AS {_ident(alias)}" if alias else "")
+
+
+@dataclass(frozen=True)
+class OrderTerm:
+    field: Field
+    direction: str | None
+    nulls: str | None
+
+    def sql(self, table: str, columns: dict[str, str], params: list[str]) -> str:
+        return " ".join(part for part in (self.field.sql(table, columns, params), self.direction,
+                                          self.nulls) if part)
+
+
+class NotServed(Exception):
+    """A PostgREST feature the stand-in does not serve."""
+
+
+def _qp_error(what: str, text: str, error: _ParseError) -> RestError:
+    return pgrst_error(400, "PGRST100",
+                       f'"failed to parse {what} ({text})" (line 1, column {error.column})',
+                       error.details)
+
+
+def _parse_operation(cursor: _Cursor, logic_value: bool) -> tuple[bool, str, Any, str | None]:
+    """`pOpExpr`: [not.]operator[(modifier)].value."""
+    negated = cursor.take("not.")
+    for op in _OPERATORS:
+        if cursor.text.startswith(op, cursor.at):
+            rest = cursor.text[cursor.at + len(op):]
+            if rest[:1] not in (".", "("):
+                continue
+            cursor.at += len(op)
+            break
+    else:
+        cursor.fail('expecting "not" or operator (eq, gt, ...)')
+    modifier = None
+    if op in _QUANT and cursor.peek() == "(":
+        match = re.match(r"\((any|all)\)", cursor.text[cursor.at:])
+        if not match:
+            cursor.fail('expecting "any" or "all"')
+        cursor.at += match.end()
+        modifier = match.group(1)
+    elif op in _FTS and cursor.peek() == "(":
+        cursor.at += 1
+        match = re.match(r"[A-Za-z0-9_ $]+", cursor.text[cursor.at:])
+        if not match:
+            cursor.fail("expecting letter or digit")
+        cursor.at += match.end()
+        modifier = match.group().strip()
+        cursor.expect(")", '")"')
+    cursor.expect(".", "delimiter (.)")
+    value: Any
+    if op == "in":
+        value = _list_value(cursor)
+    elif op == "is":
+        word = re.match(r"(null|not_null|true|false|unknown)", cursor.text[cursor.at:], re.I)
+        if not word:
+            cursor.fail("expecting isVal: (null, not_null, true, false, unknown)")
+        cursor.at += word.end()
+        value = word.group().lower()
+    elif logic_value:
+        value = _logic_value(cursor)
+    else:
+        value = cursor.text[cursor.at:]
+        cursor.at = len(cursor.text)
+    return negated, op, value, modifier
+
+
+def _list_value(cursor: _Cursor) -> list[str]:
+    """`pListVal`: `(a,"b,c",d)`."""
+    cursor.skip_blanks()
+    cursor.expect("(", '"("')
+    items = []
+    while True:
+        if cursor.peek() == '"':
+            start = cursor.at
+            item = cursor.quoted()
+            if cursor.peek() not in (",", ")"):  # not a quoted element after all
+                cursor.at = start
+                item = _until(cursor, ",)")
+        else:
+            item = _until(cursor, ",)")
+        items.append(item)
+        if not cursor.take(","):
+            break
+    cursor.skip_blanks()
+    cursor.expect(")", '")"')
+    cursor.skip_blanks()
+    return items
+
+
+def _until(cursor: _Cursor, stops: str) -> str:
+    start = cursor.at
+    while not cursor.done() and cursor.peek() not in stops:
+        cursor.at += 1
+    return cursor.text[start:cursor.at]
+
+
+def _logic_value(cursor: _Cursor) -> str:
+    """`pLogicSingleVal`: quoted, a `{...}` array literal, or up to the next `,` or `)`."""
+    if cursor.peek() == '"':
+        start = cursor.at
+        value = cursor.quoted()
+        if cursor.peek() in (",", ")"):
+            return value
+        cursor.at = start
+    if cursor.peek() == "{":
+        match = re.match(r"\{[^{}]*\}", cursor.text[cursor.at:])
+        if match:
+            cursor.at += match.end()
+            return match.group()
+    return _until(cursor, ",)")
+
+
+def _field(cursor: _Cursor) -> Field:
+    cursor.skip_blanks()
+    name = cursor.identifier()
+    path = tuple(cursor.json_path())
+    cursor.skip_blanks()
+    return Field(name, path)
+
+
+def parse_filter(value: str, field: Field) -> Filter:
+    cursor = _Cursor(value)
+    try:
+        negated, op, operand, modifier = _parse_operation(cursor, logic_value=False)
+        if not cursor.done():
+            cursor.fail("expecting end of input")
+    except _ParseError as error:
+        raise _qp_error("filter", value, error) from None
+    return Filter(field, negated, op, operand, modifier)
+
+
+def parse_logic(key: str, value: str) -> Logic:
+    """`and=(...)`, `or=(...)`, `not.or=(...)` (`pLogicTree` over `op` + value)."""
+    text = ("not." if key.startswith("not.") else "") + key.rsplit(".", 1)[-1] + value
+    cursor = _Cursor(text)
+
+    def tree() -> Filter | Logic:
+        start = cursor.at
+        negated = cursor.take("not.")
+        after_not = cursor.at
+        for operator in ("and", "or"):
+            cursor.at = after_not
+            if cursor.take(operator):
+                cursor.skip_blanks()
+                if cursor.take("("):
+                    children = [tree()]
+                    while cursor.take(","):
+                        children.append(tree())
+                    cursor.skip_blanks()
+                    cursor.expect(")", '")"')
+                    cursor.skip_blanks()
+                    return Logic(negated, operator.upper(), tuple(children))
+        cursor.at = start
+        field = _field(cursor)
+        cursor.expect(".", "delimiter (.)")
+        negated, op, operand, modifier = _parse_operation(cursor, logic_value=True)
+        return Filter(field, negated, op, operand, modifier)
+
+    try:
+        parsed = tree()
+        if not cursor.done() or not isinstance(parsed, Logic):
+            cursor.fail("expecting end of input")
+    except _ParseError as error:
+        raise _qp_error("logic tree", value, error) from None
+    return parsed
+
+
+def parse_select(value: str) -> list[SelectItem]:
+    """`pFieldForest` without relations and aggregates (those raise NotServed)."""
+    cursor = _Cursor(value)
+    items: list[SelectItem] = []
+    try:
+        while not cursor.done():
+            cursor.skip_blanks()
+            if cursor.take("*"):
+                items.append(SelectItem(Field("*"), None, None))
+            else:
+                if cursor.peek(3) == "...":
+                    raise NotServed("spread relations (...rel(...)) in select")
+                alias = None
+                start = cursor.at
+                name = cursor.identifier()
+                if cursor.peek() == ":" and cursor.peek(2) != "::":
+                    cursor.at += 1
+                    alias = name
+                    start = cursor.at
+                    name = cursor.identifier()
+                if cursor.peek() in ("(", "!"):
+                    raise NotServed("resource embedding (rel(...)) and aggregates (count())"
+                                    " in select")
+                cursor.at = start
+                field = _field(cursor)
+                cast = cursor.cast()
+                if cursor.peek() == "." or cursor.peek() == "(":
+                    raise NotServed("aggregates (col.sum(), count()) in select")
+                items.append(SelectItem(field, alias, cast))
+            cursor.skip_blanks()
+            if not cursor.done() and not cursor.take(","):
+                cursor.fail('expecting "->", "::", "." , "," or end of input')
+    except _ParseError as error:
+        raise _qp_error("select parameter", value, error) from None
+    return items
+
+
+def parse_order(value: str) -> list[OrderTerm]:
+    cursor = _Cursor(value)
+    terms = []
+    try:
+        while True:
+            field = _field(cursor)
+            if cursor.peek() == "(":
+                raise NotServed("ordering by an embedded resource's column")
+            direction = "ASC" if cursor.take(".asc") else ("DESC" if cursor.take(".desc")
+                                                           else None)
+            nulls = ("NULLS FIRST" if cursor.take(".nullsfirst")
+                     else "NULLS LAST" if cursor.take(".nullslast") else None)
+            cursor.skip_blanks()
+            terms.append(OrderTerm(field, direction, nulls))
+            if cursor.done():
+                break
+            if not cursor.take(","):
+                cursor.fail('expecting ".", "," or end of input')
+    except _ParseError as error:
+        raise _qp_error("order", value, error) from None
+    return terms
+
+
+@dataclass
+class Range:
+    """Rows `lower`..`upper` (inclusive; None: no end), as PostgREST's `NonnegRange`."""
+
+    lower: int = 0
+    upper: int | None = None
+
+    def intersect(self, other: Range) -> Range:
+        uppers = [u for u in (self.upper, other.upper) if u is not None]
+        return Range(max(self.lower, other.lower), min(uppers) if uppers else None)
+
+    @property
+    def empty(self) -> bool:
+        return self.upper is not None and self.upper < self.lower
+
+    @property
+    def limit(self) -> int | None:
+        return None if self.upper is None else self.upper - self.lower + 1
+
+
+def _integer(text: str) -> int | None:
+    return int(text) if re.fullmatch(r"-?[0-9]+", text.strip()) else None
+
+
+def _range(limit: str | None, offset: str | None, header: str | None) -> Range:
+    """`ApiRequest.getRanges` for the top level: `limit`/`offset`, and a GET's `Range`."""
+    limit_n = _integer(limit) if limit is not None else None
+    offset_n = _integer(offset) if offset is not None else None
+    limit_range = Range(0, limit_n - 1) if limit_n is not None else Range()
+    if offset is not None:  # `offset` alone: from there; with `limit`: that many from there
+        start = offset_n if offset_n is not None else 0
+        limit_range = Range(start, start + (limit_range.limit or 0) - 1 if limit is not None
+                            else None)
+    header_range = Range()
+    if header is not None:
+        match = re.fullmatch(r"([0-9]+)-([0-9]*)", header.strip())
+        if match:
+            header_range = Range(int(match.group(1)),
+                                 int(match.group(2)) if match.group(2) else None)
+    limit_zero = limit_range.upper == -1
+    combined = limit_range if limit_zero else header_range.intersect(limit_range)
+    if combined.empty and not limit_zero:
+        raise pgrst_error(416, "PGRST103", "Requested range not satisfiable",
+                     "The lower boundary must be lower than or equal to the upper boundary"
+                     " in the Range header." if header_range.empty
+                     else "Limit should be greater than or equal to zero.")
+    return combined
+
+
+@dataclass
+class ReadRequest:
+    """A table read's query string, parsed."""
+
+    select: list[SelectItem] = field(default_factory=list)
+    where: list[Filter | Logic] = field(default_factory=list)
+    order: list[OrderTerm] = field(default_factory=list)
+    range: Range = field(default_factory=Range)
+    canonical: str = ""
+
+    @classmethod
+    def parse(cls, query: str, range_header: str | None) -> ReadRequest:
+        pairs: list[tuple[str, str | None]] = []
+        for item in re.split("[&;]", query):
+            if not item:
+                continue
+            key, eq, value = item.partition("=")
+            pairs.append((unquote_plus(key), unquote_plus(value) if eq else None))
+        request = cls(canonical="&".join(
+            f"{quote(k, safe='')}={quote(v or '', safe='')}"
+            for k, v in sorted(pairs, key=lambda pair: pair[0])))
+        limit = offset = None
+        select = next((v for k, v in pairs if k == "select" and v is not None), None)
+        for key, value in pairs:
+            if value is None or key in ("select", "columns", "on_conflict"):
+                continue
+            parts = key.split(".")
+            last = parts[-1]
+            if last in _EMBEDDABLE:
+                embedded = [p for p in parts[:-1] if p != "not" or last not in ("and", "or")]
+                if embedded:
+                    raise _not_embedded(embedded[0])
+                if last == "order":
+                    request.order.extend(parse_order(value))
+                elif last == "limit":
+                    limit = value
+                elif last == "offset":
+                    offset = value
+                else:
+                    request.where.append(parse_logic(key, value))
+                continue
+            cursor = _Cursor(key)
+            try:
+                names = [cursor.identifier()]
+                while cursor.peek() == "." :
+                    cursor.at += 1
+                    names.append(cursor.identifier())
+                path = tuple(cursor.json_path())
+                if not cursor.done():
+                    cursor.fail("expecting end of input")
+            except _ParseError as error:
+                raise _qp_error("tree path", key, error) from None
+            if len(names) > 1:
+                raise _not_embedded(names[0])
+            request.where.append(parse_filter(value, Field(names[0], path)))
+        if select is not None:
+            request.select = parse_select(select)
+        request.range = _range(limit, offset, range_header)
+        return request
+
+
+def _not_embedded(resource: str) -> RestError:
+    return pgrst_error(400, "PGRST108", f"'{resource}' is not an embedded resource in this request",
+                  hint=f"Verify that '{resource}' is included in the 'select' query parameter.")
+
+
+def not_served(feature: str, path: str) -> Response:
+    return json_response(501, {
+        "code": "NOT_SERVED_LOCALLY", "details": path,
+        "hint": "supabase start and hosted Supabase serve it; the apps' reads and writes are"
+                " their RPCs (POST /rest/v1/rpc/{fn}).",
+        "message": f"Not served by the local stand-in of PostgREST (make run): {feature}."},
+        postgrest=False)
+
+
+def _statement(schema: str, table: str, request: ReadRequest, columns: dict[str, str],
+               count: str | None, max_rows: int | None, media: Media
+               ) -> tuple[bytes, list[str], tuple[bytes, list[str]] | None]:
+    """`mainRead`: the page, its count and the total; and `EXPLAIN` of the count query for
+    a planned or estimated total (with parameters of its own: every one sent must be used,
+    or Postgres cannot type it)."""
+    params: list[str] = []
+    qualified = f"{_ident(schema)}.{_ident(table)}"
+    selects = ", ".join(item.sql(qualified, columns, params) for item in request.select) \
+        or f"{qualified}.*"
+    where = " AND ".join(item.sql(qualified, columns, params) for item in request.where)
+    where_sql = f" WHERE {where}" if where else ""
+    order = ", ".join(term.sql(qualified, columns, params) for term in request.order)
+    page = request.range
+    if max_rows is not None and (page.limit is None or page.limit > max_rows):
+        page = Range(page.lower, page.lower + max_rows - 1)
+    limit_sql = "" if page.lower == 0 and page.upper is None else (
+        f" LIMIT {page.limit if page.limit is not None else 'ALL'} OFFSET {page.lower}")
+    source = (f"SELECT {selects} FROM {qualified}{where_sql}"
+              f"{f' ORDER BY {order}' if order else ''}{limit_sql}")
+    count_query = f"SELECT 1 FROM {qualified}{where_sql}"
+    counted = count in ("exact", "estimated")
+    total = "null::bigint"
+    count_cte = ""
+    if counted:
+        limited = (f" LIMIT {max_rows + 1}" if count == "estimated" and max_rows is not None
+                   else "")
+        count_cte = f", pgrst_source_count AS ({count_query}{limited})"
+        total = "(SELECT pg_catalog.count(*) FROM pgrst_source_count)"
+    if media.csv:
+        body = ("(SELECT coalesce(string_agg(a.k, ','), '')"
+                " FROM (SELECT json_object_keys(r)::text AS k"
+                " FROM (SELECT row_to_json(hh) AS r FROM pgrst_source AS hh LIMIT 1) s) a)"
+                " || chr(10) || coalesce(string_agg(substring(_postgrest_t::text, 2,"
+                " length(_postgrest_t::text) - 2), chr(10)), '')")
+    elif media.single:
+        body = "coalesce((json_agg(_postgrest_t)->0)::text, 'null')"
+    else:
+        body = "coalesce(json_agg(_postgrest_t), '[]')::text"
+    sql_text = (
+        f"WITH pgrst_source AS ( {source} ){count_cte} SELECT {total} AS total_result_set,"
+        " pg_catalog.count(_postgrest_t) AS page_total,"
+        f" {body} AS body,"
+        " nullif(current_setting('response.headers', true), '') AS response_headers,"
+        " nullif(current_setting('response.status', true), '') AS response_status"
+        " FROM ( SELECT * FROM pgrst_source ) _postgrest_t")
+    explain = None
+    if count in ("planned", "estimated"):
+        count_params: list[str] = []
+        where = " AND ".join(item.sql(qualified, columns, count_params)
+                             for item in request.where)
+        explain = (f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {qualified}"
+                   f"{f' WHERE {where}' if where else ''}".encode(), count_params)
+    return sql_text.encode(), params, explain
+
+
+def _content_range(lower: int, rows: int, total: int | None) -> tuple[int, str]:
+    """`RangeQuery.rangeStatusHeader`: the status and `Content-Range` of a page."""
+    upper = lower + rows - 1
+    shown = f"{lower}-{upper}" if total != 0 and lower <= upper else "*"
+    header = f"{shown}/{'*' if total is None else total}"
+    if total is None:
+        return 200, header
+    if lower > total:
+        return 416, header
+    return (206 if rows < total else 200), header
+
+
+class TableEndpoint:
+    """The `/rest/v1/{table}` handler, on the RPC endpoint's pool, schemas and secret."""
+
+    def __init__(self, rest: RpcEndpoint, max_rows: int | None) -> None:
+        self.rest = rest
+        self.max_rows = max_rows
+
+    async def handle(self, request: Request) -> Response:
+        try:
+            return await self._handle(request)
+        except RestError as refused:
+            if request.method == "HEAD":
+                answer = refused.response()
+                return Response(None, answer.status_code, answer.headers)
+            return refused.response()
+
+    async def _relation(self, schema: str, table: str) -> dict[str, str] | RestError:
+        """The relation's columns and types, or PostgREST's 404 `PGRST205`."""
+        try:
+            async with self.rest.pool.connection() as conn:
+                rows = await (await conn.execute(_RELATION_QUERY, (schema, table))).fetchall()
+                if rows:
+                    return {str(name): str(kind) for name, kind in rows if name is not None}
+                names = [str(r[0]) for r in await (await conn.execute(
+                    _RELATIONS_QUERY, (schema,))).fetchall()]
+        except PoolTimeout:
+            missing = rpc.unavailable()
+            return RestError(missing.status, missing.body, missing.headers)
+        close = difflib.get_close_matches(table, names, n=1, cutoff=0.75)
+        return pgrst_error(404, "PGRST205",
+                      f"Could not find the table '{schema}.{table}' in the schema cache",
+                      hint=f"Perhaps you meant the table '{schema}.{close[0]}'" if close
+                      else None)
+
+    async def _handle(self, request: Request) -> Response:
+        path = request.path_params["path"]
+        method = request.method
+        if "/" in path.strip("/"):
+            raise pgrst_error(404, "PGRST125", "Invalid path specified in request URL")
+        if method == "OPTIONS":  # not a CORS preflight (the middleware answers those)
+            return Response(None, 200, {"Allow": "OPTIONS,GET,HEAD"})
+        if method not in ("GET", "HEAD"):  # the route takes cors.METHODS: the writes
+            return not_served(f"writes to tables ({method})", request.url.path)
+        table = path.strip("/")
+        schema, negotiated = self.rest.schema_for(request)
+        claims = self.rest.claims_for(request)
+        preferences = Preferences.parse(request.headers.getlist("prefer"))
+        try:
+            read = ReadRequest.parse(request.url.query, request.headers.get("range"))
+        except NotServed as missing:
+            return not_served(str(missing), request.url.path)
+        columns = await self._relation(schema, table)
+        if isinstance(columns, RestError):
+            raise columns
+        media = negotiate(request.headers.get("accept"))
+        if isinstance(media, RestError):
+            raise media
+        if (strict := preferences.refusal(function=False)) is not None:
+            raise strict
+        sql_text, params, explain = _statement(schema, table, read, columns, preferences.count,
+                                               self.max_rows, media)
+        try:
+            async with self.rest.pool.connection() as conn:
+                answer = await rpc.aread(
+                    conn, schema, f"/{table}", (sql_text, [p.encode() for p in params]),
+                    claims, dict(request.headers), preferences.settings())
+                planned = None
+                if explain is not None and not isinstance(answer, rpc.RpcResponse):
+                    plan = await rpc.aread(conn, schema, f"/{table}",
+                                           (explain[0], [p.encode() for p in explain[1]]),
+                                           claims, dict(request.headers),
+                                           preferences.settings())
+                    if isinstance(plan, rpc.RpcResponse):
+                        answer = plan
+                    else:
+                        planned = int(json.loads(plan[-1].get_value(0, 0))[0]["Plan"]
+                                      ["Plan Rows"])
+        except PoolTimeout:
+            answer = rpc.unavailable()
+        if isinstance(answer, rpc.RpcResponse):
+            raise RestError(answer.status, answer.body, answer.headers)
+        return self._answer(request, read, table, media, preferences, negotiated, schema,
+                            answer[-1], planned)
+
+    def _answer(self, request: Request, read: ReadRequest, table: str, media: Media,
+                preferences: Preferences, negotiated: bool, schema: str, result: Any,
+                planned: int | None) -> Response:
+        exact_text, rows_text, body_bytes, guc_headers, guc_status = (
+            result.get_value(0, i) for i in range(5))
+        rows = int(rows_text)
+        total: int | None = int(exact_text) if exact_text is not None else None
+        if preferences.count == "planned":
+            total = planned
+        elif preferences.count == "estimated" and self.max_rows is not None \
+                and total is not None and total > self.max_rows and planned is not None:
+            total = max(total, planned)
+        if media.single and rows != 1:
+            raise pgrst_error(406, "PGRST116", "Cannot coerce the result to a single JSON object",
+                         f"The result contains {rows} rows")
+        status, content_range = _content_range(read.range.lower, rows, total)
+        if status == 416:
+            raise pgrst_error(416, "PGRST103", "Requested range not satisfiable",
+                         f"An offset of {read.range.lower} was requested, but there are only"
+                         f" {total} rows.")
+        out = {"Content-Range": content_range,
+               "Content-Location": f"/{table}" + (f"?{read.canonical}" if read.canonical
+                                                  else ""),
+               "Content-Type": media.content_type}
+        if negotiated:
+            out["Content-Profile"] = schema
+        if (applied := preferences.applied()) is not None:
+            out["Preference-Applied"] = applied
+        out.update(rpc.response_headers(guc_headers))
+        if guc_status:
+            status = int(guc_status)
+        if request.method == "HEAD":
+            return Response(None, status, out)
+        text = (body_bytes or b"").decode()
+        if media.csv:
+            return Response(text, status, out)
+        body = json.loads(text)
+        if media.strip_nulls:
+            body = strip_nulls(body)
+        return json_response(status, body, out)
+
+
+def max_rows(config: dict[str, Any]) -> int | None:
+    """`[api] max_rows` of supabase/config.toml (PostgREST's `db-max-rows`)."""
+    value = config.get("api", {}).get("max_rows")
+    return int(value) if isinstance(value, int) and value > 0 else None
+

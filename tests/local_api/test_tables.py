@@ -1,0 +1,214 @@
+"""/rest/v1/{table} reads as PostgREST v16.1 answers them (each case cites the behaviour it
+mirrors in python_functions/local/api/tables.py): the caller's rows through RLS, PostgREST's
+filters, order, ranges, counts and media types, and its errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Api, User
+from tests.http_fixtures import token_for
+
+CARDS = "/rest/v1/flashcards"
+
+
+def _as(user: User, **more: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_for(user)}", "Accept-Profile": "flashcards",
+            **more}
+
+
+def _cards(api: Api, user: User, *pairs: tuple[str, str]) -> list[dict[str, Any]]:
+    response = api("flashcards.create_flashcards", user,
+                   items=[{"front": f, "back": b} for f, b in pairs])
+    assert response.status == 201, response.body
+    created: list[dict[str, Any]] = response.body["data"]
+    return created
+
+
+def _error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, (response.status_code, response.text)
+    body: dict[str, Any] = response.json()
+    assert body["code"] == code, body
+    return body
+
+
+@pytest.fixture
+def deck(api: Api, alice: User, bob: User) -> list[dict[str, Any]]:
+    """Alice's three cards, and one of Bob's that no read of hers may show."""
+    _cards(api, bob, ("bob's", "card"))
+    return _cards(api, alice, ("alpha", "first, with a comma"), ("beta", "second"),
+                  ("gamma", "third"))
+
+
+def test_a_read_returns_the_callers_rows_through_rls_with_postgrests_headers(
+        api_http: httpx.Client, alice: User, deck: list[dict[str, Any]]) -> None:
+    response = api_http.get(CARDS, params={"select": "front,back", "order": "front.desc"},
+                            headers=_as(alice))
+    assert response.status_code == 200, response.text
+    assert response.json() == [{"front": "gamma", "back": "third"},
+                               {"front": "beta", "back": "second"},
+                               {"front": "alpha", "back": "first, with a comma"}]
+    assert response.headers["content-range"] == "0-2/*"  # uncounted
+    assert response.headers["content-location"] == (
+        "/flashcards?order=front.desc&select=front%2Cback")
+    assert response.headers["content-profile"] == "flashcards"
+    assert response.headers["content-type"] == "application/json; charset=utf-8"
+    every = api_http.get(CARDS, headers=_as(alice)).json()  # no select: every column
+    assert {card["id"] for card in every} == {card["id"] for card in deck}
+    assert {"user_id", "source", "created_at"} <= set(every[0])
+
+
+def test_filters_take_postgrests_operators_quoting_and_logic(
+        api_http: httpx.Client, alice: User, deck: list[dict[str, Any]]) -> None:
+    def fronts(**params: str) -> list[str]:
+        response = api_http.get(CARDS, params={"select": "front", "order": "front", **params},
+                                headers=_as(alice))
+        assert response.status_code == 200, response.text
+        return [row["front"] for row in response.json()]
+
+    assert fronts(front="eq.beta") == ["beta"]
+    assert fronts(front="neq.beta") == ["alpha", "gamma"]
+    assert fronts(back='in.("first, with a comma",third)') == ["alpha", "gamma"]
+    assert fronts(front="like.*a*a") == ["alpha", "gamma"]  # * is %
+    assert fronts(front="ilike.B*") == ["beta"]
+    assert fronts(front="not.in.(alpha,beta)") == ["gamma"]
+    assert fronts(front="gt.alpha", back="lt.t") == ["beta"]  # two filters: both apply
+    assert fronts(**{"or": "(front.eq.alpha,and(front.gte.gamma,back.eq.third))"}) == [
+        "alpha", "gamma"]
+    assert fronts(**{"not.or": "(front.eq.alpha,front.eq.gamma)"}) == ["beta"]
+    assert fronts(front="match.^[ab]") == ["alpha", "beta"]
+    assert fronts(front="eq(any).{alpha,gamma}") == ["alpha", "gamma"]
+    assert fronts(session_id="is.null") == ["alpha", "beta", "gamma"]  # manual cards
+    assert fronts(session_id="not.is.null") == []
+    assert fronts(front="isdistinct.beta") == ["alpha", "gamma"]
+    assert fronts(back="fts.second") == ["beta"]
+    assert fronts(back="wfts(english).thirds") == ["gamma"]  # stemmed, as to_tsvector is
+    assert fronts(search_vector="fts.alpha") == ["alpha"]  # a tsvector column as it is
+    # a value is only ever a value
+    assert fronts(front="eq.alpha'; drop table flashcards.flashcards; --") == []
+    assert fronts() == ["alpha", "beta", "gamma"]
+
+
+def test_limit_offset_range_and_counts_give_postgrests_status_and_content_range(
+        api_http: httpx.Client, alice: User, deck: list[dict[str, Any]]) -> None:
+    def page(params: dict[str, str], **headers: str) -> httpx.Response:
+        return api_http.get(CARDS, params={"select": "front", "order": "front", **params},
+                            headers=_as(alice, **headers))
+
+    first = page({"limit": "2"})
+    assert first.status_code == 200 and first.headers["content-range"] == "0-1/*"
+    counted = page({"limit": "2", "offset": "1"}, Prefer="count=exact")
+    assert counted.status_code == 206, counted.text  # more rows than the page
+    assert counted.headers["content-range"] == "1-2/3"
+    assert counted.headers["preference-applied"] == "count=exact"
+    assert [row["front"] for row in counted.json()] == ["beta", "gamma"]
+    whole = page({}, Prefer="count=exact")
+    assert whole.status_code == 200 and whole.headers["content-range"] == "0-2/3"
+    by_header = page({}, Range="1-1")
+    assert [row["front"] for row in by_header.json()] == ["beta"]
+    assert by_header.headers["content-range"] == "1-1/*"
+    empty = page({"front": "eq.none"}, Prefer="count=exact")
+    assert empty.status_code == 200 and empty.headers["content-range"] == "*/0"
+    assert empty.json() == []
+    past = page({"offset": "5"}, Prefer="count=exact")
+    body = _error(past, 416, "PGRST103")
+    assert body["details"] == "An offset of 5 was requested, but there are only 3 rows."
+    _error(page({"limit": "-1"}), 416, "PGRST103")
+    _error(page({}, Range="2-1"), 416, "PGRST103")
+    assert len(page({"offset": "-1"}).json()) == 3  # intersected with rows 0..: from 0
+    assert page({"limit": "0"}).json() == []
+    planned = page({"select": "front,len:back->>x", "front": "neq.z"},
+                   Prefer="count=planned")  # the planner's estimate: some number
+    assert planned.status_code in (200, 206), planned.text
+    assert planned.headers["content-range"].split("/")[1].isdigit()
+    estimated = page({}, Prefer="count=estimated")  # under max_rows: the exact count
+    assert estimated.headers["content-range"] == "0-2/3"
+
+
+def test_select_takes_aliases_casts_and_json_paths(
+        api_http: httpx.Client, api: Api, alice: User) -> None:
+    plan = {"days": [{"name": "Push", "exercises": []}, {"name": "Pull", "exercises": []}]}
+    assert api("workouts.create_plan", alice, name="Split", plan=plan).status == 201
+    response = api_http.get("/rest/v1/plans", params={
+        "select": "title:name,created:created_at::date,plan->days->1->>name,days:plan->days",
+        "plan->days->0->>name": "eq.Push"},
+        headers={**_as(alice), "Accept-Profile": "workouts"})
+    assert response.status_code == 200, response.text
+    [row] = response.json()
+    assert set(row) == {"title", "created", "name", "days"}
+    assert row["title"] == "Split" and row["name"] == "Pull"
+    assert len(row["created"]) == 10 and row["days"] == plan["days"]
+
+
+def test_single_csv_stripped_nulls_and_head_answer_as_postgrest(
+        api_http: httpx.Client, alice: User, deck: list[dict[str, Any]]) -> None:
+    object_type = "application/vnd.pgrst.object+json"
+    one = api_http.get(CARDS, params={"select": "front,session_id", "front": "eq.beta"},
+                       headers=_as(alice, Accept=object_type))
+    assert one.status_code == 200 and one.json() == {"front": "beta", "session_id": None}
+    many = api_http.get(CARDS, headers=_as(alice, Accept=object_type))
+    body = _error(many, 406, "PGRST116")
+    assert body["details"] == "The result contains 3 rows"
+    stripped = api_http.get(CARDS, params={"select": "front,session_id", "front": "eq.beta"},
+                            headers=_as(alice, Accept=object_type + ";nulls=stripped"))
+    assert stripped.json() == {"front": "beta"}
+    csv = api_http.get(CARDS, params={"select": "front,back", "order": "front"},
+                       headers=_as(alice, Accept="text/csv"))
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.text == 'front,back\nalpha,"first, with a comma"\nbeta,second\ngamma,third'
+    head = api_http.head(CARDS, headers=_as(alice, Prefer="count=exact"))
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-range"] == "0-2/3"
+
+
+def test_errors_are_postgrests_and_nothing_else_is_read(
+        api_http: httpx.Client, alice: User, deck: list[dict[str, Any]]) -> None:
+    unknown = _error(api_http.get("/rest/v1/flashcard", headers=_as(alice)), 404, "PGRST205")
+    assert unknown["message"] == (
+        "Could not find the table 'flashcards.flashcard' in the schema cache")
+    assert unknown["hint"] == "Perhaps you meant the table 'flashcards.flashcards'"
+    column = _error(api_http.get(CARDS, params={"select": "nope"}, headers=_as(alice)),
+                    400, "42703")
+    assert column["message"] == "column flashcards.nope does not exist"
+    quoted = api_http.get(CARDS, params={"select": 'front"); drop table x; --'},
+                          headers=_as(alice))
+    _error(quoted, 400, "PGRST100")
+    bad = _error(api_http.get(CARDS, params={"front": "noop.1"}, headers=_as(alice)),
+                 400, "PGRST100")
+    assert bad["message"] == '"failed to parse filter (noop.1)" (line 1, column 1)'
+    cast = api_http.get(CARDS, params={"select": "front::text);select(1"}, headers=_as(alice))
+    _error(cast, 400, "PGRST100")
+    typed = _error(api_http.get(CARDS, params={"created_at": "gt.yesterday-ish"},
+                                headers=_as(alice)), 400, "22007")
+    assert "yesterday-ish" in typed["message"]
+    embedded = api_http.get(CARDS, params={"deck.front": "eq.a"}, headers=_as(alice))
+    assert _error(embedded, 400, "PGRST108")["message"] == (
+        "'deck' is not an embedded resource in this request")
+    schema = api_http.get(CARDS, headers=_as(alice, **{"Accept-Profile": "core"}))
+    _error(schema, 406, "PGRST106")
+    anon = api_http.get(CARDS, headers={"Accept-Profile": "flashcards"})  # the anon key
+    anon_body = _error(anon, 401, "42501")
+    assert anon_body["message"] == "permission denied for table flashcards"
+    _error(api_http.get(CARDS, headers={"Authorization": "Bearer x.y.z",
+                                        "Accept-Profile": "flashcards"}), 401, "PGRST301")
+    _error(api_http.get("/rest/v1/flashcards/1", headers=_as(alice)), 404, "PGRST125")
+
+
+def test_embedding_aggregates_and_writes_are_501_naming_what_is_not_served(
+        api_http: httpx.Client, alice: User) -> None:
+    for params, what in (({"select": "*,candidates(*)"}, "resource embedding"),
+                         ({"select": "front.count()"}, "aggregates"),
+                         ({"select": "...candidates(*)"}, "spread relations")):
+        response = api_http.get(CARDS, params=params, headers=_as(alice))
+        assert response.status_code == 501, response.text
+        assert what in response.json()["message"]
+    for method in ("POST", "PATCH", "DELETE", "PUT"):
+        response = api_http.request(method, CARDS, json={"front": "x", "back": "y"},
+                                    headers=_as(alice))
+        assert response.status_code == 501, (method, response.text)
+        body = response.json()
+        assert body["code"] == "NOT_SERVED_LOCALLY" and method in body["message"]
+
