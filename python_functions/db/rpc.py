@@ -50,9 +50,10 @@ Followed (PostgREST v12):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -601,16 +602,49 @@ async def aread(conn: psycopg.AsyncConnection[Any], schema: str, path: str,
     the request's filters and columns."""
     request = _Request.build(schema, path, None, claims, headers, "GET", settings)
     try:
-        role_settings = _role_settings_cache.get(_database_key(conn))
-        if role_settings is None:
-            rows = await (await conn.execute(_ROLE_SETTINGS_QUERY)).fetchall()
-            role_settings = _role_settings_cache[_database_key(conn)] = (
-                _role_settings_from_rows(rows))
+        role_settings = await _arole_settings(conn)
         results = await wire.arun(
             conn, (request.context_at(path, True, role_settings), statement), prepare=False)
     except (wire.StatementError, psycopg.Error) as exc:
         return _pg_error_response(exc.diag, request.authenticated)
     return results
+
+
+async def awrite(conn: psycopg.AsyncConnection[Any], schema: str, path: str, method: str,
+                 statement: wire.Step, accept: Callable[[Any], RpcResponse | None],
+                 claims: Mapping[str, Any] | None = None,
+                 headers: Mapping[str, str] | None = None,
+                 settings: Mapping[str, str] | None = None) -> Any | RpcResponse:
+    """One write statement run as PostgREST runs a table write: the request context of
+    `aread` in a transaction that commits only if `accept(result)` finds nothing wrong with
+    the result (PostgREST checks a write's row count, then rolls it back: `.single()` of
+    other than one row). The result, or the error response that ended the transaction."""
+    request = _Request.build(schema, path, None, claims, headers, method, settings)
+    try:
+        role_settings = await _arole_settings(conn)
+        results = await wire.arun(conn, ((b"begin", ()),
+                                         request.context_at(path, False, role_settings),
+                                         statement), prepare=False)
+    except (wire.StatementError, psycopg.Error) as exc:
+        if not conn.closed:  # a broken connection is the pool's to discard
+            with contextlib.suppress(wire.StatementError, psycopg.Error):
+                await wire.arun(conn, ((b"rollback", ()),), prepare=False)
+        return _pg_error_response(exc.diag, request.authenticated)
+    refused = accept(results[-1])
+    try:
+        await wire.arun(conn, (((b"rollback" if refused else b"commit"), ()),), prepare=False)
+    except (wire.StatementError, psycopg.Error) as exc:  # a deferred constraint, say
+        return _pg_error_response(exc.diag, request.authenticated)
+    return refused or results[-1]
+
+
+async def _arole_settings(conn: psycopg.AsyncConnection[Any]) -> dict[str, dict[str, str]]:
+    role_settings = _role_settings_cache.get(_database_key(conn))
+    if role_settings is None:
+        rows = await (await conn.execute(_ROLE_SETTINGS_QUERY)).fetchall()
+        role_settings = _role_settings_cache[_database_key(conn)] = (
+            _role_settings_from_rows(rows))
+    return role_settings
 
 
 async def afind(conn: psycopg.AsyncConnection[Any], schema: str, function: str,

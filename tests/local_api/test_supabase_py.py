@@ -84,7 +84,7 @@ def test_update_user_changes_the_metadata_and_the_password(local_api: ServerThre
     assert (raised.value.status, raised.value.code) == (422, "not_served_locally")
 
 
-def test_tables_read_the_users_rows_and_writes_are_an_api_error_saying_not_served(
+def test_tables_read_the_users_rows_and_refuse_what_the_role_may_not_write(
         local_api: ServerThread) -> None:
     email = f"py-{uuid.uuid4().hex[:8]}@{TEST_EMAIL_DOMAIN}"
     supabase = _client(local_api)
@@ -97,6 +97,11 @@ def test_tables_read_the_users_rows_and_writes_are_an_api_error_saying_not_serve
     assert read.data == [{"front": "two"}] and read.count == 2
     single = flashcards.table("flashcards").select("back").eq("front", "one").single().execute()
     assert single.data == {"back": "1"}
-    with pytest.raises(APIError) as raised:
+    with pytest.raises(APIError) as raised:  # cards are written through the RPCs only
         flashcards.table("flashcards").insert({"front": "x", "back": "y"}).execute()
-    assert raised.value.code == "NOT_SERVED_LOCALLY"
+    assert raised.value.code == "42501"
+    plans = supabase.schema("workouts").table("plans")
+    inserted = plans.insert({"name": "Legs"}).execute()  # supabase-py asks for the rows
+    assert [row["name"] for row in inserted.data] == ["Legs"]
+    plans.delete().eq("id", inserted.data[0]["id"]).execute()
+    assert plans.select("id").execute().data == []

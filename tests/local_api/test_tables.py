@@ -197,7 +197,94 @@ def test_errors_are_postgrests_and_nothing_else_is_read(
     _error(api_http.get("/rest/v1/flashcards/1", headers=_as(alice)), 404, "PGRST125")
 
 
-def test_embedding_aggregates_and_writes_are_501_naming_what_is_not_served(
+PLANS = "/rest/v1/plans"
+
+
+def _plans(user: User, **more: str) -> dict[str, str]:
+    """A read names its schema in Accept-Profile, a write in Content-Profile."""
+    return {"Authorization": f"Bearer {token_for(user)}", "Accept-Profile": "workouts", **more}
+
+
+def _write(user: User, **more: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_for(user)}", "Content-Profile": "workouts",
+            **more}
+
+
+def test_plans_take_owner_writes_through_the_table_as_on_supabase(
+        api_http: httpx.Client, alice: User, bob: User) -> None:
+    """`workouts.plans` is the one table with owner CRUD (column grants and RLS): what
+    supabase-js's insert/update/delete do there, as PostgREST answers them."""
+    days = {"days": [{"name": "Push", "exercises": []}]}
+    created = api_http.post(PLANS, params={"select": "id,name,plan,archived"},
+                            json=[{"name": "A", "plan": days}, {"name": "B", "plan": days}],
+                            headers=_write(alice, Prefer="return=representation"))
+    assert created.status_code == 201, created.text
+    assert created.headers["preference-applied"] == "return=representation"
+    rows = created.json()
+    assert [(r["name"], r["plan"], r["archived"]) for r in rows] == [
+        ("A", days, False), ("B", days, False)]  # the rest from the column defaults
+    minimal = api_http.post(PLANS, json={"name": "C"}, headers=_write(alice))
+    assert minimal.status_code == 201 and minimal.content == b""
+    assert minimal.headers["content-range"] == "*/*"
+    names = api_http.get(PLANS, params={"select": "name", "order": "name"},
+                         headers=_plans(alice)).json()
+    assert names == [{"name": "A"}, {"name": "B"}, {"name": "C"}]
+
+    updated = api_http.patch(PLANS, params={"name": "in.(A,C)", "select": "name,archived"},
+                             json={"archived": True},
+                             headers=_write(alice, Prefer="return=representation,count=exact"))
+    assert updated.status_code == 200, updated.text
+    assert sorted(r["name"] for r in updated.json()) == ["A", "C"]
+    assert updated.headers["content-range"] == "0-1/2"
+    quiet = api_http.patch(PLANS, params={"name": "eq.B"}, json={"description": "d"},
+                           headers=_write(alice))
+    assert quiet.status_code == 204 and quiet.headers["content-range"] == "0-0/*"
+    # Bob's writes reach none of Alice's rows (RLS), and he cannot set what is not granted
+    other = api_http.patch(PLANS, params={"name": "eq.B"}, json={"name": "stolen"},
+                           headers=_write(bob, Prefer="count=exact"))
+    assert other.status_code == 204 and other.headers["content-range"] == "*/0"
+    owner = api_http.post(PLANS, json={"name": "X", "user_id": alice.id}, headers=_write(bob))
+    assert _error(owner, 403, "42501")["message"] == (
+        "permission denied for table plans")
+    single = api_http.patch(PLANS, params={"name": "like.*"}, json={"description": "all"},
+                            headers=_write(alice, Prefer="return=representation",
+                                           Accept="application/vnd.pgrst.object+json"))
+    assert _error(single, 406, "PGRST116")["details"] == "The result contains 3 rows"
+    untouched = api_http.get(PLANS, params={"select": "description", "description":
+                                            "eq.all"}, headers=_plans(alice))
+    assert untouched.json() == []  # rolled back, as PostgREST rolls it back
+
+    deleted = api_http.delete(PLANS, params={"archived": "is.true", "select": "name"},
+                              headers=_write(alice, Prefer="return=representation"))
+    assert deleted.status_code == 200 and sorted(r["name"] for r in deleted.json()) == [
+        "A", "C"]
+    gone = api_http.delete(PLANS, params={"name": "eq.B"},
+                           headers=_write(alice, Prefer="count=exact"))
+    assert gone.status_code == 204 and gone.headers["content-range"] == "*/1"
+    assert api_http.get(PLANS, headers=_plans(alice)).json() == []
+
+
+def test_table_writes_refuse_bad_bodies_and_what_postgres_refuses(
+        api_http: httpx.Client, alice: User) -> None:
+    def post(body: Any, **params: str) -> httpx.Response:
+        return api_http.post(PLANS, params=params, json=body, headers=_write(alice))
+
+    assert _error(api_http.post(PLANS, content=b"{", headers=_write(alice)), 400,
+                  "PGRST102")["message"] == "Empty or invalid json"
+    assert _error(post([{"name": "a"}, {"plan": {"days": []}}]), 400,
+                  "PGRST102")["message"] == "All object keys must match"
+    assert _error(post({"name": "a", "nope": 1}), 400, "PGRST204")["message"] == (
+        "Could not find the 'nope' column of 'plans' in the schema cache")
+    _error(post({"name": " "}), 400, "23514")  # the table's check constraint
+    _error(post({"name": "a", "plan": {"days": 1}}), 400, "23514")
+    # `columns=` picks the keys: the others are ignored
+    assert post({"name": "kept", "nope": 1}, columns="name").status_code == 201
+    cards = api_http.post("/rest/v1/flashcards", json={"front": "f", "back": "b"},
+                          headers={**_as(alice), "Content-Profile": "flashcards"})
+    _error(cards, 403, "42501")  # written through the RPCs only
+
+
+def test_what_the_stand_in_does_not_serve_is_501_naming_it(
         api_http: httpx.Client, alice: User) -> None:
     for params, what in (({"select": "*,candidates(*)"}, "resource embedding"),
                          ({"select": "front.count()"}, "aggregates"),
@@ -205,10 +292,16 @@ def test_embedding_aggregates_and_writes_are_501_naming_what_is_not_served(
         response = api_http.get(CARDS, params=params, headers=_as(alice))
         assert response.status_code == 501, response.text
         assert what in response.json()["message"]
-    for method in ("POST", "PATCH", "DELETE", "PUT"):
-        response = api_http.request(method, CARDS, json={"front": "x", "back": "y"},
-                                    headers=_as(alice))
+    for method, params, prefer, what in (
+            ("PUT", {"id": "eq.1"}, "", "PUT"),
+            ("POST", {"on_conflict": "id"}, "", "upserts"),
+            ("POST", {}, "resolution=merge-duplicates", "upserts"),
+            ("POST", {}, "missing=default", "missing=default"),
+            ("POST", {}, "return=headers-only", "headers-only"),
+            ("PATCH", {"limit": "1", "order": "name"}, "", "limit, offset and order"),
+            ("DELETE", {}, "handling=strict, max-affected=1", "max-affected")):
+        response = api_http.request(method, PLANS, params=params, json={"name": "x"},
+                                    headers=_write(alice, Prefer=prefer))
         assert response.status_code == 501, (method, response.text)
         body = response.json()
-        assert body["code"] == "NOT_SERVED_LOCALLY" and method in body["message"]
-
+        assert body["code"] == "NOT_SERVED_LOCALLY" and what in body["message"], body

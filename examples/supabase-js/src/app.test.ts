@@ -179,7 +179,7 @@ describe('auth', () => {
     assert.match(reset.error?.message ?? '', /supabase start serves it/)
   })
 
-  test('tables read through RLS, as PostgREST reads them; table writes are not served', async () => {
+  test('tables through RLS, as PostgREST reads and writes them', async () => {
     const { supabase } = await signedUp('tables')
     const flashcards = supabase.schema('flashcards')
     const created = await flashcards.rpc('create_flashcards', { items: [
@@ -199,9 +199,21 @@ describe('auth', () => {
     assert.deepEqual(some.data, [{ front: 'one' }])
     const sessions = await supabase.schema('pullups').from('sessions').select('id, status')
     assert.deepEqual(sessions.data, [])
+    // cards are written through the RPCs only: the table refuses the role, as on Supabase
     const written = await flashcards.from('flashcards').insert({ front: 'x', back: 'y' } as never)
-    assert.equal(written.status, 501)
-    assert.equal(written.error?.code, 'NOT_SERVED_LOCALLY')
+    assert.equal(written.status, 403)
+    assert.equal(written.error?.code, '42501')
+    // plans are the one table with owner CRUD
+    const plans = supabase.schema('workouts').from('plans')
+    const inserted = await plans.insert({ name: 'Legs' }).select('id, name, plan').single()
+    assert.equal(inserted.status, 201)
+    assert.deepEqual(inserted.data?.plan, { days: [] })
+    const renamed = await plans.update({ name: 'Legs day' }).eq('id', inserted.data!.id)
+      .select('name')
+    assert.deepEqual(renamed.data, [{ name: 'Legs day' }])
+    const deleted = await plans.delete({ count: 'exact' }).eq('id', inserted.data!.id)
+    assert.equal(deleted.status, 204)
+    assert.equal(deleted.count, 1)
   })
 
   test('without signing in, client RPCs are refused (anon)', async () => {

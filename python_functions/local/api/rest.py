@@ -337,6 +337,9 @@ class Preferences:
     applied. `tx=` is known but does not override (PostgREST's default `db-tx-end`)."""
 
     count: str | None = None
+    representation: str | None = None  # return=...: a table write's answer
+    resolution: str | None = None
+    missing: str | None = None
     handling: str | None = None
     timezone: str | None = None
     max_affected: bool = False
@@ -352,6 +355,9 @@ class Preferences:
 
         return cls(
             count=first("count", ("exact", "planned", "estimated")),
+            representation=first("return", ("representation", "minimal", "headers-only")),
+            resolution=first("resolution", ("merge-duplicates", "ignore-duplicates")),
+            missing=first("missing", ("default", "null")),
             handling=first("handling", ("strict", "lenient")),
             timezone=next((item.removeprefix("timezone=") for item in given
                            if item.startswith("timezone=")), None),
@@ -374,8 +380,11 @@ class Preferences:
     def settings(self) -> dict[str, str] | None:
         return {"timezone": self.timezone} if self.timezone is not None else None
 
-    def applied(self) -> str | None:
-        named = [f"count={self.count}" if self.count else "",
+    def applied(self, write: bool = False) -> str | None:
+        """`Preference-Applied` (`prefAppliedHeader`); `write`: for a table write, which
+        also names its `return=`."""
+        named = [f"return={self.representation}" if write and self.representation else "",
+                 f"count={self.count}" if self.count else "",
                  f"handling={self.handling}" if self.handling else "",
                  f"timezone={self.timezone}" if self.timezone is not None else ""]
         return ", ".join(item for item in named if item) or None
@@ -398,7 +407,9 @@ class RpcEndpoint:
             return refused.response()
 
     def schema_for(self, request: Request) -> tuple[str, bool]:
-        header = "content-profile" if request.method == "POST" else "accept-profile"
+        # `ApiRequest.getSchema`: a write names its schema in Content-Profile
+        header = ("content-profile" if request.method in ("POST", "PATCH", "PUT", "DELETE")
+                  else "accept-profile")
         profile = request.headers.get(header)
         if profile is None:
             return self.schemas[0], len(self.schemas) != 1

@@ -1,7 +1,8 @@
-"""`GET /rest/v1/{table}`: PostgREST's table read, for the tables and views of the exposed
-schemas, as PostgREST v16.1 reads them (`src/library/PostgREST/`): the caller's rows through
-the table's grants and RLS policies, run as the caller's role in a read-only transaction with
-the same request context as an RPC (`rpc.aread`).
+"""`/rest/v1/{table}`: PostgREST's table reads and writes, for the tables and views of the
+exposed schemas, as PostgREST v16.1 answers them (`src/library/PostgREST/`): run as the
+caller's role, so the table's grants and RLS policies decide, with the same request context
+as an RPC (`rpc.aread` in a read-only transaction, `rpc.awrite` in one that a refused answer
+rolls back).
 
 What it mirrors:
 
@@ -16,26 +17,35 @@ What it mirrors:
   supabase/config.toml. Repeated filters all apply. Values are bound as parameters of
   unknown type, which Postgres types by the column, as PostgREST's literals are; `*` in a
   `like` pattern is `%`.
-* The statement (`Query/Statements.mainRead`, `QueryBuilder`, `SqlFragment`): the page as
+* A read (`Query/Statements.mainRead`, `QueryBuilder`, `SqlFragment`): the page as
   `json_agg` of its rows, and the total for `Prefer: count=exact` (a count of the filtered
   rows), `planned` (the planner's row estimate, `EXPLAIN`), `estimated` (exact up to
-  `max_rows`, then the larger of the two).
-* The answer (`Response.actionResponse`, `RangeQuery`): 200, or 206 when a counted total is
-  more than the page, 416 `PGRST103` for an offset past it; `Content-Range` `first-last/total`
-  (`*` for an uncounted total or an empty page); `Content-Location`; the media types of
-  `rest.negotiate` (`.single()`: 406 `PGRST116` unless exactly one row; `.csv()`;
-  `nulls=stripped`); `Preference-Applied`; HEAD without the body.
+  `max_rows`, then the larger of the two). 200, or 206 when a counted total is more than the
+  page, 416 `PGRST103` for an offset past it; `Content-Range` `first-last/total` (`*` for an
+  uncounted total or an empty page); `Content-Location`; HEAD without the body.
+* A write (`mainWrite`, `mutatePlanToQuery`, `ApiRequest/Payload.hs`): POST inserts the JSON
+  body's object or array (each object's keys the same, 400 `PGRST102` otherwise, or the
+  `columns=` named), typed by the table's columns (an unknown one is 400 `PGRST204`), the
+  others from their defaults; PATCH sets the body's keys on the filtered rows; DELETE
+  deletes them. `Prefer: return=representation` answers the rows (`select` shapes them; 200,
+  201 for an insert), else no body (204; 201); `Content-Range` `*/total` (an update's
+  `0-last/total`) with `count=exact`; `Preference-Applied` names `return=`.
+* Both: the media types of `rest.negotiate` (`.single()`: 406 `PGRST116` unless exactly one
+  row, a write's then rolled back; `.csv()`; `nulls=stripped`); the `response.headers` and
+  `response.status` a policy or trigger may set.
 * The errors: a relation the schema does not have is 404 `PGRST205` (the hint names a close
   one, by `difflib` where PostgREST uses a fuzzy set: the same names, not always the same
   pick); a query parameter that does not parse is 400 `PGRST100` with PostgREST's message
   (the parser's `details` are worded differently); a filter, order or limit on a relation
   path is 400 `PGRST108`; what Postgres refuses answers by the RPC caller's SQLSTATE table
-  (an unknown column 400 `42703`, a table the role may not read 401/403 `42501`).
+  (an unknown column 400 `42703`, a table or column the role may not read or write 401/403
+  `42501`, a check constraint 400 `23514`).
 
 Not served here, each a 501 `NOT_SERVED_LOCALLY` naming it: resource embedding (`rel(...)`,
-`...rel(...)`), aggregates (`count()`, `col.sum()`), and writes (POST, PATCH, PUT, DELETE;
-the apps write through their RPCs, and only `workouts.plans` takes direct writes on
-Supabase); a bare OPTIONS names only the methods served here (`Allow: OPTIONS,GET,HEAD`).
+`...rel(...)`), aggregates (`count()`, `col.sum()`), upserts (`on_conflict`, `Prefer:
+resolution`, PUT), `Prefer: missing=default`, `return=headers-only` and `max-affected`, and
+`limit`/`order` on a write. A bare OPTIONS names the methods served
+(`Allow: OPTIONS,GET,HEAD,POST,PATCH,DELETE`).
 """
 
 from __future__ import annotations
@@ -497,6 +507,22 @@ def parse_select(value: str) -> list[SelectItem]:
     return items
 
 
+def parse_columns(value: str) -> list[str]:
+    """`pColumns`: field names separated by commas."""
+    cursor = _Cursor(value)
+    names = []
+    try:
+        while True:
+            cursor.skip_blanks()
+            names.append(cursor.identifier())
+            cursor.skip_blanks()
+            if cursor.done():
+                return names
+            cursor.expect(",", '","')
+    except _ParseError as error:
+        raise _qp_error("columns parameter", value, error) from None
+
+
 def parse_order(value: str) -> list[OrderTerm]:
     cursor = _Cursor(value)
     terms = []
@@ -577,6 +603,7 @@ class ReadRequest:
     where: list[Filter | Logic] = field(default_factory=list)
     order: list[OrderTerm] = field(default_factory=list)
     range: Range = field(default_factory=Range)
+    columns: list[str] | None = None  # `columns=`: the columns a write's body sets
     canonical: str = ""
 
     @classmethod
@@ -626,6 +653,9 @@ class ReadRequest:
             request.where.append(parse_filter(value, Field(names[0], path)))
         if select is not None:
             request.select = parse_select(select)
+        columns = next((v for k, v in pairs if k == "columns" and v is not None), None)
+        if columns is not None:
+            request.columns = parse_columns(columns)
         request.range = _range(limit, offset, range_header)
         return request
 
@@ -712,6 +742,99 @@ def _content_range(lower: int, rows: int, total: int | None) -> tuple[int, str]:
     return (206 if rows < total else 200), header
 
 
+async def _payload(request: Request, columns: list[str] | None
+                   ) -> tuple[Any, list[str]]:
+    """A write's JSON body and the columns it sets (`ApiRequest/Payload.hs`): the keys of
+    its object, or of each object of its array (they must match), unless `columns=` names
+    them."""
+    media = request.headers.get("content-type", "application/json").split(";")[0]
+    media = media.strip().lower()
+    if media not in ("application/json", ""):
+        raise pgrst_error(400, "PGRST102", f"Content-Type not acceptable: {media}")
+    try:
+        body = json.loads(await request.body())
+    except (ValueError, RecursionError):
+        body = None
+    rows = body if isinstance(body, list) else [body]
+    if not all(isinstance(row, dict) for row in rows):
+        raise pgrst_error(400, "PGRST102", "Empty or invalid json")
+    if columns is not None:
+        return body, columns
+    keys = list(rows[0]) if rows else []
+    if any(set(row) != set(keys) for row in rows):
+        raise pgrst_error(400, "PGRST102", "All object keys must match")
+    return body, keys
+
+
+def _write_statement(method: str, schema: str, table: str, request: ReadRequest,
+                     columns: dict[str, str], keys: list[str], body: Any, full: bool,
+                     media: Media) -> tuple[bytes, list[str]]:
+    """`mainWrite` with `mutatePlanToQuery`: the write as `pgrst_source`, then the count of
+    its rows and the body `select` makes of them."""
+    params: list[str] = []
+    qualified = f"{_ident(schema)}.{_ident(table)}"
+
+    def payload() -> str:
+        params.append(json.dumps(body))
+        return f"${len(params)}::json"
+
+    def source() -> str:
+        typed = ", ".join(f"{_ident(k)} {columns[k]}" for k in keys)
+        records = "json_to_record" if isinstance(body, dict) else "json_to_recordset"
+        return (f"FROM (SELECT {payload()} AS json_data) pgrst_payload, LATERAL (SELECT"
+                f" {', '.join(_ident(k) for k in keys)} FROM {records}(pgrst_payload.json_data)"
+                f" AS _({typed})) pgrst_body")
+
+    def where() -> str:
+        condition = " AND ".join(item.sql(qualified, columns, params)
+                                 for item in request.where)
+        return f" WHERE {condition}" if condition else ""
+
+    wanted = list(request.select)
+    returned = "1"
+    if full:
+        fields = {item.field.name for item in wanted}
+        returned = f"{qualified}.*" if not wanted or "*" in fields else ", ".join(
+            f"{qualified}.{_ident(name)}" for name in sorted(fields))
+    if method == "POST" and keys:
+        write = (f"INSERT INTO {qualified}({', '.join(_ident(k) for k in keys)})"
+                 f" SELECT {', '.join(f'pgrst_body.{_ident(k)}' for k in keys)} {source()}")
+    elif method == "POST":  # `{}` or `[{}, ...]`: a row of defaults for each object
+        rows = (f"json_array_elements({payload()})" if isinstance(body, list)
+                else f"(SELECT {payload()})")
+        write = f"INSERT INTO {qualified} SELECT FROM {rows} _"
+    elif method == "PATCH" and keys:
+        sets = ", ".join(f"{_ident(k)} = pgrst_body.{_ident(k)}" for k in keys)
+        write = f"UPDATE {qualified} SET {sets} {source()}{where()}"
+    elif method == "PATCH":  # `{}`: nothing to set, no row (`UPDATE ... SET` is invalid)
+        write = f"SELECT {returned} FROM {qualified} WHERE false"
+    else:
+        write = f"DELETE FROM {qualified}{where()}"
+    if not (method == "PATCH" and not keys):
+        write += f" RETURNING {returned}"
+    selects = ", ".join(item.sql("pgrst_source", columns, params) for item in wanted) or "*"
+    if not full:
+        body_sql = "''"
+    elif media.csv:
+        body_sql = ("(SELECT coalesce(string_agg(a.k, ','), '')"
+                    " FROM (SELECT json_object_keys(r)::text AS k"
+                    " FROM (SELECT row_to_json(hh) AS r FROM pgrst_selected AS hh LIMIT 1) s) a)"
+                    " || chr(10) || coalesce(string_agg(substring(_postgrest_t::text, 2,"
+                    " length(_postgrest_t::text) - 2), chr(10)), '')")
+    elif media.single:
+        body_sql = "coalesce((json_agg(_postgrest_t)->0)::text, 'null')"
+    else:
+        body_sql = "coalesce(json_agg(_postgrest_t), '[]')::text"
+    selected = f"SELECT {selects} FROM pgrst_source" if full else "SELECT * FROM pgrst_source"
+    sql_text = (
+        f"WITH pgrst_source AS ( {write} ), pgrst_selected AS ( {selected} )"
+        f" SELECT pg_catalog.count(_postgrest_t) AS page_total, {body_sql} AS body,"
+        " nullif(current_setting('response.headers', true), '') AS response_headers,"
+        " nullif(current_setting('response.status', true), '') AS response_status"
+        " FROM ( SELECT * FROM pgrst_selected ) _postgrest_t")
+    return sql_text.encode(), params
+
+
 class TableEndpoint:
     """The `/rest/v1/{table}` handler, on the RPC endpoint's pool, schemas and secret."""
 
@@ -752,17 +875,21 @@ class TableEndpoint:
         if "/" in path.strip("/"):
             raise pgrst_error(404, "PGRST125", "Invalid path specified in request URL")
         if method == "OPTIONS":  # not a CORS preflight (the middleware answers those)
-            return Response(None, 200, {"Allow": "OPTIONS,GET,HEAD"})
-        if method not in ("GET", "HEAD"):  # the route takes cors.METHODS: the writes
-            return not_served(f"writes to tables ({method})", request.url.path)
+            return Response(None, 200, {"Allow": "OPTIONS,GET,HEAD,POST,PATCH,DELETE"})
+        if method == "PUT":
+            return not_served("PUT (a single-row upsert)", request.url.path)
         table = path.strip("/")
         schema, negotiated = self.rest.schema_for(request)
         claims = self.rest.claims_for(request)
         preferences = Preferences.parse(request.headers.getlist("prefer"))
         try:
-            read = ReadRequest.parse(request.url.query, request.headers.get("range"))
+            read = ReadRequest.parse(request.url.query,
+                                     request.headers.get("range") if method == "GET" else None)
         except NotServed as missing:
             return not_served(str(missing), request.url.path)
+        if method in ("POST", "PATCH", "DELETE"):
+            return await self._write(request, table, schema, negotiated, claims, preferences,
+                                     read)
         columns = await self._relation(schema, table)
         if isinstance(columns, RestError):
             raise columns
@@ -795,6 +922,97 @@ class TableEndpoint:
             raise RestError(answer.status, answer.body, answer.headers)
         return self._answer(request, read, table, media, preferences, negotiated, schema,
                             answer[-1], planned)
+
+    async def _write(self, request: Request, table: str, schema: str, negotiated: bool,
+                     claims: dict[str, Any], preferences: Preferences, read: ReadRequest
+                     ) -> Response:
+        """POST (insert), PATCH (update) and DELETE as PostgREST's `mainWrite` runs them:
+        the body's keys (or `columns=`) typed by the table's columns, the filters of a
+        read, `RETURNING` what `Prefer: return=representation` and `select` ask for."""
+        method = request.method
+        missing = self._write_not_served(request, preferences, read)
+        if missing is not None:
+            return not_served(missing, request.url.path)
+        columns = await self._relation(schema, table)
+        if isinstance(columns, RestError):
+            raise columns
+        body: Any = None
+        keys: list[str] = []
+        if method != "DELETE":
+            body, keys = await _payload(request, read.columns)
+            unknown = next((key for key in keys if key not in columns), None)
+            if unknown is not None:
+                raise pgrst_error(400, "PGRST204", f"Could not find the '{unknown}' column"
+                                  f" of '{table}' in the schema cache")
+        full = preferences.representation == "representation"
+        media = negotiate(request.headers.get("accept")) if full else Media()
+        if isinstance(media, RestError):
+            raise media
+        if (strict := preferences.refusal(function=False)) is not None:
+            raise strict
+        sql_text, params = _write_statement(method, schema, table, read, columns, keys, body,
+                                            full, media)
+        rows = 0
+
+        def accept(result: Any) -> rpc.RpcResponse | None:
+            nonlocal rows
+            rows = int(result.get_value(0, 0))
+            if full and media.single and rows != 1:  # rolled back, as PostgREST does
+                refused = pgrst_error(406, "PGRST116",
+                                      "Cannot coerce the result to a single JSON object",
+                                      f"The result contains {rows} rows")
+                return rpc.RpcResponse(refused.status, refused.headers, refused.body)
+            return None
+
+        try:
+            async with self.rest.pool.connection() as conn:
+                answer = await rpc.awrite(
+                    conn, schema, f"/{table}", method,
+                    (sql_text, [p.encode() for p in params]), accept, claims,
+                    dict(request.headers), preferences.settings())
+        except PoolTimeout:
+            answer = rpc.unavailable()
+        if isinstance(answer, rpc.RpcResponse):
+            raise RestError(answer.status, answer.body, answer.headers)
+        total = rows if preferences.count in ("exact", "estimated") else None  # `shouldCount`
+        status = 201 if method == "POST" else (200 if full else 204)
+        # an update's range is its rows; an insert's and a delete's none (`contentRangeH 1 0`)
+        first, shown = (0, rows) if method == "PATCH" else (1, 0)
+        out = {"Content-Range": _content_range(first, shown, total)[1]}
+        if (applied := preferences.applied(write=True)) is not None:
+            out["Preference-Applied"] = applied
+        _, body_bytes, guc_headers, guc_status = (answer.get_value(0, i) for i in range(4))
+        out.update(rpc.response_headers(guc_headers))
+        if guc_status:
+            status = int(guc_status)
+        if not full:
+            return Response(None, status, out)
+        out["Content-Type"] = media.content_type
+        if negotiated:
+            out["Content-Profile"] = schema
+        text = (body_bytes or b"").decode()
+        if media.csv:
+            return Response(text, status, out)
+        payload = json.loads(text)
+        return json_response(status, strip_nulls(payload) if media.strip_nulls else payload,
+                             out)
+
+    @staticmethod
+    def _write_not_served(request: Request, preferences: Preferences, read: ReadRequest
+                          ) -> str | None:
+        """What PostgREST does with a write that the stand-in does not (None: served)."""
+        query = request.url.query
+        if "on_conflict=" in query or preferences.resolution:
+            return "upserts (on_conflict, Prefer: resolution)"
+        if preferences.missing == "default":
+            return "Prefer: missing=default (column defaults for missing keys)"
+        if preferences.representation == "headers-only":
+            return "Prefer: return=headers-only (a Location header)"
+        if preferences.max_affected and preferences.handling == "strict":
+            return "Prefer: max-affected"
+        if read.order or read.range != Range():
+            return "limit, offset and order on a write"
+        return None
 
     def _answer(self, request: Request, read: ReadRequest, table: str, media: Media,
                 preferences: Preferences, negotiated: bool, schema: str, result: Any,
