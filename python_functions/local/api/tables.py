@@ -50,9 +50,11 @@ resolution`, PUT), `Prefer: missing=default`, `return=headers-only` and `max-aff
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 from urllib.parse import quote, unquote_plus
@@ -318,10 +320,16 @@ class NotServed(Exception):
     """A PostgREST feature the stand-in does not serve."""
 
 
-def _qp_error(what: str, text: str, error: _ParseError) -> RestError:
-    return pgrst_error(400, "PGRST100",
-                       f'"failed to parse {what} ({text})" (line 1, column {error.column})',
-                       error.details)
+@contextlib.contextmanager
+def _parsing(what: str, text: str) -> Iterator[None]:
+    """A parse error of `text` as PostgREST's 400 `PGRST100` for that query parameter."""
+    try:
+        yield
+    except _ParseError as error:
+        raise pgrst_error(
+            400, "PGRST100",
+            f'"failed to parse {what} ({text})" (line 1, column {error.column})',
+            error.details) from None
 
 
 def _parse_operation(cursor: _Cursor, logic_value: bool) -> tuple[bool, str, Any, str | None]:
@@ -425,12 +433,10 @@ def _field(cursor: _Cursor) -> Field:
 
 def parse_filter(value: str, field: Field) -> Filter:
     cursor = _Cursor(value)
-    try:
+    with _parsing("filter", value):
         negated, op, operand, modifier = _parse_operation(cursor, logic_value=False)
         if not cursor.done():
             cursor.fail("expecting end of input")
-    except _ParseError as error:
-        raise _qp_error("filter", value, error) from None
     return Filter(field, negated, op, operand, modifier)
 
 
@@ -461,12 +467,10 @@ def parse_logic(key: str, value: str) -> Logic:
         negated, op, operand, modifier = _parse_operation(cursor, logic_value=True)
         return Filter(field, negated, op, operand, modifier)
 
-    try:
+    with _parsing("logic tree", value):
         parsed = tree()
         if not cursor.done() or not isinstance(parsed, Logic):
             cursor.fail("expecting end of input")
-    except _ParseError as error:
-        raise _qp_error("logic tree", value, error) from None
     return parsed
 
 
@@ -474,7 +478,7 @@ def parse_select(value: str) -> list[SelectItem]:
     """`pFieldForest` without relations and aggregates (those raise NotServed)."""
     cursor = _Cursor(value)
     items: list[SelectItem] = []
-    try:
+    with _parsing("select parameter", value):
         while not cursor.done():
             cursor.skip_blanks()
             if cursor.take("*"):
@@ -502,8 +506,6 @@ def parse_select(value: str) -> list[SelectItem]:
             cursor.skip_blanks()
             if not cursor.done() and not cursor.take(","):
                 cursor.fail('expecting "->", "::", "." , "," or end of input')
-    except _ParseError as error:
-        raise _qp_error("select parameter", value, error) from None
     return items
 
 
@@ -511,7 +513,7 @@ def parse_columns(value: str) -> list[str]:
     """`pColumns`: field names separated by commas."""
     cursor = _Cursor(value)
     names = []
-    try:
+    with _parsing("columns parameter", value):
         while True:
             cursor.skip_blanks()
             names.append(cursor.identifier())
@@ -519,14 +521,12 @@ def parse_columns(value: str) -> list[str]:
             if cursor.done():
                 return names
             cursor.expect(",", '","')
-    except _ParseError as error:
-        raise _qp_error("columns parameter", value, error) from None
 
 
 def parse_order(value: str) -> list[OrderTerm]:
     cursor = _Cursor(value)
     terms = []
-    try:
+    with _parsing("order", value):
         while True:
             field = _field(cursor)
             if cursor.peek() == "(":
@@ -541,8 +541,6 @@ def parse_order(value: str) -> list[OrderTerm]:
                 break
             if not cursor.take(","):
                 cursor.fail('expecting ".", "," or end of input')
-    except _ParseError as error:
-        raise _qp_error("order", value, error) from None
     return terms
 
 
@@ -638,7 +636,7 @@ class ReadRequest:
                     request.where.append(parse_logic(key, value))
                 continue
             cursor = _Cursor(key)
-            try:
+            with _parsing("tree path", key):
                 names = [cursor.identifier()]
                 while cursor.peek() == "." :
                     cursor.at += 1
@@ -646,8 +644,6 @@ class ReadRequest:
                 path = tuple(cursor.json_path())
                 if not cursor.done():
                     cursor.fail("expecting end of input")
-            except _ParseError as error:
-                raise _qp_error("tree path", key, error) from None
             if len(names) > 1:
                 raise _not_embedded(names[0])
             request.where.append(parse_filter(value, Field(names[0], path)))
