@@ -287,11 +287,19 @@ def test_table_writes_refuse_bad_bodies_and_what_postgres_refuses(
 def test_what_the_stand_in_does_not_serve_is_501_naming_it(
         api_http: httpx.Client, alice: User) -> None:
     for params, what in (({"select": "*,candidates(*)"}, "resource embedding"),
-                         ({"select": "front.count()"}, "aggregates"),
+                         ({"select": "front,session:ai_generation_sessions!inner(id)"},
+                          "resource embedding"),
                          ({"select": "...candidates(*)"}, "spread relations")):
         response = api_http.get(CARDS, params=params, headers=_as(alice))
         assert response.status_code == 501, response.text
         assert what in response.json()["message"]
+    # aggregates are off, as PostgREST's db-aggregates-enabled is by default (and on Supabase)
+    for select in ("count()", "front.count()", "id,created_at.max()::date"):
+        aggregate = api_http.get(CARDS, params={"select": select}, headers=_as(alice))
+        assert _error(aggregate, 400, "PGRST123")["message"] == (
+            "Use of aggregate functions is not allowed")
+    _error(api_http.get("/rest/v1/nope", params={"select": "count()"}, headers=_as(alice)),
+           404, "PGRST205")  # the table first
     for method, params, prefer, what in (
             ("PUT", {"id": "eq.1"}, "", "PUT"),
             ("POST", {"on_conflict": "id"}, "", "upserts"),

@@ -41,8 +41,9 @@ What it mirrors:
   (an unknown column 400 `42703`, a table or column the role may not read or write 401/403
   `42501`, a check constraint 400 `23514`).
 
-Not served here, each a 501 `NOT_SERVED_LOCALLY` naming it: resource embedding (`rel(...)`,
-`...rel(...)`), aggregates (`count()`, `col.sum()`), upserts (`on_conflict`, `Prefer:
+Aggregates (`count()`, `col.sum()`) are 400 `PGRST123`, as PostgREST's `db-aggregates-enabled`
+is off by default, on Supabase too. Not served here, each a 501 `NOT_SERVED_LOCALLY` naming
+it: resource embedding (`rel(...)`, `...rel(...)`), upserts (`on_conflict`, `Prefer:
 resolution`, PUT), `Prefer: missing=default`, `return=headers-only` and `max-affected`, and
 `limit`/`order` on a write. A bare OPTIONS names the methods served
 (`Allow: OPTIONS,GET,HEAD,POST,PATCH,DELETE`).
@@ -320,6 +321,10 @@ class NotServed(Exception):
     """A PostgREST feature the stand-in does not serve."""
 
 
+class _Aggregate(Exception):
+    """An aggregate in `select` (`count()`, `col.sum()`)."""
+
+
 @contextlib.contextmanager
 def _parsing(what: str, text: str) -> Iterator[None]:
     """A parse error of `text` as PostgREST's 400 `PGRST100` for that query parameter."""
@@ -494,14 +499,15 @@ def parse_select(value: str) -> list[SelectItem]:
                     alias = name
                     start = cursor.at
                     name = cursor.identifier()
+                if name == "count" and cursor.peek(2) == "()":
+                    raise _Aggregate
                 if cursor.peek() in ("(", "!"):
-                    raise NotServed("resource embedding (rel(...)) and aggregates (count())"
-                                    " in select")
+                    raise NotServed("resource embedding (rel(...)) in select")
                 cursor.at = start
                 field = _field(cursor)
                 cast = cursor.cast()
-                if cursor.peek() == "." or cursor.peek() == "(":
-                    raise NotServed("aggregates (col.sum(), count()) in select")
+                if cursor.peek() == ".":
+                    raise _Aggregate
                 items.append(SelectItem(field, alias, cast))
             cursor.skip_blanks()
             if not cursor.done() and not cursor.take(","):
@@ -602,6 +608,7 @@ class ReadRequest:
     order: list[OrderTerm] = field(default_factory=list)
     range: Range = field(default_factory=Range)
     columns: list[str] | None = None  # `columns=`: the columns a write's body sets
+    aggregates: bool = False  # refused once the table is known (`validateAggFunctions`)
     canonical: str = ""
 
     @classmethod
@@ -648,12 +655,19 @@ class ReadRequest:
                 raise _not_embedded(names[0])
             request.where.append(parse_filter(value, Field(names[0], path)))
         if select is not None:
-            request.select = parse_select(select)
+            try:
+                request.select = parse_select(select)
+            except _Aggregate:
+                request.aggregates = True
         columns = next((v for k, v in pairs if k == "columns" and v is not None), None)
         if columns is not None:
             request.columns = parse_columns(columns)
         request.range = _range(limit, offset, range_header)
         return request
+
+
+# PostgREST's `db-aggregates-enabled` is off by default, and so on Supabase
+_AGGREGATES_OFF = pgrst_error(400, "PGRST123", "Use of aggregate functions is not allowed")
 
 
 def _not_embedded(resource: str) -> RestError:
@@ -889,6 +903,8 @@ class TableEndpoint:
         columns = await self._relation(schema, table)
         if isinstance(columns, RestError):
             raise columns
+        if read.aggregates:
+            raise _AGGREGATES_OFF
         media = negotiate(request.headers.get("accept"))
         if isinstance(media, RestError):
             raise media
@@ -932,6 +948,8 @@ class TableEndpoint:
         columns = await self._relation(schema, table)
         if isinstance(columns, RestError):
             raise columns
+        if read.aggregates:
+            raise _AGGREGATES_OFF
         body: Any = None
         keys: list[str] = []
         if method != "DELETE":
