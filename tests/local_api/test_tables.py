@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import Api, User
+from tests.flashcards.conftest import CANDIDATES, study_text
 from tests.http_fixtures import token_for
 
 CARDS = "/rest/v1/flashcards"
@@ -197,6 +198,78 @@ def test_errors_are_postgrests_and_nothing_else_is_read(
     _error(api_http.get("/rest/v1/flashcards/1", headers=_as(alice)), 404, "PGRST125")
 
 
+def _reviewed_session(api: Api, user: User) -> str:
+    """An AI session of four candidates (made as the AI service makes one), the first two
+    accepted into the deck."""
+    begun = api.service("flashcards.begin_ai_session", user_id=user.id,
+                        input_text=study_text(1200), model="local/rules")
+    session_id: str = begun.body["sessionId"]
+    finished = api.service("flashcards.finish_ai_session", user_id=user.id,
+                           session_id=session_id, outcome={
+                               "status": "success", "durationMs": 12,
+                               "candidates": CANDIDATES, "calls": []})
+    ids = [c["id"] for c in finished.body["candidates"]]
+    reviewed = api("flashcards.review_candidates", user, session_id=session_id, actions=[
+        {"candidate_id": ids[0], "action": "accept"},
+        {"candidate_id": ids[1], "action": "accept"}])
+    assert reviewed.status == 200, reviewed.body
+    return session_id
+
+
+def test_select_embeds_related_tables_by_their_foreign_keys(
+        api_http: httpx.Client, api: Api, alice: User, bob: User) -> None:
+    session_id = _reviewed_session(api, alice)
+    _reviewed_session(api, bob)
+    _cards(api, alice, ("manual", "card"))
+
+    # many-to-one: an object, or null where the key is null; aliased
+    cards = api_http.get(CARDS, params={
+        "select": "front,session:ai_generation_sessions(id,status)", "order": "front"},
+        headers=_as(alice))
+    assert cards.status_code == 200, cards.text
+    assert [(c["front"], c["session"]) for c in cards.json()] == [
+        ("What is chlorophyll?", {"id": session_id, "status": "completed"}),
+        ("What is photosynthesis?", {"id": session_id, "status": "completed"}),
+        ("manual", None)]
+    # !inner drops the rows without one, and the count follows
+    inner = api_http.get(CARDS, params={"select": "front,ai_generation_sessions!inner(id)"},
+                         headers=_as(alice, Prefer="count=exact"))
+    assert len(inner.json()) == 2 and inner.headers["content-range"] == "0-1/2"
+    # one-to-many: an array, filtered by the embed's own filters, nested, through RLS
+    sessions = api_http.get("/rest/v1/ai_generation_sessions", params={
+        "select": "id,candidates(front,status,card:flashcards!flashcard_id(front))",
+        "candidates.status": "eq.accepted"}, headers=_as(alice))
+    assert sessions.status_code == 200, sessions.text
+    [session] = sessions.json()  # Bob's is not Alice's to read
+    assert session["id"] == session_id
+    assert sorted((c["front"], c["card"]["front"]) for c in session["candidates"]) == [
+        ("What is chlorophyll?", "What is chlorophyll?"),
+        ("What is photosynthesis?", "What is photosynthesis?")]
+    rejected_only = api_http.get("/rest/v1/ai_generation_sessions", params={
+        "select": "id,candidates!inner(id)", "candidates.status": "eq.rejected"},
+        headers=_as(alice))
+    assert rejected_only.json() == []
+
+
+def test_embedding_errors_are_postgrests(api_http: httpx.Client, alice: User) -> None:
+    none = _error(api_http.get(CARDS, params={"select": "front,plans(*)"},
+                               headers=_as(alice)), 400, "PGRST200")
+    assert none["message"] == ("Could not find a relationship between 'flashcards' and"
+                               " 'plans' in the schema cache")
+    # flashcards.candidate_id and candidates.flashcard_id: two ways to candidates
+    both = _error(api_http.get(CARDS, params={"select": "front,candidates(front)"},
+                               headers=_as(alice)), 300, "PGRST201")
+    assert {d["cardinality"] for d in both["details"]} == {"one-to-one", "one-to-many"}
+    assert "'candidates!flashcards_candidate_fk'" in both["hint"]
+    picked = api_http.get(CARDS, params={"select": "front,candidates!candidate_id(front)"},
+                          headers=_as(alice))
+    assert picked.status_code == 200, picked.text
+    stray = api_http.get(CARDS, params={"select": "front", "candidates.front": "eq.x"},
+                         headers=_as(alice))
+    assert _error(stray, 400, "PGRST108")["message"] == (
+        "'candidates' is not an embedded resource in this request")
+
+
 PLANS = "/rest/v1/plans"
 
 
@@ -215,14 +288,15 @@ def test_plans_take_owner_writes_through_the_table_as_on_supabase(
     """`workouts.plans` is the one table with owner CRUD (column grants and RLS): what
     supabase-js's insert/update/delete do there, as PostgREST answers them."""
     days = {"days": [{"name": "Push", "exercises": []}]}
-    created = api_http.post(PLANS, params={"select": "id,name,plan,archived"},
+    created = api_http.post(PLANS, params={
+                                "select": "id,name,plan,archived,training_sessions(id)"},
                             json=[{"name": "A", "plan": days}, {"name": "B", "plan": days}],
                             headers=_write(alice, Prefer="return=representation"))
     assert created.status_code == 201, created.text
     assert created.headers["preference-applied"] == "return=representation"
     rows = created.json()
-    assert [(r["name"], r["plan"], r["archived"]) for r in rows] == [
-        ("A", days, False), ("B", days, False)]  # the rest from the column defaults
+    assert [(r["name"], r["plan"], r["archived"], r["training_sessions"]) for r in rows] == [
+        ("A", days, False, []), ("B", days, False, [])]  # the rest from the column defaults
     minimal = api_http.post(PLANS, json={"name": "C"}, headers=_write(alice))
     assert minimal.status_code == 201 and minimal.content == b""
     assert minimal.headers["content-range"] == "*/*"
@@ -286,11 +360,11 @@ def test_table_writes_refuse_bad_bodies_and_what_postgres_refuses(
 
 def test_what_the_stand_in_does_not_serve_is_501_naming_it(
         api_http: httpx.Client, alice: User) -> None:
-    for params, what in (({"select": "*,candidates(*)"}, "resource embedding"),
-                         ({"select": "front,session:ai_generation_sessions!inner(id)"},
-                          "resource embedding"),
-                         ({"select": "...candidates(*)"}, "spread relations")):
-        response = api_http.get(CARDS, params=params, headers=_as(alice))
+    for params, what in (({"select": "...candidates(*)"}, "spread relations"),
+                         ({"select": "id,candidates(id)", "candidates.order": "id"},
+                          "order inside an embedded table")):
+        response = api_http.get("/rest/v1/ai_generation_sessions", params=params,
+                                headers=_as(alice))
         assert response.status_code == 501, response.text
         assert what in response.json()["message"]
     # aggregates are off, as PostgREST's db-aggregates-enabled is by default (and on Supabase)

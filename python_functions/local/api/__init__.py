@@ -3,7 +3,7 @@ Supabase's paths, for `make run` (on hosted Supabase or `supabase start` the rea
 answer instead).
 
     /rest/v1/rpc/{fn}   PostgREST's RPC endpoint            (rest.py)
-    /rest/v1/{table}    PostgREST's table reads and writes  (tables.py; upserts, embedding: 501)
+    /rest/v1/{table}    PostgREST's table reads and writes  (tables.py; upserts: 501)
     /auth/v1/...        sign-up, sign-in, user, sign-out    (gotrue.py; mail, OAuth: 422)
     /functions/v1/...   the AI service's routes, proxied     (here)
 

@@ -7,46 +7,55 @@ rolls back).
 What it mirrors:
 
 * The query string (`ApiRequest/QueryParams.hs`): `select` (`*`, columns, `alias:column`,
-  JSON paths `col->a->>b` named by their last key, casts `col::text`; nothing or empty: every
-  column); filters `column=[not.]op.value` with the operators `eq neq gt gte lt lte like
-  ilike match imatch` (those with `(any)`/`(all)` over `{a,b}`), `in.(a,"b,c")`,
-  `is.null|not_null|true|false|unknown`, `isdistinct`, `cs cd ov sl sr nxr nxl adj`, `fts
-  plfts phfts wfts` with an optional `(language)`; `or=(...)`, `and=(...)`, `not.or=(...)`
-  nested; `order=col[.asc|.desc][.nullsfirst|.nullslast],...`; `limit`, `offset` and a GET's
-  `Range: items` header (`ApiRequest.getRanges`), restricted to `[api] max_rows` of
-  supabase/config.toml. Repeated filters all apply. Values are bound as parameters of
-  unknown type, which Postgres types by the column, as PostgREST's literals are; `*` in a
-  `like` pattern is `%`.
+  JSON paths `col->a->>b` named by their last key, casts `col::text`; nothing or empty:
+  every column; embedded tables, below); filters `column=[not.]op.value` with the
+  operators `eq neq gt gte lt lte like ilike match imatch` (those with `(any)`/`(all)` over
+  `{a,b}`), `in.(a,"b,c")`, `is.null|not_null|true|false|unknown`, `isdistinct`, `cs cd ov
+  sl sr nxr nxl adj`, `fts plfts phfts wfts` with an optional `(language)`; `or=(...)`,
+  `and=(...)`, `not.or=(...)` nested; `order=col[.asc|.desc][.nullsfirst|.nullslast],...`;
+  `limit`, `offset` and a GET's `Range: items` header (`ApiRequest.getRanges`), restricted
+  to `[api] max_rows` of supabase/config.toml. Repeated filters all apply. Values are bound
+  as parameters of unknown type, which Postgres types by the column, as PostgREST's
+  literals are; `*` in a `like` pattern is `%`.
 * A read (`Query/Statements.mainRead`, `QueryBuilder`, `SqlFragment`): the page as
   `json_agg` of its rows, and the total for `Prefer: count=exact` (a count of the filtered
   rows), `planned` (the planner's row estimate, `EXPLAIN`), `estimated` (exact up to
-  `max_rows`, then the larger of the two). 200, or 206 when a counted total is more than the
-  page, 416 `PGRST103` for an offset past it; `Content-Range` `first-last/total` (`*` for an
-  uncounted total or an empty page); `Content-Location`; HEAD without the body.
-* A write (`mainWrite`, `mutatePlanToQuery`, `ApiRequest/Payload.hs`): POST inserts the JSON
-  body's object or array (each object's keys the same, 400 `PGRST102` otherwise, or the
-  `columns=` named), typed by the table's columns (an unknown one is 400 `PGRST204`), the
-  others from their defaults; PATCH sets the body's keys on the filtered rows; DELETE
-  deletes them. `Prefer: return=representation` answers the rows (`select` shapes them; 200,
-  201 for an insert), else no body (204; 201); `Content-Range` `*/total` (an update's
-  `0-last/total`) with `count=exact`; `Preference-Applied` names `return=`.
-* Both: the media types of `rest.negotiate` (`.single()`: 406 `PGRST116` unless exactly one
-  row, a write's then rolled back; `.csv()`; `nulls=stripped`); the `response.headers` and
-  `response.status` a policy or trigger may set.
-* The errors: a relation the schema does not have is 404 `PGRST205` (the hint names a close
-  one, by `difflib` where PostgREST uses a fuzzy set: the same names, not always the same
-  pick); a query parameter that does not parse is 400 `PGRST100` with PostgREST's message
-  (the parser's `details` are worded differently); a filter, order or limit on a relation
-  path is 400 `PGRST108`; what Postgres refuses answers by the RPC caller's SQLSTATE table
-  (an unknown column 400 `42703`, a table or column the role may not read or write 401/403
-  `42501`, a check constraint 400 `23514`).
+  `max_rows`, then the larger of the two). 200, or 206 when a counted total is more than
+  the page, 416 `PGRST103` for an offset past it; `Content-Range` `first-last/total` (`*`
+  for an uncounted total or an empty page); `Content-Location`; HEAD without the body.
+* Embedding (`Plan.hs`, `QueryBuilder.getJoins`): `[alias:]table[!hint][!inner](...)` in
+  `select`, by the foreign key between the two tables of the schema (the schema cache's
+  relationships): many-to-one and one-to-one as an object (null without one), one-to-many
+  as an array, each a lateral join, nested at will; a hint names the constraint or one of
+  its columns; `!inner` drops the rows without one, from the count too; a filter or
+  `and`/`or` on `table.column` filters the embedded rows. No relationship is 400
+  `PGRST200`, more than one 300 `PGRST201` with each listed; a filter on a table not
+  embedded 400 `PGRST108`.
+* A write (`mainWrite`, `mutatePlanToQuery`, `ApiRequest/Payload.hs`): POST inserts the
+  JSON body's object or array (each object's keys the same, 400 `PGRST102` otherwise, or
+  the `columns=` named), typed by the table's columns (an unknown one is 400 `PGRST204`),
+  the others from their defaults; PATCH sets the body's keys on the filtered rows; DELETE
+  deletes them. `Prefer: return=representation` answers the rows (`select` shapes them;
+  200, 201 for an insert), else no body (204; 201); `Content-Range` `*/total` (an
+  update's `0-last/total`) with `count=exact`; `Preference-Applied` names `return=`.
+* Both: the media types of `rest.negotiate` (`.single()`: 406 `PGRST116` unless exactly
+  one row, a write's then rolled back; `.csv()`; `nulls=stripped`); the
+  `response.headers` and `response.status` a policy or trigger may set.
+* The errors: a relation the schema does not have is 404 `PGRST205` (the hint names a
+  close one, by `difflib` where PostgREST uses a fuzzy set: the same names, not always the
+  same pick); a query parameter that does not parse is 400 `PGRST100` with PostgREST's
+  message (the parser's `details` are worded differently); what Postgres refuses answers by
+  the RPC caller's SQLSTATE table (an unknown column 400 `42703`, a table or column the
+  role may not read or write 401/403 `42501`, a check constraint 400 `23514`).
 
-Aggregates (`count()`, `col.sum()`) are 400 `PGRST123`, as PostgREST's `db-aggregates-enabled`
-is off by default, on Supabase too. Not served here, each a 501 `NOT_SERVED_LOCALLY` naming
-it: resource embedding (`rel(...)`, `...rel(...)`), upserts (`on_conflict`, `Prefer:
-resolution`, PUT), `Prefer: missing=default`, `return=headers-only` and `max-affected`, and
-`limit`/`order` on a write. A bare OPTIONS names the methods served
-(`Allow: OPTIONS,GET,HEAD,POST,PATCH,DELETE`).
+Aggregates (`count()`, `col.sum()`) are 400 `PGRST123`, as PostgREST's
+`db-aggregates-enabled` is off by default, on Supabase too. Not served here, each a 501
+`NOT_SERVED_LOCALLY` naming it: spread embeds (`...rel(...)`), `order` and `limit` inside
+an embedded table, upserts (`on_conflict`, `Prefer: resolution`, PUT), `Prefer:
+missing=default`, `return=headers-only` and `max-affected`, and `limit`/`order` on a write.
+Many-to-many embedding through a junction table and computed relationships are not looked
+for (no table here has either), where PostgREST would find them. A bare OPTIONS names the
+methods served (`Allow: OPTIONS,GET,HEAD,POST,PATCH,DELETE`).
 """
 
 from __future__ import annotations
@@ -55,7 +64,7 @@ import contextlib
 import difflib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 from urllib.parse import quote, unquote_plus
@@ -76,16 +85,43 @@ from python_functions.local.api.rest import (
     strip_nulls,
 )
 
-_RELATION_QUERY = """
-select a.attname, format_type(a.atttypid, a.atttypmod)
+_COLUMNS_QUERY = """
+select c.relname, a.attname, format_type(a.atttypid, a.atttypmod)
   from pg_class c join pg_namespace n on n.oid = c.relnamespace
   left join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
- where n.nspname = %s and c.relname = %s and c.relkind in ('r', 'v', 'm', 'f', 'p')
-"""
-_RELATIONS_QUERY = """
-select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
  where n.nspname = %s and c.relkind in ('r', 'v', 'm', 'f', 'p')
+ order by c.relname, a.attnum
 """
+# The foreign keys between the schema's tables: the columns of each side in key order, and
+# whether the referencing ones are unique (a one-to-one relationship)
+_FOREIGN_KEYS_QUERY = """
+select k.conname, t.relname, f.relname,
+       array(select a.attname from unnest(k.conkey) with ordinality c(n, i)
+               join pg_attribute a on a.attrelid = k.conrelid and a.attnum = c.n order by c.i),
+       array(select a.attname from unnest(k.confkey) with ordinality c(n, i)
+               join pg_attribute a on a.attrelid = k.confrelid and a.attnum = c.n order by c.i),
+       exists (select from pg_index i
+                where i.indrelid = k.conrelid and i.indisunique and i.indpred is null
+                  and i.indkey::int2[] @> k.conkey and k.conkey @> i.indkey::int2[])
+  from pg_constraint k
+  join pg_class t on t.oid = k.conrelid join pg_namespace tn on tn.oid = t.relnamespace
+  join pg_class f on f.oid = k.confrelid join pg_namespace fn on fn.oid = f.relnamespace
+ where k.contype = 'f' and tn.nspname = %s and fn.nspname = %s
+"""
+
+
+def _relationships(rows: Sequence[tuple[Any, ...]]) -> list[Relationship]:
+    """Each foreign key both ways: many-to-one (or one-to-one) from its table, one-to-many
+    (or one-to-one) from the table it references."""
+    found = []
+    for name, table, foreign, mine, theirs, unique in rows:
+        pairs = tuple(zip(mine, theirs, strict=True))
+        found.append(Relationship(name, table, foreign, pairs,
+                                  "one-to-one" if unique else "many-to-one"))
+        found.append(Relationship(name, foreign, table, tuple((b, a) for a, b in pairs),
+                                  "one-to-one" if unique else "one-to-many"))
+    return found
+
 
 # operator -> SQL (`SqlFragment.simpleOperator`, `quantOperator`, `ftsOperator`)
 _SIMPLE = {"neq": "<>", "cs": "@>", "cd": "<@", "ov": "&&", "sl": "<<", "sr": ">>",
@@ -317,6 +353,165 @@ class OrderTerm:
                                           self.nulls) if part)
 
 
+@dataclass
+class Embed:
+    """`[alias:]table[!hint][!inner|!left](...)` in `select`: a related table's rows, by a
+    foreign key between the two (`SelectRelation`)."""
+
+    name: str
+    alias: str | None
+    hint: str | None
+    inner: bool
+    items: list[SelectItem | Embed]
+    where: list[Filter | Logic] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return self.alias or self.name
+
+
+@dataclass(frozen=True)
+class Relationship:
+    """A foreign key seen from `table`, to embed `foreign` (`SchemaCache/Relationship.hs`):
+    many-to-one from the referencing table, one-to-many from the referenced one, one-to-one
+    either way when the referencing columns are unique."""
+
+    constraint: str
+    table: str
+    foreign: str
+    columns: tuple[tuple[str, str], ...]  # (a column of table, the column of foreign)
+    cardinality: str
+
+    @property
+    def to_one(self) -> bool:
+        return self.cardinality != "one-to-many"
+
+    def described(self) -> dict[str, str]:
+        """`compressedRel`: how PostgREST's 300 `PGRST201` lists it."""
+        mine = ", ".join(c for c, _ in self.columns)
+        theirs = ", ".join(c for _, c in self.columns)
+        return {"cardinality": self.cardinality, "embedding": f"{self.table} with {self.foreign}",
+                "relationship": f"{self.constraint} using {self.table}({mine}) and"
+                                f" {self.foreign}({theirs})"}
+
+
+@dataclass
+class Catalog:
+    """What PostgREST's schema cache knows of one exposed schema: each relation's columns
+    and types, and the foreign keys between its tables."""
+
+    schema: str
+    tables: dict[str, dict[str, str]]
+    relationships: list[Relationship]
+
+    def relationship(self, parent: str, embed: Embed) -> Relationship:
+        """The one relationship `embed` means from `parent`, else PostgREST's 400 `PGRST200`
+        or 300 `PGRST201`."""
+        found = [r for r in self.relationships if r.table == parent and r.foreign == embed.name
+                 and (embed.hint is None or embed.hint == r.constraint
+                      or any(embed.hint in pair for pair in r.columns))]
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            hint = f"' using the hint '{embed.hint}" if embed.hint else ""
+            raise pgrst_error(
+                400, "PGRST200",
+                f"Could not find a relationship between '{parent}' and '{embed.name}' in the"
+                " schema cache",
+                f"Searched for a foreign key relationship between '{parent}' and"
+                f" '{embed.name}{hint}' in the schema '{self.schema}', but no matches were"
+                " found.")
+        raise pgrst_error(
+            300, "PGRST201",
+            f"Could not embed because more than one relationship was found for '{parent}' and"
+            f" '{embed.name}'", [r.described() for r in found],
+            "Try changing '" + embed.name + "' to one of the following: " + ", ".join(
+                f"'{embed.name}!{r.constraint}'" for r in found)
+            + ". Find the desired relationship in the 'details' key.")
+
+
+    def resolve(self, table: str, items: Sequence[SelectItem | Embed]) -> None:
+        """Every embed's relationship, or its error (PostgREST plans them first)."""
+        for embed in (item for item in items if isinstance(item, Embed)):
+            self.relationship(table, embed)
+            self.resolve(embed.name, embed.items)
+
+
+class _Shape:
+    """The select list and lateral joins of one level of a read (`readPlanToQuery`,
+    `getJoins`, `getJoinSelects`), its embedded levels within; `params` collects the values
+    of every level."""
+
+    def __init__(self, catalog: Catalog, params: list[str]) -> None:
+        self.catalog = catalog
+        self.params = params
+        self.count = 0
+
+    def level(self, items: Sequence[SelectItem | Embed], qualifier: str, table: str
+              ) -> tuple[str, str]:
+        """The select list (its columns first, then its embeds) and the joins of a level
+        whose rows are `qualifier`, of `table`."""
+        columns = self.catalog.tables.get(table, {})
+        plain = [item for item in items if isinstance(item, SelectItem)]
+        embeds = [item for item in items if isinstance(item, Embed)]
+        selects = [item.sql(qualifier, columns, self.params) for item in plain]
+        if not items:
+            selects = [f"{qualifier}.*"]
+        joins = []
+        for embed in embeds:
+            select, join = self.embedded(embed, qualifier, table)
+            joins.append(join)
+            if select:
+                selects.append(select)
+        return ", ".join(selects), "".join(joins)
+
+    def embedded(self, embed: Embed, parent_qualifier: str, parent: str) -> tuple[str, str]:
+        relationship = self.catalog.relationship(parent, embed)
+        self.count += 1
+        alias = _ident(f"pgrst_{self.count}")
+        aggregate = _ident(f"pgrst_{self.count}_agg")
+        selects, joins = self.level(embed.items, alias, embed.name)
+        condition = self.condition(embed, relationship, alias, parent_qualifier)
+        subquery = (f"SELECT {selects} FROM {_ident(self.catalog.schema)}.{_ident(embed.name)}"
+                    f" AS {alias}{joins} WHERE {condition}")
+        kind = "INNER" if embed.inner else "LEFT"
+        if relationship.to_one:
+            join = f" {kind} JOIN LATERAL ( {subquery} ) AS {aggregate} ON TRUE"
+            select = f"row_to_json({aggregate}.*)::jsonb AS {_ident(embed.key)}"
+        else:
+            join = (f" {kind} JOIN LATERAL ( SELECT json_agg({aggregate})::jsonb AS {aggregate}"
+                    f" FROM ( {subquery} ) AS {aggregate} ) AS {aggregate} ON "
+                    + (f"{aggregate} IS NOT NULL" if embed.inner else "TRUE"))
+            select = f"COALESCE( {aggregate}.{aggregate}, '[]') AS {_ident(embed.key)}"
+        # an empty embed (`rel()`) only filters (`rsEmptyEmbed`): nothing of it is answered
+        return (select if embed.items else ""), join
+
+    def condition(self, embed: Embed, relationship: Relationship, alias: str,
+                  parent_qualifier: str) -> str:
+        """The join's condition and the embed's own filters."""
+        columns = self.catalog.tables.get(embed.name, {})
+        parts = [f"{alias}.{_ident(theirs)} = {parent_qualifier}.{_ident(mine)}"
+                 for mine, theirs in relationship.columns]
+        parts += [item.sql(alias, columns, self.params) for item in embed.where]
+        return " AND ".join(parts)
+
+    def inner_exists(self, items: Sequence[SelectItem | Embed], qualifier: str, table: str
+                     ) -> list[str]:
+        """The `!inner` embeds of a level as conditions on its rows, for the count
+        (`readPlanToCountQuery`'s sub-queries)."""
+        out = []
+        for embed in (item for item in items if isinstance(item, Embed) and item.inner):
+            relationship = self.catalog.relationship(table, embed)
+            self.count += 1
+            alias = _ident(f"pgrst_{self.count}")
+            nested = self.inner_exists(embed.items, alias, embed.name)
+            condition = " AND ".join([self.condition(embed, relationship, alias, qualifier),
+                                      *nested])
+            out.append(f"EXISTS (SELECT 1 FROM {_ident(self.catalog.schema)}."
+                       f"{_ident(embed.name)} AS {alias} WHERE {condition})")
+        return out
+
+
 class NotServed(Exception):
     """A PostgREST feature the stand-in does not serve."""
 
@@ -479,40 +674,66 @@ def parse_logic(key: str, value: str) -> Logic:
     return parsed
 
 
-def parse_select(value: str) -> list[SelectItem]:
-    """`pFieldForest` without relations and aggregates (those raise NotServed)."""
+def parse_select(value: str) -> list[SelectItem | Embed]:
+    """`pFieldForest`: columns, and embedded tables with theirs (spreads raise NotServed,
+    aggregates _Aggregate)."""
     cursor = _Cursor(value)
-    items: list[SelectItem] = []
     with _parsing("select parameter", value):
-        while not cursor.done():
-            cursor.skip_blanks()
-            if cursor.take("*"):
-                items.append(SelectItem(Field("*"), None, None))
-            else:
-                if cursor.peek(3) == "...":
-                    raise NotServed("spread relations (...rel(...)) in select")
-                alias = None
+        items = _forest(cursor)
+        if not cursor.done():
+            cursor.fail('expecting "->", "::", ".", "," or end of input')
+    return items
+
+
+def _forest(cursor: _Cursor, nested: bool = False) -> list[SelectItem | Embed]:
+    items: list[SelectItem | Embed] = []
+    while not cursor.done() and not (nested and cursor.peek() == ")"):
+        cursor.skip_blanks()
+        if cursor.take("*"):
+            items.append(SelectItem(Field("*"), None, None))
+        else:
+            if cursor.peek(3) == "...":
+                raise NotServed("spread relations (...rel(...)) in select")
+            alias = None
+            start = cursor.at
+            name = cursor.identifier()
+            if cursor.peek() == ":" and cursor.peek(2) != "::":
+                cursor.at += 1
+                alias = name
                 start = cursor.at
                 name = cursor.identifier()
-                if cursor.peek() == ":" and cursor.peek(2) != "::":
-                    cursor.at += 1
-                    alias = name
-                    start = cursor.at
-                    name = cursor.identifier()
-                if name == "count" and cursor.peek(2) == "()":
-                    raise _Aggregate
-                if cursor.peek() in ("(", "!"):
-                    raise NotServed("resource embedding (rel(...)) in select")
+            if name == "count" and cursor.peek(2) == "()":
+                raise _Aggregate
+            if cursor.peek() in ("(", "!"):
+                items.append(_embed(cursor, name, alias))
+            else:
                 cursor.at = start
                 field = _field(cursor)
                 cast = cursor.cast()
                 if cursor.peek() == ".":
                     raise _Aggregate
                 items.append(SelectItem(field, alias, cast))
-            cursor.skip_blanks()
-            if not cursor.done() and not cursor.take(","):
-                cursor.fail('expecting "->", "::", "." , "," or end of input')
+        cursor.skip_blanks()
+        if not cursor.take(","):
+            break
     return items
+
+
+def _embed(cursor: _Cursor, name: str, alias: str | None) -> Embed:
+    """`pRelationSelect` after the name: `!hint`, `!inner`/`!left`, then `(...)`."""
+    hint = None
+    inner = False
+    for _ in range(2):
+        if not cursor.take("!"):
+            break
+        if cursor.take("inner"):
+            inner = True
+        elif not cursor.take("left"):
+            hint = cursor.identifier()
+    cursor.expect("(", '"("')
+    items = _forest(cursor, nested=True)
+    cursor.expect(")", '")"')
+    return Embed(name, alias, hint, inner, items)
 
 
 def parse_columns(value: str) -> list[str]:
@@ -603,7 +824,7 @@ def _range(limit: str | None, offset: str | None, header: str | None) -> Range:
 class ReadRequest:
     """A table read's query string, parsed."""
 
-    select: list[SelectItem] = field(default_factory=list)
+    select: list[SelectItem | Embed] = field(default_factory=list)
     where: list[Filter | Logic] = field(default_factory=list)
     order: list[OrderTerm] = field(default_factory=list)
     range: Range = field(default_factory=Range)
@@ -613,6 +834,9 @@ class ReadRequest:
 
     @classmethod
     def parse(cls, query: str, range_header: str | None) -> ReadRequest:
+        """The query string, parsed in `QueryParams.parse`'s order (`order`, `and`/`or`,
+        `columns`, `select`, the filters: the first that fails is the error), then each
+        filter on an embedded table's path given to that embed (`Plan.addFilters`)."""
         pairs: list[tuple[str, str | None]] = []
         for item in re.split("[&;]", query):
             if not item:
@@ -622,48 +846,82 @@ class ReadRequest:
         request = cls(canonical="&".join(
             f"{quote(k, safe='')}={quote(v or '', safe='')}"
             for k, v in sorted(pairs, key=lambda pair: pair[0])))
+        given = [(key, value) for key, value in pairs if value is not None]
+        embedded: list[tuple[list[str], str, Filter | Logic | None]] = []
         limit = offset = None
-        select = next((v for k, v in pairs if k == "select" and v is not None), None)
-        for key, value in pairs:
-            if value is None or key in ("select", "columns", "on_conflict"):
-                continue
+        for key, value in given:
             parts = key.split(".")
-            last = parts[-1]
-            if last in _EMBEDDABLE:
-                embedded = [p for p in parts[:-1] if p != "not" or last not in ("and", "or")]
-                if embedded:
-                    raise _not_embedded(embedded[0])
-                if last == "order":
-                    request.order.extend(parse_order(value))
-                elif last == "limit":
-                    limit = value
-                elif last == "offset":
-                    offset = value
+            if parts[-1] == "order":
+                terms = parse_order(value)
+                if len(parts) > 1:
+                    embedded.append((parts[:-1], "order", None))
                 else:
-                    request.where.append(parse_logic(key, value))
-                continue
-            cursor = _Cursor(key)
-            with _parsing("tree path", key):
-                names = [cursor.identifier()]
-                while cursor.peek() == "." :
-                    cursor.at += 1
-                    names.append(cursor.identifier())
-                path = tuple(cursor.json_path())
-                if not cursor.done():
-                    cursor.fail("expecting end of input")
-            if len(names) > 1:
-                raise _not_embedded(names[0])
-            request.where.append(parse_filter(value, Field(names[0], path)))
+                    request.order.extend(terms)
+        for key, value in given:
+            parts = key.split(".")
+            if parts[-1] in ("and", "or"):
+                logic = parse_logic(key, value)
+                path = [p for p in parts[:-1] if p != "not"]
+                if path:
+                    embedded.append((path, "filter", logic))
+                else:
+                    request.where.append(logic)
+            elif parts[-1] in ("limit", "offset"):
+                if len(parts) > 1:
+                    embedded.append((parts[:-1], parts[-1], None))
+                elif parts[-1] == "limit":
+                    limit = value
+                else:
+                    offset = value
+        columns = next((v for k, v in given if k == "columns"), None)
+        if columns is not None:
+            request.columns = parse_columns(columns)
+        select = next((v for k, v in given if k == "select"), None)
         if select is not None:
             try:
                 request.select = parse_select(select)
             except _Aggregate:
                 request.aggregates = True
-        columns = next((v for k, v in pairs if k == "columns" and v is not None), None)
-        if columns is not None:
-            request.columns = parse_columns(columns)
+        for key, value in given:
+            if key in ("select", "columns", "on_conflict") \
+                    or key.rsplit(".", 1)[-1] in _EMBEDDABLE:
+                continue
+            cursor = _Cursor(key)
+            with _parsing("tree path", key):
+                names = [cursor.identifier()]
+                while cursor.peek() == ".":
+                    cursor.at += 1
+                    names.append(cursor.identifier())
+                json_path = tuple(cursor.json_path())
+                if not cursor.done():
+                    cursor.fail("expecting end of input")
+            condition = parse_filter(value, Field(names[-1], json_path))
+            if len(names) > 1:
+                embedded.append((names[:-1], "filter", condition))
+            else:
+                request.where.append(condition)
+        for path, kind, item in embedded:
+            target = request.embed(path)
+            if kind != "filter":
+                raise NotServed(f"{kind} inside an embedded table ({'.'.join(path)}.{kind})")
+            assert item is not None
+            target.where.append(item)
         request.range = _range(limit, offset, range_header)
         return request
+
+    def embed(self, path: list[str]) -> Embed:
+        """The embed a filter's path names, by its alias or else its name, else PostgREST's
+        400 `PGRST108`."""
+        items: list[SelectItem | Embed] = self.select
+        found: Embed | None = None
+        for name in path:
+            found = next((item for item in items if isinstance(item, Embed)
+                          and item.key == name), None)
+            if found is None:
+                raise _not_embedded(name)
+            items = found.items
+        assert found is not None  # a path has at least one name
+        return found
 
 
 # PostgREST's `db-aggregates-enabled` is off by default, and so on Supabase
@@ -671,8 +929,9 @@ _AGGREGATES_OFF = pgrst_error(400, "PGRST123", "Use of aggregate functions is no
 
 
 def _not_embedded(resource: str) -> RestError:
-    return pgrst_error(400, "PGRST108", f"'{resource}' is not an embedded resource in this request",
-                  hint=f"Verify that '{resource}' is included in the 'select' query parameter.")
+    return pgrst_error(
+        400, "PGRST108", f"'{resource}' is not an embedded resource in this request",
+        hint=f"Verify that '{resource}' is included in the 'select' query parameter.")
 
 
 def not_served(feature: str, path: str) -> Response:
@@ -684,16 +943,17 @@ def not_served(feature: str, path: str) -> Response:
         postgrest=False)
 
 
-def _statement(schema: str, table: str, request: ReadRequest, columns: dict[str, str],
-               count: str | None, max_rows: int | None, media: Media
+def _statement(catalog: Catalog, table: str, request: ReadRequest, count: str | None,
+               max_rows: int | None, media: Media
                ) -> tuple[bytes, list[str], tuple[bytes, list[str]] | None]:
     """`mainRead`: the page, its count and the total; and `EXPLAIN` of the count query for
     a planned or estimated total (with parameters of its own: every one sent must be used,
     or Postgres cannot type it)."""
     params: list[str] = []
-    qualified = f"{_ident(schema)}.{_ident(table)}"
-    selects = ", ".join(item.sql(qualified, columns, params) for item in request.select) \
-        or f"{qualified}.*"
+    qualified = f"{_ident(catalog.schema)}.{_ident(table)}"
+    columns = catalog.tables[table]
+    shape = _Shape(catalog, params)
+    selects, joins = shape.level(request.select, qualified, table)
     where = " AND ".join(item.sql(qualified, columns, params) for item in request.where)
     where_sql = f" WHERE {where}" if where else ""
     order = ", ".join(term.sql(qualified, columns, params) for term in request.order)
@@ -702,16 +962,16 @@ def _statement(schema: str, table: str, request: ReadRequest, columns: dict[str,
         page = Range(page.lower, page.lower + max_rows - 1)
     limit_sql = "" if page.lower == 0 and page.upper is None else (
         f" LIMIT {page.limit if page.limit is not None else 'ALL'} OFFSET {page.lower}")
-    source = (f"SELECT {selects} FROM {qualified}{where_sql}"
+    source = (f"SELECT {selects} FROM {qualified}{joins}{where_sql}"
               f"{f' ORDER BY {order}' if order else ''}{limit_sql}")
-    count_query = f"SELECT 1 FROM {qualified}{where_sql}"
     counted = count in ("exact", "estimated")
     total = "null::bigint"
     count_cte = ""
     if counted:
         limited = (f" LIMIT {max_rows + 1}" if count == "estimated" and max_rows is not None
                    else "")
-        count_cte = f", pgrst_source_count AS ({count_query}{limited})"
+        count_cte = (f", pgrst_source_count AS ({_count_query(catalog, table, request, params)}"
+                     f"{limited})")
         total = "(SELECT pg_catalog.count(*) FROM pgrst_source_count)"
     if media.csv:
         body = ("(SELECT coalesce(string_agg(a.k, ','), '')"
@@ -733,11 +993,19 @@ def _statement(schema: str, table: str, request: ReadRequest, columns: dict[str,
     explain = None
     if count in ("planned", "estimated"):
         count_params: list[str] = []
-        where = " AND ".join(item.sql(qualified, columns, count_params)
-                             for item in request.where)
-        explain = (f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {qualified}"
-                   f"{f' WHERE {where}' if where else ''}".encode(), count_params)
+        explain = (f"EXPLAIN (FORMAT JSON) {_count_query(catalog, table, request, count_params)}"
+                   .encode(), count_params)
     return sql_text.encode(), params, explain
+
+
+def _count_query(catalog: Catalog, table: str, request: ReadRequest, params: list[str]) -> str:
+    """`readPlanToCountQuery`: the rows the filters and the `!inner` embeds keep."""
+    qualified = f"{_ident(catalog.schema)}.{_ident(table)}"
+    shape = _Shape(catalog, params)
+    conditions = [item.sql(qualified, catalog.tables[table], params) for item in request.where]
+    conditions += shape.inner_exists(request.select, qualified, table)
+    return f"SELECT 1 FROM {qualified}" + (f" WHERE {' AND '.join(conditions)}"
+                                           if conditions else "")
 
 
 def _content_range(lower: int, rows: int, total: int | None) -> tuple[int, str]:
@@ -776,13 +1044,14 @@ async def _payload(request: Request, columns: list[str] | None
     return body, keys
 
 
-def _write_statement(method: str, schema: str, table: str, request: ReadRequest,
-                     columns: dict[str, str], keys: list[str], body: Any, full: bool,
-                     media: Media) -> tuple[bytes, list[str]]:
+def _write_statement(method: str, catalog: Catalog, table: str, request: ReadRequest,
+                     keys: list[str], body: Any, full: bool, media: Media
+                     ) -> tuple[bytes, list[str]]:
     """`mainWrite` with `mutatePlanToQuery`: the write as `pgrst_source`, then the count of
     its rows and the body `select` makes of them."""
     params: list[str] = []
-    qualified = f"{_ident(schema)}.{_ident(table)}"
+    qualified = f"{_ident(catalog.schema)}.{_ident(table)}"
+    columns = catalog.tables[table]
 
     def payload() -> str:
         params.append(json.dumps(body))
@@ -802,8 +1071,8 @@ def _write_statement(method: str, schema: str, table: str, request: ReadRequest,
 
     wanted = list(request.select)
     returned = "1"
-    if full:
-        fields = {item.field.name for item in wanted}
+    if full:  # the columns `select` names; all of them for `*` or an embed's join
+        fields = {item.field.name if isinstance(item, SelectItem) else "*" for item in wanted}
         returned = f"{qualified}.*" if not wanted or "*" in fields else ", ".join(
             f"{qualified}.{_ident(name)}" for name in sorted(fields))
     if method == "POST" and keys:
@@ -822,7 +1091,7 @@ def _write_statement(method: str, schema: str, table: str, request: ReadRequest,
         write = f"DELETE FROM {qualified}{where()}"
     if not (method == "PATCH" and not keys):
         write += f" RETURNING {returned}"
-    selects = ", ".join(item.sql("pgrst_source", columns, params) for item in wanted) or "*"
+    selects, joins = _Shape(catalog, params).level(wanted, "pgrst_source", table)
     if not full:
         body_sql = "''"
     elif media.csv:
@@ -835,7 +1104,8 @@ def _write_statement(method: str, schema: str, table: str, request: ReadRequest,
         body_sql = "coalesce((json_agg(_postgrest_t)->0)::text, 'null')"
     else:
         body_sql = "coalesce(json_agg(_postgrest_t), '[]')::text"
-    selected = f"SELECT {selects} FROM pgrst_source" if full else "SELECT * FROM pgrst_source"
+    selected = (f"SELECT {selects} FROM pgrst_source{joins}" if full
+                else "SELECT * FROM pgrst_source")
     sql_text = (
         f"WITH pgrst_source AS ( {write} ), pgrst_selected AS ( {selected} )"
         f" SELECT pg_catalog.count(_postgrest_t) AS page_total, {body_sql} AS body,"
@@ -861,23 +1131,29 @@ class TableEndpoint:
                 return Response(None, answer.status_code, answer.headers)
             return refused.response()
 
-    async def _relation(self, schema: str, table: str) -> dict[str, str] | RestError:
-        """The relation's columns and types, or PostgREST's 404 `PGRST205`."""
+    async def _catalog(self, schema: str, table: str) -> Catalog | RestError:
+        """The schema's relations and foreign keys, or PostgREST's 404 `PGRST205` when
+        `table` is not one of them."""
         try:
             async with self.rest.pool.connection() as conn:
-                rows = await (await conn.execute(_RELATION_QUERY, (schema, table))).fetchall()
-                if rows:
-                    return {str(name): str(kind) for name, kind in rows if name is not None}
-                names = [str(r[0]) for r in await (await conn.execute(
-                    _RELATIONS_QUERY, (schema,))).fetchall()]
+                rows = await (await conn.execute(_COLUMNS_QUERY, (schema,))).fetchall()
+                keys = await (await conn.execute(_FOREIGN_KEYS_QUERY, (schema, schema))
+                              ).fetchall()
         except PoolTimeout:
             missing = rpc.unavailable()
             return RestError(missing.status, missing.body, missing.headers)
-        close = difflib.get_close_matches(table, names, n=1, cutoff=0.75)
+        tables: dict[str, dict[str, str]] = {}
+        for relation, column, kind in rows:
+            columns = tables.setdefault(str(relation), {})
+            if column is not None:
+                columns[str(column)] = str(kind)
+        if table in tables:
+            return Catalog(schema, tables, _relationships(keys))
+        close = difflib.get_close_matches(table, list(tables), n=1, cutoff=0.75)
         return pgrst_error(404, "PGRST205",
-                      f"Could not find the table '{schema}.{table}' in the schema cache",
-                      hint=f"Perhaps you meant the table '{schema}.{close[0]}'" if close
-                      else None)
+                           f"Could not find the table '{schema}.{table}' in the schema cache",
+                           hint=f"Perhaps you meant the table '{schema}.{close[0]}'" if close
+                           else None)
 
     async def _handle(self, request: Request) -> Response:
         path = request.path_params["path"]
@@ -900,17 +1176,18 @@ class TableEndpoint:
         if method in ("POST", "PATCH", "DELETE"):
             return await self._write(request, table, schema, negotiated, claims, preferences,
                                      read)
-        columns = await self._relation(schema, table)
-        if isinstance(columns, RestError):
-            raise columns
+        catalog = await self._catalog(schema, table)
+        if isinstance(catalog, RestError):
+            raise catalog
         if read.aggregates:
             raise _AGGREGATES_OFF
+        catalog.resolve(table, read.select)
         media = negotiate(request.headers.get("accept"))
         if isinstance(media, RestError):
             raise media
         if (strict := preferences.refusal(function=False)) is not None:
             raise strict
-        sql_text, params, explain = _statement(schema, table, read, columns, preferences.count,
+        sql_text, params, explain = _statement(catalog, table, read, preferences.count,
                                                self.max_rows, media)
         try:
             async with self.rest.pool.connection() as conn:
@@ -945,11 +1222,13 @@ class TableEndpoint:
         missing = self._write_not_served(request, preferences, read)
         if missing is not None:
             return not_served(missing, request.url.path)
-        columns = await self._relation(schema, table)
-        if isinstance(columns, RestError):
-            raise columns
+        catalog = await self._catalog(schema, table)
+        if isinstance(catalog, RestError):
+            raise catalog
         if read.aggregates:
             raise _AGGREGATES_OFF
+        catalog.resolve(table, read.select)
+        columns = catalog.tables[table]
         body: Any = None
         keys: list[str] = []
         if method != "DELETE":
@@ -964,8 +1243,8 @@ class TableEndpoint:
             raise media
         if (strict := preferences.refusal(function=False)) is not None:
             raise strict
-        sql_text, params = _write_statement(method, schema, table, read, columns, keys, body,
-                                            full, media)
+        sql_text, params = _write_statement(method, catalog, table, read, keys, body, full,
+                                            media)
         rows = 0
 
         def accept(result: Any) -> rpc.RpcResponse | None:
