@@ -429,7 +429,6 @@ class Catalog:
                 f"'{embed.name}!{r.constraint}'" for r in found)
             + ". Find the desired relationship in the 'details' key.")
 
-
     def resolve(self, table: str, items: Sequence[SelectItem | Embed]) -> None:
         """Every embed's relationship, or its error (PostgREST plans them first)."""
         for embed in (item for item in items if isinstance(item, Embed)):
