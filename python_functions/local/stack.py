@@ -332,7 +332,7 @@ def print_instructions(settings: Settings) -> None:
     lines = [
         "",
         "The stack is up.",
-        f"  API URL:     {settings.api_url}  (/rest/v1/rpc, /auth/v1, /functions/v1)",
+        f"  API URL:     {settings.api_url}  (/rest/v1: tables and rpc, /auth/v1, /functions/v1)",
         f"  anon key:    {settings.anon_key}",
         f"  service_role key: {settings.service_role_key}",
         f"  DATABASE_URL={settings.db_url}",
