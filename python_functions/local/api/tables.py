@@ -28,7 +28,8 @@ What it mirrors:
   relationships): many-to-one and one-to-one as an object (null without one), one-to-many
   as an array, each a lateral join, nested at will; a hint names the constraint or one of
   its columns; `!inner` drops the rows without one, from the count too; a filter or
-  `and`/`or` on `table.column` filters the embedded rows. No relationship is 400
+  `and`/`or` on `table.column` filters the embedded rows, and `table.order`, `table.limit`
+  and `table.offset` order and cut them (`max_rows` at every level). No relationship is 400
   `PGRST200`, more than one 300 `PGRST201` with each listed; a filter on a table not
   embedded 400 `PGRST108`.
 * A write (`mainWrite`, `mutatePlanToQuery`, `ApiRequest/Payload.hs`): POST inserts the
@@ -50,9 +51,9 @@ What it mirrors:
 
 Aggregates (`count()`, `col.sum()`) are 400 `PGRST123`, as PostgREST's
 `db-aggregates-enabled` is off by default, on Supabase too. Not served here, each a 501
-`NOT_SERVED_LOCALLY` naming it: spread embeds (`...rel(...)`), `order` and `limit` inside
-an embedded table, upserts (`on_conflict`, `Prefer: resolution`, PUT), `Prefer:
-missing=default`, `return=headers-only` and `max-affected`, and `limit`/`order` on a write.
+`NOT_SERVED_LOCALLY` naming it: spread embeds (`...rel(...)`), upserts (`on_conflict`,
+`Prefer: resolution`, PUT), `Prefer: missing=default`, `return=headers-only` and
+`max-affected`, and `limit`/`order` on a write.
 Many-to-many embedding through a junction table and computed relationships are not looked
 for (no table here has either), where PostgREST would find them. A bare OPTIONS names the
 methods served (`Allow: OPTIONS,GET,HEAD,POST,PATCH,DELETE`).
@@ -364,6 +365,8 @@ class Embed:
     inner: bool
     items: list[SelectItem | Embed]
     where: list[Filter | Logic] = field(default_factory=list)
+    order: list[OrderTerm] = field(default_factory=list)  # `table.order=`
+    range: Range = field(default_factory=lambda: Range())  # `table.limit=`, `.offset=`
 
     @property
     def key(self) -> str:
@@ -441,9 +444,11 @@ class _Shape:
     `getJoins`, `getJoinSelects`), its embedded levels within; `params` collects the values
     of every level."""
 
-    def __init__(self, catalog: Catalog, params: list[str]) -> None:
+    def __init__(self, catalog: Catalog, params: list[str], max_rows: int | None = None
+                 ) -> None:
         self.catalog = catalog
         self.params = params
+        self.max_rows = max_rows  # for every level, as `treeRestrictRange`
         self.count = 0
 
     def level(self, items: Sequence[SelectItem | Embed], qualifier: str, table: str
@@ -471,8 +476,12 @@ class _Shape:
         aggregate = _ident(f"pgrst_{self.count}_agg")
         selects, joins = self.level(embed.items, alias, embed.name)
         condition = self.condition(embed, relationship, alias, parent_qualifier)
+        columns = self.catalog.tables.get(embed.name, {})
+        order = ", ".join(term.sql(alias, columns, self.params) for term in embed.order)
         subquery = (f"SELECT {selects} FROM {_ident(self.catalog.schema)}.{_ident(embed.name)}"
-                    f" AS {alias}{joins} WHERE {condition}")
+                    f" AS {alias}{joins} WHERE {condition}"
+                    f"{f' ORDER BY {order}' if order else ''}"
+                    f"{_limit_sql(embed.range, self.max_rows)}")
         kind = "INNER" if embed.inner else "LEFT"
         if relationship.to_one:
             join = f" {kind} JOIN LATERAL ( {subquery} ) AS {aggregate} ON TRUE"
@@ -846,14 +855,14 @@ class ReadRequest:
             f"{quote(k, safe='')}={quote(v or '', safe='')}"
             for k, v in sorted(pairs, key=lambda pair: pair[0])))
         given = [(key, value) for key, value in pairs if value is not None]
-        embedded: list[tuple[list[str], str, Filter | Logic | None]] = []
+        embedded: list[tuple[list[str], str, Any]] = []  # (path, kind, what)
         limit = offset = None
         for key, value in given:
             parts = key.split(".")
             if parts[-1] == "order":
                 terms = parse_order(value)
                 if len(parts) > 1:
-                    embedded.append((parts[:-1], "order", None))
+                    embedded.append((parts[:-1], "order", terms))
                 else:
                     request.order.extend(terms)
         for key, value in given:
@@ -867,7 +876,7 @@ class ReadRequest:
                     request.where.append(logic)
             elif parts[-1] in ("limit", "offset"):
                 if len(parts) > 1:
-                    embedded.append((parts[:-1], parts[-1], None))
+                    embedded.append((parts[:-1], parts[-1], value))
                 elif parts[-1] == "limit":
                     limit = value
                 else:
@@ -899,12 +908,18 @@ class ReadRequest:
                 embedded.append((names[:-1], "filter", condition))
             else:
                 request.where.append(condition)
-        for path, kind, item in embedded:
+        ranges: dict[tuple[str, ...], dict[str, str]] = {}
+        for path, kind, what in embedded:
             target = request.embed(path)
-            if kind != "filter":
-                raise NotServed(f"{kind} inside an embedded table ({'.'.join(path)}.{kind})")
-            assert item is not None
-            target.where.append(item)
+            if kind == "filter":
+                target.where.append(what)
+            elif kind == "order":
+                target.order.extend(what)
+            else:
+                ranges.setdefault(tuple(path), {})[kind] = what
+        for embed_path, given_range in ranges.items():
+            request.embed(list(embed_path)).range = _range(
+                given_range.get("limit"), given_range.get("offset"), None)
         request.range = _range(limit, offset, range_header)
         return request
 
@@ -951,16 +966,12 @@ def _statement(catalog: Catalog, table: str, request: ReadRequest, count: str | 
     params: list[str] = []
     qualified = f"{_ident(catalog.schema)}.{_ident(table)}"
     columns = catalog.tables[table]
-    shape = _Shape(catalog, params)
+    shape = _Shape(catalog, params, max_rows)
     selects, joins = shape.level(request.select, qualified, table)
     where = " AND ".join(item.sql(qualified, columns, params) for item in request.where)
     where_sql = f" WHERE {where}" if where else ""
     order = ", ".join(term.sql(qualified, columns, params) for term in request.order)
-    page = request.range
-    if max_rows is not None and (page.limit is None or page.limit > max_rows):
-        page = Range(page.lower, page.lower + max_rows - 1)
-    limit_sql = "" if page.lower == 0 and page.upper is None else (
-        f" LIMIT {page.limit if page.limit is not None else 'ALL'} OFFSET {page.lower}")
+    limit_sql = _limit_sql(request.range, max_rows)
     source = (f"SELECT {selects} FROM {qualified}{joins}{where_sql}"
               f"{f' ORDER BY {order}' if order else ''}{limit_sql}")
     counted = count in ("exact", "estimated")
@@ -995,6 +1006,16 @@ def _statement(catalog: Catalog, table: str, request: ReadRequest, count: str | 
         explain = (f"EXPLAIN (FORMAT JSON) {_count_query(catalog, table, request, count_params)}"
                    .encode(), count_params)
     return sql_text.encode(), params, explain
+
+
+def _limit_sql(given: Range, max_rows: int | None) -> str:
+    """`limitOffsetF` of a range restricted to `max_rows` (`restrictRange`)."""
+    page = given
+    if max_rows is not None and (page.limit is None or page.limit > max_rows):
+        page = Range(page.lower, page.lower + max_rows - 1)
+    if page.lower == 0 and page.upper is None:
+        return ""
+    return f" LIMIT {page.limit if page.limit is not None else 'ALL'} OFFSET {page.lower}"
 
 
 def _count_query(catalog: Catalog, table: str, request: ReadRequest, params: list[str]) -> str:
