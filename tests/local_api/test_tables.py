@@ -245,6 +245,11 @@ def test_select_embeds_related_tables_by_their_foreign_keys(
     assert sorted((c["front"], c["card"]["front"]) for c in session["candidates"]) == [
         ("What is chlorophyll?", "What is chlorophyll?"),
         ("What is photosynthesis?", "What is photosynthesis?")]
+    # a to-one spread: the embedded columns in the row itself
+    spread = api_http.get(CARDS, params={
+        "select": "front,...ai_generation_sessions(session_status:status)",
+        "order": "front", "limit": "1"}, headers=_as(alice))
+    assert spread.json() == [{"front": "What is chlorophyll?", "session_status": "completed"}]
     # the embed's own order, limit and offset (supabase-js's `{ referencedTable }`)
     ordered = api_http.get("/rest/v1/ai_generation_sessions", params={
         "select": "candidates(position)", "candidates.order": "position.desc",
@@ -365,7 +370,8 @@ def test_table_writes_refuse_bad_bodies_and_what_postgres_refuses(
 
 def test_what_the_stand_in_does_not_serve_is_501_naming_it(
         api_http: httpx.Client, alice: User) -> None:
-    for params, what in (({"select": "...candidates(*)"}, "spread relations"),):
+    for params, what in (({"select": "...candidates(*)"}, "a spread of a to-many"),
+                         ({"select": "id", "order": "candidates(id)"}, "ordering by")):
         response = api_http.get("/rest/v1/ai_generation_sessions", params=params,
                                 headers=_as(alice))
         assert response.status_code == 501, response.text

@@ -31,7 +31,7 @@ What it mirrors:
   `and`/`or` on `table.column` filters the embedded rows, and `table.order`, `table.limit`
   and `table.offset` order and cut them (`max_rows` at every level). No relationship is 400
   `PGRST200`, more than one 300 `PGRST201` with each listed; a filter on a table not
-  embedded 400 `PGRST108`.
+  embedded 400 `PGRST108`. `...table(...)` (to-one) puts its columns in the parent's row.
 * A write (`mainWrite`, `mutatePlanToQuery`, `ApiRequest/Payload.hs`): POST inserts the
   JSON body's object or array (each object's keys the same, 400 `PGRST102` otherwise, or
   the `columns=` named), typed by the table's columns (an unknown one is 400 `PGRST204`),
@@ -51,7 +51,9 @@ What it mirrors:
 
 Aggregates (`count()`, `col.sum()`) are 400 `PGRST123`, as PostgREST's
 `db-aggregates-enabled` is off by default, on Supabase too. Not served here, each a 501
-`NOT_SERVED_LOCALLY` naming it: spread embeds (`...rel(...)`), upserts (`on_conflict`,
+`NOT_SERVED_LOCALLY` naming it: a spread of a to-many embed (`...rel(...)`, to-one ones
+are served: their columns join the parent's), ordering by an embedded table's column
+(`order=rel(col)`), upserts (`on_conflict`,
 `Prefer: resolution`, PUT), `Prefer: missing=default`, `return=headers-only` and
 `max-affected`, and `limit`/`order` on a write.
 Many-to-many embedding through a junction table and computed relationships are not looked
@@ -367,6 +369,7 @@ class Embed:
     where: list[Filter | Logic] = field(default_factory=list)
     order: list[OrderTerm] = field(default_factory=list)  # `table.order=`
     range: Range = field(default_factory=lambda: Range())  # `table.limit=`, `.offset=`
+    spread: bool = False  # `...table(...)`: its columns in its parent's row
 
     @property
     def key(self) -> str:
@@ -483,6 +486,11 @@ class _Shape:
                     f"{f' ORDER BY {order}' if order else ''}"
                     f"{_limit_sql(embed.range, self.max_rows)}")
         kind = "INNER" if embed.inner else "LEFT"
+        if embed.spread:  # to-one only: its columns are the parent's (`ToManySpread`: not here)
+            if not relationship.to_one:
+                raise NotServed("a spread of a to-many embedded table (...table(...))")
+            join = f" {kind} JOIN LATERAL ( {subquery} ) AS {aggregate} ON TRUE"
+            return (f"{aggregate}.*" if embed.items else ""), join
         if relationship.to_one:
             join = f" {kind} JOIN LATERAL ( {subquery} ) AS {aggregate} ON TRUE"
             select = f"row_to_json({aggregate}.*)::jsonb AS {_ident(embed.key)}"
@@ -700,8 +708,14 @@ def _forest(cursor: _Cursor, nested: bool = False) -> list[SelectItem | Embed]:
         if cursor.take("*"):
             items.append(SelectItem(Field("*"), None, None))
         else:
-            if cursor.peek(3) == "...":
-                raise NotServed("spread relations (...rel(...)) in select")
+            if cursor.take("..."):  # `pSpreadRelationSelect`: no alias
+                embed = _embed(cursor, cursor.identifier(), None)
+                embed.spread = True
+                items.append(embed)
+                cursor.skip_blanks()
+                if not cursor.take(","):
+                    break
+                continue
             alias = None
             start = cursor.at
             name = cursor.identifier()
@@ -1145,6 +1159,8 @@ class TableEndpoint:
     async def handle(self, request: Request) -> Response:
         try:
             return await self._handle(request)
+        except NotServed as missing:
+            return not_served(str(missing), request.url.path)
         except RestError as refused:
             if request.method == "HEAD":
                 answer = refused.response()
@@ -1188,11 +1204,8 @@ class TableEndpoint:
         schema, negotiated = self.rest.schema_for(request)
         claims = self.rest.claims_for(request)
         preferences = Preferences.parse(request.headers.getlist("prefer"))
-        try:
-            read = ReadRequest.parse(request.url.query,
-                                     request.headers.get("range") if method == "GET" else None)
-        except NotServed as missing:
-            return not_served(str(missing), request.url.path)
+        read = ReadRequest.parse(request.url.query,
+                                 request.headers.get("range") if method == "GET" else None)
         if method in ("POST", "PATCH", "DELETE"):
             return await self._write(request, table, schema, negotiated, claims, preferences,
                                      read)
