@@ -362,13 +362,19 @@ def _csv_statement(info: FunctionInfo, keys: list[str]) -> sql.Composed:
         "select c.body, current_setting('response.headers', true),"
         " current_setting('response.status', true), c.n from ("
         "with pgrst_source as ({})"
-        " select (select coalesce(string_agg(a.k, ','), '')"
-        "          from (select json_object_keys(r)::text as k"
-        "                  from (select row_to_json(hh) as r from pgrst_source as hh limit 1) s) a)"
-        " || chr(10) || coalesce(string_agg(substring(_postgrest_t::text, 2,"
-        " length(_postgrest_t::text) - 2), chr(10)), '') as body, count(*) as n"
+        " select " + csv_body("pgrst_source") + " as body, count(*) as n"
         " from (select * from pgrst_source) _postgrest_t) c"
     ).format(source)
+
+
+def csv_body(source: str) -> str:
+    """PostgREST's `asCsvF` over the rows `_postgrest_t` of `source` (a CTE's name): a
+    header of the first row's column names, then each row's text without its parentheses."""
+    return ("(select coalesce(string_agg(a.k, ','), '')"
+            " from (select json_object_keys(r)::text as k"
+            f" from (select row_to_json(hh) as r from {source} as hh limit 1) s) a)"
+            " || chr(10) || coalesce(string_agg(substring(_postgrest_t::text, 2,"
+            " length(_postgrest_t::text) - 2), chr(10)), '')")
 
 
 def _error_response(status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None

@@ -61,6 +61,15 @@ def create_ai_session(http: httpx.Client) -> Callable[..., httpx.Response]:
     return call
 
 
+def create_cards(api: Api, user: User, *pairs: tuple[str, str]) -> list[dict[str, Any]]:
+    """The user's new manual cards, (front, back) each, made through create_flashcards."""
+    response = api("flashcards.create_flashcards", user,
+                   items=[{"front": f, "back": b} for f, b in pairs])
+    assert response.status == 201, response.body
+    cards: list[dict[str, Any]] = response.body["data"]
+    return cards
+
+
 @dataclass
 class Generated:
     session_id: str

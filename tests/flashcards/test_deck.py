@@ -10,17 +10,9 @@ import psycopg
 import pytest
 
 from tests.conftest import Api, User, assert_error, race_rpc
-from tests.flashcards.conftest import Generated
+from tests.flashcards.conftest import Generated, create_cards
 
 Generate = Callable[..., Generated]
-
-
-def _create(api: Api, user: User, *pairs: tuple[str, str]) -> list[dict[str, Any]]:
-    response = api("flashcards.create_flashcards", user,
-                   items=[{"front": f, "back": b} for f, b in pairs])
-    assert response.status == 201, response.body
-    cards: list[dict[str, Any]] = response.body["data"]
-    return cards
 
 
 def _fronts(response: Any) -> list[str]:
@@ -30,7 +22,7 @@ def _fronts(response: Any) -> list[str]:
 def test_manual_cards_are_created_trimmed_and_logged(
     api: Api, alice: User, admin: psycopg.Connection[Any]
 ) -> None:
-    cards = _create(api, alice, (" Stolica Polski? ", " Warszawa "), ("2 + 2", "4"))
+    cards = create_cards(api, alice, (" Stolica Polski? ", " Warszawa "), ("2 + 2", "4"))
     assert [(c["front"], c["back"], c["source"]) for c in cards] == [
         ("Stolica Polski?", "Warszawa", "manual"), ("2 + 2", "4", "manual")]
     assert admin.execute("select event_type, data from core.events").fetchall() == [
@@ -56,10 +48,10 @@ def test_bad_items_are_400_and_nothing_is_created(
 
 
 def test_search_finds_a_card_by_a_word_of_its_back(api: Api, alice: User, bob: User) -> None:
-    _create(api, alice, ("Photosynthesis", "Plants turn light into glucose"),
+    create_cards(api, alice, ("Photosynthesis", "Plants turn light into glucose"),
             ("Mitochondrion", "The powerhouse of the cell"),
             ("Fotosynteza", "Rośliny wytwarzają glukozę"))
-    _create(api, bob, ("Bob's card", "glucose too"))
+    create_cards(api, bob, ("Bob's card", "glucose too"))
     found = api("flashcards.list_flashcards", alice, search="glucose")
     assert _fronts(found) == ["Photosynthesis"]
     assert found.body["pagination"]["total"] == 1
@@ -72,7 +64,7 @@ def test_search_finds_a_card_by_a_word_of_its_back(api: Api, alice: User, bob: U
 
 
 def test_sort_and_pages(api: Api, alice: User) -> None:
-    _create(api, alice, ("b", "1"), ("c", "2"), ("a", "3"))
+    create_cards(api, alice, ("b", "1"), ("c", "2"), ("a", "3"))
     by_front = api("flashcards.list_flashcards", alice, sort="front", sort_order="asc")
     assert _fronts(by_front) == ["a", "b", "c"]
     page = api("flashcards.list_flashcards", alice, sort="front", sort_order="desc",
@@ -108,13 +100,13 @@ def test_editing_an_ai_card_makes_it_ai_edited(
     assert edited.status == 200
     assert (edited.body["data"]["back"], edited.body["data"]["source"]) == (
         "Better answer", "ai_edited")
-    manual = _create(api, alice, ("q", "a"))[0]
+    manual = create_cards(api, alice, ("q", "a"))[0]
     assert api("flashcards.update_flashcard", alice, id=manual["id"],
                front="q2").body["data"]["source"] == "manual"
 
 
 def test_editing_is_for_the_owner_and_needs_a_side(api: Api, alice: User, bob: User) -> None:
-    card = _create(api, alice, ("q", "a"))[0]
+    card = create_cards(api, alice, ("q", "a"))[0]
     assert_error(api("flashcards.update_flashcard", bob, id=card["id"], front="mine"),
                  404, "NOT_FOUND")
     assert_error(api("flashcards.update_flashcard", alice, id=str(uuid.uuid4()), front="x"),
@@ -131,8 +123,8 @@ def test_editing_is_for_the_owner_and_needs_a_side(api: Api, alice: User, bob: U
 def test_delete_is_soft_counts_only_own_cards_and_hides_them(
     api: Api, alice: User, bob: User, admin: psycopg.Connection[Any]
 ) -> None:
-    mine = _create(api, alice, ("a", "1"), ("b", "2"), ("c", "3"))
-    bobs = _create(api, bob, ("x", "9"))
+    mine = create_cards(api, alice, ("a", "1"), ("b", "2"), ("c", "3"))
+    bobs = create_cards(api, bob, ("x", "9"))
     deleted = api("flashcards.delete_flashcards", alice,
                   ids=[mine[0]["id"], mine[1]["id"], bobs[0]["id"], str(uuid.uuid4())])
     assert deleted.body == {"data": {"deleted": 2}}
@@ -149,7 +141,7 @@ def test_delete_is_soft_counts_only_own_cards_and_hides_them(
 def test_racing_deletes_of_the_same_cards_delete_each_once(
     api: Api, alice: User, database_url: str, admin: psycopg.Connection[Any]
 ) -> None:
-    ids = [c["id"] for c in _create(api, alice, ("a", "1"), ("b", "2"), ("c", "3"))]
+    ids = [c["id"] for c in create_cards(api, alice, ("a", "1"), ("b", "2"), ("c", "3"))]
     responses = race_rpc(database_url, 6, "flashcards.delete_flashcards", {"ids": ids},
                          alice.claims)
     assert sorted(r.body["data"]["deleted"] for r in responses) == [0, 0, 0, 0, 0, 3]

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import Api, User
-from tests.flashcards.conftest import CANDIDATES, study_text
+from tests.flashcards.conftest import CANDIDATES, create_cards, study_text
 from tests.http_fixtures import token_for
 
 CARDS = "/rest/v1/flashcards"
@@ -19,14 +19,6 @@ CARDS = "/rest/v1/flashcards"
 def _as(user: User, **more: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token_for(user)}", "Accept-Profile": "flashcards",
             **more}
-
-
-def _cards(api: Api, user: User, *pairs: tuple[str, str]) -> list[dict[str, Any]]:
-    response = api("flashcards.create_flashcards", user,
-                   items=[{"front": f, "back": b} for f, b in pairs])
-    assert response.status == 201, response.body
-    created: list[dict[str, Any]] = response.body["data"]
-    return created
 
 
 def _error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
@@ -39,8 +31,8 @@ def _error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
 @pytest.fixture
 def deck(api: Api, alice: User, bob: User) -> list[dict[str, Any]]:
     """Alice's three cards, and one of Bob's that no read of hers may show."""
-    _cards(api, bob, ("bob's", "card"))
-    return _cards(api, alice, ("alpha", "first, with a comma"), ("beta", "second"),
+    create_cards(api, bob, ("bob's", "card"))
+    return create_cards(api, alice, ("alpha", "first, with a comma"), ("beta", "second"),
                   ("gamma", "third"))
 
 
@@ -220,7 +212,7 @@ def test_select_embeds_related_tables_by_their_foreign_keys(
         api_http: httpx.Client, api: Api, alice: User, bob: User) -> None:
     session_id = _reviewed_session(api, alice)
     _reviewed_session(api, bob)
-    _cards(api, alice, ("manual", "card"))
+    create_cards(api, alice, ("manual", "card"))
 
     # many-to-one: an object, or null where the key is null; aliased
     cards = api_http.get(CARDS, params={

@@ -46,8 +46,8 @@ What it does, each as PostgREST does it (read in its source at v16.1,
   `handling=strict` refuses what PostgREST refuses; `Preference-Applied` names what was
   applied (`Preferences`).
 
-Table reads (`/rest/v1/{table}`) are `tables.py`'s, on this endpoint's pool, schemas and
-token checks. The root has no OpenAPI description (404 `PGRST126`, as PostgREST with
+Table reads and writes (`/rest/v1/{table}`) are `tables.py`'s, on this endpoint's pool,
+schemas and token checks. The root has no OpenAPI description (404 `PGRST126`, as PostgREST with
 `openapi-mode = disabled`).
 """
 
@@ -108,7 +108,7 @@ async def root(request: Request) -> Response:
 
 
 def pgrst_error(status: int, code: str, message: str, details: Any = None, hint: Any = None,
-           headers: dict[str, str] | None = None) -> RestError:
+                headers: dict[str, str] | None = None) -> RestError:
     return RestError(status, {"code": code, "details": details, "hint": hint,
                               "message": message}, headers)
 

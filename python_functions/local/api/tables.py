@@ -997,23 +997,9 @@ def _statement(catalog: Catalog, table: str, request: ReadRequest, count: str | 
         count_cte = (f", pgrst_source_count AS ({_count_query(catalog, table, request, params)}"
                      f"{limited})")
         total = "(SELECT pg_catalog.count(*) FROM pgrst_source_count)"
-    if media.csv:
-        body = ("(SELECT coalesce(string_agg(a.k, ','), '')"
-                " FROM (SELECT json_object_keys(r)::text AS k"
-                " FROM (SELECT row_to_json(hh) AS r FROM pgrst_source AS hh LIMIT 1) s) a)"
-                " || chr(10) || coalesce(string_agg(substring(_postgrest_t::text, 2,"
-                " length(_postgrest_t::text) - 2), chr(10)), '')")
-    elif media.single:
-        body = "coalesce((json_agg(_postgrest_t)->0)::text, 'null')"
-    else:
-        body = "coalesce(json_agg(_postgrest_t), '[]')::text"
     sql_text = (
         f"WITH pgrst_source AS ( {source} ){count_cte} SELECT {total} AS total_result_set,"
-        " pg_catalog.count(_postgrest_t) AS page_total,"
-        f" {body} AS body,"
-        " nullif(current_setting('response.headers', true), '') AS response_headers,"
-        " nullif(current_setting('response.status', true), '') AS response_status"
-        " FROM ( SELECT * FROM pgrst_source ) _postgrest_t")
+        f" {_answer_sql(media, 'pgrst_source')}")
     explain = None
     if count in ("planned", "estimated"):
         count_params: list[str] = []
@@ -1126,27 +1112,28 @@ def _write_statement(method: str, catalog: Catalog, table: str, request: ReadReq
     if not (method == "PATCH" and not keys):
         write += f" RETURNING {returned}"
     selects, joins = _Shape(catalog, params).level(wanted, "pgrst_source", table)
-    if not full:
-        body_sql = "''"
-    elif media.csv:
-        body_sql = ("(SELECT coalesce(string_agg(a.k, ','), '')"
-                    " FROM (SELECT json_object_keys(r)::text AS k"
-                    " FROM (SELECT row_to_json(hh) AS r FROM pgrst_selected AS hh LIMIT 1) s) a)"
-                    " || chr(10) || coalesce(string_agg(substring(_postgrest_t::text, 2,"
-                    " length(_postgrest_t::text) - 2), chr(10)), '')")
-    elif media.single:
-        body_sql = "coalesce((json_agg(_postgrest_t)->0)::text, 'null')"
-    else:
-        body_sql = "coalesce(json_agg(_postgrest_t), '[]')::text"
     selected = (f"SELECT {selects} FROM pgrst_source{joins}" if full
                 else "SELECT * FROM pgrst_source")
-    sql_text = (
-        f"WITH pgrst_source AS ( {write} ), pgrst_selected AS ( {selected} )"
-        f" SELECT pg_catalog.count(_postgrest_t) AS page_total, {body_sql} AS body,"
-        " nullif(current_setting('response.headers', true), '') AS response_headers,"
-        " nullif(current_setting('response.status', true), '') AS response_status"
-        " FROM ( SELECT * FROM pgrst_selected ) _postgrest_t")
+    sql_text = (f"WITH pgrst_source AS ( {write} ), pgrst_selected AS ( {selected} )"
+                f" SELECT {_answer_sql(media if full else None, 'pgrst_selected')}")
     return sql_text.encode(), params
+
+
+def _answer_sql(media: Media | None, source: str) -> str:
+    """The columns every statement answers after its own (`mainRead`, `mainWrite`): the
+    rows of `source` counted, their body in `media` (none without), and the response GUCs."""
+    if media is None:
+        body = "''"
+    elif media.csv:
+        body = rpc.csv_body(source)
+    elif media.single:
+        body = "coalesce((json_agg(_postgrest_t)->0)::text, 'null')"
+    else:
+        body = "coalesce(json_agg(_postgrest_t), '[]')::text"
+    return (f"pg_catalog.count(_postgrest_t) AS page_total, {body} AS body,"
+            " nullif(current_setting('response.headers', true), '') AS response_headers,"
+            " nullif(current_setting('response.status', true), '') AS response_status"
+            f" FROM ( SELECT * FROM {source} ) _postgrest_t")
 
 
 class TableEndpoint:
