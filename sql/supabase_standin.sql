@@ -13,7 +13,9 @@
 --     per-role settings (anon 3 s, authenticated 8 s, authenticator 8 s statement
 --     timeouts; API roles INHERIT; postgres NOSUPERUSER with CREATEROLE, CREATEDB,
 --     REPLICATION, BYPASSRLS, member of the API roles), schemas `extensions`
---     (pgcrypto there) and `graphql_public`;
+--     (pgcrypto there) and `graphql_public`, and the event triggers
+--     `pgrst_ddl_watch`/`pgrst_drop_watch` that tell PostgREST to reload its schema
+--     cache after DDL;
 --   * supabase/auth (GoTrue): `auth.users` and `auth.identities` columns (v2.17x),
 --     and `auth.sessions` and `auth.refresh_tokens` (read at v2.196; for the
 --     local /auth/v1 stand-in's sessions; the sessions columns of GoTrue's 2025
@@ -115,6 +117,69 @@ $$;
 -- PostgREST on Supabase exposes graphql_public by default.
 create schema if not exists graphql_public;
 grant usage on schema graphql_public to anon, authenticated, service_role;
+
+-- -----------------------------------------------------------------------------
+-- PostgREST's schema cache follows DDL
+-- -----------------------------------------------------------------------------
+-- Supabase's event triggers: after a statement that creates or alters what PostgREST's
+-- schema cache holds (schemas, relations, functions, triggers, types, rules, comments), or
+-- drops one, `NOTIFY pgrst, 'reload schema'`; the local API listens as PostgREST does.
+-- Objects in pg_temp are left out.
+
+/**
+ * Event trigger function (ddl_command_end): reload PostgREST's schema cache after DDL.
+ */
+create or replace function extensions.pgrst_ddl_watch()
+  returns event_trigger
+  language plpgsql
+as $$
+begin
+  if exists (
+    select from pg_event_trigger_ddl_commands() c
+     where c.command_tag in (
+             'CREATE SCHEMA', 'ALTER SCHEMA', 'CREATE TABLE', 'CREATE TABLE AS',
+             'SELECT INTO', 'ALTER TABLE', 'CREATE FOREIGN TABLE', 'ALTER FOREIGN TABLE',
+             'CREATE VIEW', 'ALTER VIEW', 'CREATE MATERIALIZED VIEW',
+             'ALTER MATERIALIZED VIEW', 'CREATE FUNCTION', 'ALTER FUNCTION',
+             'CREATE TRIGGER', 'CREATE TYPE', 'ALTER TYPE', 'CREATE RULE', 'COMMENT')
+       and c.schema_name is distinct from 'pg_temp'
+  ) then
+    notify pgrst, 'reload schema';
+  end if;
+end
+$$;
+
+/**
+ * Event trigger function (sql_drop): reload PostgREST's schema cache after a drop.
+ */
+create or replace function extensions.pgrst_drop_watch()
+  returns event_trigger
+  language plpgsql
+as $$
+begin
+  if exists (
+    select from pg_event_trigger_dropped_objects() o
+     where o.object_type in ('schema', 'table', 'foreign table', 'view',
+                             'materialized view', 'function', 'trigger', 'type', 'rule')
+       and not o.is_temporary
+  ) then
+    notify pgrst, 'reload schema';
+  end if;
+end
+$$;
+
+do $$
+begin
+  if not exists (select from pg_event_trigger where evtname = 'pgrst_ddl_watch') then
+    create event trigger pgrst_ddl_watch on ddl_command_end
+      execute function extensions.pgrst_ddl_watch();
+  end if;
+  if not exists (select from pg_event_trigger where evtname = 'pgrst_drop_watch') then
+    create event trigger pgrst_drop_watch on sql_drop
+      execute function extensions.pgrst_drop_watch();
+  end if;
+end
+$$;
 
 -- -----------------------------------------------------------------------------
 -- Schema auth (owned by Supabase Auth's role)

@@ -159,12 +159,24 @@ select r.rolname, s.setconfig
 
 _schema_cache: dict[tuple[str, str, str], list[FunctionInfo]] = {}
 _role_settings_cache: dict[str, dict[str, dict[str, str]]] = {}
+# Bumped by every reload: a lookup that read the catalog before one does not keep what it
+# read (the DDL that caused the reload may have committed after the read).
+_epoch = 0
 
 
 def clear_schema_cache() -> None:
     """Forget cached signatures and role settings (PostgREST's `NOTIFY pgrst, 'reload
-    schema'` / `'reload config'`)."""
+    schema'`, which re-reads the roles' settings too)."""
+    global _epoch
+    _epoch += 1
     _schema_cache.clear()
+    _role_settings_cache.clear()
+
+
+def clear_role_settings() -> None:
+    """Forget cached role settings (PostgREST's `NOTIFY pgrst, 'reload config'`)."""
+    global _epoch
+    _epoch += 1
     _role_settings_cache.clear()
 
 
@@ -498,22 +510,25 @@ def _known(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any], request
 
 
 def _remember(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any], request: _Request,
-              function_rows: list[tuple[Any, ...]], settings_rows: list[tuple[Any, ...]]
-              ) -> tuple[list[FunctionInfo], dict[str, dict[str, str]]]:
+              function_rows: list[tuple[Any, ...]], settings_rows: list[tuple[Any, ...]],
+              epoch: int) -> tuple[list[FunctionInfo], dict[str, dict[str, str]]]:
+    """What the catalog said, kept unless a reload came since `epoch` (when it was read)."""
     candidates = _functions_from_rows(request.schema, request.function, function_rows)
     settings = _role_settings_from_rows(settings_rows)
-    _schema_cache[_cache_key(conn, request.schema, request.function)] = candidates
-    _role_settings_cache[_database_key(conn)] = settings
+    if epoch == _epoch:
+        _schema_cache[_cache_key(conn, request.schema, request.function)] = candidates
+        _role_settings_cache[_database_key(conn)] = settings
     return candidates, settings
 
 
 def _lookup(conn: psycopg.Connection[Any], request: _Request
             ) -> tuple[list[FunctionInfo], dict[str, dict[str, str]]]:
     """The signatures and role settings, loaded over a sync connection when not cached."""
+    epoch = _epoch
     return _known(conn, request) or _remember(
         conn, request,
         conn.execute(_CATALOG_QUERY, (request.schema, request.function)).fetchall(),
-        conn.execute(_ROLE_SETTINGS_QUERY).fetchall())
+        conn.execute(_ROLE_SETTINGS_QUERY).fetchall(), epoch)
 
 
 def _plan(request: _Request, candidates: list[FunctionInfo],
@@ -647,9 +662,11 @@ async def awrite(conn: psycopg.AsyncConnection[Any], schema: str, path: str, met
 async def _arole_settings(conn: psycopg.AsyncConnection[Any]) -> dict[str, dict[str, str]]:
     role_settings = _role_settings_cache.get(_database_key(conn))
     if role_settings is None:
+        epoch = _epoch
         rows = await (await conn.execute(_ROLE_SETTINGS_QUERY)).fetchall()
-        role_settings = _role_settings_cache[_database_key(conn)] = (
-            _role_settings_from_rows(rows))
+        role_settings = _role_settings_from_rows(rows)
+        if epoch == _epoch:
+            _role_settings_cache[_database_key(conn)] = role_settings
     return role_settings
 
 
@@ -670,8 +687,9 @@ async def _alookup(conn: psycopg.AsyncConnection[Any], request: _Request
     """The signatures and role settings, loaded over an async connection when not cached."""
     known = _known(conn, request)
     if known is None:
+        epoch = _epoch
         functions = await (await conn.execute(
             _CATALOG_QUERY, (request.schema, request.function))).fetchall()
         settings = await (await conn.execute(_ROLE_SETTINGS_QUERY)).fetchall()
-        known = _remember(conn, request, functions, settings)
+        known = _remember(conn, request, functions, settings, epoch)
     return known

@@ -67,10 +67,12 @@ def _run_file(conn: psycopg.Connection, path: Path) -> None:
 
 def standin_needed(conn: psycopg.Connection) -> bool:
     """True where this database lacks what the stand-in creates (`auth.users`, or its
-    newest table `auth.refresh_tokens`): a plain Postgres, or one prepared by an older
-    stand-in. Supabase has both."""
+    newest objects: the table `auth.refresh_tokens`, the event trigger `pgrst_ddl_watch`):
+    a plain Postgres, or one prepared by an older stand-in. Supabase has them all."""
     row = conn.execute("select to_regclass('auth.users') is null"
-                       " or to_regclass('auth.refresh_tokens') is null").fetchone()
+                       " or to_regclass('auth.refresh_tokens') is null"
+                       " or not exists (select from pg_event_trigger"
+                       "                 where evtname = 'pgrst_ddl_watch')").fetchone()
     return bool(row and row[0])
 
 

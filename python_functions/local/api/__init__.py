@@ -7,11 +7,13 @@ answer instead).
     /auth/v1/...        sign-up, sign-in, user, sign-out    (gotrue.py; mail, OAuth: 422)
     /functions/v1/...   the AI service's routes, proxied     (here)
 
-CORS for browser apps on every path (`python_functions.service.cors`).
+CORS for browser apps on every path (`python_functions.service.cors`). What it keeps of the
+database (signatures, tables, role settings) is reloaded on `NOTIFY pgrst` (listener.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import tomllib
@@ -28,8 +30,10 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from python_functions import PROJECT_ROOT
+from python_functions.db import rpc
 from python_functions.db.pool import LifoConnectionPool
 from python_functions.local.api.gotrue import GoTrue
+from python_functions.local.api.listener import Listener
 from python_functions.local.api.rest import RpcEndpoint, json_response, root
 from python_functions.local.api.tables import TableEndpoint, max_rows
 from python_functions.service import cors
@@ -110,12 +114,23 @@ def create_app(database_url: str, jwt_secret: str, functions_url: str, public_ur
                   rotation=rotation, reuse_interval_s=reuse_interval_s)
     functions = FunctionsProxy(http)
 
+    async def reload_schema() -> None:
+        await pool.drain()
+        rpc.clear_schema_cache()
+        tables.forget()
+
+    listener = Listener(database_url, reload_schema, rpc.clear_role_settings)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await pool.open(wait=False)
+        listening = asyncio.create_task(listener.run())
         try:
             yield
         finally:
+            listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listening
             await http.aclose()
             await pool.close()
 

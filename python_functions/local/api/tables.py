@@ -1142,6 +1142,15 @@ class TableEndpoint:
     def __init__(self, rest: RpcEndpoint, max_rows: int | None) -> None:
         self.rest = rest
         self.max_rows = max_rows
+        # Per schema, read once and kept until PostgREST would reload its schema cache
+        # (`forget`); `_epoch` counts the reloads, so that a catalog read before one is not kept.
+        self._catalogs: dict[str, Catalog] = {}
+        self._epoch = 0
+
+    def forget(self) -> None:
+        """Drop the cached catalogs: the schema cache reload of `NOTIFY pgrst`."""
+        self._epoch += 1
+        self._catalogs.clear()
 
     async def handle(self, request: Request) -> Response:
         try:
@@ -1157,22 +1166,28 @@ class TableEndpoint:
     async def _catalog(self, schema: str, table: str) -> Catalog | RestError:
         """The schema's relations and foreign keys, or PostgREST's 404 `PGRST205` when
         `table` is not one of them."""
-        try:
-            async with self.rest.pool.connection() as conn:
-                rows = await (await conn.execute(_COLUMNS_QUERY, (schema,))).fetchall()
-                keys = await (await conn.execute(_FOREIGN_KEYS_QUERY, (schema, schema))
-                              ).fetchall()
-        except PoolTimeout:
-            missing = rpc.unavailable()
-            return RestError(missing.status, missing.body, missing.headers)
-        tables: dict[str, dict[str, str]] = {}
-        for relation, column, kind in rows:
-            columns = tables.setdefault(str(relation), {})
-            if column is not None:
-                columns[str(column)] = str(kind)
-        if table in tables:
-            return Catalog(schema, tables, _relationships(keys))
-        close = difflib.get_close_matches(table, list(tables), n=1, cutoff=0.75)
+        catalog = self._catalogs.get(schema)
+        if catalog is None:
+            epoch = self._epoch
+            try:
+                async with self.rest.pool.connection() as conn:
+                    rows = await (await conn.execute(_COLUMNS_QUERY, (schema,))).fetchall()
+                    keys = await (await conn.execute(_FOREIGN_KEYS_QUERY, (schema, schema))
+                                  ).fetchall()
+            except PoolTimeout:
+                missing = rpc.unavailable()
+                return RestError(missing.status, missing.body, missing.headers)
+            tables: dict[str, dict[str, str]] = {}
+            for relation, column, kind in rows:
+                columns = tables.setdefault(str(relation), {})
+                if column is not None:
+                    columns[str(column)] = str(kind)
+            catalog = Catalog(schema, tables, _relationships(keys))
+            if epoch == self._epoch:
+                self._catalogs[schema] = catalog
+        if table in catalog.tables:
+            return catalog
+        close = difflib.get_close_matches(table, list(catalog.tables), n=1, cutoff=0.75)
         return pgrst_error(404, "PGRST205",
                            f"Could not find the table '{schema}.{table}' in the schema cache",
                            hint=f"Perhaps you meant the table '{schema}.{close[0]}'" if close
