@@ -79,6 +79,8 @@ create function rpc_test.volatile_info() returns jsonb language sql as $$
 create function rpc_test.slow(seconds float) returns text language sql as $$
   select pg_sleep(seconds)::text $$;
 create function rpc_test.for_users() returns text language sql as $$ select 'hello' $$;
+create function rpc_test.two_rows() returns int language sql as $$
+  select (select g from generate_series(1, 2) g) $$;
 create function rpc_test.for_service() returns text language sql as $$ select 'hello' $$;
 
 grant execute on all functions in schema rpc_test to anon, authenticated, service_role;
@@ -228,6 +230,34 @@ def test_lost_connection_is_503(database_url: str, alice: User) -> None:
     conn.close()
     response = rpc.call(conn, "rpc_test", "for_users", {}, alice.claims)
     assert_error(response, 503, "PGRST000")
+
+
+@pytest.mark.parametrize(("sqlstate", "message", "status"), [
+    ("57P01", "terminating connection due to administrator command", 503),  # a shutdown
+    ("57014", "canceling statement due to statement timeout", 500),
+    ("21000", "UPDATE requires a WHERE clause", 400),  # pg-safeupdate
+    ("21000", "more than one row returned by a subquery used as an expression", 500),
+    ("22023", 'role "ghost" does not exist', 401),
+    ("22023", 'invalid value for parameter "TimeZone": "Nowhere"', 400),
+    ("PT402", "", 402), ("PTxyz", "", 500),
+])
+def test_sqlstates_map_to_postgrests_statuses(sqlstate: str, message: str, status: int
+                                              ) -> None:
+    """The rows of PostgREST v16.1's `mapSQLtoHTTP` that depend on more than a prefix.
+    (57P01 is what a call reads on a connection the server ended in a shutdown, when the
+    server's last message arrives before the connection is seen closed: the database blip
+    tests met it.)"""
+    assert rpc.status_for_sqlstate(sqlstate, True, message) == status
+
+
+def test_more_than_one_row_where_one_is_expected_is_500_not_the_clients_fault(
+        api: Api, alice: User) -> None:
+    assert_error(api("rpc_test.two_rows", alice), 500, "21000")
+
+
+def test_a_jwt_role_that_does_not_exist_is_401(api: Api, alice: User) -> None:
+    response = api("rpc_test.request_info", claims={**alice.claims, "role": "no_such_role"})
+    assert "does not exist" in assert_error(response, 401, "22023")["message"]
 
 
 def test_json_nested_too_deep_is_refused_before_postgres(api: Api, alice: User) -> None:

@@ -24,7 +24,8 @@ as PostgREST does per request (docs.postgrest.org, "Transactions" and "Functions
   - `raise sqlstate 'PTnnn'` answers status nnn;
   - any other SQLSTATE by PostgREST's table ("HTTP Status Codes", references/errors):
     `42501` is 401 for anon and 403 otherwise, `23503`/`23505` 409, `25006` 405, `42883` and
-    `42P01` 404, `P0001` 400, other `P0*` 500, `08*` 503, ... with the body
+    `42P01` 404, `P0001` 400, other `P0*` 500, `08*` and `57P01` (the server shutting down)
+    503, `21000` 500, a JWT role that does not exist 401, ... with the body
     `{code, message, details, hint}`;
   - a function the schema cache does not know is 404 `PGRST202`, like PostgREST's;
   - `acall(..., csv=True)`: the body is PostgREST's `text/csv` of the rows (the local
@@ -66,9 +67,9 @@ from python_functions.db import wire
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 
-# Exact codes first, then prefixes, as the PostgREST table lists them.
+# Exact codes first, then prefixes, as PostgREST v16.1 maps them (`Error.mapSQLtoHTTP`).
 _EXACT_STATUS = {
-    "23503": 409, "23505": 409, "25006": 405, "53400": 500, "P0001": 400,
+    "23503": 409, "23505": 409, "25006": 405, "53400": 500, "57P01": 503, "P0001": 400,
     "42883": 404, "42P01": 404, "42P17": 500,
 }
 _PREFIX_STATUS = {
@@ -90,13 +91,17 @@ def status_text(status: int) -> str:
     return _STATUS_TEXT.get(status, "")
 
 
-def status_for_sqlstate(sqlstate: str, authenticated: bool) -> int:
+def status_for_sqlstate(sqlstate: str, authenticated: bool, message: str = "") -> int:
     if sqlstate == "42501":
         return 403 if authenticated else 401
+    if sqlstate == "21000":  # pg-safeupdate's refusal is the client's; any other, a server's
+        return 400 if message.endswith("requires a WHERE clause") else 500
+    if sqlstate == "22023":  # the JWT's role does not exist
+        return 401 if message.startswith("role") and message.endswith("does not exist") else 400
     if sqlstate in _EXACT_STATUS:
         return _EXACT_STATUS[sqlstate]
-    if sqlstate.startswith("PT") and sqlstate[2:].isdigit():
-        return int(sqlstate[2:])
+    if sqlstate.startswith("PT"):
+        return int(sqlstate[2:]) if sqlstate[2:].isdigit() else 500
     return _PREFIX_STATUS.get(sqlstate[:2], 400)
 
 
@@ -423,7 +428,7 @@ def _pg_error_response(diag: Diagnostic, authenticated: bool) -> RpcResponse:
                 "details": None, "hint": None,
             })
         return _error_response(status, body, headers)
-    status = status_for_sqlstate(sqlstate, authenticated)
+    status = status_for_sqlstate(sqlstate, authenticated, diag.message_primary or "")
     return _error_response(status, {
         "code": sqlstate,
         "message": diag.message_primary,

@@ -10,6 +10,11 @@ The service only calls service-only RPCs (`begin_*`, `finish_*`) as `service_rol
 
 Both answer the same `RpcResponse` (status, headers, body) for the same call.
 
+The direct transport keeps the function signatures it reads, as PostgREST does, until
+`NOTIFY pgrst` (which Supabase's event triggers send after DDL) tells it to reload them
+(`db/listener.py`); through a pooler in transaction mode (`prepared=False`), where LISTEN
+hears nothing, it keeps them until restarted.
+
 Database trouble is an answer, not an exception: a connection is checked when it is taken
 from the pool (one that died in a restart is replaced, not handed to a request), and when
 no connection can be had within CONNECT_TIMEOUT_S the call answers 503 `PGRST000`, as
@@ -19,6 +24,7 @@ PostgREST does while its database is away.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -31,10 +37,12 @@ from postgrest.base_request_builder import RequestConfig
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from python_functions.db import rpc
+from python_functions.db.listener import Listener
 from python_functions.db.pool import LifoConnectionPool
 from supabase import AsyncClient, AsyncClientOptions, acreate_client
 
 CONNECT_TIMEOUT_S = 3.0
+LISTENER_NAME = "python_functions_listener"  # its connection's application_name
 
 SERVICE_CLAIMS = {"role": "service_role", "iss": "python_functions"}
 
@@ -72,6 +80,13 @@ class PostgresDatabase:
             check=self._check,
             kwargs=self._connect_options,
         )
+        self._listener = (Listener(url, LISTENER_NAME, self._reload_schema,
+                                   rpc.clear_role_settings) if prepared else None)
+        self._listening: asyncio.Task[None] | None = None
+
+    async def _reload_schema(self) -> None:
+        await self._pool.drain()
+        rpc.clear_schema_cache()
 
     async def _check(self, conn: psycopg.AsyncConnection[Any]) -> None:
         """The pool's check on checkout, skipped for a connection that just answered."""
@@ -82,6 +97,8 @@ class PostgresDatabase:
 
     async def open(self) -> None:
         await self._pool.open(wait=False)
+        if self._listener is not None:
+            self._listening = asyncio.create_task(self._listener.run())
 
     async def call(self, function: str, args: dict[str, Any]) -> rpc.RpcResponse:
         schema, _, name = function.partition(".")
@@ -120,6 +137,10 @@ class PostgresDatabase:
             return False
 
     async def close(self) -> None:
+        if self._listening is not None:
+            self._listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listening
         await self._pool.close()
 
 

@@ -1,4 +1,4 @@
-"""The local API follows the database as PostgREST v16.1 does (listener.py): what it caches
+"""The local API follows the database as PostgREST v16.1 does (db/listener.py): what it caches
 (function signatures, a schema's tables and foreign keys, the roles' settings) is reloaded
 on `NOTIFY pgrst`, which the stand-in's event triggers send after DDL, as Supabase's do."""
 
@@ -12,8 +12,7 @@ import httpx
 import psycopg
 import pytest
 
-from python_functions.local.api import create_app
-from python_functions.local.api.listener import APPLICATION_NAME
+from python_functions.local.api import LISTENER_NAME, create_app
 from python_functions.local.cluster import free_port
 from python_functions.service.settings import DEV_JWT_SECRET
 from tests.conftest import one
@@ -25,7 +24,7 @@ WAIT_S = 15.0  # a generous bound on the notification's trip, not a measured tim
 
 def _listeners(admin: psycopg.Connection[Any]) -> int:
     row = admin.execute("select count(*) from pg_stat_activity where application_name = %s",
-                        (APPLICATION_NAME,)).fetchone()
+                        (LISTENER_NAME,)).fetchone()
     assert row is not None
     return int(row[0])
 
@@ -168,6 +167,6 @@ def test_a_listener_that_lost_its_connection_reloads_once_it_is_back(
             superuser.execute("alter event trigger pgrst_ddl_watch enable")
         listening = _listeners(admin)
         superuser.execute("select pg_terminate_backend(pid) from pg_stat_activity"
-                          " where application_name = %s", (APPLICATION_NAME,))
+                          " where application_name = %s", (LISTENER_NAME,))
         _wait_for(lambda: _listeners(admin) >= listening, lambda: "the listeners to reconnect")
     assert _eventually(lambda: probe.post("/rest/v1/rpc/late", json={}), 200).json() == 7

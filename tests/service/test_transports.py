@@ -7,13 +7,14 @@ import asyncio
 import uuid
 from typing import Any
 
+import psycopg
 import pytest
 
 from python_functions.db.pool import LifoConnectionPool
 from python_functions.db.rpc import RpcResponse
-from python_functions.db.transports import PostgresDatabase, PostgrestDatabase
+from python_functions.db.transports import LISTENER_NAME, PostgresDatabase, PostgrestDatabase
 from python_functions.local.cluster import free_port
-from tests.conftest import User
+from tests.conftest import User, one
 from tests.http_fixtures import SERVICE_ROLE_KEY, ServerThread
 
 Call = tuple[str, dict[str, Any]]
@@ -144,3 +145,53 @@ def test_the_pool_hands_out_the_connection_returned_last(database_url: str) -> N
     assert len(set(order)) == 4
     assert calls == [order[-1]] * 6
     assert size == 4  # the others are kept, idle
+
+
+
+def _listeners(admin: psycopg.Connection[Any]) -> int:
+    row = admin.execute("select count(*) from pg_stat_activity where application_name = %s",
+                        (LISTENER_NAME,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_the_direct_transport_reloads_on_notify_as_postgrest_does(
+        database_url: str, admin: psycopg.Connection[Any]) -> None:
+    """A schema reload (`NOTIFY pgrst`) flushes the pool, as PostgREST's does: the call
+    after it runs on a connection opened since. (The signatures it forgets are the same
+    cache the local API's tests watch: tests/local_api/test_schema_reload.py.)"""
+    schema = f"transport_probe_{uuid.uuid4().hex[:8]}"
+
+    def opened_after(response: RpcResponse, moment: Any) -> bool:
+        row = admin.execute("select backend_start from pg_stat_activity where pid = %s",
+                            (response.body,)).fetchone()
+        return row is not None and row[0] > moment
+
+    async def scenario() -> bool:
+        before = _listeners(admin)
+        db = PostgresDatabase(database_url)
+        await db.open()
+        try:
+            for _ in range(300):  # at most 15 s for its listener to connect
+                if _listeners(admin) > before:
+                    break
+                await asyncio.sleep(0.05)
+            backend = f"{schema}.backend"
+            assert (await db.call(backend, {})).status == 200
+            notified = one(admin, "select clock_timestamp()")
+            admin.execute("notify pgrst, 'reload schema'")
+            for _ in range(300):  # at most 15 s for the notification
+                if opened_after(await db.call(backend, {}), notified):
+                    return True
+                await asyncio.sleep(0.05)
+            return False
+        finally:
+            await db.close()
+
+    admin.execute(f"create schema {schema}; grant usage on schema {schema} to service_role;"
+                  f" create function {schema}.backend() returns int language sql"
+                  f" as $$ select pg_backend_pid() $$; grant execute on function"
+                  f" {schema}.backend() to service_role")
+    try:
+        assert asyncio.run(scenario()), "the pool was not flushed"
+    finally:
+        admin.execute(f"drop schema {schema} cascade")

@@ -8,7 +8,7 @@ answer instead).
     /functions/v1/...   the AI service's routes, proxied     (here)
 
 CORS for browser apps on every path (`python_functions.service.cors`). What it keeps of the
-database (signatures, tables, role settings) is reloaded on `NOTIFY pgrst` (listener.py).
+database (signatures, tables, role settings) is reloaded on `NOTIFY pgrst` (db/listener.py).
 """
 
 from __future__ import annotations
@@ -31,15 +31,16 @@ from starlette.routing import Mount, Route
 
 from python_functions import PROJECT_ROOT
 from python_functions.db import rpc
+from python_functions.db.listener import Listener
 from python_functions.db.pool import LifoConnectionPool
 from python_functions.local.api.gotrue import GoTrue
-from python_functions.local.api.listener import Listener
 from python_functions.local.api.rest import RpcEndpoint, json_response, root
 from python_functions.local.api.tables import TableEndpoint, max_rows
 from python_functions.service import cors
 
 log = logging.getLogger("python_functions.local.api")
 
+LISTENER_NAME = "local_api_listener"  # its connection's application_name
 CONFIG_TOML = PROJECT_ROOT / "supabase" / "config.toml"
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer",
                          "upgrade", "proxy-authorization", "proxy-authenticate", "host"})
@@ -119,7 +120,7 @@ def create_app(database_url: str, jwt_secret: str, functions_url: str, public_ur
         rpc.clear_schema_cache()
         tables.forget()
 
-    listener = Listener(database_url, reload_schema, rpc.clear_role_settings)
+    listener = Listener(database_url, LISTENER_NAME, reload_schema, rpc.clear_role_settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

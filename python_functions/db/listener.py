@@ -1,5 +1,6 @@
-"""PostgREST's listener (v16.1: `AppState/Reload.hs`, docs/references/listener.rst): the
-local API listens on the channel `pgrst` and reloads what it keeps of the database when told.
+"""PostgREST's listener (v16.1: `AppState/Reload.hs`, docs/references/listener.rst), for
+the two callers that keep what they read of the catalog as PostgREST does: the local API and
+the AI service's direct transport. Each listens on the channel `pgrst` and reloads when told.
 
     NOTIFY pgrst, 'reload schema';   the schema cache (functions, tables, foreign keys) and
                                      the roles' settings, which PostgREST re-reads with it
@@ -9,11 +10,12 @@ local API listens on the channel `pgrst` and reloads what it keeps of the databa
 
 Supabase's event triggers send the first after DDL (`extensions.pgrst_ddl_watch` and
 `pgrst_drop_watch`; `sql/supabase_standin.sql` creates them for a plain Postgres), so a
-migration applied while `make run` is up is served without a restart. A schema reload also
-replaces the pool's connections, as PostgREST flushes its pool: their prepared statements
-were planned against the old catalog. A lost connection is retried after 1 s, then 2, 4, …
-up to 32 s between tries, and once it is back the schema is reloaded, since notifications
-sent meanwhile were missed.
+migration applied while the service or `make run` is up is served without a restart. A
+schema reload also replaces the pool's connections, as PostgREST flushes its pool: their
+prepared statements were planned against the old catalog. A lost connection is retried after
+1 s, then 2, 4, … up to 32 s between tries, and once it is back the schema is reloaded, since
+notifications sent meanwhile were missed. (LISTEN needs a session: through a pooler in
+transaction mode nothing is heard, as for PostgREST.)
 """
 
 from __future__ import annotations
@@ -24,19 +26,20 @@ from collections.abc import Awaitable, Callable
 
 import psycopg
 
-log = logging.getLogger("python_functions.local.api")
+log = logging.getLogger("python_functions.db.listener")
 
 CHANNEL = "pgrst"  # PostgREST's `db-channel`, as on Supabase
-APPLICATION_NAME = "local_api_listener"
 MAX_DELAY_S = 32
 
 
 class Listener:
     """LISTEN on one connection of its own, for as long as `run` runs."""
 
-    def __init__(self, database_url: str, reload_schema: Callable[[], Awaitable[None]],
+    def __init__(self, database_url: str, application_name: str,
+                 reload_schema: Callable[[], Awaitable[None]],
                  reload_config: Callable[[], None]) -> None:
         self.database_url = database_url
+        self.application_name = application_name
         self.reload_schema = reload_schema
         self.reload_config = reload_config
 
@@ -46,7 +49,7 @@ class Listener:
             try:
                 async with await psycopg.AsyncConnection.connect(
                         self.database_url, autocommit=True, connect_timeout=3,
-                        application_name=APPLICATION_NAME) as conn:
+                        application_name=self.application_name) as conn:
                     await conn.execute(f"listen {CHANNEL}")
                     if delay > 1:  # back after a loss
                         await self.reload_schema()
