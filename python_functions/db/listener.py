@@ -57,8 +57,8 @@ class Listener:
                     log.info("listening for schema reloads", extra={"channel": CHANNEL})
                     async for notice in conn.notifies():
                         await self._handle(notice.payload)
-            except psycopg.Error as exc:
-                log.warning("schema reload listener lost its connection; retrying",
+            except Exception as exc:  # anything: a dead listener would serve stale caches
+                log.warning("schema reload listener stopped; retrying",
                             extra={"error_type": type(exc).__name__, "retry_in_s": delay})
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_DELAY_S)
