@@ -266,3 +266,22 @@ def test_a_changed_migration_is_refused_with_the_way_out(bare_supabase_db: str,
         (tmp_path / first.path.name).write_text(first.path.read_text() + "\nselect 1;\n")
         with pytest.raises(migrations.MigrationError, match="make reset"):
             migrations.apply_migrations(conn, tmp_path)
+
+
+def test_a_database_from_an_older_standin_gets_the_event_triggers_from_the_superuser(
+        bare_supabase_db: str, bootstrap_url: str) -> None:
+    """A cluster prepared before the stand-in had `pgrst_ddl_watch` is upgraded by the next
+    `make run` (its bootstrap superuser); `postgres` alone is told what to do."""
+    superuser_url = _with_database(bootstrap_url, bare_supabase_db.rsplit("/", 1)[1])
+    with psycopg.connect(superuser_url, autocommit=True) as superuser:
+        superuser.execute("drop event trigger pgrst_ddl_watch")
+        with pytest.raises(migrations.MigrationError, match=r"supabase_standin\.sql"):
+            migrations.prepare_database(bare_supabase_db, seed=False)
+        migrations.prepare_database(bare_supabase_db, seed=False, bootstrap_dsn=superuser_url)
+        assert superuser.execute("select count(*) from pg_event_trigger where evtname in"
+                                 " ('pgrst_ddl_watch', 'pgrst_drop_watch')").fetchone() == (2,)
+        with psycopg.connect(bare_supabase_db, autocommit=True) as conn:
+            conn.execute("listen pgrst")
+            conn.execute("create table public.probe (id int)")  # DDL as postgres
+            assert [n.payload for n in conn.notifies(timeout=5, stop_after=1)] == [
+                "reload schema"]

@@ -184,8 +184,10 @@ def prepare_database(dsn: str, *, seed: bool, bootstrap_dsn: str | None = None) 
         if standin_needed(conn):
             if not _is_superuser(conn):
                 raise MigrationError(
-                    "this database has no auth.users: it is neither Supabase nor prepared by"
-                    " the stand-in, and this role may not create the platform objects"
+                    "this database lacks platform objects (auth.users, auth.refresh_tokens or"
+                    " the pgrst_ddl_watch event trigger): it is neither Supabase nor prepared"
+                    " by the current stand-in, and this role may not create them: apply"
+                    " sql/supabase_standin.sql as a superuser first"
                 )
             apply_standin(conn)
         applied = apply_migrations(conn)
