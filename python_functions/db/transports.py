@@ -64,9 +64,11 @@ CHECK_IDLE_AFTER_S = 1.0
 
 
 class PostgresDatabase:
-    def __init__(self, url: str, max_size: int = 10, prepared: bool = True) -> None:
+    def __init__(self, url: str, max_size: int = 10, prepared: bool = True,
+                 listener_name: str = LISTENER_NAME) -> None:
         """`prepared=False` for a pooler in transaction mode: statements are sent unprepared
-        (psycopg's `prepare_threshold=None`, which `rpc`'s pipeline follows)."""
+        (psycopg's `prepare_threshold=None`, which `rpc`'s pipeline follows), and nothing
+        listens. `listener_name`: the application_name of the LISTEN connection."""
         self._url = url
         self._connect_options: dict[str, Any] = {
             "autocommit": True, "application_name": "python_functions",
@@ -80,7 +82,7 @@ class PostgresDatabase:
             check=self._check,
             kwargs=self._connect_options,
         )
-        self._listener = (Listener(url, LISTENER_NAME, self._reload_schema,
+        self._listener = (Listener(url, listener_name, self._reload_schema,
                                    rpc.clear_role_settings) if prepared else None)
         self._listening: asyncio.Task[None] | None = None
 

@@ -5,6 +5,7 @@ on `NOTIFY pgrst`, which the stand-in's event triggers send after DDL, as Supaba
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -22,11 +23,13 @@ SCHEMA = "reload_probe"
 WAIT_S = 15.0  # a generous bound on the notification's trip, not a measured time
 
 
-def _listeners(admin: psycopg.Connection[Any]) -> int:
-    row = admin.execute("select count(*) from pg_stat_activity where application_name = %s",
-                        (LISTENER_NAME,)).fetchone()
-    assert row is not None
-    return int(row[0])
+LISTENER = f"{LISTENER_NAME}_{uuid.uuid4().hex[:8]}"  # the probe's own, told from the others
+
+
+def _listening(admin: psycopg.Connection[Any]) -> bool:
+    row = admin.execute("select count(*) from pg_stat_activity where application_name = %s"
+                        " and query ilike 'listen%%'", (LISTENER,)).fetchone()
+    return row is not None and row[0] == 1
 
 
 def _wait_for(what: Callable[[], bool], description: Callable[[], str]) -> None:
@@ -56,14 +59,13 @@ def _code(response: httpx.Response) -> str:
 def probe(admin: psycopg.Connection[Any], database_url: str) -> Iterator[httpx.Client]:
     """A local API that exposes only the schema `reload_probe`, its listener connected."""
     admin.execute(f"create schema {SCHEMA}; grant usage on schema {SCHEMA} to anon")
-    before = _listeners(admin)
     port = free_port()
     app = create_app(database_url, DEV_JWT_SECRET, f"http://127.0.0.1:{free_port()}",
-                     f"http://127.0.0.1:{port}", schemas=[SCHEMA])
+                     f"http://127.0.0.1:{port}", schemas=[SCHEMA], listener_name=LISTENER)
     try:
         with ServerThread(app, port=port) as server, httpx.Client(
                 base_url=server.url, headers={"apikey": ANON_KEY}, timeout=10) as client:
-            _wait_for(lambda: _listeners(admin) > before, lambda: "the listener")
+            _wait_for(lambda: _listening(admin), lambda: "the listener")
             yield client
     finally:
         admin.execute(f"drop schema {SCHEMA} cascade")
@@ -165,8 +167,7 @@ def test_a_listener_that_lost_its_connection_reloads_once_it_is_back(
                           f" {SCHEMA} to anon")
         finally:
             superuser.execute("alter event trigger pgrst_ddl_watch enable")
-        listening = _listeners(admin)
-        superuser.execute("select pg_terminate_backend(pid) from pg_stat_activity"
-                          " where application_name = %s", (LISTENER_NAME,))
-        _wait_for(lambda: _listeners(admin) >= listening, lambda: "the listeners to reconnect")
+        superuser.execute("select pg_terminate_backend(pid, 5000) from pg_stat_activity"
+                          " where application_name = %s", (LISTENER,))
+        _wait_for(lambda: _listening(admin), lambda: "the listener to reconnect")
     assert _eventually(lambda: probe.post("/rest/v1/rpc/late", json={}), 200).json() == 7

@@ -148,10 +148,10 @@ def test_the_pool_hands_out_the_connection_returned_last(database_url: str) -> N
 
 
 
-def _listeners(admin: psycopg.Connection[Any]) -> int:
-    row = admin.execute("select count(*) from pg_stat_activity where application_name = %s",
-                        (LISTENER_NAME,)).fetchone()
-    return int(row[0]) if row else 0
+def _listening(admin: psycopg.Connection[Any], name: str) -> bool:
+    row = admin.execute("select count(*) from pg_stat_activity where application_name = %s"
+                        " and query ilike 'listen%%'", (name,)).fetchone()
+    return row is not None and row[0] == 1
 
 
 def test_the_direct_transport_reloads_on_notify_as_postgrest_does(
@@ -167,14 +167,16 @@ def test_the_direct_transport_reloads_on_notify_as_postgrest_does(
         return row is not None and row[0] > moment
 
     async def scenario() -> bool:
-        before = _listeners(admin)
-        db = PostgresDatabase(database_url)
+        name = f"{LISTENER_NAME}_{uuid.uuid4().hex[:8]}"  # told from the other services'
+        db = PostgresDatabase(database_url, listener_name=name)
         await db.open()
         try:
             for _ in range(300):  # at most 15 s for its listener to connect
-                if _listeners(admin) > before:
+                if _listening(admin, name):
                     break
                 await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("the listener did not connect")
             backend = f"{schema}.backend"
             assert (await db.call(backend, {})).status == 200
             notified = one(admin, "select clock_timestamp()")

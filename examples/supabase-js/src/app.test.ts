@@ -240,6 +240,16 @@ describe('auth', () => {
     const deleted = await plans.delete({ count: 'exact' }).eq('id', inserted.data!.id)
     assert.equal(deleted.status, 204)
     assert.equal(deleted.count, 1)
+    // a bulk insert names the union of its keys (`columns`): a row that lacks one gets
+    // null, unless `defaultToNull: false` (Prefer: missing=default) gives the column default
+    const rows = [{ name: 'Push', archived: true }, { name: 'Pull' }]
+    const nulls = await plans.insert(rows)
+    assert.equal(nulls.error?.code, '23502') // archived is not null
+    const defaults = await plans.insert(rows, { defaultToNull: false }).select('name, archived')
+    assert.equal(defaults.status, 201)
+    assert.deepEqual(defaults.data, [{ name: 'Push', archived: true },
+      { name: 'Pull', archived: false }])
+    await plans.delete().in('name', ['Push', 'Pull'])
   })
 
   test('without signing in, client RPCs are refused (anon)', async () => {

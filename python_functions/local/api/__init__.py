@@ -99,8 +99,10 @@ class FunctionsProxy:
 
 def create_app(database_url: str, jwt_secret: str, functions_url: str, public_url: str,
                schemas: list[str] | None = None, pool_size: int = 10,
-               anonymous: bool | None = None) -> Starlette:
-    """The local API; `schemas` and `anonymous` (sign-ins) default to supabase/config.toml."""
+               anonymous: bool | None = None, listener_name: str = LISTENER_NAME
+               ) -> Starlette:
+    """The local API; `schemas` and `anonymous` (sign-ins) default to supabase/config.toml;
+    `listener_name` is the application_name of its LISTEN connection."""
     pool: AsyncConnectionPool[Any] = LifoConnectionPool(
         database_url, min_size=1, max_size=pool_size, open=False, timeout=3.0,
         check=AsyncConnectionPool.check_connection,
@@ -120,7 +122,7 @@ def create_app(database_url: str, jwt_secret: str, functions_url: str, public_ur
         rpc.clear_schema_cache()
         tables.forget()
 
-    listener = Listener(database_url, LISTENER_NAME, reload_schema, rpc.clear_role_settings)
+    listener = Listener(database_url, listener_name, reload_schema, rpc.clear_role_settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

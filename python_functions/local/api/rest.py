@@ -380,10 +380,13 @@ class Preferences:
     def settings(self) -> dict[str, str] | None:
         return {"timezone": self.timezone} if self.timezone is not None else None
 
-    def applied(self, write: bool = False) -> str | None:
-        """`Preference-Applied` (`prefAppliedHeader`); `write`: for a table write, which
-        also names its `return=`."""
-        named = [f"return={self.representation}" if write and self.representation else "",
+    def applied(self, write: str | None = None) -> str | None:
+        """`Preference-Applied` (`prefAppliedHeader`, `responsePreferences`); `write`: the
+        method of a table write, which also names its `return=` (and an insert's or an
+        update's `missing=`)."""
+        named = [f"missing={self.missing}" if write in ("POST", "PATCH") and self.missing
+                 else "",
+                 f"return={self.representation}" if write and self.representation else "",
                  f"count={self.count}" if self.count else "",
                  f"handling={self.handling}" if self.handling else "",
                  f"timezone={self.timezone}" if self.timezone is not None else ""]

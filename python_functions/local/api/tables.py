@@ -35,10 +35,12 @@ What it mirrors:
 * A write (`mainWrite`, `mutatePlanToQuery`, `ApiRequest/Payload.hs`): POST inserts the
   JSON body's object or array (each object's keys the same, 400 `PGRST102` otherwise, or
   the `columns=` named), typed by the table's columns (an unknown one is 400 `PGRST204`),
-  the others from their defaults; PATCH sets the body's keys on the filtered rows; DELETE
-  deletes them. `Prefer: return=representation` answers the rows (`select` shapes them;
+  the others from their defaults (and, with `Prefer: missing=default`, a key an object
+  lacks from its column's default, not null); PATCH sets the body's keys on the filtered
+  rows; DELETE deletes them. `Prefer: return=representation` answers the rows (`select` shapes them;
   200, 201 for an insert), else no body (204; 201); `Content-Range` `*/total` (an
-  update's `0-last/total`) with `count=exact`; `Preference-Applied` names `return=`.
+  update's `0-last/total`) with `count=exact`; `Preference-Applied` names `missing=` and
+  `return=`.
 * Both: the media types of `rest.negotiate` (`.single()`: 406 `PGRST116` unless exactly
   one row, a write's then rolled back; `.csv()`; `nulls=stripped`); the
   `response.headers` and `response.status` a policy or trigger may set.
@@ -54,8 +56,8 @@ Aggregates (`count()`, `col.sum()`) are 400 `PGRST123`, as PostgREST's
 `NOT_SERVED_LOCALLY` naming it: a spread of a to-many embed (`...rel(...)`, to-one ones
 are served: their columns join the parent's), ordering by an embedded table's column
 (`order=rel(col)`), upserts (`on_conflict`,
-`Prefer: resolution`, PUT), `Prefer: missing=default`, `return=headers-only` and
-`max-affected`, and `limit`/`order` on a write.
+`Prefer: resolution`, PUT), `return=headers-only` and `max-affected`, and `limit`/`order`
+on a write.
 Many-to-many embedding through a junction table and computed relationships are not looked
 for (no table here has either), where PostgREST would find them. A bare OPTIONS names the
 methods served (`Allow: OPTIONS,GET,HEAD,POST,PATCH,DELETE`).
@@ -89,9 +91,11 @@ from python_functions.local.api.rest import (
 )
 
 _COLUMNS_QUERY = """
-select c.relname, a.attname, format_type(a.atttypid, a.atttypmod)
+select c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
+       case when a.attgenerated = '' then pg_get_expr(d.adbin, d.adrelid) end
   from pg_class c join pg_namespace n on n.oid = c.relnamespace
   left join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+  left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
  where n.nspname = %s and c.relkind in ('r', 'v', 'm', 'f', 'p')
  order by c.relname, a.attnum
 """
@@ -409,6 +413,7 @@ class Catalog:
     schema: str
     tables: dict[str, dict[str, str]]
     relationships: list[Relationship]
+    defaults: dict[str, dict[str, str]]  # per table, its columns' default expressions
 
     def relationship(self, parent: str, embed: Embed) -> Relationship:
         """The one relationship `embed` means from `parent`, else PostgREST's 400 `PGRST200`
@@ -1065,24 +1070,36 @@ async def _payload(request: Request, columns: list[str] | None
 
 
 def _write_statement(method: str, catalog: Catalog, table: str, request: ReadRequest,
-                     keys: list[str], body: Any, full: bool, media: Media
-                     ) -> tuple[bytes, list[str]]:
+                     keys: list[str], body: Any, full: bool, media: Media,
+                     defaults: bool = False) -> tuple[bytes, list[str]]:
     """`mainWrite` with `mutatePlanToQuery`: the write as `pgrst_source`, then the count of
-    its rows and the body `select` makes of them."""
+    its rows and the body `select` makes of them. `defaults` (`Prefer: missing=default`):
+    a key an object lacks takes its column's default, not null (`fromJsonBodyF`)."""
     params: list[str] = []
     qualified = f"{_ident(catalog.schema)}.{_ident(table)}"
     columns = catalog.tables[table]
 
-    def payload() -> str:
+    def payload(kind: str = "json") -> str:
         params.append(json.dumps(body))
-        return f"${len(params)}::json"
+        return f"${len(params)}::{kind}"
 
     def source() -> str:
         typed = ", ".join(f"{_ident(k)} {columns[k]}" for k in keys)
         records = "json_to_record" if isinstance(body, dict) else "json_to_recordset"
-        return (f"FROM (SELECT {payload()} AS json_data) pgrst_payload, LATERAL (SELECT"
-                f" {', '.join(_ident(k) for k in keys)} FROM {records}(pgrst_payload.json_data)"
-                f" AS _({typed})) pgrst_body")
+        rows, given = "", "pgrst_payload.json_data"
+        if defaults:  # each object over an object of the defaults of its columns
+            known = catalog.defaults.get(table, {})
+            pairs = ", ".join(f"'{k.replace(chr(39), chr(39) * 2)}', {known[k]}"
+                              for k in keys if k in known)
+            merged = (f"SELECT jsonb_build_object({pairs}) || pgrst_payload.json_data AS val"
+                      if isinstance(body, dict) else
+                      f"SELECT jsonb_agg(jsonb_build_object({pairs}) || elem) AS val"
+                      " FROM jsonb_array_elements(pgrst_payload.json_data) elem")
+            rows, given = f"LATERAL ({merged}) pgrst_json_defs, ", "pgrst_json_defs.val"
+            records = "jsonb" + records[4:]
+        return (f"FROM (SELECT {payload('jsonb' if defaults else 'json')} AS json_data)"
+                f" pgrst_payload, {rows}LATERAL (SELECT {', '.join(_ident(k) for k in keys)}"
+                f" FROM {records}({given}) AS _({typed})) pgrst_body")
 
     def where() -> str:
         condition = " AND ".join(item.sql(qualified, columns, params)
@@ -1178,11 +1195,14 @@ class TableEndpoint:
                 missing = rpc.unavailable()
                 return RestError(missing.status, missing.body, missing.headers)
             tables: dict[str, dict[str, str]] = {}
-            for relation, column, kind in rows:
+            defaults: dict[str, dict[str, str]] = {}
+            for relation, column, kind, default in rows:
                 columns = tables.setdefault(str(relation), {})
                 if column is not None:
                     columns[str(column)] = str(kind)
-            catalog = Catalog(schema, tables, _relationships(keys))
+                if default is not None:
+                    defaults.setdefault(str(relation), {})[str(column)] = str(default)
+            catalog = Catalog(schema, tables, _relationships(keys), defaults)
             if epoch == self._epoch:
                 self._catalogs[schema] = catalog
         if table in catalog.tables:
@@ -1279,7 +1299,7 @@ class TableEndpoint:
         if (strict := preferences.refusal(function=False)) is not None:
             raise strict
         sql_text, params = _write_statement(method, catalog, table, read, keys, body, full,
-                                            media)
+                                            media, preferences.missing == "default")
         rows = 0
 
         def accept(result: Any) -> rpc.RpcResponse | None:
@@ -1307,7 +1327,7 @@ class TableEndpoint:
         # an update's range is its rows; an insert's and a delete's none (`contentRangeH 1 0`)
         first, shown = (0, rows) if method == "PATCH" else (1, 0)
         out = {"Content-Range": _content_range(first, shown, total)[1]}
-        if (applied := preferences.applied(write=True)) is not None:
+        if (applied := preferences.applied(write=method)) is not None:
             out["Preference-Applied"] = applied
         _, body_bytes, guc_headers, guc_status = (answer.get_value(0, i) for i in range(4))
         out.update(rpc.response_headers(guc_headers))
@@ -1332,8 +1352,6 @@ class TableEndpoint:
         query = request.url.query
         if "on_conflict=" in query or preferences.resolution:
             return "upserts (on_conflict, Prefer: resolution)"
-        if preferences.missing == "default":
-            return "Prefer: missing=default (column defaults for missing keys)"
         if preferences.representation == "headers-only":
             return "Prefer: return=headers-only (a Location header)"
         if preferences.max_affected and preferences.handling == "strict":
