@@ -275,16 +275,24 @@ class _Request:
         return next((f for f in candidates if f.accepts(set(self.args))), None)
 
     def not_found(self, candidates: list[FunctionInfo]) -> RpcResponse:
-        listed = ", ".join(sorted(self.args))
+        """PostgREST's `NoRpc` error (`Error.hs`: its message, details and hint)."""
+        names = sorted(self.args)
+        listed = ", ".join(names)
         qualified = f"{self.schema}.{self.function}"
         hint = None
         if candidates:  # as PostgREST: name the function's parameters
             params = ", ".join(p.name for p in candidates[0].params)
             hint = f"Perhaps you meant to call the function {qualified}({params})"
+        searched = (f" with parameter{'s' if len(names) > 1 else ''} {listed}" if names
+                    else " without parameters")
+        media = self.headers.get("content-type", "application/json").split(";")[0]
+        if self.method == "POST" and media.strip().lower() in ("application/json", ""):
+            searched += " or with a single unnamed json/jsonb parameter"
         return _error_response(404, {
             "code": "PGRST202",
             "message": f"Could not find the function {qualified}({listed}) in the schema cache",
-            "details": f"Searched for the function {qualified} with parameters {listed or '-'}",
+            "details": f"Searched for the function {qualified}{searched}, but no matches were"
+                       " found in the schema cache.",
             "hint": hint,
         })
 
@@ -676,10 +684,11 @@ async def _arole_settings(conn: psycopg.AsyncConnection[Any]) -> dict[str, dict[
 
 
 async def afind(conn: psycopg.AsyncConnection[Any], schema: str, function: str,
-                args: Mapping[str, Any] | None = None) -> RpcResponse | None:
+                args: Mapping[str, Any] | None = None, method: str = "POST",
+                headers: Mapping[str, str] | None = None) -> RpcResponse | None:
     """PostgREST's 404 `PGRST202` when no function of that name takes these arguments, else
     None (nothing is called): what it answers before it looks at the `Accept` header."""
-    request = _Request.build(schema, function, args, None, None, "POST")
+    request = _Request.build(schema, function, args, None, headers, method)
     try:
         candidates, _ = await _alookup(conn, request)
     except psycopg.Error as exc:

@@ -133,7 +133,22 @@ def test_an_unknown_function_is_404_pgrst202(api_http: httpx.Client, alice: User
     response = api_http.post("/rest/v1/rpc/no_such_function", json={"a": 1},
                              headers={**_as(alice), "Content-Profile": "workouts"})
     body = _pgrst(response, 404, "PGRST202")
-    assert "workouts.no_such_function(a)" in body["message"]
+    assert body["message"] == (
+        "Could not find the function workouts.no_such_function(a) in the schema cache")
+    # `NoRpc`'s details: a JSON POST may also mean one unnamed json/jsonb parameter
+    assert body["details"] == (
+        "Searched for the function workouts.no_such_function with parameter a or with a"
+        " single unnamed json/jsonb parameter, but no matches were found in the schema cache.")
+    two = api_http.get("/rest/v1/rpc/no_such_function", params={"a": "1", "b": "2"},
+                       headers={**_as(alice), "Accept-Profile": "workouts"})
+    assert _pgrst(two, 404, "PGRST202")["details"] == (
+        "Searched for the function workouts.no_such_function with parameters a, b, but no"
+        " matches were found in the schema cache.")
+    none = api_http.get("/rest/v1/rpc/no_such_function",
+                        headers={**_as(alice), "Accept-Profile": "workouts"})
+    assert _pgrst(none, 404, "PGRST202")["details"] == (
+        "Searched for the function workouts.no_such_function without parameters, but no"
+        " matches were found in the schema cache.")
 
 
 def test_a_misspelled_argument_is_404_pgrst202_with_the_parameters_as_hint(

@@ -449,13 +449,14 @@ class RpcEndpoint:
             raise pgrst_error(400, "PGRST102", "Empty or invalid json")
         return body
 
-    async def _not_found_or(self, refused: RestError, schema: str, function: str,
-                            args: dict[str, Any]) -> RestError:
+    async def _not_found_or(self, refused: RestError, request: Request, schema: str,
+                            function: str, args: dict[str, Any]) -> RestError:
         """PostgREST looks the function up before it negotiates the answer's media type:
         an unknown function is its 404 whatever the `Accept` header says."""
         try:
             async with self.pool.connection() as conn:
-                missing = await rpc.afind(conn, schema, function, args)
+                missing = await rpc.afind(conn, schema, function, args, request.method,
+                                          dict(request.headers))
         except PoolTimeout:
             missing = rpc.unavailable()
         return refused if missing is None else RestError(missing.status, missing.body,
@@ -472,10 +473,10 @@ class RpcEndpoint:
         headers = dict(request.headers)
         media = negotiate(request.headers.get("accept"))
         if isinstance(media, RestError):
-            raise await self._not_found_or(media, schema, function, args)
+            raise await self._not_found_or(media, request, schema, function, args)
         preferences = Preferences.parse(request.headers.getlist("prefer"))
         if (strict := preferences.refusal()) is not None:
-            raise await self._not_found_or(strict, schema, function, args)
+            raise await self._not_found_or(strict, request, schema, function, args)
         try:
             async with self.pool.connection() as conn:
                 result = await rpc.acall(conn, schema, function, args, claims, headers,
