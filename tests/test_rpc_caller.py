@@ -28,6 +28,8 @@ begin
 end $$;
 create function rpc_test.bad_pgrst_json() returns jsonb language plpgsql as $$
 begin raise sqlstate 'PGRST' using message = 'not json', detail = 'nope'; end $$;
+create function rpc_test.pgrst_without_detail() returns jsonb language plpgsql as $$
+begin raise sqlstate 'PGRST' using message = '{"code": "X", "message": "m"}'; end $$;
 create function rpc_test.pt_status() returns jsonb language plpgsql as $$
 begin
   raise sqlstate 'PT402' using message = 'Payment Required', detail = 'Quota', hint = 'Pay';
@@ -106,7 +108,16 @@ def test_pgrst_raise_takes_over_status_body_and_headers(api: Api, alice: User) -
 
 
 def test_unparsable_pgrst_raise_is_500_pgrst121(api: Api, alice: User) -> None:
-    assert_error(api("rpc_test.bad_pgrst_json", alice), 500, "PGRST121")
+    body = assert_error(api("rpc_test.bad_pgrst_json", alice), 500, "PGRST121")
+    assert body == {  # PostgREST's PGRSTParseError: which part failed, and the fix
+        "code": "PGRST121",
+        "message": "Could not parse JSON in the \"RAISE SQLSTATE 'PGRST'\" error",
+        "details": "Invalid JSON value for MESSAGE: 'not json'",
+        "hint": "MESSAGE must be a JSON object with obligatory keys: 'code', 'message' and"
+                " optional keys: 'details', 'hint'."}
+    no_detail = assert_error(api("rpc_test.pgrst_without_detail", alice), 500, "PGRST121")
+    assert no_detail["details"] == "DETAIL is missing in the RAISE statement"
+    assert no_detail["hint"].startswith("DETAIL must be a JSON object")
 
 
 def test_ptnnn_sqlstate_sets_the_status(api: Api, alice: User) -> None:

@@ -290,7 +290,8 @@ class _Request:
             searched += " or with a single unnamed json/jsonb parameter"
         return _error_response(404, {
             "code": "PGRST202",
-            "message": f"Could not find the function {qualified}({listed}) in the schema cache",
+            "message": f"Could not find the function {qualified}"
+                       f"{f'({listed})' if names else ' without parameters'} in the schema cache",
             "details": f"Searched for the function {qualified}{searched}, but no matches were"
                        " found in the schema cache.",
             "hint": hint,
@@ -417,24 +418,39 @@ def unavailable() -> RpcResponse:
     })
 
 
+def _raise_unparsable(details: str, hint: str = (
+        "DETAIL must be a JSON object with obligatory keys: 'status', 'headers' and optional"
+        " key: 'status_text'.")) -> RpcResponse:
+    """PostgREST's 500 `PGRST121` for a `RAISE SQLSTATE 'PGRST'` it cannot read
+    (`PGRSTParseError`: which part failed, in the details and the hint)."""
+    return _error_response(500, {
+        "code": "PGRST121",
+        "message": "Could not parse JSON in the \"RAISE SQLSTATE 'PGRST'\" error",
+        "details": details, "hint": hint})
+
+
 def _pg_error_response(diag: Diagnostic, authenticated: bool) -> RpcResponse:
     sqlstate = diag.sqlstate
     if sqlstate is None:  # no server answer: the connection is gone
         return unavailable()
     if sqlstate == "PGRST":
+        message, detail_text = diag.message_primary or "", diag.message_detail
         try:
-            body = json.loads(diag.message_primary or "")
-            detail = json.loads(diag.message_detail or "")
+            body = json.loads(message)
+            if not isinstance(body, dict):
+                raise TypeError("MESSAGE must be an object")
+        except (ValueError, TypeError):
+            return _raise_unparsable(f"Invalid JSON value for MESSAGE: '{message}'",
+                                     "MESSAGE must be a JSON object with obligatory keys:"
+                                     " 'code', 'message' and optional keys: 'details', 'hint'.")
+        try:
+            if detail_text is None:
+                return _raise_unparsable("DETAIL is missing in the RAISE statement")
+            detail = json.loads(detail_text)
             status = int(detail["status"])
             headers = {str(k): str(v) for k, v in (detail.get("headers") or {}).items()}
-            if not isinstance(body, dict):
-                raise TypeError("body must be an object")
-        except (ValueError, TypeError, KeyError):
-            return _error_response(500, {
-                "code": "PGRST121",
-                "message": "Could not parse JSON in the RAISE SQLSTATE 'PGRST' error",
-                "details": None, "hint": None,
-            })
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return _raise_unparsable(f"Invalid JSON value for DETAIL: '{detail_text}'")
         return _error_response(status, body, headers)
     status = status_for_sqlstate(sqlstate, authenticated, diag.message_primary or "")
     return _error_response(status, {

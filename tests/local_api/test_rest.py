@@ -146,7 +146,10 @@ def test_an_unknown_function_is_404_pgrst202(api_http: httpx.Client, alice: User
         " matches were found in the schema cache.")
     none = api_http.get("/rest/v1/rpc/no_such_function",
                         headers={**_as(alice), "Accept-Profile": "workouts"})
-    assert _pgrst(none, 404, "PGRST202")["details"] == (
+    nothing = _pgrst(none, 404, "PGRST202")
+    assert nothing["message"] == ("Could not find the function workouts.no_such_function"
+                                  " without parameters in the schema cache")
+    assert nothing["details"] == (
         "Searched for the function workouts.no_such_function without parameters, but no"
         " matches were found in the schema cache.")
 
