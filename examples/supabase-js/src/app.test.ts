@@ -249,7 +249,15 @@ describe('auth', () => {
     assert.equal(defaults.status, 201)
     assert.deepEqual(defaults.data, [{ name: 'Push', archived: true },
       { name: 'Pull', archived: false }])
-    await plans.delete().in('name', ['Push', 'Pull'])
+    // `upsert()` resolves on the primary key, which no client may write here: without an id
+    // it inserts; with one, Postgres refuses the column, as on Supabase
+    const upserted = await plans.upsert({ name: 'Upper' }).select('name')
+    assert.equal(upserted.status, 201)
+    assert.deepEqual(upserted.data, [{ name: 'Upper' }])
+    const byId = await plans.upsert({ id: inserted.data!.id, name: 'Taken' })
+    assert.equal(byId.status, 403)
+    assert.equal(byId.error?.code, '42501')
+    await plans.delete().in('name', ['Push', 'Pull', 'Upper'])
   })
 
   test('without signing in, client RPCs are refused (anon)', async () => {

@@ -325,6 +325,13 @@ _KNOWN_PREFERENCES = frozenset({
     "handling=strict", "handling=lenient"})
 
 
+def _max_affected(given: Sequence[str]) -> int | None:
+    """The first `max-affected=`'s number, if it is one (`listStripPrefix`, `readMaybe`)."""
+    value = next((item[len("max-affected="):] for item in given
+                  if item.startswith("max-affected=")), None)
+    return int(value) if value is not None and re.fullmatch("-?[0-9]+", value) else None
+
+
 @dataclass(frozen=True)
 class Preferences:
     """The `Prefer` headers as PostgREST v16.1 reads them for a function (`Preferences.hs`,
@@ -342,7 +349,7 @@ class Preferences:
     missing: str | None = None
     handling: str | None = None
     timezone: str | None = None
-    max_affected: bool = False
+    max_affected: int | None = None
     invalid: tuple[str, ...] = ()
 
     @classmethod
@@ -361,7 +368,7 @@ class Preferences:
             handling=first("handling", ("strict", "lenient")),
             timezone=next((item.removeprefix("timezone=") for item in given
                            if item.startswith("timezone=")), None),
-            max_affected=any(re.fullmatch(r"max-affected=-?[0-9]+", item) for item in given),
+            max_affected=_max_affected(given),
             invalid=tuple(item for item in given if item not in _KNOWN_PREFERENCES
                           and not item.startswith(("timezone=", "max-affected="))))
 
@@ -372,7 +379,7 @@ class Preferences:
         if self.invalid:
             return pgrst_error(400, "PGRST122", "Invalid preferences given with handling=strict",
                                "Invalid preferences: " + ", ".join(self.invalid))
-        if self.max_affected and function:
+        if self.max_affected is not None and function:
             return pgrst_error(400, "PGRST128", "Function must return SETOF or TABLE when"
                                " max-affected preference is used with handling=strict")
         return None
@@ -380,16 +387,20 @@ class Preferences:
     def settings(self) -> dict[str, str] | None:
         return {"timezone": self.timezone} if self.timezone is not None else None
 
-    def applied(self, write: str | None = None) -> str | None:
+    def applied(self, write: str | None = None, resolution: bool = False) -> str | None:
         """`Preference-Applied` (`prefAppliedHeader`, `responsePreferences`); `write`: the
-        method of a table write, which also names its `return=` (and an insert's or an
-        update's `missing=`)."""
-        named = [f"missing={self.missing}" if write in ("POST", "PATCH") and self.missing
+        method of a table write, which also names its `return=`, an insert's or an update's
+        `missing=`, and an update's or a delete's strict `max-affected=`; `resolution`: an
+        insert's `resolution=` was applied (the table has a key to resolve on)."""
+        named = [f"resolution={self.resolution}" if resolution and self.resolution else "",
+                 f"missing={self.missing}" if write in ("POST", "PATCH") and self.missing
                  else "",
                  f"return={self.representation}" if write and self.representation else "",
                  f"count={self.count}" if self.count else "",
                  f"handling={self.handling}" if self.handling else "",
-                 f"timezone={self.timezone}" if self.timezone is not None else ""]
+                 f"timezone={self.timezone}" if self.timezone is not None else "",
+                 f"max-affected={self.max_affected}" if write in ("PATCH", "DELETE")
+                 and self.handling == "strict" and self.max_affected is not None else ""]
         return ", ".join(item for item in named if item) or None
 
 

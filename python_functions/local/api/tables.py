@@ -39,8 +39,20 @@ What it mirrors:
   lacks from its column's default, not null); PATCH sets the body's keys on the filtered
   rows; DELETE deletes them. `Prefer: return=representation` answers the rows (`select` shapes them;
   200, 201 for an insert), else no body (204; 201); `Content-Range` `*/total` (an
-  update's `0-last/total`) with `count=exact`; `Preference-Applied` names `missing=` and
-  `return=`.
+  update's `0-last/total`) with `count=exact`; `Preference-Applied` names `resolution=`,
+  `missing=`, `return=` and a strict `max-affected=`.
+* Upserts: POST with `Prefer: resolution=merge-duplicates` (`ON CONFLICT ... DO UPDATE`
+  of the body's columns) or `ignore-duplicates` (`DO NOTHING`) on `on_conflict=`'s
+  columns, else the primary key's (neither: a plain insert, the resolution not named
+  applied); a merge that inserted no row is 200, as PostgREST counts inserted rows in
+  `pgrst.inserted`. PUT upserts one row by its primary key: the filters must be exactly
+  the key's columns with `eq` (405 `PGRST105`), no `limit`/`offset` (400 `PGRST114`), and
+  the body's row must carry the URL's key (400 `PGRST115`, nothing written); 201 inserted,
+  200 updated, 204 without `return=representation`. Both run as the caller, so a conflict
+  with a row the caller's policies hide is Postgres' 42501, not a takeover.
+* `return=headers-only`: an insert of one row answers `Location: /table?key=eq.value`.
+  `Prefer: handling=strict, max-affected=n`: an update or delete of more rows is rolled
+  back, 400 `PGRST124`.
 * Both: the media types of `rest.negotiate` (`.single()`: 406 `PGRST116` unless exactly
   one row, a write's then rolled back; `.csv()`; `nulls=stripped`); the
   `response.headers` and `response.status` a policy or trigger may set.
@@ -55,12 +67,12 @@ Aggregates (`count()`, `col.sum()`) are 400 `PGRST123`, as PostgREST's
 `db-aggregates-enabled` is off by default, on Supabase too. Not served here, each a 501
 `NOT_SERVED_LOCALLY` naming it: a spread of a to-many embed (`...rel(...)`, to-one ones
 are served: their columns join the parent's), ordering by an embedded table's column
-(`order=rel(col)`), upserts (`on_conflict`,
-`Prefer: resolution`, PUT), `return=headers-only` and `max-affected`, and `limit`/`order`
-on a write.
+(`order=rel(col)`), and `limit`/`offset`/`order` on an update or a delete.
 Many-to-many embedding through a junction table and computed relationships are not looked
-for (no table here has either), where PostgREST would find them. A bare OPTIONS names the
-methods served (`Allow: OPTIONS,GET,HEAD,POST,PATCH,DELETE`).
+for (no table here has either), where PostgREST would find them, nor a view's primary key
+(PostgREST infers one from the view's base table; here a view has none, so no PUT). A bare
+OPTIONS names the methods (`Allow: OPTIONS,GET,HEAD,POST,PATCH,DELETE`, with `PUT` for a
+table with a primary key, as `allowH`).
 """
 
 from __future__ import annotations
@@ -72,7 +84,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
-from urllib.parse import quote, unquote_plus
+from urllib.parse import quote, quote_plus, unquote_plus
 
 from psycopg_pool import PoolTimeout
 from starlette.requests import Request
@@ -92,7 +104,9 @@ from python_functions.local.api.rest import (
 
 _COLUMNS_QUERY = """
 select c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
-       case when a.attgenerated = '' then pg_get_expr(d.adbin, d.adrelid) end
+       case when a.attgenerated = '' then pg_get_expr(d.adbin, d.adrelid) end,
+       exists (select from pg_constraint k where k.conrelid = c.oid and k.contype = 'p'
+                                             and a.attnum = any (k.conkey))
   from pg_class c join pg_namespace n on n.oid = c.relnamespace
   left join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
   left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
@@ -414,6 +428,8 @@ class Catalog:
     tables: dict[str, dict[str, str]]
     relationships: list[Relationship]
     defaults: dict[str, dict[str, str]]  # per table, its columns' default expressions
+    # per table, its primary key's columns (`tablePKCols`; a view has none here)
+    primary_keys: dict[str, list[str]] = field(default_factory=dict)
 
     def relationship(self, parent: str, embed: Embed) -> Relationship:
         """The one relationship `embed` means from `parent`, else PostgREST's 400 `PGRST200`
@@ -763,11 +779,11 @@ def _embed(cursor: _Cursor, name: str, alias: str | None) -> Embed:
     return Embed(name, alias, hint, inner, items)
 
 
-def parse_columns(value: str) -> list[str]:
-    """`pColumns`: field names separated by commas."""
+def parse_columns(value: str, parameter: str = "columns") -> list[str]:
+    """`pColumns`: field names separated by commas (`columns=`, and `on_conflict=`)."""
     cursor = _Cursor(value)
     names = []
-    with _parsing("columns parameter", value):
+    with _parsing(f"{parameter} parameter", value):
         while True:
             cursor.skip_blanks()
             names.append(cursor.identifier())
@@ -856,6 +872,9 @@ class ReadRequest:
     order: list[OrderTerm] = field(default_factory=list)
     range: Range = field(default_factory=Range)
     columns: list[str] | None = None  # `columns=`: the columns a write's body sets
+    on_conflict: list[str] | None = None  # `on_conflict=`: an upsert's unique columns
+    filtered: set[str] = field(default_factory=set)  # `qsFilterFields`: each filter's key
+    logic: bool = False  # an `and=`/`or=` anywhere (`qsLogic`)
     aggregates: bool = False  # refused once the table is known (`validateAggFunctions`)
     canonical: str = ""
 
@@ -888,6 +907,7 @@ class ReadRequest:
             parts = key.split(".")
             if parts[-1] in ("and", "or"):
                 logic = parse_logic(key, value)
+                request.logic = True
                 path = [p for p in parts[:-1] if p != "not"]
                 if path:
                     embedded.append((path, "filter", logic))
@@ -923,10 +943,14 @@ class ReadRequest:
                 if not cursor.done():
                     cursor.fail("expecting end of input")
             condition = parse_filter(value, Field(names[-1], json_path))
+            request.filtered.add(key)
             if len(names) > 1:
                 embedded.append((names[:-1], "filter", condition))
             else:
                 request.where.append(condition)
+        on_conflict = next((v for k, v in given if k == "on_conflict"), None)
+        if on_conflict is not None:
+            request.on_conflict = parse_columns(on_conflict, "on_conflict")
         ranges: dict[tuple[str, ...], dict[str, str]] = {}
         for path, kind, what in embedded:
             target = request.embed(path)
@@ -1069,15 +1093,43 @@ async def _payload(request: Request, columns: list[str] | None
     return body, keys
 
 
+@dataclass(frozen=True)
+class Upsert:
+    """How an insert resolves a conflict (`MutatePlan.Insert`'s `onConflict`): a POST's
+    `Prefer: resolution` on `on_conflict=`'s columns or else the primary key's (none: a
+    plain insert that still counts its rows for merge-duplicates), or a PUT's merge on the
+    primary key, whose filters also pick the body's rows (`putConditions`)."""
+
+    resolution: str  # "merge-duplicates" or "ignore-duplicates"
+    columns: list[str]
+    put: bool = False
+
+    @property
+    def counted(self) -> bool:
+        """Whether the answer says how many rows were inserted, not updated (201 or 200)."""
+        return self.put or self.resolution == "merge-duplicates"
+
+
+# `pgrst.inserted` counts a merge's rows: one more for each row of the body, one less for
+# each that updated instead (`addConfigPgrstInserted`); each condition is always true.
+_COUNT_INSERTED = ("set_config('pgrst.inserted', (coalesce(nullif(current_setting("
+                   "'pgrst.inserted', true), '')::int, 0) {} 1)::text, true) <> '{}'")
+
+
 def _write_statement(method: str, catalog: Catalog, table: str, request: ReadRequest,
-                     keys: list[str], body: Any, full: bool, media: Media,
-                     defaults: bool = False) -> tuple[bytes, list[str]]:
+                     keys: list[str], body: Any, representation: str | None, media: Media,
+                     defaults: bool = False, upsert: Upsert | None = None
+                     ) -> tuple[bytes, list[str]]:
     """`mainWrite` with `mutatePlanToQuery`: the write as `pgrst_source`, then the count of
-    its rows and the body `select` makes of them. `defaults` (`Prefer: missing=default`):
-    a key an object lacks takes its column's default, not null (`fromJsonBodyF`)."""
+    its rows, the body `select` makes of them (`return=representation`), the `Location`
+    query of an insert's one row (`return=headers-only`) and how many rows an upsert
+    inserted. `defaults` (`Prefer: missing=default`): a key an object lacks takes its
+    column's default, not null (`fromJsonBodyF`)."""
     params: list[str] = []
     qualified = f"{_ident(catalog.schema)}.{_ident(table)}"
     columns = catalog.tables[table]
+    full = representation == "representation"
+    primary_key = catalog.primary_keys.get(table, [])
 
     def payload(kind: str = "json") -> str:
         params.append(json.dumps(body))
@@ -1101,10 +1153,19 @@ def _write_statement(method: str, catalog: Catalog, table: str, request: ReadReq
                 f" pgrst_payload, {rows}LATERAL (SELECT {', '.join(_ident(k) for k in keys)}"
                 f" FROM {records}({given}) AS _({typed})) pgrst_body")
 
-    def where() -> str:
-        condition = " AND ".join(item.sql(qualified, columns, params)
-                                 for item in request.where)
+    def where(qualifier: str = qualified, *more: str) -> str:
+        condition = " AND ".join([item.sql(qualifier, columns, params)
+                                  for item in request.where] + list(more))
         return f" WHERE {condition}" if condition else ""
+
+    def on_conflict() -> str:
+        if upsert is None or not upsert.columns:
+            return ""
+        target = f" ON CONFLICT({', '.join(_ident(c) for c in upsert.columns)})"
+        if upsert.resolution == "ignore-duplicates" or not keys:
+            return f"{target} DO NOTHING"
+        sets = ", ".join(f"{_ident(k)} = EXCLUDED.{_ident(k)}" for k in keys)
+        return f"{target} DO UPDATE SET {sets} WHERE {_COUNT_INSERTED.format('-', '-1')}"
 
     wanted = list(request.select)
     returned = "1"
@@ -1112,13 +1173,23 @@ def _write_statement(method: str, catalog: Catalog, table: str, request: ReadReq
         fields = {item.field.name if isinstance(item, SelectItem) else "*" for item in wanted}
         returned = f"{qualified}.*" if not wanted or "*" in fields else ", ".join(
             f"{qualified}.{_ident(name)}" for name in sorted(fields))
-    if method == "POST" and keys:
+    elif representation == "headers-only" and primary_key:
+        returned = ", ".join(f"{qualified}.{_ident(name)}" for name in primary_key)
+    counted = upsert is not None and upsert.counted
+    counting = (_COUNT_INSERTED.format("+", "0"),) if counted else ()
+    if method in ("POST", "PUT") and keys:
+        if upsert is not None and upsert.put:  # the filters pick the body's rows
+            condition = where("pgrst_body", *counting)
+        else:
+            condition = f" WHERE {counting[0]}" if counting else ""
         write = (f"INSERT INTO {qualified}({', '.join(_ident(k) for k in keys)})"
-                 f" SELECT {', '.join(f'pgrst_body.{_ident(k)}' for k in keys)} {source()}")
+                 f" SELECT {', '.join(f'pgrst_body.{_ident(k)}' for k in keys)} {source()}"
+                 f"{condition}{on_conflict()}")
     elif method == "POST":  # `{}` or `[{}, ...]`: a row of defaults for each object
         rows = (f"json_array_elements({payload()})" if isinstance(body, list)
                 else f"(SELECT {payload()})")
-        write = f"INSERT INTO {qualified} SELECT FROM {rows} _"
+        write = (f"INSERT INTO {qualified} SELECT FROM {rows} _"
+                 f"{' WHERE ' + counting[0] if counting else ''}{on_conflict()}")
     elif method == "PATCH" and keys:
         sets = ", ".join(f"{_ident(k)} = pgrst_body.{_ident(k)}" for k in keys)
         write = f"UPDATE {qualified} SET {sets} {source()}{where()}"
@@ -1131,14 +1202,27 @@ def _write_statement(method: str, catalog: Catalog, table: str, request: ReadReq
     selects, joins = _Shape(catalog, params).level(wanted, "pgrst_source", table)
     selected = (f"SELECT {selects} FROM pgrst_source{joins}" if full
                 else "SELECT * FROM pgrst_source")
+    location = "NULL"
+    if method == "POST" and representation == "headers-only" and primary_key:
+        params.append("{" + ",".join(_array_item(k) for k in primary_key) + "}")
+        location = ("CASE WHEN pg_catalog.count(_postgrest_t) = 1 THEN (SELECT json_agg("
+                    "pair.key || '=' || coalesce('eq.' || pair.value, 'is.null'))::text"
+                    " FROM (SELECT row_to_json(_) AS one FROM pgrst_source _ LIMIT 1) row"
+                    " CROSS JOIN json_each_text(row.one) pair"
+                    f" WHERE pair.key = ANY (${len(params)}::text[])) END")
+    inserted = ("nullif(current_setting('pgrst.inserted', true), '')::int" if counted
+                else "NULL")
+    answer = _answer_sql(media if full else None, "pgrst_selected",
+                         f"{location} AS location, {inserted} AS inserted")
     sql_text = (f"WITH pgrst_source AS ( {write} ), pgrst_selected AS ( {selected} )"
-                f" SELECT {_answer_sql(media if full else None, 'pgrst_selected')}")
+                f" SELECT {answer}")
     return sql_text.encode(), params
 
 
-def _answer_sql(media: Media | None, source: str) -> str:
+def _answer_sql(media: Media | None, source: str, more: str = "") -> str:
     """The columns every statement answers after its own (`mainRead`, `mainWrite`): the
-    rows of `source` counted, their body in `media` (none without), and the response GUCs."""
+    rows of `source` counted, their body in `media` (none without), the response GUCs,
+    then `more`."""
     if media is None:
         body = "''"
     elif media.csv:
@@ -1150,7 +1234,35 @@ def _answer_sql(media: Media | None, source: str) -> str:
     return (f"pg_catalog.count(_postgrest_t) AS page_total, {body} AS body,"
             " nullif(current_setting('response.headers', true), '') AS response_headers,"
             " nullif(current_setting('response.status', true), '') AS response_status"
-            f" FROM ( SELECT * FROM {source} ) _postgrest_t")
+            f"{', ' + more if more else ''} FROM ( SELECT * FROM {source} ) _postgrest_t")
+
+
+def _filters_name_the_key(read: ReadRequest, primary_key: list[str]) -> bool:
+    """A PUT's filters are exactly its table's primary key, each `eq` (`mutatePlan`)."""
+    return (bool(primary_key) and not read.logic and read.filtered == set(primary_key)
+            and all(isinstance(f, Filter) and f.operator == "eq" and not f.negated
+                    and f.modifier is None and not f.field.path for f in read.where))
+
+
+def _refusal(method: str, rows: int, single: bool, preferences: Preferences
+             ) -> RestError | None:
+    """What PostgREST refuses of a write once it has run (`MainTx.actionResult`): a PUT
+    that did not write its one row (the body's key is not the URL's), an answer asked for
+    as one object that is not one row, more rows than a strict `max-affected`."""
+    if method == "PUT":
+        return (pgrst_error(400, "PGRST115",
+                            "Payload values do not match URL in primary key column(s)")
+                if rows != 1 else None)
+    if single and rows != 1:
+        return pgrst_error(406, "PGRST116", "Cannot coerce the result to a single JSON object",
+                           f"The result contains {rows} rows")
+    limit = preferences.max_affected
+    if method in ("PATCH", "DELETE") and preferences.handling == "strict" \
+            and limit is not None and rows > limit:
+        return pgrst_error(400, "PGRST124",
+                           "Query result exceeds max-affected preference constraint",
+                           f"The query affects {rows} rows")
+    return None
 
 
 class TableEndpoint:
@@ -1196,13 +1308,16 @@ class TableEndpoint:
                 return RestError(missing.status, missing.body, missing.headers)
             tables: dict[str, dict[str, str]] = {}
             defaults: dict[str, dict[str, str]] = {}
-            for relation, column, kind, default in rows:
+            primary_keys: dict[str, list[str]] = {}
+            for relation, column, kind, default, in_key in rows:
                 columns = tables.setdefault(str(relation), {})
                 if column is not None:
                     columns[str(column)] = str(kind)
                 if default is not None:
                     defaults.setdefault(str(relation), {})[str(column)] = str(default)
-            catalog = Catalog(schema, tables, _relationships(keys), defaults)
+                if in_key:
+                    primary_keys.setdefault(str(relation), []).append(str(column))
+            catalog = Catalog(schema, tables, _relationships(keys), defaults, primary_keys)
             if epoch == self._epoch:
                 self._catalogs[schema] = catalog
         if table in catalog.tables:
@@ -1218,17 +1333,19 @@ class TableEndpoint:
         method = request.method
         if "/" in path.strip("/"):
             raise pgrst_error(404, "PGRST125", "Invalid path specified in request URL")
-        if method == "OPTIONS":  # not a CORS preflight (the middleware answers those)
-            return Response(None, 200, {"Allow": "OPTIONS,GET,HEAD,POST,PATCH,DELETE"})
-        if method == "PUT":
-            return not_served("PUT (a single-row upsert)", request.url.path)
         table = path.strip("/")
         schema, negotiated = self.rest.schema_for(request)
+        if method == "OPTIONS":  # not a CORS preflight (the middleware answers those)
+            found = await self._catalog(schema, table)
+            if isinstance(found, RestError):
+                raise found
+            put = ",PUT" if found.primary_keys.get(table) else ""  # `allowH`
+            return Response(None, 200, {"Allow": f"OPTIONS,GET,HEAD,POST{put},PATCH,DELETE"})
         claims = self.rest.claims_for(request)
         preferences = Preferences.parse(request.headers.getlist("prefer"))
         read = ReadRequest.parse(request.url.query,
                                  request.headers.get("range") if method == "GET" else None)
-        if method in ("POST", "PATCH", "DELETE"):
+        if method in ("POST", "PUT", "PATCH", "DELETE"):
             return await self._write(request, table, schema, negotiated, claims, preferences,
                                      read)
         catalog = await self._catalog(schema, table)
@@ -1270,13 +1387,16 @@ class TableEndpoint:
     async def _write(self, request: Request, table: str, schema: str, negotiated: bool,
                      claims: dict[str, Any], preferences: Preferences, read: ReadRequest
                      ) -> Response:
-        """POST (insert), PATCH (update) and DELETE as PostgREST's `mainWrite` runs them:
+        """POST (an insert, or an upsert with `Prefer: resolution`), PUT (one row's upsert
+        by its primary key), PATCH (update) and DELETE as PostgREST's `mainWrite` runs them:
         the body's keys (or `columns=`) typed by the table's columns, the filters of a
         read, `RETURNING` what `Prefer: return=representation` and `select` ask for."""
         method = request.method
-        missing = self._write_not_served(request, preferences, read)
-        if missing is not None:
-            return not_served(missing, request.url.path)
+        if method == "PUT" and read.range != Range():  # `getRanges`
+            raise pgrst_error(400, "PGRST114",
+                              "limit/offset querystring parameters are not allowed for PUT")
+        if method in ("PATCH", "DELETE") and (read.order or read.range != Range()):
+            return not_served("limit, offset and order on a write", request.url.path)
         catalog = await self._catalog(schema, table)
         if isinstance(catalog, RestError):
             raise catalog
@@ -1284,33 +1404,44 @@ class TableEndpoint:
             raise _AGGREGATES_OFF
         catalog.resolve(table, read.select)
         columns = catalog.tables[table]
+        primary_key = catalog.primary_keys.get(table, [])
         body: Any = None
         keys: list[str] = []
         if method != "DELETE":
             body, keys = await _payload(request, read.columns)
-            unknown = next((key for key in keys if key not in columns), None)
-            if unknown is not None:
-                raise pgrst_error(400, "PGRST204", f"Could not find the '{unknown}' column"
-                                  f" of '{table}' in the schema cache")
+        upsert: Upsert | None = None
+        if method == "PUT":
+            if not _filters_name_the_key(read, primary_key):
+                raise pgrst_error(405, "PGRST105", "Filters must include all and only primary"
+                                  " key columns with 'eq' operators")
+            upsert = Upsert("merge-duplicates", primary_key, put=True)
+        elif method == "POST" and preferences.resolution is not None:
+            upsert = Upsert(preferences.resolution,
+                            read.on_conflict if read.on_conflict is not None else primary_key)
+        unknown = next((key for key in keys if key not in columns), None)
+        if unknown is not None:
+            raise pgrst_error(400, "PGRST204", f"Could not find the '{unknown}' column"
+                              f" of '{table}' in the schema cache")
         full = preferences.representation == "representation"
         media = negotiate(request.headers.get("accept")) if full else Media()
         if isinstance(media, RestError):
             raise media
         if (strict := preferences.refusal(function=False)) is not None:
             raise strict
-        sql_text, params = _write_statement(method, catalog, table, read, keys, body, full,
-                                            media, preferences.missing == "default")
+        sql_text, params = _write_statement(
+            method, catalog, table, read, keys, body, preferences.representation, media,
+            preferences.missing == "default" and method in ("POST", "PATCH"), upsert)
         rows = 0
 
         def accept(result: Any) -> rpc.RpcResponse | None:
+            """PostgREST's checks of the rows written (`MainTx.actionResult`); any refusal
+            rolls the write back."""
             nonlocal rows
             rows = int(result.get_value(0, 0))
-            if full and media.single and rows != 1:  # rolled back, as PostgREST does
-                refused = pgrst_error(406, "PGRST116",
-                                      "Cannot coerce the result to a single JSON object",
-                                      f"The result contains {rows} rows")
-                return rpc.RpcResponse(refused.status, refused.headers, refused.body)
-            return None
+            refused = _refusal(method, rows, full and media.single, preferences)
+            if refused is None:
+                return None
+            return rpc.RpcResponse(refused.status, refused.headers, refused.body)
 
         try:
             async with self.rest.pool.connection() as conn:
@@ -1322,14 +1453,29 @@ class TableEndpoint:
             answer = rpc.unavailable()
         if isinstance(answer, rpc.RpcResponse):
             raise RestError(answer.status, answer.body, answer.headers)
-        total = rows if preferences.count in ("exact", "estimated") else None  # `shouldCount`
-        status = 201 if method == "POST" else (200 if full else 204)
-        # an update's range is its rows; an insert's and a delete's none (`contentRangeH 1 0`)
-        first, shown = (0, rows) if method == "PATCH" else (1, 0)
-        out = {"Content-Range": _content_range(first, shown, total)[1]}
-        if (applied := preferences.applied(write=method)) is not None:
+        _, body_bytes, guc_headers, guc_status, location, inserted = (
+            answer.get_value(0, i) for i in range(6))
+        out: dict[str, str] = {}
+        if method == "PUT":  # `Response.actionResponse` of a `MutationSingleUpsert`
+            status = (201 if int(inserted or 0) > 0 else 200) if full else 204
+        else:
+            if location:
+                out["Location"] = f"/{table}?" + "&".join(
+                    "=".join(quote_plus(part, safe="") for part in pair.split("=", 1))
+                    for pair in json.loads(location))
+            total = rows if preferences.count in ("exact", "estimated") else None
+            # an update's range is its rows; an insert's and a delete's none
+            first, shown = (0, rows) if method == "PATCH" else (1, 0)
+            out["Content-Range"] = _content_range(first, shown, total)[1]
+            if method == "POST":  # a merge that inserted nothing is 200
+                counted = upsert is not None and upsert.counted
+                status = 200 if counted and int(inserted or 0) <= 0 else 201
+            else:
+                status = 200 if full else 204
+        resolved = upsert is not None and not upsert.put and (
+            bool(primary_key) or read.on_conflict is not None)
+        if (applied := preferences.applied(write=method, resolution=resolved)) is not None:
             out["Preference-Applied"] = applied
-        _, body_bytes, guc_headers, guc_status = (answer.get_value(0, i) for i in range(4))
         out.update(rpc.response_headers(guc_headers))
         if guc_status:
             status = int(guc_status)
@@ -1344,21 +1490,6 @@ class TableEndpoint:
         payload = json.loads(text)
         return json_response(status, strip_nulls(payload) if media.strip_nulls else payload,
                              out)
-
-    @staticmethod
-    def _write_not_served(request: Request, preferences: Preferences, read: ReadRequest
-                          ) -> str | None:
-        """What PostgREST does with a write that the stand-in does not (None: served)."""
-        query = request.url.query
-        if "on_conflict=" in query or preferences.resolution:
-            return "upserts (on_conflict, Prefer: resolution)"
-        if preferences.representation == "headers-only":
-            return "Prefer: return=headers-only (a Location header)"
-        if preferences.max_affected and preferences.handling == "strict":
-            return "Prefer: max-affected"
-        if read.order or read.range != Range():
-            return "limit, offset and order on a write"
-        return None
 
     def _answer(self, request: Request, read: ReadRequest, table: str, media: Media,
                 preferences: Preferences, negotiated: bool, schema: str, result: Any,
