@@ -269,6 +269,13 @@ def one(conn: psycopg.Connection[Any], query: str, *params: Any) -> Any:
     return row[0] if len(row) == 1 else row
 
 
+def listening(conn: psycopg.Connection[Any], application_name: str) -> bool:
+    """Whether the one connection named `application_name` is LISTENing (db/listener.py)."""
+    return bool(one(conn, "select count(*) = 1 from pg_stat_activity"
+                          " where application_name = %s and query ilike 'listen%%'",
+                    application_name))
+
+
 def calls_this_transaction(conn: psycopg.Connection[Any], function: str) -> int:
     """How often `function` ("schema.name", not overloaded) has run so far in `conn`'s
     transaction, by Postgres' own counter: `track_functions` must be on (a superuser's

@@ -21,6 +21,7 @@ transaction mode nothing is heard, as for PostgREST.)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -33,7 +34,8 @@ MAX_DELAY_S = 32
 
 
 class Listener:
-    """LISTEN on one connection of its own, for as long as `run` runs."""
+    """LISTEN on one connection of its own, from `start` until `stop` (or for as long as
+    `run` runs)."""
 
     def __init__(self, database_url: str, application_name: str,
                  reload_schema: Callable[[], Awaitable[None]],
@@ -42,6 +44,18 @@ class Listener:
         self.application_name = application_name
         self.reload_schema = reload_schema
         self.reload_config = reload_config
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Listen in the background, on the running event loop."""
+        self._task = self._task or asyncio.create_task(self.run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
 
     async def run(self) -> None:
         delay = 1

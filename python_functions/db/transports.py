@@ -24,7 +24,6 @@ PostgREST does while its database is away.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -84,7 +83,6 @@ class PostgresDatabase:
         )
         self._listener = (Listener(url, listener_name, self._reload_schema,
                                    rpc.clear_role_settings) if prepared else None)
-        self._listening: asyncio.Task[None] | None = None
 
     async def _reload_schema(self) -> None:
         await self._pool.drain()
@@ -100,7 +98,7 @@ class PostgresDatabase:
     async def open(self) -> None:
         await self._pool.open(wait=False)
         if self._listener is not None:
-            self._listening = asyncio.create_task(self._listener.run())
+            self._listener.start()
 
     async def call(self, function: str, args: dict[str, Any]) -> rpc.RpcResponse:
         schema, _, name = function.partition(".")
@@ -139,10 +137,8 @@ class PostgresDatabase:
             return False
 
     async def close(self) -> None:
-        if self._listening is not None:
-            self._listening.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listening
+        if self._listener is not None:
+            await self._listener.stop()
         await self._pool.close()
 
 

@@ -16,7 +16,7 @@ import pytest
 from python_functions.local.api import LISTENER_NAME, create_app
 from python_functions.local.cluster import free_port
 from python_functions.service.settings import DEV_JWT_SECRET
-from tests.conftest import one
+from tests.conftest import listening, one
 from tests.http_fixtures import ANON_KEY, ServerThread
 
 SCHEMA = "reload_probe"
@@ -24,12 +24,6 @@ WAIT_S = 15.0  # a generous bound on the notification's trip, not a measured tim
 
 
 LISTENER = f"{LISTENER_NAME}_{uuid.uuid4().hex[:8]}"  # the probe's own, told from the others
-
-
-def _listening(admin: psycopg.Connection[Any]) -> bool:
-    row = admin.execute("select count(*) from pg_stat_activity where application_name = %s"
-                        " and query ilike 'listen%%'", (LISTENER,)).fetchone()
-    return row is not None and row[0] == 1
 
 
 def _wait_for(what: Callable[[], bool], description: Callable[[], str]) -> None:
@@ -65,7 +59,7 @@ def probe(admin: psycopg.Connection[Any], database_url: str) -> Iterator[httpx.C
     try:
         with ServerThread(app, port=port) as server, httpx.Client(
                 base_url=server.url, headers={"apikey": ANON_KEY}, timeout=10) as client:
-            _wait_for(lambda: _listening(admin), lambda: "the listener")
+            _wait_for(lambda: listening(admin, LISTENER), lambda: "the listener")
             yield client
     finally:
         admin.execute(f"drop schema {SCHEMA} cascade")
@@ -169,5 +163,5 @@ def test_a_listener_that_lost_its_connection_reloads_once_it_is_back(
             superuser.execute("alter event trigger pgrst_ddl_watch enable")
         superuser.execute("select pg_terminate_backend(pid, 5000) from pg_stat_activity"
                           " where application_name = %s", (LISTENER,))
-        _wait_for(lambda: _listening(admin), lambda: "the listener to reconnect")
+        _wait_for(lambda: listening(admin, LISTENER), lambda: "the listener to reconnect")
     assert _eventually(lambda: probe.post("/rest/v1/rpc/late", json={}), 200).json() == 7

@@ -14,7 +14,7 @@ from python_functions.db.pool import LifoConnectionPool
 from python_functions.db.rpc import RpcResponse
 from python_functions.db.transports import LISTENER_NAME, PostgresDatabase, PostgrestDatabase
 from python_functions.local.cluster import free_port
-from tests.conftest import User, one
+from tests.conftest import User, listening, one
 from tests.http_fixtures import SERVICE_ROLE_KEY, ServerThread
 
 Call = tuple[str, dict[str, Any]]
@@ -148,12 +148,6 @@ def test_the_pool_hands_out_the_connection_returned_last(database_url: str) -> N
 
 
 
-def _listening(admin: psycopg.Connection[Any], name: str) -> bool:
-    row = admin.execute("select count(*) from pg_stat_activity where application_name = %s"
-                        " and query ilike 'listen%%'", (name,)).fetchone()
-    return row is not None and row[0] == 1
-
-
 def test_the_direct_transport_reloads_on_notify_as_postgrest_does(
         database_url: str, admin: psycopg.Connection[Any]) -> None:
     """A schema reload (`NOTIFY pgrst`) flushes the pool, as PostgREST's does: the call
@@ -172,7 +166,7 @@ def test_the_direct_transport_reloads_on_notify_as_postgrest_does(
         await db.open()
         try:
             for _ in range(300):  # at most 15 s for its listener to connect
-                if _listening(admin, name):
+                if listening(admin, name):
                     break
                 await asyncio.sleep(0.05)
             else:

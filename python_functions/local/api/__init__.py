@@ -13,7 +13,6 @@ database (signatures, tables, role settings) is reloaded on `NOTIFY pgrst` (db/l
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import tomllib
@@ -127,13 +126,11 @@ def create_app(database_url: str, jwt_secret: str, functions_url: str, public_ur
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await pool.open(wait=False)
-        listening = asyncio.create_task(listener.run())
+        listener.start()
         try:
             yield
         finally:
-            listening.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listening
+            await listener.stop()
             await http.aclose()
             await pool.close()
 
