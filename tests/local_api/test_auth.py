@@ -498,7 +498,6 @@ def test_what_gotrue_serves_and_the_stand_in_cannot_is_422_not_served_locally(
         api_http: httpx.Client) -> None:
     for method, path, params in (("POST", "/auth/v1/recover", {}), ("POST", "/auth/v1/otp", {}),
                                  ("GET", "/auth/v1/admin/users", {}),
-                                 ("GET", "/auth/v1/health", {}),
                                  ("GET", "/auth/v1/user/identities/authorize", {}),
                                  ("POST", "/auth/v1/token", {"grant_type": "pkce"})):
         response = api_http.request(method, path, params=params, json={}, headers=V2024)
@@ -512,6 +511,14 @@ def test_what_gotrue_serves_and_the_stand_in_cannot_is_422_not_served_locally(
     assert (wrong_method.status_code, wrong_method.content) == (405, b"")
     unknown = api_http.get("/auth/v1/no-such-route")
     assert (unknown.status_code, unknown.text) == (404, "404 page not found")
+
+
+def test_health_answers_as_gotrue_does(api_http: httpx.Client) -> None:
+    health = api_http.get("/auth/v1/health")
+    assert health.status_code == 200, health.text
+    assert health.json()["name"] == "GoTrue" and set(health.json()) == {
+        "version", "name", "description"}
+    assert api_http.post("/auth/v1/health").status_code == 405
 
 
 def test_settings_say_what_signs_users_in_here(api_http: httpx.Client,

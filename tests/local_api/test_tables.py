@@ -405,11 +405,28 @@ def test_what_the_stand_in_does_not_serve_is_501_naming_it(
             "Use of aggregate functions is not allowed")
     _error(api_http.get("/rest/v1/nope", params={"select": "count()"}, headers=_as(alice)),
            404, "PGRST205")  # the table first
-    for method, params in (("PATCH", {"limit": "1", "order": "name"}),
-                           ("DELETE", {"order": "name"})):
-        what = "limit, offset and order"
-        response = api_http.request(method, PLANS, params=params, json={"name": "x"},
-                                    headers=_write(alice))
-        assert response.status_code == 501, (method, response.text)
-        body = response.json()
-        assert body["code"] == "NOT_SERVED_LOCALLY" and what in body["message"], body
+
+
+def test_a_writes_order_sorts_its_answer_and_limit_cuts_nothing(
+        api_http: httpx.Client, alice: User) -> None:
+    """As PostgREST v16.1, which dropped limited updates and deletes: `order` orders the
+    rows answered (`addOrders`), `limit` and `offset` apply to no level of a write
+    (`addRanges`), and the key's columns are returned for it (`inferColsEmbedNeeds`)."""
+    for name in ("A", "B", "C"):
+        api_http.post(PLANS, json={"name": name}, headers=_write(alice))
+    updated = api_http.patch(PLANS, params={"order": "name.desc", "limit": "1", "select": "name",
+                                            "name": "neq.B"},
+                             json={"archived": True},
+                             headers=_write(alice, Prefer="return=representation"))
+    assert updated.status_code == 200, updated.text
+    assert updated.json() == [{"name": "C"}, {"name": "A"}]  # both, in order
+    by_key = api_http.patch(PLANS, params={"order": "id", "select": "name"},
+                            json={"description": "d"},
+                            headers=_write(alice, Prefer="return=representation"))
+    assert by_key.status_code == 200, by_key.text  # ordered by the key, not answering it
+    assert sorted(row["name"] for row in by_key.json()) == ["A", "B", "C"]
+    deleted = api_http.delete(PLANS, params={"order": "name.asc", "offset": "2",
+                                             "select": "name,training_sessions(id)",
+                                             "training_sessions.limit": "0"},
+                              headers=_write(alice, Prefer="return=representation"))
+    assert deleted.json() == [{"name": n, "training_sessions": []} for n in ("A", "B", "C")]

@@ -40,6 +40,7 @@ each route:
 * `GET /settings` (`settings.go`): email sign-in, anonymous sign-ins as configured, no
   OAuth, phone, SAML or passkeys, confirmations off.
 * `GET /.well-known/jwks.json`: no asymmetric keys here (tokens are HS256).
+* `GET /health` (`HealthCheck`): 200 with GoTrue's name and description, for a monitor.
 
 Passwords are stored as GoTrue stores them: bcrypt (cost 10) in `encrypted_password`, made
 and checked by pgcrypto's `crypt`. Sessions and refresh tokens live in GoTrue's
@@ -75,8 +76,9 @@ MIN_PASSWORD_LENGTH = 6
 MAX_PASSWORD_BYTES = 72  # bcrypt reads no further; GoTrue refuses longer passwords
 _ALPHANUMERIC = string.ascii_letters + string.digits
 # The paths served here, then GoTrue v2.196's others (`api.go`): paths and subtrees
-_SERVED = frozenset({"signup", "token", "user", "logout", "settings", ".well-known/jwks.json"})
-_GOTRUE_ONLY = frozenset({"health", "authorize", "invite", "recover", "resend",
+_SERVED = frozenset({"signup", "token", "user", "logout", "settings", "health",
+                     ".well-known/jwks.json"})
+_GOTRUE_ONLY = frozenset({"authorize", "invite", "recover", "resend",
                           "magiclink", "otp", "reauthenticate",
                           ".well-known/openid-configuration",
                           ".well-known/oauth-authorization-server"})
@@ -232,6 +234,7 @@ class GoTrue:
             Route("/logout", self._wrap(self.logout), methods=["POST"]),
             Route("/.well-known/jwks.json", self.jwks, methods=["GET"]),
             Route("/settings", self.settings, methods=["GET"]),
+            Route("/health", self.health, methods=["GET"]),
             Route("/{path:path}", self._wrap(self.elsewhere), methods=cors.METHODS),
         ]
 
@@ -268,6 +271,13 @@ class GoTrue:
             "external": external, "disable_signup": False, "mailer_autoconfirm": True,
             "phone_autoconfirm": False, "sms_provider": "", "saml_enabled": False,
             "saml_private_key_next_configured": False, "passkeys_enabled": False})
+
+    async def health(self, _request: Request) -> Response:
+        """`GET /health` (`HealthCheck`): up, with GoTrue's name; the version says what
+        answers."""
+        return JSONResponse({"version": "local stand-in of v2.196", "name": "GoTrue",
+                             "description": "GoTrue is a user registration and"
+                                            " authentication API"})
 
     async def jwks(self, _request: Request) -> Response:
         return JSONResponse({"keys": []})

@@ -67,7 +67,8 @@ Aggregates (`count()`, `col.sum()`) are 400 `PGRST123`, as PostgREST's
 `db-aggregates-enabled` is off by default, on Supabase too. Not served here, each a 501
 `NOT_SERVED_LOCALLY` naming it: a spread of a to-many embed (`...rel(...)`, to-one ones
 are served: their columns join the parent's), ordering by an embedded table's column
-(`order=rel(col)`), and `limit`/`offset`/`order` on an update or a delete.
+(`order=rel(col)`). On a write, as PostgREST v16.1 has it (it dropped limited updates and
+deletes), `order` sorts the rows answered and `limit`/`offset` cut nothing.
 Many-to-many embedding through a junction table and computed relationships are not looked
 for (no table here has either), where PostgREST would find them, nor a view's primary key
 (PostgREST infers one from the view's base table; here a view has none, so no PUT). A bare
@@ -468,11 +469,12 @@ class _Shape:
     `getJoins`, `getJoinSelects`), its embedded levels within; `params` collects the values
     of every level."""
 
-    def __init__(self, catalog: Catalog, params: list[str], max_rows: int | None = None
-                 ) -> None:
+    def __init__(self, catalog: Catalog, params: list[str], max_rows: int | None = None,
+                 ranges: bool = True) -> None:
         self.catalog = catalog
         self.params = params
         self.max_rows = max_rows  # for every level, as `treeRestrictRange`
+        self.ranges = ranges  # a write's have none (`addRanges` skips mutations)
         self.count = 0
 
     def level(self, items: Sequence[SelectItem | Embed], qualifier: str, table: str
@@ -505,7 +507,7 @@ class _Shape:
         subquery = (f"SELECT {selects} FROM {_ident(self.catalog.schema)}.{_ident(embed.name)}"
                     f" AS {alias}{joins} WHERE {condition}"
                     f"{f' ORDER BY {order}' if order else ''}"
-                    f"{_limit_sql(embed.range, self.max_rows)}")
+                    f"{_limit_sql(embed.range, self.max_rows) if self.ranges else ''}")
         kind = "INNER" if embed.inner else "LEFT"
         if embed.spread:  # to-one only: its columns are the parent's (`ToManySpread`: not here)
             if not relationship.to_one:
@@ -1169,10 +1171,11 @@ def _write_statement(method: str, catalog: Catalog, table: str, request: ReadReq
 
     wanted = list(request.select)
     returned = "1"
-    if full:  # the columns `select` names; all of them for `*` or an embed's join
+    if full:  # `select`'s columns and the key's (`inferColsEmbedNeeds`); all for `*` or
+        # an embed's join
         fields = {item.field.name if isinstance(item, SelectItem) else "*" for item in wanted}
         returned = f"{qualified}.*" if not wanted or "*" in fields else ", ".join(
-            f"{qualified}.{_ident(name)}" for name in sorted(fields))
+            f"{qualified}.{_ident(name)}" for name in sorted(fields | set(primary_key)))
     elif representation == "headers-only" and primary_key:
         returned = ", ".join(f"{qualified}.{_ident(name)}" for name in primary_key)
     counted = upsert is not None and upsert.counted
@@ -1199,8 +1202,11 @@ def _write_statement(method: str, catalog: Catalog, table: str, request: ReadReq
         write = f"DELETE FROM {qualified}{where()}"
     if not (method == "PATCH" and not keys):
         write += f" RETURNING {returned}"
-    selects, joins = _Shape(catalog, params).level(wanted, "pgrst_source", table)
-    selected = (f"SELECT {selects} FROM pgrst_source{joins}" if full
+    # the answer's rows in `order`, every level's; `limit` and `offset` cut nothing
+    selects, joins = _Shape(catalog, params, ranges=False).level(wanted, "pgrst_source", table)
+    order = ", ".join(term.sql("pgrst_source", columns, params) for term in request.order)
+    selected = (f"SELECT {selects} FROM pgrst_source{joins}"
+                f"{f' ORDER BY {order}' if order else ''}" if full
                 else "SELECT * FROM pgrst_source")
     location = "NULL"
     if method == "POST" and representation == "headers-only" and primary_key:
@@ -1395,8 +1401,6 @@ class TableEndpoint:
         if method == "PUT" and read.range != Range():  # `getRanges`
             raise pgrst_error(400, "PGRST114",
                               "limit/offset querystring parameters are not allowed for PUT")
-        if method in ("PATCH", "DELETE") and (read.order or read.range != Range()):
-            return not_served("limit, offset and order on a write", request.url.path)
         catalog = await self._catalog(schema, table)
         if isinstance(catalog, RestError):
             raise catalog
