@@ -253,6 +253,42 @@ def test_select_embeds_related_tables_by_their_foreign_keys(
     assert rejected_only.json() == []
 
 
+def test_order_by_a_to_one_embeds_column_sorts_the_rows_by_it(
+        api_http: httpx.Client, api: Api, alice: User) -> None:
+    """`order=rel(col)` (`addRelatedOrders`), which supabase-js sends for
+    `.order('rel(col)')`: by the embed as the request names it, its alias if it has one."""
+    _reviewed_session(api, alice)
+    create_cards(api, alice, ("manual", "card"))
+
+    def positions(order: str, **params: str) -> list[int | None]:
+        response = api_http.get(CARDS, params={
+            "select": "front,card:candidates!candidate_id(position)", "order": order,
+            **params}, headers=_as(alice))
+        assert response.status_code == 200, response.text
+        return [row["card"] and row["card"]["position"] for row in response.json()]
+
+    descending = positions("card(position).desc.nullslast,front")
+    accepted = [p for p in descending if p is not None]  # two candidates, two positions
+    assert descending == [*accepted, None] and accepted == sorted(set(accepted), reverse=True)
+    assert len(accepted) == 2
+    assert positions("card(position).asc.nullsfirst") == [None, *reversed(accepted)]
+    assert positions("card(position).desc.nullslast", limit="1") == descending[:1]
+    two = api_http.get(CARDS, params={"order": "card(position,id)"}, headers=_as(alice))
+    assert _error(two, 400, "PGRST100")["message"] == (  # one column; PostgREST's position
+        '"failed to parse order (card(position,id))" (line 1, column 5)')
+    # the embed's own name does not name an aliased embed; a to-many one cannot sort rows
+    unaliased = api_http.get(CARDS, params={"select": "front,card:candidates!candidate_id(id)",
+                                            "order": "candidates(id)"}, headers=_as(alice))
+    assert _error(unaliased, 400, "PGRST108")["message"] == (
+        "'candidates' is not an embedded resource in this request")
+    many = api_http.get("/rest/v1/ai_generation_sessions", params={
+        "select": "id,candidates(id)", "order": "candidates(id)"}, headers=_as(alice))
+    body = _error(many, 400, "PGRST118")
+    assert body["message"] == "A related order on 'candidates' is not possible"
+    assert body["details"] == ("'ai_generation_sessions' and 'candidates' do not form a"
+                               " many-to-one or one-to-one relationship")
+
+
 def test_embedding_errors_are_postgrests(api_http: httpx.Client, alice: User) -> None:
     none = _error(api_http.get(CARDS, params={"select": "front,plans(*)"},
                                headers=_as(alice)), 400, "PGRST200")
@@ -392,8 +428,7 @@ def test_table_writes_refuse_bad_bodies_and_what_postgres_refuses(
 
 def test_what_the_stand_in_does_not_serve_is_501_naming_it(
         api_http: httpx.Client, alice: User) -> None:
-    for params, what in (({"select": "...candidates(*)"}, "a spread of a to-many"),
-                         ({"select": "id", "order": "candidates(id)"}, "ordering by")):
+    for params, what in (({"select": "...candidates(*)"}, "a spread of a to-many"),):
         response = api_http.get("/rest/v1/ai_generation_sessions", params=params,
                                 headers=_as(alice))
         assert response.status_code == 501, response.text

@@ -66,9 +66,11 @@ What it mirrors:
 Aggregates (`count()`, `col.sum()`) are 400 `PGRST123`, as PostgREST's
 `db-aggregates-enabled` is off by default, on Supabase too. Not served here, each a 501
 `NOT_SERVED_LOCALLY` naming it: a spread of a to-many embed (`...rel(...)`, to-one ones
-are served: their columns join the parent's), ordering by an embedded table's column
-(`order=rel(col)`). On a write, as PostgREST v16.1 has it (it dropped limited updates and
-deletes), `order` sorts the rows answered and `limit`/`offset` cut nothing.
+are served: their columns join the parent's). `order=rel(col)` sorts by a to-one embed's
+column as the embed answers it (`addRelatedOrders`: an embed not selected is 400
+`PGRST108`, a to-many one 400 `PGRST118`). On a write, as PostgREST v16.1 has it (it
+dropped limited updates and deletes), `order` sorts the rows answered and `limit`/`offset`
+cut nothing.
 Many-to-many embedding through a junction table and computed relationships are not looked
 for (no table here has either), where PostgREST would find them, nor a view's primary key
 (PostgREST infers one from the view's base table; here a view has none, so no PUT). A bare
@@ -369,6 +371,7 @@ class OrderTerm:
     field: Field
     direction: str | None
     nulls: str | None
+    relation: str | None = None  # `rel(col)`: a column of a to-one embedded table
 
     def sql(self, table: str, columns: dict[str, str], params: list[str]) -> str:
         return " ".join(part for part in (self.field.sql(table, columns, params), self.direction,
@@ -476,6 +479,7 @@ class _Shape:
         self.max_rows = max_rows  # for every level, as `treeRestrictRange`
         self.ranges = ranges  # a write's have none (`addRanges` skips mutations)
         self.count = 0
+        self.joined: dict[int, str] = {}  # each embed's (by id) lateral join alias
 
     def level(self, items: Sequence[SelectItem | Embed], qualifier: str, table: str
               ) -> tuple[str, str]:
@@ -500,10 +504,10 @@ class _Shape:
         self.count += 1
         alias = _ident(f"pgrst_{self.count}")
         aggregate = _ident(f"pgrst_{self.count}_agg")
+        self.joined[id(embed)] = aggregate
         selects, joins = self.level(embed.items, alias, embed.name)
         condition = self.condition(embed, relationship, alias, parent_qualifier)
-        columns = self.catalog.tables.get(embed.name, {})
-        order = ", ".join(term.sql(alias, columns, self.params) for term in embed.order)
+        order = self.order(embed.order, alias, embed.name, embed.items)
         subquery = (f"SELECT {selects} FROM {_ident(self.catalog.schema)}.{_ident(embed.name)}"
                     f" AS {alias}{joins} WHERE {condition}"
                     f"{f' ORDER BY {order}' if order else ''}"
@@ -524,6 +528,30 @@ class _Shape:
             select = f"COALESCE( {aggregate}.{aggregate}, '[]') AS {_ident(embed.key)}"
         # an empty embed (`rel()`) only filters (`rsEmptyEmbed`): nothing of it is answered
         return (select if embed.items else ""), join
+
+    def order(self, terms: Sequence[OrderTerm], qualifier: str, table: str,
+              items: Sequence[SelectItem | Embed]) -> str:
+        """A level's `ORDER BY` list, once its embeds are joined (`addRelatedOrders`): a
+        `rel(col)` term sorts by a to-one embed's column as that embed answers it; an embed
+        not in the level's `select` is 400 `PGRST108`, a to-many one 400 `PGRST118`."""
+        out = []
+        columns = self.catalog.tables.get(table, {})
+        for term in terms:
+            if term.relation is None:
+                out.append(term.sql(qualifier, columns, self.params))
+                continue
+            embed = next((item for item in items if isinstance(item, Embed)
+                          and item.key == term.relation), None)
+            if embed is None:
+                raise _not_embedded(term.relation)
+            if not self.catalog.relationship(table, embed).to_one:
+                raise pgrst_error(
+                    400, "PGRST118", f"A related order on '{embed.key}' is not possible",
+                    f"'{table}' and '{embed.key}' do not form a many-to-one or one-to-one"
+                    " relationship")
+            out.append(term.sql(self.joined[id(embed)],
+                                self.catalog.tables.get(embed.name, {}), self.params))
+        return ", ".join(out)
 
     def condition(self, embed: Embed, relationship: Relationship, alias: str,
                   parent_qualifier: str) -> str:
@@ -801,14 +829,22 @@ def parse_order(value: str) -> list[OrderTerm]:
     with _parsing("order", value):
         while True:
             field = _field(cursor)
-            if cursor.peek() == "(":
-                raise NotServed("ordering by an embedded resource's column")
+            relation = None
+            if cursor.peek() == "(" and not field.path:  # `try pOrderRelationTerm`
+                at = cursor.at
+                try:
+                    cursor.at += 1
+                    inner = _field(cursor)
+                    cursor.expect(")", '")"')
+                    relation, field = field.name, inner
+                except _ParseError:  # not one: the plain term's error, at the "("
+                    cursor.at = at
             direction = "ASC" if cursor.take(".asc") else ("DESC" if cursor.take(".desc")
                                                            else None)
             nulls = ("NULLS FIRST" if cursor.take(".nullsfirst")
                      else "NULLS LAST" if cursor.take(".nullslast") else None)
             cursor.skip_blanks()
-            terms.append(OrderTerm(field, direction, nulls))
+            terms.append(OrderTerm(field, direction, nulls, relation))
             if cursor.done():
                 break
             if not cursor.take(","):
@@ -1015,7 +1051,7 @@ def _statement(catalog: Catalog, table: str, request: ReadRequest, count: str | 
     selects, joins = shape.level(request.select, qualified, table)
     where = " AND ".join(item.sql(qualified, columns, params) for item in request.where)
     where_sql = f" WHERE {where}" if where else ""
-    order = ", ".join(term.sql(qualified, columns, params) for term in request.order)
+    order = shape.order(request.order, qualified, table, request.select)
     limit_sql = _limit_sql(request.range, max_rows)
     source = (f"SELECT {selects} FROM {qualified}{joins}{where_sql}"
               f"{f' ORDER BY {order}' if order else ''}{limit_sql}")
@@ -1203,8 +1239,9 @@ def _write_statement(method: str, catalog: Catalog, table: str, request: ReadReq
     if not (method == "PATCH" and not keys):
         write += f" RETURNING {returned}"
     # the answer's rows in `order`, every level's; `limit` and `offset` cut nothing
-    selects, joins = _Shape(catalog, params, ranges=False).level(wanted, "pgrst_source", table)
-    order = ", ".join(term.sql("pgrst_source", columns, params) for term in request.order)
+    shape = _Shape(catalog, params, ranges=False)
+    selects, joins = shape.level(wanted, "pgrst_source", table)
+    order = shape.order(request.order, "pgrst_source", table, wanted)
     selected = (f"SELECT {selects} FROM pgrst_source{joins}"
                 f"{f' ORDER BY {order}' if order else ''}" if full
                 else "SELECT * FROM pgrst_source")
