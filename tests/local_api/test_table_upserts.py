@@ -13,12 +13,10 @@ import httpx
 import psycopg
 import pytest
 
-from python_functions.local.api import LISTENER_NAME, create_app
-from python_functions.local.cluster import free_port
-from python_functions.service.settings import DEV_JWT_SECRET
 from supabase import ClientOptions, create_client
 from tests.conftest import User
 from tests.http_fixtures import ANON_KEY, ServerThread, token_for
+from tests.local_api.conftest import probe_api
 
 SCHEMA = "upsert_probe"
 REPRESENTATION = "return=representation"
@@ -46,16 +44,8 @@ grant all on all tables in schema {SCHEMA} to anon, authenticated;
 @pytest.fixture
 def probe(admin: psycopg.Connection[Any], database_url: str) -> Iterator[ServerThread]:
     """A local API exposing only this module's schema, its tables empty."""
-    admin.execute(_TABLES)
-    port = free_port()
-    app = create_app(database_url, DEV_JWT_SECRET, f"http://127.0.0.1:{free_port()}",
-                     f"http://127.0.0.1:{port}", schemas=[SCHEMA],
-                     listener_name=f"{LISTENER_NAME}_{uuid.uuid4().hex[:8]}")
-    try:
-        with ServerThread(app, port=port) as server:
-            yield server
-    finally:
-        admin.execute(f"drop schema {SCHEMA} cascade")
+    with probe_api(admin, database_url, SCHEMA, _TABLES) as server:
+        yield server
 
 
 @pytest.fixture

@@ -107,6 +107,14 @@ async def root(request: Request) -> Response:
     return pgrst_error(404, "PGRST126", "Root endpoint metadata is disabled").response()
 
 
+def retry_hint(response: Response) -> Response:
+    """PostgREST's `addRetryHint`: every 503 says when to retry. v16.1 always says 0 (its
+    delay is never set); supabase-js retries a GET or HEAD after it."""
+    if response.status_code == 503 and "retry-after" not in response.headers:
+        response.headers["Retry-After"] = "0"
+    return response
+
+
 def pgrst_error(status: int, code: str, message: str, details: Any = None, hint: Any = None,
                 headers: dict[str, str] | None = None) -> RestError:
     return RestError(status, {"code": code, "details": details, "hint": hint,
@@ -416,9 +424,9 @@ class RpcEndpoint:
 
     async def handle(self, request: Request) -> Response:
         try:
-            return await self._handle(request)
+            return retry_hint(await self._handle(request))
         except RestError as refused:
-            return refused.response()
+            return retry_hint(refused.response())
 
     def schema_for(self, request: Request) -> tuple[str, bool]:
         # `ApiRequest.getSchema`: a write names its schema in Content-Profile

@@ -102,6 +102,7 @@ from python_functions.local.api.rest import (
     json_response,
     negotiate,
     pgrst_error,
+    retry_hint,
     strip_nulls,
 )
 
@@ -1326,14 +1327,14 @@ class TableEndpoint:
 
     async def handle(self, request: Request) -> Response:
         try:
-            return await self._handle(request)
+            return retry_hint(await self._handle(request))
         except NotServed as missing:
             return not_served(str(missing), request.url.path)
         except RestError as refused:
+            answer = retry_hint(refused.response())
             if request.method == "HEAD":
-                answer = refused.response()
                 return Response(None, answer.status_code, answer.headers)
-            return refused.response()
+            return answer
 
     async def _catalog(self, schema: str, table: str) -> Catalog | RestError:
         """The schema's relations and foreign keys, or PostgREST's 404 `PGRST205` when

@@ -1,0 +1,32 @@
+"""What the local API's tests share: a local API of its own over a throwaway schema."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+
+from python_functions.local.api import LISTENER_NAME, create_app
+from python_functions.local.cluster import free_port
+from python_functions.service.settings import DEV_JWT_SECRET
+from tests.http_fixtures import ServerThread
+
+
+@contextlib.contextmanager
+def probe_api(admin: psycopg.Connection[Any], database_url: str, schema: str, ddl: str
+              ) -> Iterator[ServerThread]:
+    """A local API exposing only `schema`, which `ddl` creates and which is dropped after;
+    its listener told from the others' by a name of its own."""
+    admin.execute(ddl)
+    port = free_port()
+    app = create_app(database_url, DEV_JWT_SECRET, f"http://127.0.0.1:{free_port()}",
+                     f"http://127.0.0.1:{port}", schemas=[schema],
+                     listener_name=f"{LISTENER_NAME}_{uuid.uuid4().hex[:8]}")
+    try:
+        with ServerThread(app, port=port) as server:
+            yield server
+    finally:
+        admin.execute(f"drop schema {schema} cascade")
