@@ -426,13 +426,48 @@ def test_table_writes_refuse_bad_bodies_and_what_postgres_refuses(
     _error(cards, 403, "42501")  # written through the RPCs only
 
 
-def test_what_the_stand_in_does_not_serve_is_501_naming_it(
-        api_http: httpx.Client, alice: User) -> None:
-    for params, what in (({"select": "...candidates(*)"}, "a spread of a to-many"),):
-        response = api_http.get("/rest/v1/ai_generation_sessions", params=params,
+def test_a_to_many_spread_answers_each_column_as_an_array(
+        api_http: httpx.Client, api: Api, alice: User) -> None:
+    """`...rel(cols)` over a one-to-many relationship (`ToManySpread`): each column of the
+    embed an array in the parent's row, in the embed's order, empty without rows; `!inner`
+    drops those rows; a nested embed is an array of its answers."""
+    _reviewed_session(api, alice)
+    sessions = "/rest/v1/ai_generation_sessions"
+
+    def spread(select: str, **params: str) -> list[dict[str, Any]]:
+        response = api_http.get(sessions, params={"select": select, **params},
                                 headers=_as(alice))
-        assert response.status_code == 501, response.text
-        assert what in response.json()["message"]
+        assert response.status_code == 200, response.text
+        rows: list[dict[str, Any]] = response.json()
+        return rows
+
+    [row] = spread("status,...candidates(position,fronts:front)",
+                   **{"candidates.order": "position.desc"})
+    assert set(row) == {"status", "position", "fronts"}
+    assert row["position"] == [4, 3, 2, 1]  # the session's four candidates
+    assert len(row["fronts"]) == 4 and all(isinstance(f, str) for f in row["fronts"])
+    # a nested to-one embed: an array of its objects, null where a candidate has no card
+    [row] = spread("...candidates(front,status,card:flashcards!flashcard_id(front))",
+                   **{"candidates.order": "position"})
+    assert [card and card["front"] for card in row["card"]] == [
+        front if status == "accepted" else None
+        for front, status in zip(row["front"], row["status"], strict=True)]
+    assert row["status"].count("accepted") == 2
+    # a nested to-one spread: its columns join the embed's, arrays as well
+    [nested] = spread("...candidates(position,...flashcards!flashcard_id(card_front:front))",
+                      **{"candidates.order": "position"})
+    assert nested == {"position": [1, 2, 3, 4],
+                      "card_front": [card and card["front"] for card in row["card"]]}
+    [every] = spread("...candidates(*)")
+    columns = api_http.get("/rest/v1/candidates", params={"limit": "1"},
+                           headers=_as(alice)).json()[0]
+    assert list(every) == list(columns) and all(len(v) == 4 for v in every.values())
+    assert spread("id,...candidates(position)", **{"candidates.position": "gt.100"})[0][
+        "position"] == []
+    assert spread("id,...candidates!inner(position)", **{"candidates.position": "gt.100"}) == []
+
+
+def test_aggregates_are_off_as_on_supabase(api_http: httpx.Client, alice: User) -> None:
     # aggregates are off, as PostgREST's db-aggregates-enabled is by default (and on Supabase)
     for select in ("count()", "front.count()", "id,created_at.max()::date"):
         aggregate = api_http.get(CARDS, params={"select": select}, headers=_as(alice))

@@ -31,7 +31,9 @@ What it mirrors:
   `and`/`or` on `table.column` filters the embedded rows, and `table.order`, `table.limit`
   and `table.offset` order and cut them (`max_rows` at every level). No relationship is 400
   `PGRST200`, more than one 300 `PGRST201` with each listed; a filter on a table not
-  embedded 400 `PGRST108`. `...table(...)` (to-one) puts its columns in the parent's row.
+  embedded 400 `PGRST108`. A spread, `...table(...)`, puts its columns in the parent's
+  row: a to-one one's values, a to-many one's as arrays in the embed's order (`ToManySpread`;
+  empty without rows, a nested embed an array of its answers).
 * A write (`mainWrite`, `mutatePlanToQuery`, `ApiRequest/Payload.hs`): POST inserts the
   JSON body's object or array (each object's keys the same, 400 `PGRST102` otherwise, or
   the `columns=` named), typed by the table's columns (an unknown one is 400 `PGRST204`),
@@ -64,13 +66,11 @@ What it mirrors:
   role may not read or write 401/403 `42501`, a check constraint 400 `23514`).
 
 Aggregates (`count()`, `col.sum()`) are 400 `PGRST123`, as PostgREST's
-`db-aggregates-enabled` is off by default, on Supabase too. Not served here, each a 501
-`NOT_SERVED_LOCALLY` naming it: a spread of a to-many embed (`...rel(...)`, to-one ones
-are served: their columns join the parent's). `order=rel(col)` sorts by a to-one embed's
-column as the embed answers it (`addRelatedOrders`: an embed not selected is 400
-`PGRST108`, a to-many one 400 `PGRST118`). On a write, as PostgREST v16.1 has it (it
-dropped limited updates and deletes), `order` sorts the rows answered and `limit`/`offset`
-cut nothing.
+`db-aggregates-enabled` is off by default, on Supabase too. `order=rel(col)` sorts by a
+to-one embed's column as the embed answers it (`addRelatedOrders`: an embed not selected
+is 400 `PGRST108`, a to-many one 400 `PGRST118`). On a write, as PostgREST v16.1 has it
+(it dropped limited updates and deletes), `order` sorts the rows answered and
+`limit`/`offset` cut nothing.
 Many-to-many embedding through a junction table and computed relationships are not looked
 for (no table here has either), where PostgREST would find them, nor a view's primary key
 (PostgREST infers one from the view's base table; here a view has none, so no PUT). A bare
@@ -500,6 +500,21 @@ class _Shape:
                 selects.append(select)
         return ", ".join(selects), "".join(joins)
 
+    def names(self, items: Sequence[SelectItem | Embed], table: str) -> list[str]:
+        """The columns a level's select list answers, in the order `level` writes them: its
+        columns (`*`: the table's), then each embed's (a spread's own columns)."""
+        if not items:
+            return list(self.catalog.tables.get(table, {}))
+        out: list[str] = []
+        for item in (i for i in items if isinstance(i, SelectItem)):
+            if item.field.name == "*" and not item.field.path:
+                out.extend(self.catalog.tables.get(table, {}))
+            else:
+                out.append(item.alias or item.field.label() or item.field.name)
+        for embed in (i for i in items if isinstance(i, Embed) and i.items):
+            out.extend(self.names(embed.items, embed.name) if embed.spread else [embed.key])
+        return out
+
     def embedded(self, embed: Embed, parent_qualifier: str, parent: str) -> tuple[str, str]:
         relationship = self.catalog.relationship(parent, embed)
         self.count += 1
@@ -514,11 +529,17 @@ class _Shape:
                     f"{f' ORDER BY {order}' if order else ''}"
                     f"{_limit_sql(embed.range, self.max_rows) if self.ranges else ''}")
         kind = "INNER" if embed.inner else "LEFT"
-        if embed.spread:  # to-one only: its columns are the parent's (`ToManySpread`: not here)
-            if not relationship.to_one:
-                raise NotServed("a spread of a to-many embedded table (...table(...))")
+        if embed.spread and relationship.to_one:  # its columns are the parent's
             join = f" {kind} JOIN LATERAL ( {subquery} ) AS {aggregate} ON TRUE"
             return (f"{aggregate}.*" if embed.items else ""), join
+        if embed.spread:  # to-many (`ToManySpread`): each of its columns as an array
+            names = [_ident(name) for name in self.names(embed.items, embed.name)]
+            arrays = "".join(f", COALESCE(json_agg({aggregate}.{name}), '[]')::jsonb AS {name}"
+                             for name in names)
+            join = (f" {kind} JOIN LATERAL ( SELECT json_agg({aggregate})::jsonb AS {aggregate}"
+                    f"{arrays} FROM ( {subquery} ) AS {aggregate} ) AS {aggregate} ON "
+                    + (f"{aggregate} IS NOT NULL" if embed.inner else "TRUE"))
+            return ", ".join(f"{aggregate}.{name}" for name in names), join
         if relationship.to_one:
             join = f" {kind} JOIN LATERAL ( {subquery} ) AS {aggregate} ON TRUE"
             select = f"row_to_json({aggregate}.*)::jsonb AS {_ident(embed.key)}"
@@ -578,10 +599,6 @@ class _Shape:
             out.append(f"EXISTS (SELECT 1 FROM {_ident(self.catalog.schema)}."
                        f"{_ident(embed.name)} AS {alias} WHERE {condition})")
         return out
-
-
-class NotServed(Exception):
-    """A PostgREST feature the stand-in does not serve."""
 
 
 class _Aggregate(Exception):
@@ -743,8 +760,8 @@ def parse_logic(key: str, value: str) -> Logic:
 
 
 def parse_select(value: str) -> list[SelectItem | Embed]:
-    """`pFieldForest`: columns, and embedded tables with theirs (spreads raise NotServed,
-    aggregates _Aggregate)."""
+    """`pFieldForest`: columns, and embedded tables with theirs (aggregates raise
+    _Aggregate)."""
     cursor = _Cursor(value)
     with _parsing("select parameter", value):
         items = _forest(cursor)
@@ -1028,15 +1045,6 @@ def _not_embedded(resource: str) -> RestError:
     return pgrst_error(
         400, "PGRST108", f"'{resource}' is not an embedded resource in this request",
         hint=f"Verify that '{resource}' is included in the 'select' query parameter.")
-
-
-def not_served(feature: str, path: str) -> Response:
-    return json_response(501, {
-        "code": "NOT_SERVED_LOCALLY", "details": path,
-        "hint": "supabase start and hosted Supabase serve it; the apps' reads and writes are"
-                " their RPCs (POST /rest/v1/rpc/{fn}).",
-        "message": f"Not served by the local stand-in of PostgREST (make run): {feature}."},
-        postgrest=False)
 
 
 def _statement(catalog: Catalog, table: str, request: ReadRequest, count: str | None,
@@ -1328,8 +1336,6 @@ class TableEndpoint:
     async def handle(self, request: Request) -> Response:
         try:
             return retry_hint(await self._handle(request))
-        except NotServed as missing:
-            return not_served(str(missing), request.url.path)
         except RestError as refused:
             answer = retry_hint(refused.response())
             if request.method == "HEAD":
