@@ -33,6 +33,7 @@ from python_functions.db import rpc
 from python_functions.db.listener import Listener
 from python_functions.db.pool import LifoConnectionPool
 from python_functions.local.api.gotrue import GoTrue
+from python_functions.local.api.gotrue_admin import GoTrueAdmin
 from python_functions.local.api.rest import RpcEndpoint, json_response, root
 from python_functions.local.api.tables import TableEndpoint, max_rows
 from python_functions.service import cors
@@ -141,7 +142,7 @@ def create_app(database_url: str, jwt_secret: str, functions_url: str, public_ur
             Route("/rest/v1", root, methods=methods),
             Route("/rest/v1/", root, methods=methods),
             Route("/rest/v1/{path:path}", tables.handle, methods=methods),
-            Mount("/auth/v1", routes=auth.routes()),
+            Mount("/auth/v1", routes=auth.routes(GoTrueAdmin(pool, jwt_secret).routes())),
             Route("/functions/v1/{path:path}", functions.handle, methods=methods),
         ],
         middleware=[Middleware(CORSMiddleware, **cors.OPTIONS)],

@@ -32,9 +32,11 @@ each route:
   (confirmed at once, as with confirmations off); details in `update_user`.
 * `POST /logout?scope=global|local|others` (`logout.go`): ends sessions (their refresh
   tokens go with them), 204. Access tokens stay valid until they expire, as with GoTrue.
+* `/admin/users`: the admin API for users (gotrue_admin.py).
 * What GoTrue serves and this stand-in cannot (anything that sends mail or SMS: OTP, magic
-  links, recovery, a permanent user's email change; OAuth, SSO, MFA, passkeys, the admin
-  API; the `id_token`, `pkce` and `web3` grants) is 422 `not_served_locally`, naming it;
+  links, recovery, a permanent user's email change; OAuth, SSO, MFA, passkeys, the rest of
+  the admin API; the `id_token`, `pkce` and `web3` grants) is 422 `not_served_locally`,
+  naming it;
   another method on a served path is 405 and an unknown path 404, as GoTrue's router
   answers them.
 * `GET /settings` (`settings.go`): email sign-in, anonymous sign-ins as configured, no
@@ -56,6 +58,7 @@ import json
 import re
 import secrets
 import string
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -90,6 +93,7 @@ _OAUTH_PROVIDERS = ("apple", "azure", "bitbucket", "discord", "facebook", "snapc
                     "linkedin_oidc", "notion", "spotify", "slack", "slack_oidc", "workos",
                     "twitch", "twitter", "zoom")
 DUPLICATE_EMAIL = "A user with this email address has already been registered"
+_ADMIN_USER_PATH = re.compile(r"admin/users(/[^/]+)?")  # gotrue_admin.py's
 _UUID = re.compile(r"[0-9a-fA-F]{8}-?(?:[0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}")
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 
@@ -112,7 +116,7 @@ class AuthError(Exception):
                              **self.extra}, self.status, {"x-sb-error-code": self.code})
 
 
-def _not_served(what: str) -> AuthError:
+def not_served(what: str) -> AuthError:
     """What GoTrue does but this stand-in cannot (no mail, no SMS, no OAuth here): 422, as
     GoTrue answers a feature turned off (`anonymous_provider_disabled`, ...), so supabase-js
     reports an `AuthApiError` with its code (a 5xx it would report as a retryable network
@@ -129,7 +133,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-_USER_QUERY = """
+USER_QUERY = """
 select u.id::text, u.aud, u.role, u.email, u.email_confirmed_at, u.confirmed_at,
        u.last_sign_in_at, u.raw_app_meta_data, u.raw_user_meta_data, u.created_at,
        u.updated_at, u.is_anonymous, coalesce(u.banned_until > now(), false) as banned,
@@ -143,7 +147,7 @@ select u.id::text, u.aud, u.role, u.email, u.email_confirmed_at, u.confirmed_at,
 """
 
 
-def _user_json(row: dict[str, Any]) -> dict[str, Any]:
+def user_json(row: dict[str, Any]) -> dict[str, Any]:
     """A user as GoTrue's `models.User` serialises it (its `omitempty` times left out when
     unset: an anonymous user has no `email_confirmed_at`)."""
     user = {
@@ -161,10 +165,10 @@ def _user_json(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
-    return _json_object(await request.body())
+    return json_object(await request.body())
 
 
-def _json_object(raw: bytes) -> dict[str, Any]:
+def json_object(raw: bytes) -> dict[str, Any]:
     try:
         body = json.loads(raw or b"{}")
     except ValueError:
@@ -183,7 +187,7 @@ def _credentials(body: dict[str, Any]) -> tuple[str, str]:
     return email.strip().lower(), password
 
 
-def _check_email(email: str) -> None:
+def check_email(email: str) -> None:
     """`validateEmail` (`mail.go`): 400 `validation_failed`."""
     if len(email) > 255:
         raise AuthError(400, "validation_failed", "An email address is too long")
@@ -192,7 +196,7 @@ def _check_email(email: str) -> None:
                         "Unable to validate email address: invalid format")
 
 
-def _check_password(password: str) -> None:
+def check_password(password: str) -> None:
     """`checkPasswordStrength` (`password.go`), with `supabase start`'s minimum length."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AuthError(422, "weak_password",
@@ -203,7 +207,7 @@ def _check_password(password: str) -> None:
                         f"Password cannot be longer than {MAX_PASSWORD_BYTES} characters")
 
 
-async def _add_email_identity(conn: psycopg.AsyncConnection[Any], user_id: str, email: str,
+async def add_email_identity(conn: psycopg.AsyncConnection[Any], user_id: str, email: str,
                               verified: bool) -> None:
     """The `email` provider's identity of a user, as `NewIdentity` makes it."""
     await conn.execute(
@@ -225,8 +229,11 @@ class GoTrue:
         self.rotation = rotation
         self.reuse_interval_s = reuse_interval_s
 
-    def routes(self) -> list[Route]:
+    def routes(self, extra: Sequence[Route] = ()) -> list[Route]:
+        """GoTrue's routes; `extra` (the admin API's) answer its errors as these do."""
         return [
+            *(Route(route.path, self._wrap(route.endpoint), methods=list(route.methods or ()))
+              for route in extra),
             Route("/signup", self._wrap(self.signup), methods=["POST"]),
             Route("/token", self._wrap(self.token), methods=["POST"]),
             Route("/user", self._wrap(self.user), methods=["GET"]),
@@ -254,11 +261,11 @@ class GoTrue:
         `not_served_locally`; a method GoTrue does not take on a served path is 405, and an
         unknown path 404, both without JSON, as GoTrue's router answers them."""
         path = request.path_params["path"].strip("/")
-        if path in _SERVED:
+        if path in _SERVED or _ADMIN_USER_PATH.fullmatch(path):
             return Response(status_code=405)
         if path in _GOTRUE_ONLY or path.split("/")[0] in _GOTRUE_ONLY_TREES \
                 or path.startswith(("user/identities", "user/oauth")):
-            raise _not_served("/auth/v1/" + path)
+            raise not_served("/auth/v1/" + path)
         return Response("404 page not found", 404, media_type="text/plain")
 
     async def settings(self, _request: Request) -> Response:
@@ -311,7 +318,7 @@ class GoTrue:
                 " ('00000000-0000-0000-0000-000000000000', %s, %s, false, now(), now(), %s,"
                 " %s)", (refresh, user_id, parent, session_id))
         cursor = conn.cursor(row_factory=dict_row)
-        await cursor.execute(_USER_QUERY + " where u.id = %s", (user_id,))
+        await cursor.execute(USER_QUERY + " where u.id = %s", (user_id,))
         user = await cursor.fetchone()
         assert user is not None
         claims = user_claims(user_id, user["email"], ttl_seconds=ACCESS_TOKEN_TTL_S,
@@ -322,7 +329,7 @@ class GoTrue:
         return {
             "access_token": mint_token(claims, self.secret), "token_type": "bearer",
             "expires_in": ACCESS_TOKEN_TTL_S, "expires_at": claims["exp"],
-            "refresh_token": refresh, "user": _user_json(user),
+            "refresh_token": refresh, "user": user_json(user),
         }
 
     # -- routes -----------------------------------------------------------------------
@@ -332,8 +339,8 @@ class GoTrue:
         if body.get("email") in (None, "") and body.get("phone") in (None, ""):
             return JSONResponse(await self._anonymous_signup(body))
         email, password = _credentials(body)
-        _check_email(email)
-        _check_password(password)
+        check_email(email)
+        check_password(password)
         options = body.get("data")
         metadata = options if isinstance(options, dict) else {}
         async with self.pool.connection() as conn, conn.transaction():
@@ -353,7 +360,7 @@ class GoTrue:
             row = await cursor.fetchone()
             assert row is not None
             user_id = str(row[0])
-            await _add_email_identity(conn, user_id, email, verified=False)
+            await add_email_identity(conn, user_id, email, verified=False)
             session = await self._session(conn, user_id)
         return JSONResponse(session)
 
@@ -384,14 +391,15 @@ class GoTrue:
         if grant == "refresh_token":
             return JSONResponse(await self._refresh_grant(body))
         if grant in ("id_token", "pkce", "web3"):
-            raise _not_served(f"the {grant} grant")
+            raise not_served(f"the {grant} grant")
         raise AuthError(400, "invalid_credentials", "unsupported_grant_type")
 
     async def _password_grant(self, body: dict[str, Any]) -> dict[str, Any]:
         email, password = _credentials(body)
         async with self.pool.connection() as conn, conn.transaction():
             cursor = await conn.execute(
-                "select id::text, banned_until > now() from auth.users"
+                "select id::text, banned_until > now(), email_confirmed_at is null"
+                " from auth.users"
                 " where lower(email) = %s and deleted_at is null and not is_sso_user"
                 " and encrypted_password = extensions.crypt(%s, encrypted_password)",
                 (email, password))
@@ -400,6 +408,8 @@ class GoTrue:
                 raise AuthError(400, "invalid_credentials", "Invalid login credentials")
             if row[1]:
                 raise AuthError(400, "user_banned", "User is banned")
+            if row[2]:  # made by the admin API without `email_confirm`
+                raise AuthError(400, "email_not_confirmed", "Email not confirmed")
             return await self._session(conn, str(row[0]))
 
     async def _refresh_grant(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -473,7 +483,7 @@ class GoTrue:
     async def _user_row(self, conn: psycopg.AsyncConnection[Any], user_id: Any,
                         lock: bool = False) -> dict[str, Any]:
         cursor = conn.cursor(row_factory=dict_row)
-        await cursor.execute(_USER_QUERY + " where u.id = %s and u.deleted_at is null"
+        await cursor.execute(USER_QUERY + " where u.id = %s and u.deleted_at is null"
                              + (" for update of u" if lock else ""), (str(user_id),))
         row = await cursor.fetchone()
         if row is None:
@@ -503,7 +513,7 @@ class GoTrue:
     async def user(self, request: Request) -> Response:
         claims = self._claims(request)
         async with self.pool.connection() as conn:
-            return JSONResponse(_user_json(await self._signed_in(conn, claims)))
+            return JSONResponse(user_json(await self._signed_in(conn, claims)))
 
     async def update_user(self, request: Request) -> Response:
         """`PUT /user` (`UserUpdate`, supabase-js's `updateUser`), with `supabase start`'s
@@ -524,7 +534,7 @@ class GoTrue:
         raw = await request.body()  # read before the user's row is locked
         async with self.pool.connection() as conn, conn.transaction():
             user = await self._signed_in(conn, claims, lock=True)
-            body = _json_object(raw)
+            body = json_object(raw)
             email, password, data, phone = (body.get("email"), body.get("password"),
                                             body.get("data"), body.get("phone"))
             if not (isinstance(email, str | None) and isinstance(password, str | None)
@@ -533,11 +543,11 @@ class GoTrue:
                 raise AuthError(400, "bad_json", "Could not parse request body as JSON")
             email = email.strip().lower() if email else ""
             if email:
-                _check_email(email)
+                check_email(email)
             if phone:
-                raise _not_served("a phone number (it needs an SMS provider)")
+                raise not_served("a phone number (it needs an SMS provider)")
             if password is not None:
-                _check_password(password)
+                check_password(password)
             if body.get("app_metadata") is not None:
                 raise AuthError(403, "not_admin",
                                 "Updating app_metadata requires admin privileges")
@@ -546,7 +556,7 @@ class GoTrue:
                 raise AuthError(422, "validation_failed", "Updating password of an anonymous"
                                 " user without an email or phone is not allowed")
             if changes_email and not user["is_anonymous"]:
-                raise _not_served("an email change (GoTrue confirms it by mail)")
+                raise not_served("an email change (GoTrue confirms it by mail)")
             if password is not None:
                 await self._set_password(conn, user["id"], password, claims.get("session_id"))
             if data is not None:  # `UpdateUserMetaData`: top-level keys, null removes one
@@ -558,7 +568,7 @@ class GoTrue:
                      user["id"]))
             if changes_email:
                 await self._confirm_anonymous_email(conn, user["id"], email)
-            return JSONResponse(_user_json(await self._user_row(conn, user["id"])))
+            return JSONResponse(user_json(await self._user_row(conn, user["id"])))
 
     async def _set_password(self, conn: psycopg.AsyncConnection[Any], user_id: str,
                             password: str, session_id: Any) -> None:
@@ -603,7 +613,7 @@ class GoTrue:
             " || jsonb_build_object('email', %s::text, 'email_verified', true),"
             " updated_at = now() where user_id = %s and provider = 'email'", (email, user_id))
         if updated.rowcount == 0:
-            await _add_email_identity(conn, user_id, email, verified=True)
+            await add_email_identity(conn, user_id, email, verified=True)
 
     async def logout(self, request: Request) -> Response:
         claims = self._claims(request)

@@ -1,0 +1,343 @@
+"""`/auth/v1/admin/users`: GoTrue's admin API for users (v2.196, `internal/api/admin.go`),
+what supabase-js's `auth.admin` calls with the service role key: `createUser`,
+`listUsers`, `getUserById`, `updateUserById` and `deleteUser`, as a seed script or a test
+uses them. A local stand-in for `make run`, beside gotrue.py, on the same `auth` tables.
+
+* Every route needs a token of an admin role (`requireAdmin`: `service_role`, as
+  `supabase start` sets `JWT_ADMIN_ROLES`): none is 401 `no_authorization`, a bad one 403
+  `bad_jwt`, another role (a user's token, the anon key) 403 `not_admin`.
+* `POST /admin/users` (`adminUserCreate`): an email (validated; taken: 422 `email_exists`),
+  a `password` (no strength rule here, as in GoTrue; none: a random one) or a bcrypt
+  `password_hash`, `email_confirm`, `user_metadata`, `app_metadata` (over `provider` and
+  `providers`), `id`, `role`, `ban_duration` (Go's duration syntax, or `none`); 200 and the
+  user. Its email identity is made as at sign-up. Until `email_confirm`, a password sign-in
+  is 400 `email_not_confirmed`, as GoTrue has it.
+* `GET /admin/users?page=&per_page=&filter=` (`adminUsers`): newest first, 50 a page,
+  `filter` matching the email or the `full_name` metadata; `X-Total-Count` and GoTrue's
+  `Link` (`rel="next"`, `rel="last"`), from which supabase-js reads `nextPage`, `lastPage`
+  and `total`.
+* `GET /admin/users/{id}` (`adminUserGet`): 404 `user_not_found`; an id that is not a UUID
+  404 `validation_failed`.
+* `PUT /admin/users/{id}` (`adminUserUpdate`): `password` (sign-up's strength rules; every
+  session of the user ends), `email` (set as given, `email_confirm` confirms it; an
+  anonymous user confirmed so is anonymous no more), `email_confirm`, `role`,
+  `app_metadata` and `user_metadata` (merged, a null removing its key), `ban_duration`.
+* `DELETE /admin/users/{id}` (`adminUserDelete`): the user and, by the foreign keys'
+  cascades, their identities, sessions and every row of theirs in the apps' tables; 200
+  `{}`. The user's tokens then read no user (gotrue.py: 403 `user_not_found`; the apps'
+  writes: 401).
+
+Not served (422 `not_served_locally`): a phone (no SMS here), a soft delete
+(`should_soft_delete`), the rest of `/admin` (factors, links, SSO, OAuth providers).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import uuid
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import jwt
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from python_functions.local.api.gotrue import (
+    DUPLICATE_EMAIL,
+    MAX_PASSWORD_BYTES,
+    USER_QUERY,
+    AuthError,
+    add_email_identity,
+    check_email,
+    check_password,
+    json_object,
+    not_served,
+    user_json,
+)
+
+ADMIN_ROLES = frozenset({"service_role"})  # `supabase start`'s GOTRUE_JWT_ADMIN_ROLES
+PER_PAGE = 50  # `defaultPerPage`
+_GO_DURATION_PART = re.compile(r"([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)")
+_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0,
+            "m": 60.0, "h": 3600.0}
+
+
+def ban_seconds(text: str) -> float:
+    """`ban_duration` in seconds: `none` is 0, else Go's `time.ParseDuration` syntax
+    (`"24h"`, `"1h30m"`, `"-1.5h"`); else 400 `validation_failed` with Go's words."""
+    if text == "none":
+        return 0.0
+    sign, body = (-1.0, text[1:]) if text.startswith("-") else (1.0, text.lstrip("+"))
+    parts = _GO_DURATION_PART.findall(body)
+    if body and "".join(number + unit for number, unit in parts) == body and all(
+            number not in ("", ".") for number, _ in parts):
+        return sign * sum(float(number) * _SECONDS[unit] for number, unit in parts)
+    reason = ("missing unit in duration" if re.fullmatch(r"[0-9.]+", body)
+              else "invalid duration")
+    raise AuthError(400, "validation_failed",
+                    f"invalid format for ban duration: time: {reason} {json.dumps(text)}")
+
+
+def _text(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise AuthError(400, "bad_json", "Could not parse request body as JSON")
+    return value
+
+
+def _object(body: dict[str, Any], key: str) -> dict[str, Any] | None:
+    value = body.get(key)
+    if value is not None and not isinstance(value, dict):
+        raise AuthError(400, "bad_json", "Could not parse request body as JSON")
+    return value
+
+
+def _merged(current: dict[str, Any] | None, given: dict[str, Any]) -> str:
+    """`UpdateUserMetaData`/`UpdateAppMetaData`: top-level keys, a null removing one."""
+    merged = {**(current or {}), **given}
+    return json.dumps({k: v for k, v in merged.items() if v is not None})
+
+
+class GoTrueAdmin:
+    """The admin routes, on the local API's pool and JWT secret."""
+
+    def __init__(self, pool: AsyncConnectionPool[Any], secret: str) -> None:
+        self.pool = pool
+        self.secret = secret
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/admin/users", self.list_users, methods=["GET"]),
+            Route("/admin/users", self.create_user, methods=["POST"]),
+            Route("/admin/users/{user_id}", self.get_user, methods=["GET"]),
+            Route("/admin/users/{user_id}", self.update_user, methods=["PUT"]),
+            Route("/admin/users/{user_id}", self.delete_user, methods=["DELETE"]),
+        ]
+
+    def _require_admin(self, request: Request) -> None:
+        """`requireAdminCredentials` and `requireAdmin`: a verified token of an admin role."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthError(401, "no_authorization",
+                            "This endpoint requires a valid Bearer token")
+        try:
+            claims = jwt.decode(token.strip(), self.secret, algorithms=["HS256"],
+                                options={"require": ["exp"], "verify_aud": False})
+        except jwt.PyJWTError:
+            raise AuthError(403, "bad_jwt", "invalid JWT: unable to parse or verify signature,"
+                            " token is expired or not a user token") from None
+        if claims.get("role") not in ADMIN_ROLES:
+            raise AuthError(403, "not_admin", "User not allowed")
+
+    async def _find(self, conn: psycopg.AsyncConnection[Any], user_id: str,
+                    lock: bool = False) -> dict[str, Any]:
+        """`loadUser`: the user the path names."""
+        try:
+            uuid.UUID(user_id)
+        except ValueError:
+            raise AuthError(404, "validation_failed", "user_id must be an UUID") from None
+        cursor = conn.cursor(row_factory=dict_row)
+        await cursor.execute(USER_QUERY + " where u.id = %s" + (" for update of u" if lock
+                                                                 else ""), (user_id,))
+        row = await cursor.fetchone()
+        if row is None:
+            raise AuthError(404, "user_not_found", "User not found")
+        return row
+
+    async def get_user(self, request: Request) -> Response:
+        self._require_admin(request)
+        async with self.pool.connection() as conn:
+            return JSONResponse(user_json(await self._find(conn, request.path_params["user_id"])))
+
+    async def list_users(self, request: Request) -> Response:
+        self._require_admin(request)
+        query = request.query_params
+        try:
+            page, per_page = (int(query.get(name) or default) for name, default in
+                              (("page", 1), ("per_page", PER_PAGE)))
+            if page < 0 or per_page < 0 or not all(
+                    (query.get(name) or "1").isdigit() for name in ("page", "per_page")):
+                raise ValueError
+        except ValueError:
+            raise AuthError(400, "validation_failed", "Bad Pagination Parameters: strconv."
+                            "ParseUint: parsing: invalid syntax") from None
+        page, per_page = max(page, 1), per_page or 20  # pop's `NewPaginator` defaults
+        search = query.get("filter") or ""
+        condition = " where u.aud = 'authenticated'"
+        args: list[Any] = []
+        if search:
+            condition += (" and (u.email ilike %s or u.raw_user_meta_data->>'full_name'"
+                          " ilike %s)")
+            args += [f"%{search}%"] * 2
+        async with self.pool.connection() as conn:
+            total_cursor = await conn.execute("select count(*) from auth.users u" + condition,
+                                              args)
+            total_row = await total_cursor.fetchone()
+            total = int(total_row[0]) if total_row else 0
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute(USER_QUERY + condition + " order by u.created_at desc, u.id"
+                                 " limit %s offset %s", [*args, per_page,
+                                                          (page - 1) * per_page])
+            users = [user_json(row) for row in await cursor.fetchall()]
+        pages = -(-total // per_page)  # `calculateTotalPages`
+        return JSONResponse({"users": users, "aud": "authenticated"}, headers={
+            "X-Total-Count": str(total), "Link": _page_links(request, page, pages)})
+
+    async def create_user(self, request: Request) -> Response:
+        self._require_admin(request)
+        body = json_object(await request.body())
+        email, phone = _text(body, "email").strip().lower(), _text(body, "phone")
+        password, password_hash = body.get("password"), _text(body, "password_hash")
+        user_metadata, app_metadata = (_object(body, "user_metadata"),
+                                       _object(body, "app_metadata"))
+        if not email and not phone:
+            raise AuthError(400, "validation_failed",
+                            "Cannot create a user without either an email or phone")
+        if email:
+            check_email(email)
+        if phone:
+            raise not_served("a phone number (it needs an SMS provider)")
+        if not isinstance(password, str | None):
+            raise AuthError(400, "bad_json", "Could not parse request body as JSON")
+        if password is not None and password_hash:
+            raise AuthError(400, "validation_failed",
+                            "Only a password or a password hash should be provided")
+        if password is not None and len(password.encode()) > MAX_PASSWORD_BYTES:
+            raise AuthError(400, "validation_failed",
+                            "bcrypt: password length exceeds 72 bytes")
+        if not password and not password_hash:
+            password = secrets.token_urlsafe(48)
+        user_id = str(uuid.uuid4())
+        if given_id := _text(body, "id"):
+            try:
+                parsed = uuid.UUID(given_id)
+            except ValueError:
+                raise AuthError(400, "validation_failed",
+                                "ID must conform to the uuid v4 format") from None
+            if parsed.int == 0:
+                raise AuthError(400, "validation_failed", "ID cannot be a nil uuid")
+            user_id = str(parsed)
+        ban = ban_seconds(_text(body, "ban_duration")) if body.get("ban_duration") else None
+        app = _merged({"provider": "email", "providers": ["email"]}, app_metadata or {})
+        async with self.pool.connection() as conn, conn.transaction():
+            try:
+                await conn.execute(
+                    "insert into auth.users (instance_id, id, aud, role, email,"
+                    " encrypted_password, email_confirmed_at, raw_app_meta_data,"
+                    " raw_user_meta_data, banned_until, created_at, updated_at, is_sso_user,"
+                    " is_anonymous) values ('00000000-0000-0000-0000-000000000000', %s,"
+                    " %s, %s, %s, coalesce(%s, extensions.crypt(%s, extensions.gen_salt("
+                    "'bf', 10))), case when %s then now() end, %s, %s,"
+                    " case when %s > 0 then now() + make_interval(secs => %s) end, now(),"
+                    " now(), false, false)",
+                    (user_id, _text(body, "aud") or "authenticated",
+                     _text(body, "role") or "authenticated", email, password_hash or None,
+                     password, bool(body.get("email_confirm")), app,
+                     json.dumps(user_metadata or {}), ban or 0, ban or 0))
+            except psycopg.errors.UniqueViolation as taken:  # the address, or the id
+                if taken.diag.constraint_name == "users_pkey":
+                    raise AuthError(500, "unexpected_failure",
+                                    "Database error creating new user") from None
+                raise AuthError(422, "email_exists", DUPLICATE_EMAIL) from None
+            await add_email_identity(conn, user_id, email,
+                                     verified=bool(body.get("email_confirm")))
+            return JSONResponse(user_json(await self._find(conn, user_id)))
+
+    async def update_user(self, request: Request) -> Response:
+        self._require_admin(request)
+        raw = await request.body()
+        async with self.pool.connection() as conn, conn.transaction():
+            user = await self._find(conn, request.path_params["user_id"], lock=True)
+            body = json_object(raw)
+            email, password = _text(body, "email").strip().lower(), body.get("password")
+            user_metadata, app_metadata = (_object(body, "user_metadata"),
+                                           _object(body, "app_metadata"))
+            confirm = bool(body.get("email_confirm"))
+            if email:
+                check_email(email)
+            if _text(body, "phone"):
+                raise not_served("a phone number (it needs an SMS provider)")
+            ban = (ban_seconds(_text(body, "ban_duration")) if body.get("ban_duration")
+                   else None)
+            if not isinstance(password, str | None):
+                raise AuthError(400, "bad_json", "Could not parse request body as JSON")
+            if password is not None:
+                check_password(password)
+            user_id = user["id"]
+            if role := _text(body, "role"):
+                await conn.execute("update auth.users set role = %s where id = %s",
+                                   (role, user_id))
+            if confirm:
+                await conn.execute("update auth.users set email_confirmed_at = coalesce("
+                                   "email_confirmed_at, now()) where id = %s", (user_id,))
+            if password is not None:  # `UpdatePassword` with no session kept: all end
+                await conn.execute(
+                    "update auth.users set encrypted_password = extensions.crypt(%s,"
+                    " extensions.gen_salt('bf', 10)) where id = %s", (password, user_id))
+                await conn.execute("delete from auth.sessions where user_id = %s", (user_id,))
+            if email:
+                await self._set_email(conn, user, email, confirm)
+            if app_metadata is not None:
+                await conn.execute("update auth.users set raw_app_meta_data = %s where id = %s",
+                                   (_merged(user["raw_app_meta_data"], app_metadata), user_id))
+            if user_metadata is not None:
+                await conn.execute(
+                    "update auth.users set raw_user_meta_data = %s where id = %s",
+                    (_merged(user["raw_user_meta_data"], user_metadata), user_id))
+            if ban is not None:
+                await conn.execute(
+                    "update auth.users set banned_until = case when %s > 0 then now()"
+                    " + make_interval(secs => %s) end where id = %s", (ban, ban, user_id))
+            await conn.execute("update auth.users set updated_at = now() where id = %s",
+                               (user_id,))
+            return JSONResponse(user_json(await self._find(conn, user_id)))
+
+    @staticmethod
+    async def _set_email(conn: psycopg.AsyncConnection[Any], user: dict[str, Any], email: str,
+                         confirm: bool) -> None:
+        """The address set as given, its email identity updated (or made), and an anonymous
+        user whose address is confirmed anonymous no more."""
+        try:
+            await conn.execute(
+                "update auth.users set email = %s, is_anonymous = is_anonymous and not %s"
+                " where id = %s", (email, confirm, user["id"]))
+        except psycopg.errors.UniqueViolation:  # another user's: GoTrue checks nothing first
+            raise AuthError(500, "unexpected_failure", "Error updating user") from None
+        updated = await conn.execute(
+            "update auth.identities set identity_data = identity_data"
+            " || jsonb_build_object('email', %s::text, 'email_verified', %s::boolean),"
+            " updated_at = now() where user_id = %s and provider = 'email'",
+            (email, confirm, user["id"]))
+        if updated.rowcount == 0:
+            await add_email_identity(conn, user["id"], email, verified=confirm)
+
+    async def delete_user(self, request: Request) -> Response:
+        self._require_admin(request)
+        raw = await request.body()
+        body = json_object(raw) if raw.strip() else {}
+        if body.get("should_soft_delete"):
+            raise not_served("a soft delete (should_soft_delete)")
+        async with self.pool.connection() as conn, conn.transaction():
+            user = await self._find(conn, request.path_params["user_id"], lock=True)
+            await conn.execute("delete from auth.users where id = %s", (user["id"],))
+        return JSONResponse({})
+
+
+def _page_links(request: Request, page: int, pages: int) -> str:
+    """`addPaginationHeaders`: the next page while there is one, and the last; the query
+    keys in Go's order (sorted), `page` among them, the path as GoTrue sees it."""
+    query = dict(parse_qsl(request.url.query, keep_blank_values=True))
+
+    def link(number: int, rel: str) -> str:
+        given = {**query, "page": str(number)}
+        return f'</admin/users?{urlencode(sorted(given.items()))}>; rel="{rel}"'
+
+    return (link(page + 1, "next") + ", " if pages > page else "") + link(pages, "last")

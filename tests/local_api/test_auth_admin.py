@@ -1,0 +1,196 @@
+"""/auth/v1/admin/users answers as GoTrue v2.196's admin API does (gotrue_admin.py), through
+supabase-py's `auth.admin` with the service role key, as a seed script or a test calls it."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from supabase_auth.errors import AuthApiError, AuthWeakPasswordError
+
+from supabase import Client, ClientOptions, create_client
+from tests.conftest import TEST_EMAIL_DOMAIN, one
+from tests.http_fixtures import ANON_KEY, SERVICE_ROLE_KEY, ServerThread
+
+V2024 = {"X-Supabase-Api-Version": "2024-01-01"}
+PASSWORD = "a-good-password"
+
+
+def _email(tag: str = "admin") -> str:
+    return f"{tag}-{uuid.uuid4().hex[:8]}@{TEST_EMAIL_DOMAIN}"
+
+
+def _client(local_api: ServerThread, key: str) -> Client:
+    return create_client(local_api.url, key, ClientOptions(
+        auto_refresh_token=False, persist_session=False, httpx_client=httpx.Client(timeout=10)))
+
+
+@pytest.fixture
+def supabase_admin(local_api: ServerThread) -> Any:
+    return _client(local_api, SERVICE_ROLE_KEY).auth.admin
+
+
+def _sign_in(api_http: httpx.Client, email: str, password: str = PASSWORD) -> httpx.Response:
+    return api_http.post("/auth/v1/token", params={"grant_type": "password"},
+                         json={"email": email, "password": password}, headers=V2024)
+
+
+def _code(response: httpx.Response) -> tuple[int, str]:
+    return response.status_code, response.json().get("code", "")
+
+
+def test_create_user_makes_a_user_who_signs_in_once_confirmed(
+        supabase_admin: Any, api_http: httpx.Client, admin: psycopg.Connection[Any]) -> None:
+    email = _email()
+    created = supabase_admin.create_user({
+        "email": email.upper(), "password": PASSWORD, "email_confirm": True,
+        "user_metadata": {"full_name": "Ada"}, "app_metadata": {"plan": "pro"}}).user
+    assert created.email == email and created.email_confirmed_at is not None
+    assert created.user_metadata == {"full_name": "Ada"}
+    assert created.app_metadata == {"provider": "email", "providers": ["email"], "plan": "pro"}
+    assert [i.provider for i in created.identities or []] == ["email"]
+    assert _sign_in(api_http, email).status_code == 200
+    stored = one(admin, "select encrypted_password from auth.users where id = %s", created.id)
+    assert stored.startswith("$2a$10$")
+    # without `email_confirm` the address is unconfirmed, and GoTrue refuses the sign-in
+    pending = supabase_admin.create_user({"email": _email(), "password": PASSWORD}).user
+    assert pending.email_confirmed_at is None
+    assert _code(_sign_in(api_http, pending.email)) == (400, "email_not_confirmed")
+    # an id of the caller's choosing, and no password at all (a random one)
+    chosen = str(uuid.uuid4())
+    assert supabase_admin.create_user({"email": _email(), "id": chosen}).user.id == chosen
+
+
+def test_create_user_refuses_what_gotrue_refuses(supabase_admin: Any) -> None:
+    email = _email()
+    supabase_admin.create_user({"email": email, "password": PASSWORD})
+    for attributes, status, code in (
+            ({"email": email}, 422, "email_exists"),
+            ({"password": PASSWORD}, 400, "validation_failed"),
+            ({"email": "not-an-email"}, 400, "validation_failed"),
+            ({"email": _email(), "id": "nope"}, 400, "validation_failed"),
+            ({"email": _email(), "password": PASSWORD, "password_hash": "$2a$10$x"}, 400,
+             "validation_failed"),
+            ({"email": _email(), "ban_duration": "forever"}, 400, "validation_failed"),
+            ({"phone": "+48123456789"}, 422, "not_served_locally")):
+        with pytest.raises(AuthApiError) as refused:
+            supabase_admin.create_user(attributes)
+        assert (refused.value.status, refused.value.code) == (status, code), attributes
+
+
+def test_only_an_admin_role_may_call_the_admin_api(
+        local_api: ServerThread, api_http: httpx.Client) -> None:
+    signed_up = api_http.post("/auth/v1/signup", json={"email": _email(), "password": PASSWORD},
+                              headers=V2024).json()
+    for key, status, code in ((ANON_KEY, 403, "not_admin"),
+                              (signed_up["access_token"], 403, "not_admin"),
+                              (SERVICE_ROLE_KEY[:-2] + "xx", 403, "bad_jwt")):
+        answer = api_http.get("/auth/v1/admin/users",
+                              headers={"Authorization": f"Bearer {key}", **V2024})
+        assert _code(answer) == (status, code), key
+    assert _code(api_http.get("/auth/v1/admin/users", headers=V2024)) == (
+        401, "no_authorization")
+    with pytest.raises(AuthApiError) as refused:  # the anon key as supabase-js's admin
+        _client(local_api, ANON_KEY).auth.admin.list_users()
+    assert refused.value.code == "not_admin"
+    # the rest of the admin API is not served; another method on a served path is 405
+    service = {"Authorization": f"Bearer {SERVICE_ROLE_KEY}", **V2024}
+    assert _code(api_http.post("/auth/v1/admin/generate_link", json={}, headers=service)) == (
+        422, "not_served_locally")
+    assert api_http.patch("/auth/v1/admin/users", json={}, headers=service).status_code == 405
+
+
+def test_list_users_pages_newest_first_with_gotrues_headers(
+        supabase_admin: Any, api_http: httpx.Client) -> None:
+    tag = f"page-{uuid.uuid4().hex[:6]}"
+    ids = [supabase_admin.create_user({"email": _email(tag), "password": PASSWORD}).user.id
+           for _ in range(3)]
+    service = {"Authorization": f"Bearer {SERVICE_ROLE_KEY}", **V2024}
+    first = api_http.get("/auth/v1/admin/users", params={"page": "1", "per_page": "2",
+                                                         "filter": tag}, headers=service)
+    assert first.status_code == 200, first.text
+    assert first.json()["aud"] == "authenticated"
+    assert [u["id"] for u in first.json()["users"]] == ids[::-1][:2]
+    assert first.headers["x-total-count"] == "3"
+    assert first.headers["link"] == (
+        f'</admin/users?filter={tag}&page=2&per_page=2>; rel="next", '
+        f'</admin/users?filter={tag}&page=2&per_page=2>; rel="last"')
+    second = api_http.get("/auth/v1/admin/users", params={"page": "2", "per_page": "2",
+                                                          "filter": tag}, headers=service)
+    assert [u["id"] for u in second.json()["users"]] == [ids[0]]
+    assert "next" not in second.headers["link"]
+    bad = api_http.get("/auth/v1/admin/users", params={"page": "x"}, headers=service)
+    assert _code(bad) == (400, "validation_failed")
+    listed = supabase_admin.list_users(page=1, per_page=1000)
+    assert set(ids) <= {user.id for user in listed}
+
+
+def test_get_and_update_a_user_by_id(supabase_admin: Any, api_http: httpx.Client) -> None:
+    email = _email()
+    user = supabase_admin.create_user({"email": email, "password": PASSWORD,
+                                       "email_confirm": True,
+                                       "user_metadata": {"a": 1, "b": 2}}).user
+    assert supabase_admin.get_user_by_id(user.id).user.email == email
+    with pytest.raises(AuthApiError) as refused:
+        supabase_admin.get_user_by_id(str(uuid.uuid4()))
+    assert (refused.value.status, refused.value.code) == (404, "user_not_found")
+    not_an_id = api_http.get("/auth/v1/admin/users/nope", headers={  # supabase-py checks ids
+        "Authorization": f"Bearer {SERVICE_ROLE_KEY}", **V2024})
+    assert _code(not_an_id) == (404, "validation_failed")
+
+    session = _sign_in(api_http, email).json()
+    updated = supabase_admin.update_user_by_id(user.id, {
+        "user_metadata": {"b": None, "c": 3}, "app_metadata": {"plan": "pro"},
+        "password": "another-password", "role": "authenticated"}).user
+    assert updated.user_metadata == {"a": 1, "c": 3}  # merged, a null removes its key
+    assert updated.app_metadata["plan"] == "pro"
+    # a new password ends every session of the user
+    refreshed = api_http.post("/auth/v1/token", params={"grant_type": "refresh_token"},
+                              json={"refresh_token": session["refresh_token"]}, headers=V2024)
+    assert refreshed.status_code == 400, refreshed.text
+    assert _code(_sign_in(api_http, email)) == (400, "invalid_credentials")
+    assert _sign_in(api_http, email, "another-password").status_code == 200
+    with pytest.raises(AuthWeakPasswordError) as weak:
+        supabase_admin.update_user_by_id(user.id, {"password": "12345"})
+    assert weak.value.reasons == ["length"]
+
+    supabase_admin.update_user_by_id(user.id, {"ban_duration": "1h30m"})
+    assert _code(_sign_in(api_http, email, "another-password")) == (400, "user_banned")
+    supabase_admin.update_user_by_id(user.id, {"ban_duration": "none"})
+    assert _sign_in(api_http, email, "another-password").status_code == 200
+
+    moved = _email()
+    renamed = supabase_admin.update_user_by_id(user.id, {"email": moved,
+                                                         "email_confirm": True}).user
+    assert renamed.email == moved
+    assert _sign_in(api_http, moved, "another-password").status_code == 200
+
+
+def test_delete_user_removes_the_user_and_their_rows_and_their_token_reads_nothing(
+        supabase_admin: Any, api_http: httpx.Client, admin: psycopg.Connection[Any]) -> None:
+    email = _email()
+    user = supabase_admin.create_user({"email": email, "password": PASSWORD,
+                                       "email_confirm": True}).user
+    token = _sign_in(api_http, email).json()["access_token"]
+    as_user = {"Authorization": f"Bearer {token}", "Content-Profile": "pullups"}
+    created = api_http.post("/rest/v1/rpc/create_session", json={
+        "session_date": "2026-11-27", "sets": [5, 5, 4, 4, 3]}, headers=as_user)
+    assert created.status_code == 201, created.text
+    with pytest.raises(AuthApiError) as soft:  # not served: nothing deleted
+        supabase_admin.delete_user(user.id, should_soft_delete=True)
+    assert str(soft.value.code) == "not_served_locally"
+
+    supabase_admin.delete_user(user.id)
+    assert one(admin, "select count(*) from auth.users where id = %s", user.id) == 0
+    assert one(admin, "select count(*) from pullups.sessions where user_id = %s", user.id) == 0
+    assert _code(api_http.get("/auth/v1/user", headers={"Authorization": f"Bearer {token}",
+                                                        **V2024})) == (403, "user_not_found")
+    again = api_http.post("/rest/v1/rpc/create_session", json={
+        "session_date": "2026-11-27", "sets": [5]}, headers=as_user)
+    assert again.status_code == 401, again.text
+    with pytest.raises(AuthApiError) as gone:
+        supabase_admin.delete_user(user.id)
+    assert (gone.value.status, gone.value.code) == (404, "user_not_found")
