@@ -16,7 +16,7 @@ from python_functions import PROJECT_ROOT
 from python_functions.local import NODE
 from python_functions.service.settings import Settings
 from tests.conftest import TEST_EMAIL_DOMAIN
-from tests.http_fixtures import ANON_KEY, LocalAi, ServerThread
+from tests.http_fixtures import ANON_KEY, SERVICE_ROLE_KEY, LocalAi, ServerThread
 
 EXAMPLE = PROJECT_ROOT / "examples" / "supabase-js"
 TSC = EXAMPLE / "node_modules" / ".bin" / "tsc"
@@ -36,6 +36,7 @@ def test_the_supabase_js_suite_passes_against_the_local_api(
         service_settings: Settings, database_url: str) -> None:
     local_provider.clear()
     env = {**os.environ, "SUPABASE_URL": local_api.url, "SUPABASE_ANON_KEY": ANON_KEY,
+           "SUPABASE_SERVICE_ROLE_KEY": SERVICE_ROLE_KEY,
            "EMAIL_DOMAIN": TEST_EMAIL_DOMAIN, "AI_MODEL": service_settings.default_model}
     ran = subprocess.run(
         [str(NODE), "--test", "--test-reporter=spec",

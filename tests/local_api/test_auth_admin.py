@@ -122,8 +122,10 @@ def test_list_users_pages_newest_first_with_gotrues_headers(
                                                           "filter": tag}, headers=service)
     assert [u["id"] for u in second.json()["users"]] == [ids[0]]
     assert "next" not in second.headers["link"]
-    bad = api_http.get("/auth/v1/admin/users", params={"page": "x"}, headers=service)
+    bad = api_http.get("/auth/v1/admin/users", params={"page": "-1"}, headers=service)
     assert _code(bad) == (400, "validation_failed")
+    assert bad.json()["message"] == (
+        'Bad Pagination Parameters: strconv.ParseUint: parsing "-1": invalid syntax')
     listed = supabase_admin.list_users(page=1, per_page=1000)
     assert set(ids) <= {user.id for user in listed}
 

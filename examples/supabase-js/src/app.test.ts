@@ -260,6 +260,31 @@ describe('auth', () => {
     await plans.delete().in('name', ['Push', 'Pull', 'Upper'])
   })
 
+  test('a server seeds and removes users with the admin API (service role key)', async () => {
+    const admin = createClient<Database>(SUPABASE_URL, required('SUPABASE_SERVICE_ROLE_KEY'), {
+      auth: { persistSession: false, autoRefreshToken: false },
+    }).auth.admin
+    const email = `seeded-${randomUUID().slice(0, 8)}@${EMAIL_DOMAIN}`
+    const created = await admin.createUser({
+      email, password: PASSWORD, email_confirm: true, user_metadata: { full_name: 'Seeded' } })
+    assert.equal(created.error, null)
+    const user = created.data.user!
+    assert.deepEqual(user.user_metadata, { full_name: 'Seeded' })
+    const signedIn = await newClient().auth.signInWithPassword({ email, password: PASSWORD })
+    assert.equal(signedIn.data.user?.id, user.id)
+    const page = await admin.listUsers({ page: 1, perPage: 1 })
+    assert.equal(page.error, null)
+    assert.equal(page.data.users.length, 1)
+    assert.ok(page.data.total >= 1) // from X-Total-Count
+    const notAdmin = await newClient().auth.admin.listUsers()
+    assert.equal(notAdmin.error?.status, 403)
+    assert.equal(notAdmin.error?.code, 'not_admin')
+    assert.equal((await admin.deleteUser(user.id)).error, null)
+    const gone = await admin.getUserById(user.id)
+    assert.equal(gone.error?.status, 404)
+    assert.equal(gone.error?.code, 'user_not_found')
+  })
+
   test('without signing in, client RPCs are refused (anon)', async () => {
     const { data, error, status } = await newClient().schema('pullups').rpc('ai_quota')
     assert.equal(data, null)

@@ -160,15 +160,12 @@ class GoTrueAdmin:
     async def list_users(self, request: Request) -> Response:
         self._require_admin(request)
         query = request.query_params
-        try:
-            page, per_page = (int(query.get(name) or default) for name, default in
-                              (("page", 1), ("per_page", PER_PAGE)))
-            if page < 0 or per_page < 0 or not all(
-                    (query.get(name) or "1").isdigit() for name in ("page", "per_page")):
-                raise ValueError
-        except ValueError:
-            raise AuthError(400, "validation_failed", "Bad Pagination Parameters: strconv."
-                            "ParseUint: parsing: invalid syntax") from None
+        for name in ("page", "per_page"):  # `paginate`: each a uint64, if given
+            given = query.get(name) or ""
+            if given and not (given.isascii() and given.isdigit()):
+                raise AuthError(400, "validation_failed", "Bad Pagination Parameters: strconv."
+                                f"ParseUint: parsing {json.dumps(given)}: invalid syntax")
+        page, per_page = int(query.get("page") or 1), int(query.get("per_page") or PER_PAGE)
         page, per_page = max(page, 1), per_page or 20  # pop's `NewPaginator` defaults
         search = query.get("filter") or ""
         condition = " where u.aud = 'authenticated'"
