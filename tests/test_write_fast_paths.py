@@ -291,6 +291,13 @@ CASES: dict[str, tuple[str, Arrange]] = {
     "create completed, both warnings": ("pullups.create_session", _create_with_history),
     "create planned": ("pullups.create_session", lambda a, u: {
         "session_date": (TODAY + dt.timedelta(days=1)).isoformat(), "sets": [3, 3, 3, 3, 3]}),
+    # each month's own last days (20261128000000_fast_path_dates.sql)
+    "create on the 31st": ("pullups.create_session", lambda a, u: {
+        "session_date": "2026-10-31", "sets": [1, 2, 3, 4, 5], "status": "completed"}),
+    "create on the 30th": ("pullups.create_session", lambda a, u: {
+        "session_date": "2026-09-30", "sets": [1, 2, 3, 4, 5], "status": "failed"}),
+    "start on the 29th": ("workouts.start_session", lambda a, u: {
+        "plan_id": _plan(a, u), "date": "2026-10-29", "session": snapshot("2026-10-29")}),
     "update an AI plan, with its ETag": ("pullups.update_session", _update_ai_plan),
     "update notes only": ("pullups.update_session", lambda a, u: {
         "session_id": _planned(a, u), "notes": "easy"}),
@@ -396,8 +403,8 @@ UNFINISHED: dict[str, tuple[str, Arrange, int]] = {
         "session_id": _planned(a, u), "rpe": 5, "if_match": '"stale"'}, 409),
     "no such session": ("pullups.update_session", lambda a, u: {
         "session_id": "00000000-0000-4000-8000-000000000000", "rpe": 5}, 404),
-    "the 30th of a month": ("pullups.create_session", lambda a, u: {
-        "session_date": "2026-10-30", "sets": [1, 2, 3, 4, 5], "status": "completed"}, 201),
+    "February 29th (a leap year's)": ("pullups.create_session", lambda a, u: {
+        "session_date": "2024-02-29", "sets": [1, 2, 3, 4, 5], "status": "completed"}, 201),
     "a second planned session": ("pullups.create_session", _second_planned, 409),
     "a finished workout": ("workouts.update_session", _update_finished_workout, 400),
     "a second workout": ("workouts.start_session", _second_workout, 409),
