@@ -218,6 +218,32 @@ async def add_email_identity(conn: psycopg.AsyncConnection[Any], user_id: str, e
                                        "email_verified": verified, "phone_verified": False})))
 
 
+async def set_email_identity(conn: psycopg.AsyncConnection[Any], user_id: str, email: str,
+                             verified: bool) -> None:
+    """A user's email identity given `email`: updated (`UpdateIdentityData`), or made."""
+    updated = await conn.execute(
+        "update auth.identities set identity_data = identity_data"
+        " || jsonb_build_object('email', %s::text, 'email_verified', %s::boolean),"
+        " updated_at = now() where user_id = %s and provider = 'email'",
+        (email, verified, user_id))
+    if updated.rowcount == 0:
+        await add_email_identity(conn, user_id, email, verified=verified)
+
+
+def merged_metadata(current: dict[str, Any] | None, given: dict[str, Any]) -> str:
+    """`UpdateUserMetaData`/`UpdateAppMetaData`: top-level keys, a null removing one."""
+    merged = {**(current or {}), **given}
+    return json.dumps({k: v for k, v in merged.items() if v is not None})
+
+
+def bearer_token(request: Request) -> str:
+    """The `Authorization: Bearer` token (`extractBearerToken`), else 401."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError(401, "no_authorization", "This endpoint requires a valid Bearer token")
+    return token.strip()
+
+
 class GoTrue:
     def __init__(self, pool: AsyncConnectionPool[Any], secret: str, issuer: str,
                  anonymous_sign_ins: bool = False, rotation: bool = True,
@@ -470,12 +496,9 @@ class GoTrue:
         raise refused  # after the commit: the session's tokens stay revoked
 
     def _claims(self, request: Request) -> dict[str, Any]:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise AuthError(401, "no_authorization",
-                            "This endpoint requires a valid Bearer token")
+        token = bearer_token(request)
         try:
-            return verify_token(token.strip(), self.secret)
+            return verify_token(token, self.secret)
         except InvalidToken:
             raise AuthError(403, "bad_jwt", "invalid JWT: unable to parse or verify signature,"
                             " token is expired or not a user token") from None
@@ -559,13 +582,11 @@ class GoTrue:
                 raise not_served("an email change (GoTrue confirms it by mail)")
             if password is not None:
                 await self._set_password(conn, user["id"], password, claims.get("session_id"))
-            if data is not None:  # `UpdateUserMetaData`: top-level keys, null removes one
-                metadata = {**(user["raw_user_meta_data"] or {}), **data}
+            if data is not None:
                 await conn.execute(
                     "update auth.users set raw_user_meta_data = %s, updated_at = now()"
-                    " where id = %s",
-                    (json.dumps({k: v for k, v in metadata.items() if v is not None}),
-                     user["id"]))
+                    " where id = %s", (merged_metadata(user["raw_user_meta_data"], data),
+                                       user["id"]))
             if changes_email:
                 await self._confirm_anonymous_email(conn, user["id"], email)
             return JSONResponse(user_json(await self._user_row(conn, user["id"])))
@@ -608,12 +629,7 @@ class GoTrue:
                 " updated_at = now() where id = %s", (email, user_id))
         except psycopg.errors.UniqueViolation:  # another user's address: the index decides
             raise AuthError(422, "email_exists", DUPLICATE_EMAIL) from None
-        updated = await conn.execute(
-            "update auth.identities set identity_data = identity_data"
-            " || jsonb_build_object('email', %s::text, 'email_verified', true),"
-            " updated_at = now() where user_id = %s and provider = 'email'", (email, user_id))
-        if updated.rowcount == 0:
-            await add_email_identity(conn, user_id, email, verified=True)
+        await set_email_identity(conn, user_id, email, verified=True)
 
     async def logout(self, request: Request) -> Response:
         claims = self._claims(request)

@@ -54,10 +54,13 @@ from python_functions.local.api.gotrue import (
     USER_QUERY,
     AuthError,
     add_email_identity,
+    bearer_token,
     check_email,
     check_password,
     json_object,
+    merged_metadata,
     not_served,
+    set_email_identity,
     user_json,
 )
 
@@ -100,12 +103,6 @@ def _object(body: dict[str, Any], key: str) -> dict[str, Any] | None:
     return value
 
 
-def _merged(current: dict[str, Any] | None, given: dict[str, Any]) -> str:
-    """`UpdateUserMetaData`/`UpdateAppMetaData`: top-level keys, a null removing one."""
-    merged = {**(current or {}), **given}
-    return json.dumps({k: v for k, v in merged.items() if v is not None})
-
-
 class GoTrueAdmin:
     """The admin routes, on the local API's pool and JWT secret."""
 
@@ -124,12 +121,9 @@ class GoTrueAdmin:
 
     def _require_admin(self, request: Request) -> None:
         """`requireAdminCredentials` and `requireAdmin`: a verified token of an admin role."""
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise AuthError(401, "no_authorization",
-                            "This endpoint requires a valid Bearer token")
+        token = bearer_token(request)
         try:
-            claims = jwt.decode(token.strip(), self.secret, algorithms=["HS256"],
+            claims = jwt.decode(token, self.secret, algorithms=["HS256"],
                                 options={"require": ["exp"], "verify_aud": False})
         except jwt.PyJWTError:
             raise AuthError(403, "bad_jwt", "invalid JWT: unable to parse or verify signature,"
@@ -223,7 +217,7 @@ class GoTrueAdmin:
                 raise AuthError(400, "validation_failed", "ID cannot be a nil uuid")
             user_id = str(parsed)
         ban = ban_seconds(_text(body, "ban_duration")) if body.get("ban_duration") else None
-        app = _merged({"provider": "email", "providers": ["email"]}, app_metadata or {})
+        app = merged_metadata({"provider": "email", "providers": ["email"]}, app_metadata or {})
         async with self.pool.connection() as conn, conn.transaction():
             try:
                 await conn.execute(
@@ -283,12 +277,13 @@ class GoTrueAdmin:
             if email:
                 await self._set_email(conn, user, email, confirm)
             if app_metadata is not None:
-                await conn.execute("update auth.users set raw_app_meta_data = %s where id = %s",
-                                   (_merged(user["raw_app_meta_data"], app_metadata), user_id))
+                await conn.execute(
+                    "update auth.users set raw_app_meta_data = %s where id = %s",
+                    (merged_metadata(user["raw_app_meta_data"], app_metadata), user_id))
             if user_metadata is not None:
                 await conn.execute(
                     "update auth.users set raw_user_meta_data = %s where id = %s",
-                    (_merged(user["raw_user_meta_data"], user_metadata), user_id))
+                    (merged_metadata(user["raw_user_meta_data"], user_metadata), user_id))
             if ban is not None:
                 await conn.execute(
                     "update auth.users set banned_until = case when %s > 0 then now()"
@@ -308,13 +303,7 @@ class GoTrueAdmin:
                 " where id = %s", (email, confirm, user["id"]))
         except psycopg.errors.UniqueViolation:  # another user's: GoTrue checks nothing first
             raise AuthError(500, "unexpected_failure", "Error updating user") from None
-        updated = await conn.execute(
-            "update auth.identities set identity_data = identity_data"
-            " || jsonb_build_object('email', %s::text, 'email_verified', %s::boolean),"
-            " updated_at = now() where user_id = %s and provider = 'email'",
-            (email, confirm, user["id"]))
-        if updated.rowcount == 0:
-            await add_email_identity(conn, user["id"], email, verified=confirm)
+        await set_email_identity(conn, user["id"], email, verified=confirm)
 
     async def delete_user(self, request: Request) -> Response:
         self._require_admin(request)
