@@ -24,13 +24,19 @@ What it mirrors:
   the page, 416 `PGRST103` for an offset past it; `Content-Range` `first-last/total` (`*`
   for an uncounted total or an empty page); `Content-Location`; HEAD without the body.
 * Embedding (`Plan.hs`, `QueryBuilder.getJoins`): `[alias:]table[!hint][!inner](...)` in
-  `select`, by the foreign key between the two tables of the schema (the schema cache's
-  relationships): many-to-one and one-to-one as an object (null without one), one-to-many
-  as an array, each a lateral join, nested at will; a hint names the constraint or one of
-  its columns; `!inner` drops the rows without one, from the count too; a filter or
+  `select`, by the relationships the schema cache derives from the foreign keys between
+  the schema's tables (`addM2MRels`, `addInverseRels`): many-to-one and one-to-one as an
+  object (null without one), one-to-many as an array, and many-to-many as an array, through
+  a junction table that references both by two keys whose columns are all in its primary
+  key; each a lateral join, nested at will. Which relationship an embed means is
+  `findRel`'s: the target is the table (or, deprecated but served, a key's constraint or
+  single column), a hint names the constraint, a single column of either side or the
+  junction; a table with itself is one-to-many by its name and many-to-one by the column.
+  `!inner` drops the rows without one, from the count too; a filter or
   `and`/`or` on `table.column` filters the embedded rows, and `table.order`, `table.limit`
   and `table.offset` order and cut them (`max_rows` at every level). No relationship is 400
-  `PGRST200`, more than one 300 `PGRST201` with each listed; a filter on a table not
+  `PGRST200` (its hint a close name, by `difflib`), more than one 300 `PGRST201` with each
+  listed in PostgREST's order; a filter on a table not
   embedded 400 `PGRST108`. A spread, `...table(...)`, puts its columns in the parent's
   row: a to-one one's values, a to-many one's as arrays in the embed's order (`ToManySpread`;
   empty without rows, a nested embed an array of its answers).
@@ -71,9 +77,10 @@ to-one embed's column as the embed answers it (`addRelatedOrders`: an embed not 
 is 400 `PGRST108`, a to-many one 400 `PGRST118`). On a write, as PostgREST v16.1 has it
 (it dropped limited updates and deletes), `order` sorts the rows answered and
 `limit`/`offset` cut nothing.
-Many-to-many embedding through a junction table and computed relationships are not looked
-for (no table here has either), where PostgREST would find them, nor a view's primary key
-(PostgREST infers one from the view's base table; here a view has none, so no PUT). A bare
+Not looked for, where PostgREST would find them: computed relationships (functions taking
+a table's row), a view's relationships and primary key (PostgREST infers them from the
+view's base tables; here a view has none, so no embedding from or to it and no PUT), and a
+junction in another schema than the tables it joins. A bare
 OPTIONS names the methods (`Allow: OPTIONS,GET,HEAD,POST,PATCH,DELETE`, with `PUT` for a
 table with a primary key, as `allowH`).
 """
@@ -135,17 +142,29 @@ select k.conname, t.relname, f.relname,
 """
 
 
-def _relationships(rows: Sequence[tuple[Any, ...]]) -> list[Relationship]:
-    """Each foreign key both ways: many-to-one (or one-to-one) from its table, one-to-many
-    (or one-to-one) from the table it references."""
-    found = []
-    for name, table, foreign, mine, theirs, unique in rows:
-        pairs = tuple(zip(mine, theirs, strict=True))
-        found.append(Relationship(name, table, foreign, pairs,
-                                  "one-to-one" if unique else "many-to-one"))
-        found.append(Relationship(name, foreign, table, tuple((b, a) for a, b in pairs),
-                                  "one-to-one" if unique else "one-to-many"))
-    return found
+def _relationships(rows: Sequence[tuple[Any, ...]], primary_keys: dict[str, list[str]]
+                   ) -> list[Relationship]:
+    """What PostgREST's schema cache derives from the foreign keys (`addM2MRels`,
+    `addInverseRels`): each key both ways, many-to-one (or one-to-one) from its table and
+    one-to-many (or one-to-one) from the table it references; and many-to-many between two
+    tables that a third (the junction) references by two different keys whose columns are
+    all in its primary key, both ways (a table with itself too)."""
+    keys = [Relationship(name, table, foreign, tuple(zip(mine, theirs, strict=True)),
+                         "one-to-one" if unique else "many-to-one")
+            for name, table, foreign, mine, theirs, unique in rows]
+    to_one = [r for r in keys if r.cardinality == "many-to-one"]
+    many = [Relationship("", first.foreign, second.foreign, (), "many-to-many",
+                         Junction(first.table, first.constraint, second.constraint,
+                                  tuple((b, a) for a, b in first.columns),
+                                  tuple((b, a) for a, b in second.columns)))
+            for first in to_one for second in to_one
+            if second.table == first.table and second.constraint != first.constraint
+            and {c for c, _ in first.columns + second.columns}
+            <= set(primary_keys.get(first.table, []))]
+    inverse = [Relationship(r.constraint, r.foreign, r.table, tuple((b, a) for a, b in r.columns),
+                            "one-to-one" if r.cardinality == "one-to-one" else "one-to-many")
+               for r in keys]
+    return keys + many + inverse
 
 
 # operator -> SQL (`SqlFragment.simpleOperator`, `quantOperator`, `ftsOperator`)
@@ -399,24 +418,82 @@ class Embed:
         return self.alias or self.name
 
 
+@dataclass(frozen=True, order=True)
+class Junction:
+    """The table a many-to-many relationship goes through (`Junction`): its key to the
+    relationship's table and its key to the foreign one, each as (the other table's column,
+    the junction's column) pairs."""
+
+    table: str
+    constraint1: str
+    constraint2: str
+    source: tuple[tuple[str, str], ...]
+    target: tuple[tuple[str, str], ...]
+
+
+_CARDINALITIES = ("one-to-many", "many-to-one", "one-to-one", "many-to-many")  # `Ord`'s order
+
+
 @dataclass(frozen=True)
 class Relationship:
-    """A foreign key seen from `table`, to embed `foreign` (`SchemaCache/Relationship.hs`):
+    """A way from `table` to embed `foreign` (`SchemaCache/Relationship.hs`): a foreign key,
     many-to-one from the referencing table, one-to-many from the referenced one, one-to-one
-    either way when the referencing columns are unique."""
+    either way when the referencing columns are unique; or many-to-many through a
+    `junction`, without a constraint or columns of its own."""
 
     constraint: str
     table: str
     foreign: str
     columns: tuple[tuple[str, str], ...]  # (a column of table, the column of foreign)
     cardinality: str
+    junction: Junction | None = None
 
     @property
     def to_one(self) -> bool:
-        return self.cardinality != "one-to-many"
+        return self.cardinality in ("many-to-one", "one-to-one")
+
+    def matches(self, target: str, hint: str | None) -> bool:
+        """Whether `target!hint` means this relationship (`Plan.findRel`). The target is
+        the foreign table, or (deprecated, still served) its key's constraint or single
+        column; a hint is the constraint, a single column of either side, or the junction.
+        Between a table and itself, the table's name is the one-to-many way, a column the
+        many-to-one way, and a hint the referencing column of the one-to-many way."""
+        single = self.columns if len(self.columns) == 1 else ()
+        mine = {c for c, _ in single}
+        theirs = {c for _, c in single}
+        if self.table == self.foreign:
+            if hint is None:
+                return ((target == self.foreign and self.cardinality == "one-to-many")
+                        or (target in mine and self.cardinality == "many-to-one"))
+            return (target == self.foreign and self.cardinality == "one-to-many"
+                    and hint in theirs)
+        if hint is None:
+            return target == self.foreign or target in (self.constraint or None, *mine)
+        return target == self.foreign and (
+            hint in (self.constraint or None, *mine, *theirs)
+            or (self.junction is not None and hint == self.junction.table))
+
+    @property
+    def order(self) -> tuple[Any, ...]:
+        """Where PostgREST's derived `Ord` sorts it among a table's relationships."""
+        return (self.foreign, self.table == self.foreign,
+                _CARDINALITIES.index(self.cardinality), self.junction or "",
+                self.constraint, self.columns)
+
+    @property
+    def name(self) -> str:
+        """What a hint calls it (`relHint`): the junction, else the constraint."""
+        return self.junction.table if self.junction else self.constraint
 
     def described(self) -> dict[str, str]:
         """`compressedRel`: how PostgREST's 300 `PGRST201` lists it."""
+        if self.junction:
+            j = self.junction
+            return {"cardinality": self.cardinality,
+                    "embedding": f"{self.table} with {self.foreign}",
+                    "relationship": f"{j.table} using {j.constraint1}"
+                                    f"({', '.join(c for _, c in j.source)}) and {j.constraint2}"
+                                    f"({', '.join(c for _, c in j.target)})"}
         mine = ", ".join(c for c, _ in self.columns)
         theirs = ", ".join(c for _, c in self.columns)
         return {"cardinality": self.cardinality, "embedding": f"{self.table} with {self.foreign}",
@@ -438,10 +515,10 @@ class Catalog:
 
     def relationship(self, parent: str, embed: Embed) -> Relationship:
         """The one relationship `embed` means from `parent`, else PostgREST's 400 `PGRST200`
-        or 300 `PGRST201`."""
-        found = [r for r in self.relationships if r.table == parent and r.foreign == embed.name
-                 and (embed.hint is None or embed.hint == r.constraint
-                      or any(embed.hint in pair for pair in r.columns))]
+        or 300 `PGRST201` (`findRel`, the candidates in PostgREST's order)."""
+        found = sorted((r for r in self.relationships
+                        if r.table == parent and r.matches(embed.name, embed.hint)),
+                       key=lambda r: r.order)
         if len(found) == 1:
             return found[0]
         if not found:
@@ -452,20 +529,36 @@ class Catalog:
                 " schema cache",
                 f"Searched for a foreign key relationship between '{parent}' and"
                 f" '{embed.name}{hint}' in the schema '{self.schema}', but no matches were"
-                " found.")
+                " found.", self._no_relationship_hint(parent, embed.name))
         raise pgrst_error(
             300, "PGRST201",
             f"Could not embed because more than one relationship was found for '{parent}' and"
             f" '{embed.name}'", [r.described() for r in found],
             "Try changing '" + embed.name + "' to one of the following: " + ", ".join(
-                f"'{embed.name}!{r.constraint}'" for r in found)
+                f"'{r.foreign}!{r.name}'" for r in found)
             + ". Find the desired relationship in the 'details' key.")
+
+    def _no_relationship_hint(self, parent: str, target: str) -> str | None:
+        """`noRelBetweenHint`: another close name for the embedded table when `parent` has
+        relationships, else a close name for `parent` among the tables that have some.
+        PostgREST picks with a fuzzy set, this with `difflib`: the same names, not always
+        the same pick."""
+        foreign = {r.foreign for r in self.relationships if r.table == parent}
+        if foreign:
+            wrong, names = target, foreign - {target}
+        else:
+            wrong, names = parent, {r.table for r in self.relationships}
+        close = difflib.get_close_matches(wrong, sorted(names), n=1, cutoff=0.6)
+        return f"Perhaps you meant '{close[0]}' instead of '{wrong}'." if close else None
+
+    def target(self, parent: str, embed: Embed) -> str:
+        """The table `embed` reads from `parent`: its relationship's foreign table."""
+        return self.relationship(parent, embed).foreign
 
     def resolve(self, table: str, items: Sequence[SelectItem | Embed]) -> None:
         """Every embed's relationship, or its error (PostgREST plans them first)."""
         for embed in (item for item in items if isinstance(item, Embed)):
-            self.relationship(table, embed)
-            self.resolve(embed.name, embed.items)
+            self.resolve(self.target(table, embed), embed.items)
 
 
 class _Shape:
@@ -512,20 +605,22 @@ class _Shape:
             else:
                 out.append(item.alias or item.field.label() or item.field.name)
         for embed in (i for i in items if isinstance(i, Embed) and i.items):
-            out.extend(self.names(embed.items, embed.name) if embed.spread else [embed.key])
+            out.extend(self.names(embed.items, self.catalog.target(table, embed))
+                       if embed.spread else [embed.key])
         return out
 
     def embedded(self, embed: Embed, parent_qualifier: str, parent: str) -> tuple[str, str]:
         relationship = self.catalog.relationship(parent, embed)
+        table = relationship.foreign
         self.count += 1
         alias = _ident(f"pgrst_{self.count}")
         aggregate = _ident(f"pgrst_{self.count}_agg")
         self.joined[id(embed)] = aggregate
-        selects, joins = self.level(embed.items, alias, embed.name)
-        condition = self.condition(embed, relationship, alias, parent_qualifier)
-        order = self.order(embed.order, alias, embed.name, embed.items)
-        subquery = (f"SELECT {selects} FROM {_ident(self.catalog.schema)}.{_ident(embed.name)}"
-                    f" AS {alias}{joins} WHERE {condition}"
+        selects, joins = self.level(embed.items, alias, table)
+        junction, condition = self.condition(embed, relationship, alias, parent_qualifier)
+        order = self.order(embed.order, alias, table, embed.items)
+        subquery = (f"SELECT {selects} FROM {self.relation(table)} AS {alias}{joins}{junction}"
+                    f" WHERE {condition}"
                     f"{f' ORDER BY {order}' if order else ''}"
                     f"{_limit_sql(embed.range, self.max_rows) if self.ranges else ''}")
         kind = "INNER" if embed.inner else "LEFT"
@@ -533,7 +628,7 @@ class _Shape:
             join = f" {kind} JOIN LATERAL ( {subquery} ) AS {aggregate} ON TRUE"
             return (f"{aggregate}.*" if embed.items else ""), join
         if embed.spread:  # to-many (`ToManySpread`): each of its columns as an array
-            names = [_ident(name) for name in self.names(embed.items, embed.name)]
+            names = [_ident(name) for name in self.names(embed.items, table)]
             arrays = "".join(f", COALESCE(json_agg({aggregate}.{name}), '[]')::jsonb AS {name}"
                              for name in names)
             join = (f" {kind} JOIN LATERAL ( SELECT json_agg({aggregate})::jsonb AS {aggregate}"
@@ -572,17 +667,32 @@ class _Shape:
                     f"'{table}' and '{embed.key}' do not form a many-to-one or one-to-one"
                     " relationship")
             out.append(term.sql(self.joined[id(embed)],
-                                self.catalog.tables.get(embed.name, {}), self.params))
+                                self.catalog.tables.get(self.catalog.target(table, embed), {}),
+                                self.params))
         return ", ".join(out)
 
+    def relation(self, table: str) -> str:
+        return f"{_ident(self.catalog.schema)}.{_ident(table)}"
+
     def condition(self, embed: Embed, relationship: Relationship, alias: str,
-                  parent_qualifier: str) -> str:
-        """The join's condition and the embed's own filters."""
-        columns = self.catalog.tables.get(embed.name, {})
-        parts = [f"{alias}.{_ident(theirs)} = {parent_qualifier}.{_ident(mine)}"
-                 for mine, theirs in relationship.columns]
+                  parent_qualifier: str) -> tuple[str, str]:
+        """What joins an embed's rows (`alias`) to their parent's (`getJoinConditions`),
+        with the embed's own filters: the junction a many-to-many one goes through, to add
+        to its `FROM` (as PostgREST's `fromF` does), and the `WHERE` condition."""
+        columns = self.catalog.tables.get(relationship.foreign, {})
+        junction = ""
+        if relationship.junction is None:
+            parts = [f"{alias}.{_ident(theirs)} = {parent_qualifier}.{_ident(mine)}"
+                     for mine, theirs in relationship.columns]
+        else:
+            through = _ident(f"{alias[1:-1]}_junction")
+            junction = f", {self.relation(relationship.junction.table)} AS {through}"
+            parts = [f"{through}.{_ident(theirs)} = {alias}.{_ident(mine)}"
+                     for mine, theirs in relationship.junction.target]
+            parts += [f"{through}.{_ident(theirs)} = {parent_qualifier}.{_ident(mine)}"
+                      for mine, theirs in relationship.junction.source]
         parts += [item.sql(alias, columns, self.params) for item in embed.where]
-        return " AND ".join(parts)
+        return junction, " AND ".join(parts)
 
     def inner_exists(self, items: Sequence[SelectItem | Embed], qualifier: str, table: str
                      ) -> list[str]:
@@ -593,11 +703,10 @@ class _Shape:
             relationship = self.catalog.relationship(table, embed)
             self.count += 1
             alias = _ident(f"pgrst_{self.count}")
-            nested = self.inner_exists(embed.items, alias, embed.name)
-            condition = " AND ".join([self.condition(embed, relationship, alias, qualifier),
-                                      *nested])
-            out.append(f"EXISTS (SELECT 1 FROM {_ident(self.catalog.schema)}."
-                       f"{_ident(embed.name)} AS {alias} WHERE {condition})")
+            nested = self.inner_exists(embed.items, alias, relationship.foreign)
+            junction, condition = self.condition(embed, relationship, alias, qualifier)
+            out.append(f"EXISTS (SELECT 1 FROM {self.relation(relationship.foreign)} AS {alias}"
+                       f"{junction} WHERE {' AND '.join([condition, *nested])})")
         return out
 
 
@@ -1367,7 +1476,8 @@ class TableEndpoint:
                     defaults.setdefault(str(relation), {})[str(column)] = str(default)
                 if in_key:
                     primary_keys.setdefault(str(relation), []).append(str(column))
-            catalog = Catalog(schema, tables, _relationships(keys), defaults, primary_keys)
+            catalog = Catalog(schema, tables, _relationships(keys, primary_keys), defaults,
+                              primary_keys)
             if epoch == self._epoch:
                 self._catalogs[schema] = catalog
         if table in catalog.tables:

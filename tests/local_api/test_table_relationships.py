@@ -1,0 +1,246 @@
+"""/rest/v1/{table} embeds by the relationships PostgREST v16.1's schema cache derives
+(python_functions/local/api/tables.py; `SchemaCache.addM2MRels`, `Plan.findRel`): many-to-many
+through a junction table, a table with itself, and a foreign key's constraint or column named
+in place of the table. The tables and the expected answers follow PostgREST's own spec
+(`test/spec/fixtures/schema.sql`, `EmbedDisambiguationSpec.hs`, `QuerySpec.hs`), without its
+views, on a schema of this module's own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from supabase import ClientOptions, create_client
+from tests.http_fixtures import ANON_KEY, ServerThread
+from tests.local_api.conftest import probe_api
+
+SCHEMA = "relationship_probe"
+
+_TABLES = f"""
+begin;
+create schema {SCHEMA};
+set local search_path = {SCHEMA};
+create table users (id int primary key, name text);
+create table clients (id int primary key, name text);
+create table projects (id int primary key, name text, client_id int references clients);
+create table tasks (id int primary key, name text, project_id int references projects);
+create table users_tasks (user_id int references users, task_id int references tasks,
+                          primary key (user_id, task_id));
+-- a surrogate key: its two foreign keys make no many-to-many
+create table assignments (id int primary key, user_id int references users,
+                          project_id int references projects);
+create table big_projects (big_project_id int primary key, name text);
+create table sites (site_id int primary key, name text,
+                    main_project_id int references big_projects (big_project_id));
+alter table sites rename constraint sites_main_project_id_fkey to main_project;
+create table jobs (job_id int, name text, site_id int not null references sites (site_id),
+                   big_project_id int not null references big_projects (big_project_id),
+                   primary key (job_id, site_id, big_project_id));
+create table family_tree (id text primary key, name text not null, parent text);
+alter table family_tree add constraint pptr foreign key (parent) references family_tree (id);
+create table organizations (id int primary key, name text,
+                            referee int references organizations (id),
+                            auditor int references organizations (id));
+create table posters (id int primary key, name text);
+create table subscriptions (subscriber int references posters (id),
+                            subscribed int references posters (id),
+                            primary key (subscriber, subscribed));
+
+insert into users values (1, 'Angela'), (2, 'Michael'), (3, 'Dwight');
+insert into clients values (1, 'Microsoft'), (2, 'Apple');
+insert into projects values (1, 'Windows 7', 1), (2, 'Windows 10', 1), (3, 'IOS', 2);
+insert into tasks values (1, 'Design w7', 1), (2, 'Code w7', 1), (3, 'Design w10', 2),
+                         (4, 'Design IOS', 3);
+insert into users_tasks values (1, 1), (1, 2), (2, 2), (2, 4);
+insert into big_projects values (1, 'big project 1'), (2, 'big project 2');
+insert into sites values (1, 'site 1', 1), (2, 'site 2', null);
+insert into jobs values (1, 'job 1', 1, 1), (2, 'job 2', 2, 1), (3, 'job 3', 2, 2);
+insert into family_tree values ('1', 'Parental Unit', null), ('2', 'Kid One', '1'),
+                               ('3', 'Kid Two', '1'), ('4', 'Grandkid', '2');
+insert into organizations values (1, 'Referee Org', null, null), (2, 'Auditor Org', null, null),
+                                 (3, 'Acme', 1, 2), (4, 'Umbrella', 1, 2);
+insert into posters values (1, 'Mark'), (2, 'Elon'), (3, 'Bill'), (4, 'Jeff');
+insert into subscriptions values (1, 2), (3, 1), (4, 1);
+grant usage on schema {SCHEMA} to anon, authenticated;
+grant select on all tables in schema {SCHEMA} to anon, authenticated;
+grant insert on {SCHEMA}.users to anon;
+commit;
+"""
+
+
+@pytest.fixture
+def probe(admin: psycopg.Connection[Any], database_url: str) -> Iterator[ServerThread]:
+    """A local API exposing only this module's schema (read only, but `users`' inserts);
+    per test, as the session's cleaning must not see its tables."""
+    with probe_api(admin, database_url, SCHEMA, _TABLES) as server:
+        yield server
+
+
+@pytest.fixture
+def http(probe: ServerThread) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=probe.url + "/rest/v1", headers={"apikey": ANON_KEY},
+                      timeout=10) as client:
+        yield client
+
+
+def _get(http: httpx.Client, path: str, **params: str) -> Any:
+    response = http.get(path, params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, (response.status_code, response.text)
+    body: dict[str, Any] = response.json()
+    assert body["code"] == code, body
+    return body
+
+
+def test_a_junction_whose_key_holds_both_foreign_keys_embeds_many_to_many_both_ways(
+        http: httpx.Client) -> None:
+    users = _get(http, "/users", select="name,tasks(name)", order="id",
+                 **{"tasks.order": "id.desc"})
+    assert users == [{"name": "Angela", "tasks": [{"name": "Code w7"}, {"name": "Design w7"}]},
+                     {"name": "Michael", "tasks": [{"name": "Design IOS"}, {"name": "Code w7"}]},
+                     {"name": "Dwight", "tasks": []}]
+    tasks = _get(http, "/tasks", select="id,users(name)", id="in.(2,3)", order="id",
+                 **{"users.order": "name"})
+    assert tasks == [{"id": 2, "users": [{"name": "Angela"}, {"name": "Michael"}]},
+                     {"id": 3, "users": []}]
+    # the junction stays a table of its own, one-to-many from each side
+    direct = _get(http, "/users", select="id,users_tasks(task_id)", id="eq.2",
+                  **{"users_tasks.order": "task_id"})
+    assert direct == [{"id": 2, "users_tasks": [{"task_id": 2}, {"task_id": 4}]}]
+
+
+def test_a_many_to_many_embed_takes_filters_inner_nesting_spreads_and_counts(
+        http: httpx.Client) -> None:
+    filtered = _get(http, "/users", select="name,tasks(name)", order="id",
+                    **{"tasks.name": "like.Design*"})
+    assert [u["tasks"] for u in filtered] == [[{"name": "Design w7"}], [{"name": "Design IOS"}],
+                                              []]
+    inner = http.get("/users", params={"select": "name,tasks!inner(name)", "order": "id",
+                                       "tasks.name": "eq.Code w7"},
+                     headers={"Prefer": "count=exact"})
+    assert inner.status_code == 200, inner.text
+    assert inner.headers["content-range"] == "0-1/2"
+    assert [u["name"] for u in inner.json()] == ["Angela", "Michael"]
+    # a to-one embed inside a many-to-many one, then through it to the clients
+    nested = _get(http, "/users", select="id,tasks(id,projects(name,clients(name)))",
+                  id="eq.2", **{"tasks.order": "id"})
+    assert nested == [{"id": 2, "tasks": [
+        {"id": 2, "projects": {"name": "Windows 7", "clients": {"name": "Microsoft"}}},
+        {"id": 4, "projects": {"name": "IOS", "clients": {"name": "Apple"}}}]}]
+    spread = _get(http, "/users", select="id,...tasks(task:name)", order="id",
+                  **{"tasks.order": "id"})
+    assert spread == [{"id": 1, "task": ["Design w7", "Code w7"]},
+                      {"id": 2, "task": ["Code w7", "Design IOS"]}, {"id": 3, "task": []}]
+    # a many-to-many embed sorts nothing above it (`PGRST118`)
+    related = http.get("/users", params={"select": "id,tasks(name)", "order": "tasks(name)"})
+    assert _error(related, 400, "PGRST118")["details"] == (
+        "'users' and 'tasks' do not form a many-to-one or one-to-one relationship")
+
+
+def test_a_written_rows_answer_embeds_many_to_many(http: httpx.Client,
+                                                   admin: psycopg.Connection[Any]) -> None:
+    try:
+        created = http.post("/users", params={"select": "name,tasks(name)"},
+                            json={"id": 9, "name": "Pam"},
+                            headers={"Prefer": "return=representation"})
+        assert created.status_code == 201, created.text
+        assert created.json() == [{"name": "Pam", "tasks": []}]
+    finally:
+        admin.execute(f"delete from {SCHEMA}.users where id = 9")
+
+
+def test_a_foreign_key_and_a_junction_to_one_table_are_ambiguous_until_hinted(
+        http: httpx.Client) -> None:
+    both = _error(http.get("/sites", params={"select": "*,big_projects(*)"}), 300, "PGRST201")
+    assert both == {
+        "code": "PGRST201",
+        "details": [
+            {"cardinality": "many-to-one", "embedding": "sites with big_projects",
+             "relationship": "main_project using sites(main_project_id) and"
+                             " big_projects(big_project_id)"},
+            {"cardinality": "many-to-many", "embedding": "sites with big_projects",
+             "relationship": "jobs using jobs_site_id_fkey(site_id) and"
+                             " jobs_big_project_id_fkey(big_project_id)"}],
+        "hint": "Try changing 'big_projects' to one of the following:"
+                " 'big_projects!main_project', 'big_projects!jobs'. Find the desired"
+                " relationship in the 'details' key.",
+        "message": "Could not embed because more than one relationship was found for 'sites'"
+                   " and 'big_projects'"}
+    through_jobs = _get(http, "/sites", select="site_id,big_projects!jobs(name)", order="site_id",
+                        **{"big_projects.order": "name"})
+    assert through_jobs == [
+        {"site_id": 1, "big_projects": [{"name": "big project 1"}]},
+        {"site_id": 2, "big_projects": [{"name": "big project 1"}, {"name": "big project 2"}]}]
+    by_key = _get(http, "/sites", select="name,big_projects!main_project(name)", site_id="eq.1")
+    assert by_key == [{"name": "site 1", "big_projects": {"name": "big project 1"}}]
+    by_column = _get(http, "/sites", select="name,main_project_id(name)", site_id="eq.1")
+    assert by_column == [{"name": "site 1", "main_project_id": {"name": "big project 1"}}]
+    by_constraint = _get(http, "/sites", select="name,main_project(name)", site_id="eq.1")
+    assert by_constraint == [{"name": "site 1", "main_project": {"name": "big project 1"}}]
+
+
+def test_foreign_keys_outside_the_junctions_key_make_no_many_to_many(http: httpx.Client) -> None:
+    none = _error(http.get("/users", params={"select": "id,projects(name)"}), 400, "PGRST200")
+    assert none["details"] == ("Searched for a foreign key relationship between 'users' and"
+                               f" 'projects' in the schema '{SCHEMA}', but no matches were"
+                               " found.")
+    through = _get(http, "/users", select="id,assignments(projects(name))", id="eq.1")
+    assert through == [{"id": 1, "assignments": []}]
+    typo = _error(http.get("/users", params={"select": "id,taskz(name)"}), 400, "PGRST200")
+    assert typo["hint"] == "Perhaps you meant 'tasks' instead of 'taskz'."
+    hinted = _error(http.get("/users", params={"select": "id,tasks!assignments(name)"}),
+                    400, "PGRST200")
+    assert hinted["details"] == ("Searched for a foreign key relationship between 'users' and"
+                                 " 'tasks' using the hint 'assignments' in the schema"
+                                 f" '{SCHEMA}', but no matches were found.")
+
+
+def test_a_table_embeds_itself_as_children_by_name_and_as_parent_by_column(
+        http: httpx.Client) -> None:
+    children = _get(http, "/family_tree", select="name,children:family_tree(name)", id="eq.1",
+                    **{"children.order": "id"})
+    assert children == [{"name": "Parental Unit",
+                         "children": [{"name": "Kid One"}, {"name": "Kid Two"}]}]
+    parent = _get(http, "/family_tree", select="name,parent(name,parent(name))", id="eq.4")
+    assert parent == [{"name": "Grandkid",
+                       "parent": {"name": "Kid One", "parent": {"name": "Parental Unit"}}}]
+    # two keys to itself: the hint names the referencing column of the children's side
+    audited = _get(http, "/organizations", select="name,auditees:organizations!auditor(name)",
+                   id="eq.2", **{"auditees.order": "id"})
+    assert audited == [{"name": "Auditor Org",
+                        "auditees": [{"name": "Acme"}, {"name": "Umbrella"}]}]
+    ambiguous = _error(http.get("/organizations", params={"select": "organizations(name)"}),
+                       300, "PGRST201")
+    assert [d["relationship"] for d in ambiguous["details"]] == [
+        "organizations_auditor_fkey using organizations(id) and organizations(auditor)",
+        "organizations_referee_fkey using organizations(id) and organizations(referee)"]
+
+
+def test_a_table_with_itself_through_a_junction_is_reached_by_spreading_the_junction(
+        http: httpx.Client) -> None:
+    # PostgREST does not pick a many-to-many of a table with itself by the table's name
+    _error(http.get("/posters", params={"select": "posters(*)"}), 400, "PGRST200")
+    subscribers = _get(http, "/posters", id="eq.1", select=(
+        "*,subscribers:subscriptions!subscribed(...posters!subscriber(*))"),
+        **{"subscribers.order": "subscriber"})
+    assert subscribers == [{"id": 1, "name": "Mark",
+                            "subscribers": [{"id": 3, "name": "Bill"}, {"id": 4, "name": "Jeff"}]}]
+    subscribed = _get(http, "/posters", id="eq.1",
+                      select="*,subscriptions!subscriber(...posters!subscribed(*))")
+    assert subscribed == [{"id": 1, "name": "Mark", "subscriptions": [{"id": 2, "name": "Elon"}]}]
+
+
+def test_supabase_py_embeds_many_to_many(probe: ServerThread) -> None:
+    client = create_client(probe.url, ANON_KEY, ClientOptions(schema=SCHEMA))
+    answer = (client.table("users").select("name, tasks(name)").eq("id", 1)
+              .order("name", foreign_table="tasks").execute())
+    assert answer.data == [{"name": "Angela", "tasks": [{"name": "Code w7"},
+                                                        {"name": "Design w7"}]}]
