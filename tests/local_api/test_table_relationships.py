@@ -1,9 +1,10 @@
 """/rest/v1/{table} embeds by the relationships PostgREST v16.1's schema cache derives
-(python_functions/local/api/tables.py; `SchemaCache.addM2MRels`, `Plan.findRel`): many-to-many
-through a junction table, a table with itself, and a foreign key's constraint or column named
-in place of the table. The tables and the expected answers follow PostgREST's own spec
-(`test/spec/fixtures/schema.sql`, `EmbedDisambiguationSpec.hs`, `QuerySpec.hs`), without its
-views, on a schema of this module's own."""
+(python_functions/local/api/tables.py; `SchemaCache.addM2MRels`, `allComputedRels`,
+`Plan.findRel`): many-to-many through a junction table, a table with itself, a foreign key's
+constraint or column named in place of the table, and computed relationships (a function of
+a table's row). The tables and the expected answers follow PostgREST's own spec
+(`test/spec/fixtures/schema.sql`, `EmbedDisambiguationSpec.hs`, `ComputedRelsSpec.hs`),
+without its views, on a schema of this module's own."""
 
 from __future__ import annotations
 
@@ -49,6 +50,19 @@ create table posters (id int primary key, name text);
 create table subscriptions (subscriber int references posters (id),
                             subscribed int references posters (id),
                             primary key (subscriber, subscribed));
+create table designers (id int primary key, name text);
+create table videogames (id int primary key, name text, designer_id int references designers);
+create function computed_designers(videogames) returns setof designers
+  language sql stable rows 1 as 'select * from designers where id = $1.designer_id';
+create function computed_designers_noset(videogames) returns designers
+  language sql stable as 'select * from designers where id = $1.designer_id';
+create function computed_videogames(designers) returns setof videogames
+  language sql stable as 'select * from videogames where designer_id = $1.id';
+-- named as the tables their foreign key joins: they take its place, and answer nothing
+create function designers(videogames) returns setof designers
+  language sql stable rows 1 as 'select * from designers where false';
+create function videogames(designers) returns setof videogames
+  language sql stable as 'select * from videogames where false';
 
 insert into users values (1, 'Angela'), (2, 'Michael'), (3, 'Dwight');
 insert into clients values (1, 'Microsoft'), (2, 'Apple');
@@ -65,9 +79,13 @@ insert into organizations values (1, 'Referee Org', null, null), (2, 'Auditor Or
                                  (3, 'Acme', 1, 2), (4, 'Umbrella', 1, 2);
 insert into posters values (1, 'Mark'), (2, 'Elon'), (3, 'Bill'), (4, 'Jeff');
 insert into subscriptions values (1, 2), (3, 1), (4, 1);
+insert into designers values (1, 'Sid Meier'), (2, 'Hironobu Sakaguchi');
+insert into videogames values (1, 'Civilization I', 1), (2, 'Civilization II', 1),
+                              (3, 'Final Fantasy I', 2), (4, 'Final Fantasy II', 2);
 grant usage on schema {SCHEMA} to anon, authenticated;
 grant select on all tables in schema {SCHEMA} to anon, authenticated;
-grant insert on {SCHEMA}.users to anon;
+grant insert on {SCHEMA}.users, {SCHEMA}.videogames to anon;
+grant execute on all functions in schema {SCHEMA} to anon;
 commit;
 """
 
@@ -236,6 +254,47 @@ def test_a_table_with_itself_through_a_junction_is_reached_by_spreading_the_junc
     subscribed = _get(http, "/posters", id="eq.1",
                       select="*,subscriptions!subscriber(...posters!subscribed(*))")
     assert subscribed == [{"id": 1, "name": "Mark", "subscriptions": [{"id": 2, "name": "Elon"}]}]
+
+
+def test_a_function_of_a_tables_row_embeds_as_a_computed_relationship(
+        http: httpx.Client) -> None:
+    designer = _get(http, "/videogames", select="name,designer:computed_designers(name)",
+                    order="id", id="in.(1,3)")
+    assert designer == [{"name": "Civilization I", "designer": {"name": "Sid Meier"}},
+                        {"name": "Final Fantasy I", "designer": {"name": "Hironobu Sakaguchi"}}]
+    noset = _get(http, "/videogames", select="name,designer:computed_designers_noset(name)",
+                 id="eq.1")
+    assert noset == [{"name": "Civilization I", "designer": {"name": "Sid Meier"}}]
+    games = _get(http, "/designers", select="name,videogames:computed_videogames(name)",
+                 order="id", **{"videogames.order": "id"})
+    assert games == [
+        {"name": "Sid Meier", "videogames": [{"name": "Civilization I"},
+                                             {"name": "Civilization II"}]},
+        {"name": "Hironobu Sakaguchi", "videogames": [{"name": "Final Fantasy I"},
+                                                      {"name": "Final Fantasy II"}]}]
+    inner = http.get("/designers", params={
+        "select": "name,videogames:computed_videogames!inner(name)",
+        "videogames.name": "eq.Civilization I"}, headers={"Prefer": "count=exact"})
+    assert inner.status_code == 200, inner.text
+    assert inner.headers["content-range"] == "0-0/1"
+    assert inner.json() == [{"name": "Sid Meier", "videogames": [{"name": "Civilization I"}]}]
+    # a function named as the table takes the foreign key's place, both ways
+    assert _get(http, "/videogames", select="*,designers!inner(*)") == []
+    assert _get(http, "/designers", select="*,videogames!inner(*)") == []
+
+
+def test_a_written_rows_answer_embeds_a_computed_relationship(
+        http: httpx.Client, admin: psycopg.Connection[Any]) -> None:
+    try:
+        created = http.post("/videogames",
+                            params={"select": "name,designer:computed_designers(name)"},
+                            json={"id": 5, "name": "Chrono Trigger", "designer_id": 2},
+                            headers={"Prefer": "return=representation"})
+        assert created.status_code == 201, created.text
+        assert created.json() == [{"name": "Chrono Trigger",
+                                   "designer": {"name": "Hironobu Sakaguchi"}}]
+    finally:
+        admin.execute(f"delete from {SCHEMA}.videogames where id = 5")
 
 
 def test_supabase_py_embeds_many_to_many(probe: ServerThread) -> None:

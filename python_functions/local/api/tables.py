@@ -77,10 +77,14 @@ to-one embed's column as the embed answers it (`addRelatedOrders`: an embed not 
 is 400 `PGRST108`, a to-many one 400 `PGRST118`). On a write, as PostgREST v16.1 has it
 (it dropped limited updates and deletes), `order` sorts the rows answered and
 `limit`/`offset` cut nothing.
-Not looked for, where PostgREST would find them: computed relationships (functions taking
-a table's row), a view's relationships and primary key (PostgREST infers them from the
-view's base tables; here a view has none, so no embedding from or to it and no PUT), and a
-junction in another schema than the tables it joins. A bare
+Computed relationships (`allComputedRels`): a function of the schema taking one of its
+relations' rows and returning another's embeds by its name, called with the parent's row,
+to-one when it is not `setof` or declares `rows 1`; it takes the place of the foreign keys
+from that table to a table of its name. Not looked for, where PostgREST would find them: a
+view's relationships and primary key (PostgREST infers them from the view's base tables;
+here a view has none, so no embedding from or to it and no PUT), a junction in another
+schema than the tables it joins, and a computed relationship returning another schema's
+rows. A bare
 OPTIONS names the methods (`Allow: OPTIONS,GET,HEAD,POST,PATCH,DELETE`, with `PUT` for a
 table with a primary key, as `allowH`).
 """
@@ -141,14 +145,28 @@ select k.conname, t.relname, f.relname,
  where k.contype = 'f' and tn.nspname = %s and fn.nspname = %s
 """
 
+# Computed relationships (`allComputedRels`): the schema's functions of one argument, a row of
+# one of its relations, returning rows of one of its relations (one: not `setof`, or `rows 1`)
+_COMPUTED_QUERY = """
+select p.proname, arg.relname, ret.relname, not p.proretset or p.prorows = 1
+  from pg_proc p
+  join pg_class arg on arg.reltype = p.proargtypes[0]
+  join pg_class ret on ret.reltype = p.prorettype
+ where p.pronamespace = %s::regnamespace and p.pronargs = 1
+   and arg.relnamespace = p.pronamespace and ret.relnamespace = p.pronamespace
+   and arg.relkind in ('v', 'r', 'm', 'f', 'p') and ret.relkind in ('v', 'r', 'm', 'f', 'p')
+"""
 
-def _relationships(rows: Sequence[tuple[Any, ...]], primary_keys: dict[str, list[str]]
-                   ) -> list[Relationship]:
+
+def _relationships(rows: Sequence[tuple[Any, ...]], primary_keys: dict[str, list[str]],
+                   computed: Sequence[tuple[Any, ...]] = ()) -> list[Relationship]:
     """What PostgREST's schema cache derives from the foreign keys (`addM2MRels`,
     `addInverseRels`): each key both ways, many-to-one (or one-to-one) from its table and
     one-to-many (or one-to-one) from the table it references; and many-to-many between two
     tables that a third (the junction) references by two different keys whose columns are
-    all in its primary key, both ways (a table with itself too)."""
+    all in its primary key, both ways (a table with itself too). A computed relationship
+    (`getOverrideRelationshipsMap`) takes the place of those from its table to a table of
+    its function's name."""
     keys = [Relationship(name, table, foreign, tuple(zip(mine, theirs, strict=True)),
                          "one-to-one" if unique else "many-to-one")
             for name, table, foreign, mine, theirs, unique in rows]
@@ -164,7 +182,12 @@ def _relationships(rows: Sequence[tuple[Any, ...]], primary_keys: dict[str, list
     inverse = [Relationship(r.constraint, r.foreign, r.table, tuple((b, a) for a, b in r.columns),
                             "one-to-one" if r.cardinality == "one-to-one" else "one-to-many")
                for r in keys]
-    return keys + many + inverse
+    functions = [Relationship(name, table, foreign, (),
+                              "many-to-one" if single else "one-to-many", function=name)
+                 for name, table, foreign, single in computed]
+    overridden = {(r.table, r.function) for r in functions}
+    return [r for r in keys + many + inverse if (r.table, r.foreign) not in overridden
+            ] + functions
 
 
 # operator -> SQL (`SqlFragment.simpleOperator`, `quantOperator`, `ftsOperator`)
@@ -447,6 +470,7 @@ class Relationship:
     columns: tuple[tuple[str, str], ...]  # (a column of table, the column of foreign)
     cardinality: str
     junction: Junction | None = None
+    function: str | None = None  # a computed one's: it takes table's row, returns foreign's
 
     @property
     def to_one(self) -> bool:
@@ -457,7 +481,10 @@ class Relationship:
         the foreign table, or (deprecated, still served) its key's constraint or single
         column; a hint is the constraint, a single column of either side, or the junction.
         Between a table and itself, the table's name is the one-to-many way, a column the
-        many-to-one way, and a hint the referencing column of the one-to-many way."""
+        many-to-one way, and a hint the referencing column of the one-to-many way. A
+        computed relationship is its function's name, whatever the hint."""
+        if self.function is not None:
+            return target == self.function
         single = self.columns if len(self.columns) == 1 else ()
         mine = {c for c, _ in single}
         theirs = {c for _, c in single}
@@ -476,7 +503,7 @@ class Relationship:
     @property
     def order(self) -> tuple[Any, ...]:
         """Where PostgREST's derived `Ord` sorts it among a table's relationships."""
-        return (self.foreign, self.table == self.foreign,
+        return (self.function is not None, self.foreign, self.table == self.foreign,
                 _CARDINALITIES.index(self.cardinality), self.junction or "",
                 self.constraint, self.columns)
 
@@ -619,7 +646,8 @@ class _Shape:
         selects, joins = self.level(embed.items, alias, table)
         junction, condition = self.condition(embed, relationship, alias, parent_qualifier)
         order = self.order(embed.order, alias, table, embed.items)
-        subquery = (f"SELECT {selects} FROM {self.relation(table)} AS {alias}{joins}{junction}"
+        source = self.source(relationship, parent_qualifier)
+        subquery = (f"SELECT {selects} FROM {source} AS {alias}{joins}{junction}"
                     f" WHERE {condition}"
                     f"{f' ORDER BY {order}' if order else ''}"
                     f"{_limit_sql(embed.range, self.max_rows) if self.ranges else ''}")
@@ -674,6 +702,14 @@ class _Shape:
     def relation(self, table: str) -> str:
         return f"{_ident(self.catalog.schema)}.{_ident(table)}"
 
+    def source(self, relationship: Relationship, parent_qualifier: str) -> str:
+        """What an embed reads: its table, or a computed relationship's function called
+        with the parent's row (`fromF`; the cast picks an overloaded one)."""
+        if relationship.function is None:
+            return self.relation(relationship.foreign)
+        return (f"{self.relation(relationship.function)}(ROW({parent_qualifier}.*)::"
+                f"{self.relation(relationship.table)})")
+
     def condition(self, embed: Embed, relationship: Relationship, alias: str,
                   parent_qualifier: str) -> tuple[str, str]:
         """What joins an embed's rows (`alias`) to their parent's (`getJoinConditions`),
@@ -692,7 +728,7 @@ class _Shape:
             parts += [f"{through}.{_ident(theirs)} = {parent_qualifier}.{_ident(mine)}"
                       for mine, theirs in relationship.junction.source]
         parts += [item.sql(alias, columns, self.params) for item in embed.where]
-        return junction, " AND ".join(parts)
+        return junction, " AND ".join(parts) or "TRUE"
 
     def inner_exists(self, items: Sequence[SelectItem | Embed], qualifier: str, table: str
                      ) -> list[str]:
@@ -705,7 +741,7 @@ class _Shape:
             alias = _ident(f"pgrst_{self.count}")
             nested = self.inner_exists(embed.items, alias, relationship.foreign)
             junction, condition = self.condition(embed, relationship, alias, qualifier)
-            out.append(f"EXISTS (SELECT 1 FROM {self.relation(relationship.foreign)} AS {alias}"
+            out.append(f"EXISTS (SELECT 1 FROM {self.source(relationship, qualifier)} AS {alias}"
                        f"{junction} WHERE {' AND '.join([condition, *nested])})")
         return out
 
@@ -1462,6 +1498,7 @@ class TableEndpoint:
                     rows = await (await conn.execute(_COLUMNS_QUERY, (schema,))).fetchall()
                     keys = await (await conn.execute(_FOREIGN_KEYS_QUERY, (schema, schema))
                                   ).fetchall()
+                    computed = await (await conn.execute(_COMPUTED_QUERY, (schema,))).fetchall()
             except PoolTimeout:
                 missing = rpc.unavailable()
                 return RestError(missing.status, missing.body, missing.headers)
@@ -1476,8 +1513,8 @@ class TableEndpoint:
                     defaults.setdefault(str(relation), {})[str(column)] = str(default)
                 if in_key:
                     primary_keys.setdefault(str(relation), []).append(str(column))
-            catalog = Catalog(schema, tables, _relationships(keys, primary_keys), defaults,
-                              primary_keys)
+            catalog = Catalog(schema, tables, _relationships(keys, primary_keys, computed),
+                              defaults, primary_keys)
             if epoch == self._epoch:
                 self._catalogs[schema] = catalog
         if table in catalog.tables:
