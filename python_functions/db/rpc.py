@@ -54,7 +54,7 @@ from __future__ import annotations
 import contextlib
 import json
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,6 +137,8 @@ class FunctionInfo:
     returns_set: bool
     returns_void: bool
     returns_composite: bool  # a row type or `record` (OUT/TABLE parameters): no pgrst_scalar
+    # the relation of its schema whose rows it returns (`funcTableName`), if any
+    returns_table: str | None = None
 
     def accepts(self, keys: set[str]) -> bool:
         names = {p.name for p in self.params}
@@ -148,7 +150,10 @@ _CATALOG_QUERY = """
 select p.pronargs, p.pronargdefaults, p.proargnames, p.proargmodes,
        array(select format_type(t, null) from unnest(p.proargtypes) as t),
        p.provolatile, p.proretset, p.prorettype = 'void'::regtype,
-       t.typtype = 'c' or p.prorettype = 'record'::regtype
+       t.typtype = 'c' or p.prorettype = 'record'::regtype,
+       (select c.relname from pg_class c
+         where c.oid = t.typrelid and c.relnamespace = p.pronamespace
+           and c.relkind in ('r', 'v', 'm', 'f', 'p'))
   from pg_proc p join pg_namespace n on n.oid = p.pronamespace
   join pg_type t on t.oid = p.prorettype
  where n.nspname = %s and p.proname = %s and p.prokind = 'f'
@@ -214,14 +219,16 @@ def _role_settings_from_rows(rows: list[tuple[Any, ...]]) -> dict[str, dict[str,
 def _functions_from_rows(schema: str, name: str, rows: list[tuple[Any, ...]]
                          ) -> list[FunctionInfo]:
     found = []
-    for nargs, ndefaults, argnames, argmodes, argtypes, vol, retset, void, composite in rows:
+    for (nargs, ndefaults, argnames, argmodes, argtypes, vol, retset, void, composite,
+         table) in rows:
         if argmodes and any(m not in ("i", "b", "v") for m in argmodes[:nargs]):
             continue  # OUT/TABLE params come after the inputs; inputs only here
         names = list(argnames or [])[:nargs]
         if len(names) < nargs or not all(names):
             continue  # PostgREST only exposes functions with named parameters
         params = tuple(Param(names[i], argtypes[i], i >= nargs - ndefaults) for i in range(nargs))
-        found.append(FunctionInfo(schema, name, params, vol, retset, void, composite))
+        found.append(FunctionInfo(schema, name, params, vol, retset, void, composite,
+                                  table))
     return found
 
 
@@ -352,6 +359,15 @@ def _call_parts(info: FunctionInfo, keys: list[str]) -> tuple[sql.Composed, sql.
         )
     ) if keys else sql.SQL("(select) as a")
     return call_expr, args_source
+
+
+def call_source(info: FunctionInfo, keys: Sequence[str]) -> str:
+    """The rows of a function returning a relation's rows, called with the arguments of
+    `keys` from a JSON object bound as `$1` (`callPlanToQuery`): what PostgREST reads as
+    `pgrst_source` when it shapes a function's result."""
+    call_expr, args_source = _call_parts(info, list(keys))
+    return sql.SQL("SELECT pgrst_call.* FROM {}, LATERAL {} pgrst_call").format(
+        args_source, call_expr).as_string(None)
 
 
 def _call_statement(info: FunctionInfo, keys: list[str]) -> sql.Composed:
@@ -644,13 +660,15 @@ async def acall(
 async def aread(conn: psycopg.AsyncConnection[Any], schema: str, path: str,
                 statement: wire.Step, claims: Mapping[str, Any] | None = None,
                 headers: Mapping[str, str] | None = None,
-                settings: Mapping[str, str] | None = None) -> list[Any] | RpcResponse:
-    """One read statement run as PostgREST runs a table read (`GET /{table}`): the same
-    request context as a call (role, claims, headers, `request.path`, the role's and the
-    request's settings) in a READ ONLY transaction, in one round trip. The statement's
-    result, or the error response its failure answers. Not prepared: its text varies with
-    the request's filters and columns."""
-    request = _Request.build(schema, path, None, claims, headers, "GET", settings)
+                settings: Mapping[str, str] | None = None,
+                method: str = "GET") -> list[Any] | RpcResponse:
+    """One read statement run as PostgREST runs a table read (`GET /{table}`), or a call
+    whose transaction is READ ONLY (`method`: POST to a stable function): the same request
+    context as a call (role, claims, headers, `request.path`, the role's and the request's
+    settings) in a READ ONLY transaction, in one round trip. The statement's result, or
+    the error response its failure answers. Not prepared: its text varies with the
+    request's filters and columns."""
+    request = _Request.build(schema, path, None, claims, headers, method, settings)
     try:
         role_settings = await _arole_settings(conn)
         results = await wire.arun(
@@ -699,17 +717,35 @@ async def _arole_settings(conn: psycopg.AsyncConnection[Any]) -> dict[str, dict[
     return role_settings
 
 
-async def afind(conn: psycopg.AsyncConnection[Any], schema: str, function: str,
+async def acandidates(conn: psycopg.AsyncConnection[Any], schema: str, function: str
+                      ) -> list[FunctionInfo]:
+    """The functions of that name the schema cache knows (none: PostgREST's 404)."""
+    candidates, _ = await _alookup(conn, _Request.build(schema, function, None, None, None,
+                                                        "POST"))
+    return candidates
+
+
+async def apick(conn: psycopg.AsyncConnection[Any], schema: str, function: str,
                 args: Mapping[str, Any] | None = None, method: str = "POST",
-                headers: Mapping[str, str] | None = None) -> RpcResponse | None:
-    """PostgREST's 404 `PGRST202` when no function of that name takes these arguments, else
-    None (nothing is called): what it answers before it looks at the `Accept` header."""
+                headers: Mapping[str, str] | None = None) -> FunctionInfo | RpcResponse:
+    """The function of that name these arguments call, else PostgREST's 404 `PGRST202`
+    (or the error reading the catalog answers)."""
     request = _Request.build(schema, function, args, None, headers, method)
     try:
         candidates, _ = await _alookup(conn, request)
     except psycopg.Error as exc:
         return _pg_error_response(exc.diag, request.authenticated)
-    return request.not_found(candidates) if request.pick(candidates) is None else None
+    picked = request.pick(candidates)
+    return request.not_found(candidates) if picked is None else picked
+
+
+async def afind(conn: psycopg.AsyncConnection[Any], schema: str, function: str,
+                args: Mapping[str, Any] | None = None, method: str = "POST",
+                headers: Mapping[str, str] | None = None) -> RpcResponse | None:
+    """PostgREST's 404 `PGRST202` when no function of that name takes these arguments, else
+    None (nothing is called): what it answers before it looks at the `Accept` header."""
+    picked = await apick(conn, schema, function, args, method, headers)
+    return picked if isinstance(picked, RpcResponse) else None
 
 
 async def _alookup(conn: psycopg.AsyncConnection[Any], request: _Request

@@ -2,9 +2,11 @@
 Supabase's paths, for `make run` (on hosted Supabase or `supabase start` the real services
 answer instead).
 
-    /rest/v1/rpc/{fn}   PostgREST's RPC endpoint            (rest.py)
-    /rest/v1/{table}    PostgREST's table reads and writes  (tables.py; upserts: 501)
-    /auth/v1/...        sign-up, sign-in, user, sign-out    (gotrue.py; mail, OAuth: 422)
+    /rest/v1/rpc/{fn}   PostgREST's RPC endpoint            (rest.py; a function's rows
+                                                             shaped as a table's: tables.py)
+    /rest/v1/{table}    PostgREST's table reads and writes  (tables.py)
+    /auth/v1/...        sign-up, sign-in, user, sign-out,   (gotrue.py, gotrue_admin.py;
+                        the admin API for users              mail, OAuth: 422)
     /functions/v1/...   the AI service's routes, proxied     (here)
 
 CORS for browser apps on every path (`python_functions.service.cors`). What it keeps of the
@@ -138,7 +140,7 @@ def create_app(database_url: str, jwt_secret: str, functions_url: str, public_ur
     methods = cors.METHODS
     return Starlette(
         routes=[
-            Route("/rest/v1/rpc/{function}", rest.handle, methods=methods),
+            Route("/rest/v1/rpc/{function}", tables.call, methods=methods),
             Route("/rest/v1", root, methods=methods),
             Route("/rest/v1/", root, methods=methods),
             Route("/rest/v1/{path:path}", tables.handle, methods=methods),

@@ -8,10 +8,11 @@ What it does, each as PostgREST does it (read in its source at v16.1,
   parameters (`QueryParams.parse`: those with a value, the last of a repeated name, not the
   reserved `select`, `columns`, `on_conflict`, `order`, `limit`, `offset`, `and`, `or`), in a
   read-only transaction, so a function that writes answers 405 `25006`; any other method is
-  405 `PGRST101` "Cannot use the PUT method on RPC". Not mirrored: what the reserved
-  parameters and filters (`name=op.value`, an argument here) do to a result. Every exposed
-  function returns one JSON value, which `select=*` (supabase-js's `.select()`) and a limit
-  leave as it is; other uses are ignored here.
+  405 `PGRST101` "Cannot use the PUT method on RPC". A function returning a relation's rows
+  (`setof table`, or one row of it) whose query asks more of them (`select`, filters,
+  `order`, a range) is read as that relation instead (`tables.py`, `TableEndpoint.call`).
+  Not mirrored: what the query does to the value of any other function (every exposed
+  function of this project returns one JSON value), which is answered as it is.
 * Schema (`ApiRequest.getSchema`): `Content-Profile` for POST, `Accept-Profile` for GET/HEAD,
   among the exposed schemas (`[api] schemas` of supabase/config.toml, first one the
   default); another is 406 `PGRST106` with the hint listing the exposed ones. With several
@@ -35,7 +36,7 @@ What it does, each as PostgREST does it (read in its source at v16.1,
   of `.explain()`, as `db-plan-enabled` is off on Supabase) is 406 `PGRST107`, after an
   unknown function's 404. Not mirrored: `application/geo+json` (PostgREST answers it through
   PostGIS's `ST_AsGeoJSON`) is 406 here; and `PGRST116` (a singular answer of other than one
-  row) cannot arise, as no exposed function returns a set.
+  row) is `tables.py`'s, for a function's rows read as a table's.
 * Every error answers JSON with `Proxy-Status: PostgREST; error=<code>` (PostgREST >= 13:
   its own codes, a SQLSTATE, a `raise sqlstate 'PGRST'` body's code) and no `Content-Profile`
   (`Error.errorResponseFor`), HEAD without the body.
@@ -345,8 +346,8 @@ class Preferences:
     """The `Prefer` headers as PostgREST v16.1 reads them for a function (`Preferences.hs`,
     `Plan.callReadPlan`, `Response.responsePreferences`): every header split on commas;
     of each kind the first value it knows. `count` puts the total in `Content-Range`;
-    `handling=strict` refuses unknown preferences (400 `PGRST122`) and `max-affected`
-    (400 `PGRST128`: it needs a set-returning function, and no exposed one returns a set);
+    `handling=strict` refuses unknown preferences (400 `PGRST122`) and `max-affected` for
+    a function that returns no set (400 `PGRST128`);
     `timezone` is set for the transaction (`PreQuery`: timestamps in the answer carry its
     offset; an unknown zone is Postgres' 400 `22023`). `Preference-Applied` names what was
     applied. `tx=` is known but does not override (PostgREST's default `db-tx-end`)."""
@@ -395,11 +396,13 @@ class Preferences:
     def settings(self) -> dict[str, str] | None:
         return {"timezone": self.timezone} if self.timezone is not None else None
 
-    def applied(self, write: str | None = None, resolution: bool = False) -> str | None:
+    def applied(self, write: str | None = None, resolution: bool = False,
+                call: bool = False) -> str | None:
         """`Preference-Applied` (`prefAppliedHeader`, `responsePreferences`); `write`: the
         method of a table write, which also names its `return=`, an insert's or an update's
         `missing=`, and an update's or a delete's strict `max-affected=`; `resolution`: an
-        insert's `resolution=` was applied (the table has a key to resolve on)."""
+        insert's `resolution=` was applied (the table has a key to resolve on); `call`: a
+        function's rows read as a table's, which names a strict `max-affected=` too."""
         named = [f"resolution={self.resolution}" if resolution and self.resolution else "",
                  f"missing={self.missing}" if write in ("POST", "PATCH") and self.missing
                  else "",
@@ -407,7 +410,7 @@ class Preferences:
                  f"count={self.count}" if self.count else "",
                  f"handling={self.handling}" if self.handling else "",
                  f"timezone={self.timezone}" if self.timezone is not None else "",
-                 f"max-affected={self.max_affected}" if write in ("PATCH", "DELETE")
+                 f"max-affected={self.max_affected}" if (write in ("PATCH", "DELETE") or call)
                  and self.handling == "strict" and self.max_affected is not None else ""]
         return ", ".join(item for item in named if item) or None
 
@@ -451,6 +454,10 @@ class RpcEndpoint:
     async def _args(self, request: Request) -> dict[str, Any]:
         if request.method in ("GET", "HEAD"):
             return query_arguments(request.url.query)
+        return await self.body_arguments(request)
+
+    async def body_arguments(self, request: Request) -> dict[str, Any]:
+        """A POST's arguments: its JSON object, or its form's fields."""
         raw = await request.body()
         media = request.headers.get("content-type", "application/json").split(";")[0]
         media = media.strip().lower()

@@ -58,6 +58,14 @@ What it mirrors:
   the body's row must carry the URL's key (400 `PGRST115`, nothing written); 201 inserted,
   200 updated, 204 without `return=representation`. Both run as the caller, so a conflict
   with a row the caller's policies hide is Postgres' 42501, not a takeover.
+* A function's rows (`callReadPlan`, `mainCall`): `/rpc/{fn}` of a function returning a
+  relation's rows, when its query asks more than all of them as they are, reads the call's
+  rows as that relation's: the same `select` (embeds by the relation's relationships),
+  filters, `order`, range, counts (exact or estimated; PostgREST gives a call no planned
+  total), one object for `.single()` or a function of one row, and no `Content-Location`.
+  A GET's parameter whose value is not an operation is an argument (`NoOpExpr`), a POST's
+  arguments are its body. The transaction is READ ONLY for a GET or a stable function, else
+  a strict `max-affected` (and `.single()`) rolls the call back, 400 `PGRST124`.
 * `return=headers-only`: an insert of one row answers `Location: /table?key=eq.value`.
   `Prefer: handling=strict, max-affected=n`: an update or delete of more rows is rolled
   back, 400 `PGRST124`.
@@ -100,6 +108,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 from urllib.parse import quote, quote_plus, unquote_plus
 
+import psycopg
 from psycopg_pool import PoolTimeout
 from starlette.requests import Request
 from starlette.responses import Response
@@ -1078,12 +1087,24 @@ class ReadRequest:
     logic: bool = False  # an `and=`/`or=` anywhere (`qsLogic`)
     aggregates: bool = False  # refused once the table is known (`validateAggFunctions`)
     canonical: str = ""
+    arguments: dict[str, str] = field(default_factory=dict)  # a function's, read by GET
+
+    @property
+    def shapes(self) -> bool:
+        """Whether it asks more of the rows than all of them as they are."""
+        return bool(self.where or self.order or self.range != Range() or any(
+            not (isinstance(item, SelectItem) and item.field.name == "*" and not item.alias
+                 and not item.field.path and not item.cast)
+            for item in self.select))
 
     @classmethod
-    def parse(cls, query: str, range_header: str | None) -> ReadRequest:
+    def parse(cls, query: str, range_header: str | None, function_read: bool = False
+              ) -> ReadRequest:
         """The query string, parsed in `QueryParams.parse`'s order (`order`, `and`/`or`,
         `columns`, `select`, the filters: the first that fails is the error), then each
-        filter on an embedded table's path given to that embed (`Plan.addFilters`)."""
+        filter on an embedded table's path given to that embed (`Plan.addFilters`).
+        `function_read`: a function called by GET, whose parameters are the `arguments`
+        whose value is not an operation (`pRequestFilter`'s `NoOpExpr`)."""
         pairs: list[tuple[str, str | None]] = []
         for item in re.split("[&;]", query):
             if not item:
@@ -1143,7 +1164,13 @@ class ReadRequest:
                 json_path = tuple(cursor.json_path())
                 if not cursor.done():
                     cursor.fail("expecting end of input")
-            condition = parse_filter(value, Field(names[-1], json_path))
+            try:
+                condition = parse_filter(value, Field(names[-1], json_path))
+            except RestError:
+                if not function_read:
+                    raise
+                request.arguments[names[-1]] = value
+                continue
             request.filtered.add(key)
             if len(names) > 1:
                 embedded.append((names[:-1], "filter", condition))
@@ -1192,22 +1219,40 @@ def _not_embedded(resource: str) -> RestError:
         hint=f"Verify that '{resource}' is included in the 'select' query parameter.")
 
 
+@dataclass(frozen=True)
+class FunctionSource:
+    """A function's rows read in place of a table's (`mainCall`): its call (`$1` the
+    arguments' JSON, if any) and whether it returns one row, answered as an object."""
+
+    sql: str
+    arguments: str | None
+    one_row: bool
+
+
 def _statement(catalog: Catalog, table: str, request: ReadRequest, count: str | None,
-               max_rows: int | None, media: Media
+               max_rows: int | None, media: Media, function: FunctionSource | None = None
                ) -> tuple[bytes, list[str], tuple[bytes, list[str]] | None]:
     """`mainRead`: the page, its count and the total; and `EXPLAIN` of the count query for
     a planned or estimated total (with parameters of its own: every one sent must be used,
-    or Postgres cannot type it)."""
+    or Postgres cannot type it). With a `function`, `mainCall`: its rows, named as the
+    table they are rows of, in place of the table's, and no `EXPLAIN` (PostgREST's total of
+    a call is exact or none)."""
     params: list[str] = []
-    qualified = f"{_ident(catalog.schema)}.{_ident(table)}"
+    root, qualifier = f"{_ident(catalog.schema)}.{_ident(table)}", ""
+    call_cte = ""
+    if function is not None:
+        params += [function.arguments] if function.arguments is not None else []
+        root, qualifier = f"pgrst_call_rows AS {_ident(table)}", _ident(table)
+        call_cte = f"pgrst_call_rows AS ( {function.sql} ), "
+    qualifier = qualifier or root
     columns = catalog.tables[table]
     shape = _Shape(catalog, params, max_rows)
-    selects, joins = shape.level(request.select, qualified, table)
-    where = " AND ".join(item.sql(qualified, columns, params) for item in request.where)
+    selects, joins = shape.level(request.select, qualifier, table)
+    where = " AND ".join(item.sql(qualifier, columns, params) for item in request.where)
     where_sql = f" WHERE {where}" if where else ""
-    order = shape.order(request.order, qualified, table, request.select)
+    order = shape.order(request.order, qualifier, table, request.select)
     limit_sql = _limit_sql(request.range, max_rows)
-    source = (f"SELECT {selects} FROM {qualified}{joins}{where_sql}"
+    source = (f"SELECT {selects} FROM {root}{joins}{where_sql}"
               f"{f' ORDER BY {order}' if order else ''}{limit_sql}")
     counted = count in ("exact", "estimated")
     total = "null::bigint"
@@ -1215,14 +1260,14 @@ def _statement(catalog: Catalog, table: str, request: ReadRequest, count: str | 
     if counted:
         limited = (f" LIMIT {max_rows + 1}" if count == "estimated" and max_rows is not None
                    else "")
-        count_cte = (f", pgrst_source_count AS ({_count_query(catalog, table, request, params)}"
-                     f"{limited})")
+        count_query = _count_query(catalog, table, request, params, root, qualifier)
+        count_cte = f", pgrst_source_count AS ({count_query}{limited})"
         total = "(SELECT pg_catalog.count(*) FROM pgrst_source_count)"
-    sql_text = (
-        f"WITH pgrst_source AS ( {source} ){count_cte} SELECT {total} AS total_result_set,"
-        f" {_answer_sql(media, 'pgrst_source')}")
+    answer = _answer_sql(media, "pgrst_source", one_row=function is not None and function.one_row)
+    sql_text = (f"WITH {call_cte}pgrst_source AS ( {source} ){count_cte}"
+                f" SELECT {total} AS total_result_set, {answer}")
     explain = None
-    if count in ("planned", "estimated"):
+    if count in ("planned", "estimated") and function is None:
         count_params: list[str] = []
         explain = (f"EXPLAIN (FORMAT JSON) {_count_query(catalog, table, request, count_params)}"
                    .encode(), count_params)
@@ -1239,14 +1284,17 @@ def _limit_sql(given: Range, max_rows: int | None) -> str:
     return f" LIMIT {page.limit if page.limit is not None else 'ALL'} OFFSET {page.lower}"
 
 
-def _count_query(catalog: Catalog, table: str, request: ReadRequest, params: list[str]) -> str:
-    """`readPlanToCountQuery`: the rows the filters and the `!inner` embeds keep."""
-    qualified = f"{_ident(catalog.schema)}.{_ident(table)}"
+def _count_query(catalog: Catalog, table: str, request: ReadRequest, params: list[str],
+                 root: str | None = None, qualifier: str | None = None) -> str:
+    """`readPlanToCountQuery`: the rows the filters and the `!inner` embeds keep, of the
+    table or of `root` (a function's rows) named `qualifier`."""
+    root = root or f"{_ident(catalog.schema)}.{_ident(table)}"
+    qualifier = qualifier or root
     shape = _Shape(catalog, params)
-    conditions = [item.sql(qualified, catalog.tables[table], params) for item in request.where]
-    conditions += shape.inner_exists(request.select, qualified, table)
-    return f"SELECT 1 FROM {qualified}" + (f" WHERE {' AND '.join(conditions)}"
-                                           if conditions else "")
+    conditions = [item.sql(qualifier, catalog.tables[table], params) for item in request.where]
+    conditions += shape.inner_exists(request.select, qualifier, table)
+    return f"SELECT 1 FROM {root}" + (f" WHERE {' AND '.join(conditions)}"
+                                      if conditions else "")
 
 
 def _content_range(lower: int, rows: int, total: int | None) -> tuple[int, str]:
@@ -1416,15 +1464,17 @@ def _write_statement(method: str, catalog: Catalog, table: str, request: ReadReq
     return sql_text.encode(), params
 
 
-def _answer_sql(media: Media | None, source: str, more: str = "") -> str:
+def _answer_sql(media: Media | None, source: str, more: str = "", one_row: bool = False
+                ) -> str:
     """The columns every statement answers after its own (`mainRead`, `mainWrite`): the
-    rows of `source` counted, their body in `media` (none without), the response GUCs,
-    then `more`."""
+    rows of `source` counted, their body in `media` (none without; one object for
+    `.single()` or a function returning one row, `asJsonSingleF`), the response GUCs, then
+    `more`."""
     if media is None:
         body = "''"
     elif media.csv:
         body = rpc.csv_body(source)
-    elif media.single:
+    elif media.single or one_row:
         body = "coalesce((json_agg(_postgrest_t)->0)::text, 'null')"
     else:
         body = "coalesce(json_agg(_postgrest_t), '[]')::text"
@@ -1441,11 +1491,16 @@ def _filters_name_the_key(read: ReadRequest, primary_key: list[str]) -> bool:
                     and f.modifier is None and not f.field.path for f in read.where))
 
 
+def _as_response(error: RestError | None) -> rpc.RpcResponse | None:
+    return None if error is None else rpc.RpcResponse(error.status, error.headers, error.body)
+
+
 def _refusal(method: str, rows: int, single: bool, preferences: Preferences
              ) -> RestError | None:
-    """What PostgREST refuses of a write once it has run (`MainTx.actionResult`): a PUT
-    that did not write its one row (the body's key is not the URL's), an answer asked for
-    as one object that is not one row, more rows than a strict `max-affected`."""
+    """What PostgREST refuses of a write (or a call: `CALL`) once it has run
+    (`MainTx.actionResult`): a PUT that did not write its one row (the body's key is not
+    the URL's), an answer asked for as one object that is not one row, more rows than a
+    strict `max-affected`."""
     if method == "PUT":
         return (pgrst_error(400, "PGRST115",
                             "Payload values do not match URL in primary key column(s)")
@@ -1454,7 +1509,7 @@ def _refusal(method: str, rows: int, single: bool, preferences: Preferences
         return pgrst_error(406, "PGRST116", "Cannot coerce the result to a single JSON object",
                            f"The result contains {rows} rows")
     limit = preferences.max_affected
-    if method in ("PATCH", "DELETE") and preferences.handling == "strict" \
+    if method in ("PATCH", "DELETE", "CALL") and preferences.handling == "strict" \
             and limit is not None and rows > limit:
         return pgrst_error(400, "PGRST124",
                            "Query result exceeds max-affected preference constraint",
@@ -1486,6 +1541,105 @@ class TableEndpoint:
             if request.method == "HEAD":
                 return Response(None, answer.status_code, answer.headers)
             return answer
+
+    async def call(self, request: Request) -> Response:
+        """`/rest/v1/rpc/{fn}`: a call whose query asks more of its rows than all of them as
+        they are (`select`, filters, `order`, a range) to a function returning a relation's
+        rows, read as that relation (`callReadPlan`, `mainCall`); every other call is the
+        RPC endpoint's, which answers the function's value as it is."""
+        try:
+            return retry_hint(await self._call(request))
+        except RestError as refused:
+            answer = retry_hint(refused.response())
+            if request.method == "HEAD":
+                return Response(None, answer.status_code, answer.headers)
+            return answer
+
+    async def _call(self, request: Request) -> Response:
+        method = request.method
+        if method not in ("GET", "HEAD", "POST"):
+            return await self.rest.handle(request)
+        by_get = method != "POST"
+        function = request.path_params["function"]
+        schema, negotiated = self.rest.schema_for(request)
+        try:
+            read = ReadRequest.parse(request.url.query,
+                                     request.headers.get("range") if method == "GET" else None,
+                                     function_read=by_get)
+        except RestError:
+            # PostgREST parses the query first, whatever the function; a call of one that
+            # returns no table's rows ignores it here (the endpoint's docstring says so)
+            if not await self._returns_table(schema, function):
+                return await self.rest.handle(request)
+            raise
+        if not read.shapes:
+            return await self.rest.handle(request)
+        claims = self.rest.claims_for(request)
+        args = read.arguments if by_get else await self.rest.body_arguments(request)
+        headers = dict(request.headers)
+        try:
+            async with self.rest.pool.connection() as conn:
+                picked = await rpc.apick(conn, schema, function, args,
+                                         "GET" if by_get else method, headers)
+        except PoolTimeout:
+            picked = rpc.unavailable()
+        if isinstance(picked, rpc.RpcResponse):
+            raise RestError(picked.status, picked.body, picked.headers)
+        table = picked.returns_table
+        if table is None:
+            return await self.rest.handle(request)
+        catalog = await self._catalog(schema, table)
+        if isinstance(catalog, RestError):
+            raise catalog
+        if read.aggregates:
+            raise _AGGREGATES_OFF
+        catalog.resolve(table, read.select)
+        media = negotiate(request.headers.get("accept"))
+        if isinstance(media, RestError):
+            raise media
+        preferences = Preferences.parse(request.headers.getlist("prefer"))
+        if (strict := preferences.refusal(function=not picked.returns_set)) is not None:
+            raise strict
+        source = FunctionSource(rpc.call_source(picked, list(args)),
+                                json.dumps(args) if args else None, not picked.returns_set)
+        sql_text, params, _ = _statement(catalog, table, read, preferences.count,
+                                         self.max_rows, media, source)
+        statement = (sql_text, [p.encode() for p in params])
+        path = f"/rpc/{function}"
+
+        def refused(result: Any) -> RestError | None:
+            return _refusal("CALL", int(result.get_value(0, 1)), media.single, preferences)
+
+        def accept(result: Any) -> rpc.RpcResponse | None:
+            return _as_response(refused(result))
+
+        try:
+            async with self.rest.pool.connection() as conn:
+                if by_get or picked.volatility in ("s", "i"):  # a READ ONLY transaction
+                    answer = await rpc.aread(conn, schema, path, statement, claims, headers,
+                                             preferences.settings(), "GET" if by_get else method)
+                    result = answer if isinstance(answer, rpc.RpcResponse) else answer[-1]
+                else:
+                    result = await rpc.awrite(conn, schema, path, method, statement, accept,
+                                              claims, headers, preferences.settings())
+        except PoolTimeout:
+            result = rpc.unavailable()
+        if isinstance(result, rpc.RpcResponse):
+            raise RestError(result.status, result.body, result.headers)
+        if (error := refused(result)) is not None:
+            raise error
+        return self._answer(request, read, table, media, preferences, negotiated, schema,
+                            result, None, function=True)
+
+    async def _returns_table(self, schema: str, function: str) -> bool:
+        """Whether a function of that name returns a relation's rows (not when the
+        catalog cannot be read: the RPC endpoint then answers that)."""
+        try:
+            async with self.rest.pool.connection() as conn:
+                candidates = await rpc.acandidates(conn, schema, function)
+        except (PoolTimeout, psycopg.Error):
+            return False
+        return any(info.returns_table for info in candidates)
 
     async def _catalog(self, schema: str, table: str) -> Catalog | RestError:
         """The schema's relations and foreign keys, or PostgREST's 404 `PGRST205` when
@@ -1633,10 +1787,7 @@ class TableEndpoint:
             rolls the write back."""
             nonlocal rows
             rows = int(result.get_value(0, 0))
-            refused = _refusal(method, rows, full and media.single, preferences)
-            if refused is None:
-                return None
-            return rpc.RpcResponse(refused.status, refused.headers, refused.body)
+            return _as_response(_refusal(method, rows, full and media.single, preferences))
 
         try:
             async with self.rest.pool.connection() as conn:
@@ -1688,7 +1839,9 @@ class TableEndpoint:
 
     def _answer(self, request: Request, read: ReadRequest, table: str, media: Media,
                 preferences: Preferences, negotiated: bool, schema: str, result: Any,
-                planned: int | None) -> Response:
+                planned: int | None, function: bool = False) -> Response:
+        """A read's answer (`function`: a function's rows read as `table`'s, which has no
+        `Content-Location` and names a strict `max-affected`)."""
         exact_text, rows_text, body_bytes, guc_headers, guc_status = (
             result.get_value(0, i) for i in range(5))
         rows = int(rows_text)
@@ -1706,13 +1859,13 @@ class TableEndpoint:
             raise pgrst_error(416, "PGRST103", "Requested range not satisfiable",
                          f"An offset of {read.range.lower} was requested, but there are only"
                          f" {total} rows.")
-        out = {"Content-Range": content_range,
-               "Content-Location": f"/{table}" + (f"?{read.canonical}" if read.canonical
-                                                  else ""),
-               "Content-Type": media.content_type}
+        out = {"Content-Range": content_range, "Content-Type": media.content_type}
+        if not function:
+            out["Content-Location"] = f"/{table}" + (f"?{read.canonical}" if read.canonical
+                                                     else "")
         if negotiated:
             out["Content-Profile"] = schema
-        if (applied := preferences.applied()) is not None:
+        if (applied := preferences.applied(call=function)) is not None:
             out["Preference-Applied"] = applied
         out.update(rpc.response_headers(guc_headers))
         if guc_status:
