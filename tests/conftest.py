@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import subprocess
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -23,8 +24,9 @@ from typing import Any, TypeVar
 import psycopg
 import pytest
 
+from python_functions import PROJECT_ROOT
 from python_functions.db import rpc
-from python_functions.local import migrations
+from python_functions.local import NODE, migrations
 from python_functions.local.cluster import throwaway_cluster
 from python_functions.service.auth import user_claims
 
@@ -293,3 +295,17 @@ def assert_error(response: rpc.RpcResponse, status: int, code: str) -> dict[str,
     assert body["code"] == code, body
     assert response.header("Content-Type") == rpc.JSON_CONTENT_TYPE
     return body
+
+
+SUPABASE_JS_EXAMPLE = PROJECT_ROOT / "examples" / "supabase-js"
+
+
+@pytest.fixture(scope="session")
+def compiled() -> None:
+    """examples/supabase-js compiled (`tsc --strict`) once for every suite run with it."""
+    tsc = SUPABASE_JS_EXAMPLE / "node_modules" / ".bin" / "tsc"
+    if not NODE.exists() or not tsc.exists():
+        pytest.fail("tools/ and examples/supabase-js need `npm ci` (scripts/setup.sh runs it)")
+    built = subprocess.run([str(tsc), "-p", "."], cwd=SUPABASE_JS_EXAMPLE, capture_output=True,
+                           text=True, timeout=300, check=False)
+    assert built.returncode == 0, built.stdout + built.stderr

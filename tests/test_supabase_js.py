@@ -15,20 +15,9 @@ import pytest
 from python_functions import PROJECT_ROOT
 from python_functions.local import NODE
 from python_functions.service.settings import Settings
+from tests.conftest import SUPABASE_JS_EXAMPLE as EXAMPLE
 from tests.conftest import TEST_EMAIL_DOMAIN
 from tests.http_fixtures import ANON_KEY, SERVICE_ROLE_KEY, LocalAi, ServerThread
-
-EXAMPLE = PROJECT_ROOT / "examples" / "supabase-js"
-TSC = EXAMPLE / "node_modules" / ".bin" / "tsc"
-
-
-@pytest.fixture(scope="module")
-def compiled() -> None:
-    if not NODE.exists() or not TSC.exists():
-        pytest.fail("tools/ and examples/supabase-js need `npm ci` (scripts/setup.sh runs it)")
-    built = subprocess.run([str(TSC), "-p", "."], cwd=EXAMPLE, capture_output=True, text=True,
-                           timeout=300, check=False)
-    assert built.returncode == 0, built.stdout + built.stderr
 
 
 def test_the_supabase_js_suite_passes_against_the_local_api(

@@ -20,10 +20,11 @@ from tests.local_api.conftest import probe_api
 
 SCHEMA = "function_rows_probe"
 
-_OBJECTS = f"""
-begin;
-create schema {SCHEMA};
-set local search_path = {SCHEMA};
+
+def objects(schema: str) -> str:
+    """This module's objects and rows, made in `schema` (which exists)."""
+    return f"""
+set local search_path = {schema};
 create table authors (id int primary key, name text);
 create table books (id int primary key, title text not null, year int,
                     author_id int references authors);
@@ -39,11 +40,13 @@ create function add_books(titles text[]) returns setof books language sql as $$
 insert into authors values (1, 'Ursula'), (2, 'Stanislaw');
 insert into books values (1, 'The Dispossessed', 1974, 1), (2, 'The Lathe of Heaven', 1971, 1),
                          (3, 'Solaris', 1961, 2), (4, 'The Cyberiad', 1965, 2);
-grant usage on schema {SCHEMA} to anon;
-grant select, insert on all tables in schema {SCHEMA} to anon;
-grant execute on all functions in schema {SCHEMA} to anon;
-commit;
+grant usage on schema {schema} to anon;
+grant select, insert on all tables in schema {schema} to anon;
+grant execute on all functions in schema {schema} to anon;
 """
+
+
+_OBJECTS = f"begin; create schema {SCHEMA}; {objects(SCHEMA)} commit;"
 
 
 @pytest.fixture

@@ -21,10 +21,11 @@ from tests.local_api.conftest import probe_api
 
 SCHEMA = "relationship_probe"
 
-_TABLES = f"""
-begin;
-create schema {SCHEMA};
-set local search_path = {SCHEMA};
+
+def tables(schema: str) -> str:
+    """This module's objects and rows, made in `schema` (which exists)."""
+    return f"""
+set local search_path = {schema};
 create table users (id int primary key, name text);
 create table clients (id int primary key, name text);
 create table projects (id int primary key, name text, client_id int references clients);
@@ -82,12 +83,14 @@ insert into subscriptions values (1, 2), (3, 1), (4, 1);
 insert into designers values (1, 'Sid Meier'), (2, 'Hironobu Sakaguchi');
 insert into videogames values (1, 'Civilization I', 1), (2, 'Civilization II', 1),
                               (3, 'Final Fantasy I', 2), (4, 'Final Fantasy II', 2);
-grant usage on schema {SCHEMA} to anon, authenticated;
-grant select on all tables in schema {SCHEMA} to anon, authenticated;
-grant insert on {SCHEMA}.users, {SCHEMA}.videogames to anon;
-grant execute on all functions in schema {SCHEMA} to anon;
-commit;
+grant usage on schema {schema} to anon, authenticated;
+grant select on all tables in schema {schema} to anon, authenticated;
+grant insert on {schema}.users, {schema}.videogames to anon;
+grant execute on all functions in schema {schema} to anon;
 """
+
+
+_TABLES = f"begin; create schema {SCHEMA}; {tables(SCHEMA)} commit;"
 
 
 @pytest.fixture
