@@ -7,12 +7,13 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import psycopg
 
 from python_functions.local.api import LISTENER_NAME, create_app
 from python_functions.local.cluster import free_port
 from python_functions.service.settings import DEV_JWT_SECRET
-from tests.http_fixtures import ServerThread
+from tests.http_fixtures import ANON_KEY, ServerThread
 
 
 @contextlib.contextmanager
@@ -30,3 +31,21 @@ def probe_api(admin: psycopg.Connection[Any], database_url: str, schema: str, dd
             yield server
     finally:
         admin.execute(f"drop schema {schema} cascade")
+
+
+@contextlib.contextmanager
+def anon_client(server: ServerThread, path: str = "/rest/v1") -> Iterator[httpx.Client]:
+    """An HTTP client of `server` under `path`, with the anon key."""
+    with httpx.Client(base_url=server.url + path, headers={"apikey": ANON_KEY},
+                      timeout=10) as client:
+        yield client
+
+
+def pgrst_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """The PostgREST error body of `response`, asserting its status and code, and that it
+    has PostgREST's four keys and no other."""
+    assert response.status_code == status, (response.status_code, response.text)
+    body: dict[str, Any] = response.json()
+    assert set(body) == {"code", "message", "details", "hint"}, body
+    assert body["code"] == code, body
+    return body

@@ -16,7 +16,7 @@ import pytest
 
 from supabase import ClientOptions, create_client
 from tests.http_fixtures import ANON_KEY, ServerThread
-from tests.local_api.conftest import probe_api
+from tests.local_api.conftest import anon_client, pgrst_error, probe_api
 
 SCHEMA = "function_rows_probe"
 
@@ -57,21 +57,13 @@ def probe(admin: psycopg.Connection[Any], database_url: str) -> Iterator[ServerT
 
 @pytest.fixture
 def http(probe: ServerThread) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=probe.url + "/rest/v1/rpc", headers={"apikey": ANON_KEY},
-                      timeout=10) as client:
+    with anon_client(probe, "/rest/v1/rpc") as client:
         yield client
 
 
 def _ok(response: httpx.Response, status: int = 200) -> Any:
     assert response.status_code == status, response.text
     return response.json()
-
-
-def _error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, (response.status_code, response.text)
-    body: dict[str, Any] = response.json()
-    assert body["code"] == code, body
-    return body
 
 
 def test_a_get_shapes_a_functions_rows_and_keeps_plain_values_as_arguments(
@@ -97,11 +89,11 @@ def test_a_post_filters_its_rows_by_the_query_and_takes_its_arguments_from_the_b
                                                 "order": "title"}, json={"q": "o"})
     assert _ok(answer) == [{"title": "Solaris"}]
     # on a POST every query parameter is a filter, and must parse as one
-    _error(http.post("/search_books", params={"select": "id", "year": "1961"},
+    pgrst_error(http.post("/search_books", params={"select": "id", "year": "1961"},
                      json={"q": "o"}), 400, "PGRST100")
-    _error(http.post("/search_books", params={"select": "id,(("}, json={"q": "o"}),
+    pgrst_error(http.post("/search_books", params={"select": "id,(("}, json={"q": "o"}),
            400, "PGRST100")
-    _error(http.get("/search_books", params={"q": "o", "select": "id", "authors.limit": "1"}),
+    pgrst_error(http.get("/search_books", params={"q": "o", "select": "id", "authors.limit": "1"}),
            400, "PGRST108")
 
 
@@ -117,7 +109,7 @@ def test_ranges_and_counts_answer_as_a_tables_read(http: httpx.Client) -> None:
     assert planned.headers["content-range"] == "0-0/*"
     past = http.get("/search_books", params={"q": "", "select": "id", "offset": "9"},
                     headers={"Prefer": "count=exact"})
-    assert _error(past, 416, "PGRST103")["details"] == (
+    assert pgrst_error(past, 416, "PGRST103")["details"] == (
         "An offset of 9 was requested, but there are only 4 rows.")
 
 
@@ -128,7 +120,7 @@ def test_one_row_is_an_object_and_single_needs_exactly_one(http: httpx.Client) -
     assert _ok(http.get("/search_books", params={"q": "solaris", "select": "year"},
                         headers=single)) == {"year": 1961}
     many = http.get("/search_books", params={"q": "the", "select": "id"}, headers=single)
-    assert _error(many, 406, "PGRST116")["details"] == "The result contains 3 rows"
+    assert pgrst_error(many, 406, "PGRST116")["details"] == "The result contains 3 rows"
 
 
 def test_a_volatile_functions_rows_refused_after_the_call_are_rolled_back(
@@ -136,7 +128,7 @@ def test_a_volatile_functions_rows_refused_after_the_call_are_rolled_back(
     strict = {"Prefer": "handling=strict, max-affected=1"}
     over = http.post("/add_books", params={"select": "id"}, json={"titles": ["A", "B"]},
                      headers=strict)
-    assert _error(over, 400, "PGRST124")["details"] == "The query affects 2 rows"
+    assert pgrst_error(over, 400, "PGRST124")["details"] == "The query affects 2 rows"
     assert admin.execute(f"select count(*) from {SCHEMA}.books").fetchone() == (4,)
     within = http.post("/add_books", params={"select": "title"}, json={"titles": ["C"]},
                        headers=strict)
@@ -146,16 +138,16 @@ def test_a_volatile_functions_rows_refused_after_the_call_are_rolled_back(
         ("C",)]
     one = http.post("/add_books", params={"select": "id"}, json={"titles": ["D", "E"]},
                     headers={"Accept": "application/vnd.pgrst.object+json"})
-    assert _error(one, 406, "PGRST116")["details"] == "The result contains 2 rows"
+    assert pgrst_error(one, 406, "PGRST116")["details"] == "The result contains 2 rows"
     assert admin.execute(f"select count(*) from {SCHEMA}.books").fetchone() == (5,)
     # a GET's transaction is READ ONLY, whatever the function
-    _error(http.get("/add_books", params={"titles": "{D}", "select": "id"}), 405, "25006")
+    pgrst_error(http.get("/add_books", params={"titles": "{D}", "select": "id"}), 405, "25006")
 
 
 def test_a_call_that_asks_nothing_more_answers_as_before(http: httpx.Client) -> None:
     every = http.post("/search_books", json={"q": "solaris"})
     assert _ok(every) == [{"id": 3, "title": "Solaris", "year": 1961, "author_id": 2}]
-    assert _error(http.get("/search_books", params={"x": "eq.1"}), 404, "PGRST202")
+    assert pgrst_error(http.get("/search_books", params={"x": "eq.1"}), 404, "PGRST202")
 
 
 def test_supabase_py_filters_orders_and_limits_a_functions_rows(probe: ServerThread) -> None:

@@ -17,6 +17,7 @@ from python_functions.service.auth import mint_token
 from python_functions.service.settings import DEV_JWT_SECRET
 from tests.conftest import User
 from tests.http_fixtures import SERVICE_ROLE_KEY, token_for
+from tests.local_api.conftest import pgrst_error
 
 
 def _as(user: User) -> dict[str, str]:
@@ -30,14 +31,6 @@ def _create(api_http: httpx.Client, user: User) -> dict[str, Any]:
     assert response.status_code == 201, response.text
     session: dict[str, Any] = response.json()["data"]["session"]
     return session
-
-
-def _pgrst(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, (response.status_code, response.text)
-    body: dict[str, Any] = response.json()
-    assert set(body) == {"code", "message", "details", "hint"}, body
-    assert body["code"] == code, body
-    return body
 
 
 def test_post_calls_the_function_in_the_content_profile_schema(
@@ -87,7 +80,7 @@ def test_get_leaves_out_the_reserved_parameters_and_those_without_a_value(
     assert page.json()["meta"]["pagination"] == (
         {"limit": 1, "offset": 0, "total": 2, "total_capped": False})
     # a value, even empty, makes an argument; the last of a repeated name counts
-    _pgrst(api_http.get("/rest/v1/rpc/ai_quota?flag=", headers=headers), 404, "PGRST202")
+    pgrst_error(api_http.get("/rest/v1/rpc/ai_quota?flag=", headers=headers), 404, "PGRST202")
     repeated = api_http.get("/rest/v1/rpc/list_sessions?page_size=5;page_size=1",
                             headers=headers)
     assert repeated.json()["meta"]["pagination"]["limit"] == 1
@@ -98,7 +91,7 @@ def test_get_of_a_function_that_writes_is_405_read_only(
     planned = _create(api_http, alice)
     response = api_http.get("/rest/v1/rpc/start_session", params={"session_id": planned["id"]},
                             headers={**_as(alice), "Accept-Profile": "pullups"})
-    _pgrst(response, 405, "25006")
+    pgrst_error(response, 405, "25006")
 
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
@@ -106,7 +99,7 @@ def test_other_methods_are_405_pgrst101(api_http: httpx.Client, alice: User,
                                         method: str) -> None:
     response = api_http.request(method, "/rest/v1/rpc/list_sessions",
                                 headers={**_as(alice), "Content-Profile": "pullups"})
-    body = _pgrst(response, 405, "PGRST101")
+    body = pgrst_error(response, 405, "PGRST101")
     assert body["message"] == f"Cannot use the {method} method on RPC"
     assert response.headers["proxy-status"] == "PostgREST; error=PGRST101"
 
@@ -116,7 +109,7 @@ def test_an_unexposed_schema_is_406_pgrst106_naming_the_exposed_ones(
     for method, header in (("POST", "Content-Profile"), ("GET", "Accept-Profile")):
         response = api_http.request(method, "/rest/v1/rpc/close_abandoned",
                                     headers={**_as(alice), header: "pullups_private"})
-        body = _pgrst(response, 406, "PGRST106")
+        body = pgrst_error(response, 406, "PGRST106")
         assert body["message"] == "Invalid schema: pullups_private"
         assert body["hint"] == ("Only the following schemas are exposed:"
                                 " pullups, workouts, flashcards, recipes")
@@ -132,7 +125,7 @@ def test_without_a_profile_the_first_exposed_schema_is_used(
 def test_an_unknown_function_is_404_pgrst202(api_http: httpx.Client, alice: User) -> None:
     response = api_http.post("/rest/v1/rpc/no_such_function", json={"a": 1},
                              headers={**_as(alice), "Content-Profile": "workouts"})
-    body = _pgrst(response, 404, "PGRST202")
+    body = pgrst_error(response, 404, "PGRST202")
     assert body["message"] == (
         "Could not find the function workouts.no_such_function(a) in the schema cache")
     # `NoRpc`'s details: a JSON POST may also mean one unnamed json/jsonb parameter
@@ -141,12 +134,12 @@ def test_an_unknown_function_is_404_pgrst202(api_http: httpx.Client, alice: User
         " single unnamed json/jsonb parameter, but no matches were found in the schema cache.")
     two = api_http.get("/rest/v1/rpc/no_such_function", params={"a": "1", "b": "2"},
                        headers={**_as(alice), "Accept-Profile": "workouts"})
-    assert _pgrst(two, 404, "PGRST202")["details"] == (
+    assert pgrst_error(two, 404, "PGRST202")["details"] == (
         "Searched for the function workouts.no_such_function with parameters a, b, but no"
         " matches were found in the schema cache.")
     none = api_http.get("/rest/v1/rpc/no_such_function",
                         headers={**_as(alice), "Accept-Profile": "workouts"})
-    nothing = _pgrst(none, 404, "PGRST202")
+    nothing = pgrst_error(none, 404, "PGRST202")
     assert nothing["message"] == ("Could not find the function workouts.no_such_function"
                                   " without parameters in the schema cache")
     assert nothing["details"] == (
@@ -158,7 +151,7 @@ def test_a_misspelled_argument_is_404_pgrst202_with_the_parameters_as_hint(
         api_http: httpx.Client, alice: User) -> None:
     response = api_http.post("/rest/v1/rpc/get_session", json={"sessionid": "x"},
                              headers={**_as(alice), "Content-Profile": "pullups"})
-    body = _pgrst(response, 404, "PGRST202")
+    body = pgrst_error(response, 404, "PGRST202")
     assert body["hint"] == "Perhaps you meant to call the function pullups.get_session(session_id)"
 
 
@@ -167,7 +160,7 @@ def test_a_body_that_is_not_a_json_object_is_400_pgrst102(
         api_http: httpx.Client, alice: User, content: bytes) -> None:
     response = api_http.post("/rest/v1/rpc/list_sessions", content=content, headers={
         **_as(alice), "Content-Profile": "pullups", "Content-Type": "application/json"})
-    body = _pgrst(response, 400, "PGRST102")
+    body = pgrst_error(response, 400, "PGRST102")
     assert body["message"] == "Empty or invalid json"
 
 
@@ -175,7 +168,7 @@ def test_an_unsupported_content_type_is_400_pgrst102(api_http: httpx.Client,
                                                       alice: User) -> None:
     response = api_http.post("/rest/v1/rpc/list_sessions", content=b"<a/>", headers={
         **_as(alice), "Content-Profile": "pullups", "Content-Type": "application/xml"})
-    body = _pgrst(response, 400, "PGRST102")
+    body = pgrst_error(response, 400, "PGRST102")
     assert body["message"] == "Content-Type not acceptable: application/xml"
 
 
@@ -191,7 +184,7 @@ def test_the_anon_key_alone_is_role_anon_and_client_rpcs_are_401(
         api_http: httpx.Client) -> None:
     response = api_http.post("/rest/v1/rpc/list_sessions", json={},
                              headers={"Content-Profile": "pullups"})
-    _pgrst(response, 401, "42501")
+    pgrst_error(response, 401, "42501")
     assert response.headers["www-authenticate"] == "Bearer"
 
 
@@ -204,7 +197,7 @@ def test_the_service_role_key_reaches_service_only_rpcs(api_http: httpx.Client,
     assert response.status_code in (200, 201), response.text
     user = api_http.post("/rest/v1/rpc/begin_draft", json={"user_id": alice.id}, headers={
         **_as(alice), "Content-Profile": "recipes"})
-    _pgrst(user, 403, "42501")
+    pgrst_error(user, 403, "42501")
 
 
 def test_no_api_key_at_all_is_the_gateways_401(local_api: Any) -> None:
@@ -214,7 +207,7 @@ def test_no_api_key_at_all_is_the_gateways_401(local_api: Any) -> None:
 
 
 def _jwt_error(response: httpx.Response, code: str, message: str) -> None:
-    body = _pgrst(response, 401, code)
+    body = pgrst_error(response, 401, code)
     assert body["message"] == message
     assert response.headers["www-authenticate"] == (
         f'Bearer error="invalid_token", error_description="{message}"')
@@ -316,21 +309,21 @@ def test_prefer_handling_strict_refuses_unknown_preferences_and_max_affected(
     assert strict.headers["preference-applied"] == "count=exact, handling=strict, timezone=UTC"
     refused = api_http.get("/rest/v1/rpc/ai_quota", headers={
         **headers, "Prefer": "handling=strict,nonsense, return=everything"})
-    body = _pgrst(refused, 400, "PGRST122")
+    body = pgrst_error(refused, 400, "PGRST122")
     assert (body["message"], body["details"]) == (
         "Invalid preferences given with handling=strict",
         "Invalid preferences: nonsense, return=everything")
     assert refused.headers["proxy-status"] == "PostgREST; error=PGRST122"
     capped = api_http.get("/rest/v1/rpc/ai_quota", headers={
         **headers, "Prefer": "handling=strict, max-affected=1"})
-    assert _pgrst(capped, 400, "PGRST128")["message"] == (
+    assert pgrst_error(capped, 400, "PGRST128")["message"] == (
         "Function must return SETOF or TABLE when max-affected preference is used with"
         " handling=strict")
     assert api_http.get("/rest/v1/rpc/ai_quota", headers={
         **headers, "Prefer": "max-affected=1"}).status_code == 200  # lenient: ignored
     unknown = api_http.get("/rest/v1/rpc/no_such_function", headers={
         **headers, "Prefer": "handling=strict, nonsense"})
-    _pgrst(unknown, 404, "PGRST202")  # the function is looked up first
+    pgrst_error(unknown, 404, "PGRST202")  # the function is looked up first
 
 
 def test_prefer_timezone_sets_the_zone_the_answers_timestamps_are_given_in(
@@ -352,7 +345,7 @@ def test_prefer_timezone_sets_the_zone_the_answers_timestamps_are_given_in(
         in_utc.json()["data"]["session"]["createdAt"])
     unknown = api_http.get("/rest/v1/rpc/get_session", params=params, headers={
         **headers, "Prefer": "timezone=Nowhere/Atlantis"})
-    body = _pgrst(unknown, 400, "22023")
+    body = pgrst_error(unknown, 400, "22023")
     assert "preference-applied" not in unknown.headers
     assert "Nowhere/Atlantis" in body["message"]
 
@@ -434,13 +427,13 @@ def test_csv_of_a_write_runs_it_once(api_http: httpx.Client, alice: User) -> Non
 def test_an_accept_with_no_type_postgrest_answers_with_is_406_pgrst107(
         api_http: httpx.Client, alice: User, accept: str, named: str) -> None:
     response = _quota(api_http, alice, accept)
-    body = _pgrst(response, 406, "PGRST107")
+    body = pgrst_error(response, 406, "PGRST107")
     assert body["message"] == f"None of these media types are available: {named}"
     assert response.headers["proxy-status"] == "PostgREST; error=PGRST107"
     # PostgREST looks the function up first: an unknown one is 404 whatever is accepted
     unknown = api_http.get("/rest/v1/rpc/no_such_function", headers={
         **_as(alice), "Accept-Profile": "pullups", "Accept": accept})
-    _pgrst(unknown, 404, "PGRST202")
+    pgrst_error(unknown, 404, "PGRST202")
 
 
 def test_the_accepted_types_are_tried_by_q_value_then_specificity(
@@ -511,6 +504,6 @@ def test_the_root_is_postgrests_404_with_openapi_disabled(api_http: httpx.Client
     (the tables are tests/local_api/test_tables.py's)."""
     for path in ("/rest/v1/", "/rest/v1"):
         response = api_http.get(path, headers={"Authorization": f"Bearer {SERVICE_ROLE_KEY}"})
-        body = _pgrst(response, 404, "PGRST126")
+        body = pgrst_error(response, 404, "PGRST126")
         assert body["message"] == "Root endpoint metadata is disabled"
         assert response.headers["proxy-status"] == "PostgREST; error=PGRST126"

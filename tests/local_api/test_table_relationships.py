@@ -17,7 +17,7 @@ import pytest
 
 from supabase import ClientOptions, create_client
 from tests.http_fixtures import ANON_KEY, ServerThread
-from tests.local_api.conftest import probe_api
+from tests.local_api.conftest import anon_client, pgrst_error, probe_api
 
 SCHEMA = "relationship_probe"
 
@@ -103,8 +103,7 @@ def probe(admin: psycopg.Connection[Any], database_url: str) -> Iterator[ServerT
 
 @pytest.fixture
 def http(probe: ServerThread) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=probe.url + "/rest/v1", headers={"apikey": ANON_KEY},
-                      timeout=10) as client:
+    with anon_client(probe, "/rest/v1") as client:
         yield client
 
 
@@ -112,13 +111,6 @@ def _get(http: httpx.Client, path: str, **params: str) -> Any:
     response = http.get(path, params=params)
     assert response.status_code == 200, response.text
     return response.json()
-
-
-def _error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, (response.status_code, response.text)
-    body: dict[str, Any] = response.json()
-    assert body["code"] == code, body
-    return body
 
 
 def test_a_junction_whose_key_holds_both_foreign_keys_embeds_many_to_many_both_ways(
@@ -162,7 +154,7 @@ def test_a_many_to_many_embed_takes_filters_inner_nesting_spreads_and_counts(
                       {"id": 2, "task": ["Code w7", "Design IOS"]}, {"id": 3, "task": []}]
     # a many-to-many embed sorts nothing above it (`PGRST118`)
     related = http.get("/users", params={"select": "id,tasks(name)", "order": "tasks(name)"})
-    assert _error(related, 400, "PGRST118")["details"] == (
+    assert pgrst_error(related, 400, "PGRST118")["details"] == (
         "'users' and 'tasks' do not form a many-to-one or one-to-one relationship")
 
 
@@ -180,7 +172,7 @@ def test_a_written_rows_answer_embeds_many_to_many(http: httpx.Client,
 
 def test_a_foreign_key_and_a_junction_to_one_table_are_ambiguous_until_hinted(
         http: httpx.Client) -> None:
-    both = _error(http.get("/sites", params={"select": "*,big_projects(*)"}), 300, "PGRST201")
+    both = pgrst_error(http.get("/sites", params={"select": "*,big_projects(*)"}), 300, "PGRST201")
     assert both == {
         "code": "PGRST201",
         "details": [
@@ -209,15 +201,15 @@ def test_a_foreign_key_and_a_junction_to_one_table_are_ambiguous_until_hinted(
 
 
 def test_foreign_keys_outside_the_junctions_key_make_no_many_to_many(http: httpx.Client) -> None:
-    none = _error(http.get("/users", params={"select": "id,projects(name)"}), 400, "PGRST200")
+    none = pgrst_error(http.get("/users", params={"select": "id,projects(name)"}), 400, "PGRST200")
     assert none["details"] == ("Searched for a foreign key relationship between 'users' and"
                                f" 'projects' in the schema '{SCHEMA}', but no matches were"
                                " found.")
     through = _get(http, "/users", select="id,assignments(projects(name))", id="eq.1")
     assert through == [{"id": 1, "assignments": []}]
-    typo = _error(http.get("/users", params={"select": "id,taskz(name)"}), 400, "PGRST200")
+    typo = pgrst_error(http.get("/users", params={"select": "id,taskz(name)"}), 400, "PGRST200")
     assert typo["hint"] == "Perhaps you meant 'tasks' instead of 'taskz'."
-    hinted = _error(http.get("/users", params={"select": "id,tasks!assignments(name)"}),
+    hinted = pgrst_error(http.get("/users", params={"select": "id,tasks!assignments(name)"}),
                     400, "PGRST200")
     assert hinted["details"] == ("Searched for a foreign key relationship between 'users' and"
                                  " 'tasks' using the hint 'assignments' in the schema"
@@ -238,7 +230,7 @@ def test_a_table_embeds_itself_as_children_by_name_and_as_parent_by_column(
                    id="eq.2", **{"auditees.order": "id"})
     assert audited == [{"name": "Auditor Org",
                         "auditees": [{"name": "Acme"}, {"name": "Umbrella"}]}]
-    ambiguous = _error(http.get("/organizations", params={"select": "organizations(name)"}),
+    ambiguous = pgrst_error(http.get("/organizations", params={"select": "organizations(name)"}),
                        300, "PGRST201")
     assert [d["relationship"] for d in ambiguous["details"]] == [
         "organizations_auditor_fkey using organizations(id) and organizations(auditor)",
@@ -248,7 +240,7 @@ def test_a_table_embeds_itself_as_children_by_name_and_as_parent_by_column(
 def test_a_table_with_itself_through_a_junction_is_reached_by_spreading_the_junction(
         http: httpx.Client) -> None:
     # PostgREST does not pick a many-to-many of a table with itself by the table's name
-    _error(http.get("/posters", params={"select": "posters(*)"}), 400, "PGRST200")
+    pgrst_error(http.get("/posters", params={"select": "posters(*)"}), 400, "PGRST200")
     subscribers = _get(http, "/posters", id="eq.1", select=(
         "*,subscribers:subscriptions!subscribed(...posters!subscriber(*))"),
         **{"subscribers.order": "subscriber"})

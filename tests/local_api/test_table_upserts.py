@@ -16,7 +16,7 @@ import pytest
 from supabase import ClientOptions, create_client
 from tests.conftest import User
 from tests.http_fixtures import ANON_KEY, ServerThread, token_for
-from tests.local_api.conftest import probe_api
+from tests.local_api.conftest import anon_client, pgrst_error, probe_api
 
 SCHEMA = "upsert_probe"
 REPRESENTATION = "return=representation"
@@ -50,20 +50,12 @@ def probe(admin: psycopg.Connection[Any], database_url: str) -> Iterator[ServerT
 
 @pytest.fixture
 def http(probe: ServerThread) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=probe.url + "/rest/v1", headers={"apikey": ANON_KEY},
-                      timeout=10) as client:
+    with anon_client(probe, "/rest/v1") as client:
         yield client
 
 
 def _prefer(*items: str) -> dict[str, str]:
     return {"Prefer": ", ".join(items)}
-
-
-def _error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, (response.status_code, response.text)
-    body: dict[str, Any] = response.json()
-    assert body["code"] == code, body
-    return body
 
 
 def _rows(admin: psycopg.Connection[Any], table: str) -> list[tuple[Any, ...]]:
@@ -87,7 +79,7 @@ def test_merge_duplicates_inserts_new_rows_and_updates_those_whose_key_exists(
     empty = http.post("/languages", json=[], headers=_prefer(REPRESENTATION, MERGE))
     assert (empty.status_code, empty.json()) == (200, [])
     # without a resolution, a conflict is Postgres' unique violation, as on PostgREST
-    _error(http.post("/languages", json={"name": "C", "rank": 5}), 409, "23505")
+    pgrst_error(http.post("/languages", json={"name": "C", "rank": 5}), 409, "23505")
 
 
 def test_ignore_duplicates_inserts_only_the_rows_whose_key_is_new(
@@ -117,14 +109,14 @@ def test_on_conflict_names_the_unique_columns_and_a_composite_key_resolves_whole
                              {"code": 8, "label": "eight", "note": None}]
     no_constraint = http.post("/keyed", params={"on_conflict": "label"},
                               json={"code": 9, "label": "new"}, headers=_prefer(MERGE))
-    assert _error(no_constraint, 400, "42P10")["message"].startswith(
+    assert pgrst_error(no_constraint, 400, "42P10")["message"].startswith(
         "there is no unique or exclusion constraint matching the ON CONFLICT")
     bad = http.post("/keyed", params={"on_conflict": "code,"}, json={"code": 9},
                     headers=_prefer(MERGE))
-    assert _error(bad, 400, "PGRST100")["message"].startswith(
+    assert pgrst_error(bad, 400, "PGRST100")["message"].startswith(
         '"failed to parse on_conflict parameter (code,)"')
     # `on_conflict` without a resolution is a plain insert
-    _error(http.post("/keyed", params={"on_conflict": "code"}, json={"code": 8}), 409, "23505")
+    pgrst_error(http.post("/keyed", params={"on_conflict": "code"}, json={"code": 8}), 409, "23505")
 
     staff = http.post("/employees", json=[
         {"first_name": "Ada", "last_name": "Lovelace", "salary": 20},
@@ -169,18 +161,18 @@ def test_put_refuses_filters_other_than_the_key_a_limit_and_a_body_of_another_ke
     for params in ({"rank": "eq.9"}, {"name": "not.eq.Go"}, {"name": "in.(Go)"},
                    {"name": "eq(any).{Go}"}, {"and": "(name.eq.Go)"}, {},
                    {"name": "eq.Go", "rank": "eq.9"}):
-        body = _error(http.put("/languages", params=params, json=go), 405, "PGRST105")
+        body = pgrst_error(http.put("/languages", params=params, json=go), 405, "PGRST105")
         assert body["message"] == (
             "Filters must include all and only primary key columns with 'eq' operators")
-    _error(http.put("/employees", params={"first_name": "eq.Ada"},
+    pgrst_error(http.put("/employees", params={"first_name": "eq.Ada"},
                     json={"first_name": "Ada", "last_name": "B"}), 405, "PGRST105")
-    _error(http.put("/no_pk", params={"a": "eq.x"}, json={"a": "x"}), 405, "PGRST105")
+    pgrst_error(http.put("/no_pk", params={"a": "eq.x"}, json={"a": "x"}), 405, "PGRST105")
     for cut in ({"limit": "1"}, {"offset": "1"}):
         limited = http.put("/languages", params={"name": "eq.Go", **cut}, json=go)
-        assert _error(limited, 400, "PGRST114")["message"] == (
+        assert pgrst_error(limited, 400, "PGRST114")["message"] == (
             "limit/offset querystring parameters are not allowed for PUT")
     other = http.put("/languages", params={"name": "eq.Rust"}, json=go)
-    assert _error(other, 400, "PGRST115")["message"] == (
+    assert pgrst_error(other, 400, "PGRST115")["message"] == (
         "Payload values do not match URL in primary key column(s)")
     assert _rows(admin, "languages") == []  # nothing written by any of them
 
@@ -207,10 +199,10 @@ def test_a_strict_max_affected_rolls_back_a_write_of_more_rows(
     admin.execute(f"insert into {SCHEMA}.languages values ('A', 1), ('B', 2), ('C', 3)")
     over = http.patch("/languages", params={"rank": "lt.3"}, json={"rank": 0},
                       headers=_prefer("handling=strict", "max-affected=1"))
-    body = _error(over, 400, "PGRST124")
+    body = pgrst_error(over, 400, "PGRST124")
     assert body["message"] == "Query result exceeds max-affected preference constraint"
     assert body["details"] == "The query affects 2 rows"
-    _error(http.delete("/languages", params={"rank": "gt.0"},
+    pgrst_error(http.delete("/languages", params={"rank": "gt.0"},
                        headers=_prefer("handling=strict", "max-affected=2")), 400, "PGRST124")
     assert _rows(admin, "languages") == [("A", 1), ("B", 2), ("C", 3)]
     within = http.delete("/languages", params={"rank": "lt.3"},
@@ -233,7 +225,7 @@ def test_an_upsert_runs_under_rls_so_another_users_row_is_refused_not_taken(
 
     assert upsert(alice, "mine").status_code == 201
     assert upsert(alice, "still mine").status_code == 200
-    _error(upsert(bob, "taken"), 403, "42501")  # the conflicting row fails bob's policy
+    pgrst_error(upsert(bob, "taken"), 403, "42501")  # the conflicting row fails bob's policy
     assert admin.execute(f"select owner, body from {SCHEMA}.notes").fetchall() == [
         (uuid.UUID(alice.id), "still mine")]
 
@@ -242,7 +234,7 @@ def test_options_names_put_for_a_table_with_a_primary_key(http: httpx.Client) ->
     assert http.options("/languages").headers["allow"] == (
         "OPTIONS,GET,HEAD,POST,PUT,PATCH,DELETE")
     assert http.options("/no_pk").headers["allow"] == "OPTIONS,GET,HEAD,POST,PATCH,DELETE"
-    _error(http.options("/nope"), 404, "PGRST205")
+    pgrst_error(http.options("/nope"), 404, "PGRST205")
 
 
 def test_supabase_py_upserts_through_the_local_api(

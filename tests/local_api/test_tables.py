@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import Api, User
 from tests.flashcards.conftest import CANDIDATES, create_cards, study_text
 from tests.http_fixtures import token_for
+from tests.local_api.conftest import pgrst_error
 
 CARDS = "/rest/v1/flashcards"
 
@@ -19,13 +20,6 @@ CARDS = "/rest/v1/flashcards"
 def _as(user: User, **more: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token_for(user)}", "Accept-Profile": "flashcards",
             **more}
-
-
-def _error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, (response.status_code, response.text)
-    body: dict[str, Any] = response.json()
-    assert body["code"] == code, body
-    return body
 
 
 @pytest.fixture
@@ -107,10 +101,10 @@ def test_limit_offset_range_and_counts_give_postgrests_status_and_content_range(
     assert empty.status_code == 200 and empty.headers["content-range"] == "*/0"
     assert empty.json() == []
     past = page({"offset": "5"}, Prefer="count=exact")
-    body = _error(past, 416, "PGRST103")
+    body = pgrst_error(past, 416, "PGRST103")
     assert body["details"] == "An offset of 5 was requested, but there are only 3 rows."
-    _error(page({"limit": "-1"}), 416, "PGRST103")
-    _error(page({}, Range="2-1"), 416, "PGRST103")
+    pgrst_error(page({"limit": "-1"}), 416, "PGRST103")
+    pgrst_error(page({}, Range="2-1"), 416, "PGRST103")
     assert len(page({"offset": "-1"}).json()) == 3  # intersected with rows 0..: from 0
     assert page({"limit": "0"}).json() == []
     planned = page({"select": "front,len:back->>x", "front": "neq.z"},
@@ -143,7 +137,7 @@ def test_single_csv_stripped_nulls_and_head_answer_as_postgrest(
                        headers=_as(alice, Accept=object_type))
     assert one.status_code == 200 and one.json() == {"front": "beta", "session_id": None}
     many = api_http.get(CARDS, headers=_as(alice, Accept=object_type))
-    body = _error(many, 406, "PGRST116")
+    body = pgrst_error(many, 406, "PGRST116")
     assert body["details"] == "The result contains 3 rows"
     stripped = api_http.get(CARDS, params={"select": "front,session_id", "front": "eq.beta"},
                             headers=_as(alice, Accept=object_type + ";nulls=stripped"))
@@ -159,35 +153,35 @@ def test_single_csv_stripped_nulls_and_head_answer_as_postgrest(
 
 def test_errors_are_postgrests_and_nothing_else_is_read(
         api_http: httpx.Client, alice: User, deck: list[dict[str, Any]]) -> None:
-    unknown = _error(api_http.get("/rest/v1/flashcard", headers=_as(alice)), 404, "PGRST205")
+    unknown = pgrst_error(api_http.get("/rest/v1/flashcard", headers=_as(alice)), 404, "PGRST205")
     assert unknown["message"] == (
         "Could not find the table 'flashcards.flashcard' in the schema cache")
     assert unknown["hint"] == "Perhaps you meant the table 'flashcards.flashcards'"
-    column = _error(api_http.get(CARDS, params={"select": "nope"}, headers=_as(alice)),
+    column = pgrst_error(api_http.get(CARDS, params={"select": "nope"}, headers=_as(alice)),
                     400, "42703")
     assert column["message"] == "column flashcards.nope does not exist"
     quoted = api_http.get(CARDS, params={"select": 'front"); drop table x; --'},
                           headers=_as(alice))
-    _error(quoted, 400, "PGRST100")
-    bad = _error(api_http.get(CARDS, params={"front": "noop.1"}, headers=_as(alice)),
+    pgrst_error(quoted, 400, "PGRST100")
+    bad = pgrst_error(api_http.get(CARDS, params={"front": "noop.1"}, headers=_as(alice)),
                  400, "PGRST100")
     assert bad["message"] == '"failed to parse filter (noop.1)" (line 1, column 1)'
     cast = api_http.get(CARDS, params={"select": "front::text);select(1"}, headers=_as(alice))
-    _error(cast, 400, "PGRST100")
-    typed = _error(api_http.get(CARDS, params={"created_at": "gt.yesterday-ish"},
+    pgrst_error(cast, 400, "PGRST100")
+    typed = pgrst_error(api_http.get(CARDS, params={"created_at": "gt.yesterday-ish"},
                                 headers=_as(alice)), 400, "22007")
     assert "yesterday-ish" in typed["message"]
     embedded = api_http.get(CARDS, params={"deck.front": "eq.a"}, headers=_as(alice))
-    assert _error(embedded, 400, "PGRST108")["message"] == (
+    assert pgrst_error(embedded, 400, "PGRST108")["message"] == (
         "'deck' is not an embedded resource in this request")
     schema = api_http.get(CARDS, headers=_as(alice, **{"Accept-Profile": "core"}))
-    _error(schema, 406, "PGRST106")
+    pgrst_error(schema, 406, "PGRST106")
     anon = api_http.get(CARDS, headers={"Accept-Profile": "flashcards"})  # the anon key
-    anon_body = _error(anon, 401, "42501")
+    anon_body = pgrst_error(anon, 401, "42501")
     assert anon_body["message"] == "permission denied for table flashcards"
-    _error(api_http.get(CARDS, headers={"Authorization": "Bearer x.y.z",
+    pgrst_error(api_http.get(CARDS, headers={"Authorization": "Bearer x.y.z",
                                         "Accept-Profile": "flashcards"}), 401, "PGRST301")
-    _error(api_http.get("/rest/v1/flashcards/1", headers=_as(alice)), 404, "PGRST125")
+    pgrst_error(api_http.get("/rest/v1/flashcards/1", headers=_as(alice)), 404, "PGRST125")
 
 
 def _reviewed_session(api: Api, user: User) -> str:
@@ -274,28 +268,28 @@ def test_order_by_a_to_one_embeds_column_sorts_the_rows_by_it(
     assert positions("card(position).asc.nullsfirst") == [None, *reversed(accepted)]
     assert positions("card(position).desc.nullslast", limit="1") == descending[:1]
     two = api_http.get(CARDS, params={"order": "card(position,id)"}, headers=_as(alice))
-    assert _error(two, 400, "PGRST100")["message"] == (  # one column; PostgREST's position
+    assert pgrst_error(two, 400, "PGRST100")["message"] == (  # one column; PostgREST's position
         '"failed to parse order (card(position,id))" (line 1, column 5)')
     # the embed's own name does not name an aliased embed; a to-many one cannot sort rows
     unaliased = api_http.get(CARDS, params={"select": "front,card:candidates!candidate_id(id)",
                                             "order": "candidates(id)"}, headers=_as(alice))
-    assert _error(unaliased, 400, "PGRST108")["message"] == (
+    assert pgrst_error(unaliased, 400, "PGRST108")["message"] == (
         "'candidates' is not an embedded resource in this request")
     many = api_http.get("/rest/v1/ai_generation_sessions", params={
         "select": "id,candidates(id)", "order": "candidates(id)"}, headers=_as(alice))
-    body = _error(many, 400, "PGRST118")
+    body = pgrst_error(many, 400, "PGRST118")
     assert body["message"] == "A related order on 'candidates' is not possible"
     assert body["details"] == ("'ai_generation_sessions' and 'candidates' do not form a"
                                " many-to-one or one-to-one relationship")
 
 
 def test_embedding_errors_are_postgrests(api_http: httpx.Client, alice: User) -> None:
-    none = _error(api_http.get(CARDS, params={"select": "front,plans(*)"},
+    none = pgrst_error(api_http.get(CARDS, params={"select": "front,plans(*)"},
                                headers=_as(alice)), 400, "PGRST200")
     assert none["message"] == ("Could not find a relationship between 'flashcards' and"
                                " 'plans' in the schema cache")
     # flashcards.candidate_id and candidates.flashcard_id: two ways to candidates
-    both = _error(api_http.get(CARDS, params={"select": "front,candidates(front)"},
+    both = pgrst_error(api_http.get(CARDS, params={"select": "front,candidates(front)"},
                                headers=_as(alice)), 300, "PGRST201")
     assert {d["cardinality"] for d in both["details"]} == {"one-to-one", "one-to-many"}
     assert "'candidates!flashcards_candidate_fk'" in both["hint"]
@@ -304,7 +298,7 @@ def test_embedding_errors_are_postgrests(api_http: httpx.Client, alice: User) ->
     assert picked.status_code == 200, picked.text
     stray = api_http.get(CARDS, params={"select": "front", "candidates.front": "eq.x"},
                          headers=_as(alice))
-    assert _error(stray, 400, "PGRST108")["message"] == (
+    assert pgrst_error(stray, 400, "PGRST108")["message"] == (
         "'candidates' is not an embedded resource in this request")
 
 
@@ -356,12 +350,12 @@ def test_plans_take_owner_writes_through_the_table_as_on_supabase(
                            headers=_write(bob, Prefer="count=exact"))
     assert other.status_code == 204 and other.headers["content-range"] == "*/0"
     owner = api_http.post(PLANS, json={"name": "X", "user_id": alice.id}, headers=_write(bob))
-    assert _error(owner, 403, "42501")["message"] == (
+    assert pgrst_error(owner, 403, "42501")["message"] == (
         "permission denied for table plans")
     single = api_http.patch(PLANS, params={"name": "like.*"}, json={"description": "all"},
                             headers=_write(alice, Prefer="return=representation",
                                            Accept="application/vnd.pgrst.object+json"))
-    assert _error(single, 406, "PGRST116")["details"] == "The result contains 3 rows"
+    assert pgrst_error(single, 406, "PGRST116")["details"] == "The result contains 3 rows"
     untouched = api_http.get(PLANS, params={"select": "description", "description":
                                             "eq.all"}, headers=_plans(alice))
     assert untouched.json() == []  # rolled back, as PostgREST rolls it back
@@ -385,7 +379,7 @@ def test_missing_default_gives_a_key_an_object_lacks_its_column_default(
             {"name": "B"}]
     params = {"columns": "name,archived,plan", "select": "name,archived,plan"}
     nulls = api_http.post(PLANS, params=params, json=rows, headers=_write(alice))
-    assert _error(nulls, 400, "23502")["message"].startswith("null value in column")
+    assert pgrst_error(nulls, 400, "23502")["message"].startswith("null value in column")
     filled = api_http.post(PLANS, params=params, json=rows, headers=_write(
         alice, Prefer="missing=default, return=representation"))
     assert filled.status_code == 201, filled.text
@@ -411,19 +405,19 @@ def test_table_writes_refuse_bad_bodies_and_what_postgres_refuses(
     def post(body: Any, **params: str) -> httpx.Response:
         return api_http.post(PLANS, params=params, json=body, headers=_write(alice))
 
-    assert _error(api_http.post(PLANS, content=b"{", headers=_write(alice)), 400,
+    assert pgrst_error(api_http.post(PLANS, content=b"{", headers=_write(alice)), 400,
                   "PGRST102")["message"] == "Empty or invalid json"
-    assert _error(post([{"name": "a"}, {"plan": {"days": []}}]), 400,
+    assert pgrst_error(post([{"name": "a"}, {"plan": {"days": []}}]), 400,
                   "PGRST102")["message"] == "All object keys must match"
-    assert _error(post({"name": "a", "nope": 1}), 400, "PGRST204")["message"] == (
+    assert pgrst_error(post({"name": "a", "nope": 1}), 400, "PGRST204")["message"] == (
         "Could not find the 'nope' column of 'plans' in the schema cache")
-    _error(post({"name": " "}), 400, "23514")  # the table's check constraint
-    _error(post({"name": "a", "plan": {"days": 1}}), 400, "23514")
+    pgrst_error(post({"name": " "}), 400, "23514")  # the table's check constraint
+    pgrst_error(post({"name": "a", "plan": {"days": 1}}), 400, "23514")
     # `columns=` picks the keys: the others are ignored
     assert post({"name": "kept", "nope": 1}, columns="name").status_code == 201
     cards = api_http.post("/rest/v1/flashcards", json={"front": "f", "back": "b"},
                           headers={**_as(alice), "Content-Profile": "flashcards"})
-    _error(cards, 403, "42501")  # written through the RPCs only
+    pgrst_error(cards, 403, "42501")  # written through the RPCs only
 
 
 def test_a_to_many_spread_answers_each_column_as_an_array(
@@ -471,9 +465,9 @@ def test_aggregates_are_off_as_on_supabase(api_http: httpx.Client, alice: User) 
     # aggregates are off, as PostgREST's db-aggregates-enabled is by default (and on Supabase)
     for select in ("count()", "front.count()", "id,created_at.max()::date"):
         aggregate = api_http.get(CARDS, params={"select": select}, headers=_as(alice))
-        assert _error(aggregate, 400, "PGRST123")["message"] == (
+        assert pgrst_error(aggregate, 400, "PGRST123")["message"] == (
             "Use of aggregate functions is not allowed")
-    _error(api_http.get("/rest/v1/nope", params={"select": "count()"}, headers=_as(alice)),
+    pgrst_error(api_http.get("/rest/v1/nope", params={"select": "count()"}, headers=_as(alice)),
            404, "PGRST205")  # the table first
 
 

@@ -103,7 +103,7 @@ import contextlib
 import difflib
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 from urllib.parse import quote, quote_plus, unquote_plus
@@ -1517,6 +1517,19 @@ def _refusal(method: str, rows: int, single: bool, preferences: Preferences
     return None
 
 
+async def _answering(request: Request, handler: Callable[[Request], Awaitable[Response]]
+                     ) -> Response:
+    """The handler's answer, or the error it raised (a HEAD's without its body); a 503
+    with its retry hint."""
+    try:
+        return retry_hint(await handler(request))
+    except RestError as refused:
+        answer = retry_hint(refused.response())
+        if request.method == "HEAD":
+            return Response(None, answer.status_code, answer.headers)
+        return answer
+
+
 class TableEndpoint:
     """The `/rest/v1/{table}` handler, on the RPC endpoint's pool, schemas and secret."""
 
@@ -1534,26 +1547,14 @@ class TableEndpoint:
         self._catalogs.clear()
 
     async def handle(self, request: Request) -> Response:
-        try:
-            return retry_hint(await self._handle(request))
-        except RestError as refused:
-            answer = retry_hint(refused.response())
-            if request.method == "HEAD":
-                return Response(None, answer.status_code, answer.headers)
-            return answer
+        return await _answering(request, self._handle)
 
     async def call(self, request: Request) -> Response:
         """`/rest/v1/rpc/{fn}`: a call whose query asks more of its rows than all of them as
         they are (`select`, filters, `order`, a range) to a function returning a relation's
         rows, read as that relation (`callReadPlan`, `mainCall`); every other call is the
         RPC endpoint's, which answers the function's value as it is."""
-        try:
-            return retry_hint(await self._call(request))
-        except RestError as refused:
-            answer = retry_hint(refused.response())
-            if request.method == "HEAD":
-                return Response(None, answer.status_code, answer.headers)
-            return answer
+        return await _answering(request, self._call)
 
     async def _call(self, request: Request) -> Response:
         method = request.method
@@ -1588,12 +1589,7 @@ class TableEndpoint:
         table = picked.returns_table
         if table is None:
             return await self.rest.handle(request)
-        catalog = await self._catalog(schema, table)
-        if isinstance(catalog, RestError):
-            raise catalog
-        if read.aggregates:
-            raise _AGGREGATES_OFF
-        catalog.resolve(table, read.select)
+        catalog = await self._planned(schema, table, read)
         media = negotiate(request.headers.get("accept"))
         if isinstance(media, RestError):
             raise media
@@ -1630,6 +1626,17 @@ class TableEndpoint:
             raise error
         return self._answer(request, read, table, media, preferences, negotiated, schema,
                             result, None, function=True)
+
+    async def _planned(self, schema: str, table: str, read: ReadRequest) -> Catalog:
+        """The schema's catalog once the read's embeds are found in it (PostgREST plans
+        them before it runs anything); aggregates are refused there."""
+        catalog = await self._catalog(schema, table)
+        if isinstance(catalog, RestError):
+            raise catalog
+        if read.aggregates:
+            raise _AGGREGATES_OFF
+        catalog.resolve(table, read.select)
+        return catalog
 
     async def _returns_table(self, schema: str, function: str) -> bool:
         """Whether a function of that name returns a relation's rows (not when the
@@ -1699,12 +1706,7 @@ class TableEndpoint:
         if method in ("POST", "PUT", "PATCH", "DELETE"):
             return await self._write(request, table, schema, negotiated, claims, preferences,
                                      read)
-        catalog = await self._catalog(schema, table)
-        if isinstance(catalog, RestError):
-            raise catalog
-        if read.aggregates:
-            raise _AGGREGATES_OFF
-        catalog.resolve(table, read.select)
+        catalog = await self._planned(schema, table, read)
         media = negotiate(request.headers.get("accept"))
         if isinstance(media, RestError):
             raise media
@@ -1746,12 +1748,7 @@ class TableEndpoint:
         if method == "PUT" and read.range != Range():  # `getRanges`
             raise pgrst_error(400, "PGRST114",
                               "limit/offset querystring parameters are not allowed for PUT")
-        catalog = await self._catalog(schema, table)
-        if isinstance(catalog, RestError):
-            raise catalog
-        if read.aggregates:
-            raise _AGGREGATES_OFF
-        catalog.resolve(table, read.select)
+        catalog = await self._planned(schema, table, read)
         columns = catalog.tables[table]
         primary_key = catalog.primary_keys.get(table, [])
         body: Any = None
