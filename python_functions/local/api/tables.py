@@ -25,13 +25,15 @@ What it mirrors:
   for an uncounted total or an empty page); `Content-Location`; HEAD without the body.
 * Embedding (`Plan.hs`, `QueryBuilder.getJoins`): `[alias:]table[!hint][!inner](...)` in
   `select`, by the relationships the schema cache derives from the foreign keys between
-  the schema's tables (`addM2MRels`, `addInverseRels`): many-to-one and one-to-one as an
+  the schema's tables and views (a view carries the keys of the tables under it: `keys.py`;
+  `addM2MRels`, `addInverseRels`): many-to-one and one-to-one as an
   object (null without one), one-to-many as an array, and many-to-many as an array, through
   a junction table that references both by two keys whose columns are all in its primary
   key; each a lateral join, nested at will. Which relationship an embed means is
   `findRel`'s: the target is the table (or, deprecated but served, a key's constraint or
-  single column), a hint names the constraint, a single column of either side or the
-  junction; a table with itself is one-to-many by its name and many-to-one by the column.
+  single column, toward a table only, never a view), a hint names the constraint, a single
+  column of either side or the junction; a table with itself is one-to-many by its name
+  and many-to-one by the column.
   `!inner` drops the rows without one, from the count too; a filter or
   `and`/`or` on `table.column` filters the embedded rows, and `table.order`, `table.limit`
   and `table.offset` order and cut them (`max_rows` at every level). No relationship is 400
@@ -88,13 +90,12 @@ is 400 `PGRST108`, a to-many one 400 `PGRST118`). On a write, as PostgREST v16.1
 Computed relationships (`allComputedRels`): a function of the schema taking one of its
 relations' rows and returning another's embeds by its name, called with the parent's row,
 to-one when it is not `setof` or declares `rows 1`; it takes the place of the foreign keys
-from that table to a table of its name. Not looked for, where PostgREST would find them: a
-view's relationships and primary key (PostgREST infers them from the view's base tables;
-here a view has none, so no embedding from or to it and no PUT), a junction in another
-schema than the tables it joins, and a computed relationship returning another schema's
-rows. A bare
-OPTIONS names the methods (`Allow: OPTIONS,GET,HEAD,POST,PATCH,DELETE`, with `PUT` for a
-table with a primary key, as `allowH`).
+from that table to a table of its name. A view has the primary key of a table under it
+whose every key column it carries (`addViewPrimaryKeys`), for PUT and `Location`. Not looked
+for, where PostgREST would find them: a junction in another schema than the tables it
+joins, and a computed relationship returning another schema's rows. A bare OPTIONS names
+the methods (`Allow: OPTIONS,GET,HEAD,POST,PATCH,DELETE`, with `PUT` for a relation with a
+primary key, as `allowH`).
 """
 
 from __future__ import annotations
@@ -114,6 +115,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from python_functions.db import rpc
+from python_functions.local.api.keys import (
+    CONSTRAINTS_QUERY,
+    EXTRA_SEARCH_PATH,
+    VIEWS_QUERY,
+    ForeignKey,
+    schema_keys,
+)
 from python_functions.local.api.rest import (
     Media,
     Preferences,
@@ -137,23 +145,6 @@ select c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
  where n.nspname = %s and c.relkind in ('r', 'v', 'm', 'f', 'p')
  order by c.relname, a.attnum
 """
-# The foreign keys between the schema's tables: the columns of each side in key order, and
-# whether the referencing ones are unique (a one-to-one relationship)
-_FOREIGN_KEYS_QUERY = """
-select k.conname, t.relname, f.relname,
-       array(select a.attname from unnest(k.conkey) with ordinality c(n, i)
-               join pg_attribute a on a.attrelid = k.conrelid and a.attnum = c.n order by c.i),
-       array(select a.attname from unnest(k.confkey) with ordinality c(n, i)
-               join pg_attribute a on a.attrelid = k.confrelid and a.attnum = c.n order by c.i),
-       exists (select from pg_index i
-                where i.indrelid = k.conrelid and i.indisunique and i.indpred is null
-                  and i.indkey::int2[] @> k.conkey and k.conkey @> i.indkey::int2[])
-  from pg_constraint k
-  join pg_class t on t.oid = k.conrelid join pg_namespace tn on tn.oid = t.relnamespace
-  join pg_class f on f.oid = k.confrelid join pg_namespace fn on fn.oid = f.relnamespace
- where k.contype = 'f' and tn.nspname = %s and fn.nspname = %s
-"""
-
 # Computed relationships (`allComputedRels`): the schema's functions of one argument, a row of
 # one of its relations, returning rows of one of its relations (one: not `setof`, or `rows 1`)
 _COMPUTED_QUERY = """
@@ -167,29 +158,32 @@ select p.proname, arg.relname, ret.relname, not p.proretset or p.prorows = 1
 """
 
 
-def _relationships(rows: Sequence[tuple[Any, ...]], primary_keys: dict[str, list[str]],
+def _relationships(foreign_keys: Sequence[ForeignKey], primary_keys: dict[str, list[str]],
                    computed: Sequence[tuple[Any, ...]] = ()) -> list[Relationship]:
     """What PostgREST's schema cache derives from the foreign keys (`addM2MRels`,
-    `addInverseRels`): each key both ways, many-to-one (or one-to-one) from its table and
-    one-to-many (or one-to-one) from the table it references; and many-to-many between two
-    tables that a third (the junction) references by two different keys whose columns are
-    all in its primary key, both ways (a table with itself too). A computed relationship
-    (`getOverrideRelationshipsMap`) takes the place of those from its table to a table of
-    its function's name."""
-    keys = [Relationship(name, table, foreign, tuple(zip(mine, theirs, strict=True)),
-                         "one-to-one" if unique else "many-to-one")
-            for name, table, foreign, mine, theirs, unique in rows]
+    `addInverseRels`; views' keys from `keys.schema_keys`): each key both ways, many-to-one
+    (or one-to-one) from its table and one-to-many (or one-to-one) from the table it
+    references; and many-to-many between two tables that a third (the junction) references
+    by two different keys whose columns are all in its primary key, both ways (a table
+    with itself too). A computed relationship (`getOverrideRelationshipsMap`) takes the
+    place of those from its table to a table of its function's name."""
+    keys = [Relationship(k.constraint, k.table, k.foreign, k.columns,
+                         "one-to-one" if k.one_to_one else "many-to-one",
+                         table_view=k.table_is_view, foreign_view=k.foreign_is_view)
+            for k in foreign_keys]
     to_one = [r for r in keys if r.cardinality == "many-to-one"]
     many = [Relationship("", first.foreign, second.foreign, (), "many-to-many",
                          Junction(first.table, first.constraint, second.constraint,
                                   tuple((b, a) for a, b in first.columns),
-                                  tuple((b, a) for a, b in second.columns)))
+                                  tuple((b, a) for a, b in second.columns)),
+                         table_view=first.foreign_view, foreign_view=second.foreign_view)
             for first in to_one for second in to_one
             if second.table == first.table and second.constraint != first.constraint
             and {c for c, _ in first.columns + second.columns}
             <= set(primary_keys.get(first.table, []))]
     inverse = [Relationship(r.constraint, r.foreign, r.table, tuple((b, a) for a, b in r.columns),
-                            "one-to-one" if r.cardinality == "one-to-one" else "one-to-many")
+                            "one-to-one" if r.cardinality == "one-to-one" else "one-to-many",
+                            table_view=r.foreign_view, foreign_view=r.table_view)
                for r in keys]
     functions = [Relationship(name, table, foreign, (),
                               "many-to-one" if single else "one-to-many", function=name)
@@ -480,6 +474,8 @@ class Relationship:
     cardinality: str
     junction: Junction | None = None
     function: str | None = None  # a computed one's: it takes table's row, returns foreign's
+    table_view: bool = False  # either side a view carrying the key (`relTableIsView`)
+    foreign_view: bool = False
 
     @property
     def to_one(self) -> bool:
@@ -503,8 +499,9 @@ class Relationship:
                         or (target in mine and self.cardinality == "many-to-one"))
             return (target == self.foreign and self.cardinality == "one-to-many"
                     and hint in theirs)
-        if hint is None:
-            return target == self.foreign or target in (self.constraint or None, *mine)
+        if hint is None:  # a view's own name only
+            return target == self.foreign or (
+                not self.foreign_view and target in (self.constraint or None, *mine))
         return target == self.foreign and (
             hint in (self.constraint or None, *mine, *theirs)
             or (self.junction is not None and hint == self.junction.table))
@@ -546,7 +543,7 @@ class Catalog:
     tables: dict[str, dict[str, str]]
     relationships: list[Relationship]
     defaults: dict[str, dict[str, str]]  # per table, its columns' default expressions
-    # per table, its primary key's columns (`tablePKCols`; a view has none here)
+    # per relation, its primary key's columns (`tablePKCols`; a view's from its table's)
     primary_keys: dict[str, list[str]] = field(default_factory=dict)
 
     def relationship(self, parent: str, embed: Embed) -> Relationship:
@@ -1657,8 +1654,9 @@ class TableEndpoint:
             try:
                 async with self.rest.pool.connection() as conn:
                     rows = await (await conn.execute(_COLUMNS_QUERY, (schema,))).fetchall()
-                    keys = await (await conn.execute(_FOREIGN_KEYS_QUERY, (schema, schema))
-                                  ).fetchall()
+                    constraints = await (await conn.execute(CONSTRAINTS_QUERY)).fetchall()
+                    views = await (await conn.execute(
+                        VIEWS_QUERY, ([schema, *EXTRA_SEARCH_PATH],))).fetchall()
                     computed = await (await conn.execute(_COMPUTED_QUERY, (schema,))).fetchall()
             except PoolTimeout:
                 missing = rpc.unavailable()
@@ -1674,7 +1672,10 @@ class TableEndpoint:
                     defaults.setdefault(str(relation), {})[str(column)] = str(default)
                 if in_key:
                     primary_keys.setdefault(str(relation), []).append(str(column))
-            catalog = Catalog(schema, tables, _relationships(keys, primary_keys, computed),
+            foreign_keys, view_keys = schema_keys(schema, constraints, views)
+            primary_keys.update(view_keys)
+            catalog = Catalog(schema, tables,
+                              _relationships(foreign_keys, primary_keys, computed),
                               defaults, primary_keys)
             if epoch == self._epoch:
                 self._catalogs[schema] = catalog
