@@ -1,7 +1,8 @@
 """supabase-js judges the local API's embedding and function rows on tables of PostgREST's
 spec (examples/supabase-js/src/embedding.test.ts, compiled with the project's suite): the
-many-to-many, self, computed and related-order cases of test_table_relationships.py and the
-function rows of test_function_rows.py, as supabase-js sends and reads them."""
+many-to-many, self, computed and related-order cases of test_table_relationships.py, a
+view's keys (test_view_relationships.py) and the function rows of test_function_rows.py, as
+supabase-js sends and reads them."""
 
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ SCHEMA = "supabase_js_embedding_probe"
 @pytest.fixture
 def probe(admin: psycopg.Connection[Any], database_url: str) -> Iterator[ServerThread]:
     ddl = (f"begin; create schema {SCHEMA}; {test_table_relationships.tables(SCHEMA)}"
-           f" {test_function_rows.objects(SCHEMA)} commit;")
+           f" {test_function_rows.objects(SCHEMA)}"
+           f" create view {SCHEMA}.project_names as select id, name, client_id from projects;"
+           f" grant select on {SCHEMA}.project_names to anon; commit;")
     with probe_api(admin, database_url, SCHEMA, ddl) as server:
         yield server
 

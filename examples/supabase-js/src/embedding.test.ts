@@ -1,9 +1,10 @@
 /**
  * supabase-js as the judge of what the local API serves beyond this project's own schemas:
  * embedding by the relationships PostgREST derives (many-to-many through a junction, a table
- * with itself, computed relationships, ordering by an embed's column, to-many spreads) and a
- * function's rows read as its table's. tests/local_api/test_supabase_js_embedding.py runs it
- * against a local API over a throwaway schema of PostgREST's spec tables (SUPABASE_SCHEMA).
+ * with itself, a view's keys, computed relationships, ordering by an embed's column, to-many
+ * spreads) and a function's rows read as its table's. tests/local_api/
+ * test_supabase_js_embedding.py runs it against a local API over a throwaway schema of
+ * PostgREST's spec tables (SUPABASE_SCHEMA).
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
@@ -61,6 +62,16 @@ test('a function of a row embeds as a computed relationship', async () => {
   assert.equal(error, null)
   assert.deepEqual(data, [{ name: 'Civilization I', designer: { name: 'Sid Meier' } },
                           { name: 'Final Fantasy I', designer: { name: 'Hironobu Sakaguchi' } }])
+})
+
+test('a view embeds and is embedded by the keys of the table under it', async () => {
+  const { data, error } = await supabase.from('project_names').select('name, clients(name)')
+    .eq('id', 3)
+  assert.equal(error, null)
+  assert.deepEqual(data, [{ name: 'IOS', clients: { name: 'Apple' } }])
+  const tasks = await supabase.from('tasks').select('name, project_names(name)').eq('id', 4)
+  assert.equal(tasks.error, null)
+  assert.deepEqual(tasks.data, [{ name: 'Design IOS', project_names: { name: 'IOS' } }])
 })
 
 test("rows sort by a to-one embed's column, and a to-many spread answers arrays", async () => {
