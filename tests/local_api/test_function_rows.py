@@ -113,6 +113,19 @@ def test_ranges_and_counts_answer_as_a_tables_read(http: httpx.Client) -> None:
         "An offset of 9 was requested, but there are only 4 rows.")
 
 
+def test_csv_and_head_answer_the_shaped_rows(http: httpx.Client) -> None:
+    csv = http.get("/search_books", params={"q": "the", "select": "id,year", "order": "id",
+                                            "year": "gt.1970"},
+                   headers={"Accept": "text/csv"})
+    assert csv.status_code == 200, csv.text
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.text == "id,year\n1,1974\n2,1971"
+    head = http.head("/search_books", params={"q": "", "select": "id", "limit": "1"},
+                     headers={"Prefer": "count=exact"})
+    assert (head.status_code, head.headers["content-range"], head.content) == (
+        206, "0-0/4", b"")
+
+
 def test_one_row_is_an_object_and_single_needs_exactly_one(http: httpx.Client) -> None:
     assert _ok(http.get("/first_book", params={"select": "title,authors(name)"})) == {
         "title": "The Dispossessed", "authors": {"name": "Ursula"}}

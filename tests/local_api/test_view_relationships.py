@@ -42,6 +42,17 @@ create view job as select * from {PRIVATE}.jobs;
 create table {PRIVATE}.notes (id int primary key, body text,
                               project_id int references {SCHEMA}.projects);
 create view notes as select * from {PRIVATE}.notes;
+create table {PRIVATE}.screens (id int primary key, name text);
+create table {PRIVATE}.labels (id int primary key, name text);
+create table {PRIVATE}.label_screen (
+  label_id int references {PRIVATE}.labels, screen_id int references {PRIVATE}.screens,
+  primary key (label_id, screen_id));
+create view screens as select * from {PRIVATE}.screens;
+create view labels as select * from {PRIVATE}.labels;
+create view label_screen as select * from {PRIVATE}.label_screen;
+insert into {PRIVATE}.screens values (1, 'home'), (2, 'map'), (3, 'cart');
+insert into {PRIVATE}.labels values (1, 'fruit'), (2, 'vehicles');
+insert into {PRIVATE}.label_screen values (1, 1), (2, 2), (2, 3), (1, 3);
 insert into clients values (1, 'Microsoft'), (2, 'Apple');
 insert into projects values (1, 'Windows 7', 1), (2, 'Windows 10', 1), (3, 'IOS', 2);
 insert into tasks values (1, 'Design w7', 1), (2, 'Code w7', 1), (3, 'Design IOS', 3);
@@ -108,6 +119,15 @@ def test_a_view_of_a_table_in_a_schema_not_exposed_carries_its_foreign_key(
         {"body": "ship it", "projects": {"name": "IOS"}}]
     assert _get(http, "/projects", select="name,notes(body)", id="eq.3") == [
         {"name": "IOS", "notes": [{"body": "ship it"}]}]
+
+
+def test_views_of_tables_not_exposed_embed_many_to_many_through_a_view_of_their_junction(
+        http: httpx.Client) -> None:
+    rows = _get(http, "/screens", select="id,labels(name)", order="id",
+                **{"labels.order": "name"})
+    assert rows == [{"id": 1, "labels": [{"name": "fruit"}]},
+                    {"id": 2, "labels": [{"name": "vehicles"}]},
+                    {"id": 3, "labels": [{"name": "fruit"}, {"name": "vehicles"}]}]
 
 
 def test_a_column_as_the_target_names_a_table_never_a_view(http: httpx.Client) -> None:
