@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import psycopg
+import pytest
 
 from python_functions.local.api import LISTENER_NAME, create_app
 from python_functions.local.cluster import free_port
@@ -49,3 +50,18 @@ def pgrst_error(response: httpx.Response, status: int, code: str) -> dict[str, A
     assert set(body) == {"code", "message", "details", "hint"}, body
     assert body["code"] == code, body
     return body
+
+
+@pytest.fixture
+def rest(probe: ServerThread) -> Iterator[httpx.Client]:
+    """`/rest/v1` of the test module's `probe` (a local API over a schema of its own), with
+    the anon key."""
+    with anon_client(probe) as client:
+        yield client
+
+
+def get_json(client: httpx.Client, path: str, **params: str) -> Any:
+    """The JSON of a GET that must answer 200."""
+    response = client.get(path, params=params)
+    assert response.status_code == 200, response.text
+    return response.json()

@@ -16,7 +16,7 @@ import pytest
 
 from supabase import ClientOptions, create_client
 from tests.http_fixtures import ANON_KEY, ServerThread
-from tests.local_api.conftest import anon_client, pgrst_error, probe_api
+from tests.local_api.conftest import pgrst_error, probe_api
 
 SCHEMA = "function_rows_probe"
 
@@ -55,20 +55,14 @@ def probe(admin: psycopg.Connection[Any], database_url: str) -> Iterator[ServerT
         yield server
 
 
-@pytest.fixture
-def http(probe: ServerThread) -> Iterator[httpx.Client]:
-    with anon_client(probe, "/rest/v1/rpc") as client:
-        yield client
-
-
 def _ok(response: httpx.Response, status: int = 200) -> Any:
     assert response.status_code == status, response.text
     return response.json()
 
 
 def test_a_get_shapes_a_functions_rows_and_keeps_plain_values_as_arguments(
-        http: httpx.Client) -> None:
-    answer = http.get("/search_books", params={
+        rest: httpx.Client) -> None:
+    answer = rest.get("/rpc/search_books", params={
         "q": "the", "select": "title,author:authors(name)", "year": "lt.1975",
         "order": "year.desc", "limit": "2"})
     assert _ok(answer) == [{"title": "The Dispossessed", "author": {"name": "Ursula"}},
@@ -76,91 +70,91 @@ def test_a_get_shapes_a_functions_rows_and_keeps_plain_values_as_arguments(
     assert answer.headers["content-range"] == "0-1/*"
     assert "content-location" not in answer.headers
     # `q` is an argument: a value that is not an operation; the rest filter the rows
-    assert _ok(http.get("/search_books", params={"q": "is", "select": "id", "order": "id"})) \
+    assert _ok(rest.get("/rpc/search_books", params={"q": "is", "select": "id", "order": "id"})) \
         == [{"id": 1}, {"id": 3}]
-    embedded = http.get("/search_books", params={"q": "the", "select": "id,authors!inner(name)",
+    embedded = rest.get("/rpc/search_books", params={"q": "the", "select": "id,authors!inner(name)",
                                                  "authors.name": "eq.Stanislaw"})
     assert _ok(embedded) == [{"id": 4, "authors": {"name": "Stanislaw"}}]
 
 
 def test_a_post_filters_its_rows_by_the_query_and_takes_its_arguments_from_the_body(
-        http: httpx.Client) -> None:
-    answer = http.post("/search_books", params={"select": "title", "author_id": "eq.2",
+        rest: httpx.Client) -> None:
+    answer = rest.post("/rpc/search_books", params={"select": "title", "author_id": "eq.2",
                                                 "order": "title"}, json={"q": "o"})
     assert _ok(answer) == [{"title": "Solaris"}]
     # on a POST every query parameter is a filter, and must parse as one
-    pgrst_error(http.post("/search_books", params={"select": "id", "year": "1961"},
+    pgrst_error(rest.post("/rpc/search_books", params={"select": "id", "year": "1961"},
                      json={"q": "o"}), 400, "PGRST100")
-    pgrst_error(http.post("/search_books", params={"select": "id,(("}, json={"q": "o"}),
+    pgrst_error(rest.post("/rpc/search_books", params={"select": "id,(("}, json={"q": "o"}),
            400, "PGRST100")
-    pgrst_error(http.get("/search_books", params={"q": "o", "select": "id", "authors.limit": "1"}),
-           400, "PGRST108")
+    embed_range = {"q": "o", "select": "id", "authors.limit": "1"}
+    pgrst_error(rest.get("/rpc/search_books", params=embed_range), 400, "PGRST108")
 
 
-def test_ranges_and_counts_answer_as_a_tables_read(http: httpx.Client) -> None:
-    paged = http.get("/search_books", params={"q": "", "select": "id", "order": "id"},
+def test_ranges_and_counts_answer_as_a_tables_read(rest: httpx.Client) -> None:
+    paged = rest.get("/rpc/search_books", params={"q": "", "select": "id", "order": "id"},
                      headers={"Range": "1-2", "Prefer": "count=exact"})
     assert _ok(paged, 206) == [{"id": 2}, {"id": 3}]
     assert paged.headers["content-range"] == "1-2/4"
     assert paged.headers["preference-applied"] == "count=exact"
     # PostgREST's total of a call is exact or none: a planned count gives none
-    planned = http.get("/search_books", params={"q": "", "select": "id", "limit": "1"},
+    planned = rest.get("/rpc/search_books", params={"q": "", "select": "id", "limit": "1"},
                        headers={"Prefer": "count=planned"})
     assert planned.headers["content-range"] == "0-0/*"
-    past = http.get("/search_books", params={"q": "", "select": "id", "offset": "9"},
+    past = rest.get("/rpc/search_books", params={"q": "", "select": "id", "offset": "9"},
                     headers={"Prefer": "count=exact"})
     assert pgrst_error(past, 416, "PGRST103")["details"] == (
         "An offset of 9 was requested, but there are only 4 rows.")
 
 
-def test_csv_and_head_answer_the_shaped_rows(http: httpx.Client) -> None:
-    csv = http.get("/search_books", params={"q": "the", "select": "id,year", "order": "id",
+def test_csv_and_head_answer_the_shaped_rows(rest: httpx.Client) -> None:
+    csv = rest.get("/rpc/search_books", params={"q": "the", "select": "id,year", "order": "id",
                                             "year": "gt.1970"},
                    headers={"Accept": "text/csv"})
     assert csv.status_code == 200, csv.text
     assert csv.headers["content-type"].startswith("text/csv")
     assert csv.text == "id,year\n1,1974\n2,1971"
-    head = http.head("/search_books", params={"q": "", "select": "id", "limit": "1"},
+    head = rest.head("/rpc/search_books", params={"q": "", "select": "id", "limit": "1"},
                      headers={"Prefer": "count=exact"})
     assert (head.status_code, head.headers["content-range"], head.content) == (
         206, "0-0/4", b"")
 
 
-def test_one_row_is_an_object_and_single_needs_exactly_one(http: httpx.Client) -> None:
-    assert _ok(http.get("/first_book", params={"select": "title,authors(name)"})) == {
+def test_one_row_is_an_object_and_single_needs_exactly_one(rest: httpx.Client) -> None:
+    assert _ok(rest.get("/rpc/first_book", params={"select": "title,authors(name)"})) == {
         "title": "The Dispossessed", "authors": {"name": "Ursula"}}
     single = {"Accept": "application/vnd.pgrst.object+json"}
-    assert _ok(http.get("/search_books", params={"q": "solaris", "select": "year"},
+    assert _ok(rest.get("/rpc/search_books", params={"q": "solaris", "select": "year"},
                         headers=single)) == {"year": 1961}
-    many = http.get("/search_books", params={"q": "the", "select": "id"}, headers=single)
+    many = rest.get("/rpc/search_books", params={"q": "the", "select": "id"}, headers=single)
     assert pgrst_error(many, 406, "PGRST116")["details"] == "The result contains 3 rows"
 
 
 def test_a_volatile_functions_rows_refused_after_the_call_are_rolled_back(
-        http: httpx.Client, admin: psycopg.Connection[Any]) -> None:
+        rest: httpx.Client, admin: psycopg.Connection[Any]) -> None:
     strict = {"Prefer": "handling=strict, max-affected=1"}
-    over = http.post("/add_books", params={"select": "id"}, json={"titles": ["A", "B"]},
+    over = rest.post("/rpc/add_books", params={"select": "id"}, json={"titles": ["A", "B"]},
                      headers=strict)
     assert pgrst_error(over, 400, "PGRST124")["details"] == "The query affects 2 rows"
     assert admin.execute(f"select count(*) from {SCHEMA}.books").fetchone() == (4,)
-    within = http.post("/add_books", params={"select": "title"}, json={"titles": ["C"]},
+    within = rest.post("/rpc/add_books", params={"select": "title"}, json={"titles": ["C"]},
                        headers=strict)
     assert _ok(within) == [{"title": "C"}]
     assert within.headers["preference-applied"] == "handling=strict, max-affected=1"
     assert admin.execute(f"select title from {SCHEMA}.books where id > 100").fetchall() == [
         ("C",)]
-    one = http.post("/add_books", params={"select": "id"}, json={"titles": ["D", "E"]},
+    one = rest.post("/rpc/add_books", params={"select": "id"}, json={"titles": ["D", "E"]},
                     headers={"Accept": "application/vnd.pgrst.object+json"})
     assert pgrst_error(one, 406, "PGRST116")["details"] == "The result contains 2 rows"
     assert admin.execute(f"select count(*) from {SCHEMA}.books").fetchone() == (5,)
     # a GET's transaction is READ ONLY, whatever the function
-    pgrst_error(http.get("/add_books", params={"titles": "{D}", "select": "id"}), 405, "25006")
+    pgrst_error(rest.get("/rpc/add_books", params={"titles": "{D}", "select": "id"}), 405, "25006")
 
 
-def test_a_call_that_asks_nothing_more_answers_as_before(http: httpx.Client) -> None:
-    every = http.post("/search_books", json={"q": "solaris"})
+def test_a_call_that_asks_nothing_more_answers_as_before(rest: httpx.Client) -> None:
+    every = rest.post("/rpc/search_books", json={"q": "solaris"})
     assert _ok(every) == [{"id": 3, "title": "Solaris", "year": 1961, "author_id": 2}]
-    assert pgrst_error(http.get("/search_books", params={"x": "eq.1"}), 404, "PGRST202")
+    assert pgrst_error(rest.get("/rpc/search_books", params={"x": "eq.1"}), 404, "PGRST202")
 
 
 def test_supabase_py_filters_orders_and_limits_a_functions_rows(probe: ServerThread) -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from supabase import ClientOptions, create_client
 from tests.http_fixtures import ANON_KEY, ServerThread
-from tests.local_api.conftest import anon_client, pgrst_error, probe_api
+from tests.local_api.conftest import get_json, pgrst_error, probe_api
 
 SCHEMA = "relationship_probe"
 
@@ -101,67 +101,55 @@ def probe(admin: psycopg.Connection[Any], database_url: str) -> Iterator[ServerT
         yield server
 
 
-@pytest.fixture
-def http(probe: ServerThread) -> Iterator[httpx.Client]:
-    with anon_client(probe, "/rest/v1") as client:
-        yield client
-
-
-def _get(http: httpx.Client, path: str, **params: str) -> Any:
-    response = http.get(path, params=params)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
 def test_a_junction_whose_key_holds_both_foreign_keys_embeds_many_to_many_both_ways(
-        http: httpx.Client) -> None:
-    users = _get(http, "/users", select="name,tasks(name)", order="id",
+        rest: httpx.Client) -> None:
+    users = get_json(rest, "/users", select="name,tasks(name)", order="id",
                  **{"tasks.order": "id.desc"})
     assert users == [{"name": "Angela", "tasks": [{"name": "Code w7"}, {"name": "Design w7"}]},
                      {"name": "Michael", "tasks": [{"name": "Design IOS"}, {"name": "Code w7"}]},
                      {"name": "Dwight", "tasks": []}]
-    tasks = _get(http, "/tasks", select="id,users(name)", id="in.(2,3)", order="id",
+    tasks = get_json(rest, "/tasks", select="id,users(name)", id="in.(2,3)", order="id",
                  **{"users.order": "name"})
     assert tasks == [{"id": 2, "users": [{"name": "Angela"}, {"name": "Michael"}]},
                      {"id": 3, "users": []}]
     # the junction stays a table of its own, one-to-many from each side
-    direct = _get(http, "/users", select="id,users_tasks(task_id)", id="eq.2",
+    direct = get_json(rest, "/users", select="id,users_tasks(task_id)", id="eq.2",
                   **{"users_tasks.order": "task_id"})
     assert direct == [{"id": 2, "users_tasks": [{"task_id": 2}, {"task_id": 4}]}]
 
 
 def test_a_many_to_many_embed_takes_filters_inner_nesting_spreads_and_counts(
-        http: httpx.Client) -> None:
-    filtered = _get(http, "/users", select="name,tasks(name)", order="id",
+        rest: httpx.Client) -> None:
+    filtered = get_json(rest, "/users", select="name,tasks(name)", order="id",
                     **{"tasks.name": "like.Design*"})
     assert [u["tasks"] for u in filtered] == [[{"name": "Design w7"}], [{"name": "Design IOS"}],
                                               []]
-    inner = http.get("/users", params={"select": "name,tasks!inner(name)", "order": "id",
+    inner = rest.get("/users", params={"select": "name,tasks!inner(name)", "order": "id",
                                        "tasks.name": "eq.Code w7"},
                      headers={"Prefer": "count=exact"})
     assert inner.status_code == 200, inner.text
     assert inner.headers["content-range"] == "0-1/2"
     assert [u["name"] for u in inner.json()] == ["Angela", "Michael"]
     # a to-one embed inside a many-to-many one, then through it to the clients
-    nested = _get(http, "/users", select="id,tasks(id,projects(name,clients(name)))",
+    nested = get_json(rest, "/users", select="id,tasks(id,projects(name,clients(name)))",
                   id="eq.2", **{"tasks.order": "id"})
     assert nested == [{"id": 2, "tasks": [
         {"id": 2, "projects": {"name": "Windows 7", "clients": {"name": "Microsoft"}}},
         {"id": 4, "projects": {"name": "IOS", "clients": {"name": "Apple"}}}]}]
-    spread = _get(http, "/users", select="id,...tasks(task:name)", order="id",
+    spread = get_json(rest, "/users", select="id,...tasks(task:name)", order="id",
                   **{"tasks.order": "id"})
     assert spread == [{"id": 1, "task": ["Design w7", "Code w7"]},
                       {"id": 2, "task": ["Code w7", "Design IOS"]}, {"id": 3, "task": []}]
     # a many-to-many embed sorts nothing above it (`PGRST118`)
-    related = http.get("/users", params={"select": "id,tasks(name)", "order": "tasks(name)"})
+    related = rest.get("/users", params={"select": "id,tasks(name)", "order": "tasks(name)"})
     assert pgrst_error(related, 400, "PGRST118")["details"] == (
         "'users' and 'tasks' do not form a many-to-one or one-to-one relationship")
 
 
-def test_a_written_rows_answer_embeds_many_to_many(http: httpx.Client,
+def test_a_written_rows_answer_embeds_many_to_many(rest: httpx.Client,
                                                    admin: psycopg.Connection[Any]) -> None:
     try:
-        created = http.post("/users", params={"select": "name,tasks(name)"},
+        created = rest.post("/users", params={"select": "name,tasks(name)"},
                             json={"id": 9, "name": "Pam"},
                             headers={"Prefer": "return=representation"})
         assert created.status_code == 201, created.text
@@ -171,8 +159,8 @@ def test_a_written_rows_answer_embeds_many_to_many(http: httpx.Client,
 
 
 def test_a_foreign_key_and_a_junction_to_one_table_are_ambiguous_until_hinted(
-        http: httpx.Client) -> None:
-    both = pgrst_error(http.get("/sites", params={"select": "*,big_projects(*)"}), 300, "PGRST201")
+        rest: httpx.Client) -> None:
+    both = pgrst_error(rest.get("/sites", params={"select": "*,big_projects(*)"}), 300, "PGRST201")
     assert both == {
         "code": "PGRST201",
         "details": [
@@ -187,29 +175,29 @@ def test_a_foreign_key_and_a_junction_to_one_table_are_ambiguous_until_hinted(
                 " relationship in the 'details' key.",
         "message": "Could not embed because more than one relationship was found for 'sites'"
                    " and 'big_projects'"}
-    through_jobs = _get(http, "/sites", select="site_id,big_projects!jobs(name)", order="site_id",
-                        **{"big_projects.order": "name"})
+    through_jobs = get_json(rest, "/sites", select="site_id,big_projects!jobs(name)",
+                            order="site_id", **{"big_projects.order": "name"})
     assert through_jobs == [
         {"site_id": 1, "big_projects": [{"name": "big project 1"}]},
         {"site_id": 2, "big_projects": [{"name": "big project 1"}, {"name": "big project 2"}]}]
-    by_key = _get(http, "/sites", select="name,big_projects!main_project(name)", site_id="eq.1")
+    by_key = get_json(rest, "/sites", select="name,big_projects!main_project(name)", site_id="eq.1")
     assert by_key == [{"name": "site 1", "big_projects": {"name": "big project 1"}}]
-    by_column = _get(http, "/sites", select="name,main_project_id(name)", site_id="eq.1")
+    by_column = get_json(rest, "/sites", select="name,main_project_id(name)", site_id="eq.1")
     assert by_column == [{"name": "site 1", "main_project_id": {"name": "big project 1"}}]
-    by_constraint = _get(http, "/sites", select="name,main_project(name)", site_id="eq.1")
+    by_constraint = get_json(rest, "/sites", select="name,main_project(name)", site_id="eq.1")
     assert by_constraint == [{"name": "site 1", "main_project": {"name": "big project 1"}}]
 
 
-def test_foreign_keys_outside_the_junctions_key_make_no_many_to_many(http: httpx.Client) -> None:
-    none = pgrst_error(http.get("/users", params={"select": "id,projects(name)"}), 400, "PGRST200")
+def test_foreign_keys_outside_the_junctions_key_make_no_many_to_many(rest: httpx.Client) -> None:
+    none = pgrst_error(rest.get("/users", params={"select": "id,projects(name)"}), 400, "PGRST200")
     assert none["details"] == ("Searched for a foreign key relationship between 'users' and"
                                f" 'projects' in the schema '{SCHEMA}', but no matches were"
                                " found.")
-    through = _get(http, "/users", select="id,assignments(projects(name))", id="eq.1")
+    through = get_json(rest, "/users", select="id,assignments(projects(name))", id="eq.1")
     assert through == [{"id": 1, "assignments": []}]
-    typo = pgrst_error(http.get("/users", params={"select": "id,taskz(name)"}), 400, "PGRST200")
+    typo = pgrst_error(rest.get("/users", params={"select": "id,taskz(name)"}), 400, "PGRST200")
     assert typo["hint"] == "Perhaps you meant 'tasks' instead of 'taskz'."
-    hinted = pgrst_error(http.get("/users", params={"select": "id,tasks!assignments(name)"}),
+    hinted = pgrst_error(rest.get("/users", params={"select": "id,tasks!assignments(name)"}),
                     400, "PGRST200")
     assert hinted["details"] == ("Searched for a foreign key relationship between 'users' and"
                                  " 'tasks' using the hint 'assignments' in the schema"
@@ -217,20 +205,20 @@ def test_foreign_keys_outside_the_junctions_key_make_no_many_to_many(http: httpx
 
 
 def test_a_table_embeds_itself_as_children_by_name_and_as_parent_by_column(
-        http: httpx.Client) -> None:
-    children = _get(http, "/family_tree", select="name,children:family_tree(name)", id="eq.1",
+        rest: httpx.Client) -> None:
+    children = get_json(rest, "/family_tree", select="name,children:family_tree(name)", id="eq.1",
                     **{"children.order": "id"})
     assert children == [{"name": "Parental Unit",
                          "children": [{"name": "Kid One"}, {"name": "Kid Two"}]}]
-    parent = _get(http, "/family_tree", select="name,parent(name,parent(name))", id="eq.4")
+    parent = get_json(rest, "/family_tree", select="name,parent(name,parent(name))", id="eq.4")
     assert parent == [{"name": "Grandkid",
                        "parent": {"name": "Kid One", "parent": {"name": "Parental Unit"}}}]
     # two keys to itself: the hint names the referencing column of the children's side
-    audited = _get(http, "/organizations", select="name,auditees:organizations!auditor(name)",
+    audited = get_json(rest, "/organizations", select="name,auditees:organizations!auditor(name)",
                    id="eq.2", **{"auditees.order": "id"})
     assert audited == [{"name": "Auditor Org",
                         "auditees": [{"name": "Acme"}, {"name": "Umbrella"}]}]
-    ambiguous = pgrst_error(http.get("/organizations", params={"select": "organizations(name)"}),
+    ambiguous = pgrst_error(rest.get("/organizations", params={"select": "organizations(name)"}),
                        300, "PGRST201")
     assert [d["relationship"] for d in ambiguous["details"]] == [
         "organizations_auditor_fkey using organizations(id) and organizations(auditor)",
@@ -238,50 +226,50 @@ def test_a_table_embeds_itself_as_children_by_name_and_as_parent_by_column(
 
 
 def test_a_table_with_itself_through_a_junction_is_reached_by_spreading_the_junction(
-        http: httpx.Client) -> None:
+        rest: httpx.Client) -> None:
     # PostgREST does not pick a many-to-many of a table with itself by the table's name
-    pgrst_error(http.get("/posters", params={"select": "posters(*)"}), 400, "PGRST200")
-    subscribers = _get(http, "/posters", id="eq.1", select=(
+    pgrst_error(rest.get("/posters", params={"select": "posters(*)"}), 400, "PGRST200")
+    subscribers = get_json(rest, "/posters", id="eq.1", select=(
         "*,subscribers:subscriptions!subscribed(...posters!subscriber(*))"),
         **{"subscribers.order": "subscriber"})
     assert subscribers == [{"id": 1, "name": "Mark",
                             "subscribers": [{"id": 3, "name": "Bill"}, {"id": 4, "name": "Jeff"}]}]
-    subscribed = _get(http, "/posters", id="eq.1",
+    subscribed = get_json(rest, "/posters", id="eq.1",
                       select="*,subscriptions!subscriber(...posters!subscribed(*))")
     assert subscribed == [{"id": 1, "name": "Mark", "subscriptions": [{"id": 2, "name": "Elon"}]}]
 
 
 def test_a_function_of_a_tables_row_embeds_as_a_computed_relationship(
-        http: httpx.Client) -> None:
-    designer = _get(http, "/videogames", select="name,designer:computed_designers(name)",
+        rest: httpx.Client) -> None:
+    designer = get_json(rest, "/videogames", select="name,designer:computed_designers(name)",
                     order="id", id="in.(1,3)")
     assert designer == [{"name": "Civilization I", "designer": {"name": "Sid Meier"}},
                         {"name": "Final Fantasy I", "designer": {"name": "Hironobu Sakaguchi"}}]
-    noset = _get(http, "/videogames", select="name,designer:computed_designers_noset(name)",
+    noset = get_json(rest, "/videogames", select="name,designer:computed_designers_noset(name)",
                  id="eq.1")
     assert noset == [{"name": "Civilization I", "designer": {"name": "Sid Meier"}}]
-    games = _get(http, "/designers", select="name,videogames:computed_videogames(name)",
+    games = get_json(rest, "/designers", select="name,videogames:computed_videogames(name)",
                  order="id", **{"videogames.order": "id"})
     assert games == [
         {"name": "Sid Meier", "videogames": [{"name": "Civilization I"},
                                              {"name": "Civilization II"}]},
         {"name": "Hironobu Sakaguchi", "videogames": [{"name": "Final Fantasy I"},
                                                       {"name": "Final Fantasy II"}]}]
-    inner = http.get("/designers", params={
+    inner = rest.get("/designers", params={
         "select": "name,videogames:computed_videogames!inner(name)",
         "videogames.name": "eq.Civilization I"}, headers={"Prefer": "count=exact"})
     assert inner.status_code == 200, inner.text
     assert inner.headers["content-range"] == "0-0/1"
     assert inner.json() == [{"name": "Sid Meier", "videogames": [{"name": "Civilization I"}]}]
     # a function named as the table takes the foreign key's place, both ways
-    assert _get(http, "/videogames", select="*,designers!inner(*)") == []
-    assert _get(http, "/designers", select="*,videogames!inner(*)") == []
+    assert get_json(rest, "/videogames", select="*,designers!inner(*)") == []
+    assert get_json(rest, "/designers", select="*,videogames!inner(*)") == []
 
 
 def test_a_written_rows_answer_embeds_a_computed_relationship(
-        http: httpx.Client, admin: psycopg.Connection[Any]) -> None:
+        rest: httpx.Client, admin: psycopg.Connection[Any]) -> None:
     try:
-        created = http.post("/videogames",
+        created = rest.post("/videogames",
                             params={"select": "name,designer:computed_designers(name)"},
                             json={"id": 5, "name": "Chrono Trigger", "designer_id": 2},
                             headers={"Prefer": "return=representation"})

@@ -16,7 +16,7 @@ import pytest
 from supabase import ClientOptions, create_client
 from tests.conftest import User
 from tests.http_fixtures import ANON_KEY, ServerThread, token_for
-from tests.local_api.conftest import anon_client, pgrst_error, probe_api
+from tests.local_api.conftest import pgrst_error, probe_api
 
 SCHEMA = "upsert_probe"
 REPRESENTATION = "return=representation"
@@ -48,12 +48,6 @@ def probe(admin: psycopg.Connection[Any], database_url: str) -> Iterator[ServerT
         yield server
 
 
-@pytest.fixture
-def http(probe: ServerThread) -> Iterator[httpx.Client]:
-    with anon_client(probe, "/rest/v1") as client:
-        yield client
-
-
 def _prefer(*items: str) -> dict[str, str]:
     return {"Prefer": ", ".join(items)}
 
@@ -63,43 +57,43 @@ def _rows(admin: psycopg.Connection[Any], table: str) -> list[tuple[Any, ...]]:
 
 
 def test_merge_duplicates_inserts_new_rows_and_updates_those_whose_key_exists(
-        http: httpx.Client, admin: psycopg.Connection[Any]) -> None:
-    first = http.post("/languages", json=[{"name": "C", "rank": 2}, {"name": "Go", "rank": 9}],
+        rest: httpx.Client, admin: psycopg.Connection[Any]) -> None:
+    first = rest.post("/languages", json=[{"name": "C", "rank": 2}, {"name": "Go", "rank": 9}],
                       headers=_prefer(REPRESENTATION, MERGE))
     assert first.status_code == 201, first.text
     assert first.headers["preference-applied"] == f"{MERGE}, {REPRESENTATION}"
-    mixed = http.post("/languages", json=[{"name": "C", "rank": 1}, {"name": "Zig", "rank": 30}],
+    mixed = rest.post("/languages", json=[{"name": "C", "rank": 1}, {"name": "Zig", "rank": 30}],
                       headers=_prefer(REPRESENTATION, MERGE))
     assert (mixed.status_code, mixed.json()) == (201, [{"name": "C", "rank": 1},
                                                         {"name": "Zig", "rank": 30}])
     # nothing inserted: 200, as PostgREST counts the rows that updated instead
-    updated = http.post("/languages", json=[{"name": "Go", "rank": 8}], headers=_prefer(MERGE))
+    updated = rest.post("/languages", json=[{"name": "Go", "rank": 8}], headers=_prefer(MERGE))
     assert (updated.status_code, updated.content) == (200, b"")
     assert _rows(admin, "languages") == [("C", 1), ("Go", 8), ("Zig", 30)]
-    empty = http.post("/languages", json=[], headers=_prefer(REPRESENTATION, MERGE))
+    empty = rest.post("/languages", json=[], headers=_prefer(REPRESENTATION, MERGE))
     assert (empty.status_code, empty.json()) == (200, [])
     # without a resolution, a conflict is Postgres' unique violation, as on PostgREST
-    pgrst_error(http.post("/languages", json={"name": "C", "rank": 5}), 409, "23505")
+    pgrst_error(rest.post("/languages", json={"name": "C", "rank": 5}), 409, "23505")
 
 
 def test_ignore_duplicates_inserts_only_the_rows_whose_key_is_new(
-        http: httpx.Client, admin: psycopg.Connection[Any]) -> None:
+        rest: httpx.Client, admin: psycopg.Connection[Any]) -> None:
     admin.execute(f"insert into {SCHEMA}.languages values ('C', 1)")
-    answer = http.post("/languages", json=[{"name": "C", "rank": 99}, {"name": "Go", "rank": 9}],
+    answer = rest.post("/languages", json=[{"name": "C", "rank": 99}, {"name": "Go", "rank": 9}],
                        headers=_prefer(REPRESENTATION, IGNORE))
     assert (answer.status_code, answer.json()) == (201, [{"name": "Go", "rank": 9}])
     assert answer.headers["preference-applied"] == f"{IGNORE}, {REPRESENTATION}"
-    nothing = http.post("/languages", json=[{"name": "C", "rank": 98}],
+    nothing = rest.post("/languages", json=[{"name": "C", "rank": 98}],
                         headers=_prefer(REPRESENTATION, IGNORE))
     assert (nothing.status_code, nothing.json()) == (201, [])  # 201 even so, as PostgREST's
     assert _rows(admin, "languages") == [("C", 1), ("Go", 9)]
 
 
 def test_on_conflict_names_the_unique_columns_and_a_composite_key_resolves_whole(
-        http: httpx.Client, admin: psycopg.Connection[Any]) -> None:
+        rest: httpx.Client, admin: psycopg.Connection[Any]) -> None:
     admin.execute(f"insert into {SCHEMA}.keyed (code, label, note) values (7, 'old', 'kept');"
                   f" insert into {SCHEMA}.employees values ('Ada', 'Lovelace', 10)")
-    merged = http.post("/keyed", params={"on_conflict": "code", "columns": "code,label",
+    merged = rest.post("/keyed", params={"on_conflict": "code", "columns": "code,label",
                                          "select": "code,label,note"},
                        json=[{"code": 7, "label": "new"}, {"code": 8, "label": "eight"}],
                        headers=_prefer(REPRESENTATION, MERGE))
@@ -107,18 +101,18 @@ def test_on_conflict_names_the_unique_columns_and_a_composite_key_resolves_whole
     # only the body's columns are set on a conflict: `note` keeps its value
     assert merged.json() == [{"code": 7, "label": "new", "note": "kept"},
                              {"code": 8, "label": "eight", "note": None}]
-    no_constraint = http.post("/keyed", params={"on_conflict": "label"},
+    no_constraint = rest.post("/keyed", params={"on_conflict": "label"},
                               json={"code": 9, "label": "new"}, headers=_prefer(MERGE))
     assert pgrst_error(no_constraint, 400, "42P10")["message"].startswith(
         "there is no unique or exclusion constraint matching the ON CONFLICT")
-    bad = http.post("/keyed", params={"on_conflict": "code,"}, json={"code": 9},
+    bad = rest.post("/keyed", params={"on_conflict": "code,"}, json={"code": 9},
                     headers=_prefer(MERGE))
     assert pgrst_error(bad, 400, "PGRST100")["message"].startswith(
         '"failed to parse on_conflict parameter (code,)"')
     # `on_conflict` without a resolution is a plain insert
-    pgrst_error(http.post("/keyed", params={"on_conflict": "code"}, json={"code": 8}), 409, "23505")
+    pgrst_error(rest.post("/keyed", params={"on_conflict": "code"}, json={"code": 8}), 409, "23505")
 
-    staff = http.post("/employees", json=[
+    staff = rest.post("/employees", json=[
         {"first_name": "Ada", "last_name": "Lovelace", "salary": 20},
         {"first_name": "Ada", "last_name": "Byron", "salary": 30}], headers=_prefer(MERGE))
     assert staff.status_code == 201, staff.text
@@ -126,9 +120,9 @@ def test_on_conflict_names_the_unique_columns_and_a_composite_key_resolves_whole
 
 
 def test_a_resolution_on_a_table_without_a_key_is_a_plain_insert_not_named_applied(
-        http: httpx.Client, admin: psycopg.Connection[Any]) -> None:
+        rest: httpx.Client, admin: psycopg.Connection[Any]) -> None:
     for _ in range(2):
-        answer = http.post("/no_pk", json={"a": "one", "b": "two"},
+        answer = rest.post("/no_pk", json={"a": "one", "b": "two"},
                            headers=_prefer(REPRESENTATION, MERGE))
         assert answer.status_code == 201, answer.text
         assert answer.headers["preference-applied"] == REPRESENTATION
@@ -136,19 +130,19 @@ def test_a_resolution_on_a_table_without_a_key_is_a_plain_insert_not_named_appli
 
 
 def test_put_upserts_the_one_row_its_primary_key_filters_name(
-        http: httpx.Client, admin: psycopg.Connection[Any]) -> None:
-    created = http.put("/languages", params={"name": "eq.Go"}, json={"name": "Go", "rank": 9},
+        rest: httpx.Client, admin: psycopg.Connection[Any]) -> None:
+    created = rest.put("/languages", params={"name": "eq.Go"}, json={"name": "Go", "rank": 9},
                        headers=_prefer(REPRESENTATION))
     assert (created.status_code, created.json()) == (201, [{"name": "Go", "rank": 9}])
     assert created.headers["preference-applied"] == REPRESENTATION
     assert "content-range" not in created.headers
     # of an array, the row whose key is the URL's
-    replaced = http.put("/languages", params={"name": "eq.Go"},
+    replaced = rest.put("/languages", params={"name": "eq.Go"},
                         json=[{"name": "Go", "rank": 3}, {"name": "Rust", "rank": 4}],
                         headers={**_prefer(REPRESENTATION),
                                  "Accept": "application/vnd.pgrst.object+json"})
     assert (replaced.status_code, replaced.json()) == (200, {"name": "Go", "rank": 3})
-    quiet = http.put("/employees", params={"first_name": "eq.Ada", "last_name": "eq.Byron"},
+    quiet = rest.put("/employees", params={"first_name": "eq.Ada", "last_name": "eq.Byron"},
                      json={"first_name": "Ada", "last_name": "Byron", "salary": 1})
     assert (quiet.status_code, quiet.content) == (204, b"")
     assert _rows(admin, "languages") == [("Go", 3)]
@@ -156,71 +150,71 @@ def test_put_upserts_the_one_row_its_primary_key_filters_name(
 
 
 def test_put_refuses_filters_other_than_the_key_a_limit_and_a_body_of_another_key(
-        http: httpx.Client, admin: psycopg.Connection[Any]) -> None:
+        rest: httpx.Client, admin: psycopg.Connection[Any]) -> None:
     go = {"name": "Go", "rank": 9}
     for params in ({"rank": "eq.9"}, {"name": "not.eq.Go"}, {"name": "in.(Go)"},
                    {"name": "eq(any).{Go}"}, {"and": "(name.eq.Go)"}, {},
                    {"name": "eq.Go", "rank": "eq.9"}):
-        body = pgrst_error(http.put("/languages", params=params, json=go), 405, "PGRST105")
+        body = pgrst_error(rest.put("/languages", params=params, json=go), 405, "PGRST105")
         assert body["message"] == (
             "Filters must include all and only primary key columns with 'eq' operators")
-    pgrst_error(http.put("/employees", params={"first_name": "eq.Ada"},
+    pgrst_error(rest.put("/employees", params={"first_name": "eq.Ada"},
                     json={"first_name": "Ada", "last_name": "B"}), 405, "PGRST105")
-    pgrst_error(http.put("/no_pk", params={"a": "eq.x"}, json={"a": "x"}), 405, "PGRST105")
+    pgrst_error(rest.put("/no_pk", params={"a": "eq.x"}, json={"a": "x"}), 405, "PGRST105")
     for cut in ({"limit": "1"}, {"offset": "1"}):
-        limited = http.put("/languages", params={"name": "eq.Go", **cut}, json=go)
+        limited = rest.put("/languages", params={"name": "eq.Go", **cut}, json=go)
         assert pgrst_error(limited, 400, "PGRST114")["message"] == (
             "limit/offset querystring parameters are not allowed for PUT")
-    other = http.put("/languages", params={"name": "eq.Rust"}, json=go)
+    other = rest.put("/languages", params={"name": "eq.Rust"}, json=go)
     assert pgrst_error(other, 400, "PGRST115")["message"] == (
         "Payload values do not match URL in primary key column(s)")
     assert _rows(admin, "languages") == []  # nothing written by any of them
 
 
 def test_headers_only_answers_the_inserted_rows_location(
-        http: httpx.Client) -> None:
-    one = http.post("/languages", json={"name": "C Sharp & F", "rank": 5},
+        rest: httpx.Client) -> None:
+    one = rest.post("/languages", json={"name": "C Sharp & F", "rank": 5},
                     headers=_prefer("return=headers-only"))
     assert (one.status_code, one.content) == (201, b"")
     assert one.headers["location"] == "/languages?name=eq.C+Sharp+%26+F"
     assert one.headers["preference-applied"] == "return=headers-only"
-    pair = http.post("/employees", json={"first_name": "Ada", "last_name": "Byron"},
+    pair = rest.post("/employees", json={"first_name": "Ada", "last_name": "Byron"},
                      headers=_prefer("return=headers-only"))
     assert pair.headers["location"] == "/employees?first_name=eq.Ada&last_name=eq.Byron"
-    two = http.post("/languages", json=[{"name": "A", "rank": 1}, {"name": "B", "rank": 2}],
+    two = rest.post("/languages", json=[{"name": "A", "rank": 1}, {"name": "B", "rank": 2}],
                     headers=_prefer("return=headers-only"))
     assert two.status_code == 201 and "location" not in two.headers  # one row only
-    keyless = http.post("/no_pk", json={"a": "x"}, headers=_prefer("return=headers-only"))
+    keyless = rest.post("/no_pk", json={"a": "x"}, headers=_prefer("return=headers-only"))
     assert keyless.status_code == 201 and "location" not in keyless.headers
 
 
 def test_a_strict_max_affected_rolls_back_a_write_of_more_rows(
-        http: httpx.Client, admin: psycopg.Connection[Any]) -> None:
+        rest: httpx.Client, admin: psycopg.Connection[Any]) -> None:
     admin.execute(f"insert into {SCHEMA}.languages values ('A', 1), ('B', 2), ('C', 3)")
-    over = http.patch("/languages", params={"rank": "lt.3"}, json={"rank": 0},
+    over = rest.patch("/languages", params={"rank": "lt.3"}, json={"rank": 0},
                       headers=_prefer("handling=strict", "max-affected=1"))
     body = pgrst_error(over, 400, "PGRST124")
     assert body["message"] == "Query result exceeds max-affected preference constraint"
     assert body["details"] == "The query affects 2 rows"
-    pgrst_error(http.delete("/languages", params={"rank": "gt.0"},
+    pgrst_error(rest.delete("/languages", params={"rank": "gt.0"},
                        headers=_prefer("handling=strict", "max-affected=2")), 400, "PGRST124")
     assert _rows(admin, "languages") == [("A", 1), ("B", 2), ("C", 3)]
-    within = http.delete("/languages", params={"rank": "lt.3"},
+    within = rest.delete("/languages", params={"rank": "lt.3"},
                          headers=_prefer("handling=strict", "max-affected=2"))
     assert within.status_code == 204, within.text
     assert within.headers["preference-applied"] == "handling=strict, max-affected=2"
-    lenient = http.patch("/languages", params={"rank": "gt.0"}, json={"rank": 7},
+    lenient = rest.patch("/languages", params={"rank": "gt.0"}, json={"rank": 7},
                          headers=_prefer("max-affected=0"))
     assert lenient.status_code == 204 and "preference-applied" not in lenient.headers
     assert _rows(admin, "languages") == [("C", 7)]
 
 
 def test_an_upsert_runs_under_rls_so_another_users_row_is_refused_not_taken(
-        http: httpx.Client, admin: psycopg.Connection[Any], alice: User, bob: User) -> None:
+        rest: httpx.Client, admin: psycopg.Connection[Any], alice: User, bob: User) -> None:
     note = str(uuid.uuid4())
 
     def upsert(user: User, text: str) -> httpx.Response:
-        return http.post("/notes", json={"id": note, "body": text}, headers={
+        return rest.post("/notes", json={"id": note, "body": text}, headers={
             "Authorization": f"Bearer {token_for(user)}", **_prefer(MERGE)})
 
     assert upsert(alice, "mine").status_code == 201
@@ -230,11 +224,11 @@ def test_an_upsert_runs_under_rls_so_another_users_row_is_refused_not_taken(
         (uuid.UUID(alice.id), "still mine")]
 
 
-def test_options_names_put_for_a_table_with_a_primary_key(http: httpx.Client) -> None:
-    assert http.options("/languages").headers["allow"] == (
+def test_options_names_put_for_a_table_with_a_primary_key(rest: httpx.Client) -> None:
+    assert rest.options("/languages").headers["allow"] == (
         "OPTIONS,GET,HEAD,POST,PUT,PATCH,DELETE")
-    assert http.options("/no_pk").headers["allow"] == "OPTIONS,GET,HEAD,POST,PATCH,DELETE"
-    pgrst_error(http.options("/nope"), 404, "PGRST205")
+    assert rest.options("/no_pk").headers["allow"] == "OPTIONS,GET,HEAD,POST,PATCH,DELETE"
+    pgrst_error(rest.options("/nope"), 404, "PGRST205")
 
 
 def test_supabase_py_upserts_through_the_local_api(

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from tests.http_fixtures import ServerThread
-from tests.local_api.conftest import anon_client, pgrst_error, probe_api
+from tests.local_api.conftest import get_json, pgrst_error, probe_api
 
 SCHEMA = "view_probe"
 PRIVATE = "view_probe_private"
@@ -74,99 +74,87 @@ def probe(admin: psycopg.Connection[Any], database_url: str) -> Iterator[ServerT
         admin.execute(f"drop schema if exists {PRIVATE} cascade")
 
 
-@pytest.fixture
-def http(probe: ServerThread) -> Iterator[httpx.Client]:
-    with anon_client(probe) as client:
-        yield client
-
-
-def _get(http: httpx.Client, path: str, **params: str) -> Any:
-    response = http.get(path, params=params)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
 def test_a_view_embeds_and_is_embedded_by_the_keys_of_the_tables_under_it(
-        http: httpx.Client) -> None:
-    hinted = _get(http, "/tasks", id="eq.1",
+        rest: httpx.Client) -> None:
+    hinted = get_json(rest, "/tasks", id="eq.1",
                   select="id,projects_view!tasks_project_id_fkey(name,clients(name))")
     assert hinted == [{"id": 1, "projects_view": {"name": "Windows 7",
                                                   "clients": {"name": "Microsoft"}}}]
-    children = _get(http, "/projects_view", id="eq.1", select="name,tasks(name)",
+    children = get_json(rest, "/projects_view", id="eq.1", select="name,tasks(name)",
                     **{"tasks.order": "id"})
     assert children == [{"name": "Windows 7", "tasks": [{"name": "Design w7"},
                                                         {"name": "Code w7"}]}]
     # through a view of a view, its key column renamed
-    nested = _get(http, "/projects_view_view", project="eq.3", select="name,tasks(name)")
+    nested = get_json(rest, "/projects_view_view", project="eq.3", select="name,tasks(name)")
     assert nested == [{"name": "IOS", "tasks": [{"name": "Design IOS"}]}]
     # a grouped column is still the table's
-    totals = _get(http, "/client_totals", select="n,clients(name)", order="client_id")
+    totals = get_json(rest, "/client_totals", select="n,clients(name)", order="client_id")
     assert totals == [{"n": 2, "clients": {"name": "Microsoft"}},
                       {"n": 1, "clients": {"name": "Apple"}}]
 
 
 def test_the_outer_query_of_a_view_counts_whatever_its_columns_are_called(
-        http: httpx.Client) -> None:
-    rows = _get(http, "/odd", select='"the id (p",clients(name)', order='"the id (p"')
+        rest: httpx.Client) -> None:
+    rows = get_json(rest, "/odd", select='"the id (p",clients(name)', order='"the id (p"')
     assert rows == [{"the id (p": 2, "clients": {"name": "Microsoft"}},
                     {"the id (p": 3, "clients": {"name": "Apple"}}]
-    assert "PUT" in http.options("/odd").headers["allow"].split(",")
+    assert "PUT" in rest.options("/odd").headers["allow"].split(",")
 
 
 def test_a_view_of_a_table_in_a_schema_not_exposed_carries_its_foreign_key(
-        http: httpx.Client) -> None:
-    assert _get(http, "/notes", select="body,projects(name)") == [
+        rest: httpx.Client) -> None:
+    assert get_json(rest, "/notes", select="body,projects(name)") == [
         {"body": "ship it", "projects": {"name": "IOS"}}]
-    assert _get(http, "/projects", select="name,notes(body)", id="eq.3") == [
+    assert get_json(rest, "/projects", select="name,notes(body)", id="eq.3") == [
         {"name": "IOS", "notes": [{"body": "ship it"}]}]
 
 
 def test_views_of_tables_not_exposed_embed_many_to_many_through_a_view_of_their_junction(
-        http: httpx.Client) -> None:
-    rows = _get(http, "/screens", select="id,labels(name)", order="id",
+        rest: httpx.Client) -> None:
+    rows = get_json(rest, "/screens", select="id,labels(name)", order="id",
                 **{"labels.order": "name"})
     assert rows == [{"id": 1, "labels": [{"name": "fruit"}]},
                     {"id": 2, "labels": [{"name": "vehicles"}]},
                     {"id": 3, "labels": [{"name": "fruit"}, {"name": "vehicles"}]}]
 
 
-def test_a_column_as_the_target_names_a_table_never_a_view(http: httpx.Client) -> None:
+def test_a_column_as_the_target_names_a_table_never_a_view(rest: httpx.Client) -> None:
     # tasks.project_id references projects, which projects_view carries too: the column
     # picks the table (`not relFTableIsView`)
-    assert _get(http, "/tasks", id="eq.3", select="id,project_id(name)") == [
+    assert get_json(rest, "/tasks", id="eq.3", select="id,project_id(name)") == [
         {"id": 3, "project_id": {"name": "IOS"}}]
-    assert _get(http, "/projects_view", id="eq.3", select="name,client_id(name)") == [
+    assert get_json(rest, "/projects_view", id="eq.3", select="name,client_id(name)") == [
         {"name": "IOS", "client_id": {"name": "Apple"}}]
 
 
-def test_a_column_carried_twice_gives_a_relationship_for_each(http: httpx.Client) -> None:
-    both = pgrst_error(http.get("/tasks_view", params={"select": "task_id,projects(name)"}),
+def test_a_column_carried_twice_gives_a_relationship_for_each(rest: httpx.Client) -> None:
+    both = pgrst_error(rest.get("/tasks_view", params={"select": "task_id,projects(name)"}),
                        300, "PGRST201")
     assert [d["relationship"] for d in both["details"]] == [
         "tasks_project_id_fkey using tasks_view(project) and projects(id)",
         "tasks_project_id_fkey using tasks_view(project_id) and projects(id)"]
-    picked = _get(http, "/tasks_view", task_id="eq.3", select="task_id,projects!project(name)")
+    picked = get_json(rest, "/tasks_view", task_id="eq.3", select="task_id,projects!project(name)")
     assert picked == [{"task_id": 3, "projects": {"name": "IOS"}}]
 
 
-def test_a_view_of_a_table_with_itself_embeds_parent_and_children(http: httpx.Client) -> None:
+def test_a_view_of_a_table_with_itself_embeds_parent_and_children(rest: httpx.Client) -> None:
     # its table in a schema not exposed, as in PostgREST's spec: exposed, its own key to
     # itself would be a second way from the view by the column
-    rows = _get(http, "/job", select="id,parent_id(id),children:job!parent_id(id)", order="id")
+    rows = get_json(rest, "/job", select="id,parent_id(id),children:job!parent_id(id)", order="id")
     assert rows == [{"id": 1, "parent_id": None, "children": [{"id": 2}]},
                     {"id": 2, "parent_id": {"id": 1}, "children": []}]
 
 
 def test_a_view_has_its_tables_primary_key_for_put_and_location(
-        http: httpx.Client, admin: psycopg.Connection[Any]) -> None:
-    assert "PUT" in http.options("/projects_view").headers["allow"].split(",")
-    assert "PUT" not in http.options("/client_totals").headers["allow"].split(",")
-    put = http.put("/projects_view", params={"id": "eq.9"},
+        rest: httpx.Client, admin: psycopg.Connection[Any]) -> None:
+    assert "PUT" in rest.options("/projects_view").headers["allow"].split(",")
+    assert "PUT" not in rest.options("/client_totals").headers["allow"].split(",")
+    put = rest.put("/projects_view", params={"id": "eq.9"},
                    json={"id": 9, "name": "Vista", "client_id": 1},
                    headers={"Prefer": "return=representation"})
     assert put.status_code == 201, put.text
     assert put.json() == [{"id": 9, "name": "Vista", "client_id": 1}]
-    located = http.post("/projects_view", json={"id": 10, "name": "XP", "client_id": 1},
+    located = rest.post("/projects_view", json={"id": 10, "name": "XP", "client_id": 1},
                         headers={"Prefer": "return=headers-only"})
     assert located.status_code == 201, located.text
     assert located.headers["location"] == "/projects_view?id=eq.10"
