@@ -105,7 +105,7 @@ def test_a_schema_reload_replaces_the_pools_connections(
     _wait_for(lambda: started_after(notified), lambda: "a connection opened since")
 
 
-def test_a_table_and_a_foreign_key_created_while_running_are_served_after_the_ddl(
+def test_tables_keys_and_views_created_while_running_are_served_after_the_ddl(
         probe: httpx.Client, admin: psycopg.Connection[Any]) -> None:
     missing = probe.get("/rest/v1/notes")
     assert (missing.status_code, _code(missing)) == (404, "PGRST205")
@@ -123,6 +123,12 @@ def test_a_table_and_a_foreign_key_created_while_running_are_served_after_the_dd
                   f" grant select on {SCHEMA}.tags to anon")
     assert _eventually(lambda: probe.get("/rest/v1/notes", params=embedded), 200).json() == [
         {"id": 1, "tags": [{"label": "a"}]}]
+    # a view made later carries the keys of its table once the cache has reloaded
+    admin.execute(f"create view {SCHEMA}.note_bodies as select id, body from {SCHEMA}.notes;"
+                  f" grant select on {SCHEMA}.note_bodies to anon")
+    viewed = {"select": "body,tags(label)"}
+    assert _eventually(lambda: probe.get("/rest/v1/note_bodies", params=viewed), 200).json() \
+        == [{"body": "first", "tags": [{"label": "a"}]}]
 
 
 def test_role_settings_are_reloaded_by_reload_config_and_by_a_bare_notify(
