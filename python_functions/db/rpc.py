@@ -27,7 +27,9 @@ as PostgREST does per request (docs.postgrest.org, "Transactions" and "Functions
     `42P01` 404, `P0001` 400, other `P0*` 500, `08*` and `57P01` (the server shutting down)
     503, `21000` 500, a JWT role that does not exist 401, ... with the body
     `{code, message, details, hint}`;
-  - a function the schema cache does not know is 404 `PGRST202`, like PostgREST's;
+  - a function the schema cache does not know is 404 `PGRST202`, like PostgREST's; one
+    with a single unnamed json/jsonb parameter takes a POST's whole body when no named
+    one fits; overloads that fit the same arguments are 300 `PGRST203` (`findProc`);
   - `acall(..., csv=True)`: the body is PostgREST's `text/csv` of the rows (the local
     API's answer to `Accept: text/csv`);
   - arguments nested deeper than 64 levels are refused with 400 `PGRST102` (invalid body)
@@ -139,11 +141,17 @@ class FunctionInfo:
     returns_composite: bool  # a row type or `record` (OUT/TABLE parameters): no pgrst_scalar
     # the relation of its schema whose rows it returns (`funcTableName`), if any
     returns_table: str | None = None
+    unnamed: bool = False  # its one parameter has no name: it takes a POST's whole JSON body
 
     def accepts(self, keys: set[str]) -> bool:
         names = {p.name for p in self.params}
         required = {p.name for p in self.params if not p.has_default}
-        return keys <= names and required <= keys
+        return not self.unnamed and keys <= names and required <= keys
+
+    def described(self) -> str:
+        """How PostgREST's `PGRST203` names it."""
+        params = ", ".join(f"{p.name} => {p.type}" for p in self.params)
+        return f"{self.schema}.{self.name}({params})"
 
 
 _CATALOG_QUERY = """
@@ -224,11 +232,13 @@ def _functions_from_rows(schema: str, name: str, rows: list[tuple[Any, ...]]
         if argmodes and any(m not in ("i", "b", "v") for m in argmodes[:nargs]):
             continue  # OUT/TABLE params come after the inputs; inputs only here
         names = list(argnames or [])[:nargs]
-        if len(names) < nargs or not all(names):
-            continue  # PostgREST only exposes functions with named parameters
-        params = tuple(Param(names[i], argtypes[i], i >= nargs - ndefaults) for i in range(nargs))
+        unnamed = nargs == 1 and not any(names) and argtypes[0] in ("json", "jsonb")
+        if not unnamed and (len(names) < nargs or not all(names)):
+            continue  # PostgREST exposes functions with named parameters, and these
+        params = tuple(Param(names[i] if names else "", argtypes[i], i >= nargs - ndefaults)
+                       for i in range(nargs))
         found.append(FunctionInfo(schema, name, params, vol, retset, void, composite,
-                                  table))
+                                  table, unnamed))
     return found
 
 
@@ -278,8 +288,31 @@ class _Request:
     def authenticated(self) -> bool:
         return self.role != "anon"
 
-    def pick(self, candidates: list[FunctionInfo]) -> FunctionInfo | None:
-        return next((f for f in candidates if f.accepts(set(self.args))), None)
+    def pick(self, candidates: list[FunctionInfo]) -> FunctionInfo | RpcResponse:
+        """The one function these arguments call (`Plan.findProc`): the one whose named
+        parameters they fit, else the one whose single unnamed json or jsonb parameter
+        takes a POST's JSON body; none is 404 `PGRST202`, several 300 `PGRST203` (listed
+        by signature; PostgREST lists them in its cache's order)."""
+        keys = set(self.args)
+        fitting = [f for f in candidates if f.accepts(keys)] or [
+            f for f in candidates if f.unnamed and self.method == "POST"
+            and self.media in ("application/json", "")]
+        if len(fitting) == 1:
+            return fitting[0]
+        if not fitting:
+            return self.not_found(candidates)
+        return _error_response(300, {
+            "code": "PGRST203",
+            "message": "Could not choose the best candidate function between: "
+                       + ", ".join(sorted(f.described() for f in fitting)),
+            "details": None,
+            "hint": "Try renaming the parameters or the function itself in the database so"
+                    " function overloading can be resolved"})
+
+    @property
+    def media(self) -> str:
+        """The body's media type, lower case without parameters."""
+        return self.headers.get("content-type", "application/json").split(";")[0].strip().lower()
 
     def not_found(self, candidates: list[FunctionInfo]) -> RpcResponse:
         """PostgREST's `NoRpc` error (`Error.hs`: its message, details and hint)."""
@@ -292,8 +325,7 @@ class _Request:
             hint = f"Perhaps you meant to call the function {qualified}({params})"
         searched = (f" with parameter{'s' if len(names) > 1 else ''} {listed}" if names
                     else " without parameters")
-        media = self.headers.get("content-type", "application/json").split(";")[0]
-        if self.method == "POST" and media.strip().lower() in ("application/json", ""):
+        if self.method == "POST" and self.media in ("application/json", ""):
             searched += " or with a single unnamed json/jsonb parameter"
         return _error_response(404, {
             "code": "PGRST202",
@@ -327,8 +359,10 @@ class _Request:
         )
 
     def statement(self, info: FunctionInfo, csv: bool = False) -> wire.Step:
-        keys = tuple(self.args)
-        return _rendered(info, keys, csv), ((json.dumps(self.args).encode(),) if keys else ())
+        # an unnamed parameter's call is the same whatever the body's keys
+        keys = () if info.unnamed else tuple(self.args)
+        sent = keys or info.unnamed
+        return _rendered(info, keys, csv), ((json.dumps(self.args).encode(),) if sent else ())
 
 
 _rendered_cache: dict[tuple[FunctionInfo, tuple[str, ...], bool], bytes] = {}
@@ -346,6 +380,10 @@ def _rendered(info: FunctionInfo, keys: tuple[str, ...], csv: bool) -> bytes:
 def _call_parts(info: FunctionInfo, keys: list[str]) -> tuple[sql.Composed, sql.Composable]:
     """The function called with the request's arguments by name, and where those come from
     (the JSON body typed by `json_to_record`)."""
+    if info.unnamed:  # the whole body (`JsonArgs`), given as one positional argument
+        return (sql.SQL("{}($1::{})").format(sql.Identifier(info.schema, info.name),
+                                              sql.SQL(info.params[0].type)),
+                sql.SQL("(select) as a"))
     by_name = {p.name: p for p in info.params}
     call_expr = sql.SQL("{}({})").format(
         sql.Identifier(info.schema, info.name),
@@ -580,8 +618,8 @@ def _plan(request: _Request, candidates: list[FunctionInfo],
           settings: dict[str, dict[str, str]], csv: bool = False
           ) -> tuple[FunctionInfo, Statements] | RpcResponse:
     info = request.pick(candidates)
-    if info is None:
-        return request.not_found(candidates)
+    if isinstance(info, RpcResponse):
+        return info
     return info, Statements(request.context(info, settings), request.statement(info, csv))
 
 
@@ -735,8 +773,7 @@ async def apick(conn: psycopg.AsyncConnection[Any], schema: str, function: str,
         candidates, _ = await _alookup(conn, request)
     except psycopg.Error as exc:
         return _pg_error_response(exc.diag, request.authenticated)
-    picked = request.pick(candidates)
-    return request.not_found(candidates) if picked is None else picked
+    return request.pick(candidates)
 
 
 async def afind(conn: psycopg.AsyncConnection[Any], schema: str, function: str,

@@ -37,6 +37,9 @@ create function add_books(titles text[]) returns setof books language sql as $$
   select greatest(100, (select max(id) from books)) + i, t
     from unnest(titles) with ordinality u(t, i)
   returning * $$;
+create function echo(json) returns json language sql as $$ select $1 $$;
+create function pick(a int) returns text language sql as $$ select 'integer' $$;
+create function pick(a text) returns text language sql as $$ select 'text' $$;
 insert into authors values (1, 'Ursula'), (2, 'Stanislaw');
 insert into books values (1, 'The Dispossessed', 1974, 1), (2, 'The Lathe of Heaven', 1971, 1),
                          (3, 'Solaris', 1961, 2), (4, 'The Cyberiad', 1965, 2);
@@ -162,3 +165,20 @@ def test_supabase_py_filters_orders_and_limits_a_functions_rows(probe: ServerThr
     answer = (client.rpc("search_books", {"q": "the"}).select("title").gte("year", 1970)
               .order("year").limit(1).execute())
     assert answer.data == [{"title": "The Lathe of Heaven"}]
+
+
+def test_a_single_unnamed_json_parameter_takes_the_whole_body(rest: httpx.Client) -> None:
+    body = {"any": ["keys", 1], "at": {"all": None}}
+    assert _ok(rest.post("/rpc/echo", json=body)) == body
+    assert _ok(rest.post("/rpc/echo", json={})) == {}
+    # a GET has no body to give it
+    pgrst_error(rest.get("/rpc/echo"), 404, "PGRST202")
+
+
+def test_overloads_that_fit_the_same_arguments_are_300_pgrst203(rest: httpx.Client) -> None:
+    both = pgrst_error(rest.post("/rpc/pick", json={"a": 1}), 300, "PGRST203")
+    assert both["message"] == (
+        "Could not choose the best candidate function between:"
+        f" {SCHEMA}.pick(a => integer), {SCHEMA}.pick(a => text)")
+    assert both["hint"] == ("Try renaming the parameters or the function itself in the"
+                            " database so function overloading can be resolved")

@@ -1594,7 +1594,8 @@ class TableEndpoint:
         if (strict := preferences.refusal(function=not picked.returns_set)) is not None:
             raise strict
         source = FunctionSource(rpc.call_source(picked, list(args)),
-                                json.dumps(args) if args else None, not picked.returns_set)
+                                json.dumps(args) if args or picked.unnamed else None,
+                                not picked.returns_set)
         sql_text, params, _ = _statement(catalog, table, read, preferences.count,
                                          self.max_rows, media, source)
         statement = (sql_text, [p.encode() for p in params])
