@@ -33,7 +33,7 @@ create view projects_view_view as select id as project, name from projects_view;
 create view tasks_view as select id as task_id, name, project_id, project_id as project
   from tasks;
 -- a subquery's own target list comes first in the rule's text; names that need escaping
-create view odd as select p.id as "the id (p", p.client_id as "client }}id"
+create view odd as select p.id as "id(p", p.client_id as "client(id"
   from (select * from projects where id > 1) p;
 create view client_totals as
   select client_id, count(*) as n from projects group by client_id;
@@ -95,9 +95,9 @@ def test_a_view_embeds_and_is_embedded_by_the_keys_of_the_tables_under_it(
 
 def test_the_outer_query_of_a_view_counts_whatever_its_columns_are_called(
         rest: httpx.Client) -> None:
-    rows = get_json(rest, "/odd", select='"the id (p",clients(name)', order='"the id (p"')
-    assert rows == [{"the id (p": 2, "clients": {"name": "Microsoft"}},
-                    {"the id (p": 3, "clients": {"name": "Apple"}}]
+    rows = get_json(rest, "/odd", select='"id(p",clients(name)', order='"id(p"')
+    assert rows == [{"id(p": 2, "clients": {"name": "Microsoft"}},
+                    {"id(p": 3, "clients": {"name": "Apple"}}]
     assert "PUT" in rest.options("/odd").headers["allow"].split(",")
 
 

@@ -14,6 +14,7 @@ its primary key takes the first.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -97,6 +98,8 @@ class ForeignKey:
 
 
 _ENTRY_FIELDS = frozenset({"resno", "resorigtbl", "resorigcol", "resjunk"})
+# what the scan stops at: an escaped character, a bracket, a field's name and its value
+_TOKEN = re.compile(r"\\.|[(){}]|:([A-Za-z_]+)\s+((?:\\.|[^\s(){}\\])*)")
 
 
 def target_entries(tree: str) -> list[tuple[int, int, int]]:
@@ -104,14 +107,11 @@ def target_entries(tree: str) -> list[tuple[int, int, int]]:
     the `pg_node_tree` text of a view's rule (fields at the query's own level; names in it
     escape their delimiters with a backslash); junk entries left out."""
     out: list[tuple[int, int, int]] = []
-    depth, i, size = 0, 0, len(tree)
+    depth = 0
     listing = False
     entry: dict[str, str] = {}
-    while i < size:
-        char = tree[i]
-        if char == "\\":
-            i += 2
-            continue
+    for token in _TOKEN.finditer(tree):
+        char = token.group(0)[0]
         if char in "({":
             depth += 1
         elif char in ")}":
@@ -124,26 +124,13 @@ def target_entries(tree: str) -> list[tuple[int, int, int]]:
             elif listing and depth < 3:
                 break
         elif char == ":":
-            end = i + 1
-            while end < size and not tree[end].isspace():
-                end += 1
-            name = tree[i + 1:end]
+            name = token.group(1)
             if depth == 2 and listing:
                 break  # the list was empty (`<>`): the query's next field
             if depth == 2 and name == "targetList":
                 listing = True
             elif listing and depth == 4 and name in _ENTRY_FIELDS:
-                start = end
-                while start < size and tree[start].isspace():
-                    start += 1
-                stop = start
-                while stop < size and not tree[stop].isspace() and tree[stop] not in ")}":
-                    stop += 1
-                entry[name] = tree[start:stop]
-                end = stop
-            i = end
-            continue
-        i += 1
+                entry[name] = token.group(2)
     return out
 
 
@@ -151,20 +138,28 @@ def _view_origins(views: Sequence[Sequence[Any]], schema: str
                   ) -> dict[str, dict[tuple[int, int], list[str]]]:
     """Per view of `schema`, the table columns (oid, number) it carries and, for each, its
     columns that carry it (in their order)."""
-    entries = {int(oid): {resno: (table, column) for resno, table, column
-                          in target_entries(str(tree))}
-               for oid, _, _, tree, _, _ in views}
+    trees = {int(oid): str(tree) for oid, _, _, tree, _, _ in views}
+    parsed: dict[int, dict[int, tuple[int, int]]] = {}
+
+    def entries(oid: int) -> dict[int, tuple[int, int]]:
+        """A view's columns' origins, read once and only when asked for: the extra search
+        path may hold large views no exposed view is over."""
+        if oid not in parsed:
+            parsed[oid] = {resno: (table, column)
+                           for resno, table, column in target_entries(trees[oid])}
+        return parsed[oid]
+
     out: dict[str, dict[tuple[int, int], list[str]]] = {}
     for oid, view_schema, name, _, names, numbers in views:
         if view_schema != schema:
             continue
         carried: dict[tuple[int, int], list[str]] = {}
         for column, number in zip(names, numbers, strict=True):
-            origin = entries[int(oid)].get(number)
+            origin = entries(int(oid)).get(number)
             seen = {int(oid)}
-            while origin is not None and origin[0] in entries and origin[0] not in seen:
+            while origin is not None and origin[0] in trees and origin[0] not in seen:
                 seen.add(origin[0])  # a view under it: its own column's origin
-                origin = entries[origin[0]].get(origin[1])
+                origin = entries(origin[0]).get(origin[1])
             if origin is not None and origin[0]:
                 carried.setdefault(origin, []).append(str(column))
         out[str(name)] = carried
