@@ -182,7 +182,8 @@ def schema_keys(schema: str, constraints: Sequence[Sequence[Any]],
                 views: Sequence[Sequence[Any]]
                 ) -> tuple[list[ForeignKey], dict[str, list[str]]]:
     """The schema's foreign keys (between its tables, and those its views carry:
-    `addViewM2OAndO2ORels`) and its views' primary keys (`addViewPrimaryKeys`)."""
+    `addViewM2OAndO2ORels`) and its relations' primary keys (its tables' own, in key order,
+    and those its views carry: `addViewPrimaryKeys`)."""
     keys = [Key.of(row) for row in constraints]
     origins = _view_origins(views, schema)
     foreign_keys: list[ForeignKey] = []
@@ -211,6 +212,8 @@ def schema_keys(schema: str, constraints: Sequence[Sequence[Any]],
                          for view, mine in referencing for other, theirs in referenced]
     primary_keys: dict[str, list[str]] = {}
     for key in (k for k in keys if k.kind == "p"):
+        if key.table[1] == schema:
+            primary_keys[key.table[2]] = list(key.columns)
         for view, carried in origins.items():
             choices = [carried.get((key.table[0], number)) for number in key.numbers]
             if key.numbers and all(choices):

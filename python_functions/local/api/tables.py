@@ -136,9 +136,7 @@ from python_functions.local.api.rest import (
 
 _COLUMNS_QUERY = """
 select c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
-       case when a.attgenerated = '' then pg_get_expr(d.adbin, d.adrelid) end,
-       exists (select from pg_constraint k where k.conrelid = c.oid and k.contype = 'p'
-                                             and a.attnum = any (k.conkey))
+       case when a.attgenerated = '' then pg_get_expr(d.adbin, d.adrelid) end
   from pg_class c join pg_namespace n on n.oid = c.relnamespace
   left join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
   left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
@@ -1664,17 +1662,13 @@ class TableEndpoint:
                 return RestError(missing.status, missing.body, missing.headers)
             tables: dict[str, dict[str, str]] = {}
             defaults: dict[str, dict[str, str]] = {}
-            primary_keys: dict[str, list[str]] = {}
-            for relation, column, kind, default, in_key in rows:
+            for relation, column, kind, default in rows:
                 columns = tables.setdefault(str(relation), {})
                 if column is not None:
                     columns[str(column)] = str(kind)
                 if default is not None:
                     defaults.setdefault(str(relation), {})[str(column)] = str(default)
-                if in_key:
-                    primary_keys.setdefault(str(relation), []).append(str(column))
-            foreign_keys, view_keys = schema_keys(schema, constraints, views)
-            primary_keys.update(view_keys)
+            foreign_keys, primary_keys = schema_keys(schema, constraints, views)
             catalog = Catalog(schema, tables,
                               _relationships(foreign_keys, primary_keys, computed),
                               defaults, primary_keys)
