@@ -37,8 +37,9 @@ def test_a_database_that_does_not_answer_gets_a_hint() -> None:
 def test_a_misspelled_argument_is_404_with_the_functions_parameters(api: Api,
                                                                     alice: User) -> None:
     body = assert_error(api("pullups.fail_session", alice, sesion_id="x"), 404, "PGRST202")
+    # PostgREST's hint lists the parameters sorted by name (`noRpcHint`)
     assert body["hint"] == ("Perhaps you meant to call the function"
-                            " pullups.fail_session(session_id, reason)")
+                            " pullups.fail_session(reason, session_id)")
 
 
 def test_the_documented_offline_provider_entry_point_serves_its_models() -> None:

@@ -27,9 +27,11 @@ as PostgREST does per request (docs.postgrest.org, "Transactions" and "Functions
     `42P01` 404, `P0001` 400, other `P0*` 500, `08*` and `57P01` (the server shutting down)
     503, `21000` 500, a JWT role that does not exist 401, ... with the body
     `{code, message, details, hint}`;
-  - a function the schema cache does not know is 404 `PGRST202`, like PostgREST's; one
-    with a single unnamed json/jsonb parameter takes a POST's whole body when no named
-    one fits; overloads that fit the same arguments are 300 `PGRST203` (`findProc`);
+  - a function the schema cache does not know is 404 `PGRST202`, like PostgREST's, its
+    hint a close name (`fuzzy`); one with a single unnamed parameter takes a POST's whole
+    body when no named one fits: a JSON body for json/jsonb, the body as it is (`raw`) for
+    text (`text/plain`), xml (`text/xml`) and bytea (`application/octet-stream`);
+    overloads that fit the same arguments are 300 `PGRST203` (`findProc`);
   - `acall(..., csv=True)`: the body is PostgREST's `text/csv` of the rows (the local
     API's answer to `Accept: text/csv`);
   - arguments nested deeper than 64 levels are refused with 400 `PGRST102` (invalid body)
@@ -64,7 +66,7 @@ import psycopg
 from psycopg import sql
 from psycopg.errors import Diagnostic
 
-from python_functions.db import wire
+from python_functions.db import fuzzy, wire
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
@@ -141,18 +143,41 @@ class FunctionInfo:
     returns_composite: bool  # a row type or `record` (OUT/TABLE parameters): no pgrst_scalar
     # the relation of its schema whose rows it returns (`funcTableName`), if any
     returns_table: str | None = None
-    unnamed: bool = False  # its one parameter has no name: it takes a POST's whole JSON body
+    unnamed: bool = False  # its one parameter has no name: it takes a POST's whole body
 
     def accepts(self, keys: set[str]) -> bool:
         names = {p.name for p in self.params}
         required = {p.name for p in self.params if not p.has_default}
         return not self.unnamed and keys <= names and required <= keys
 
+    def takes(self, media: str) -> bool:
+        """Whether its one unnamed parameter takes a POST's body of this media type."""
+        return self.unnamed and self.params[0].type in _BODY_TYPES.get(media, ())
+
+    def argument(self, args: Mapping[str, Any], raw: bytes | None) -> bytes:
+        """Its one unnamed parameter's value, as Postgres reads it (text format): the
+        JSON arguments, or the raw body (bytea's in hex)."""
+        kind = self.params[0].type
+        if kind in ("json", "jsonb"):
+            return json.dumps(args).encode()
+        if kind == "bytea":
+            return b"\\x" + (raw or b"").hex().encode()
+        return raw or b""
+
     def described(self) -> str:
         """How PostgREST's `PGRST203` names it."""
         params = ", ".join(f"{p.name} => {p.type}" for p in self.params)
         return f"{self.schema}.{self.name}({params})"
 
+
+# The body a POST sends a function's one unnamed parameter, by its media type and the
+# parameter's type (`findProc`'s `hasSingleUnnamedParam`); no Content-Type is JSON.
+_BODY_TYPES = {
+    "application/json": ("json", "jsonb"), "": ("json", "jsonb"), "text/plain": ("text",),
+    "text/xml": ("xml",), "application/octet-stream": ("bytea",),
+}
+RAW_MEDIA = ("text/plain", "text/xml", "application/octet-stream")
+_UNNAMED_TYPES = ("json", "jsonb", "text", "xml", "bytea")
 
 _CATALOG_QUERY = """
 select p.pronargs, p.pronargdefaults, p.proargnames, p.proargmodes,
@@ -165,6 +190,23 @@ select p.pronargs, p.pronargdefaults, p.proargnames, p.proargmodes,
   from pg_proc p join pg_namespace n on n.oid = p.pronamespace
   join pg_type t on t.oid = p.prorettype
  where n.nspname = %s and p.proname = %s and p.prokind = 'f'
+"""
+
+# The names of a schema's functions, for a 404's hint: those of `allFunctions` (v16.1), as
+# its `callable` picks them (not trigger functions; no unnamed parameter, or one whose first
+# parameter is of a type that takes a body).
+_NAMES_QUERY = """
+select distinct p.proname
+  from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+ where n.nspname = %s and p.prokind = 'f' and p.prorettype <> 'trigger'::regtype
+   and (select case count(*) - count(a.name)
+                 when 0 then true
+                 when 1 then (array_agg(a.type))[1] in ('bytea'::regtype, 'json'::regtype,
+                                                       'jsonb'::regtype, 'text'::regtype,
+                                                       'xml'::regtype)
+                 else false end
+          from unnest(p.proargnames, p.proargtypes::oid[], p.proargmodes) as a(name, type, mode)
+         where a.type is not null)
 """
 
 # Per role, its settings for this database (database-specific ones win over global ones).
@@ -232,7 +274,7 @@ def _functions_from_rows(schema: str, name: str, rows: list[tuple[Any, ...]]
         if argmodes and any(m not in ("i", "b", "v") for m in argmodes[:nargs]):
             continue  # OUT/TABLE params come after the inputs; inputs only here
         names = list(argnames or [])[:nargs]
-        unnamed = nargs == 1 and not any(names) and argtypes[0] in ("json", "jsonb")
+        unnamed = nargs == 1 and not any(names) and argtypes[0] in _UNNAMED_TYPES
         if not unnamed and (len(names) < nargs or not all(names)):
             continue  # PostgREST exposes functions with named parameters, and these
         params = tuple(Param(names[i] if names else "", argtypes[i], i >= nargs - ndefaults)
@@ -270,15 +312,17 @@ class _Request:
     headers: dict[str, str]
     method: str
     settings: dict[str, str]
+    raw: bytes | None = None  # a POST's body of one of RAW_MEDIA, as it came
 
     @classmethod
     def build(cls, schema: str, function: str, args: Mapping[str, Any] | None,
               claims: Mapping[str, Any] | None, headers: Mapping[str, str] | None,
-              method: str, settings: Mapping[str, str] | None = None) -> _Request:
+              method: str, settings: Mapping[str, str] | None = None,
+              raw: bytes | None = None) -> _Request:
         return cls(schema, function, dict(args or {}),
                    dict(claims) if claims is not None else {"role": "anon"},
                    {k.lower(): v for k, v in (headers or {}).items()}, method.upper(),
-                   dict(settings or {}))
+                   dict(settings or {}), raw)
 
     @property
     def role(self) -> str:
@@ -290,13 +334,14 @@ class _Request:
 
     def pick(self, candidates: list[FunctionInfo]) -> FunctionInfo | RpcResponse:
         """The one function these arguments call (`Plan.findProc`): the one whose named
-        parameters they fit, else the one whose single unnamed json or jsonb parameter
-        takes a POST's JSON body; none is 404 `PGRST202`, several 300 `PGRST203` (listed
-        by signature; PostgREST lists them in its cache's order)."""
+        parameters they fit (one without parameters takes no raw body), else the one whose
+        single unnamed parameter takes a POST's body of its media type; none is 404
+        `PGRST202`, several 300 `PGRST203` (listed by signature; PostgREST lists them in its
+        cache's order)."""
         keys = set(self.args)
-        fitting = [f for f in candidates if f.accepts(keys)] or [
-            f for f in candidates if f.unnamed and self.method == "POST"
-            and self.media in ("application/json", "")]
+        raw = self.sends_raw
+        fitting = [f for f in candidates if f.accepts(keys) and (f.params or not raw)] or [
+            f for f in candidates if self.method == "POST" and f.takes(self.media)]
         if len(fitting) == 1:
             return fitting[0]
         if not fitting:
@@ -314,15 +359,36 @@ class _Request:
         """The body's media type, lower case without parameters."""
         return self.headers.get("content-type", "application/json").split(";")[0].strip().lower()
 
-    def not_found(self, candidates: list[FunctionInfo]) -> RpcResponse:
-        """PostgREST's `NoRpc` error (`Error.hs`: its message, details and hint)."""
+    @property
+    def sends_raw(self) -> bool:
+        """A POST whose body goes to a function as it is (text, xml or bytes)."""
+        return self.method == "POST" and self.media in RAW_MEDIA
+
+    def not_found(self, candidates: list[FunctionInfo], functions: Sequence[str] = ()
+                  ) -> RpcResponse:
+        """PostgREST's `NoRpc` error (`Error.hs`: its message, details and hint). The hint
+        is the closest of the function's parameter lists (`candidates`), else the closest
+        name among the schema's `functions`; none for a raw body."""
         names = sorted(self.args)
         listed = ", ".join(names)
         qualified = f"{self.schema}.{self.function}"
-        hint = None
-        if candidates:  # as PostgREST: name the function's parameters
-            params = ", ".join(p.name for p in candidates[0].params)
-            hint = f"Perhaps you meant to call the function {qualified}({params})"
+        if self.sends_raw:
+            kind = _BODY_TYPES[self.media][0]
+            return _error_response(404, {
+                "code": "PGRST202",
+                "message": f"Could not find the function {qualified} in the schema cache",
+                "details": f"Searched for the function {qualified} with a single unnamed"
+                           f" {kind} parameter, but no matches were found in the schema cache.",
+                "hint": None,
+            })
+        if candidates:  # `noRpcHint`: the parameter lists, each as its sorted names
+            close = fuzzy.closest(
+                ("(" + ", ".join(sorted(p.name for p in f.params)) + ")" for f in candidates),
+                f"({listed})")
+            hint = close and f"Perhaps you meant to call the function {qualified}{close}"
+        else:
+            close = fuzzy.closest(functions, self.function, fuzzy.TABLE_OR_FUNCTION)
+            hint = close and f"Perhaps you meant to call the function {self.schema}.{close}"
         searched = (f" with parameter{'s' if len(names) > 1 else ''} {listed}" if names
                     else " without parameters")
         if self.method == "POST" and self.media in ("application/json", ""):
@@ -359,10 +425,10 @@ class _Request:
         )
 
     def statement(self, info: FunctionInfo, csv: bool = False) -> wire.Step:
-        # an unnamed parameter's call is the same whatever the body's keys
-        keys = () if info.unnamed else tuple(self.args)
-        sent = keys or info.unnamed
-        return _rendered(info, keys, csv), ((json.dumps(self.args).encode(),) if sent else ())
+        if info.unnamed:  # the same call whatever the body holds
+            return _rendered(info, (), csv), (info.argument(self.args, self.raw),)
+        keys = tuple(self.args)
+        return _rendered(info, keys, csv), ((json.dumps(self.args).encode(),) if keys else ())
 
 
 _rendered_cache: dict[tuple[FunctionInfo, tuple[str, ...], bool], bytes] = {}
@@ -380,7 +446,7 @@ def _rendered(info: FunctionInfo, keys: tuple[str, ...], csv: bool) -> bytes:
 def _call_parts(info: FunctionInfo, keys: list[str]) -> tuple[sql.Composed, sql.Composable]:
     """The function called with the request's arguments by name, and where those come from
     (the JSON body typed by `json_to_record`)."""
-    if info.unnamed:  # the whole body (`JsonArgs`), given as one positional argument
+    if info.unnamed:  # the whole body (`JsonArgs`, `RawPay`), one positional argument
         return (sql.SQL("{}($1::{})").format(sql.Identifier(info.schema, info.name),
                                               sql.SQL(info.params[0].type)),
                 sql.SQL("(select) as a"))
@@ -653,7 +719,10 @@ def call(
     if _too_deep(request.args):
         return _too_deep_response()
     try:
-        planned = _plan(request, *_lookup(conn, request))
+        candidates, settings = _lookup(conn, request)
+        if not candidates:  # an unknown name: the hint names a close one
+            return request.not_found([], _names(conn.execute(_NAMES_QUERY, (schema,))))
+        planned = _plan(request, candidates, settings)
         if isinstance(planned, RpcResponse):
             return planned
         info, sent = planned
@@ -676,15 +745,21 @@ async def acall(
     method: str = "POST",
     csv: bool = False,
     settings: Mapping[str, str] | None = None,
+    raw: bytes | None = None,
 ) -> RpcResponse:
     """`call` over an async connection (the AI service's pool). `csv`: the rows as
     PostgREST answers `Accept: text/csv` (the body is then the CSV text). `settings`: more
-    transaction-local settings, applied after the role's (`timezone` of `Prefer`)."""
-    request = _Request.build(schema, function, args, claims, headers, method, settings)
+    transaction-local settings, applied after the role's (`timezone` of `Prefer`). `raw`: a
+    POST's body of one of RAW_MEDIA (its `Content-Type` in `headers`), for a function whose
+    one unnamed parameter takes it."""
+    request = _Request.build(schema, function, args, claims, headers, method, settings, raw)
     if _too_deep(request.args):
         return _too_deep_response()
     try:
-        planned = _plan(request, *await _alookup(conn, request), csv)
+        candidates, role_settings = await _alookup(conn, request)
+        if not candidates:  # an unknown name: the hint names a close one
+            return request.not_found([], await _anames(conn, schema))
+        planned = _plan(request, candidates, role_settings, csv)
         if isinstance(planned, RpcResponse):
             return planned
         info, sent = planned
@@ -765,12 +840,15 @@ async def acandidates(conn: psycopg.AsyncConnection[Any], schema: str, function:
 
 async def apick(conn: psycopg.AsyncConnection[Any], schema: str, function: str,
                 args: Mapping[str, Any] | None = None, method: str = "POST",
-                headers: Mapping[str, str] | None = None) -> FunctionInfo | RpcResponse:
-    """The function of that name these arguments call, else PostgREST's 404 `PGRST202`
-    (or the error reading the catalog answers)."""
-    request = _Request.build(schema, function, args, None, headers, method)
+                headers: Mapping[str, str] | None = None, raw: bytes | None = None
+                ) -> FunctionInfo | RpcResponse:
+    """The function of that name these arguments (or this `raw` body) call, else
+    PostgREST's 404 `PGRST202` (or the error reading the catalog answers)."""
+    request = _Request.build(schema, function, args, None, headers, method, raw=raw)
     try:
         candidates, _ = await _alookup(conn, request)
+        if not candidates:
+            return request.not_found([], await _anames(conn, schema))
     except psycopg.Error as exc:
         return _pg_error_response(exc.diag, request.authenticated)
     return request.pick(candidates)
@@ -778,11 +856,22 @@ async def apick(conn: psycopg.AsyncConnection[Any], schema: str, function: str,
 
 async def afind(conn: psycopg.AsyncConnection[Any], schema: str, function: str,
                 args: Mapping[str, Any] | None = None, method: str = "POST",
-                headers: Mapping[str, str] | None = None) -> RpcResponse | None:
+                headers: Mapping[str, str] | None = None, raw: bytes | None = None
+                ) -> RpcResponse | None:
     """PostgREST's 404 `PGRST202` when no function of that name takes these arguments, else
     None (nothing is called): what it answers before it looks at the `Accept` header."""
-    picked = await apick(conn, schema, function, args, method, headers)
+    picked = await apick(conn, schema, function, args, method, headers, raw)
     return picked if isinstance(picked, RpcResponse) else None
+
+
+def _names(cursor: psycopg.Cursor[Any]) -> list[str]:
+    return [str(row[0]) for row in cursor.fetchall()]
+
+
+async def _anames(conn: psycopg.AsyncConnection[Any], schema: str) -> list[str]:
+    """The schema's function names (`_NAMES_QUERY`), read for an unknown name's hint."""
+    return [str(row[0]) for row in
+            await (await conn.execute(_NAMES_QUERY, (schema,))).fetchall()]
 
 
 async def _alookup(conn: psycopg.AsyncConnection[Any], request: _Request

@@ -38,6 +38,8 @@ create function add_books(titles text[]) returns setof books language sql as $$
     from unnest(titles) with ordinality u(t, i)
   returning * $$;
 create function echo(json) returns json language sql as $$ select $1 $$;
+create function titled(text) returns setof books
+  language sql stable as $$ select * from books where title ilike '%' || $1 || '%' $$;
 create function pick(a int) returns text language sql as $$ select 'integer' $$;
 create function pick(a text) returns text language sql as $$ select 'text' $$;
 insert into authors values (1, 'Ursula'), (2, 'Stanislaw');
@@ -173,6 +175,18 @@ def test_a_single_unnamed_json_parameter_takes_the_whole_body(rest: httpx.Client
     assert _ok(rest.post("/rpc/echo", json={})) == {}
     # a GET has no body to give it
     pgrst_error(rest.get("/rpc/echo"), 404, "PGRST202")
+
+
+def test_a_raw_text_body_calls_a_function_whose_rows_the_query_shapes(
+        rest: httpx.Client) -> None:
+    answer = rest.post("/rpc/titled", content=b"the", params={
+        "select": "title,authors(name)", "year": "gt.1970", "order": "year"},
+        headers={"Content-Type": "text/plain"})
+    assert _ok(answer) == [{"title": "The Lathe of Heaven", "authors": {"name": "Ursula"}},
+                           {"title": "The Dispossessed", "authors": {"name": "Ursula"}}]
+    invalid = rest.post("/rpc/titled", content=b"\xff", params={"select": "id"},
+                        headers={"Content-Type": "text/plain"})
+    pgrst_error(invalid, 400, "22021")  # Postgres' own refusal of the bytes, as PostgREST's
 
 
 def test_overloads_that_fit_the_same_arguments_are_300_pgrst203(rest: httpx.Client) -> None:

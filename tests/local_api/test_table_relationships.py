@@ -202,6 +202,7 @@ def test_foreign_keys_outside_the_junctions_key_make_no_many_to_many(rest: httpx
     assert hinted["details"] == ("Searched for a foreign key relationship between 'users' and"
                                  " 'tasks' using the hint 'assignments' in the schema"
                                  f" '{SCHEMA}', but no matches were found.")
+    assert hinted["hint"] is None  # `tasks` is one of the tables users embed: no other name
 
 
 def test_a_table_embeds_itself_as_children_by_name_and_as_parent_by_column(

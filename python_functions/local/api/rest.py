@@ -18,8 +18,10 @@ What it does, each as PostgREST does it (read in its source at v16.1,
   default); another is 406 `PGRST106` with the hint listing the exposed ones. With several
   exposed schemas the answer carries `Content-Profile` (`Response.profileHeader`).
 * Body (`ApiRequest.Payload`): JSON (or `application/x-www-form-urlencoded`, whose values are
-  strings); unparsable JSON or a non-object is 400 `PGRST102` "Empty or invalid json"; another
-  content type is 400 `PGRST102` "Content-Type not acceptable: ...".
+  strings); unparsable JSON or a non-object is 400 `PGRST102` "Empty or invalid json";
+  `text/plain`, `text/xml` and `application/octet-stream` go as they are to a function whose
+  one unnamed parameter is text, xml or bytea (404 `PGRST202` without one); another content
+  type is 400 `PGRST102` "Content-Type not acceptable: ...".
 * Role (`Auth.Jwt`): from the JWT in `Authorization: Bearer`, else (the Supabase gateway's
   part) the JWT in the `apikey` header, HS256 with the project's secret; its `role` claim,
   `anon` without one. A token that cannot be decoded is 401 `PGRST301`, one whose claims fail
@@ -451,38 +453,42 @@ class RpcEndpoint:
         role = claims.get("role")
         return {**claims, "role": role if isinstance(role, str) and role else "anon"}
 
-    async def _args(self, request: Request) -> dict[str, Any]:
+    async def _args(self, request: Request) -> tuple[dict[str, Any], bytes | None]:
         if request.method in ("GET", "HEAD"):
-            return query_arguments(request.url.query)
+            return query_arguments(request.url.query), None
         return await self.body_arguments(request)
 
-    async def body_arguments(self, request: Request) -> dict[str, Any]:
-        """A POST's arguments: its JSON object, or its form's fields."""
+    async def body_arguments(self, request: Request) -> tuple[dict[str, Any], bytes | None]:
+        """A POST's arguments: its JSON object, or its form's fields; or none and the body
+        as it came (`RawPay`), for a function's one unnamed text, xml or bytea parameter."""
         raw = await request.body()
         media = request.headers.get("content-type", "application/json").split(";")[0]
         media = media.strip().lower()
+        if media in rpc.RAW_MEDIA:
+            return {}, raw
         if media == "application/x-www-form-urlencoded":
-            return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+            return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)), None
         if media not in ("application/json", ""):
             raise pgrst_error(400, "PGRST102", f"Content-Type not acceptable: {media}")
         if not raw.strip():
-            return {}
+            return {}, None
         try:
             body = json.loads(raw)
         except (ValueError, RecursionError):
             body = None
         if not isinstance(body, dict):
             raise pgrst_error(400, "PGRST102", "Empty or invalid json")
-        return body
+        return body, None
 
     async def _not_found_or(self, refused: RestError, request: Request, schema: str,
-                            function: str, args: dict[str, Any]) -> RestError:
+                            function: str, args: dict[str, Any], raw: bytes | None
+                            ) -> RestError:
         """PostgREST looks the function up before it negotiates the answer's media type:
         an unknown function is its 404 whatever the `Accept` header says."""
         try:
             async with self.pool.connection() as conn:
                 missing = await rpc.afind(conn, schema, function, args, request.method,
-                                          dict(request.headers))
+                                          dict(request.headers), raw)
         except PoolTimeout:
             missing = rpc.unavailable()
         return refused if missing is None else RestError(missing.status, missing.body,
@@ -494,20 +500,21 @@ class RpcEndpoint:
             raise pgrst_error(405, "PGRST101", f"Cannot use the {method} method on RPC")
         schema, negotiated = self.schema_for(request)
         claims = self.claims_for(request)
-        args = await self._args(request)
+        args, raw = await self._args(request)
         function = request.path_params["function"]
         headers = dict(request.headers)
         media = negotiate(request.headers.get("accept"))
         if isinstance(media, RestError):
-            raise await self._not_found_or(media, request, schema, function, args)
+            raise await self._not_found_or(media, request, schema, function, args, raw)
         preferences = Preferences.parse(request.headers.getlist("prefer"))
         if (strict := preferences.refusal()) is not None:
-            raise await self._not_found_or(strict, request, schema, function, args)
+            raise await self._not_found_or(strict, request, schema, function, args, raw)
         try:
             async with self.pool.connection() as conn:
                 result = await rpc.acall(conn, schema, function, args, claims, headers,
                                          "GET" if method == "HEAD" else method,
-                                         csv=media.csv, settings=preferences.settings())
+                                         csv=media.csv, settings=preferences.settings(),
+                                         raw=raw)
         except PoolTimeout:
             result = rpc.unavailable()
         if not result.ok:  # errors: JSON, Proxy-Status, no profile (`Error.errorResponseFor`)

@@ -37,7 +37,7 @@ What it mirrors:
   `!inner` drops the rows without one, from the count too; a filter or
   `and`/`or` on `table.column` filters the embedded rows, and `table.order`, `table.limit`
   and `table.offset` order and cut them (`max_rows` at every level). No relationship is 400
-  `PGRST200` (its hint a close name, by `difflib`), more than one 300 `PGRST201` with each
+  `PGRST200` (its hint a close name, `db/fuzzy.py`), more than one 300 `PGRST201` with each
   listed in PostgREST's order; a filter on a table not
   embedded 400 `PGRST108`. A spread, `...table(...)`, puts its columns in the parent's
   row: a to-one one's values, a to-many one's as arrays in the embed's order (`ToManySpread`;
@@ -75,11 +75,11 @@ What it mirrors:
   one row, a write's then rolled back; `.csv()`; `nulls=stripped`); the
   `response.headers` and `response.status` a policy or trigger may set.
 * The errors: a relation the schema does not have is 404 `PGRST205` (the hint names a
-  close one, by `difflib` where PostgREST uses a fuzzy set: the same names, not always the
-  same pick); a query parameter that does not parse is 400 `PGRST100` with PostgREST's
-  message (the parser's `details` are worded differently); what Postgres refuses answers by
-  the RPC caller's SQLSTATE table (an unknown column 400 `42703`, a table or column the
-  role may not read or write 401/403 `42501`, a check constraint 400 `23514`).
+  close one, picked by PostgREST's fuzzy set, `db/fuzzy.py`); a query parameter that
+  does not parse is 400 `PGRST100` with PostgREST's message (the parser's `details` are
+  worded differently); what Postgres refuses answers by the RPC caller's SQLSTATE table
+  (an unknown column 400 `42703`, a table or column the role may not read or write
+  401/403 `42501`, a check constraint 400 `23514`).
 
 Aggregates (`count()`, `col.sum()`) are 400 `PGRST123`, as PostgREST's
 `db-aggregates-enabled` is off by default, on Supabase too. `order=rel(col)` sorts by a
@@ -101,7 +101,6 @@ primary key, as `allowH`).
 from __future__ import annotations
 
 import contextlib
-import difflib
 import json
 import re
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -114,7 +113,7 @@ from psycopg_pool import PoolTimeout
 from starlette.requests import Request
 from starlette.responses import Response
 
-from python_functions.db import rpc
+from python_functions.db import fuzzy, rpc
 from python_functions.local.api.keys import (
     CONSTRAINTS_QUERY,
     EXTRA_SEARCH_PATH,
@@ -570,17 +569,18 @@ class Catalog:
             + ". Find the desired relationship in the 'details' key.")
 
     def _no_relationship_hint(self, parent: str, target: str) -> str | None:
-        """`noRelBetweenHint`: another close name for the embedded table when `parent` has
-        relationships, else a close name for `parent` among the tables that have some.
-        PostgREST picks with a fuzzy set, this with `difflib`: the same names, not always
-        the same pick."""
-        foreign = {r.foreign for r in self.relationships if r.table == parent}
+        """`noRelBetweenHint`: when `parent` has relationships, the closest other name of
+        the tables they embed (none when `target` is one of them), else the closest name for
+        `parent` among the tables that have some (`fuzzy`, as PostgREST picks them)."""
+        foreign = [r.foreign for r in self.relationships if r.table == parent]
         if foreign:
-            wrong, names = target, foreign - {target}
+            wrong = target
+            close = next((name for score, name in fuzzy.scored(foreign, target)
+                          if score < 1.0), None)
         else:
-            wrong, names = parent, {r.table for r in self.relationships}
-        close = difflib.get_close_matches(wrong, sorted(names), n=1, cutoff=0.6)
-        return f"Perhaps you meant '{close[0]}' instead of '{wrong}'." if close else None
+            wrong = parent
+            close = fuzzy.closest([r.table for r in self.relationships], parent)
+        return f"Perhaps you meant '{close}' instead of '{wrong}'." if close else None
 
     def target(self, parent: str, embed: Embed) -> str:
         """The table `embed` reads from `parent`: its relationship's foreign table."""
@@ -1205,6 +1205,7 @@ class ReadRequest:
 
 
 # PostgREST's `db-aggregates-enabled` is off by default, and so on Supabase
+_MAX_TABLES_FOR_HINTS = 500  # `maxDbTablesForFuzzySearch`
 _AGGREGATES_OFF = pgrst_error(400, "PGRST123", "Use of aggregate functions is not allowed")
 
 
@@ -1571,12 +1572,13 @@ class TableEndpoint:
         if not read.shapes:
             return await self.rest.handle(request)
         claims = self.rest.claims_for(request)
-        args = read.arguments if by_get else await self.rest.body_arguments(request)
+        args, raw = (read.arguments, None) if by_get else \
+            await self.rest.body_arguments(request)
         headers = dict(request.headers)
         try:
             async with self.rest.pool.connection() as conn:
                 picked = await rpc.apick(conn, schema, function, args,
-                                         "GET" if by_get else method, headers)
+                                         "GET" if by_get else method, headers, raw)
         except PoolTimeout:
             picked = rpc.unavailable()
         if isinstance(picked, rpc.RpcResponse):
@@ -1591,12 +1593,14 @@ class TableEndpoint:
         preferences = Preferences.parse(request.headers.getlist("prefer"))
         if (strict := preferences.refusal(function=not picked.returns_set)) is not None:
             raise strict
-        source = FunctionSource(rpc.call_source(picked, list(args)),
-                                json.dumps(args) if args or picked.unnamed else None,
+        # a raw body's bytes go to Postgres as they came (invalid UTF-8 is its 22021)
+        argument = picked.argument(args, raw).decode("utf-8", "surrogateescape") \
+            if picked.unnamed else json.dumps(args) if args else None
+        source = FunctionSource(rpc.call_source(picked, list(args)), argument,
                                 not picked.returns_set)
         sql_text, params, _ = _statement(catalog, table, read, preferences.count,
                                          self.max_rows, media, source)
-        statement = (sql_text, [p.encode() for p in params])
+        statement = (sql_text, [p.encode("utf-8", "surrogateescape") for p in params])
         path = f"/rpc/{function}"
 
         def refused(result: Any) -> RestError | None:
@@ -1676,10 +1680,12 @@ class TableEndpoint:
                 self._catalogs[schema] = catalog
         if table in catalog.tables:
             return catalog
-        close = difflib.get_close_matches(table, list(catalog.tables), n=1, cutoff=0.75)
+        # `tableNotFoundHint`; PostgREST keeps no fuzzy index of a schema of 500 tables or more
+        close = fuzzy.closest(catalog.tables, table, fuzzy.TABLE_OR_FUNCTION) \
+            if len(catalog.tables) < _MAX_TABLES_FOR_HINTS else None
         return pgrst_error(404, "PGRST205",
                            f"Could not find the table '{schema}.{table}' in the schema cache",
-                           hint=f"Perhaps you meant the table '{schema}.{close[0]}'" if close
+                           hint=f"Perhaps you meant the table '{schema}.{close}'" if close
                            else None)
 
     async def _handle(self, request: Request) -> Response:

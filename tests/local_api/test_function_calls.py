@@ -1,0 +1,121 @@
+"""/rest/v1/rpc/{fn} as PostgREST v16.1 picks the function a request calls (`findProc`) and
+names it in a 404 (`NoRpc`): a body sent as it is to a function's one unnamed text, xml or
+bytea parameter (`RawPay`), and the close names its hints give (`noRpcHint`: a fuzzy set
+of the schema's function names, or of the function's parameter lists). The expected hints
+are the ones PostgREST's own spec gives for the same names (`RpcSpec.hs`)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from tests.http_fixtures import ServerThread
+from tests.local_api.conftest import pgrst_error, probe_api
+
+SCHEMA = "function_calls_probe"
+
+_OBJECTS = f"""
+begin;
+create schema {SCHEMA};
+set local search_path = {SCHEMA};
+create function unnamed_text_param(text) returns text language sql as $$ select $1 $$;
+create function unnamed_xml_param(xml) returns xml language sql as $$ select $1 $$;
+create function unnamed_bytea_param(bytea) returns text language sql
+  as $$ select length($1) || ' ' || md5($1) $$;
+create function unnamed_json_param(json) returns json language sql as $$ select $1 $$;
+create function unnamed_int_param(int) returns int language sql as $$ select $1 $$;
+create function sayhello(name text) returns text language sql as $$ select 'Hello, ' || name $$;
+create function add_them(a int, b int) returns int language sql as $$ select a + b $$;
+create function overloaded() returns int language sql as $$ select 1 $$;
+create function overloaded(a int, b int) returns int language sql as $$ select a + b $$;
+create function overloaded(a text, b text, c text) returns text language sql
+  as $$ select a || b || c $$;
+create function no_arguments() returns int language sql as $$ select 7 $$;
+create function optional(a int default 1) returns int language sql as $$ select a $$;
+grant usage on schema {SCHEMA} to anon;
+grant execute on all functions in schema {SCHEMA} to anon;
+commit;
+"""
+
+
+@pytest.fixture
+def probe(admin: psycopg.Connection[Any], database_url: str) -> Iterator[ServerThread]:
+    with probe_api(admin, database_url, SCHEMA, _OBJECTS) as server:
+        yield server
+
+
+def _raw(rest: httpx.Client, function: str, media: str, body: bytes) -> httpx.Response:
+    return rest.post(f"/rpc/{function}", content=body, headers={"Content-Type": media})
+
+
+def test_a_raw_body_goes_as_it_is_to_the_one_unnamed_parameter_of_its_type(
+        rest: httpx.Client) -> None:
+    text = _raw(rest, "unnamed_text_param", "text/plain; charset=utf-8", "zażółć {x}".encode())
+    assert (text.status_code, text.json()) == (200, "zażółć {x}")
+    note = b"<note><to>Jane</to></note>"
+    assert _raw(rest, "unnamed_xml_param", "text/xml", note).json() == note.decode()
+    data = bytes(range(256)) * 3  # not UTF-8: sent as bytes, not as text
+    answer = _raw(rest, "unnamed_bytea_param", "application/octet-stream", data)
+    assert answer.json() == f"{len(data)} {hashlib.md5(data).hexdigest()}"  # noqa: S324
+    assert _raw(rest, "unnamed_text_param", "text/plain", b"").json() == ""
+
+
+def test_what_postgres_refuses_in_a_raw_body_is_its_error(rest: httpx.Client) -> None:
+    pgrst_error(_raw(rest, "unnamed_xml_param", "text/xml", b"<"), 400, "2200N")
+    pgrst_error(_raw(rest, "unnamed_text_param", "text/plain", b"\xff\xfe"), 400, "22021")
+
+
+def test_a_raw_body_for_a_function_without_such_a_parameter_is_404_without_a_hint(
+        rest: httpx.Client) -> None:
+    for media, kind in (("text/plain", "text"), ("text/xml", "xml"),
+                        ("application/octet-stream", "bytea")):
+        body = pgrst_error(_raw(rest, "unnamed_int_param", media, b"1"), 404, "PGRST202")
+        assert body == {
+            "code": "PGRST202", "hint": None,
+            "message": f"Could not find the function {SCHEMA}.unnamed_int_param in the"
+                       " schema cache",
+            "details": f"Searched for the function {SCHEMA}.unnamed_int_param with a single"
+                       f" unnamed {kind} parameter, but no matches were found in the schema"
+                       " cache."}
+    # nor to one without parameters; one whose parameters all have defaults takes none
+    pgrst_error(_raw(rest, "no_arguments", "text/plain", b"x"), 404, "PGRST202")
+    assert _raw(rest, "optional", "text/plain", b"x").json() == 1
+    # a GET has no body: its Content-Type changes nothing
+    assert rest.get("/rpc/no_arguments", headers={"Content-Type": "text/plain"}).json() == 7
+    # nor does a JSON body reach a text parameter
+    pgrst_error(rest.post("/rpc/unnamed_text_param", json={"a": 1}), 404, "PGRST202")
+    assert rest.post("/rpc/unnamed_json_param", json={"a": [1]}).json() == {"a": [1]}
+
+
+def test_an_unknown_function_is_hinted_with_the_closest_name(rest: httpx.Client) -> None:
+    near = pgrst_error(rest.get("/rpc/sayhell"), 404, "PGRST202")
+    assert near == {
+        "code": "PGRST202",
+        "hint": f"Perhaps you meant to call the function {SCHEMA}.sayhello",
+        "message": f"Could not find the function {SCHEMA}.sayhell without parameters in the"
+                   " schema cache",
+        "details": f"Searched for the function {SCHEMA}.sayhell without parameters, but no"
+                   " matches were found in the schema cache."}
+    # the int function PostgREST cannot call is not in its cache: the closest callable name
+    unnamed = pgrst_error(rest.post("/rpc/unnamed_int_param", json={"x": 1, "y": 2}), 404,
+                          "PGRST202")
+    assert unnamed["hint"] == f"Perhaps you meant to call the function {SCHEMA}.unnamed_text_param"
+    assert pgrst_error(rest.get("/rpc/fakefunc"), 404, "PGRST202")["hint"] is None
+
+
+def test_a_known_function_is_hinted_with_its_closest_parameter_list(rest: httpx.Client) -> None:
+    def hint(path: str) -> Any:
+        return pgrst_error(rest.get(path), 404, "PGRST202")["hint"]
+
+    assert hint("/rpc/sayhello?nam=Peter") == \
+        f"Perhaps you meant to call the function {SCHEMA}.sayhello(name)"
+    assert hint("/rpc/add_them?a=1&b=2&smthelse=blabla") == \
+        f"Perhaps you meant to call the function {SCHEMA}.add_them(a, b)"
+    assert hint("/rpc/overloaded?a=1&b=2&wrong_arg=value") == \
+        f"Perhaps you meant to call the function {SCHEMA}.overloaded(a, b, c)"
+    assert hint("/rpc/overloaded?wrong_arg=value") is None  # none is close enough
