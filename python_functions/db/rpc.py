@@ -130,6 +130,31 @@ class Param:
     name: str
     type: str  # format_type() text, used to type the JSON arguments
     has_default: bool
+    variadic: bool = False  # `variadic v int[]`: called as `VARIADIC v := <array>`
+
+
+class QueryValue(str):
+    """A query string's (or form's) value of a name given more than once: the last one, as
+    PostgREST takes it for an argument, with all of them in order in `values`, which a
+    variadic parameter takes (`toRpcParams`)."""
+
+    values: tuple[str, ...]
+
+    def __new__(cls, values: Sequence[str]) -> QueryValue:
+        value = super().__new__(cls, values[-1])
+        value.values = tuple(values)
+        return value
+
+
+def add_query_value(arguments: dict[str, Any], name: str, value: str) -> None:
+    """Add a query string's (or form's) `name=value` to `arguments`; a repeated name keeps
+    all its values (`QueryValue`)."""
+    before = arguments.get(name)
+    if before is None:
+        arguments[name] = value
+    else:
+        earlier = before.values if isinstance(before, QueryValue) else (str(before),)
+        arguments[name] = QueryValue((*earlier, value))
 
 
 @dataclass(frozen=True)
@@ -155,11 +180,11 @@ class FunctionInfo:
         return self.unnamed and self.params[0].type in _BODY_TYPES.get(media, ())
 
     def argument(self, args: Mapping[str, Any], raw: bytes | None) -> bytes:
-        """Its one unnamed parameter's value, as Postgres reads it (text format): the
-        JSON arguments, or the raw body (bytea's in hex)."""
+        """Its one unnamed parameter's value, as Postgres reads it (text format): the JSON
+        object of the arguments, or the body (a JSON array; a raw body, bytea's in hex)."""
         kind = self.params[0].type
         if kind in ("json", "jsonb"):
-            return json.dumps(args).encode()
+            return raw if raw is not None else json.dumps(args).encode()
         if kind == "bytea":
             return b"\\x" + (raw or b"").hex().encode()
         return raw or b""
@@ -277,7 +302,8 @@ def _functions_from_rows(schema: str, name: str, rows: list[tuple[Any, ...]]
         unnamed = nargs == 1 and not any(names) and argtypes[0] in _UNNAMED_TYPES
         if not unnamed and (len(names) < nargs or not all(names)):
             continue  # PostgREST exposes functions with named parameters, and these
-        params = tuple(Param(names[i] if names else "", argtypes[i], i >= nargs - ndefaults)
+        params = tuple(Param(names[i] if names else "", argtypes[i], i >= nargs - ndefaults,
+                             bool(argmodes) and argmodes[i] == "v")
                        for i in range(nargs))
         found.append(FunctionInfo(schema, name, params, vol, retset, void, composite,
                                   table, unnamed))
@@ -428,7 +454,14 @@ class _Request:
         if info.unnamed:  # the same call whatever the body holds
             return _rendered(info, (), csv), (info.argument(self.args, self.raw),)
         keys = tuple(self.args)
-        return _rendered(info, keys, csv), ((json.dumps(self.args).encode(),) if keys else ())
+        arguments = _call_arguments(info, self.args, self.from_query)
+        return _rendered(info, keys, csv), ((json.dumps(arguments).encode(),) if keys else ())
+
+    @property
+    def from_query(self) -> bool:
+        """Whether the arguments are a query string's or a form's (strings, not JSON)."""
+        return self.method in ("GET", "HEAD") or \
+            self.media == "application/x-www-form-urlencoded"
 
 
 _rendered_cache: dict[tuple[FunctionInfo, tuple[str, ...], bool], bytes] = {}
@@ -454,7 +487,10 @@ def _call_parts(info: FunctionInfo, keys: list[str]) -> tuple[sql.Composed, sql.
     call_expr = sql.SQL("{}({})").format(
         sql.Identifier(info.schema, info.name),
         sql.SQL(", ").join(
-            sql.SQL("{} := a.{}").format(sql.Identifier(k), sql.Identifier(k)) for k in keys
+            sql.SQL("{}{} := a.{}").format(
+                sql.SQL("VARIADIC " if by_name[k].variadic else ""), sql.Identifier(k),
+                sql.Identifier(k))
+            for k in keys
         ),
     )
     args_source = sql.SQL("json_to_record($1::json) as a({})").format(
@@ -463,6 +499,29 @@ def _call_parts(info: FunctionInfo, keys: list[str]) -> tuple[sql.Composed, sql.
         )
     ) if keys else sql.SQL("(select) as a")
     return call_expr, args_source
+
+
+def _call_arguments(info: FunctionInfo, args: dict[str, Any], from_query: bool
+                    ) -> dict[str, Any]:
+    """The arguments as `info` takes them: a variadic parameter's from a query string or a
+    form (`from_query`) are all the values given for it, an array even of one
+    (`toRpcParams`); a JSON body's are as they are."""
+    variadic = next((p.name for p in info.params if p.variadic), None)
+    if variadic is None or variadic not in args or not from_query:
+        return args
+    value = args[variadic]
+    return {**args, variadic: list(value.values if isinstance(value, QueryValue) else (value,))}
+
+
+def call_argument(info: FunctionInfo, args: Mapping[str, Any], raw: bytes | None, method: str,
+                  headers: Mapping[str, str] | None) -> bytes | None:
+    """`$1` of `call_source` for a request's arguments (and its `raw` body, as `acall`
+    takes them), or None when there is none."""
+    request = _Request.build(info.schema, info.name, args, None, headers, method, raw=raw)
+    if info.unnamed:
+        return info.argument(request.args, raw)
+    arguments = _call_arguments(info, request.args, request.from_query)
+    return json.dumps(arguments).encode() if arguments else None
 
 
 def call_source(info: FunctionInfo, keys: Sequence[str]) -> str:
@@ -753,7 +812,8 @@ async def acall(
     POST's body of one of RAW_MEDIA (its `Content-Type` in `headers`), for a function whose
     one unnamed parameter takes it."""
     request = _Request.build(schema, function, args, claims, headers, method, settings, raw)
-    if _too_deep(request.args):
+    if _too_deep(request.args) or (raw is not None and not request.sends_raw
+                                   and _too_deep(json.loads(raw))):  # a JSON array's rows
         return _too_deep_response()
     try:
         candidates, role_settings = await _alookup(conn, request)

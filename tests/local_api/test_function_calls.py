@@ -1,8 +1,10 @@
-"""/rest/v1/rpc/{fn} as PostgREST v16.1 picks the function a request calls (`findProc`) and
-names it in a 404 (`NoRpc`): a body sent as it is to a function's one unnamed text, xml or
-bytea parameter (`RawPay`), and the close names its hints give (`noRpcHint`: a fuzzy set
-of the schema's function names, or of the function's parameter lists). The expected hints
-are the ones PostgREST's own spec gives for the same names (`RpcSpec.hs`)."""
+"""/rest/v1/rpc/{fn} as PostgREST v16.1 picks the function a request calls (`findProc`),
+passes it the arguments and names it in a 404 (`NoRpc`): a body sent as it is to a
+function's one unnamed text, xml or bytea parameter (`RawPay`), a JSON array's first object
+(the whole array to an unnamed json parameter), a variadic parameter's values, and the close
+names its hints give (`noRpcHint`: a fuzzy set of the schema's function names, or of the
+function's parameter lists). The expected hints are the ones PostgREST's own spec gives for
+the same names (`RpcSpec.hs`)."""
 
 from __future__ import annotations
 
@@ -37,6 +39,10 @@ create function overloaded(a text, b text, c text) returns text language sql
   as $$ select a || b || c $$;
 create function no_arguments() returns int language sql as $$ select 7 $$;
 create function optional(a int default 1) returns int language sql as $$ select a $$;
+create function plus_one(variadic v int[]) returns int[] language sql
+  as $$ select array_agg(n + 1 order by o) from unnest(v) with ordinality u(n, o) $$;
+create function tagged(label text, variadic tags text[]) returns text language sql
+  as $$ select label || ':' || array_to_string(tags, ',') $$;
 grant usage on schema {SCHEMA} to anon;
 grant execute on all functions in schema {SCHEMA} to anon;
 commit;
@@ -119,3 +125,32 @@ def test_a_known_function_is_hinted_with_its_closest_parameter_list(rest: httpx.
     assert hint("/rpc/overloaded?a=1&b=2&wrong_arg=value") == \
         f"Perhaps you meant to call the function {SCHEMA}.overloaded(a, b, c)"
     assert hint("/rpc/overloaded?wrong_arg=value") is None  # none is close enough
+
+
+def test_a_json_array_calls_with_its_first_object_and_an_unnamed_json_takes_it_whole(
+        rest: httpx.Client) -> None:
+    assert rest.post("/rpc/add_them", json=[{"a": 1, "b": 2}, {"a": 3, "b": 4}]).json() == 3
+    rows = [{"x": 1}, {"x": 2}]
+    assert rest.post("/rpc/unnamed_json_param", json=rows).json() == rows
+    # any other JSON value is an empty array
+    assert rest.post("/rpc/unnamed_json_param", content=b"null",
+                     headers={"Content-Type": "application/json"}).json() == []
+    assert rest.post("/rpc/no_arguments", content=b'"x"',
+                     headers={"Content-Type": "application/json"}).json() == 7
+    mixed = rest.post("/rpc/unnamed_json_param", json=[{"x": 1}, {"y": 2}])
+    assert pgrst_error(mixed, 400, "PGRST102")["message"] == "All object keys must match"
+
+
+def test_a_variadic_parameter_takes_an_array_or_every_value_of_its_name(
+        rest: httpx.Client) -> None:
+    assert rest.post("/rpc/plus_one", json={"v": [1, 2, 3]}).json() == [2, 3, 4]
+    assert rest.get("/rpc/plus_one?v=1&v=2&v=3").json() == [2, 3, 4]
+    assert rest.get("/rpc/plus_one?v=5").json() == [6]  # one value is an array of one
+    form = rest.post("/rpc/plus_one", content=b"v=1&v=10",
+                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert form.json() == [2, 11]
+    # only the variadic parameter takes them all; another takes the last of its name
+    assert rest.get("/rpc/tagged?label=a&label=b&tags=x&tags=y").json() == "b:x,y"
+    assert rest.post("/rpc/tagged", json={"label": "c", "tags": ["z"]}).json() == "c:z"
+    # a JSON body's value is as it is: not an array is Postgres' refusal, not a call
+    assert rest.post("/rpc/plus_one", json={"v": 1}).status_code == 400

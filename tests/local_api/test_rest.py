@@ -155,13 +155,34 @@ def test_a_misspelled_argument_is_404_pgrst202_with_the_parameters_as_hint(
     assert body["hint"] == "Perhaps you meant to call the function pullups.get_session(session_id)"
 
 
-@pytest.mark.parametrize("content", [b"{", b"[1, 2]", b"\"text\"", b"null"])
-def test_a_body_that_is_not_a_json_object_is_400_pgrst102(
-        api_http: httpx.Client, alice: User, content: bytes) -> None:
+@pytest.mark.parametrize(("content", "message"), [
+    (b"{", "Empty or invalid json"), (b" ", "Empty or invalid json"),
+    (b"[1, 2]", "All object keys must match"),
+    (b'[{"page_size": 1}, {"page": 1}]', "All object keys must match")])
+def test_a_body_that_is_neither_an_object_nor_an_array_of_alike_objects_is_400_pgrst102(
+        api_http: httpx.Client, alice: User, content: bytes, message: str) -> None:
     response = api_http.post("/rest/v1/rpc/list_sessions", content=content, headers={
         **_as(alice), "Content-Profile": "pullups", "Content-Type": "application/json"})
-    body = pgrst_error(response, 400, "PGRST102")
-    assert body["message"] == "Empty or invalid json"
+    assert pgrst_error(response, 400, "PGRST102")["message"] == message
+
+
+@pytest.mark.parametrize("content", [b"", b"null", b'"text"', b"7", b"[]", b"[{}, {}]"])
+def test_a_body_without_arguments_calls_the_function_without_them(
+        api_http: httpx.Client, alice: User, content: bytes) -> None:
+    """PostgREST reads any JSON value but an object or an array as an empty array."""
+    response = api_http.post("/rest/v1/rpc/list_sessions", content=content, headers={
+        **_as(alice), "Content-Profile": "pullups", "Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    assert response.json()["meta"]["pagination"]["offset"] == 0
+
+
+def test_an_array_of_objects_calls_the_function_with_the_first(
+        api_http: httpx.Client, alice: User) -> None:
+    response = api_http.post(
+        "/rest/v1/rpc/list_sessions", json=[{"page_size": 1}, {"page_size": 2}],
+        headers={**_as(alice), "Content-Profile": "pullups"})
+    assert response.status_code == 200, response.text
+    assert response.json()["meta"]["pagination"]["limit"] == 1
 
 
 def test_an_unsupported_content_type_is_400_pgrst102(api_http: httpx.Client,

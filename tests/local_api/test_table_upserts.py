@@ -244,3 +244,15 @@ def test_supabase_py_upserts_through_the_local_api(
                                ignore_duplicates=True).execute()
     assert ignored.data == [{"name": "Zig", "rank": 30}]
     assert _rows(admin, "languages") == [("C", 1), ("Go", 9), ("Zig", 30)]
+
+
+@pytest.mark.parametrize("content", [b"[]", b"null", b'"text"'])
+def test_a_body_that_is_no_object_inserts_nothing(
+        rest: httpx.Client, admin: psycopg.Connection[Any], content: bytes) -> None:
+    """PostgREST reads any JSON value but an object or an array as an empty array."""
+    response = rest.post("/no_pk", content=content, headers={
+        "Content-Type": "application/json", "Prefer": REPRESENTATION})
+    assert (response.status_code, response.json()) == (201, [])
+    assert _rows(admin, "no_pk") == []
+    mixed = rest.post("/no_pk", json=[{"a": "x"}, {"b": "y"}])
+    assert pgrst_error(mixed, 400, "PGRST102")["message"] == "All object keys must match"

@@ -5,7 +5,8 @@ What it does, each as PostgREST does it (read in its source at v16.1,
 
 * Methods (`ApiRequest.getAction`): POST calls the function with the JSON body as named
   arguments (an empty body is `{}`); GET and HEAD call it with the query string's
-  parameters (`QueryParams.parse`: those with a value, the last of a repeated name, not the
+  parameters (`QueryParams.parse`: those with a value, the last of a repeated name (all of
+  them, in order, for a variadic parameter, called `VARIADIC v := ...`), not the
   reserved `select`, `columns`, `on_conflict`, `order`, `limit`, `offset`, `and`, `or`), in a
   read-only transaction, so a function that writes answers 405 `25006`; any other method is
   405 `PGRST101` "Cannot use the PUT method on RPC". A function returning a relation's rows
@@ -18,7 +19,11 @@ What it does, each as PostgREST does it (read in its source at v16.1,
   default); another is 406 `PGRST106` with the hint listing the exposed ones. With several
   exposed schemas the answer carries `Content-Profile` (`Response.profileHeader`).
 * Body (`ApiRequest.Payload`): JSON (or `application/x-www-form-urlencoded`, whose values are
-  strings); unparsable JSON or a non-object is 400 `PGRST102` "Empty or invalid json";
+  strings, a repeated name's as in a query string): an object's keys are the arguments; an
+  array's objects must all have the same keys (400 `PGRST102` "All object keys must match")
+  and the first one's are the arguments, as PostgREST calls with `LIMIT 1` of them; any
+  other JSON value is an empty array; an unnamed json/jsonb parameter takes an array or
+  that empty one whole; what does not parse is 400 `PGRST102` "Empty or invalid json";
   `text/plain`, `text/xml` and `application/octet-stream` go as they are to a function whose
   one unnamed parameter is text, xml or bytea (404 `PGRST202` without one); another content
   type is 400 `PGRST102` "Content-Type not acceptable: ...".
@@ -315,16 +320,39 @@ def query_arguments(query: str) -> dict[str, str]:
     """A GET's arguments, as PostgREST takes them from the query string: each parameter that
     has a value (`?flag` alone has none), but the reserved ones (`select`, `columns`,
     `on_conflict`, and every name whose last dotted part is `order`, `limit`, `offset`, `and`
-    or `or`); of a repeated name, the last value."""
-    arguments: dict[str, str] = {}
+    or `or`); of a repeated name, the last value (and all of them for a variadic
+    parameter: `rpc.QueryValue`)."""
+    arguments: dict[str, Any] = {}
     for item in re.split("[&;]", query):
         if "=" not in item:
             continue
         key, value = (unquote_plus(part) for part in item.split("=", 1))
         if key in _RESERVED or key.rsplit(".", 1)[-1] in _RESERVED_LAST_PART:
             continue
-        arguments[key] = value
+        rpc.add_query_value(arguments, key, value)
     return arguments
+
+
+def json_payload(raw: bytes, call: bool) -> tuple[Any, list[str]]:
+    """A JSON body and the keys it sets, as PostgREST reads them (`getPayload`,
+    `payloadAttributes`): an object, or an array of objects whose keys all match (400
+    `PGRST102` "All object keys must match" otherwise); any other JSON value is an empty
+    array; a call's empty body is `{}`; what does not parse is 400 `PGRST102` "Empty or
+    invalid json"."""
+    if call and not raw:
+        return {}, []
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise pgrst_error(400, "PGRST102", "Empty or invalid json") from None
+    if isinstance(body, dict):
+        return body, list(body)
+    if not isinstance(body, list) or not body:
+        return [], []
+    keys = body[0].keys() if isinstance(body[0], dict) else None
+    if keys is None or any(not isinstance(row, dict) or row.keys() != keys for row in body):
+        raise pgrst_error(400, "PGRST102", "All object keys must match")
+    return body, list(keys)
 
 
 # What PostgREST takes as a preference (`ApiRequest/Preferences.hs`), besides `timezone=`
@@ -459,26 +487,27 @@ class RpcEndpoint:
         return await self.body_arguments(request)
 
     async def body_arguments(self, request: Request) -> tuple[dict[str, Any], bytes | None]:
-        """A POST's arguments: its JSON object, or its form's fields; or none and the body
-        as it came (`RawPay`), for a function's one unnamed text, xml or bytea parameter."""
+        """A POST's arguments: its JSON object (of an array, the first object's, as
+        PostgREST calls the function with its first row), or its form's fields; and the
+        body an unnamed parameter takes when it is not that object: a JSON array (any other
+        JSON value is an empty one), or the body as it came (`RawPay`) for a function's one
+        unnamed text, xml or bytea parameter."""
         raw = await request.body()
         media = request.headers.get("content-type", "application/json").split(";")[0]
         media = media.strip().lower()
         if media in rpc.RAW_MEDIA:
             return {}, raw
         if media == "application/x-www-form-urlencoded":
-            return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)), None
+            fields: dict[str, Any] = {}
+            for key, value in parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True):
+                rpc.add_query_value(fields, key, value)
+            return fields, None
         if media not in ("application/json", ""):
             raise pgrst_error(400, "PGRST102", f"Content-Type not acceptable: {media}")
-        if not raw.strip():
-            return {}, None
-        try:
-            body = json.loads(raw)
-        except (ValueError, RecursionError):
-            body = None
-        if not isinstance(body, dict):
-            raise pgrst_error(400, "PGRST102", "Empty or invalid json")
-        return body, None
+        body, _ = json_payload(raw, call=True)
+        if isinstance(body, dict):
+            return body, None
+        return (dict(body[0]) if body else {}), (raw if body else b"[]")
 
     async def _not_found_or(self, refused: RestError, request: Request, schema: str,
                             function: str, args: dict[str, Any], raw: bytes | None

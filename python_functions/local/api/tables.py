@@ -44,7 +44,8 @@ What it mirrors:
   empty without rows, a nested embed an array of its answers).
 * A write (`mainWrite`, `mutatePlanToQuery`, `ApiRequest/Payload.hs`): POST inserts the
   JSON body's object or array (each object's keys the same, 400 `PGRST102` otherwise, or
-  the `columns=` named), typed by the table's columns (an unknown one is 400 `PGRST204`),
+  the `columns=` named; any other JSON value is an empty array: nothing), typed by the
+  table's columns (an unknown one is 400 `PGRST204`),
   the others from their defaults (and, with `Prefer: missing=default`, a key an object
   lacks from its column's default, not null); PATCH sets the body's keys on the filtered
   rows; DELETE deletes them. `Prefer: return=representation` answers the rows (`select` shapes them;
@@ -126,6 +127,7 @@ from python_functions.local.api.rest import (
     Preferences,
     RestError,
     RpcEndpoint,
+    json_payload,
     json_response,
     negotiate,
     pgrst_error,
@@ -1164,7 +1166,7 @@ class ReadRequest:
             except RestError:
                 if not function_read:
                     raise
-                request.arguments[names[-1]] = value
+                rpc.add_query_value(request.arguments, names[-1], value)
                 continue
             request.filtered.add(key)
             if len(names) > 1:
@@ -1314,19 +1316,17 @@ async def _payload(request: Request, columns: list[str] | None
     media = media.strip().lower()
     if media not in ("application/json", ""):
         raise pgrst_error(400, "PGRST102", f"Content-Type not acceptable: {media}")
+    raw = await request.body()
+    if columns is None:
+        return json_payload(raw, call=False)
     try:
-        body = json.loads(await request.body())
+        body = json.loads(raw)
     except (ValueError, RecursionError):
         body = None
     rows = body if isinstance(body, list) else [body]
     if not all(isinstance(row, dict) for row in rows):
         raise pgrst_error(400, "PGRST102", "Empty or invalid json")
-    if columns is not None:
-        return body, columns
-    keys = list(rows[0]) if rows else []
-    if any(set(row) != set(keys) for row in rows):
-        raise pgrst_error(400, "PGRST102", "All object keys must match")
-    return body, keys
+    return body, columns
 
 
 @dataclass(frozen=True)
@@ -1593,10 +1593,11 @@ class TableEndpoint:
         preferences = Preferences.parse(request.headers.getlist("prefer"))
         if (strict := preferences.refusal(function=not picked.returns_set)) is not None:
             raise strict
+        argument = rpc.call_argument(picked, args, raw, "GET" if by_get else method, headers)
         # a raw body's bytes go to Postgres as they came (invalid UTF-8 is its 22021)
-        argument = picked.argument(args, raw).decode("utf-8", "surrogateescape") \
-            if picked.unnamed else json.dumps(args) if args else None
-        source = FunctionSource(rpc.call_source(picked, list(args)), argument,
+        source = FunctionSource(rpc.call_source(picked, list(args)),
+                                None if argument is None
+                                else argument.decode("utf-8", "surrogateescape"),
                                 not picked.returns_set)
         sql_text, params, _ = _statement(catalog, table, read, preferences.count,
                                          self.max_rows, media, source)
