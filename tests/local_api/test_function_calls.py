@@ -21,10 +21,11 @@ from tests.local_api.conftest import pgrst_error, probe_api
 
 SCHEMA = "function_calls_probe"
 
-_OBJECTS = f"""
-begin;
-create schema {SCHEMA};
-set local search_path = {SCHEMA};
+
+def objects(schema: str) -> str:
+    """This module's functions, made in `schema` (which exists)."""
+    return f"""
+set local search_path = {schema};
 create function unnamed_text_param(text) returns text language sql as $$ select $1 $$;
 create function unnamed_xml_param(xml) returns xml language sql as $$ select $1 $$;
 create function unnamed_bytea_param(bytea) returns text language sql
@@ -43,10 +44,12 @@ create function plus_one(variadic v int[]) returns int[] language sql
   as $$ select array_agg(n + 1 order by o) from unnest(v) with ordinality u(n, o) $$;
 create function tagged(label text, variadic tags text[]) returns text language sql
   as $$ select label || ':' || array_to_string(tags, ',') $$;
-grant usage on schema {SCHEMA} to anon;
-grant execute on all functions in schema {SCHEMA} to anon;
-commit;
+grant usage on schema {schema} to anon;
+grant execute on all functions in schema {schema} to anon;
 """
+
+
+_OBJECTS = f"begin; create schema {SCHEMA}; {objects(SCHEMA)} commit;"
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """supabase-js judges the local API's embedding and function rows on tables of PostgREST's
 spec (examples/supabase-js/src/embedding.test.ts, compiled with the project's suite): the
 many-to-many, self, computed and related-order cases of test_table_relationships.py, a
-view's keys (test_view_relationships.py) and the function rows of test_function_rows.py, as
-supabase-js sends and reads them."""
+view's keys (test_view_relationships.py), the function rows of test_function_rows.py and a
+variadic call and 404 hints of test_function_calls.py, as supabase-js sends and reads them."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 from python_functions.local import NODE
 from tests.conftest import SUPABASE_JS_EXAMPLE
 from tests.http_fixtures import ANON_KEY, ServerThread
-from tests.local_api import test_function_rows, test_table_relationships
+from tests.local_api import test_function_calls, test_function_rows, test_table_relationships
 from tests.local_api.conftest import probe_api
 
 SCHEMA = "supabase_js_embedding_probe"
@@ -26,7 +26,7 @@ SCHEMA = "supabase_js_embedding_probe"
 @pytest.fixture
 def probe(admin: psycopg.Connection[Any], database_url: str) -> Iterator[ServerThread]:
     ddl = (f"begin; create schema {SCHEMA}; {test_table_relationships.tables(SCHEMA)}"
-           f" {test_function_rows.objects(SCHEMA)}"
+           f" {test_function_rows.objects(SCHEMA)} {test_function_calls.objects(SCHEMA)}"
            f" create view {SCHEMA}.project_names as select id, name, client_id from projects;"
            f" grant select on {SCHEMA}.project_names to anon; commit;")
     with probe_api(admin, database_url, SCHEMA, ddl) as server:

@@ -2,9 +2,9 @@
  * supabase-js as the judge of what the local API serves beyond this project's own schemas:
  * embedding by the relationships PostgREST derives (many-to-many through a junction, a table
  * with itself, a view's keys, computed relationships, ordering by an embed's column, to-many
- * spreads) and a function's rows read as its table's. tests/local_api/
- * test_supabase_js_embedding.py runs it against a local API over a throwaway schema of
- * PostgREST's spec tables (SUPABASE_SCHEMA).
+ * spreads), a function's rows read as its table's, a variadic call and a 404's hints.
+ * tests/local_api/test_supabase_js_embedding.py runs it against a local API over a
+ * throwaway schema of PostgREST's spec tables (SUPABASE_SCHEMA).
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
@@ -103,4 +103,17 @@ test("a function's rows are filtered, embedded, ordered and paged as its table's
   const one = await supabase.rpc('search_books', { q: 'solaris' }).select('year').single()
   assert.equal(one.error, null)
   assert.deepEqual(one.data, { year: 1961 })
+})
+
+test('a variadic parameter takes an array, and a 404 hints the closest name', async () => {
+  const { data, error } = await supabase.rpc('plus_one', { v: [1, 2, 3] })
+  assert.equal(error, null)
+  assert.deepEqual(data, [2, 3, 4])
+  const misspelt = await supabase.rpc('sayhell')
+  assert.equal(misspelt.status, 404)
+  assert.equal(misspelt.error?.code, 'PGRST202')
+  assert.equal(misspelt.error?.hint, `Perhaps you meant to call the function ${SCHEMA}.sayhello`)
+  const argument = await supabase.rpc('sayhello', { nam: 'Peter' })
+  assert.equal(argument.error?.hint,
+               `Perhaps you meant to call the function ${SCHEMA}.sayhello(name)`)
 })
