@@ -103,15 +103,23 @@ def _exchange(pg: Any, steps: Sequence[Step], prepare: bool
             if result.status == pq.ExecStatus.FATAL_ERROR:
                 results.append(result)
         pg.get_result()  # each command's results end with a NULL (not waited for)
-    while True:  # then the Sync's own result
-        while pg.is_busy():
-            yield WAIT_READ
-            pg.consume_input()
-        sync = pg.get_result()
-        if sync is not None and sync.status == pq.ExecStatus.PIPELINE_SYNC:
-            break
-        if pg.status == pq.ConnStatus.BAD:
-            raise psycopg.OperationalError(pg.get_error_message().decode(errors="replace"))
+    try:
+        while True:  # then the Sync's own result
+            while pg.is_busy():
+                yield WAIT_READ
+                pg.consume_input()
+            sync = pg.get_result()
+            if sync is not None and sync.status == pq.ExecStatus.PIPELINE_SYNC:
+                break
+            if pg.status == pq.ConnStatus.BAD:
+                raise psycopg.OperationalError(pg.get_error_message().decode(errors="replace"))
+    except psycopg.OperationalError:
+        # A server that ends the connection (57P01: pg_terminate_backend, a shutdown) says
+        # why in a statement's error before it closes: that error is the outcome, as a
+        # client that reads results one by one (PostgREST's) reports it.
+        if any(r.status == pq.ExecStatus.FATAL_ERROR for r in results):
+            return results
+        raise
     pg.exit_pipeline_mode()
     return results
 

@@ -4,7 +4,9 @@ delay that header gives (`fetchWithRetry`)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -23,6 +25,8 @@ begin
 end $$;
 create view {SCHEMA}.status as select {SCHEMA}.busy() as state;
 create function {SCHEMA}.fine() returns text language sql as $$ select 'fine' $$;
+create function {SCHEMA}.slow() returns text language sql
+  as $$ select 'slow' from pg_sleep(30) $$;
 grant usage on schema {SCHEMA} to anon;
 grant select on {SCHEMA}.status to anon;
 grant execute on all functions in schema {SCHEMA} to anon;
@@ -45,3 +49,23 @@ def test_every_503_says_retry_after_0_and_nothing_else_does(http: httpx.Client) 
     for response in (http.get("/rpc/fine"), http.get("/rpc/nope"), http.get("/nope")):
         assert response.status_code in (200, 404), response.text
         assert "retry-after" not in response.headers
+
+
+def test_a_call_whose_backend_is_terminated_is_503_and_the_next_one_is_answered(
+        http: httpx.Client, admin: psycopg.Connection[Any]) -> None:
+    """`pg_terminate_backend` (an operator's, or a shutdown's) ends the call with 57P01; the
+    pool drops that connection instead of handing it out again."""
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(http.get, "/rpc/slow")
+        deadline = time.monotonic() + 10
+        while not admin.execute(
+                "select pg_terminate_backend(pid) from pg_stat_activity"
+                f" where query like '%{SCHEMA}%slow%' and pid <> pg_backend_pid()").fetchall():
+            assert time.monotonic() < deadline, "the call never reached Postgres"
+            time.sleep(0.05)
+        ended = pending.result(timeout=10)
+    assert ended.status_code == 503, ended.text
+    assert ended.json()["code"] == "57P01"
+    assert ended.headers["retry-after"] == "0"
+    for _ in range(5):  # every pooled connection, the dropped one's replacement included
+        assert http.get("/rpc/fine").json() == "fine"
