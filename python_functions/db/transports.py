@@ -12,8 +12,10 @@ Both answer the same `RpcResponse` (status, headers, body) for the same call.
 
 The direct transport keeps the function signatures it reads, as PostgREST does, until
 `NOTIFY pgrst` (which Supabase's event triggers send after DDL) tells it to reload them
-(`db/listener.py`); through a pooler in transaction mode (`prepared=False`), where LISTEN
-hears nothing, it keeps them until restarted.
+(`db/listener.py`). Through a pooler in transaction mode (`prepared=False`) LISTEN hears
+nothing, so a call the kept signatures no longer fit (404 `PGRST202` from the cache, or
+`42883` from Postgres: a migration changed the function's parameters) reads them again and
+runs once more; its transaction was rolled back, so nothing runs twice.
 
 Database trouble is an answer, not an exception: a connection is checked when it is taken
 from the pool (one that died in a restart is replaced, not handed to a request), and when
@@ -60,6 +62,8 @@ class Database(Protocol):
 # round trip of its own, on every call of a busy service. One that dies in between (a
 # restart) fails its call, which is then retried on a fresh connection (below).
 CHECK_IDLE_AFTER_S = 1.0
+# what a call answers when the signature it was sent with is no longer the function's
+_STALE_SIGNATURE = ("PGRST202", "42883")
 
 
 class PostgresDatabase:
@@ -101,6 +105,15 @@ class PostgresDatabase:
             self._listener.start()
 
     async def call(self, function: str, args: dict[str, Any]) -> rpc.RpcResponse:
+        response = await self._call(function, args)
+        if self._listener is None and response.status == 404 \
+                and isinstance(response.body, dict) \
+                and response.body.get("code") in _STALE_SIGNATURE:
+            rpc.clear_schema_cache()
+            response = await self._call(function, args)
+        return response
+
+    async def _call(self, function: str, args: dict[str, Any]) -> rpc.RpcResponse:
         schema, _, name = function.partition(".")
         try:
             async with self._pool.connection() as conn:

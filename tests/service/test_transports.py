@@ -191,3 +191,45 @@ def test_the_direct_transport_reloads_on_notify_as_postgrest_does(
         assert asyncio.run(scenario()), "the pool was not flushed"
     finally:
         admin.execute(f"drop schema {schema} cascade")
+
+
+def test_behind_a_transaction_mode_pooler_a_changed_signature_is_read_again(
+        database_url: str, bootstrap_url: str, admin: psycopg.Connection[Any]) -> None:
+    """Nothing LISTENs there: a migration that renames or retypes a parameter makes the kept
+    signature fail (404 PGRST202 from the cache, 42883 from Postgres), and the call reads the
+    signature again instead of failing until a restart. The DDL runs without Supabase's
+    event triggers (as the stand-in's superuser), so no other listener in this process
+    clears the cache for it."""
+    schema = f"transport_probe_{uuid.uuid4().hex[:8]}"
+    greet = f"{schema}.greet"
+
+    def migrate(definition: str) -> None:
+        with psycopg.connect(bootstrap_url) as superuser:
+            superuser.execute("set local session_replication_role = replica")  # no NOTIFY
+            superuser.execute(f"drop function {greet}; create function {greet}{definition};"
+                              f" grant execute on all functions in schema {schema}"
+                              " to service_role")
+
+    async def scenario() -> list[RpcResponse]:
+        db = PostgresDatabase(database_url, 1, prepared=False)
+        await db.open()
+        try:
+            answers = [await db.call(greet, {"name": "Ada"})]
+            migrate("(who text) returns text language sql as $$ select 'hi ' || who $$")
+            answers.append(await db.call(greet, {"who": "Ada"}))
+            migrate("(who int) returns text language sql as $$ select 'no. ' || who $$")
+            answers.append(await db.call(greet, {"who": 7}))
+            return answers
+        finally:
+            await db.close()
+
+    admin.execute(f"create schema {schema}; grant usage on schema {schema} to service_role;"
+                  f" create function {greet}(name text) returns text language sql"
+                  f" as $$ select 'hello ' || name $$;"
+                  f" grant execute on function {greet}(text) to service_role")
+    try:
+        answers = asyncio.run(scenario())
+    finally:
+        admin.execute(f"drop schema {schema} cascade")
+    assert [(a.status, a.body) for a in answers] == [
+        (200, "hello Ada"), (200, "hi Ada"), (200, "no. 7")]
