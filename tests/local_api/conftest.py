@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -32,6 +32,17 @@ def probe_api(admin: psycopg.Connection[Any], database_url: str, schema: str, dd
             yield server
     finally:
         admin.execute(f"drop schema {schema} cascade")
+
+
+def schema_probe(schema: str, objects: Callable[[str], str]) -> Any:
+    """A module's `probe` fixture: a local API over `schema`, made by `objects(schema)` in a
+    new schema of that name; per test, as the session's cleaning must not see its tables."""
+    @pytest.fixture
+    def probe(admin: psycopg.Connection[Any], database_url: str) -> Iterator[ServerThread]:
+        ddl = f"begin; create schema {schema}; {objects(schema)} commit;"
+        with probe_api(admin, database_url, schema, ddl) as server:
+            yield server
+    return probe
 
 
 @contextlib.contextmanager

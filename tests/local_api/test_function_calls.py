@@ -9,15 +9,11 @@ the same names (`RpcSpec.hs`)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import psycopg
-import pytest
 
-from tests.http_fixtures import ServerThread
-from tests.local_api.conftest import pgrst_error, probe_api
+from tests.local_api.conftest import pgrst_error, schema_probe
 
 SCHEMA = "function_calls_probe"
 
@@ -49,13 +45,7 @@ grant execute on all functions in schema {schema} to anon;
 """
 
 
-_OBJECTS = f"begin; create schema {SCHEMA}; {objects(SCHEMA)} commit;"
-
-
-@pytest.fixture
-def probe(admin: psycopg.Connection[Any], database_url: str) -> Iterator[ServerThread]:
-    with probe_api(admin, database_url, SCHEMA, _OBJECTS) as server:
-        yield server
+probe = schema_probe(SCHEMA, objects)
 
 
 def _raw(rest: httpx.Client, function: str, media: str, body: bytes) -> httpx.Response:

@@ -7,16 +7,14 @@ module's own: the project's exposed functions return one JSON value, so no query
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import psycopg
-import pytest
 
 from supabase import ClientOptions, create_client
 from tests.http_fixtures import ANON_KEY, ServerThread
-from tests.local_api.conftest import pgrst_error, probe_api
+from tests.local_api.conftest import pgrst_error, schema_probe
 
 SCHEMA = "function_rows_probe"
 
@@ -51,13 +49,7 @@ grant execute on all functions in schema {schema} to anon;
 """
 
 
-_OBJECTS = f"begin; create schema {SCHEMA}; {objects(SCHEMA)} commit;"
-
-
-@pytest.fixture
-def probe(admin: psycopg.Connection[Any], database_url: str) -> Iterator[ServerThread]:
-    with probe_api(admin, database_url, SCHEMA, _OBJECTS) as server:
-        yield server
+probe = schema_probe(SCHEMA, objects)
 
 
 def _ok(response: httpx.Response, status: int = 200) -> Any:

@@ -8,16 +8,14 @@ without its views, on a schema of this module's own."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import psycopg
-import pytest
 
 from supabase import ClientOptions, create_client
 from tests.http_fixtures import ANON_KEY, ServerThread
-from tests.local_api.conftest import get_json, pgrst_error, probe_api
+from tests.local_api.conftest import get_json, pgrst_error, schema_probe
 
 SCHEMA = "relationship_probe"
 
@@ -90,15 +88,8 @@ grant execute on all functions in schema {schema} to anon;
 """
 
 
-_TABLES = f"begin; create schema {SCHEMA}; {tables(SCHEMA)} commit;"
-
-
-@pytest.fixture
-def probe(admin: psycopg.Connection[Any], database_url: str) -> Iterator[ServerThread]:
-    """A local API exposing only this module's schema (read only, but `users`' inserts);
-    per test, as the session's cleaning must not see its tables."""
-    with probe_api(admin, database_url, SCHEMA, _TABLES) as server:
-        yield server
+# a local API exposing only this module's schema (read only, but `users`' inserts)
+probe = schema_probe(SCHEMA, tables)
 
 
 def test_a_junction_whose_key_holds_both_foreign_keys_embeds_many_to_many_both_ways(
