@@ -3,6 +3,8 @@ supabase-py's `auth.admin` with the service role key, as a seed script or a test
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import uuid
 from typing import Any
 
@@ -181,9 +183,6 @@ def test_delete_user_removes_the_user_and_their_rows_and_their_token_reads_nothi
     created = api_http.post("/rest/v1/rpc/create_session", json={
         "session_date": "2026-11-27", "sets": [5, 5, 4, 4, 3]}, headers=as_user)
     assert created.status_code == 201, created.text
-    with pytest.raises(AuthApiError) as soft:  # not served: nothing deleted
-        supabase_admin.delete_user(user.id, should_soft_delete=True)
-    assert str(soft.value.code) == "not_served_locally"
 
     supabase_admin.delete_user(user.id)
     assert one(admin, "select count(*) from auth.users where id = %s", user.id) == 0
@@ -196,3 +195,44 @@ def test_delete_user_removes_the_user_and_their_rows_and_their_token_reads_nothi
     with pytest.raises(AuthApiError) as gone:
         supabase_admin.delete_user(user.id)
     assert (gone.value.status, gone.value.code) == (404, "user_not_found")
+
+
+def _obfuscated(user_id: str, value: str) -> str:
+    """GoTrue's `obfuscateValue`: base64url, unpadded, of SHA-256 of the id and the value."""
+    digest = hashlib.sha256((user_id + value).encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def test_a_soft_delete_keeps_the_row_and_its_data_but_nothing_that_signs_in_or_identifies(
+        supabase_admin: Any, api_http: httpx.Client, admin: psycopg.Connection[Any]) -> None:
+    email = _email()
+    user = supabase_admin.create_user({"email": email, "password": PASSWORD,
+                                       "email_confirm": True,
+                                       "user_metadata": {"full_name": "Ada"}}).user
+    provider_id = user.identities[0].id
+    session = _sign_in(api_http, email).json()
+    bearer = {"Authorization": f"Bearer {session['access_token']}", **V2024}
+    created = api_http.post("/rest/v1/rpc/create_session", json={
+        "session_date": "2026-11-27", "sets": [5, 5, 4, 4, 3]},
+        headers={**bearer, "Content-Profile": "pullups"})
+    assert created.status_code == 201, created.text
+
+    supabase_admin.delete_user(user.id, should_soft_delete=True)
+    kept = supabase_admin.get_user_by_id(user.id).user
+    assert kept.deleted_at is not None
+    assert (kept.email, kept.phone) == (_obfuscated(user.id, email),
+                                        _obfuscated(user.id, "")[:15])
+    assert (kept.user_metadata, kept.app_metadata) == ({}, {})
+    assert [(i.id, i.identity_data) for i in kept.identities] == [
+        (_obfuscated(user.id, f"email:{provider_id}"), {})]
+    assert _code(_sign_in(api_http, email)) == (400, "invalid_credentials")
+    assert _code(api_http.get("/auth/v1/user", headers=bearer)) == (403, "session_not_found")
+    refreshed = api_http.post("/auth/v1/token", params={"grant_type": "refresh_token"},
+                              json={"refresh_token": session["refresh_token"]}, headers=V2024)
+    assert _code(refreshed) == (400, "refresh_token_not_found")
+    # the row stays, and with it every row of theirs in the apps' tables
+    assert one(admin, "select count(*) from pullups.sessions where user_id = %s", user.id) == 1
+    supabase_admin.delete_user(user.id, should_soft_delete=True)  # once more: nothing more
+    assert supabase_admin.get_user_by_id(user.id).user.deleted_at == kept.deleted_at
+    supabase_admin.delete_user(user.id)  # a hard delete after it goes all the way
+    assert one(admin, "select count(*) from auth.users where id = %s", user.id) == 0

@@ -134,9 +134,10 @@ def _iso(value: datetime | None) -> str | None:
 
 
 USER_QUERY = """
-select u.id::text, u.aud, u.role, u.email, u.email_confirmed_at, u.confirmed_at,
-       u.last_sign_in_at, u.raw_app_meta_data, u.raw_user_meta_data, u.created_at,
-       u.updated_at, u.is_anonymous, coalesce(u.banned_until > now(), false) as banned,
+select u.id::text, u.aud, u.role, u.email, u.phone, u.email_confirmed_at, u.confirmed_at,
+       u.last_sign_in_at, u.deleted_at, u.raw_app_meta_data, u.raw_user_meta_data,
+       u.created_at, u.updated_at, u.is_anonymous,
+       coalesce(u.banned_until > now(), false) as banned,
        coalesce((select json_agg(json_build_object(
                   'identity_id', i.id, 'id', i.provider_id, 'user_id', i.user_id,
                   'identity_data', i.identity_data, 'provider', i.provider,
@@ -149,16 +150,17 @@ select u.id::text, u.aud, u.role, u.email, u.email_confirmed_at, u.confirmed_at,
 
 def user_json(row: dict[str, Any]) -> dict[str, Any]:
     """A user as GoTrue's `models.User` serialises it (its `omitempty` times left out when
-    unset: an anonymous user has no `email_confirmed_at`)."""
+    unset: an anonymous user has no `email_confirmed_at`, a user not soft-deleted no
+    `deleted_at`)."""
     user = {
         "id": row["id"], "aud": row["aud"] or "", "role": row["role"] or "",
-        "email": row["email"] or "", "phone": "",
+        "email": row["email"] or "", "phone": row["phone"] or "",
         "app_metadata": row["raw_app_meta_data"] or {},
         "user_metadata": row["raw_user_meta_data"] or {},
         "identities": row["identities"], "created_at": _iso(row["created_at"]),
         "updated_at": _iso(row["updated_at"]), "is_anonymous": bool(row["is_anonymous"]),
     }
-    for optional in ("email_confirmed_at", "confirmed_at", "last_sign_in_at"):
+    for optional in ("email_confirmed_at", "confirmed_at", "last_sign_in_at", "deleted_at"):
         if row[optional] is not None:
             user[optional] = _iso(row[optional])
     return user
@@ -506,7 +508,8 @@ class GoTrue:
     async def _user_row(self, conn: psycopg.AsyncConnection[Any], user_id: Any,
                         lock: bool = False) -> dict[str, Any]:
         cursor = conn.cursor(row_factory=dict_row)
-        await cursor.execute(USER_QUERY + " where u.id = %s and u.deleted_at is null"
+        # `FindUserByID`: a soft-deleted user too (whose sessions are gone)
+        await cursor.execute(USER_QUERY + " where u.id = %s"
                              + (" for update of u" if lock else ""), (str(user_id),))
         row = await cursor.fetchone()
         if row is None:

@@ -25,10 +25,14 @@ uses them. A local stand-in for `make run`, beside gotrue.py, on the same `auth`
 * `DELETE /admin/users/{id}` (`adminUserDelete`): the user and, by the foreign keys'
   cascades, their identities, sessions and every row of theirs in the apps' tables; 200
   `{}`. The user's tokens then read no user (gotrue.py: 403 `user_not_found`; the apps'
-  writes: 401).
+  writes: 401). With `should_soft_delete` (supabase-js `deleteUser(id, true)`), GoTrue's
+  soft delete instead: the row stays, `deleted_at` set, its email, phone and identities'
+  provider ids replaced by hashes of the id (`obfuscateValue`), its password, tokens and
+  metadata cleared, its sessions ended (its tokens: 403 `session_not_found`); the apps'
+  rows stay; once more is nothing more.
 
-Not served (422 `not_served_locally`): a phone (no SMS here), a soft delete
-(`should_soft_delete`), the rest of `/admin` (factors, links, SSO, OAuth providers).
+Not served (422 `not_served_locally`): a phone (no SMS here), the rest of `/admin`
+(factors, links, SSO, OAuth providers).
 """
 
 from __future__ import annotations
@@ -309,12 +313,45 @@ class GoTrueAdmin:
         self._require_admin(request)
         raw = await request.body()
         body = json_object(raw) if raw.strip() else {}
-        if body.get("should_soft_delete"):
-            raise not_served("a soft delete (should_soft_delete)")
         async with self.pool.connection() as conn, conn.transaction():
             user = await self._find(conn, request.path_params["user_id"], lock=True)
-            await conn.execute("delete from auth.users where id = %s", (user["id"],))
+            if not body.get("should_soft_delete"):
+                await conn.execute("delete from auth.users where id = %s", (user["id"],))
+            elif user["deleted_at"] is None:  # soft-deleted already: nothing more to do
+                for statement in _SOFT_DELETE:
+                    await conn.execute(statement, {"id": user["id"]})
         return JSONResponse({})
+
+
+def _obfuscated(user_id: str, value: str, length: int | None = None) -> str:
+    """`obfuscateValue`: base64url (unpadded) of SHA-256 of the user's id and the value, the
+    first `length` characters of it (a phone's 15)."""
+    digest = ("translate(rtrim(encode(sha256(convert_to("
+              f"{user_id}::text || coalesce({value}, ''), 'UTF8')), 'base64'), '='), '+/', '-_')")
+    return f"left({digest}, {length})" if length else digest
+
+
+# `SoftDeleteUser`, `SoftDeleteUserIdentities` and `Logout` (models/user.go): the user's
+# email, phone and pending changes replaced by values that identify nobody, its password,
+# tokens and metadata cleared, each identity's data cleared and its provider id replaced,
+# its sessions (and their refresh tokens) ended; the row and every row of theirs in the
+# apps' tables stay.
+_SOFT_DELETE = (f"""
+update auth.users u
+   set email = {_obfuscated("u.id", "u.email")},
+       phone = {_obfuscated("u.id", "u.phone", 15)},
+       email_change = {_obfuscated("u.id", "u.email_change")},
+       phone_change = {_obfuscated("u.id", "u.phone_change", 15)},
+       encrypted_password = null, confirmation_token = '', recovery_token = '',
+       email_change_token_current = '', email_change_token_new = '', phone_change_token = '',
+       raw_user_meta_data = '{{}}', raw_app_meta_data = '{{}}',
+       deleted_at = now(), updated_at = now()
+ where u.id = %(id)s""", f"""
+update auth.identities i
+   set identity_data = '{{}}',
+       provider_id = {_obfuscated("i.user_id", "i.provider || ':' || i.provider_id")},
+       updated_at = now()
+ where i.user_id = %(id)s""", "delete from auth.sessions where user_id = %(id)s")
 
 
 def _page_links(request: Request, page: int, pages: int) -> str:
