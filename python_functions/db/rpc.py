@@ -169,6 +169,7 @@ class FunctionInfo:
     # the relation of its schema whose rows it returns (`funcTableName`), if any
     returns_table: str | None = None
     unnamed: bool = False  # its one parameter has no name: it takes a POST's whole body
+    variadic: str | None = None  # the name of its variadic parameter, if it has one
 
     def accepts(self, keys: set[str]) -> bool:
         names = {p.name for p in self.params}
@@ -305,8 +306,9 @@ def _functions_from_rows(schema: str, name: str, rows: list[tuple[Any, ...]]
         params = tuple(Param(names[i] if names else "", argtypes[i], i >= nargs - ndefaults,
                              bool(argmodes) and argmodes[i] == "v")
                        for i in range(nargs))
+        variadic = next((p.name for p in params if p.variadic), None)
         found.append(FunctionInfo(schema, name, params, vol, retset, void, composite,
-                                  table, unnamed))
+                                  table, unnamed, variadic))
     return found
 
 
@@ -365,8 +367,8 @@ class _Request:
         `PGRST202`, several 300 `PGRST203` (listed by signature; PostgREST lists them in its
         cache's order)."""
         keys = set(self.args)
-        raw = self.sends_raw
-        fitting = [f for f in candidates if f.accepts(keys) and (f.params or not raw)] or [
+        fitting = [f for f in candidates if f.accepts(keys)
+                   and (f.params or not self.sends_raw)] or [
             f for f in candidates if self.method == "POST" and f.takes(self.media)]
         if len(fitting) == 1:
             return fitting[0]
@@ -506,7 +508,7 @@ def _call_arguments(info: FunctionInfo, args: dict[str, Any], from_query: bool
     """The arguments as `info` takes them: a variadic parameter's from a query string or a
     form (`from_query`) are all the values given for it, an array even of one
     (`toRpcParams`); a JSON body's are as they are."""
-    variadic = next((p.name for p in info.params if p.variadic), None)
+    variadic = info.variadic
     if variadic is None or variadic not in args or not from_query:
         return args
     value = args[variadic]
