@@ -34,6 +34,10 @@ as PostgREST does per request (docs.postgrest.org, "Transactions" and "Functions
     overloads that fit the same arguments are 300 `PGRST203` (`findProc`);
   - `acall(..., csv=True)`: the body is PostgREST's `text/csv` of the rows (the local
     API's answer to `Accept: text/csv`);
+  - `acall(..., as_media=True)` of a function returning a domain named as a media type
+    (`create domain "text/html" as text`): the body is its value as it is, bytes, under
+    that `Content-Type` (PostgREST's media type handlers, the local API's answer to an
+    `Accept` of that type);
   - arguments nested deeper than 64 levels are refused with 400 `PGRST102` (invalid body)
     before they reach Postgres, whose JSON parser would run out of stack.
 
@@ -55,6 +59,7 @@ Followed (PostgREST v12):
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import weakref
@@ -170,6 +175,10 @@ class FunctionInfo:
     returns_table: str | None = None
     unnamed: bool = False  # its one parameter has no name: it takes a POST's whole body
     variadic: str | None = None  # the name of its variadic parameter, if it has one
+    # the media type a domain it returns is named as (`mediaHandlers`), and whether its
+    # values are bytes (a domain over bytea)
+    media_type: str | None = None
+    media_bytes: bool = False
 
     def accepts(self, keys: set[str]) -> bool:
         names = {p.name for p in self.params}
@@ -212,7 +221,11 @@ select p.pronargs, p.pronargdefaults, p.proargnames, p.proargmodes,
        t.typtype = 'c' or p.prorettype = 'record'::regtype,
        (select c.relname from pg_class c
          where c.oid = t.typrelid and c.relnamespace = p.pronamespace
-           and c.relkind in ('r', 'v', 'm', 'f', 'p'))
+           and c.relkind in ('r', 'v', 'm', 'f', 'p')),
+       case when t.typtype = 'd' and not p.proretset
+                 and (t.typname ~* '^[A-Za-z0-9.-]+/[A-Za-z0-9.+-]+$' or t.typname = '*/*')
+            then lower(t.typname) end,
+       t.typtype = 'd' and t.typbasetype = 'bytea'::regtype
   from pg_proc p join pg_namespace n on n.oid = p.pronamespace
   join pg_type t on t.oid = p.prorettype
  where n.nspname = %s and p.proname = %s and p.prokind = 'f'
@@ -296,7 +309,7 @@ def _functions_from_rows(schema: str, name: str, rows: list[tuple[Any, ...]]
                          ) -> list[FunctionInfo]:
     found = []
     for (nargs, ndefaults, argnames, argmodes, argtypes, vol, retset, void, composite,
-         table) in rows:
+         table, media_type, media_bytes) in rows:
         if argmodes and any(m not in ("i", "b", "v") for m in argmodes[:nargs]):
             continue  # OUT/TABLE params come after the inputs; inputs only here
         names = list(argnames or [])[:nargs]
@@ -308,7 +321,7 @@ def _functions_from_rows(schema: str, name: str, rows: list[tuple[Any, ...]]
                        for i in range(nargs))
         variadic = next((p.name for p in params if p.variadic), None)
         found.append(FunctionInfo(schema, name, params, vol, retset, void, composite,
-                                  table, unnamed, variadic))
+                                  table, unnamed, variadic, media_type, bool(media_bytes)))
     return found
 
 
@@ -452,12 +465,12 @@ class _Request:
             json.dumps(settings).encode(),
         )
 
-    def statement(self, info: FunctionInfo, csv: bool = False) -> wire.Step:
+    def statement(self, info: FunctionInfo, shape: str = "json") -> wire.Step:
         if info.unnamed:  # the same call whatever the body holds
-            return _rendered(info, (), csv), (info.argument(self.args, self.raw),)
+            return _rendered(info, (), shape), (info.argument(self.args, self.raw),)
         keys = tuple(self.args)
         arguments = _call_arguments(info, self.args, self.from_query)
-        return _rendered(info, keys, csv), ((json.dumps(arguments).encode(),) if keys else ())
+        return _rendered(info, keys, shape), ((json.dumps(arguments).encode(),) if keys else ())
 
     @property
     def from_query(self) -> bool:
@@ -466,14 +479,16 @@ class _Request:
             self.media == "application/x-www-form-urlencoded"
 
 
-_rendered_cache: dict[tuple[FunctionInfo, tuple[str, ...], bool], bytes] = {}
+_rendered_cache: dict[tuple[FunctionInfo, tuple[str, ...], str], bytes] = {}
 
 
-def _rendered(info: FunctionInfo, keys: tuple[str, ...], csv: bool) -> bytes:
-    """The call statement's SQL, rendered once per function signature and argument set."""
-    key = (info, keys, csv)
+def _rendered(info: FunctionInfo, keys: tuple[str, ...], shape: str) -> bytes:
+    """The call statement's SQL, rendered once per function signature, argument set and
+    shape of the answer (`json`, `csv`, `media`)."""
+    key = (info, keys, shape)
     if key not in _rendered_cache:
-        statement = _csv_statement if csv else _call_statement
+        statement = {"json": _call_statement, "csv": _csv_statement,
+                     "media": _media_statement}[shape]
         _rendered_cache[key] = statement(info, list(keys)).as_bytes(None)
     return _rendered_cache[key]
 
@@ -550,6 +565,29 @@ def _call_statement(info: FunctionInfo, keys: list[str]) -> sql.Composed:
         "select ({}) as body, current_setting('response.headers', true),"
         " current_setting('response.status', true)"
     ).format(body)
+
+
+def _media_statement(info: FunctionInfo, keys: list[str]) -> sql.Composed:
+    """The call's value as it is (`customFuncF` of a scalar: the value as its domain),
+    bytes in base64 (the pipeline reads text), then the response GUCs."""
+    call_expr, args_source = _call_parts(info, keys)
+    value = (sql.SQL("encode({}::bytea, 'base64')") if info.media_bytes
+             else sql.SQL("{}::text")).format(call_expr)
+    return sql.SQL(
+        "select (select {} from {}) as body, current_setting('response.headers', true),"
+        " current_setting('response.status', true)"
+    ).format(value, args_source)
+
+
+def media_content_type(media_type: str) -> str:
+    """`toContentType` of a media type: a charset for those PostgREST knows but
+    `application/octet-stream`; `*/*`'s values are `application/octet-stream`."""
+    if media_type == "*/*":
+        return "application/octet-stream"
+    known = media_type.split(";")[0].strip().lower() in (
+        "application/json", "application/geo+json", "text/csv", "text/plain", "text/xml",
+        "application/openapi+json", "application/x-www-form-urlencoded")
+    return media_type + ("; charset=utf-8" if known else "")
 
 
 def _csv_statement(info: FunctionInfo, keys: list[str]) -> sql.Composed:
@@ -678,7 +716,7 @@ def response_headers(raw: bytes | None) -> dict[str, str]:
     return headers
 
 
-def _finish(info: FunctionInfo, results: list[Any], csv: bool = False) -> RpcResponse:
+def _finish(info: FunctionInfo, results: list[Any], shape: str = "json") -> RpcResponse:
     """The response from the call statement's row: (body, response.headers, .status), and
     for CSV the number of rows."""
     answer = results[-1]
@@ -688,7 +726,12 @@ def _finish(info: FunctionInfo, results: list[Any], csv: bool = False) -> RpcRes
         out_headers.setdefault("Content-Range", "0-0/*")
         return RpcResponse(int(raw_status) if raw_status else 204, out_headers, None)
     body: Any
-    if csv:
+    if shape == "media" and info.media_type is not None:
+        out_headers = {"Content-Type": media_content_type(info.media_type), **out_headers}
+        value = body_text or b""
+        body = base64.b64decode(value) if info.media_bytes else bytes(value)
+        rows = 1
+    elif shape == "csv":
         out_headers = {"Content-Type": CSV_CONTENT_TYPE, **out_headers}
         body = (body_text or b"").decode()
         rows = int(answer.get_value(0, 3))
@@ -742,12 +785,12 @@ def _lookup(conn: psycopg.Connection[Any], request: _Request
 
 
 def _plan(request: _Request, candidates: list[FunctionInfo],
-          settings: dict[str, dict[str, str]], csv: bool = False
+          settings: dict[str, dict[str, str]], shape: str = "json"
           ) -> tuple[FunctionInfo, Statements] | RpcResponse:
     info = request.pick(candidates)
     if isinstance(info, RpcResponse):
         return info
-    return info, Statements(request.context(info, settings), request.statement(info, csv))
+    return info, Statements(request.context(info, settings), request.statement(info, shape))
 
 
 def statements(conn: psycopg.Connection[Any], schema: str, function: str,
@@ -807,12 +850,14 @@ async def acall(
     csv: bool = False,
     settings: Mapping[str, str] | None = None,
     raw: bytes | None = None,
+    as_media: bool = False,
 ) -> RpcResponse:
     """`call` over an async connection (the AI service's pool). `csv`: the rows as
     PostgREST answers `Accept: text/csv` (the body is then the CSV text). `settings`: more
     transaction-local settings, applied after the role's (`timezone` of `Prefer`). `raw`: a
     POST's body of one of RAW_MEDIA (its `Content-Type` in `headers`), for a function whose
-    one unnamed parameter takes it."""
+    one unnamed parameter takes it. `as_media`: the value of a function returning a media
+    type's domain as it is (the body is bytes)."""
     request = _Request.build(schema, function, args, claims, headers, method, settings, raw)
     if _too_deep(request.args) or (raw is not None and not request.sends_raw
                                    and _too_deep(json.loads(raw))):  # a JSON array's rows
@@ -821,7 +866,8 @@ async def acall(
         candidates, role_settings = await _alookup(conn, request)
         if not candidates:  # an unknown name: the hint names a close one
             return request.not_found([], await _anames(conn, schema))
-        planned = _plan(request, candidates, role_settings, csv)
+        shape = "media" if as_media else "csv" if csv else "json"
+        planned = _plan(request, candidates, role_settings, shape)
         if isinstance(planned, RpcResponse):
             return planned
         info, sent = planned
@@ -829,7 +875,7 @@ async def acall(
         results = await wire.arun(conn, (sent.context, sent.call))
     except (wire.StatementError, psycopg.Error) as exc:
         return _pg_error_response(exc.diag, request.authenticated)
-    return _finish(info, results, csv)
+    return _finish(info, results, shape)
 
 
 async def aread(conn: psycopg.AsyncConnection[Any], schema: str, path: str,
@@ -914,16 +960,6 @@ async def apick(conn: psycopg.AsyncConnection[Any], schema: str, function: str,
     except psycopg.Error as exc:
         return _pg_error_response(exc.diag, request.authenticated)
     return request.pick(candidates)
-
-
-async def afind(conn: psycopg.AsyncConnection[Any], schema: str, function: str,
-                args: Mapping[str, Any] | None = None, method: str = "POST",
-                headers: Mapping[str, str] | None = None, raw: bytes | None = None
-                ) -> RpcResponse | None:
-    """PostgREST's 404 `PGRST202` when no function of that name takes these arguments, else
-    None (nothing is called): what it answers before it looks at the `Accept` header."""
-    picked = await apick(conn, schema, function, args, method, headers, raw)
-    return picked if isinstance(picked, RpcResponse) else None
 
 
 def _names(cursor: psycopg.Cursor[Any]) -> list[str]:

@@ -1,6 +1,7 @@
 """/rest/v1/rpc/{fn} as PostgREST v16.1 picks the function a request calls (`findProc`),
-passes it the arguments and names it in a 404 (`NoRpc`): a body sent as it is to a
-function's one unnamed text, xml or bytea parameter (`RawPay`), a JSON array's first object
+passes it the arguments, answers and names it in a 404 (`NoRpc`): a body sent as it is to a
+function's one unnamed text, xml or bytea parameter (`RawPay`), a function's value in the
+media type its return domain is named as (`CustomMediaSpec.hs`), a JSON array's first object
 (the whole array to an unnamed json parameter), a variadic parameter's values, and the close
 names its hints give (`noRpcHint`: a fuzzy set of the schema's function names, or of the
 function's parameter lists). The expected hints are the ones PostgREST's own spec gives for
@@ -40,6 +41,23 @@ create function plus_one(variadic v int[]) returns int[] language sql
   as $$ select array_agg(n + 1 order by o) from unnest(v) with ordinality u(n, o) $$;
 create function tagged(label text, variadic tags text[]) returns text language sql
   as $$ select label || ':' || array_to_string(tags, ',') $$;
+create domain "text/plain" as text;
+create domain "text/html" as text;
+create domain "image/png" as bytea;
+create domain "*/*" as bytea;
+create function welcome() returns "text/plain" language sql as $$ select 'Welcome' $$;
+create function welcome_twice() returns setof "text/plain" language sql
+  as $$ select 'Welcome' union all select 'again' $$;
+create function "welcome.html"() returns "text/html" language sql
+  as $$ select '<h1>Zażółć</h1>' $$;
+create function nothing_html() returns "text/html" language sql as $$ select null $$;
+create function pixel() returns "image/png" language sql
+  as $$ select decode('89504e470d0a1a0a00ff', 'hex') $$;
+create function download() returns "*/*" language plpgsql as $$
+begin
+  perform set_config('response.headers', '[{{"Content-Type": "application/pdf"}}]', true);
+  return decode('255044462d00ff', 'hex');
+end $$;
 grant usage on schema {schema} to anon;
 grant execute on all functions in schema {schema} to anon;
 """
@@ -147,3 +165,44 @@ def test_a_variadic_parameter_takes_an_array_or_every_value_of_its_name(
     assert rest.post("/rpc/tagged", json={"label": "c", "tags": ["z"]}).json() == "c:z"
     # a JSON body's value is as it is: not an array is Postgres' refusal, not a call
     assert rest.post("/rpc/plus_one", json={"v": 1}).status_code == 400
+
+
+def test_a_function_returning_a_media_types_domain_answers_its_value_as_it_is(
+        rest: httpx.Client) -> None:
+    def get(path: str, accept: str) -> httpx.Response:
+        return rest.get(path, headers={"Accept": accept})
+
+    plain = get("/rpc/welcome", "text/plain")
+    assert (plain.status_code, plain.content) == (200, b"Welcome")
+    assert plain.headers["content-type"] == "text/plain; charset=utf-8"
+    html = get("/rpc/welcome.html", "text/html")
+    assert (html.content.decode(), html.headers["content-type"]) == (
+        "<h1>Zażółć</h1>", "text/html")
+    png = get("/rpc/pixel", "image/png")
+    assert (png.content, png.headers["content-type"]) == (
+        bytes.fromhex("89504e470d0a1a0a00ff"), "image/png")
+    # a `*/*` domain answers any type; the function's own header names it
+    pdf = get("/rpc/download", "application/pdf")
+    assert (pdf.content, pdf.headers["content-type"]) == (
+        bytes.fromhex("255044462d00ff"), "application/pdf")
+    assert (get("/rpc/nothing_html", "text/html").content, ) == (b"", )
+    head = rest.head("/rpc/welcome", headers={"Accept": "text/plain"})
+    assert (head.status_code, head.content) == (200, b"")
+
+
+def test_a_media_types_domain_answers_only_its_own_type_and_only_for_one_value(
+        rest: httpx.Client) -> None:
+    # JSON stays the default, and what */* gets
+    for accept in ("application/json", "*/*"):
+        answer = rest.get("/rpc/welcome", headers={"Accept": accept})
+        assert (answer.json(), answer.headers["content-type"]) == (
+            "Welcome", "application/json; charset=utf-8")
+    for path, accept in (("/rpc/welcome", "text/xml"), ("/rpc/welcome_twice", "text/plain"),
+                         ("/rpc/welcome.html", "text/HTML")):
+        refused = pgrst_error(rest.get(path, headers={"Accept": accept}), 406, "PGRST107")
+        assert refused["message"] == f"None of these media types are available: {accept}"
+    text = rest.post("/rpc/unnamed_text_param", content=b"x",
+                     headers={"Content-Type": "text/plain", "Accept": "text/plain"})
+    pgrst_error(text, 406, "PGRST107")  # text is not a media type's domain
+    # an unknown function is its 404 whatever it accepts
+    pgrst_error(rest.get("/rpc/welcomez", headers={"Accept": "text/plain"}), 404, "PGRST202")

@@ -39,11 +39,18 @@ What it does, each as PostgREST does it (read in its source at v16.1,
   `.single()`), the same body under that `Content-Type`; `nulls=stripped` on it or on
   `application/vnd.pgrst.array+json`, `json_strip_nulls` of the body; `text/csv`
   (`.csv()`), PostgREST's CSV of the rows (`asCsvF`: for these functions one
-  `pgrst_scalar` column). None of them (`application/xml`, `application/*`, the plan types
+  `pgrst_scalar` column); a function returning a domain named as a media type (`create
+  domain "text/html" as text`, a `"*/*"` one answering any type) answers its value as it
+  is under that type, when that type is asked for, the query has no other `select` and the
+  function returns one value (PostgREST's media type handlers: `mediaHandlers`,
+  `negotiateContent`; a `Content-Type` the function sets in `response.headers` wins, as
+  any header it sets). None of them (`application/xml`, `application/*`, the plan types
   of `.explain()`, as `db-plan-enabled` is off on Supabase) is 406 `PGRST107`, after an
   unknown function's 404. Not mirrored: `application/geo+json` (PostgREST answers it through
-  PostGIS's `ST_AsGeoJSON`) is 406 here; and `PGRST116` (a singular answer of other than one
-  row) is `tables.py`'s, for a function's rows read as a table's.
+  PostGIS's `ST_AsGeoJSON`) is 406 here, as is a type only an aggregate of yours answers
+  (a media type handler of a table's rows: `create aggregate ... returns "text/html"`); and
+  `PGRST116` (a singular answer of other than one row) is `tables.py`'s, for a function's
+  rows read as a table's.
 * Every error answers JSON with `Proxy-Status: PostgREST; error=<code>` (PostgREST >= 13:
   its own codes, a SQLSTATE, a `raise sqlstate 'PGRST'` body's code) and no `Content-Profile`
   (`Error.errorResponseFor`), HEAD without the body.
@@ -210,6 +217,7 @@ class Media:
     csv: bool = False
     strip_nulls: bool = False  # `nulls=stripped`: json_strip_nulls on the body
     single: bool = False  # `vnd.pgrst.object`: one row, as an object (a table read)
+    function: bool = False  # the function's own media type: its value as it is
 
 
 _MEDIA_TOKEN = re.compile(r"([A-Za-z0-9.*]+)/([A-Za-z0-9.*+-]+)")
@@ -289,11 +297,40 @@ def _decoded(media: str) -> tuple[str, Media | None]:
     return _OTHER_KNOWN.get(kind, media), None
 
 
-def negotiate(header: str | None) -> Media | RestError:
-    """The first accepted media type PostgREST can answer with, else its 406 `PGRST107`."""
+# the media types PostgREST decodes to one of its own (`decodeMediaType`): compared by type
+# alone; any other is compared as written, parameters and case included (`MTOther`)
+_KNOWN_MEDIA = frozenset({
+    ("application", "json"), ("application", "geo+json"), ("text", "csv"), ("text", "plain"),
+    ("text", "xml"), ("application", "openapi+json"), ("application", "x-www-form-urlencoded"),
+    ("application", "octet-stream"), ("*", "*")})
+
+
+def _vendored(media: str) -> bool:
+    """PostgREST's own types, which no handler overrides (`matchMT`)."""
+    parsed = _parsed(media)
+    return parsed is not None and parsed[0] == "application" and (
+        parsed[1].startswith(("vnd.pgrst.object", "vnd.pgrst.plan"))
+        or (parsed[1].startswith("vnd.pgrst.array") and parsed[2].get("nulls") == "stripped"))
+
+
+def _same_media(accepted_media: str, produced: str) -> bool:
+    ours, theirs = _parsed(accepted_media), _parsed(produced)
+    if ours is not None and theirs is not None and ours[:2] in _KNOWN_MEDIA:
+        return ours[:2] == theirs[:2]
+    return accepted_media == produced
+
+
+def negotiate(header: str | None, produces: str | None = None) -> Media | RestError:
+    """The first accepted media type PostgREST can answer with, else its 406 `PGRST107`.
+    `produces`: the media type a function's return domain is named as (`lookupHandler`:
+    after the vendored types, a `*/*` domain answers any, another its own type, before
+    the built-in answers)."""
     names = []
     for media in accepted(header):
         name, answer = _decoded(media)
+        if produces is not None and not _vendored(media) \
+                and (produces == "*/*" or _same_media(media, produces)):
+            return Media(rpc.media_content_type(produces), function=True)
         if answer is not None:
             return answer
         names.append(name)
@@ -314,6 +351,14 @@ def strip_nulls(value: Any) -> Any:
 # the query parameters that shape a result instead of naming an argument (`QueryParams.parse`)
 _RESERVED = frozenset({"select", "columns", "on_conflict"})
 _RESERVED_LAST_PART = frozenset({"order", "limit", "offset", "and", "or"})
+
+
+def _default_select(query: str) -> bool:
+    """Whether the query leaves `select` as it is (none, or `*`): only then does a function
+    answer with its own media type (`negotiateContent`'s `defaultSelect`)."""
+    selects = [unquote_plus(v) for k, _, v in (item.partition("=") for item in
+                                                re.split("[&;]", query)) if k == "select"]
+    return not selects or selects[-1].strip() == "*"
 
 
 def query_arguments(query: str) -> dict[str, str]:
@@ -509,20 +554,6 @@ class RpcEndpoint:
             return body, None
         return (dict(body[0]) if body else {}), (raw if body else b"[]")
 
-    async def _not_found_or(self, refused: RestError, request: Request, schema: str,
-                            function: str, args: dict[str, Any], raw: bytes | None
-                            ) -> RestError:
-        """PostgREST looks the function up before it negotiates the answer's media type:
-        an unknown function is its 404 whatever the `Accept` header says."""
-        try:
-            async with self.pool.connection() as conn:
-                missing = await rpc.afind(conn, schema, function, args, request.method,
-                                          dict(request.headers), raw)
-        except PoolTimeout:
-            missing = rpc.unavailable()
-        return refused if missing is None else RestError(missing.status, missing.body,
-                                                         missing.headers)
-
     async def _handle(self, request: Request) -> Response:
         method = request.method
         if method not in ("GET", "HEAD", "POST"):
@@ -532,18 +563,26 @@ class RpcEndpoint:
         args, raw = await self._args(request)
         function = request.path_params["function"]
         headers = dict(request.headers)
-        media = negotiate(request.headers.get("accept"))
-        if isinstance(media, RestError):
-            raise await self._not_found_or(media, request, schema, function, args, raw)
         preferences = Preferences.parse(request.headers.getlist("prefer"))
-        if (strict := preferences.refusal()) is not None:
-            raise await self._not_found_or(strict, request, schema, function, args, raw)
+        media = Media()
         try:
             async with self.pool.connection() as conn:
-                result = await rpc.acall(conn, schema, function, args, claims, headers,
-                                         "GET" if method == "HEAD" else method,
-                                         csv=media.csv, settings=preferences.settings(),
-                                         raw=raw)
+                # the function first: an unknown one is its 404 whatever the Accept header
+                picked = await rpc.apick(conn, schema, function, args, method, headers, raw)
+                if isinstance(picked, rpc.RpcResponse):
+                    result = picked
+                else:
+                    answer = negotiate(request.headers.get("accept"), picked.media_type
+                                       if _default_select(request.url.query) else None)
+                    if isinstance(answer, RestError):
+                        raise answer
+                    media = answer
+                    if (strict := preferences.refusal()) is not None:
+                        raise strict
+                    result = await rpc.acall(conn, schema, function, args, claims, headers,
+                                             "GET" if method == "HEAD" else method,
+                                             csv=media.csv, settings=preferences.settings(),
+                                             raw=raw, as_media=media.function)
         except PoolTimeout:
             result = rpc.unavailable()
         if not result.ok:  # errors: JSON, Proxy-Status, no profile (`Error.errorResponseFor`)
@@ -551,8 +590,8 @@ class RpcEndpoint:
             return Response(None, refused.status_code, refused.headers) \
                 if method == "HEAD" else refused
         out = dict(result.headers)
-        if "Content-Type" in out:
-            out["Content-Type"] = media.content_type
+        if out.get("Content-Type") in (rpc.JSON_CONTENT_TYPE, rpc.CSV_CONTENT_TYPE):
+            out["Content-Type"] = media.content_type  # not one the function set
         if preferences.count and "Content-Range" in out:
             rows = out["Content-Range"].split("/")[0]  # "0-{n - 1}", or "*" for none
             total = int(rows.split("-")[1]) + 1 if "-" in rows else 0
@@ -565,7 +604,7 @@ class RpcEndpoint:
             out.setdefault("Content-Profile", schema)
         if method == "HEAD":
             return Response(None, result.status, out)
-        if media.csv:
+        if media.csv or media.function:
             return Response(result.body, result.status, out)
         body = strip_nulls(result.body) if media.strip_nulls else result.body
         return json_response(result.status, body, out)
