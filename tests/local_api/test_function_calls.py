@@ -53,6 +53,11 @@ create function "welcome.html"() returns "text/html" language sql
 create function nothing_html() returns "text/html" language sql as $$ select null $$;
 create function pixel() returns "image/png" language sql
   as $$ select decode('89504e470d0a1a0a00ff', 'hex') $$;
+create function typed_by_header() returns json language plpgsql as $$
+begin
+  perform set_config('response.headers', '[{{"Content-Type": "text/html"}}]', true);
+  return '{{"a": 1}}';
+end $$;
 create function download() returns "*/*" language plpgsql as $$
 begin
   perform set_config('response.headers', '[{{"Content-Type": "application/pdf"}}]', true);
@@ -206,3 +211,12 @@ def test_a_media_types_domain_answers_only_its_own_type_and_only_for_one_value(
     pgrst_error(text, 406, "PGRST107")  # text is not a media type's domain
     # an unknown function is its 404 whatever it accepts
     pgrst_error(rest.get("/rpc/welcomez", headers={"Accept": "text/plain"}), 404, "PGRST202")
+
+
+def test_a_content_type_the_function_sets_wins_over_the_negotiated_one(
+        rest: httpx.Client) -> None:
+    """PostgREST adds its own headers only where `response.headers` has none of that name
+    (`addHeadersIfNotIncluded`)."""
+    answer = rest.get("/rpc/typed_by_header")
+    assert (answer.status_code, answer.headers["content-type"]) == (200, "text/html")
+    assert answer.json() == {"a": 1}
