@@ -721,28 +721,39 @@ def _finish(info: FunctionInfo, results: list[Any], shape: str = "json") -> RpcR
     for CSV the number of rows."""
     answer = results[-1]
     body_text, raw_headers, raw_status = (answer.get_value(0, i) for i in range(3))
-    out_headers = response_headers(raw_headers)
+    set_by_call = response_headers(raw_headers)
     if info.returns_void:  # no body, but the range of its one row (`Response.actionResponse`)
-        out_headers.setdefault("Content-Range", "0-0/*")
-        return RpcResponse(int(raw_status) if raw_status else 204, out_headers, None)
+        return RpcResponse(int(raw_status) if raw_status else 204, add_headers_if_not_included(
+            {"Content-Range": "0-0/*"}, set_by_call), None)
     body: Any
     if shape == "media" and info.media_type is not None:
-        out_headers = {"Content-Type": media_content_type(info.media_type), **out_headers}
+        content_type = media_content_type(info.media_type)
         value = body_text or b""
         body = base64.b64decode(value) if info.media_bytes else bytes(value)
         rows = 1
     elif shape == "csv":
-        out_headers = {"Content-Type": CSV_CONTENT_TYPE, **out_headers}
+        content_type = CSV_CONTENT_TYPE
         body = (body_text or b"").decode()
         rows = int(answer.get_value(0, 3))
     else:
-        out_headers = {"Content-Type": JSON_CONTENT_TYPE, **out_headers}
+        content_type = JSON_CONTENT_TYPE
         body = json.loads(body_text) if body_text is not None else None
         # PostgREST's range of the rows returned (RangeQuery.contentRangeH): n rows of a
         # set, one row for a scalar or a composite
         rows = len(body) if info.returns_set and isinstance(body, list) else 1
-    out_headers.setdefault("Content-Range", f"0-{rows - 1}/*" if rows else "*/*")
-    return RpcResponse(int(raw_status) if raw_status else 200, out_headers, body)
+    own = {"Content-Type": content_type,
+           "Content-Range": f"0-{rows - 1}/*" if rows else "*/*"}
+    return RpcResponse(int(raw_status) if raw_status else 200,
+                       add_headers_if_not_included(own, set_by_call), body)
+
+
+def add_headers_if_not_included(own: dict[str, str], given: dict[str, str]
+                                ) -> dict[str, str]:
+    """PostgREST's `addHeadersIfNotIncluded`: the `given` headers (those a call set in
+    `response.headers`), and of the answer's `own` those whose name (case aside, as
+    HTTP's) they do not have."""
+    named = {name.lower() for name in given}
+    return {**{k: v for k, v in own.items() if k.lower() not in named}, **given}
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,12 @@ begin
   perform set_config('response.headers', '[{{"Content-Type": "text/html"}}]', true);
   return '{{"a": 1}}';
 end $$;
+create function typed_in_lower_case() returns json language plpgsql as $$
+begin
+  perform set_config('response.headers',
+                     '[{{"content-type": "text/html"}}, {{"content-range": "0-9/10"}}]', true);
+  return '[1]';
+end $$;
 create function download() returns "*/*" language plpgsql as $$
 begin
   perform set_config('response.headers', '[{{"Content-Type": "application/pdf"}}]', true);
@@ -220,3 +226,7 @@ def test_a_content_type_the_function_sets_wins_over_the_negotiated_one(
     answer = rest.get("/rpc/typed_by_header")
     assert (answer.status_code, answer.headers["content-type"]) == (200, "text/html")
     assert answer.json() == {"a": 1}
+    # a header name is the same name in any case: one of each is sent
+    lower = rest.get("/rpc/typed_in_lower_case")
+    assert lower.headers.get_list("content-type") == ["text/html"]
+    assert lower.headers.get_list("content-range") == ["0-9/10"]

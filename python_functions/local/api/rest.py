@@ -111,7 +111,7 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None,
     code = body.get("code") if isinstance(body, dict) and status >= 400 else None
     if postgrest and isinstance(code, str) and code:
         headers = {"Proxy-Status": f"PostgREST; error={code}", **(headers or {})}
-    merged = {"Content-Type": rpc.JSON_CONTENT_TYPE, **(headers or {})}
+    merged = rpc.add_headers_if_not_included({"Content-Type": rpc.JSON_CONTENT_TYPE}, headers or {})
     return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")), status,
                     merged)
 

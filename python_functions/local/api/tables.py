@@ -1822,14 +1822,15 @@ class TableEndpoint:
             bool(primary_key) or read.on_conflict is not None)
         if (applied := preferences.applied(write=method, resolution=resolved)) is not None:
             out["Preference-Applied"] = applied
-        out.update(rpc.response_headers(guc_headers))
+        if full:
+            out["Content-Type"] = media.content_type
+            if negotiated:
+                out["Content-Profile"] = schema
+        out = rpc.add_headers_if_not_included(out, rpc.response_headers(guc_headers))
         if guc_status:
             status = int(guc_status)
         if not full:
             return Response(None, status, out)
-        out["Content-Type"] = media.content_type
-        if negotiated:
-            out["Content-Profile"] = schema
         text = (body_bytes or b"").decode()
         if media.csv:
             return Response(text, status, out)
@@ -1867,7 +1868,7 @@ class TableEndpoint:
             out["Content-Profile"] = schema
         if (applied := preferences.applied(call=function)) is not None:
             out["Preference-Applied"] = applied
-        out.update(rpc.response_headers(guc_headers))
+        out = rpc.add_headers_if_not_included(out, rpc.response_headers(guc_headers))
         if guc_status:
             status = int(guc_status)
         if request.method == "HEAD":
