@@ -469,7 +469,8 @@ class _Request:
         if info.unnamed:  # the same call whatever the body holds
             return _rendered(info, (), shape), (info.argument(self.args, self.raw),)
         keys = tuple(self.args)
-        arguments = _call_arguments(info, self.args, self.from_query)
+        arguments = self.args if info.variadic is None else \
+            _call_arguments(info, self.args, self.from_query)
         return _rendered(info, keys, shape), ((json.dumps(arguments).encode(),) if keys else ())
 
     @property
@@ -752,6 +753,8 @@ def add_headers_if_not_included(own: dict[str, str], given: dict[str, str]
     """PostgREST's `addHeadersIfNotIncluded`: the `given` headers (those a call set in
     `response.headers`), and of the answer's `own` those whose name (case aside, as
     HTTP's) they do not have."""
+    if not given:
+        return own
     named = {name.lower() for name in given}
     return {**{k: v for k, v in own.items() if k.lower() not in named}, **given}
 
