@@ -270,6 +270,7 @@ def clear_schema_cache() -> None:
     _epoch += 1
     _schema_cache.clear()
     _role_settings_cache.clear()
+    _names_cache.clear()
 
 
 def clear_role_settings() -> None:
@@ -839,7 +840,7 @@ def call(
     try:
         candidates, settings = _lookup(conn, request)
         if not candidates:  # an unknown name: the hint names a close one
-            return request.not_found([], _names(conn.execute(_NAMES_QUERY, (schema,))))
+            return request.not_found([], _names(conn, schema))
         planned = _plan(request, candidates, settings)
         if isinstance(planned, RpcResponse):
             return planned
@@ -976,14 +977,34 @@ async def apick(conn: psycopg.AsyncConnection[Any], schema: str, function: str,
     return request.pick(candidates)
 
 
-def _names(cursor: psycopg.Cursor[Any]) -> list[str]:
-    return [str(row[0]) for row in cursor.fetchall()]
+# per database and schema, its function names, kept like the signatures (until a reload)
+_names_cache: dict[tuple[str, str], list[str]] = {}
+
+
+def _names(conn: psycopg.Connection[Any], schema: str) -> list[str]:
+    key = (_database_key(conn), schema)
+    if key not in _names_cache:
+        epoch = _epoch
+        names = [str(row[0]) for row in conn.execute(_NAMES_QUERY, (schema,)).fetchall()]
+        if epoch == _epoch:
+            _names_cache[key] = names
+        return names
+    return _names_cache[key]
 
 
 async def _anames(conn: psycopg.AsyncConnection[Any], schema: str) -> list[str]:
-    """The schema's function names (`_NAMES_QUERY`), read for an unknown name's hint."""
-    return [str(row[0]) for row in
-            await (await conn.execute(_NAMES_QUERY, (schema,))).fetchall()]
+    """The schema's function names (`_NAMES_QUERY`), for an unknown name's hint: read once
+    until a schema reload, as PostgREST keeps them in its cache, so a stream of unknown
+    names costs no catalog query each."""
+    key = (_database_key(conn), schema)
+    if key not in _names_cache:
+        epoch = _epoch
+        cursor = await conn.execute(_NAMES_QUERY, (schema,))
+        names = [str(row[0]) for row in await cursor.fetchall()]
+        if epoch == _epoch:
+            _names_cache[key] = names
+        return names
+    return _names_cache[key]
 
 
 async def _alookup(conn: psycopg.AsyncConnection[Any], request: _Request

@@ -72,10 +72,14 @@ def test_a_function_created_or_changed_while_running_is_served_after_the_ddl(
 
     missing = greet(name="ada")
     assert (missing.status_code, _code(missing)) == (404, "PGRST202")  # and cached as missing
+    assert missing.json()["hint"] is None  # the schema has no function yet: no close name
     admin.execute(f"create function {SCHEMA}.greet(name text) returns text language sql"
                   f" as $$ select 'hi ' || name $$; grant execute on all functions in schema"
                   f" {SCHEMA} to anon")
     assert _eventually(lambda: greet(name="ada"), 200).json() == "hi ada"
+    # the names a misspelt function's hint is picked from were read again too
+    misspelt = probe.post("/rest/v1/rpc/greeet", json={"name": "ada"}).json()
+    assert misspelt["hint"] == f"Perhaps you meant to call the function {SCHEMA}.greet"
     # a new signature: the cached one (`name`) would answer 404 for `who`
     admin.execute(f"drop function {SCHEMA}.greet(text); create function {SCHEMA}.greet("
                   "who text) returns integer language sql as $$ select length(who) $$;"
