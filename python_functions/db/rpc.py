@@ -354,7 +354,9 @@ class _Request:
     headers: dict[str, str]
     method: str
     settings: dict[str, str]
-    raw: bytes | None = None  # a POST's body of one of RAW_MEDIA, as it came
+    # a POST's body as an unnamed parameter takes it: one of RAW_MEDIA as it came, or a
+    # JSON array (`[]` for any JSON value but an object)
+    raw: bytes | None = None
 
     @classmethod
     def build(cls, schema: str, function: str, args: Mapping[str, Any] | None,
@@ -870,8 +872,9 @@ async def acall(
     """`call` over an async connection (the AI service's pool). `csv`: the rows as
     PostgREST answers `Accept: text/csv` (the body is then the CSV text). `settings`: more
     transaction-local settings, applied after the role's (`timezone` of `Prefer`). `raw`: a
-    POST's body of one of RAW_MEDIA (its `Content-Type` in `headers`), for a function whose
-    one unnamed parameter takes it. `as_media`: the value of a function returning a media
+    POST's body as a function's one unnamed parameter takes it (its `Content-Type` in
+    `headers`): one of RAW_MEDIA as it came, or a JSON array whose first object's keys are
+    `args`. `as_media`: the value of a function returning a media
     type's domain as it is (the body is bytes)."""
     request = _Request.build(schema, function, args, claims, headers, method, settings, raw)
     if _too_deep(request.args) or (raw is not None and not request.sends_raw
