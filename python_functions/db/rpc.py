@@ -984,30 +984,35 @@ async def apick(conn: psycopg.AsyncConnection[Any], schema: str, function: str,
 _names_cache: dict[tuple[str, str], list[str]] = {}
 
 
+def _remember_names(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any],
+                    schema: str, rows: list[tuple[Any, ...]], epoch: int) -> list[str]:
+    """What `_NAMES_QUERY` read, kept unless a reload came since `epoch` (as `_remember`)."""
+    names = [str(row[0]) for row in rows]
+    if epoch == _epoch:
+        _names_cache[(_database_key(conn), schema)] = names
+    return names
+
+
 def _names(conn: psycopg.Connection[Any], schema: str) -> list[str]:
-    key = (_database_key(conn), schema)
-    if key not in _names_cache:
-        epoch = _epoch
-        names = [str(row[0]) for row in conn.execute(_NAMES_QUERY, (schema,)).fetchall()]
-        if epoch == _epoch:
-            _names_cache[key] = names
-        return names
-    return _names_cache[key]
+    """The schema's function names, for an unknown name's hint (see `_anames`)."""
+    epoch = _epoch
+    cached = _names_cache.get((_database_key(conn), schema))
+    if cached is not None:
+        return cached
+    return _remember_names(conn, schema, conn.execute(_NAMES_QUERY, (schema,)).fetchall(),
+                           epoch)
 
 
 async def _anames(conn: psycopg.AsyncConnection[Any], schema: str) -> list[str]:
     """The schema's function names (`_NAMES_QUERY`), for an unknown name's hint: read once
     until a schema reload, as PostgREST keeps them in its cache, so a stream of unknown
     names costs no catalog query each."""
-    key = (_database_key(conn), schema)
-    if key not in _names_cache:
-        epoch = _epoch
-        cursor = await conn.execute(_NAMES_QUERY, (schema,))
-        names = [str(row[0]) for row in await cursor.fetchall()]
-        if epoch == _epoch:
-            _names_cache[key] = names
-        return names
-    return _names_cache[key]
+    epoch = _epoch
+    cached = _names_cache.get((_database_key(conn), schema))
+    if cached is not None:
+        return cached
+    rows = await (await conn.execute(_NAMES_QUERY, (schema,))).fetchall()
+    return _remember_names(conn, schema, rows, epoch)
 
 
 async def _alookup(conn: psycopg.AsyncConnection[Any], request: _Request
