@@ -2,7 +2,8 @@
 passes it the arguments, answers and names it in a 404 (`NoRpc`): a body sent as it is to a
 function's one unnamed text, xml or bytea parameter (`RawPay`), a function's value in the
 media type its return domain is named as (`CustomMediaSpec.hs`), a JSON array's first object
-(the whole array to an unnamed json parameter), a variadic parameter's values, and the close
+(the whole array to an unnamed json parameter), the keys `columns=` names, a CSV body's
+first line, a variadic parameter's values, and the close
 names its hints give (`noRpcHint`: a fuzzy set of the schema's function names, or of the
 function's parameter lists). The expected hints are the ones PostgREST's own spec gives for
 the same names (`RpcSpec.hs`)."""
@@ -161,6 +162,44 @@ def test_a_json_array_calls_with_its_first_object_and_an_unnamed_json_takes_it_w
                      headers={"Content-Type": "application/json"}).json() == 7
     mixed = rest.post("/rpc/unnamed_json_param", json=[{"x": 1}, {"y": 2}])
     assert pgrst_error(mixed, 400, "PGRST102")["message"] == "All object keys must match"
+
+
+def test_columns_names_a_calls_arguments_and_the_bodys_other_keys_are_ignored(
+        rest: httpx.Client) -> None:
+    # PostgREST's spec: "ignores json keys not included in ?columns"
+    extra = {"name": "John", "smth": "here", "other": "stuff", "fake_id": 13}
+    assert rest.post("/rpc/sayhello?columns=name", json=extra).json() == "Hello, John"
+    pgrst_error(rest.post("/rpc/sayhello", json=extra), 404, "PGRST202")  # without it
+    # of an array, the first object's; a named key the object lacks is null
+    assert rest.post("/rpc/add_them?columns=a,b", json=[{"a": 1, "b": 2}, {"a": 3}]).json() == 3
+    assert rest.post("/rpc/add_them?columns=a,b", json={"a": 1}).json() is None
+    # the columns pick the function: one it lacks is no function's
+    pgrst_error(rest.post("/rpc/sayhello?columns=name,smth", json=extra), 404, "PGRST202")
+    broken = rest.post("/rpc/sayhello?columns=name", content=b"{",
+                       headers={"Content-Type": "application/json"})
+    assert pgrst_error(broken, 400, "PGRST102")["message"] == "Empty or invalid json"
+    # a GET takes no body: its columns= is ignored, as PostgREST's
+    assert rest.get("/rpc/sayhello?name=Ann&columns=x").json() == "Hello, Ann"
+
+
+def test_a_csv_body_calls_with_its_first_line(rest: httpx.Client) -> None:
+    def post(function: str, body: bytes) -> httpx.Response:
+        return _raw(rest, function, "text/csv", body)
+
+    assert post("add_them", b"a,b\n1,2\n4,6\n100,200").json() == 3  # PostgREST's spec
+    assert post("sayhello", b'name\r\n"Doe, Jane"\r\n').json() == "Hello, Doe, Jane"
+    assert post("sayhello", b"name\nNULL\n").json() is None  # NULL is null
+    assert post("no_arguments", b"a,b\n").json() == 7  # a header alone sets nothing
+    # the header's names pick the function; none goes to an unnamed parameter
+    missing = pgrst_error(post("add_them", b"x,y\n1,2"), 404, "PGRST202")
+    assert (missing["message"], missing["details"]) == (
+        f"Could not find the function {SCHEMA}.add_them(x, y) in the schema cache",
+        f"Searched for the function {SCHEMA}.add_them with parameters x, y, but no matches"
+        " were found in the schema cache.")
+    pgrst_error(post("unnamed_json_param", b"a\n1"), 404, "PGRST202")
+    ragged = pgrst_error(post("add_them", b"a,b\n1,2\n3"), 400, "PGRST102")
+    assert ragged["message"] == "All lines must have same number of fields"
+    pgrst_error(post("sayhello", b""), 400, "PGRST102")
 
 
 def test_a_variadic_parameter_takes_an_array_or_every_value_of_its_name(

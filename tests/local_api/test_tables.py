@@ -420,6 +420,36 @@ def test_table_writes_refuse_bad_bodies_and_what_postgres_refuses(
     pgrst_error(cards, 403, "42501")  # written through the RPCs only
 
 
+def test_a_csv_or_form_body_writes_rows_of_strings(api_http: httpx.Client,
+                                                   alice: User) -> None:
+    """`text/csv` (PostgREST's bulk insert, `csvToJson`): the header line names the
+    columns, each further line is a row, its values strings typed by the columns, `NULL`
+    null; a form's fields are one row. What is not such a body writes nothing."""
+    def post(body: bytes, media: str, **params: str) -> httpx.Response:
+        return api_http.post(PLANS, params=params, content=body, headers=_write(
+            alice, **{"Content-Type": media, "Prefer": "return=representation"}))
+
+    rows = post(b'name,archived\r\nCSV A,true\r\n"CSV, ""B""",false\r\n', "text/csv",
+                select="name,archived")
+    assert rows.status_code == 201, rows.text
+    assert rows.json() == [{"name": "CSV A", "archived": True},
+                           {"name": 'CSV, "B"', "archived": False}]
+    form = post(b"name=Form+plan&archived=true", "application/x-www-form-urlencoded",
+                select="name,archived")
+    assert (form.status_code, form.json()) == (201, [{"name": "Form plan", "archived": True}])
+    assert post(b"name\n", "text/csv").json() == []  # a header alone: no rows
+    pgrst_error(post(b"name,archived\nC,NULL\n", "text/csv"), 400, "23502")  # null
+    ragged = post(b"name,archived\nD,true\nE\n", "text/csv")
+    assert pgrst_error(ragged, 400, "PGRST102")["message"] == (
+        "All lines must have same number of fields")
+    pgrst_error(post(b'name\n"F\n', "text/csv"), 400, "PGRST102")  # an open quote
+    pgrst_error(post(b"name\n\xff\n", "text/csv"), 400, "PGRST102")  # not UTF-8
+    pgrst_error(post(b"", "text/csv"), 400, "PGRST102")  # no header line
+    names = api_http.get(PLANS, params={"select": "name", "order": "name"},
+                         headers=_plans(alice)).json()
+    assert [row["name"] for row in names] == ["CSV A", 'CSV, "B"', "Form plan"]
+
+
 def test_a_to_many_spread_answers_each_column_as_an_array(
         api_http: httpx.Client, api: Api, alice: User) -> None:
     """`...rel(cols)` over a one-to-many relationship (`ToManySpread`): each column of the

@@ -23,10 +23,18 @@ What it does, each as PostgREST does it (read in its source at v16.1,
   array's objects must all have the same keys (400 `PGRST102` "All object keys must match")
   and the first one's are the arguments, as PostgREST calls with `LIMIT 1` of them; any
   other JSON value is an empty array; an unnamed json/jsonb parameter takes an array or
-  that empty one whole; what does not parse is 400 `PGRST102` "Empty or invalid json";
+  that empty one whole; what does not parse is 400 `PGRST102` "Empty or invalid json".
+  `columns=` names the arguments instead of the body's keys: the body's object (of an array,
+  the first) gives their values, null where it has none, and its other keys are ignored.
+  `text/csv` (`csvToJson`) is an array of objects, one per line after the header line,
+  whose values are strings (`NULL` is null): the first line's are the arguments.
   `text/plain`, `text/xml` and `application/octet-stream` go as they are to a function whose
   one unnamed parameter is text, xml or bytea (404 `PGRST202` without one); another content
-  type is 400 `PGRST102` "Content-Type not acceptable: ...".
+  type is 400 `PGRST102` "Content-Type not acceptable: ...". Not mirrored: with `columns=`,
+  PostgREST leaves the body to Postgres (`RawJSON`), so a body that is no JSON is Postgres'
+  22P02 there and an empty array calls nothing; here both are 400 `PGRST102` "Empty or
+  invalid json", as a body whose first value is no object; a CSV that does not parse is 400
+  `PGRST102` in words of its own (PostgREST's are its CSV parser's).
 * Role (`Auth.Jwt`): from the JWT in `Authorization: Bearer`, else (the Supabase gateway's
   part) the JWT in the `apikey` header, HS256 with the project's secret; its `role` claim,
   `anon` without one. A token that cannot be decoded is 401 `PGRST301`, one whose claims fail
@@ -68,6 +76,8 @@ schemas and token checks. The root has no OpenAPI description (404 `PGRST126`, a
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import time
@@ -378,6 +388,43 @@ def query_arguments(query: str) -> dict[str, str]:
     return arguments
 
 
+def csv_payload(raw: bytes) -> tuple[list[dict[str, str | None]], list[str]]:
+    """A `text/csv` body and the keys it sets, as PostgREST reads it (`getPayload`,
+    `csvToJson`): a header line naming the fields, then one object per line, its values
+    strings but `NULL`, which is null (blank lines are skipped). A line with more or fewer
+    fields than the header is 400 `PGRST102` "All lines must have same number of fields";
+    a body that is not CSV in UTF-8, or has no header line, 400 `PGRST102`. No lines after
+    the header: an empty array, which sets no keys."""
+    try:
+        lines = [line for line in csv.reader(io.StringIO(raw.decode("utf-8"), newline=""),
+                                             strict=True) if line]
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise pgrst_error(400, "PGRST102", f"Invalid CSV: {exc}") from None
+    if not lines:
+        raise pgrst_error(400, "PGRST102", "Invalid CSV: no header line")
+    header, *records = lines
+    if any(len(record) != len(header) for record in records):
+        raise pgrst_error(400, "PGRST102", "All lines must have same number of fields")
+    rows = [{name: None if value == "NULL" else value
+             for name, value in zip(header, record, strict=True)} for record in records]
+    return rows, (list(rows[0]) if rows else [])
+
+
+def columns_arguments(raw: bytes, columns: Sequence[str]) -> dict[str, Any]:
+    """A call's arguments when `columns=` names them: each named key of the body's object
+    (of an array, its first object), null where the object has none; its other keys are
+    not arguments. A body without such an object is 400 `PGRST102` "Empty or invalid
+    json" (see the module docstring for how PostgREST differs)."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
+        body = None
+    first = body[0] if isinstance(body, list) and body else body
+    if not isinstance(first, dict):
+        raise pgrst_error(400, "PGRST102", "Empty or invalid json")
+    return {name: first.get(name) for name in columns}
+
+
 def json_payload(raw: bytes, call: bool) -> tuple[Any, list[str]]:
     """A JSON body and the keys it sets, as PostgREST reads them (`getPayload`,
     `payloadAttributes`): an object, or an array of objects whose keys all match (400
@@ -500,9 +547,11 @@ class RpcEndpoint:
         self.schemas = list(schemas)
         self.secret = secret
 
-    async def handle(self, request: Request) -> Response:
+    async def handle(self, request: Request, columns: Sequence[str] | None = None
+                     ) -> Response:
+        """The call of `request`; `columns`: its query's `columns=`, parsed."""
         try:
-            return retry_hint(await self._handle(request))
+            return retry_hint(await self._handle(request, columns))
         except RestError as refused:
             return retry_hint(refused.response())
 
@@ -526,17 +575,20 @@ class RpcEndpoint:
         role = claims.get("role")
         return {**claims, "role": role if isinstance(role, str) and role else "anon"}
 
-    async def _args(self, request: Request) -> tuple[dict[str, Any], bytes | None]:
+    async def _args(self, request: Request, columns: Sequence[str] | None
+                    ) -> tuple[dict[str, Any], bytes | None]:
         if request.method in ("GET", "HEAD"):
             return query_arguments(request.url.query), None
-        return await self.body_arguments(request)
+        return await self.body_arguments(request, columns)
 
-    async def body_arguments(self, request: Request) -> tuple[dict[str, Any], bytes | None]:
+    async def body_arguments(self, request: Request, columns: Sequence[str] | None = None
+                             ) -> tuple[dict[str, Any], bytes | None]:
         """A POST's arguments: its JSON object (of an array, the first object's, as
-        PostgREST calls the function with its first row), or its form's fields; and the
-        body an unnamed parameter takes when it is not that object: a JSON array (any other
-        JSON value is an empty one), or the body as it came (`RawPay`) for a function's one
-        unnamed text, xml or bytea parameter."""
+        PostgREST calls the function with its first row), or the keys `columns=` names of
+        it; its form's fields; its CSV's first line. And the body an unnamed parameter
+        takes when it is not that object: a JSON array (any other JSON value is an empty
+        one), or the body as it came (`RawPay`) for a function's one unnamed text, xml or
+        bytea parameter."""
         raw = await request.body()
         media = request.headers.get("content-type", "application/json").split(";")[0]
         media = media.strip().lower()
@@ -547,20 +599,25 @@ class RpcEndpoint:
             for key, value in parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True):
                 rpc.add_query_value(fields, key, value)
             return fields, None
+        if media == "text/csv":
+            lines, _ = csv_payload(raw)
+            return (dict(lines[0]) if lines else {}), None
         if media not in ("application/json", ""):
             raise pgrst_error(400, "PGRST102", f"Content-Type not acceptable: {media}")
+        if columns is not None:
+            return columns_arguments(raw, columns), None
         body, _ = json_payload(raw, call=True)
         if isinstance(body, dict):
             return body, None
         return (dict(body[0]) if body else {}), (raw if body else b"[]")
 
-    async def _handle(self, request: Request) -> Response:
+    async def _handle(self, request: Request, columns: Sequence[str] | None) -> Response:
         method = request.method
         if method not in ("GET", "HEAD", "POST"):
             raise pgrst_error(405, "PGRST101", f"Cannot use the {method} method on RPC")
         schema, negotiated = self.schema_for(request)
         claims = self.claims_for(request)
-        args, raw = await self._args(request)
+        args, raw = await self._args(request, columns)
         function = request.path_params["function"]
         headers = dict(request.headers)
         preferences = Preferences.parse(request.headers.getlist("prefer"))

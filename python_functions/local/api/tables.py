@@ -44,7 +44,9 @@ What it mirrors:
   empty without rows, a nested embed an array of its answers).
 * A write (`mainWrite`, `mutatePlanToQuery`, `ApiRequest/Payload.hs`): POST inserts the
   JSON body's object or array (each object's keys the same, 400 `PGRST102` otherwise, or
-  the `columns=` named; any other JSON value is an empty array: nothing), typed by the
+  the `columns=` named; any other JSON value is an empty array: nothing), a `text/csv`
+  body's lines (`csvToJson`: the header names the columns, each value a string, `NULL`
+  null), or a form's fields as one row of strings; typed by the
   table's columns (an unknown one is 400 `PGRST204`),
   the others from their defaults (and, with `Prefer: missing=default`, a key an object
   lacks from its column's default, not null); PATCH sets the body's keys on the filtered
@@ -107,7 +109,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
-from urllib.parse import quote, quote_plus, unquote_plus
+from urllib.parse import parse_qsl, quote, quote_plus, unquote_plus
 
 import psycopg
 from psycopg_pool import PoolTimeout
@@ -127,6 +129,7 @@ from python_functions.local.api.rest import (
     Preferences,
     RestError,
     RpcEndpoint,
+    csv_payload,
     json_payload,
     json_response,
     negotiate,
@@ -1309,14 +1312,20 @@ def _content_range(lower: int, rows: int, total: int | None) -> tuple[int, str]:
 
 async def _payload(request: Request, columns: list[str] | None
                    ) -> tuple[Any, list[str]]:
-    """A write's JSON body and the columns it sets (`ApiRequest/Payload.hs`): the keys of
-    its object, or of each object of its array (they must match), unless `columns=` names
-    them."""
+    """A write's body and the columns it sets (`ApiRequest/Payload.hs`): of JSON, the keys
+    of its object, or of each object of its array (they must match), unless `columns=`
+    names them; of CSV (`csv_payload`), the header's, one row per line; of a form, its
+    fields' names, one row of strings (a repeated name's last value)."""
     media = request.headers.get("content-type", "application/json").split(";")[0]
     media = media.strip().lower()
+    raw = await request.body()
+    if media == "text/csv":
+        return csv_payload(raw)
+    if media == "application/x-www-form-urlencoded":
+        fields = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+        return fields, list(fields)
     if media not in ("application/json", ""):
         raise pgrst_error(400, "PGRST102", f"Content-Type not acceptable: {media}")
-    raw = await request.body()
     if columns is None:
         return json_payload(raw, call=False)
     try:
@@ -1570,10 +1579,10 @@ class TableEndpoint:
                 return await self.rest.handle(request)
             raise
         if not read.shapes:
-            return await self.rest.handle(request)
+            return await self.rest.handle(request, read.columns)
         claims = self.rest.claims_for(request)
         args, raw = (read.arguments, None) if by_get else \
-            await self.rest.body_arguments(request)
+            await self.rest.body_arguments(request, read.columns)
         headers = dict(request.headers)
         try:
             async with self.rest.pool.connection() as conn:
@@ -1585,7 +1594,7 @@ class TableEndpoint:
             raise RestError(picked.status, picked.body, picked.headers)
         table = picked.returns_table
         if table is None:
-            return await self.rest.handle(request)
+            return await self.rest.handle(request, read.columns)
         catalog = await self._planned(schema, table, read)
         media = negotiate(request.headers.get("accept"))
         if isinstance(media, RestError):
