@@ -3,10 +3,10 @@ passes it the arguments, answers and names it in a 404 (`NoRpc`): a body sent as
 function's one unnamed text, xml or bytea parameter (`RawPay`), a function's value in the
 media type its return domain is named as (`CustomMediaSpec.hs`), a JSON array's first object
 (the whole array to an unnamed json parameter), the keys `columns=` names, a CSV body's
-first line, a variadic parameter's values, and the close
-names its hints give (`noRpcHint`: a fuzzy set of the schema's function names, or of the
-function's parameter lists). The expected hints are the ones PostgREST's own spec gives for
-the same names (`RpcSpec.hs`)."""
+first line, a query that does not parse (400 whatever the function), a variadic
+parameter's values, and the close names its hints give (`noRpcHint`: a fuzzy set of the
+schema's function names, or of the function's parameter lists). The expected hints are the
+ones PostgREST's own spec gives for the same names (`RpcSpec.hs`)."""
 
 from __future__ import annotations
 
@@ -180,6 +180,25 @@ def test_columns_names_a_calls_arguments_and_the_bodys_other_keys_are_ignored(
     assert pgrst_error(broken, 400, "PGRST102")["message"] == "Empty or invalid json"
     # a GET takes no body: its columns= is ignored, as PostgREST's
     assert rest.get("/rpc/sayhello?name=Ann&columns=x").json() == "Hello, Ann"
+
+
+def test_a_query_that_does_not_parse_is_400_whatever_the_function(
+        rest: httpx.Client) -> None:
+    # PostgREST's spec: "gives a parse filter error if GET style proc args are specified"
+    body = pgrst_error(rest.post("/rpc/sayhello?name=John", json={"name": "John"}), 400,
+                       "PGRST100")
+    assert body == {"code": "PGRST100", "hint": None,
+                    "message": '"failed to parse filter (John)" (line 1, column 1)',
+                    "details": 'unexpected "J" expecting "not" or operator (eq, gt, ...)'}
+    # an unknown function too: the query is parsed before the function is looked up
+    pgrst_error(rest.post("/rpc/nosuchfunction?name=John", json={}), 400, "PGRST100")
+    pgrst_error(rest.get("/rpc/sayhello?name=Ann&order=name.sideways"), 400, "PGRST100")
+    # a token that does not decode is still the 401 it was, before the query
+    refused = rest.post("/rpc/sayhello?name=John", json={},
+                        headers={"Authorization": "Bearer not-a-token"})
+    pgrst_error(refused, 401, "PGRST301")
+    # a filter that parses is not a call's concern: the value is answered as it is
+    assert rest.post("/rpc/sayhello?name=eq.John", json={"name": "Jo"}).json() == "Hello, Jo"
 
 
 def test_a_csv_body_calls_with_its_first_line(rest: httpx.Client) -> None:

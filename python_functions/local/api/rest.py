@@ -12,8 +12,13 @@ What it does, each as PostgREST does it (read in its source at v16.1,
   405 `PGRST101` "Cannot use the PUT method on RPC". A function returning a relation's rows
   (`setof table`, or one row of it) whose query asks more of them (`select`, filters,
   `order`, a range) is read as that relation instead (`tables.py`, `TableEndpoint.call`).
-  Not mirrored: what the query does to the value of any other function (every exposed
-  function of this project returns one JSON value), which is answered as it is.
+  The query is parsed for every call, as PostgREST parses it (`QueryParams.parse`): one
+  that does not parse is 400 `PGRST100` whatever the function (on a POST every parameter
+  but the reserved ones is a filter: `?name=John` is one that does not parse). Not
+  mirrored: what a query that parses does to the value of any other function (every
+  exposed function of this project returns one JSON value), which is answered as it is,
+  even where PostgREST's plan refuses the query (an embed's range without the embed,
+  400 `PGRST108` there).
 * Schema (`ApiRequest.getSchema`): `Content-Profile` for POST, `Accept-Profile` for GET/HEAD,
   among the exposed schemas (`[api] schemas` of supabase/config.toml, first one the
   default); another is 406 `PGRST106` with the hint listing the exposed ones. With several

@@ -1572,9 +1572,15 @@ class TableEndpoint:
             read = ReadRequest.parse(request.url.query,
                                      request.headers.get("range") if method == "GET" else None,
                                      function_read=by_get)
-        except RestError:
-            # PostgREST parses the query first, whatever the function; a call of one that
-            # returns no table's rows ignores it here (the endpoint's docstring says so)
+        except RestError as unparsed:
+            if unparsed.body.get("code") == "PGRST100":
+                # a query that does not parse: PostgREST's 400 for every call
+                # (`QueryParams.parse`), once the token is checked
+                self.rest.claims_for(request)
+                raise
+            # what a query that parses asks of rows (an embed's range, say) is checked once
+            # the function is found; a call of one that returns no table's rows ignores it
+            # here (the endpoint's docstring says so)
             if not await self._returns_table(schema, function):
                 return await self.rest.handle(request)
             raise
