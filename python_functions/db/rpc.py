@@ -400,8 +400,8 @@ class _Request:
 
     @property
     def media(self) -> str:
-        """The body's media type, lower case without parameters."""
-        return self.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+        """The body's media type (`body_media`)."""
+        return body_media(self.headers.get("content-type"))
 
     @property
     def sends_raw(self) -> bool:
@@ -481,6 +481,13 @@ class _Request:
         """Whether the arguments are a query string's or a form's (strings, not JSON)."""
         return self.method in ("GET", "HEAD") or \
             self.media == "application/x-www-form-urlencoded"
+
+
+def body_media(content_type: str | None) -> str:
+    """A body's media type from its `Content-Type` header: lower case, without parameters;
+    JSON when there is no header."""
+    given = "application/json" if content_type is None else content_type
+    return given.split(";")[0].strip().lower()
 
 
 _rendered_cache: dict[tuple[FunctionInfo, tuple[str, ...], str], bytes] = {}

@@ -595,8 +595,7 @@ class RpcEndpoint:
         one), or the body as it came (`RawPay`) for a function's one unnamed text, xml or
         bytea parameter."""
         raw = await request.body()
-        media = request.headers.get("content-type", "application/json").split(";")[0]
-        media = media.strip().lower()
+        media = rpc.body_media(request.headers.get("content-type"))
         if media in rpc.RAW_MEDIA:
             return {}, raw
         if media == "application/x-www-form-urlencoded":

@@ -1316,8 +1316,7 @@ async def _payload(request: Request, columns: list[str] | None
     of its object, or of each object of its array (they must match), unless `columns=`
     names them; of CSV (`csv_payload`), the header's, one row per line; of a form, its
     fields' names, one row of strings (a repeated name's last value)."""
-    media = request.headers.get("content-type", "application/json").split(";")[0]
-    media = media.strip().lower()
+    media = rpc.body_media(request.headers.get("content-type"))
     raw = await request.body()
     if media == "text/csv":
         return csv_payload(raw)
