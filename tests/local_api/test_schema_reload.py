@@ -16,7 +16,7 @@ import pytest
 from python_functions.local.api import LISTENER_NAME, create_app
 from python_functions.local.cluster import free_port
 from python_functions.service.settings import DEV_JWT_SECRET
-from tests.conftest import listening, one
+from tests.conftest import listening
 from tests.http_fixtures import ANON_KEY, ServerThread
 
 SCHEMA = "reload_probe"
@@ -97,16 +97,21 @@ def test_a_schema_reload_replaces_the_pools_connections(
                   f" schema {SCHEMA} to anon")
     _eventually(lambda: probe.post("/rest/v1/rpc/backend", json={}), 200)
 
-    def started_after(moment: Any) -> bool:
-        pid = probe.post("/rest/v1/rpc/backend", json={}).json()
-        row = admin.execute("select backend_start from pg_stat_activity where pid = %s",
-                            (pid,)).fetchone()
-        return row is not None and row[0] > moment
+    def backend() -> int:
+        pid: int = probe.post("/rest/v1/rpc/backend", json={}).json()
+        return pid
 
-    # Without the flush, the LIFO pool would go on reusing its one idle connection.
-    notified = one(admin, "select clock_timestamp()")
+    def closed(pid: int) -> bool:
+        return admin.execute("select from pg_stat_activity where pid = %s",
+                             (pid,)).fetchone() is None
+
+    # Without the flush, the LIFO pool would go on reusing its one idle connection. (Not
+    # "a connection opened since the NOTIFY": one the DDL's own reloads were still opening
+    # then joins the pool fresh, having run nothing, as psycopg_pool's drain intends.)
+    before = backend()
     admin.execute("notify pgrst, 'reload schema'")
-    _wait_for(lambda: started_after(notified), lambda: "a connection opened since")
+    _wait_for(lambda: backend() != before and closed(before),
+              lambda: f"backend {before} to be closed and replaced")
 
 
 def test_tables_keys_and_views_created_while_running_are_served_after_the_ddl(
