@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -16,6 +17,7 @@ import tempfile
 import textwrap
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -327,6 +329,63 @@ def test_ctrl_c_stops_the_cluster_even_when_nobody_reads_the_output() -> None:
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
+        cluster.stop()
+        shutil.rmtree(local_dir, ignore_errors=True)
+
+
+def _accepts_connections(cluster: LocalCluster) -> bool:
+    try:
+        psycopg.connect(cluster.admin_dsn, connect_timeout=1).close()
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(("signum", "moment"), [
+    (signal.SIGTERM, "creating the cluster"),  # `kill <pid>`: the run alone is signalled
+    (signal.SIGINT, "migrating"),  # Ctrl-C: the terminal signals the whole process group
+    (signal.SIGTERM, "starting services"),
+])
+def test_a_signal_while_starting_stops_what_the_run_started(signum: int, moment: str) -> None:
+    """Whenever the signal comes, the run ends as "stopped while starting" (130), without a
+    traceback, and leaves nothing running, not its services, not the cluster it started,
+    and nothing half-made: the next run comes up."""
+    local_dir = _local_dir("pf-early-")
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "python_functions", "run"], cwd=PROJECT_ROOT,
+        env=_stack_env(local_dir, port), text=True, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, start_new_session=True)
+    cluster = LocalCluster(local_dir / "postgres", port)
+    under_way: dict[str, Callable[[], object]] = {
+        "creating the cluster": lambda: (cluster.root / ".pwfile").exists(),  # initdb's
+        "migrating": lambda: _accepts_connections(cluster),
+        "starting services": lambda: _pid_of(process, "python_functions serve"),
+    }
+    try:
+        deadline = time.monotonic() + 180
+        while not under_way[moment]():
+            assert process.poll() is None and time.monotonic() < deadline, "did not start"
+            time.sleep(0.05)
+        if signum == signal.SIGINT:
+            os.killpg(process.pid, signum)
+        else:
+            os.kill(process.pid, signum)
+        output, _ = process.communicate(timeout=60)
+        assert process.returncode == 130, output
+        assert "stopped while starting" in output and "Traceback" not in output, output
+        assert not cluster.running()
+        assert _pid_of(process, "python_functions") is None  # no service left behind
+        assert not (local_dir / "run.pid").exists()
+        settings = Settings(database_url=None, supabase_url=None, local_dir=local_dir,
+                            db_port=port)
+        assert stack.bring_up(settings) == (cluster, True)
+        assert [t[0] for t in stack.demo_tokens(settings)] == sorted(stack.DEMO_USERS)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # a service the run left behind
         cluster.stop()
         shutil.rmtree(local_dir, ignore_errors=True)
 

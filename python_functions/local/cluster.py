@@ -106,7 +106,20 @@ class LocalCluster:
         command = [str(find_bin_dir() / args[0]), *args[1:]]
         if _as_root():
             command = ["runuser", "-u", SERVER_USER, "--", *command]
-        result = subprocess.run(command, capture_output=True, text=True, cwd="/", check=False)
+        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, cwd="/") as process:
+            try:
+                stdout, stderr = process.communicate()
+            except BaseException:
+                # Ctrl-C or SIGTERM: the tool ends itself (initdb removes what it made;
+                # runuser passes the signal on), where a kill would orphan it mid-way
+                process.terminate()
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                raise
+        result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
         if check and result.returncode != 0:
             raise ClusterError(
                 f"{args[0]} failed ({result.returncode}): {result.stderr.strip() or result.stdout}"
@@ -117,6 +130,11 @@ class LocalCluster:
         return (self.data_dir / "PG_VERSION").exists()
 
     def init(self) -> None:
+        """initdb and this project's settings, in a directory of their own that becomes
+        `data/` only when both are done: an init cut short (Ctrl-C, a full disk) leaves no
+        half-made cluster for the next run to take as one."""
+        partial = self.root / "data.partial"
+        shutil.rmtree(partial, ignore_errors=True)
         if _as_root():
             _ensure_server_user()
         self.root.mkdir(parents=True, exist_ok=True)
@@ -127,7 +145,7 @@ class LocalCluster:
         _chown_to_server_user(pwfile)
         try:
             self._run([
-                "initdb", "-D", str(self.data_dir), "-U", SUPERUSER, "--pwfile", str(pwfile),
+                "initdb", "-D", str(partial), "-U", SUPERUSER, "--pwfile", str(pwfile),
                 "--auth-local=trust", "--auth-host=scram-sha-256",
                 "--encoding=UTF8", "--locale=C.UTF-8", "--no-instructions",
             ])
@@ -155,9 +173,10 @@ class LocalCluster:
         }
         if not self.durable:
             settings |= {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
-        with (self.data_dir / "postgresql.conf").open("a") as conf:
+        with (partial / "postgresql.conf").open("a") as conf:
             conf.write("\n# added by python_functions.local.cluster\n")
             conf.writelines(f"{key} = {value}\n" for key, value in settings.items())
+        partial.rename(self.data_dir)
 
     def running(self) -> bool:
         if not self.initialized():
@@ -181,8 +200,15 @@ class LocalCluster:
         return source.read_text(errors="replace").splitlines()[-lines:] if source.exists() else []
 
     def stop(self) -> None:
-        if self.running():
-            self._run(["pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop"])
+        if not self.running():
+            return
+        stopping = self._run(["pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop"],
+                             check=False)
+        # a Ctrl-C reaches the server too (it shares the terminal's process group), and
+        # it may be gone before pg_ctl looks: that is stopped as well
+        if stopping.returncode != 0 and self.running():
+            raise ClusterError(f"pg_ctl failed ({stopping.returncode}): "
+                               f"{stopping.stderr.strip() or stopping.stdout}")
 
     def destroy(self) -> None:
         self.stop()

@@ -35,31 +35,38 @@ def local_cluster(settings: Settings) -> LocalCluster:
 
 
 def bring_up(settings: Settings) -> tuple[LocalCluster | None, bool]:
-    """Start (or reuse) the database and apply what is pending; returns (cluster, started)."""
+    """Start (or reuse) the database and apply what is pending; returns (cluster, started).
+    A cluster it started is stopped again if a later step fails or is interrupted (a
+    migration's error, Ctrl-C), so that nobody is left owning a running server."""
     cluster: LocalCluster | None = None
     started = False
-    if settings.uses_embedded_db:
-        cluster = local_cluster(settings)
-        if not cluster.initialized():
-            say(f"creating a local PostgreSQL cluster in {cluster.root}")
-            cluster.init()
-        if not cluster.running():
-            cluster.start()
-            started = True
-        else:
-            say("reusing the running local cluster")
-    # the platform stand-in comes from the cluster's bootstrap superuser (with a new
-    # cluster, or when an older cluster lacks what the stand-in now creates)
-    applied = migrations.prepare_database(
-        settings.db_url, seed=False, bootstrap_dsn=settings.bootstrap_db_url)
-    if applied:
-        say(f"applied migrations: {', '.join(applied)}")
-    # the embedded database is seeded once, when its schema is created (as `supabase start`
-    # seeds a new one): not only in the run that created the cluster, which may have
-    # stopped before the migrations (its port taken, say)
-    if cluster is not None and migrations.created_schema(applied):
-        migrations.seed_database(settings.db_url)
-        say("loaded supabase/seed.sql")
+    try:
+        if settings.uses_embedded_db:
+            cluster = local_cluster(settings)
+            if not cluster.initialized():
+                say(f"creating a local PostgreSQL cluster in {cluster.root}")
+                cluster.init()
+            if not cluster.running():
+                started = True  # before `start`: Ctrl-C may come while pg_ctl waits
+                cluster.start()
+            else:
+                say("reusing the running local cluster")
+        # the platform stand-in comes from the cluster's bootstrap superuser (with a new
+        # cluster, or when an older cluster lacks what the stand-in now creates)
+        applied = migrations.prepare_database(
+            settings.db_url, seed=False, bootstrap_dsn=settings.bootstrap_db_url)
+        if applied:
+            say(f"applied migrations: {', '.join(applied)}")
+        # the embedded database is seeded once, when its schema is created (as `supabase
+        # start` seeds a new one): not only in the run that created the cluster, which may
+        # have stopped before the migrations (its port taken, say)
+        if cluster is not None and migrations.created_schema(applied):
+            migrations.seed_database(settings.db_url)
+            say("loaded supabase/seed.sql")
+    except BaseException:
+        if cluster is not None and started:
+            cluster.stop()
+        raise
     return cluster, started
 
 
@@ -195,9 +202,9 @@ def start_services(settings: Settings) -> list[Child]:
                                             "local-api"], env,
                           f"{settings.api_url}/auth/v1/.well-known/jwks.json",
                           logs / "local-api.log"))
-    for child in children:
-        child.start()
     try:
+        for child in children:
+            child.start()
         _wait_until_ready(children)
     except BaseException:  # also Ctrl-C while starting: nothing is left running
         stop_services(children)
@@ -390,40 +397,62 @@ def print_instructions(settings: Settings) -> None:
     say("\n".join(lines))
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM while `make run` is starting. A subclass, because once a plain
+    KeyboardInterrupt has passed through an `eval` of a string anywhere in the call stack,
+    even one caught later, CPython 3.11 (`python -m`) ends the process by SIGINT instead of
+    with its exit status."""
+
+
 def run(settings: Settings) -> int:
-    try:
-        cluster, started = bring_up(settings)
-    except (ClusterError, migrations.MigrationError, psycopg.OperationalError) as exc:
-        say(f"error: {exc}")
-        return 1
-    try:
-        children = start_services(settings)
-    except (RuntimeError, KeyboardInterrupt) as exc:
-        say("stopped while starting" if isinstance(exc, KeyboardInterrupt) else f"error: {exc}")
-        if cluster is not None and started:
-            cluster.stop()
-        return 130 if isinstance(exc, KeyboardInterrupt) else 1
+    """`make run`: up until Ctrl-C, SIGTERM or `make stop`. Whenever one comes, also while
+    starting, what this run started is stopped: its services, and the cluster if the run
+    found it stopped."""
     stop = threading.Event()
+    starting = True
 
     def _handle(signum: int, _frame: Any) -> None:
+        nonlocal starting
         stop.set()
+        if starting:  # out of the step under way (pg_ctl, a migration, ...) into clean-up,
+            starting = False  # once: a second signal must not cut the clean-up short
+            raise Interrupted
 
     signal.signal(signal.SIGINT, _handle)
     signal.signal(signal.SIGTERM, _handle)
-    pid_file = _run_pid_file(settings)
-    pid_file.parent.mkdir(parents=True, exist_ok=True)
-    pid_file.write_text(str(os.getpid()))  # for `make stop`
-    write_stack_env(settings)
     try:
+        cluster, started = bring_up(settings)
+    except KeyboardInterrupt:
+        say("stopped while starting")
+        return 130
+    except (ClusterError, migrations.MigrationError, psycopg.OperationalError) as exc:
+        say(f"error: {exc}")
+        return 1
+    children: list[Child] = []
+    pid_file = _run_pid_file(settings)
+    code = 0
+    try:
+        children = start_services(settings)
+        pid_file.parent.mkdir(parents=True, exist_ok=True)
+        pid_file.write_text(str(os.getpid()))  # for `make stop`
+        write_stack_env(settings)
         print_instructions(settings)
         say("ready")
+        starting = False  # from here a signal only ends the supervision
         # stop only on Ctrl-C / SIGTERM: a crashed child or a stopped cluster is restarted
         supervise(children, cluster if started else None, stop)
+    except KeyboardInterrupt:
+        say("stopped while starting")
+        code = 130
+    except RuntimeError as exc:
+        say(f"error: {exc}")
+        code = 1
     finally:
+        starting = False
         stop_services(children)
         if cluster is not None and started:
             say("stopping the local cluster")
             cluster.stop()
         pid_file.unlink(missing_ok=True)
         stack_env(settings).unlink(missing_ok=True)
-    return 0
+    return code
