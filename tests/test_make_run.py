@@ -341,21 +341,22 @@ def _accepts_connections(cluster: LocalCluster) -> bool:
     return True
 
 
-@pytest.mark.parametrize(("signum", "moment"), [
-    (signal.SIGTERM, "creating the cluster"),  # `kill <pid>`: the run alone is signalled
-    (signal.SIGINT, "migrating"),  # Ctrl-C: the terminal signals the whole process group
-    (signal.SIGTERM, "starting services"),
+@pytest.mark.parametrize(("how", "moment"), [
+    ("kill", "creating the cluster"),  # SIGTERM to the run alone
+    ("ctrl-c", "migrating"),  # SIGINT: the terminal signals the whole process group
+    ("make stop", "migrating"),
+    ("kill", "starting services"),
 ])
-def test_a_signal_while_starting_stops_what_the_run_started(signum: int, moment: str) -> None:
-    """Whenever the signal comes, the run ends as "stopped while starting" (130), without a
+def test_a_stop_while_starting_stops_what_the_run_started(how: str, moment: str) -> None:
+    """Whenever it comes, the run ends as "stopped while starting" (130), without a
     traceback, and leaves nothing running, not its services, not the cluster it started,
     and nothing half-made: the next run comes up."""
     local_dir = _local_dir("pf-early-")
     port = free_port()
+    env = _stack_env(local_dir, port)
     process = subprocess.Popen(
-        [sys.executable, "-m", "python_functions", "run"], cwd=PROJECT_ROOT,
-        env=_stack_env(local_dir, port), text=True, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, start_new_session=True)
+        [sys.executable, "-m", "python_functions", "run"], cwd=PROJECT_ROOT, env=env,
+        text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     cluster = LocalCluster(local_dir / "postgres", port)
     under_way: dict[str, Callable[[], object]] = {
         "creating the cluster": lambda: (cluster.root / ".pwfile").exists(),  # initdb's
@@ -367,10 +368,15 @@ def test_a_signal_while_starting_stops_what_the_run_started(signum: int, moment:
         while not under_way[moment]():
             assert process.poll() is None and time.monotonic() < deadline, "did not start"
             time.sleep(0.05)
-        if signum == signal.SIGINT:
-            os.killpg(process.pid, signum)
+        if how == "ctrl-c":
+            os.killpg(process.pid, signal.SIGINT)
+        elif how == "kill":
+            os.kill(process.pid, signal.SIGTERM)
         else:
-            os.kill(process.pid, signum)
+            stopped = subprocess.run([sys.executable, "-m", "python_functions", "stop"],
+                                     cwd=PROJECT_ROOT, env=env, capture_output=True,
+                                     text=True, timeout=120)
+            assert f"stopped `make run` (pid {process.pid})" in stopped.stdout, stopped
         output, _ = process.communicate(timeout=60)
         assert process.returncode == 130, output
         assert "stopped while starting" in output and "Traceback" not in output, output

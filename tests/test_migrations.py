@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,10 +83,20 @@ def test_badly_named_migration_is_refused(tmp_path: Path) -> None:
         migrations.discover(tmp_path)
 
 
-def test_only_the_run_that_applies_the_first_migration_created_the_schema() -> None:
-    """`make run` seeds the embedded database once: in the run whose migrations start with
-    the first one, not in one that applies a newer migration to a seeded database."""
-    versions = [m.version for m in migrations.discover()]
-    assert migrations.created_schema(versions)
-    assert not migrations.created_schema([])
-    assert not migrations.created_schema(versions[-1:])
+def test_the_seed_runs_once_and_is_recorded_as_the_supabase_cli_records_it(
+        scratch_db: str, bootstrap_url: str) -> None:
+    """`make run` seeds the embedded database until the seed is recorded, in the CLI's
+    `seed_files` (path and sha256): then never again, even where demo rows were deleted."""
+    migrations.prepare_database(scratch_db, seed=False,
+                                bootstrap_dsn=_on(bootstrap_url, scratch_db))
+    with psycopg.connect(scratch_db, autocommit=True) as conn:
+        assert not migrations.seeded(conn)
+        assert migrations.seed_once(scratch_db)
+        assert migrations.seeded(conn)
+        recorded = conn.execute("select path, hash from supabase_migrations.seed_files")
+        assert recorded.fetchall() == [
+            ("supabase/seed.sql", hashlib.sha256(migrations.SEED_FILE.read_bytes()).hexdigest())]
+        conn.execute("delete from auth.users where email = 'new@example.com'")
+        assert not migrations.seed_once(scratch_db)
+        assert conn.execute("select from auth.users where email = 'new@example.com'"
+                            ).fetchone() is None

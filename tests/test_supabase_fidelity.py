@@ -81,7 +81,22 @@ def test_cli_push_applies_everything_and_agrees_with_the_runner(bare_supabase_db
     assert migrations.prepare_database(bare_supabase_db, seed=False) == []
     with psycopg.connect(bare_supabase_db) as conn:
         emails = {r[0] for r in conn.execute("select email from auth.users").fetchall()}
-    assert {"alice@example.com", "bob@example.com", "new@example.com"} == emails
+        assert {"alice@example.com", "bob@example.com", "new@example.com"} == emails
+        assert migrations.seeded(conn)  # and its seed record too
+    assert not migrations.seed_once(bare_supabase_db)
+
+
+def test_cli_push_does_not_seed_again_what_the_runner_seeded(bare_supabase_db: str) -> None:
+    migrations.prepare_database(bare_supabase_db, seed=False)
+    assert migrations.seed_once(bare_supabase_db)
+    with psycopg.connect(bare_supabase_db, autocommit=True) as conn:
+        conn.execute("delete from auth.users where email = 'new@example.com'")
+    pushed = supabase("db", "push", "--db-url", _cli_url(bare_supabase_db), "--include-seed",
+                      "--yes")
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    with psycopg.connect(bare_supabase_db) as conn:
+        assert conn.execute("select from auth.users where email = 'new@example.com'"
+                            ).fetchone() is None  # the seed did not run again
 
 
 def test_cli_lists_what_the_runner_applied(database_url: str) -> None:

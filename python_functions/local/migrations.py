@@ -1,13 +1,15 @@
 """Apply the Supabase stand-in, the migrations and the seed to a database.
 
-Migrations are recorded in `supabase_migrations.schema_migrations`, the table the Supabase
-CLI keeps, so `supabase db push`/`migration list` and this runner agree on what is applied.
+Migrations are recorded in `supabase_migrations.schema_migrations`, and the seed in
+`supabase_migrations.seed_files`, the tables the Supabase CLI keeps, so `supabase db push`
+(`--include-seed`)/`migration list` and this runner agree on what is applied.
 Each file runs in its own transaction; a failing file stops the run with its name, line and
 the Postgres error.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,21 +154,43 @@ def apply_migrations(conn: psycopg.Connection, directory: Path = MIGRATIONS_DIR)
     return applied_now
 
 
+def _seed_record(path: Path) -> str:
+    """The name a seed file is recorded under: its path from the project's root, as the
+    Supabase CLI (2.117) records `supabase/seed.sql`."""
+    return path.relative_to(PROJECT_ROOT).as_posix()
+
+
 def apply_seed(conn: psycopg.Connection, path: Path = SEED_FILE) -> None:
+    """The seed, recorded with its sha256 in the same transaction in the table where
+    `supabase db push --include-seed` records it (`supabase_migrations.seed_files`), so
+    that neither seeds again a database the other has seeded."""
     with conn.transaction():
         _run_file(conn, path)
+        conn.execute("create schema if not exists supabase_migrations")
+        conn.execute("create table if not exists supabase_migrations.seed_files"
+                     " (path text not null primary key, hash text not null)")
+        conn.execute("insert into supabase_migrations.seed_files (path, hash) values (%s, %s)"
+                     " on conflict (path) do update set hash = excluded.hash",
+                     (_seed_record(path), hashlib.sha256(path.read_bytes()).hexdigest()))
 
 
-def seed_database(dsn: str) -> None:
+def seeded(conn: psycopg.Connection, path: Path = SEED_FILE) -> bool:
+    """Whether the seed is recorded as applied, by this runner or by the Supabase CLI."""
+    row = conn.execute(
+        "select to_regclass('supabase_migrations.seed_files') is not null").fetchone()
+    if not (row and row[0]):
+        return False
+    return conn.execute("select from supabase_migrations.seed_files where path = %s",
+                        (_seed_record(path),)).fetchone() is not None
+
+
+def seed_once(dsn: str) -> bool:
+    """The seed, unless it is recorded as applied; whether it ran."""
     with psycopg.connect(dsn, autocommit=True) as conn:
+        if seeded(conn):
+            return False
         apply_seed(conn)
-
-
-def created_schema(applied: list[str], directory: Path = MIGRATIONS_DIR) -> bool:
-    """Whether the versions one run applied include the first migration: that run created
-    the project's schema in a database that had none of it."""
-    found = discover(directory)
-    return bool(found) and applied[:1] == [found[0].version]
+        return True
 
 
 def prepare_database(dsn: str, *, seed: bool, bootstrap_dsn: str | None = None) -> list[str]:

@@ -57,11 +57,10 @@ def bring_up(settings: Settings) -> tuple[LocalCluster | None, bool]:
             settings.db_url, seed=False, bootstrap_dsn=settings.bootstrap_db_url)
         if applied:
             say(f"applied migrations: {', '.join(applied)}")
-        # the embedded database is seeded once, when its schema is created (as `supabase
-        # start` seeds a new one): not only in the run that created the cluster, which may
-        # have stopped before the migrations (its port taken, say)
-        if cluster is not None and migrations.created_schema(applied):
-            migrations.seed_database(settings.db_url)
+        # the embedded database is seeded once (as `supabase start` seeds a new one): until
+        # the seed is recorded, so also after a first run that stopped before the seed (its
+        # port taken, a Ctrl-C while migrating)
+        if cluster is not None and migrations.seed_once(settings.db_url):
             say("loaded supabase/seed.sql")
     except BaseException:
         if cluster is not None and started:
@@ -420,21 +419,16 @@ def run(settings: Settings) -> int:
 
     signal.signal(signal.SIGINT, _handle)
     signal.signal(signal.SIGTERM, _handle)
-    try:
-        cluster, started = bring_up(settings)
-    except KeyboardInterrupt:
-        say("stopped while starting")
-        return 130
-    except (ClusterError, migrations.MigrationError, psycopg.OperationalError) as exc:
-        say(f"error: {exc}")
-        return 1
-    children: list[Child] = []
     pid_file = _run_pid_file(settings)
+    pid_file.parent.mkdir(parents=True, exist_ok=True)
+    pid_file.write_text(str(os.getpid()))  # for `make stop`, which so works while starting
+    cluster: LocalCluster | None = None  # set once bring_up is done: until then it stops
+    started = False                      # what it started itself
+    children: list[Child] = []
     code = 0
     try:
+        cluster, started = bring_up(settings)
         children = start_services(settings)
-        pid_file.parent.mkdir(parents=True, exist_ok=True)
-        pid_file.write_text(str(os.getpid()))  # for `make stop`
         write_stack_env(settings)
         print_instructions(settings)
         say("ready")
@@ -444,7 +438,7 @@ def run(settings: Settings) -> int:
     except KeyboardInterrupt:
         say("stopped while starting")
         code = 130
-    except RuntimeError as exc:
+    except (RuntimeError, psycopg.OperationalError) as exc:  # ClusterError, MigrationError
         say(f"error: {exc}")
         code = 1
     finally:
