@@ -402,6 +402,35 @@ def _pid_of(process: subprocess.Popen[Any], pattern: str) -> str | None:
     return found[0] if found else None
 
 
+def test_a_second_make_run_refuses_and_a_stale_pid_file_is_no_run() -> None:
+    """One `make run` per LOCAL_DIR: a second says which is up and changes nothing (the
+    first's pid file, its cluster); a pid file whose process is gone does not stop one."""
+    local_dir = _local_dir("pf-twice-")
+    port = free_port()
+    env = _stack_env(local_dir, port)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    (local_dir / "run.pid").write_text(str(gone.pid))  # a crashed run's
+    first = subprocess.Popen(
+        [sys.executable, "-m", "python_functions", "run"], cwd=PROJECT_ROOT, env=env,
+        text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    cluster = LocalCluster(local_dir / "postgres", port)
+    try:
+        Output(first).wait_for("ready", timeout=180, exact=True)
+        second = subprocess.run([sys.executable, "-m", "python_functions", "run"],
+                                cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+                                timeout=60)
+        assert second.returncode == 1, second
+        assert f"already running here (pid {first.pid})" in second.stdout, second
+        assert (local_dir / "run.pid").read_text() == str(first.pid)
+        assert cluster.running() and first.poll() is None
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+        cluster.stop()
+        shutil.rmtree(local_dir, ignore_errors=True)
+
+
 def test_make_stop_stops_a_running_make_run_cleanly() -> None:
     """`make stop` while `make run` is up: the run stops as on Ctrl-C (exit 0), instead of
     seeing its cluster vanish (and starting it again)."""

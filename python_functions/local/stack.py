@@ -94,12 +94,26 @@ def _run_pid_file(settings: Settings) -> Path:
     return settings.local_dir / "run.pid"
 
 
+def _running_run(settings: Settings) -> int | None:
+    """The pid of the `make run` that is up for this LOCAL_DIR, from its pid file; none for
+    a stale file (its process gone, or its pid since taken by another program)."""
+    try:
+        pid = int(_run_pid_file(settings).read_text())
+        os.kill(pid, 0)
+        cmdline = Path(f"/proc/{pid}/cmdline")  # Linux; elsewhere a live pid is the run
+        if cmdline.exists() and b"python_functions" not in cmdline.read_bytes():
+            return None
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
 def stop(settings: Settings) -> int:
     """`make stop`: a `make run` that is up is asked to stop (as Ctrl-C would: services,
     then the cluster); a cluster left running without one is stopped directly."""
     pid_file = _run_pid_file(settings)
     cluster = local_cluster(settings)
-    pid = int(pid_file.read_text()) if pid_file.exists() else None
+    pid = _running_run(settings)
     if pid is not None:
         try:
             os.kill(pid, signal.SIGTERM)
@@ -417,6 +431,10 @@ def run(settings: Settings) -> int:
             starting = False  # once: a second signal must not cut the clean-up short
             raise Interrupted
 
+    already = _running_run(settings)
+    if already is not None:  # its ports, pid file and cluster are not this run's to take
+        say(f"error: `make run` is already running here (pid {already}); `make stop` stops it")
+        return 1
     signal.signal(signal.SIGINT, _handle)
     signal.signal(signal.SIGTERM, _handle)
     pid_file = _run_pid_file(settings)
