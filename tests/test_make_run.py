@@ -77,6 +77,27 @@ def _stack_env(local_dir: Path, db_port: int, service_port: int | None = None,
                   "LOCAL_AI_PORT": str(ai_port or free_port()), "API_PORT": str(free_port())}
 
 
+def _start_run(env: dict[str, str]) -> subprocess.Popen[str]:
+    """`make run`'s own process, in a process group of its own (as a terminal's job is)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "python_functions", "run"], cwd=PROJECT_ROOT, env=env,
+        text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _command(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "python_functions", *args], cwd=PROJECT_ROOT,
+                          env=env, capture_output=True, text=True, timeout=120)
+
+
+def _clean_up(process: subprocess.Popen[str], cluster: LocalCluster, local_dir: Path) -> None:
+    """Whatever a test's run left: its process group (services too), cluster and files."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    cluster.stop()
+    shutil.rmtree(local_dir, ignore_errors=True)
+
+
 def test_make_run_serves_the_demo_users_and_stops_on_ctrl_c() -> None:
     local_dir = _local_dir("pf-run-")
     port = free_port()
@@ -354,9 +375,7 @@ def test_a_stop_while_starting_stops_what_the_run_started(how: str, moment: str)
     local_dir = _local_dir("pf-early-")
     port = free_port()
     env = _stack_env(local_dir, port)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "python_functions", "run"], cwd=PROJECT_ROOT, env=env,
-        text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    process = _start_run(env)
     cluster = LocalCluster(local_dir / "postgres", port)
     under_way: dict[str, Callable[[], object]] = {
         "creating the cluster": lambda: (cluster.root / ".pwfile").exists(),  # initdb's
@@ -373,9 +392,7 @@ def test_a_stop_while_starting_stops_what_the_run_started(how: str, moment: str)
         elif how == "kill":
             os.kill(process.pid, signal.SIGTERM)
         else:
-            stopped = subprocess.run([sys.executable, "-m", "python_functions", "stop"],
-                                     cwd=PROJECT_ROOT, env=env, capture_output=True,
-                                     text=True, timeout=120)
+            stopped = _command(env, "stop")
             assert f"stopped `make run` (pid {process.pid})" in stopped.stdout, stopped
         output, _ = process.communicate(timeout=60)
         assert process.returncode == 130, output
@@ -388,12 +405,7 @@ def test_a_stop_while_starting_stops_what_the_run_started(how: str, moment: str)
         assert stack.bring_up(settings) == (cluster, True)
         assert [t[0] for t in stack.demo_tokens(settings)] == sorted(stack.DEMO_USERS)
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)  # a service the run left behind
-        cluster.stop()
-        shutil.rmtree(local_dir, ignore_errors=True)
+        _clean_up(process, cluster, local_dir)
 
 
 def _pid_of(process: subprocess.Popen[Any], pattern: str) -> str | None:
@@ -411,24 +423,17 @@ def test_a_second_make_run_refuses_and_a_stale_pid_file_is_no_run() -> None:
     gone = subprocess.Popen(["true"])
     gone.wait()
     (local_dir / "run.pid").write_text(str(gone.pid))  # a crashed run's
-    first = subprocess.Popen(
-        [sys.executable, "-m", "python_functions", "run"], cwd=PROJECT_ROOT, env=env,
-        text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    first = _start_run(env)
     cluster = LocalCluster(local_dir / "postgres", port)
     try:
         Output(first).wait_for("ready", timeout=180, exact=True)
-        second = subprocess.run([sys.executable, "-m", "python_functions", "run"],
-                                cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
-                                timeout=60)
+        second = _command(env, "run")
         assert second.returncode == 1, second
         assert f"already running here (pid {first.pid})" in second.stdout, second
         assert (local_dir / "run.pid").read_text() == str(first.pid)
         assert cluster.running() and first.poll() is None
     finally:
-        if first.poll() is None:
-            os.killpg(first.pid, signal.SIGKILL)
-        cluster.stop()
-        shutil.rmtree(local_dir, ignore_errors=True)
+        _clean_up(first, cluster, local_dir)
 
 
 def test_make_stop_stops_a_running_make_run_cleanly() -> None:
@@ -437,21 +442,14 @@ def test_make_stop_stops_a_running_make_run_cleanly() -> None:
     local_dir = _local_dir("pf-stop-")
     port = free_port()
     env = _stack_env(local_dir, port)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "python_functions", "run"], cwd=PROJECT_ROOT, env=env,
-        text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    process = _start_run(env)
     cluster = LocalCluster(local_dir / "postgres", port)
     try:
         Output(process).wait_for("ready", timeout=180, exact=True)
-        stopped = subprocess.run([sys.executable, "-m", "python_functions", "stop"],
-                                 cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
-                                 timeout=120)
+        stopped = _command(env, "stop")
         assert stopped.returncode == 0 and "stopped `make run`" in stopped.stdout, stopped
         assert process.wait(timeout=60) == 0
         assert not cluster.running()
         assert not (local_dir / "run.pid").exists()
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        cluster.stop()
-        shutil.rmtree(local_dir, ignore_errors=True)
+        _clean_up(process, cluster, local_dir)
