@@ -16,8 +16,8 @@ rules at the socket:
 - Every accepted TCP connection has TCP_NODELAY: with several workers uvicorn serves from a
   socket it bound itself, where the performance issue saw kept-alive responses wait on the
   client's delayed ACK (7.5 -> 52 ms at one connection); with it, `make bench` measures 2
-  workers at one connection within the spread of 1 (5.24 vs 5.42 ms p50 in the last run,
-  4.34-5.39 over its rounds).
+  workers at one connection near 1 worker, not 7 times slower (the README's benchmark
+  section gives the runs).
 
 The protocols override a few methods each of uvicorn's `H11Protocol` and
 `HttpToolsProtocol` (0.30 and later).
