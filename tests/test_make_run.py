@@ -269,6 +269,7 @@ def test_run_on_a_taken_port_says_why_and_exits_1() -> None:
             shutil.rmtree(local_dir, ignore_errors=True)
     assert result.returncode == 1
     assert "error:" in result.stdout and "Address already in use" in result.stdout
+    assert "another free DB_PORT" in result.stdout and "make reset" not in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
 
 
@@ -293,6 +294,34 @@ def test_a_run_stopped_by_a_taken_port_leaves_a_cluster_the_next_run_seeds() -> 
                                  " order by email", (list(stack.DEMO_USERS),)).fetchall()
         assert [email for (email,) in found] == sorted(stack.DEMO_USERS)
         assert [t[0] for t in stack.demo_tokens(settings)] == sorted(stack.DEMO_USERS)
+    finally:
+        cluster.stop()
+        shutil.rmtree(local_dir, ignore_errors=True)
+
+
+def test_a_cluster_that_does_not_start_points_at_make_reset_which_mends_it() -> None:
+    """A data directory the server refuses (here a broken setting; one left half-made by
+    an older version fails the same way) ends the run with the server's reason and the way
+    out, and that way out works."""
+    local_dir = _local_dir("pf-broken-")
+    env = _stack_env(local_dir, free_port())
+    cluster = LocalCluster(local_dir / "postgres", int(env["DB_PORT"]))
+    try:
+        cluster.init()
+        with (cluster.data_dir / "postgresql.conf").open("a") as conf:
+            conf.write("this line is not a setting\n")
+        result = _command(env, "run")
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "syntax error" in result.stdout and "`make reset` re-creates it" in result.stdout
+        assert "Traceback" not in result.stdout + result.stderr
+        assert not (local_dir / "run.pid").exists()
+
+        reset = _command(env, "reset")
+        assert reset.returncode == 0, reset.stdout + reset.stderr
+        cluster.start()
+        with psycopg.connect(cluster.dsn) as conn:
+            assert conn.execute("select count(*) from auth.users where email = any(%s)",
+                                (list(stack.DEMO_USERS),)).fetchone() == (len(stack.DEMO_USERS),)
     finally:
         cluster.stop()
         shutil.rmtree(local_dir, ignore_errors=True)

@@ -48,7 +48,7 @@ def bring_up(settings: Settings) -> tuple[LocalCluster | None, bool]:
                 cluster.init()
             if not cluster.running():
                 started = True  # before `start`: Ctrl-C may come while pg_ctl waits
-                cluster.start()
+                _start(cluster, settings)
             else:
                 say("reusing the running local cluster")
         # the platform stand-in comes from the cluster's bootstrap superuser (with a new
@@ -67,6 +67,21 @@ def bring_up(settings: Settings) -> tuple[LocalCluster | None, bool]:
             cluster.stop()
         raise
     return cluster, started
+
+
+def _start(cluster: LocalCluster, settings: Settings) -> None:
+    """Start the cluster; when it does not, the server's last words and the way out."""
+    try:
+        cluster.start()
+    except ClusterError as exc:
+        if "Address already in use" in str(exc):
+            way_out = (f"port {settings.db_port} is taken: stop what holds it, or run with"
+                       " another free DB_PORT")
+        else:  # a damaged data directory, or one left half-made by an older version
+            way_out = (f"if the database in {cluster.data_dir} is damaged, `make reset`"
+                       " re-creates it from supabase/migrations and supabase/seed.sql"
+                       " (what it holds is lost)")
+        raise ClusterError(f"{exc}\n{way_out}") from None
 
 
 def stack_env(settings: Settings) -> Path:
