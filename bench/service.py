@@ -261,11 +261,12 @@ def main() -> None:
             "service_postgrest": (url["rest_service"], "/sessions/ai", body, True, CONNECTIONS),
             "bare_serial": (url["bare"], "/echo", "{}", False, 1),
             "provider_serial": (url["ai"], "/v1/chat/completions", chat, False, 1),
+            # 1 and 2 workers back to back, in turn first (see `_round_order`)
             "service_serial": (url["service"], "/sessions/ai", body, True, 1),
+            "two_workers_serial": (url["two_workers"], "/sessions/ai", body, True, 1),
             "raw_serial": (url["raw"], "/sessions/ai", body, True, 1),
             "service_postgrest_serial": (url["rest_service"], "/sessions/ai", body, True, 1),
             "service_20": (url["service"], "/sessions/ai", body, True, 20),
-            "two_workers_serial": (url["two_workers"], "/sessions/ai", body, True, 1),
             "two_workers_20": (url["two_workers"], "/sessions/ai", body, True, 20),
         }
         if "baseline" in url:
@@ -282,7 +283,8 @@ def main() -> None:
             _wrk(url["bare"], "/echo", "{}", None, 2, workdir)  # warm-ups
             _wrk(url["ai"], "/v1/chat/completions", chat, None, 2, workdir)
             for round_number in range(ROUNDS):
-                for name, (base, route, payload, needs_users, connections) in runs.items():
+                for name in _round_order(list(runs), round_number):
+                    base, route, payload, needs_users, connections = runs[name]
                     watched = {"service": _process_tree(served_by.get(name, processes[1]).pid),
                                "provider": _process_tree(processes[0].pid),
                                "postgres": _postgres_pids(dsn)}
@@ -312,6 +314,10 @@ def main() -> None:
     over_parts, raw_over_parts = ([served["median_ms"] / measured["sum_ms"] for served, measured
                                    in zip(rounds[name], round_parts, strict=True)]
                                   for name in ("service_serial", "raw_serial"))
+    workers = [two["median_ms"] / one["median_ms"] for one, two in
+               zip(rounds["service_serial"], rounds["two_workers_serial"], strict=True)]
+    results["two_workers_over_one_serial"] = round(statistics.median(workers), 2)
+    results["two_workers_over_one_serial_spread"] = f"{min(workers):.2f}-{max(workers):.2f}"
     parts = {key: round(statistics.median(m[key] for m in round_parts), 2)
              for key in ("begin_ms", "finish_ms", "provider_ms", "sum_ms")}
     parts["rounds"] = round_parts
@@ -383,7 +389,10 @@ def main() -> None:
         f"| the same work as a plain ASGI route, without FastAPI's request handling (p50) "
         f"| {results['raw_serial']['median_ms']} |\n"
         f"| plain ASGI route / parts | {results['raw_over_parts']}x "
-        f"({results['raw_over_parts_spread']}) |")
+        f"({results['raw_over_parts_spread']}) |\n"
+        f"| WORKERS=2 / WORKERS=1, p50 at 1 connection (run back to back, each first in "
+        f"turn; each round's ratio) | {results['two_workers_over_one_serial']}x "
+        f"({results['two_workers_over_one_serial_spread']}) |")
     spent = results["cpu_ms_per_request_serial"]
     raw_spent = results["raw_cpu_ms_per_request_serial"]
     cpu_table = (
@@ -397,7 +406,8 @@ def main() -> None:
         f"| {round(sum(raw_spent.values()), 2)} |")
     note = (f"wrk, {THREADS} threads, {SECONDS} s per run at 20 or {CONNECTIONS} connections "
             f"({SERIAL_SECONDS} s at 1), {ROUNDS} rounds interleaved (every endpoint once per "
-            "round); p50 and req/s are the median round, with the spread (min-max) over the "
+            "round; one and two workers at 1 connection back to back, each first in "
+            "turn); p50 and req/s are the median round, with the spread (min-max) over the "
             "rounds. Each server in its own process on this 2-core machine, sharing it with "
             "Postgres (fsync on) and wrk. A /sessions/ai request: JWT check, "
             "begin_generation (quota reservation, context), one provider call over HTTP, "
@@ -412,6 +422,16 @@ def main() -> None:
     print(parts_table)
     print(cpu_table)
     print(f"written to {path}")
+
+
+def _round_order(names: list[str], round_number: int) -> list[str]:
+    """The runs of one round. One and two workers at one connection run back to back, so
+    that both follow the same run (after the 20-connection runs' thousands of writes, the
+    next run was slower); which goes first changes every round."""
+    if round_number % 2:
+        first = names.index("service_serial")
+        names[first:first + 2] = reversed(names[first:first + 2])
+    return names
 
 
 def _cpu_seconds(pids: list[int]) -> float:
