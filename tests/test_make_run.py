@@ -300,9 +300,8 @@ def test_a_run_stopped_by_a_taken_port_leaves_a_cluster_the_next_run_seeds() -> 
 
 
 def test_a_cluster_that_does_not_start_points_at_make_reset_which_mends_it() -> None:
-    """A data directory the server refuses (here a broken setting; one left half-made by
-    an older version fails the same way) ends the run with the server's reason and the way
-    out, and that way out works."""
+    """A data directory the server refuses to start (here for a broken setting) ends the
+    run with the server's reason and the way out, and that way out works."""
     local_dir = _local_dir("pf-broken-")
     env = _stack_env(local_dir, free_port())
     cluster = LocalCluster(local_dir / "postgres", int(env["DB_PORT"]))

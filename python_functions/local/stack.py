@@ -77,7 +77,7 @@ def _start(cluster: LocalCluster, settings: Settings) -> None:
         if "Address already in use" in str(exc):
             way_out = (f"port {settings.db_port} is taken: stop what holds it, or run with"
                        " another free DB_PORT")
-        else:  # a damaged data directory, or one left half-made by an older version
+        else:  # a damaged data directory: a setting, a file, its owner
             way_out = (f"if the database in {cluster.data_dir} is damaged, `make reset`"
                        " re-creates it from supabase/migrations and supabase/seed.sql"
                        " (what it holds is lost)")
