@@ -78,6 +78,9 @@ def _chown_to_server_user(path: Path) -> None:
         os.chown(path, entry.pw_uid, entry.pw_gid)
 
 
+_SETTINGS_MARK = "# added by python_functions.local.cluster"
+
+
 @dataclass
 class LocalCluster:
     root: Path  # holds data/, the socket and the log; must be enterable by the server user
@@ -151,6 +154,11 @@ class LocalCluster:
             ])
         finally:
             pwfile.unlink(missing_ok=True)
+        self._add_settings(partial)
+        partial.rename(self.data_dir)
+
+    def _add_settings(self, data_dir: Path) -> None:
+        """This project's settings, appended to the cluster's postgresql.conf."""
         settings = {
             "listen_addresses": "'127.0.0.1'",
             "unix_socket_directories": f"'{self.root}'",
@@ -173,10 +181,9 @@ class LocalCluster:
         }
         if not self.durable:
             settings |= {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
-        with (partial / "postgresql.conf").open("a") as conf:
-            conf.write("\n# added by python_functions.local.cluster\n")
+        with (data_dir / "postgresql.conf").open("a") as conf:
+            conf.write(f"\n{_SETTINGS_MARK}\n")
             conf.writelines(f"{key} = {value}\n" for key, value in settings.items())
-        partial.rename(self.data_dir)
 
     def running(self) -> bool:
         if not self.initialized():
@@ -185,6 +192,12 @@ class LocalCluster:
         return status.returncode == 0
 
     def start(self) -> None:
+        """Start the server. A data directory without this project's settings (one whose
+        init an earlier version had cut short, in a run killed after initdb) gets them
+        first, or it would run in the machine's zone."""
+        conf = self.data_dir / "postgresql.conf"
+        if conf.exists() and _SETTINGS_MARK not in conf.read_text(errors="replace"):
+            self._add_settings(self.data_dir)
         try:
             self._run([
                 "pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60",
