@@ -283,7 +283,10 @@ def main() -> None:
             _wrk(url["bare"], "/echo", "{}", None, 2, workdir)  # warm-ups
             _wrk(url["ai"], "/v1/chat/completions", chat, None, 2, workdir)
             for round_number in range(ROUNDS):
-                for name in _round_order(list(runs), round_number):
+                order = _round_order(list(runs), round_number)
+                after_pair = max(order.index("service_serial"),
+                                 order.index("two_workers_serial"))
+                for position, name in enumerate(order):
                     base, route, payload, needs_users, connections = runs[name]
                     watched = {"service": _process_tree(served_by.get(name, processes[1]).pid),
                                "provider": _process_tree(processes[0].pid),
@@ -297,9 +300,12 @@ def main() -> None:
                         for k, pids in watched.items():
                             cpu[name][k] += _cpu_seconds(pids) - before[k]
                         cpu_requests[name] += rounds[name][-1]["requests"]
-                # the parts in the same round, on users of their own (the last slice)
-                end = len(users) - PARTS_USERS * round_number
-                round_parts.append(_parts(dsn, users[end - PARTS_USERS:end]))
+                    if position == after_pair:
+                        # the parts right after the service's two runs at one connection
+                        # (the provider's ran just before them), not after the
+                        # 20-connection runs' writes; on users of their own (the last slice)
+                        end = len(users) - PARTS_USERS * round_number
+                        round_parts.append(_parts(dsn, users[end - PARTS_USERS:end]))
         finally:
             for process in processes:
                 process.terminate()
@@ -378,7 +384,8 @@ def main() -> None:
            f" | {sum(r['non_2xx'] for r in results[k]['rounds'])} |" for label, k in rows])
     parts_table = (
         "| the parts of one `POST /sessions/ai` (1 connection; each measured in every round, "
-        "the median round) | ms |\n|---|---:|\n"
+        "the database's right after the service, the provider's right before; the median "
+        "round) | ms |\n|---|---:|\n"
         f"| begin_generation (one round trip, median of {PARTS_USERS}) | {parts['begin_ms']} |\n"
         f"| finish_generation (one round trip) | {parts['finish_ms']} |\n"
         f"| the provider's answer (p50, 1 connection) | {parts['provider_ms']} |\n"
