@@ -375,3 +375,60 @@ def test_a_cancelled_async_call_closes_its_connection(database_url: str,
         return closed
 
     assert asyncio.run(scenario()) is True
+
+
+def test_each_role_and_method_keeps_its_own_plan(database_url: str, alice: User) -> None:
+    """A plan fixes the role, the method and READ ONLY: calls of one function as several
+    roles and methods, in turn on one connection, each run as their own."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for _ in range(2):
+            as_alice = rpc.call(conn, "rpc_test", "request_info", {}, alice.claims).body
+            as_anon = rpc.call(conn, "rpc_test", "request_info", {}, None).body
+            as_anon_get = rpc.call(conn, "rpc_test", "request_info", {}, None, method="GET").body
+            assert (as_alice["role"], as_alice["uid"], as_alice["method"]) == (
+                "authenticated", alice.id, "POST")
+            assert (as_anon["role"], as_anon["uid"], as_anon["method"]) == ("anon", None, "POST")
+            assert (as_anon_get["role"], as_anon_get["method"]) == ("anon", "GET")
+            assert rpc.call(conn, "rpc_test", "volatile_info", {}, alice.claims
+                            ).body["read_only"] == "off"
+            assert rpc.call(conn, "rpc_test", "volatile_info", {}, alice.claims, method="GET"
+                            ).body["read_only"] == "on"
+
+
+def test_a_planned_call_follows_a_changed_signature_after_a_schema_reload(
+        database_url: str, admin: psycopg.Connection[Any], alice: User) -> None:
+    admin.execute("create function rpc_test.typed(v int) returns text language sql"
+                  " as $$ select pg_typeof(v)::text $$;"
+                  " grant execute on function rpc_test.typed(int) to authenticated")
+    try:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            assert rpc.call(conn, "rpc_test", "typed", {"v": 1}, alice.claims).body == "integer"
+            admin.execute("drop function rpc_test.typed(int);"
+                          " create function rpc_test.typed(v text) returns text language sql"
+                          " as $$ select pg_typeof(v)::text $$;"
+                          " grant execute on function rpc_test.typed(text) to authenticated")
+            rpc.clear_schema_cache()  # what `NOTIFY pgrst, 'reload schema'` does
+            assert rpc.call(conn, "rpc_test", "typed", {"v": 1}, alice.claims).body == "text"
+    finally:
+        admin.execute("drop function if exists rpc_test.typed(text)")
+        rpc.clear_schema_cache()
+
+
+def test_the_plans_kept_are_bounded_whatever_argument_names_clients_send(
+        database_url: str, alice: User, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argument names and their order are the client's: plans are dropped, not piled up,
+    past the limit, and every call still answers."""
+    monkeypatch.setattr(rpc, "PLAN_CACHE_SIZE", 3)
+    rpc.clear_schema_cache()
+    day = "2026-01-01"
+    shapes: list[dict[str, Any]] = [
+        {"p_uuid": None, "p_ints": [1], "p_doc": None, "p_day": day},
+        {"p_ints": [2], "p_uuid": None, "p_doc": None, "p_day": day},
+        {"p_day": day, "p_ints": [3], "p_uuid": None, "p_doc": None},
+        {"p_doc": None, "p_day": day, "p_ints": [4], "p_uuid": None},
+        {"p_text": "t", "p_doc": None, "p_day": day, "p_ints": [5], "p_uuid": None}]
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for shape in shapes:
+            body = rpc.call(conn, "rpc_test", "echo", shape, alice.claims).body
+            assert (body["sum"], body["text"]) == (shape["p_ints"][0], shape.get("p_text", "dflt"))
+            assert len(rpc._plan_cache) <= 3

@@ -45,10 +45,12 @@ A call is one network round trip (counted in tests/test_rpc_caller.py): the cont
 the call statement go out in one pipeline with a single Sync, and Postgres runs the
 statements between two Syncs as one implicit transaction, committed at the Sync and rolled
 back on an error, so no BEGIN/COMMIT is needed. The connection must be in autocommit mode.
-The call's SQL is rendered once per function signature and argument set, and both
-statements are sent through libpq's pipeline directly (`wire`), prepared once per
-connection; `prepare_threshold=None` on the connection (for a pooler in transaction mode)
-sends them unprepared.
+What a request's shape decides (the function its argument names call, the call's SQL,
+the context's parameters but the claims, headers and the request's own settings) is worked
+out once per shape and kept until a schema or config reload (`_Plan`), and both statements
+are sent through libpq's pipeline directly (`wire`), prepared once per connection;
+`prepare_threshold=None` on the connection (for a pooler in transaction mode) sends them
+unprepared.
 
 Followed (PostgREST v12):
   https://docs.postgrest.org/en/v12/references/api/functions.html
@@ -65,7 +67,7 @@ import json
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 from psycopg import sql
@@ -271,6 +273,7 @@ def clear_schema_cache() -> None:
     _schema_cache.clear()
     _role_settings_cache.clear()
     _names_cache.clear()
+    _plan_cache.clear()
 
 
 def clear_role_settings() -> None:
@@ -278,6 +281,7 @@ def clear_role_settings() -> None:
     global _epoch
     _epoch += 1
     _role_settings_cache.clear()
+    _plan_cache.clear()
 
 
 # per connection (libpq reads the three values anew on every access)
@@ -343,9 +347,10 @@ SET_CONTEXT = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Request:
-    """One RPC request, independent of the connection flavour (sync or async)."""
+    """One RPC request, independent of the connection flavour (sync or async); not
+    changed once built."""
 
     schema: str
     function: str
@@ -446,35 +451,36 @@ class _Request:
             "hint": hint,
         })
 
-    def context(self, info: FunctionInfo, role_settings: dict[str, dict[str, str]]
-                ) -> wire.Step:
-        """SET_CONTEXT and its parameters (CONTEXT_KEYS order)."""
-        read_only = self.method in ("GET", "HEAD") or info.volatility in ("s", "i")
-        return self.context_at(f"/rpc/{self.function}", read_only, role_settings)
-
     def context_at(self, path: str, read_only: bool,
                    role_settings: dict[str, dict[str, str]]) -> wire.Step:
+        """SET_CONTEXT and its parameters (CONTEXT_KEYS order) for a request at `path`."""
         settings = role_settings.get(self.role, {})
-        if self.settings:
-            settings = {**settings, **self.settings}
-        return SET_CONTEXT, (
-            f'"{self.schema}", "public", "extensions"'.encode(),
-            self.role.encode(),
-            json.dumps(self.claims).encode(),
-            json.dumps(self.headers).encode() if self.headers else b"{}",
-            self.method.encode(),
-            path.encode(),
-            b"on" if read_only else b"off",
-            json.dumps(settings).encode(),
-        )
+        return self.context_from(_fixed_context(self.schema, self.role, self.method, path,
+                                                read_only), settings, json.dumps(settings).encode())
 
-    def statement(self, info: FunctionInfo, shape: str = "json") -> wire.Step:
-        if info.unnamed:  # the same call whatever the body holds
-            return _rendered(info, (), shape), (info.argument(self.args, self.raw),)
-        keys = tuple(self.args)
+    def context_from(self, fixed: tuple[bytes, bytes, bytes, bytes, bytes],
+                     role_settings: dict[str, str], role_settings_json: bytes) -> wire.Step:
+        """SET_CONTEXT from the parameters a request's shape fixes (`_fixed_context`) and
+        those that vary from one request to the next: the claims, the headers, the
+        request's own settings (after the role's)."""
+        search_path, role, method, path, read_only = fixed
+        settings = role_settings_json if not self.settings else \
+            json.dumps({**role_settings, **self.settings}).encode()
+        return SET_CONTEXT, (
+            search_path, role, json.dumps(self.claims).encode(),
+            json.dumps(self.headers).encode() if self.headers else b"{}",
+            method, path, read_only, settings)
+
+    def call_params(self, info: FunctionInfo) -> tuple[bytes, ...]:
+        """The call statement's parameters: the body as the one unnamed parameter takes
+        it, else the arguments as one JSON object (none without arguments)."""
+        if info.unnamed:
+            return (info.argument(self.args, self.raw),)
+        if not self.args:
+            return ()
         arguments = self.args if info.variadic is None else \
             _call_arguments(info, self.args, self.from_query)
-        return _rendered(info, keys, shape), ((json.dumps(arguments).encode(),) if keys else ())
+        return (json.dumps(arguments).encode(),)
 
     @property
     def from_query(self) -> bool:
@@ -490,18 +496,12 @@ def body_media(content_type: str | None) -> str:
     return given.split(";")[0].strip().lower()
 
 
-_rendered_cache: dict[tuple[FunctionInfo, tuple[str, ...], str], bytes] = {}
-
-
 def _rendered(info: FunctionInfo, keys: tuple[str, ...], shape: str) -> bytes:
-    """The call statement's SQL, rendered once per function signature, argument set and
-    shape of the answer (`json`, `csv`, `media`)."""
-    key = (info, keys, shape)
-    if key not in _rendered_cache:
-        statement = {"json": _call_statement, "csv": _csv_statement,
-                     "media": _media_statement}[shape]
-        _rendered_cache[key] = statement(info, list(keys)).as_bytes(None)
-    return _rendered_cache[key]
+    """The call statement's SQL for these argument names and shape of the answer (`json`,
+    `csv`, `media`)."""
+    statement = {"json": _call_statement, "csv": _csv_statement,
+                 "media": _media_statement}[shape]
+    return statement(info, list(keys)).as_bytes(None)
 
 
 def _call_parts(info: FunctionInfo, keys: list[str]) -> tuple[sql.Composed, sql.Composable]:
@@ -731,7 +731,8 @@ def _finish(info: FunctionInfo, results: list[Any], shape: str = "json") -> RpcR
     """The response from the call statement's row: (body, response.headers, .status), and
     for CSV the number of rows."""
     answer = results[-1]
-    body_text, raw_headers, raw_status = (answer.get_value(0, i) for i in range(3))
+    body_text, raw_headers, raw_status = \
+        answer.get_value(0, 0), answer.get_value(0, 1), answer.get_value(0, 2)
     set_by_call = response_headers(raw_headers)
     if info.returns_void:  # no body, but the range of its one row (`Response.actionResponse`)
         return RpcResponse(int(raw_status) if raw_status else 204, add_headers_if_not_included(
@@ -769,13 +770,72 @@ def add_headers_if_not_included(own: dict[str, str], given: dict[str, str]
     return {**{k: v for k, v in own.items() if k.lower() not in named}, **given}
 
 
-@dataclass(frozen=True)
-class Statements:
+class Statements(NamedTuple):
     """What one call sends in its single pipeline: the context, then the call (each SQL
     with `$n` placeholders, and its text parameters)."""
 
     context: wire.Step
     call: wire.Step
+
+
+def _fixed_context(schema: str, role: str, method: str, path: str, read_only: bool
+                   ) -> tuple[bytes, bytes, bytes, bytes, bytes]:
+    """The context's parameters a request's shape decides (`Request.context_from`)."""
+    return (f'"{schema}", "public", "extensions"'.encode(), role.encode(), method.encode(),
+            path.encode(), b"on" if read_only else b"off")
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a request's shape decides, worked out once: the function its argument names
+    call, the call's SQL, and the context's parameters but those that vary per request."""
+
+    info: FunctionInfo
+    fixed: tuple[bytes, bytes, bytes, bytes, bytes]
+    role_settings: dict[str, str]
+    role_settings_json: bytes
+    call_sql: bytes
+
+    def statements(self, request: _Request) -> Statements:
+        return Statements(
+            request.context_from(self.fixed, self.role_settings, self.role_settings_json),
+            (self.call_sql, request.call_params(self.info)))
+
+
+# Plans by database and request shape (`_plan_key`). Dropped with the signatures and role
+# settings they came from, and all at once when PLAN_CACHE_SIZE are held: the argument
+# names are the client's, so the shapes are not bounded by the schema.
+_plan_cache: dict[tuple[str, ...], _Plan] = {}
+PLAN_CACHE_SIZE = 4096
+
+
+def _plan_key(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any], request: _Request,
+              shape: str) -> tuple[str, ...]:
+    """All a plan depends on: the function, the method, the body's media type, the role,
+    the answer's shape and the argument names in their order (the SQL lists them so)."""
+    return (_database_key(conn), request.schema, request.function, request.method,
+            request.media, request.role, shape, *request.args)
+
+
+def _new_plan(key: tuple[str, ...], request: _Request, candidates: list[FunctionInfo],
+              role_settings: dict[str, dict[str, str]], shape: str, epoch: int
+              ) -> _Plan | RpcResponse:
+    """The plan of the function these arguments call (or the error response if none or
+    several fit), kept unless a reload came since `epoch` (before the catalog was read)."""
+    info = request.pick(candidates)
+    if isinstance(info, RpcResponse):
+        return info
+    read_only = request.method in ("GET", "HEAD") or info.volatility in ("s", "i")
+    settings = role_settings.get(request.role, {})
+    plan = _Plan(info, _fixed_context(request.schema, request.role, request.method,
+                                      f"/rpc/{request.function}", read_only),
+                 settings, json.dumps(settings).encode(),
+                 _rendered(info, () if info.unnamed else tuple(request.args), shape))
+    if epoch == _epoch:
+        if len(_plan_cache) >= PLAN_CACHE_SIZE:
+            _plan_cache.clear()
+        _plan_cache[key] = plan
+    return plan
 
 
 def _known(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any], request: _Request
@@ -808,13 +868,32 @@ def _lookup(conn: psycopg.Connection[Any], request: _Request
         conn.execute(_ROLE_SETTINGS_QUERY).fetchall(), epoch)
 
 
-def _plan(request: _Request, candidates: list[FunctionInfo],
-          settings: dict[str, dict[str, str]], shape: str = "json"
-          ) -> tuple[FunctionInfo, Statements] | RpcResponse:
-    info = request.pick(candidates)
-    if isinstance(info, RpcResponse):
-        return info
-    return info, Statements(request.context(info, settings), request.statement(info, shape))
+def _planned(conn: psycopg.Connection[Any], request: _Request, shape: str = "json"
+             ) -> _Plan | RpcResponse:
+    """The request's plan, worked out over a sync connection when not cached."""
+    key = _plan_key(conn, request, shape)
+    plan = _plan_cache.get(key)
+    if plan is not None:
+        return plan
+    epoch = _epoch
+    candidates, settings = _lookup(conn, request)
+    if not candidates:  # an unknown name: the hint names a close one
+        return request.not_found([], _names(conn, request.schema))
+    return _new_plan(key, request, candidates, settings, shape, epoch)
+
+
+async def _aplanned(conn: psycopg.AsyncConnection[Any], request: _Request, shape: str
+                    ) -> _Plan | RpcResponse:
+    """`_planned` over an async connection."""
+    key = _plan_key(conn, request, shape)
+    plan = _plan_cache.get(key)
+    if plan is not None:
+        return plan
+    epoch = _epoch
+    candidates, settings = await _alookup(conn, request)
+    if not candidates:
+        return request.not_found([], await _anames(conn, request.schema))
+    return _new_plan(key, request, candidates, settings, shape, epoch)
 
 
 def statements(conn: psycopg.Connection[Any], schema: str, function: str,
@@ -822,10 +901,10 @@ def statements(conn: psycopg.Connection[Any], schema: str, function: str,
                method: str = "POST") -> Statements:
     """The statements `call` would send for this request (for benchmarks)."""
     request = _Request.build(schema, function, args, claims, None, method)
-    planned = _plan(request, *_lookup(conn, request))
-    if isinstance(planned, RpcResponse):
-        raise LookupError(planned.body["message"])
-    return planned[1]
+    plan = _planned(conn, request)
+    if isinstance(plan, RpcResponse):
+        raise LookupError(plan.body["message"])
+    return plan.statements(request)
 
 
 def call(
@@ -847,20 +926,16 @@ def call(
     if _too_deep(request.args):
         return _too_deep_response()
     try:
-        candidates, settings = _lookup(conn, request)
-        if not candidates:  # an unknown name: the hint names a close one
-            return request.not_found([], _names(conn, schema))
-        planned = _plan(request, candidates, settings)
-        if isinstance(planned, RpcResponse):
-            return planned
-        info, sent = planned
+        plan = _planned(conn, request)
+        if isinstance(plan, RpcResponse):
+            return plan
         # One round trip: both statements and a single Sync. Between Syncs, Postgres runs
         # them as one implicit transaction (committed at the Sync, rolled back on error);
         # set_config(..., true) lasts exactly that transaction.
-        results = wire.run(conn, (sent.context, sent.call))
+        results = wire.run(conn, plan.statements(request))
     except (wire.StatementError, psycopg.Error) as exc:
         return _pg_error_response(exc.diag, request.authenticated)
-    return _finish(info, results)
+    return _finish(plan.info, results)
 
 
 async def acall(
@@ -887,20 +962,16 @@ async def acall(
     if _too_deep(request.args) or (raw is not None and not request.sends_raw
                                    and _too_deep(json.loads(raw))):  # a JSON array's rows
         return _too_deep_response()
+    shape = "media" if as_media else "csv" if csv else "json"
     try:
-        candidates, role_settings = await _alookup(conn, request)
-        if not candidates:  # an unknown name: the hint names a close one
-            return request.not_found([], await _anames(conn, schema))
-        shape = "media" if as_media else "csv" if csv else "json"
-        planned = _plan(request, candidates, role_settings, shape)
-        if isinstance(planned, RpcResponse):
-            return planned
-        info, sent = planned
+        plan = await _aplanned(conn, request, shape)
+        if isinstance(plan, RpcResponse):
+            return plan
         # one round trip, one implicit transaction (see call)
-        results = await wire.arun(conn, (sent.context, sent.call))
+        results = await wire.arun(conn, plan.statements(request))
     except (wire.StatementError, psycopg.Error) as exc:
         return _pg_error_response(exc.diag, request.authenticated)
-    return _finish(info, results, shape)
+    return _finish(plan.info, results, shape)
 
 
 async def aread(conn: psycopg.AsyncConnection[Any], schema: str, path: str,
