@@ -4,6 +4,7 @@ supabase-py's `auth.admin` with the service role key, as a seed script or a test
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import uuid
 from typing import Any
@@ -174,14 +175,15 @@ def test_get_and_update_a_user_by_id(supabase_admin: Any, api_http: httpx.Client
 
 
 def test_delete_user_removes_the_user_and_their_rows_and_their_token_reads_nothing(
-        supabase_admin: Any, api_http: httpx.Client, admin: psycopg.Connection[Any]) -> None:
+        supabase_admin: Any, api_http: httpx.Client, admin: psycopg.Connection[Any],
+        today: dt.date) -> None:
     email = _email()
     user = supabase_admin.create_user({"email": email, "password": PASSWORD,
                                        "email_confirm": True}).user
     token = _sign_in(api_http, email).json()["access_token"]
     as_user = {"Authorization": f"Bearer {token}", "Content-Profile": "pullups"}
     created = api_http.post("/rest/v1/rpc/create_session", json={
-        "session_date": "2026-11-27", "sets": [5, 5, 4, 4, 3]}, headers=as_user)
+        "session_date": today.isoformat(), "sets": [5, 5, 4, 4, 3]}, headers=as_user)
     assert created.status_code == 201, created.text
 
     supabase_admin.delete_user(user.id)
@@ -190,7 +192,7 @@ def test_delete_user_removes_the_user_and_their_rows_and_their_token_reads_nothi
     assert _code(api_http.get("/auth/v1/user", headers={"Authorization": f"Bearer {token}",
                                                         **V2024})) == (403, "user_not_found")
     again = api_http.post("/rest/v1/rpc/create_session", json={
-        "session_date": "2026-11-27", "sets": [5]}, headers=as_user)
+        "session_date": today.isoformat(), "sets": [5]}, headers=as_user)
     assert again.status_code == 401, again.text
     with pytest.raises(AuthApiError) as gone:
         supabase_admin.delete_user(user.id)
@@ -204,7 +206,8 @@ def _obfuscated(user_id: str, value: str) -> str:
 
 
 def test_a_soft_delete_keeps_the_row_and_its_data_but_nothing_that_signs_in_or_identifies(
-        supabase_admin: Any, api_http: httpx.Client, admin: psycopg.Connection[Any]) -> None:
+        supabase_admin: Any, api_http: httpx.Client, admin: psycopg.Connection[Any],
+        today: dt.date) -> None:
     email = _email()
     user = supabase_admin.create_user({"email": email, "password": PASSWORD,
                                        "email_confirm": True,
@@ -213,7 +216,7 @@ def test_a_soft_delete_keeps_the_row_and_its_data_but_nothing_that_signs_in_or_i
     session = _sign_in(api_http, email).json()
     bearer = {"Authorization": f"Bearer {session['access_token']}", **V2024}
     created = api_http.post("/rest/v1/rpc/create_session", json={
-        "session_date": "2026-11-27", "sets": [5, 5, 4, 4, 3]},
+        "session_date": today.isoformat(), "sets": [5, 5, 4, 4, 3]},
         headers={**bearer, "Content-Profile": "pullups"})
     assert created.status_code == 201, created.text
 
