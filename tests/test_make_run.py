@@ -26,7 +26,7 @@ import psycopg
 import pytest
 
 from python_functions import PROJECT_ROOT
-from python_functions.local import NODE, stack
+from python_functions.local import NODE, interrupts, stack
 from python_functions.local.cluster import ClusterError, LocalCluster, free_port
 from python_functions.service.settings import Settings
 
@@ -434,6 +434,35 @@ def test_a_stop_while_starting_stops_what_the_run_started(how: str, moment: str)
         assert [t[0] for t in stack.demo_tokens(settings)] == sorted(stack.DEMO_USERS)
     finally:
         _clean_up(process, cluster, local_dir)
+
+
+def test_a_stop_signal_while_a_child_starts_ends_that_child_too(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The signal comes after the fork, before `Popen` has returned the handle (the moment
+    the test above hits now and then, forced here): the child is ended, not left running
+    with nothing to stop it, and the run is interrupted all the same."""
+    started: list[subprocess.Popen[Any]] = []
+
+    class SignalledOnceStarted(subprocess.Popen):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            started.append(self)
+            os.kill(os.getpid(), signal.SIGTERM)  # its handler runs before this returns
+
+    monkeypatch.setattr(subprocess, "Popen", SignalledOnceStarted)
+    previous = signal.signal(signal.SIGTERM, lambda *_: interrupts.interrupt())
+    try:
+        with pytest.raises(interrupts.Interrupted):
+            interrupts.popen(["sleep", "60"])
+        assert started[0].poll() == -signal.SIGTERM
+        with pytest.raises(interrupts.Interrupted):  # anywhere else: at once
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        for process in started:
+            process.kill()
+            process.wait()
 
 
 def _pid_of(process: subprocess.Popen[Any], pattern: str) -> str | None:

@@ -1,6 +1,7 @@
 """The embedded stack of `make run` and the tests: a Postgres `cluster`, the `migrations`
 runner, the `stack` that starts and stops everything, the local `api` at Supabase's paths,
-the offline `provider` and its `models`, and `typegen` (postgres-meta's TypeScript types)."""
+the offline `provider` and its `models`, `typegen` (postgres-meta's TypeScript types), and
+`interrupts` (a stop signal while starting, kept out of a child process's start)."""
 
 from python_functions import PROJECT_ROOT
 

@@ -11,6 +11,7 @@ stand-in makes a non-superuser with Supabase's attributes.
 
 from __future__ import annotations
 
+import fcntl
 import glob
 import os
 import pwd
@@ -22,6 +23,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from python_functions.local import interrupts
 
 SERVER_USER = "postgres"  # the OS user that runs the server when we are root
 SUPERUSER = "supabase_admin"
@@ -105,22 +108,18 @@ class LocalCluster:
         """The bootstrap superuser, for the platform stand-in only."""
         return f"postgresql://{SUPERUSER}:{PASSWORD}@127.0.0.1:{self.port}/postgres"
 
-    def _run(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    def _run(self, args: list[str], check: bool = True, pass_fds: tuple[int, ...] = ()
+             ) -> subprocess.CompletedProcess[str]:
         command = [str(find_bin_dir() / args[0]), *args[1:]]
         if _as_root():
             command = ["runuser", "-u", SERVER_USER, "--", *command]
-        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True, cwd="/") as process:
+        with interrupts.popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, cwd="/", pass_fds=pass_fds) as process:
             try:
                 stdout, stderr = process.communicate()
             except BaseException:
-                # Ctrl-C or SIGTERM: the tool ends itself (initdb removes what it made;
-                # runuser passes the signal on), where a kill would orphan it mid-way
-                process.terminate()
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+                # Ctrl-C or SIGTERM: the tool ends itself, where a kill would orphan it
+                interrupts.end(process)
                 raise
         result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
         if check and result.returncode != 0:
@@ -135,27 +134,41 @@ class LocalCluster:
     def init(self) -> None:
         """initdb and this project's settings, in a directory of their own that becomes
         `data/` only when both are done: an init cut short (Ctrl-C, a full disk) leaves no
-        half-made cluster for the next run to take as one."""
-        partial = self.root / "data.partial"
-        shutil.rmtree(partial, ignore_errors=True)
+        half-made cluster for the next run to take as one. initdb holds the directory's
+        init lock too: a run killed outright (SIGKILL, not passed on) leaves it running on
+        its own, and the next init waits for it to end instead of racing it there."""
         if _as_root():
             _ensure_server_user()
         self.root.mkdir(parents=True, exist_ok=True)
         self.root.chmod(0o755)
         _chown_to_server_user(self.root)
-        pwfile = self.root / ".pwfile"
-        pwfile.write_text(PASSWORD + "\n")
-        _chown_to_server_user(pwfile)
+        partial = self.root / "data.partial"
+        with self._init_lock() as lock:
+            shutil.rmtree(partial, ignore_errors=True)
+            pwfile = self.root / ".pwfile"
+            pwfile.write_text(PASSWORD + "\n")
+            _chown_to_server_user(pwfile)
+            try:
+                self._run([
+                    "initdb", "-D", str(partial), "-U", SUPERUSER, "--pwfile", str(pwfile),
+                    "--auth-local=trust", "--auth-host=scram-sha-256",
+                    "--encoding=UTF8", "--locale=C.UTF-8", "--no-instructions",
+                ], pass_fds=(lock,))
+            finally:
+                pwfile.unlink(missing_ok=True)
+            self._add_settings(partial)
+            partial.rename(self.data_dir)
+
+    @contextmanager
+    def _init_lock(self) -> Iterator[int]:
+        """An exclusive `flock` on the root's `.init.lock`, held until every process that
+        inherited its descriptor has ended."""
+        fd = os.open(self.root / ".init.lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            self._run([
-                "initdb", "-D", str(partial), "-U", SUPERUSER, "--pwfile", str(pwfile),
-                "--auth-local=trust", "--auth-host=scram-sha-256",
-                "--encoding=UTF8", "--locale=C.UTF-8", "--no-instructions",
-            ])
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield fd
         finally:
-            pwfile.unlink(missing_ok=True)
-        self._add_settings(partial)
-        partial.rename(self.data_dir)
+            os.close(fd)
 
     def _add_settings(self, data_dir: Path) -> None:
         """This project's settings, appended to the cluster's postgresql.conf."""

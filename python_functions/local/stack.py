@@ -18,7 +18,7 @@ import httpx
 import psycopg
 
 from python_functions import PROJECT_ROOT
-from python_functions.local import NODE, migrations
+from python_functions.local import NODE, interrupts, migrations
 from python_functions.local.cluster import ClusterError, LocalCluster
 from python_functions.service.auth import mint_token, user_claims
 from python_functions.service.settings import Settings
@@ -199,7 +199,7 @@ class Child:
     def start(self) -> None:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as output:
-            self.process = subprocess.Popen(self.command, env=self.env, stdout=output,
+            self.process = interrupts.popen(self.command, env=self.env, stdout=output,
                                             stderr=subprocess.STDOUT)
         self.started_at = time.monotonic()
         self.restart_at = None
@@ -425,13 +425,6 @@ def print_instructions(settings: Settings) -> None:
     say("\n".join(lines))
 
 
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C or SIGTERM while `make run` is starting. A subclass, because once a plain
-    KeyboardInterrupt has passed through an `eval` of a string anywhere in the call stack,
-    even one caught later, CPython 3.11 (`python -m`) ends the process by SIGINT instead of
-    with its exit status."""
-
-
 def run(settings: Settings) -> int:
     """`make run`: up until Ctrl-C, SIGTERM or `make stop`. Whenever one comes, also while
     starting, what this run started is stopped: its services, and the cluster if the run
@@ -444,7 +437,7 @@ def run(settings: Settings) -> int:
         stop.set()
         if starting:  # out of the step under way (pg_ctl, a migration, ...) into clean-up,
             starting = False  # once: a second signal must not cut the clean-up short
-            raise Interrupted
+            interrupts.interrupt()
 
     already = _running_run(settings)
     if already is not None:  # its ports, pid file and cluster are not this run's to take
