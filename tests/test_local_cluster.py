@@ -66,10 +66,11 @@ def _running(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def test_an_init_waits_for_the_initdb_a_killed_run_left_behind() -> None:
+@pytest.mark.parametrize("reset", [False, True], ids=["init", "destroy and init"])
+def test_an_init_waits_for_the_initdb_a_killed_run_left_behind(reset: bool) -> None:
     """SIGKILL cannot be passed on, so initdb outlives a run killed during it and goes on
-    writing its half-made directory; the next init must not clear that directory under it
-    and run a second initdb there at the same time."""
+    writing its half-made directory; the next init (or `make reset`'s destroy) must not
+    clear that directory under it, nor run a second initdb there at the same time."""
     root = Path(tempfile.mkdtemp(prefix="pf-orphan-", dir="/tmp"))
     root.chmod(0o755)
     cluster = LocalCluster(root / "pg", free_port())
@@ -89,6 +90,9 @@ def test_an_init_waits_for_the_initdb_a_killed_run_left_behind() -> None:
         orphans = _pids(f"initdb -D {partial}")
         assert orphans, "initdb ended with the run: nothing left to race"
 
+        if reset:
+            cluster.destroy()
+            assert not [pid for pid in orphans if _running(pid)]  # ended before the removal
         cluster.init()
         assert not [pid for pid in orphans if _running(pid)]  # ended before this init's
         cluster.start()

@@ -238,7 +238,9 @@ class LocalCluster:
 
     def destroy(self) -> None:
         self.stop()
-        shutil.rmtree(self.root, ignore_errors=True)
+        if self.root.exists():
+            with self._init_lock():  # not from under an initdb a killed run left behind
+                shutil.rmtree(self.root, ignore_errors=True)
 
 
 @contextmanager
