@@ -13,7 +13,7 @@ import psycopg
 
 from python_functions import PROJECT_ROOT
 from python_functions.db import rpc
-from python_functions.local import migrations, stack
+from python_functions.local import lifeline, migrations, stack
 from python_functions.service.auth import InvalidToken, mint_token, user_claims, verify_token
 from python_functions.service.settings import get_settings
 
@@ -98,6 +98,7 @@ def cmd_serve(_args: argparse.Namespace) -> int:
 
     settings = get_settings()
     logs.configure()
+    lifeline.watch()
     if settings.workers == 1:
         uvicorn.Server(server.config(create_app(settings), settings.host, settings.port,
                                      settings.header_read_timeout_seconds,
@@ -119,6 +120,7 @@ def cmd_local_api(_args: argparse.Namespace) -> int:
 
     settings = get_settings()
     logs.configure()
+    lifeline.watch()
     app = create_local_api(settings.db_url, settings.supabase_jwt_secret,
                               f"http://{settings.host}:{settings.port}", settings.api_url)
     uvicorn.Server(server.config(app, settings.host, settings.api_port,

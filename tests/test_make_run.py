@@ -436,6 +436,39 @@ def test_a_stop_while_starting_stops_what_the_run_started(how: str, moment: str)
         _clean_up(process, cluster, local_dir)
 
 
+def test_the_services_of_a_killed_run_stop_themselves_and_the_next_run_comes_up() -> None:
+    """SIGKILL (or the OOM killer) leaves the run no time to stop its services; they notice
+    it is gone and stop, instead of holding their ports against the next run."""
+    local_dir = _local_dir("pf-killed-")
+    port = free_port()
+    env = _stack_env(local_dir, port)
+    killed = _start_run(env)
+    cluster = LocalCluster(local_dir / "postgres", port)
+    services = ("python_functions serve", "python_functions local-api",
+                "python_functions.local.provider")
+    again: subprocess.Popen[str] | None = None
+    try:
+        Output(killed).wait_for("ready", timeout=180, exact=True)
+        assert all(_pid_of(killed, service) for service in services)
+        os.kill(killed.pid, signal.SIGKILL)
+        killed.wait()
+        deadline = time.monotonic() + 30
+        while (left := [s for s in services if _pid_of(killed, s)]):
+            assert time.monotonic() < deadline, f"still running: {left}"
+            time.sleep(0.1)
+
+        again = _start_run(env)  # on the same ports
+        output = Output(again)
+        output.wait_for("reusing the running local cluster", timeout=180)  # the first's
+        output.wait_for("ready", timeout=180, exact=True)
+    finally:
+        if again is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(again.pid, signal.SIGKILL)
+            again.wait()
+        _clean_up(killed, cluster, local_dir)
+
+
 def test_a_stop_signal_while_a_child_starts_ends_that_child_too(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The signal comes after the fork, before `Popen` has returned the handle (the moment

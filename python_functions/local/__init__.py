@@ -1,7 +1,8 @@
 """The embedded stack of `make run` and the tests: a Postgres `cluster`, the `migrations`
 runner, the `stack` that starts and stops everything, the local `api` at Supabase's paths,
-the offline `provider` and its `models`, `typegen` (postgres-meta's TypeScript types), and
-`interrupts` (a stop signal while starting, kept out of a child process's start)."""
+the offline `provider` and its `models`, `typegen` (postgres-meta's TypeScript types),
+`interrupts` (a stop signal while starting, kept out of a child process's start), and the
+`lifeline` that ends the services with the run."""
 
 from python_functions import PROJECT_ROOT
 

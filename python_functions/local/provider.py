@@ -32,6 +32,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from python_functions.local import lifeline
 from python_functions.local.models import GENERATORS
 from python_functions.service import server
 
@@ -176,6 +177,7 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("LOCAL_AI_PORT", 8001)))
     args = parser.parse_args()
+    lifeline.watch()
     # served as the service is (uvloop, httptools), so that it does not dominate benchmarks
     uvicorn.Server(server.config(create_app(), args.host, args.port)).run()
 

@@ -20,6 +20,7 @@ import psycopg
 from python_functions import PROJECT_ROOT
 from python_functions.local import NODE, interrupts, migrations
 from python_functions.local.cluster import ClusterError, LocalCluster
+from python_functions.local.lifeline import Lifeline
 from python_functions.service.auth import mint_token, user_claims
 from python_functions.service.settings import Settings
 
@@ -191,6 +192,7 @@ class Child:
     env: dict[str, str]
     ready_url: str
     log: Path  # its output goes here, not between the banner's lines
+    pass_fds: tuple[int, ...] = ()
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     restart_at: float | None = None
@@ -200,7 +202,7 @@ class Child:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as output:
             self.process = interrupts.popen(self.command, env=self.env, stdout=output,
-                                            stderr=subprocess.STDOUT)
+                                            stderr=subprocess.STDOUT, pass_fds=self.pass_fds)
         self.started_at = time.monotonic()
         self.restart_at = None
 
@@ -212,9 +214,11 @@ class Child:
             self.process.terminate()
 
 
-def start_services(settings: Settings) -> list[Child]:
-    """The offline AI provider (when no provider is configured) and the AI service."""
-    env = dict(os.environ) | {"DATABASE_URL": settings.db_url}
+def start_services(settings: Settings, lifeline: Lifeline) -> list[Child]:
+    """The offline AI provider (when no provider is configured), the AI service and the
+    local API, each holding the run's `lifeline`."""
+    env = dict(os.environ) | {"DATABASE_URL": settings.db_url} | lifeline.env()
+    fds = (lifeline.read_fd,)
     children: list[Child] = []
     logs = settings.local_dir / "logs"
     if settings.uses_local_ai:
@@ -222,14 +226,14 @@ def start_services(settings: Settings) -> list[Child]:
                               [sys.executable, "-m", "python_functions.local.provider",
                                "--port", str(settings.local_ai_port)], env,
                               f"http://127.0.0.1:{settings.local_ai_port}/v1/models",
-                              logs / "local-ai.log"))
+                              logs / "local-ai.log", fds))
     children.append(Child("the AI service", [sys.executable, "-m", "python_functions", "serve"],
                           env, f"http://{settings.host}:{settings.port}/health",
-                          logs / "service.log"))
+                          logs / "service.log", fds))
     children.append(Child("the local API", [sys.executable, "-m", "python_functions",
                                             "local-api"], env,
                           f"{settings.api_url}/auth/v1/.well-known/jwks.json",
-                          logs / "local-api.log"))
+                          logs / "local-api.log", fds))
     try:
         for child in children:
             child.start()
@@ -451,10 +455,11 @@ def run(settings: Settings) -> int:
     cluster: LocalCluster | None = None  # set once bring_up is done: until then it stops
     started = False                      # what it started itself
     children: list[Child] = []
+    lifeline = Lifeline()  # the services end with this process, even when it is killed
     code = 0
     try:
         cluster, started = bring_up(settings)
-        children = start_services(settings)
+        children = start_services(settings, lifeline)
         write_stack_env(settings)
         print_instructions(settings)
         say("ready")
@@ -470,6 +475,7 @@ def run(settings: Settings) -> int:
     finally:
         starting = False
         stop_services(children)
+        lifeline.close()
         if cluster is not None and started:
             say("stopping the local cluster")
             cluster.stop()
