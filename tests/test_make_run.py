@@ -436,9 +436,11 @@ def test_a_stop_while_starting_stops_what_the_run_started(how: str, moment: str)
         _clean_up(process, cluster, local_dir)
 
 
-def test_the_services_of_a_killed_run_stop_themselves_and_the_next_run_comes_up() -> None:
-    """SIGKILL (or the OOM killer) leaves the run no time to stop its services; they notice
-    it is gone and stop, instead of holding their ports against the next run."""
+def test_a_killed_runs_services_stop_themselves_and_the_next_run_takes_over_its_cluster(
+) -> None:
+    """SIGKILL (or the OOM killer) leaves the run no time to stop anything. Its services
+    notice it is gone and stop, instead of holding their ports against the next run; its
+    cluster, nobody's now, is the next run's to stop."""
     local_dir = _local_dir("pf-killed-")
     port = free_port()
     env = _stack_env(local_dir, port)
@@ -461,6 +463,9 @@ def test_the_services_of_a_killed_run_stop_themselves_and_the_next_run_comes_up(
         output = Output(again)
         output.wait_for("reusing the running local cluster", timeout=180)  # the first's
         output.wait_for("ready", timeout=180, exact=True)
+        os.killpg(again.pid, signal.SIGINT)  # Ctrl-C; the cluster is in the first's group
+        again.wait(timeout=60)
+        assert not cluster.running(), "".join(output.seen)
     finally:
         if again is not None:
             with contextlib.suppress(ProcessLookupError):

@@ -432,7 +432,7 @@ def print_instructions(settings: Settings) -> None:
 def run(settings: Settings) -> int:
     """`make run`: up until Ctrl-C, SIGTERM or `make stop`. Whenever one comes, also while
     starting, what this run started is stopped: its services, and the cluster if the run
-    found it stopped."""
+    found it stopped (or left running by a run that was killed)."""
     stop = threading.Event()
     starting = True
 
@@ -450,22 +450,28 @@ def run(settings: Settings) -> int:
     signal.signal(signal.SIGINT, _handle)
     signal.signal(signal.SIGTERM, _handle)
     pid_file = _run_pid_file(settings)
+    # a pid file with no run behind it: the last run was killed, and a cluster it left
+    # running is nobody's now
+    after_a_killed_run = pid_file.exists()
     pid_file.parent.mkdir(parents=True, exist_ok=True)
     pid_file.write_text(str(os.getpid()))  # for `make stop`, which so works while starting
     cluster: LocalCluster | None = None  # set once bring_up is done: until then it stops
-    started = False                      # what it started itself
+    owned = False                        # the cluster: this run stops it at the end
     children: list[Child] = []
     lifeline = Lifeline()  # the services end with this process, even when it is killed
     code = 0
     try:
-        cluster, started = bring_up(settings)
+        cluster, owned = bring_up(settings)
+        if cluster is not None and not owned and after_a_killed_run:
+            say("(a run that was killed left it running: this one stops it at the end)")
+            owned = True
         children = start_services(settings, lifeline)
         write_stack_env(settings)
         print_instructions(settings)
         say("ready")
         starting = False  # from here a signal only ends the supervision
         # stop only on Ctrl-C / SIGTERM: a crashed child or a stopped cluster is restarted
-        supervise(children, cluster if started else None, stop)
+        supervise(children, cluster if owned else None, stop)
     except KeyboardInterrupt:
         say("stopped while starting")
         code = 130
@@ -476,7 +482,7 @@ def run(settings: Settings) -> int:
         starting = False
         stop_services(children)
         lifeline.close()
-        if cluster is not None and started:
+        if cluster is not None and owned:
             say("stopping the local cluster")
             cluster.stop()
         pid_file.unlink(missing_ok=True)
