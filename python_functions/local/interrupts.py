@@ -40,7 +40,8 @@ def popen(args: list[str], **options: Any) -> subprocess.Popen[Any]:
     try:
         process = subprocess.Popen(args, **options)
     finally:
-        # read and released with no call in between: no signal handler runs there
+        # read and released with no call in between (`dis`, CPython 3.11): a signal
+        # handler runs only at a call or a jump back, so none runs there
         pending, _gate.pending, _gate.starting_a_process = _gate.pending, False, False
     if pending:
         end(process)
