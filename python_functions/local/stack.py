@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,10 +37,12 @@ def local_cluster(settings: Settings) -> LocalCluster:
     return LocalCluster(settings.local_dir / "postgres", settings.db_port)
 
 
-def bring_up(settings: Settings) -> tuple[LocalCluster | None, bool]:
+def bring_up(settings: Settings, starting: Callable[[], None] = lambda: None
+             ) -> tuple[LocalCluster | None, bool]:
     """Start (or reuse) the database and apply what is pending; returns (cluster, started).
-    A cluster it started is stopped again if a later step fails or is interrupted (a
-    migration's error, Ctrl-C), so that nobody is left owning a running server."""
+    `starting` is called just before it starts the cluster. A cluster it started is
+    stopped again if a later step fails or is interrupted (a migration's error, Ctrl-C),
+    so that nobody is left owning a running server."""
     cluster: LocalCluster | None = None
     started = False
     try:
@@ -49,6 +53,7 @@ def bring_up(settings: Settings) -> tuple[LocalCluster | None, bool]:
                 cluster.init()
             if not cluster.running():
                 started = True  # before `start`: Ctrl-C may come while pg_ctl waits
+                starting()
                 _start(cluster, settings)
             else:
                 say("reusing the running local cluster")
@@ -110,11 +115,15 @@ def _run_pid_file(settings: Settings) -> Path:
     return settings.local_dir / "run.pid"
 
 
+# A run's pid file holds its pid, then OWNER_MARK once the cluster is the run's to stop.
+OWNER_MARK = "owns the cluster"
+
+
 def _running_run(settings: Settings) -> int | None:
     """The pid of the `make run` that is up for this LOCAL_DIR, from its pid file; none for
     a stale file (its process gone, or its pid since taken by another program)."""
     try:
-        pid = int(_run_pid_file(settings).read_text())
+        pid = int(_run_pid_file(settings).read_text().split("\n")[0])
         os.kill(pid, 0)
         cmdline = Path(f"/proc/{pid}/cmdline")  # Linux; elsewhere a live pid is the run
         if cmdline.exists() and b"python_functions" not in cmdline.read_bytes():
@@ -450,21 +459,32 @@ def run(settings: Settings) -> int:
     signal.signal(signal.SIGINT, _handle)
     signal.signal(signal.SIGTERM, _handle)
     pid_file = _run_pid_file(settings)
-    # a pid file with no run behind it: the last run was killed, and a cluster it left
-    # running is nobody's now
-    after_a_killed_run = pid_file.exists()
+    # a pid file with no run behind it: the last run was killed, and the cluster it had
+    # started (not one it found running, someone's from pg_ctl) is nobody's now
+    orphaned = False
+    with contextlib.suppress(OSError):
+        orphaned = OWNER_MARK in pid_file.read_text().split("\n")[1:]
+
+    def mark(owner: bool) -> None:  # the pid for `make stop` (also while starting); whether
+        # the cluster is this run's, for the next run should this one be killed. Replaced
+        # whole, so that `make stop` never reads it half-written.
+        written = pid_file.with_suffix(".new")
+        written.write_text(f"{os.getpid()}\n" + (f"{OWNER_MARK}\n" if owner else ""))
+        written.replace(pid_file)
+
     pid_file.parent.mkdir(parents=True, exist_ok=True)
-    pid_file.write_text(str(os.getpid()))  # for `make stop`, which so works while starting
+    mark(False)
     cluster: LocalCluster | None = None  # set once bring_up is done: until then it stops
     owned = False                        # the cluster: this run stops it at the end
     children: list[Child] = []
     lifeline = Lifeline()  # the services end with this process, even when it is killed
     code = 0
     try:
-        cluster, owned = bring_up(settings)
-        if cluster is not None and not owned and after_a_killed_run:
+        cluster, owned = bring_up(settings, starting=lambda: mark(True))
+        if cluster is not None and not owned and orphaned:
             say("(a run that was killed left it running: this one stops it at the end)")
             owned = True
+            mark(True)
         children = start_services(settings, lifeline)
         write_stack_env(settings)
         print_instructions(settings)
