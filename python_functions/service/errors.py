@@ -19,6 +19,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 log = logging.getLogger("python_functions.service.errors")
 
 _DOCUMENTED_CODE = re.compile(r"[A-Z]+(?:_[A-Z]+)*")
+# What a function's error may say to the client in a header (core.api_error's p_headers):
+# only these go on. An RPC's answer through PostgREST is an HTTP message whose own headers
+# (Content-Length, Date, Server, Proxy-Status) must not reach the service's answer.
+_PASSED_ON_HEADERS = ("Retry-After", "WWW-Authenticate")
 _HTTP_CODES = {401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
                405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE"}
 
@@ -52,8 +56,11 @@ class ApiError(Exception):
                 "status": status,
                 "error_code": body.get("code") if isinstance(body, dict) else None})
             return cls(500, "INTERNAL", "Internal server error")
+        lowered = {name.lower(): value for name, value in headers.items()}
         return cls(status, str(body.get("code")), str(body.get("message")),
-                   body.get("details"), body.get("hint"), headers)
+                   body.get("details"), body.get("hint"),
+                   {name: lowered[name.lower()] for name in _PASSED_ON_HEADERS
+                    if name.lower() in lowered})
 
     def body(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "details": self.details,

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 
 from python_functions.service.errors import ApiError
 from tests.conftest import Api, User
+from tests.http_fixtures import assert_service_error
 
 
 def test_a_documented_rpc_error_goes_to_the_client_as_it_is(api: Api, alice: User) -> None:
@@ -18,6 +21,20 @@ def test_a_documented_rpc_error_goes_to_the_client_as_it_is(api: Api, alice: Use
     error = ApiError.from_rpc(refused.status, refused.body, refused.headers)
     assert (error.status, error.code) == (400, "VALIDATION_ERROR")
     assert error.details["field"] == "input_text"
+
+
+def test_an_rpc_error_reaches_the_client_without_the_database_answers_own_headers(
+        generate: Callable[..., httpx.Response], alice: User) -> None:
+    """On the PostgREST transport the RPC's answer is an HTTP message with headers of its
+    own (Content-Length, Date, Server, Proxy-Status): the service's answer has its own, and
+    passes on only those its functions set (a 429's Retry-After: the flashcards tests)."""
+    assert generate(alice, maxPullups=8, startNow=False).status_code == 201
+    refused = generate(alice, maxPullups=8, startNow=False)  # that session is open
+    assert_service_error(refused, 409, "ACTIVE_SESSION_CONFLICT")
+    assert "proxy-status" not in refused.headers
+    for name in ("content-length", "content-type", "date", "server"):
+        assert len(refused.headers.get_list(name)) <= 1, refused.headers
+    assert refused.headers["content-length"] == str(len(refused.content))
 
 
 def test_a_raw_postgres_error_becomes_a_bare_500(api: Api, alice: User) -> None:
