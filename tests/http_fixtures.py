@@ -179,11 +179,13 @@ def generate(http: httpx.Client) -> Callable[..., httpx.Response]:
 
 def assert_service_error(response: httpx.Response, status: int, code: str,
                          added: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """The shared error body (plus the fields a contract adds, e.g. recipes' `reasons`)."""
+    """The shared error body, with the message again as `error` (as supabase-py reads a
+    function's error), plus the fields a contract adds (e.g. recipes' `reasons`)."""
     assert response.status_code == status, (response.status_code, response.text)
     body: dict[str, Any] = response.json()
-    assert set(body) == {"code", "message", "details", "hint"} | added, body
+    assert set(body) == {"code", "message", "details", "hint", "error"} | added, body
     assert body["code"] == code, body
+    assert body["error"] == body["message"], body
     return body
 
 

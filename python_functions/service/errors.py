@@ -1,8 +1,9 @@
 """The one error shape of the whole product, for the HTTP service.
 
 Every error leaves the service as `{code, message, details, hint}` with the status of
-docs/architecture.md; request validation is 400 VALIDATION_ERROR (not FastAPI's 422), and nothing
-internal (stack traces, SQL, provider bodies) reaches a client.
+docs/architecture.md, plus `error` (see `error_body`); request validation is 400
+VALIDATION_ERROR (not FastAPI's 422), and nothing internal (stack traces, SQL, provider
+bodies) reaches a client.
 """
 
 from __future__ import annotations
@@ -25,6 +26,16 @@ _DOCUMENTED_CODE = re.compile(r"[A-Z]+(?:_[A-Z]+)*")
 _PASSED_ON_HEADERS = ("Retry-After", "WWW-Authenticate")
 _HTTP_CODES = {401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
                405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE"}
+
+
+def error_body(code: str, message: str, details: Any = None, hint: str | None = None
+               ) -> dict[str, Any]:
+    """The shared body, plus `error`: the message again, as an edge function answers it. It is
+    the one key supabase-py reads from a failed `functions.invoke` (supabase_functions 2.34,
+    `_error_message_from`), so its `FunctionsHttpError` says what went wrong instead of
+    "An error occurred while requesting your edge function"."""
+    return {"code": code, "message": message, "details": details, "hint": hint,
+            "error": message}
 
 
 class ApiError(Exception):
@@ -63,8 +74,7 @@ class ApiError(Exception):
                     if name.lower() in lowered})
 
     def body(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "details": self.details,
-                "hint": self.hint, **self.extra}
+        return error_body(self.code, self.message, self.details, self.hint) | self.extra
 
 
 def error_response(error: ApiError) -> JSONResponse:

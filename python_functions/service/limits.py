@@ -11,17 +11,17 @@ from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from python_functions.service.errors import error_body
+
 
 def _too_large_body(limit: int) -> bytes:
-    return json.dumps({"code": "PAYLOAD_TOO_LARGE",
-                       "message": f"Request body over {limit} bytes",
-                       "details": {"maxBytes": limit}, "hint": None}).encode()
+    return json.dumps(error_body("PAYLOAD_TOO_LARGE", f"Request body over {limit} bytes",
+                                 {"maxBytes": limit})).encode()
 
 
 def _too_slow_body(seconds: float) -> bytes:
-    return json.dumps({"code": "REQUEST_TIMEOUT",
-                       "message": f"The request body did not arrive within {seconds:g} s",
-                       "details": None, "hint": None}).encode()
+    return json.dumps(error_body(
+        "REQUEST_TIMEOUT", f"The request body did not arrive within {seconds:g} s")).encode()
 
 
 class BodySizeLimit:

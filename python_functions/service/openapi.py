@@ -27,6 +27,8 @@ class ErrorBody(BaseModel):
     message: str
     details: Any = None
     hint: str | None = None
+    error: str = Field(description="The message again, where supabase-py's FunctionsHttpError"
+                       " reads it (an edge function's `{error}`)")
 
 
 class Health(BaseModel):

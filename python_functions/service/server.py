@@ -35,6 +35,8 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from python_functions.service.errors import error_body
+
 HAS_HTTPTOOLS = importlib.util.find_spec("httptools") is not None
 HAS_UVLOOP = importlib.util.find_spec("uvloop") is not None
 
@@ -97,16 +99,14 @@ class _Rules:
             # in case a request begins and stalls
             self._arm_header_deadline()
             return
-        self.transport.write(_raw_response(408, "Request Timeout", {
-            "code": "REQUEST_TIMEOUT",
-            "message": f"The request headers did not arrive within {self.header_timeout_s:g} s",
-            "details": None, "hint": None}))
+        self.transport.write(_raw_response(408, "Request Timeout", error_body(
+            "REQUEST_TIMEOUT",
+            f"The request headers did not arrive within {self.header_timeout_s:g} s")))
         self.transport.close()
 
     def _malformed(self) -> None:
-        self.transport.write(_raw_response(400, "Bad Request", {
-            "code": "BAD_REQUEST", "message": "Malformed HTTP request", "details": None,
-            "hint": None}))
+        self.transport.write(_raw_response(400, "Bad Request", error_body(
+            "BAD_REQUEST", "Malformed HTTP request")))
         self.transport.close()
 
 

@@ -11,7 +11,9 @@ import httpx
 import pytest
 from postgrest.exceptions import APIError
 from supabase_auth.errors import AuthApiError
+from supabase_functions.errors import FunctionsHttpError
 
+from python_functions.local.stack import RECIPE_TEXT
 from supabase import ClientOptions, create_client
 from tests.conftest import TEST_EMAIL_DOMAIN
 from tests.http_fixtures import ANON_KEY, ServerThread
@@ -105,3 +107,35 @@ def test_tables_read_the_users_rows_and_refuse_what_the_role_may_not_write(
     assert [row["name"] for row in inserted.data] == ["Legs"]
     plans.delete().eq("id", inserted.data[0]["id"]).execute()
     assert plans.select("id").execute().data == []
+
+
+
+def test_functions_invoke_answers_the_ai_routes_and_raises_their_errors_with_the_message(
+        local_api: ServerThread) -> None:
+    """supabase-py's `functions.invoke`, through the local API's /functions/v1 to the AI
+    service: the answer as JSON, and an error as `FunctionsHttpError` with its status and
+    the service's message (supabase-py reads it from the body's `error`)."""
+    email = f"py-ai-{uuid.uuid4().hex[:8]}@{TEST_EMAIL_DOMAIN}"
+    supabase = _client(local_api)
+    supabase.auth.sign_up({"email": email, "password": PASSWORD})
+    generated = supabase.functions.invoke("sessions/ai", {
+        "body": {"startNow": False, "maxPullups": 8}, "responseType": "json"})
+    assert isinstance(generated, dict)
+    assert generated["data"]["session"]["isAiGenerated"] is True
+    assert generated["meta"]["quota"]["used"] == 1
+
+    with pytest.raises(FunctionsHttpError) as raised:  # the session just generated is open
+        supabase.functions.invoke("sessions/ai", {"body": {"startNow": False}})
+    assert raised.value.status == 409
+    assert raised.value.message == "You already have a planned or in-progress session"
+
+    recipe = {"source": "text", "text": RECIPE_TEXT.read_text(),
+              "output_format": "pycha_recipe_draft_v1", "language": "pl"}
+    drafted = supabase.functions.invoke("ai/recipes/draft", {
+        "body": recipe, "responseType": "json"})
+    assert isinstance(drafted, dict) and drafted["draft"]["name"] == "Placki ziemniaczane"
+    with pytest.raises(FunctionsHttpError) as raised:
+        supabase.functions.invoke("ai/recipes/draft", {
+            "body": recipe | {"text": "Just a shopping list: milk, bread."}})
+    assert raised.value.status == 422
+    assert "recipe" in raised.value.message, raised.value.to_dict()

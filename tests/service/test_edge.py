@@ -106,7 +106,8 @@ def test_a_malformed_http_request_gets_the_shared_json_body(service: ServerThrea
     head, _, body = answer.partition("\r\n\r\n")
     assert head.startswith("HTTP/1.1 400") and "content-type: application/json" in head
     assert json.loads(body) == {"code": "BAD_REQUEST", "message": "Malformed HTTP request",
-                                "details": None, "hint": None}
+                                "details": None, "hint": None,
+                                "error": "Malformed HTTP request"}
 
 
 PARSERS = pytest.mark.parametrize("h11", [False, True], ids=["httptools", "h11"])

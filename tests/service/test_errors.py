@@ -43,7 +43,7 @@ def test_a_raw_postgres_error_becomes_a_bare_500(api: Api, alice: User) -> None:
     assert failed.status == 400 and failed.body["code"] == "22P02"  # a raw SQLSTATE
     error = ApiError.from_rpc(failed.status, failed.body, failed.headers)
     assert error.body() == {"code": "INTERNAL", "message": "Internal server error",
-                            "details": None, "hint": None}
+                            "details": None, "hint": None, "error": "Internal server error"}
 
 
 @pytest.mark.parametrize("outcome", [

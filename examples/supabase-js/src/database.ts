@@ -223,5 +223,8 @@ export type RecipeDraft = {
   }
   meta: { confidence: number; warnings: string[] }
 }
-/** The one error body of every route and RPC. */
-export type ApiError = { code: string; message: string; details: unknown; hint: string | null }
+/** The one error body of every route and RPC; the AI routes' also repeat the message as
+ *  `error`, the key supabase-py reads from a function's error. */
+export type ApiError = {
+  code: string; message: string; details: unknown; hint: string | null; error?: string
+}

@@ -39,6 +39,7 @@ from python_functions.local.api.gotrue_admin import GoTrueAdmin
 from python_functions.local.api.rest import RpcEndpoint, json_response, root
 from python_functions.local.api.tables import TableEndpoint, max_rows
 from python_functions.service import cors
+from python_functions.service.errors import error_body
 
 log = logging.getLogger("python_functions.local.api")
 
@@ -90,10 +91,9 @@ class FunctionsProxy:
         except httpx.HTTPError as exc:
             log.warning("functions relay failed", extra={"error_type": type(exc).__name__})
             # functions-js reports an answer with x-relay-error as a FunctionsRelayError
-            return json_response(502, {
-                "code": "SERVICE_UNAVAILABLE", "message": "The AI service is not reachable",
-                "details": None, "hint": "Is `make run` up?"}, {"x-relay-error": "true"},
-                postgrest=False)
+            return json_response(502, error_body(
+                "SERVICE_UNAVAILABLE", "The AI service is not reachable",
+                hint="Is `make run` up?"), {"x-relay-error": "true"}, postgrest=False)
         out = {k: v for k, v in answer.headers.items()
                if k.lower() not in _HOP_BY_HOP and k.lower() != "content-length"}
         return Response(answer.content, answer.status_code, out)
