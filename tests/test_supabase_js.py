@@ -14,7 +14,7 @@ import pytest
 
 from python_functions import PROJECT_ROOT
 from python_functions.local import NODE
-from python_functions.service.settings import Settings
+from python_functions.service.settings import LOCAL_PUBLISHABLE_KEY, LOCAL_SECRET_KEY, Settings
 from tests.conftest import SUPABASE_JS_EXAMPLE as EXAMPLE
 from tests.conftest import TEST_EMAIL_DOMAIN
 from tests.http_fixtures import ANON_KEY, SERVICE_ROLE_KEY, LocalAi, ServerThread
@@ -26,6 +26,8 @@ def test_the_supabase_js_suite_passes_against_the_local_api(
     local_provider.clear()
     env = {**os.environ, "SUPABASE_URL": local_api.url, "SUPABASE_ANON_KEY": ANON_KEY,
            "SUPABASE_SERVICE_ROLE_KEY": SERVICE_ROLE_KEY,
+           "SUPABASE_PUBLISHABLE_KEY": LOCAL_PUBLISHABLE_KEY,
+           "SUPABASE_SECRET_KEY": LOCAL_SECRET_KEY,
            "EMAIL_DOMAIN": TEST_EMAIL_DOMAIN, "AI_MODEL": service_settings.default_model}
     ran = subprocess.run(
         [str(NODE), "--test", "--test-reporter=spec",

@@ -365,7 +365,7 @@ def supabase_js_snippet(settings: Settings) -> list[str]:
     calls examples/supabase-js/ makes and tests)."""
     return [
         "import { createClient } from '@supabase/supabase-js'",
-        f"const supabase = createClient('{settings.api_url}', '{settings.anon_key}')",
+        f"const supabase = createClient('{settings.api_url}', '{settings.publishable_key}')",
         "await supabase.auth.signInWithPassword({ email: 'alice@example.com', password:"
         " 'demo-password' }); console.log(await supabase.schema('pullups')"
         ".rpc('list_sessions', { page_size: 3 }))",
@@ -381,8 +381,10 @@ def print_instructions(settings: Settings) -> None:
         "",
         "The stack is up.",
         f"  API URL:     {settings.api_url}  (/rest/v1: tables and rpc, /auth/v1, /functions/v1)",
-        f"  anon key:    {settings.anon_key}",
-        f"  service_role key: {settings.service_role_key}",
+        f"  publishable key: {settings.publishable_key}  (for apps; as `supabase start`'s)",
+        f"  secret key:      {settings.secret_key}  (for servers: bypasses RLS)",
+        f"  legacy keys, the same roles as JWTs: anon {settings.anon_key}",
+        f"    service_role {settings.service_role_key}",
         f"  DATABASE_URL={settings.db_url}",
         f"  AI service:  {service}  (OpenAPI: {service}/openapi.json), AI by {provider}",
         "",
@@ -429,6 +431,8 @@ def print_instructions(settings: Settings) -> None:
         ]
     tokens_file = settings.local_dir / "tokens.txt"
     tokens_file.write_text(f"SUPABASE_URL={settings.api_url}\n"
+                           f"SUPABASE_PUBLISHABLE_KEY={settings.publishable_key}\n"
+                           f"SUPABASE_SECRET_KEY={settings.secret_key}\n"
                            f"SUPABASE_ANON_KEY={settings.anon_key}\n"
                            f"SUPABASE_SERVICE_ROLE_KEY={settings.service_role_key}\n"
                            + "".join(f"{email} {token}\n" for email, _, token in tokens))

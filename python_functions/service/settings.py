@@ -12,6 +12,10 @@ from python_functions.service.auth import api_key
 
 # The same development secret `supabase start` uses, so dev tokens work against either stack.
 DEV_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"  # noqa: S105
+# The publishable and secret keys `supabase start` prints (`supabase status`), the same on every
+# machine; the local API takes them for the anon and service_role JWTs, as its gateway does.
+LOCAL_PUBLISHABLE_KEY = "sb_publishable_ACJWlzQHlZjBrEguHvfOxg_3BJgxAaH"
+LOCAL_SECRET_KEY = "sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz"  # noqa: S105
 DEFAULT_DB_PORT = 54322
 
 
@@ -115,6 +119,16 @@ class Settings(BaseSettings):
     @property
     def service_role_key(self) -> str:
         return api_key("service_role", self.supabase_jwt_secret)
+
+    @property
+    def publishable_key(self) -> str:
+        """The local API's publishable key (the anon key's new form)."""
+        return LOCAL_PUBLISHABLE_KEY
+
+    @property
+    def secret_key(self) -> str:
+        """The local API's secret key (the service_role key's new form)."""
+        return LOCAL_SECRET_KEY
 
     @property
     def jwks_url(self) -> str | None:

@@ -14,6 +14,7 @@ from supabase_auth.errors import AuthApiError
 from supabase_functions.errors import FunctionsHttpError
 
 from python_functions.local.stack import RECIPE_TEXT
+from python_functions.service.settings import LOCAL_PUBLISHABLE_KEY, LOCAL_SECRET_KEY
 from supabase import ClientOptions, create_client
 from tests.conftest import TEST_EMAIL_DOMAIN
 from tests.http_fixtures import ANON_KEY, ServerThread
@@ -21,8 +22,8 @@ from tests.http_fixtures import ANON_KEY, ServerThread
 PASSWORD = "a-long-enough-password"
 
 
-def _client(local_api: ServerThread):  # type: ignore[no-untyped-def]
-    return create_client(local_api.url, ANON_KEY, ClientOptions(
+def _client(local_api: ServerThread, key: str = ANON_KEY):  # type: ignore[no-untyped-def]
+    return create_client(local_api.url, key, ClientOptions(
         auto_refresh_token=False, persist_session=False, httpx_client=httpx.Client(timeout=10)))
 
 
@@ -139,3 +140,28 @@ def test_functions_invoke_answers_the_ai_routes_and_raises_their_errors_with_the
             "body": recipe | {"text": "Just a shopping list: milk, bread."}})
     assert raised.value.status == 422
     assert "recipe" in raised.value.message, raised.value.to_dict()
+
+
+def test_the_publishable_and_secret_keys_work_as_supabase_py_sends_them(
+        local_api: ServerThread) -> None:
+    """A project's new keys in place of the legacy JWTs: supabase-py sends one as `apikey`
+    and as the bearer until a user signs in."""
+    supabase = _client(local_api, LOCAL_PUBLISHABLE_KEY)
+    with pytest.raises(APIError) as raised:  # no user yet: anon
+        supabase.schema("pullups").rpc("list_sessions", {}).execute()
+    assert raised.value.code == "42501"
+    email = f"py-keys-{uuid.uuid4().hex[:8]}@{TEST_EMAIL_DOMAIN}"
+    signed_up = supabase.auth.sign_up({"email": email, "password": PASSWORD})
+    assert signed_up.user is not None
+    generated = supabase.functions.invoke("sessions/ai", {
+        "body": {"startNow": False, "maxPullups": 8}, "responseType": "json"})
+    assert isinstance(generated, dict) and generated["meta"]["quota"]["used"] == 1
+    listed = supabase.schema("pullups").rpc("list_sessions", {}).execute()
+    assert [s["id"] for s in listed.data["data"]["sessions"]] == [
+        generated["data"]["session"]["id"]]
+
+    admin = _client(local_api, LOCAL_SECRET_KEY).auth.admin
+    assert admin.get_user_by_id(signed_up.user.id).user.email == email
+    with pytest.raises(AuthApiError) as refused:
+        _client(local_api, LOCAL_PUBLISHABLE_KEY).auth.admin.get_user_by_id(signed_up.user.id)
+    assert refused.value.status == 403

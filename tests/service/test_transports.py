@@ -14,6 +14,7 @@ from python_functions.db.pool import LifoConnectionPool
 from python_functions.db.rpc import RpcResponse
 from python_functions.db.transports import LISTENER_NAME, PostgresDatabase, PostgrestDatabase
 from python_functions.local.cluster import free_port
+from python_functions.service.settings import LOCAL_SECRET_KEY
 from tests.conftest import User, listening
 from tests.http_fixtures import SERVICE_ROLE_KEY, ServerThread
 
@@ -58,6 +59,25 @@ def test_successes_and_errors_are_the_same_on_both(database_url: str,
     (first, second), = asyncio.run(_both(database_url, postgrest_api.url, [begin]))
     assert first.status == second.status == 200, (first.body, second.body)
     assert set(first.body) == set(second.body)
+
+
+@pytest.mark.parametrize("key", [SERVICE_ROLE_KEY, LOCAL_SECRET_KEY], ids=["legacy", "secret"])
+def test_the_postgrest_transport_takes_the_legacy_service_key_or_a_secret_key(
+        postgrest_api: ServerThread, alice: User, key: str) -> None:
+    """SUPABASE_SERVICE_ROLE_KEY may be the project's secret key (`sb_secret_…`, what new
+    projects have) as well as the legacy service_role JWT; the gateway takes either."""
+    async def call() -> tuple[bool, RpcResponse]:
+        database = PostgrestDatabase(postgrest_api.url, key)
+        await database.open()
+        try:
+            return await database.ping(), await database.call(
+                "recipes.begin_draft", {"user_id": alice.id})
+        finally:
+            await database.close()
+
+    reachable, begun = asyncio.run(call())
+    assert reachable
+    assert begun.status == 200, begun.body
 
 
 def test_an_unreachable_postgrest_is_503_pgrst000() -> None:

@@ -3,7 +3,8 @@
  * (`data`, `error.code/message/details/hint`, `status`). `make test` runs it against the
  * local API it starts (tests/test_supabase_js.py); by hand, against `make run`:
  *
- *   SUPABASE_URL=http://127.0.0.1:54321 SUPABASE_ANON_KEY=... npm test
+ *   SUPABASE_URL=http://127.0.0.1:54321 SUPABASE_ANON_KEY=... SUPABASE_SERVICE_ROLE_KEY=... \
+ *   SUPABASE_PUBLISHABLE_KEY=... SUPABASE_SECRET_KEY=... npm test
  *
  * The README's supabase-js snippets are taken from this file.
  */
@@ -283,6 +284,32 @@ describe('auth', () => {
     const gone = await admin.getUserById(user.id)
     assert.equal(gone.error?.status, 404)
     assert.equal(gone.error?.code, 'user_not_found')
+  })
+
+  test('a project\'s publishable and secret keys in place of the legacy JWT keys', async () => {
+    const options = { auth: { persistSession: false, autoRefreshToken: false } }
+    const supabase = createClient<Database>(
+      SUPABASE_URL, required('SUPABASE_PUBLISHABLE_KEY'), options)
+    const anon = await supabase.schema('pullups').rpc('ai_quota')
+    assert.equal(anon.status, 401)
+    assert.equal(anon.error?.code, '42501')
+    const email = `keys-${randomUUID().slice(0, 8)}@${EMAIL_DOMAIN}`
+    const signed = await supabase.auth.signUp({ email, password: PASSWORD })
+    assert.equal(signed.error, null)
+    const quota = await supabase.schema('pullups').rpc('ai_quota')
+    assert.equal(quota.error, null)
+    assert.equal(quota.data?.data.used, 0)
+    const generated = await supabase.functions.invoke<GeneratedSession>('sessions/ai', {
+      body: { startNow: false, maxPullups: 8 } })
+    assert.equal(generated.error, null)
+    assert.equal(generated.data?.meta.quota.used, 1)
+
+    const admin = createClient<Database>(
+      SUPABASE_URL, required('SUPABASE_SECRET_KEY'), options).auth.admin
+    const found = await admin.getUserById(signed.data.user!.id)
+    assert.equal(found.data.user?.email, email)
+    const notAdmin = await supabase.auth.admin.listUsers()
+    assert.equal(notAdmin.error?.status, 403)
   })
 
   test('without signing in, client RPCs are refused (anon)', async () => {

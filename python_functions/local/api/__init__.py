@@ -9,8 +9,10 @@ answer instead).
                         the admin API for users              mail, OAuth: 422)
     /functions/v1/...   the AI service's routes, proxied     (here)
 
-CORS for browser apps on every path (`python_functions.service.cors`). What it keeps of the
-database (signatures, tables, role settings) is reloaded on `NOTIFY pgrst` (db/listener.py).
+CORS for browser apps on every path (`python_functions.service.cors`); the publishable and
+secret keys stand for the anon and service_role JWTs, as Supabase's gateway has them
+(gateway.py). What it keeps of the database (signatures, tables, role settings) is reloaded
+on `NOTIFY pgrst` (db/listener.py).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from python_functions import PROJECT_ROOT
 from python_functions.db import rpc
 from python_functions.db.listener import Listener
 from python_functions.db.pool import LifoConnectionPool
+from python_functions.local.api.gateway import ApiGateway, ProjectKeys
 from python_functions.local.api.gotrue import GoTrue
 from python_functions.local.api.gotrue_admin import GoTrueAdmin
 from python_functions.local.api.rest import RpcEndpoint, json_response, root
@@ -101,10 +104,11 @@ class FunctionsProxy:
 
 def create_app(database_url: str, jwt_secret: str, functions_url: str, public_url: str,
                schemas: list[str] | None = None, pool_size: int = 10,
-               anonymous: bool | None = None, listener_name: str = LISTENER_NAME
-               ) -> Starlette:
+               anonymous: bool | None = None, listener_name: str = LISTENER_NAME,
+               keys: ProjectKeys | None = None) -> Starlette:
     """The local API; `schemas` and `anonymous` (sign-ins) default to supabase/config.toml;
-    `listener_name` is the application_name of its LISTEN connection."""
+    `listener_name` is the application_name of its LISTEN connection; `keys`: the
+    publishable and secret keys it takes (by default `supabase start`'s)."""
     pool: AsyncConnectionPool[Any] = LifoConnectionPool(
         database_url, min_size=1, max_size=pool_size, open=False, timeout=3.0,
         check=AsyncConnectionPool.check_connection,
@@ -147,6 +151,7 @@ def create_app(database_url: str, jwt_secret: str, functions_url: str, public_ur
             Mount("/auth/v1", routes=auth.routes(GoTrueAdmin(pool, jwt_secret).routes())),
             Route("/functions/v1/{path:path}", functions.handle, methods=methods),
         ],
-        middleware=[Middleware(CORSMiddleware, **cors.OPTIONS)],
+        middleware=[Middleware(CORSMiddleware, **cors.OPTIONS),
+                    Middleware(ApiGateway, keys=keys or ProjectKeys(jwt_secret))],
         lifespan=lifespan,
     )
