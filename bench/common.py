@@ -23,7 +23,7 @@ RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 @contextmanager
 def throwaway_database() -> Iterator[str]:
     """A fresh cluster with the project's schema, durable like a real server (fsync on)."""
-    with throwaway_cluster(durable=True) as cluster:
+    with throwaway_cluster(durable=True, track_statements=False) as cluster:
         migrations.prepare_database(cluster.dsn, seed=False, bootstrap_dsn=cluster.admin_dsn)
         yield cluster.dsn
 

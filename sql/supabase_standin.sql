@@ -13,7 +13,7 @@
 --     per-role settings (anon 3 s, authenticated 8 s, authenticator 8 s statement
 --     timeouts; API roles INHERIT; postgres NOSUPERUSER with CREATEROLE, CREATEDB,
 --     REPLICATION, BYPASSRLS, member of the API roles), schemas `extensions`
---     (pgcrypto there) and `graphql_public`, and the event triggers
+--     (pgcrypto and pg_stat_statements there) and `graphql_public`, and the event triggers
 --     `pgrst_ddl_watch`/`pgrst_drop_watch` that tell PostgREST to reload its schema
 --     cache after DDL;
 --   * supabase/auth (GoTrue): `auth.users` and `auth.identities` columns (v2.17x),
@@ -100,6 +100,16 @@ alter default privileges for role postgres in schema public
 create schema if not exists extensions;
 grant usage on schema extensions to anon, authenticated, service_role, postgres;
 create extension if not exists pgcrypto with schema extensions;
+-- Query statistics, as in every Supabase project (the dashboard's Query Performance,
+-- `supabase inspect db outliers`), where the server has them (Debian's postgresql-NN
+-- does); the embedded cluster loads the library at start.
+do $$
+begin
+  if exists (select from pg_available_extensions where name = 'pg_stat_statements') then
+    create extension if not exists pg_stat_statements with schema extensions;
+  end if;
+end
+$$;
 
 -- Tools of the test suite, where the machine has them (Debian's postgresql-NN-pgtap and
 -- -plpgsql-check): created here because only a superuser may, as on Supabase.

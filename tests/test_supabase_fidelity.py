@@ -122,6 +122,19 @@ def test_cli_lint_reports_nothing_and_would_report_a_fault(bare_supabase_db: str
     assert "lint_probe" in faulty.stdout and "unused variable" in faulty.stdout
 
 
+def test_cli_inspect_reads_the_query_statistics_as_on_supabase(database_url: str) -> None:
+    """`supabase inspect db outliers`, `calls` and `db-stats` read pg_stat_statements, which
+    every Supabase project has in `extensions`: so does the stand-in's database."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("select count(*) from pullups.sessions")  # a statement to be counted
+    for report in ("outliers", "calls", "db-stats"):
+        inspected = supabase("inspect", "db", report, "--db-url", _cli_url(database_url))
+        assert inspected.returncode == 0, (report, inspected.stdout + inspected.stderr)
+        assert "pg_stat_statements" not in inspected.stderr, inspected.stderr
+    outliers = supabase("inspect", "db", "outliers", "--db-url", _cli_url(database_url))
+    assert "pullups.sessions" in outliers.stdout, outliers.stdout
+
+
 def _advisor_findings(url: str, level: str) -> tuple[int, list[dict[str, Any]]]:
     """`supabase db advisors` (the dashboard's Security and Performance Advisor, splinter's
     lints) on `url`: its exit status with `--fail-on warn`, and what it found at `level` or

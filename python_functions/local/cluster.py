@@ -89,6 +89,9 @@ class LocalCluster:
     root: Path  # holds data/, the socket and the log; must be enterable by the server user
     port: int
     durable: bool = True  # False for throwaway test clusters: fsync off, faster
+    # pg_stat_statements loaded, as on Supabase (`supabase inspect db outliers`, `calls`);
+    # off for the benchmark's server, whose earlier runs were timed without its hooks
+    track_statements: bool = True
 
     @property
     def data_dir(self) -> Path:
@@ -214,7 +217,8 @@ class LocalCluster:
         try:
             self._run([
                 "pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60",
-                "-o", f"-p {self.port}", "start",
+                "-o", f"-p {self.port}" + (" -c shared_preload_libraries=pg_stat_statements"
+                                           if self.track_statements else ""), "start",
             ])
         except ClusterError as exc:  # say why (port taken, ...) instead of "see the log"
             raise ClusterError("\n".join([str(exc), *self.log_tail()])) from None
@@ -244,11 +248,13 @@ class LocalCluster:
 
 
 @contextmanager
-def throwaway_cluster(durable: bool = False) -> Iterator[LocalCluster]:
+def throwaway_cluster(durable: bool = False, track_statements: bool = True
+                      ) -> Iterator[LocalCluster]:
     """A started cluster in a fresh directory under /tmp, removed afterwards."""
     root = Path(tempfile.mkdtemp(prefix="pf-pg-", dir="/tmp"))
     root.chmod(0o755)  # mkdtemp makes it 0700; the server user must be able to enter it
-    cluster = LocalCluster(root / "pg", free_port(), durable=durable)
+    cluster = LocalCluster(root / "pg", free_port(), durable=durable,
+                           track_statements=track_statements)
     try:
         cluster.init()
         cluster.start()
