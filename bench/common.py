@@ -15,15 +15,23 @@ from typing import Any
 
 from python_functions import PROJECT_ROOT
 from python_functions.local import migrations
-from python_functions.local.cluster import throwaway_cluster
+from python_functions.local.cluster import LocalCluster, throwaway_cluster
 
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 
 
 @contextmanager
-def throwaway_database() -> Iterator[str]:
-    """A fresh cluster with the project's schema, durable like a real server (fsync on)."""
+def benchmark_cluster() -> Iterator[LocalCluster]:
+    """A fresh cluster, durable like a real server (fsync on), without pg_stat_statements:
+    the earlier runs were timed without its hooks, and it would time into both sides."""
     with throwaway_cluster(durable=True, track_statements=False) as cluster:
+        yield cluster
+
+
+@contextmanager
+def throwaway_database() -> Iterator[str]:
+    """A benchmark cluster with the project's schema."""
+    with benchmark_cluster() as cluster:
         migrations.prepare_database(cluster.dsn, seed=False, bootstrap_dsn=cluster.admin_dsn)
         yield cluster.dsn
 

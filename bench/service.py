@@ -31,12 +31,12 @@ from typing import Any
 import httpx
 import psycopg
 
-from bench.common import throwaway_database, write_results
+from bench.common import benchmark_cluster, throwaway_database, write_results
 from python_functions import PROJECT_ROOT
 from python_functions.ai.providers import CallRecord
 from python_functions.db import rpc
 from python_functions.db.transports import SERVICE_CLAIMS
-from python_functions.local.cluster import free_port, throwaway_cluster
+from python_functions.local.cluster import free_port
 from python_functions.service.auth import api_key, mint_token, user_claims
 from python_functions.service.settings import DEV_JWT_SECRET
 
@@ -174,7 +174,7 @@ def _baseline(stack: ExitStack, workdir: Path, users: list[str], env: dict[str, 
         print(f"the baseline {BASELINE[:7]} is not in this clone's history: not measured")
         return None
     subprocess.run(["tar", "-x", "-C", str(source)], input=archive.stdout, check=True)
-    cluster = stack.enter_context(throwaway_cluster(durable=True))
+    cluster = stack.enter_context(benchmark_cluster())
     subprocess.run([sys.executable, "-c",
                     "import sys; from python_functions import migrate; "
                     "migrate.prepare_database(sys.argv[1], seed=False, bootstrap_dsn=sys.argv[2])",

@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 import psycopg
 
-from bench.common import write_results
+from bench.common import benchmark_cluster, write_results
 from python_functions.local import migrations
-from python_functions.local.cluster import LocalCluster, free_port, throwaway_cluster
+from python_functions.local.cluster import LocalCluster, free_port
 from python_functions.service.auth import mint_token, user_claims
 from python_functions.service.settings import DEV_JWT_SECRET
 
@@ -96,7 +96,7 @@ def _pending(conn: psycopg.Connection[Any]) -> int:
 
 
 def main() -> None:
-    with throwaway_cluster(durable=True) as cluster:
+    with benchmark_cluster() as cluster:
         migrations.prepare_database(cluster.dsn, seed=False, bootstrap_dsn=cluster.admin_dsn)
         users = [str(uuid.uuid4()) for _ in range(USERS)]
         with psycopg.connect(cluster.dsn, autocommit=True) as conn, \
