@@ -36,7 +36,7 @@ from python_functions import PROJECT_ROOT
 from python_functions.db import rpc
 from python_functions.db.listener import Listener
 from python_functions.db.pool import LifoConnectionPool
-from python_functions.local.api.gateway import ApiGateway, ProjectKeys
+from python_functions.local.api.gateway import ApiGateway
 from python_functions.local.api.gotrue import GoTrue
 from python_functions.local.api.gotrue_admin import GoTrueAdmin
 from python_functions.local.api.rest import RpcEndpoint, json_response, root
@@ -104,11 +104,10 @@ class FunctionsProxy:
 
 def create_app(database_url: str, jwt_secret: str, functions_url: str, public_url: str,
                schemas: list[str] | None = None, pool_size: int = 10,
-               anonymous: bool | None = None, listener_name: str = LISTENER_NAME,
-               keys: ProjectKeys | None = None) -> Starlette:
+               anonymous: bool | None = None, listener_name: str = LISTENER_NAME
+               ) -> Starlette:
     """The local API; `schemas` and `anonymous` (sign-ins) default to supabase/config.toml;
-    `listener_name` is the application_name of its LISTEN connection; `keys`: the
-    publishable and secret keys it takes (by default `supabase start`'s)."""
+    `listener_name` is the application_name of its LISTEN connection."""
     pool: AsyncConnectionPool[Any] = LifoConnectionPool(
         database_url, min_size=1, max_size=pool_size, open=False, timeout=3.0,
         check=AsyncConnectionPool.check_connection,
@@ -152,6 +151,6 @@ def create_app(database_url: str, jwt_secret: str, functions_url: str, public_ur
             Route("/functions/v1/{path:path}", functions.handle, methods=methods),
         ],
         middleware=[Middleware(CORSMiddleware, **cors.OPTIONS),
-                    Middleware(ApiGateway, keys=keys or ProjectKeys(jwt_secret))],
+                    Middleware(ApiGateway, jwt_secret=jwt_secret)],
         lifespan=lifespan,
     )

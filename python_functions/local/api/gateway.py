@@ -2,19 +2,17 @@
 publishable and secret keys (`sb_publishable_…`, `sb_secret_…`, the keys new projects get in
 place of the legacy anon and service_role JWTs) stand for those JWTs.
 
-As `supabase start`'s gateway sets `Authorization` (Kong's request transformer, Supabase
-CLI 2.117): a bearer that is not an `sb_` key goes through as it is (a user's access token,
-a legacy key); otherwise an `apikey` header holding the secret or the publishable key makes
-the bearer the service_role or the anon JWT. supabase-js 2.119 and supabase-py send a new
-key both as `apikey` and as the bearer until a user signs in. Any other `sb_` bearer is
-dropped, so the `apikey` header alone decides, as there; an unknown `sb_` key is then not a
-JWT and PostgREST's and GoTrue's checks refuse it (`supabase start` lets it through as anon;
-a hosted project refuses it).
+As `supabase start`'s gateway sets `Authorization` (Kong's request transformer in the
+Supabase CLI's `internal/start`, the same from September 2025 to June 2026): a bearer that
+is not an `sb_` key goes through as it is (a user's access token, a legacy key); otherwise
+an `apikey` header holding the secret or the publishable key makes the bearer the
+service_role or the anon JWT. supabase-js 2.119 and supabase-py 2.34 send a new key both as
+`apikey` and as the bearer until a user signs in. Any other `sb_` bearer is dropped, so the
+`apikey` header alone decides, as there. An unknown `sb_` key is then not a JWT, and
+PostgREST's and GoTrue's checks refuse it, where `supabase start` lets it through as anon.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -24,28 +22,16 @@ from python_functions.service.settings import LOCAL_PUBLISHABLE_KEY, LOCAL_SECRE
 _NEW_KEY_BEARER = b"Bearer sb_"  # compared as the gateway does: this case only
 
 
-@dataclass(frozen=True)
-class ProjectKeys:
-    """A project's publishable and secret keys, and the JWTs they stand for."""
-
-    jwt_secret: str
-    publishable: str = LOCAL_PUBLISHABLE_KEY
-    secret: str = LOCAL_SECRET_KEY
-
-    def jwt_for(self, apikey: bytes) -> bytes | None:
-        """The JWT an `apikey` header stands for: the service_role one for the secret key,
-        the anon one for the publishable key; None for anything else."""
-        role = {self.secret.encode(): "service_role",
-                self.publishable.encode(): "anon"}.get(apikey.strip())
-        return api_key(role, self.jwt_secret).encode() if role else None
-
-
 class ApiGateway:
-    """ASGI middleware: each HTTP request's `Authorization` as the gateway sets it."""
+    """ASGI middleware: each HTTP request's `Authorization` as the gateway sets it, for
+    `supabase start`'s publishable and secret keys and the JWTs of `jwt_secret`."""
 
-    def __init__(self, app: ASGIApp, keys: ProjectKeys) -> None:
+    def __init__(self, app: ASGIApp, jwt_secret: str) -> None:
         self.app = app
-        self.keys = keys
+        # what the gateway puts in place of each key, signed once
+        self.bearers = {key.encode(): b"Bearer " + api_key(role, jwt_secret).encode()
+                        for key, role in ((LOCAL_SECRET_KEY, "service_role"),
+                                          (LOCAL_PUBLISHABLE_KEY, "anon"))}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -56,7 +42,7 @@ class ApiGateway:
         authorization = next((v for k, v in headers if k == b"authorization"), None)
         if authorization is not None and not authorization.startswith(_NEW_KEY_BEARER):
             return headers
-        apikey = next((v for k, v in headers if k == b"apikey"), None)
-        jwt = self.keys.jwt_for(apikey) if apikey is not None else None
+        apikey = next((v for k, v in headers if k == b"apikey"), b"")
+        bearer = self.bearers.get(apikey.strip())
         kept = [(k, v) for k, v in headers if k != b"authorization"]
-        return [*kept, (b"authorization", b"Bearer " + jwt)] if jwt else kept
+        return [*kept, (b"authorization", bearer)] if bearer else kept
