@@ -22,7 +22,7 @@ import pytest
 
 from python_functions import PROJECT_ROOT
 from python_functions.local import migrations
-from python_functions.local.api import exposed_schemas
+from python_functions.local.api.config import exposed_schemas
 
 SUPABASE_CLI = PROJECT_ROOT / "tools" / "node_modules" / ".bin" / "supabase"
 CATALOG_TESTS = sorted((PROJECT_ROOT / "supabase" / "tests" / "database").glob("*.sql"))

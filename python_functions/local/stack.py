@@ -21,6 +21,7 @@ import psycopg
 
 from python_functions import PROJECT_ROOT
 from python_functions.local import NODE, interrupts, migrations
+from python_functions.local.api import config as project_config
 from python_functions.local.cluster import ClusterError, LocalCluster
 from python_functions.local.lifeline import Lifeline
 from python_functions.service.auth import mint_token, user_claims
@@ -459,6 +460,11 @@ def run(settings: Settings) -> int:
     already = _running_run(settings)
     if already is not None:  # its ports, pid file and cluster are not this run's to take
         say(f"error: `make run` is already running here (pid {already}); `make stop` stops it")
+        return 1
+    try:  # what `supabase start` would refuse to read, refused before anything starts
+        project_config.auth_config()
+    except project_config.ConfigError as exc:
+        say(f"error: {exc}")
         return 1
     signal.signal(signal.SIGINT, _handle)
     signal.signal(signal.SIGTERM, _handle)

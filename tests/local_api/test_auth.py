@@ -12,8 +12,8 @@ import jwt
 import psycopg
 import pytest
 
-from python_functions.local.api import anonymous_sign_ins, refresh_token_rotation
 from python_functions.local.api import create_app as create_local_api
+from python_functions.local.api.config import AuthConfig, auth_config
 from python_functions.local.cluster import free_port
 from python_functions.service.auth import verify_token
 from python_functions.service.settings import DEV_JWT_SECRET
@@ -229,11 +229,6 @@ def test_concurrent_sign_ups_of_one_address_register_it_once(
     assert one(admin, "select count(*) from auth.users where email = %s", email) == 1
 
 
-def test_refresh_tokens_rotate_with_the_supabase_clis_reuse_interval() -> None:
-    """supabase/config.toml leaves both to the CLI's defaults, which `_refresh_grant` follows."""
-    assert refresh_token_rotation() == (True, 10.0)
-
-
 def test_concurrent_refreshes_with_one_token_all_keep_the_session(
         local_api: Any, api_http: httpx.Client, admin: psycopg.Connection[Any]) -> None:
     """Tabs of one browser refreshing at once: one swap, and every other request gets the
@@ -272,7 +267,7 @@ def test_sign_up_without_a_password_is_400(api_http: httpx.Client) -> None:
 
 def test_anonymous_sign_ins_are_422_while_the_config_has_them_off(
         api_http: httpx.Client, admin: psycopg.Connection[Any]) -> None:
-    assert anonymous_sign_ins() is False  # supabase/config.toml, as `supabase start` has it
+    assert auth_config().anonymous_sign_ins is False  # as `supabase start` has them
     for body in ({}, {"data": TEST_ANONYMOUS_DATA}, {"email": "", "password": PASSWORD},
                  {"email": None, "phone": ""}):
         response = api_http.post("/auth/v1/signup", json=body, headers=V2024)
@@ -286,7 +281,7 @@ def anonymous_api(database_url: str, service: ServerThread) -> Iterator[httpx.Cl
     """The local API of a project with `[auth] enable_anonymous_sign_ins = true`."""
     port = free_port()
     app = create_local_api(database_url, DEV_JWT_SECRET, service.url,
-                           f"http://127.0.0.1:{port}", anonymous=True)
+                           f"http://127.0.0.1:{port}", auth=AuthConfig(anonymous_sign_ins=True))
     with ServerThread(app, port=port) as server, httpx.Client(
             base_url=server.url, timeout=30, headers={"apikey": ANON_KEY}) as client:
         yield client
@@ -386,7 +381,7 @@ def test_a_new_password_signs_in_and_ends_the_users_other_sessions(
     assert _sign_in(api_http, email, "a-new-password").status_code == 200
 
 
-def test_the_same_or_a_weak_password_is_422_and_nothing_is_written(
+def test_the_same_a_weak_or_a_too_long_password_is_refused_and_nothing_is_written(
         api_http: httpx.Client, admin: psycopg.Connection[Any]) -> None:
     email = _email()
     session = _signup(api_http, email).json()
@@ -394,7 +389,7 @@ def test_the_same_or_a_weak_password_is_422_and_nothing_is_written(
                            " from auth.users where id = %s", (session["user"]["id"],)).fetchone()
     for password, status, code in ((PASSWORD, 422, "same_password"),
                                    ("12345", 422, "weak_password"),
-                                   ("x" * 73, 422, "validation_failed")):
+                                   ("x" * 73, 400, "validation_failed")):
         response = api_http.put("/auth/v1/user", headers=_bearer(session),
                                 json={"password": password, "data": {"written": True}})
         _auth_error(response, status, code)

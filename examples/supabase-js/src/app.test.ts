@@ -12,7 +12,9 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { describe, test } from 'node:test'
-import { createClient, FunctionsHttpError, type SupabaseClient } from '@supabase/supabase-js'
+import {
+  createClient, FunctionsHttpError, isAuthWeakPasswordError, type SupabaseClient,
+} from '@supabase/supabase-js'
 import type {
   AiSession, ApiError, Candidate, Database, Flashcard, FlashcardCandidates, Generation,
   GeneratedSession, Plan, PullupSession, Quota, RecipeDraft, SessionStructure,
@@ -141,11 +143,13 @@ describe('auth', () => {
     assert.equal(error?.message, 'Invalid login credentials')
   })
 
-  test('a short password is weak_password', async () => {
+  test('a short password is weak_password, an AuthWeakPasswordError with its reasons', async () => {
     const { error } = await newClient().auth.signUp({
       email: `short-${randomUUID().slice(0, 8)}@${EMAIL_DOMAIN}`, password: '123' })
     assert.equal(error?.code, 'weak_password')
     assert.equal(error?.status, 422)
+    assert.ok(isAuthWeakPasswordError(error))
+    assert.deepEqual(error.reasons, ['length'])
   })
 
   test('anonymous sign-ins are off, as supabase/config.toml leaves them', async () => {

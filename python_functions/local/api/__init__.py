@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import tomllib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -32,49 +31,23 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
-from python_functions import PROJECT_ROOT
 from python_functions.db import rpc
 from python_functions.db.listener import Listener
 from python_functions.db.pool import LifoConnectionPool
+from python_functions.local.api import config
 from python_functions.local.api.gateway import ApiGateway
 from python_functions.local.api.gotrue import GoTrue
 from python_functions.local.api.gotrue_admin import GoTrueAdmin
 from python_functions.local.api.rest import RpcEndpoint, json_response, root
-from python_functions.local.api.tables import TableEndpoint, max_rows
+from python_functions.local.api.tables import TableEndpoint
 from python_functions.service import cors
 from python_functions.service.errors import error_body
 
 log = logging.getLogger("python_functions.local.api")
 
 LISTENER_NAME = "local_api_listener"  # its connection's application_name
-CONFIG_TOML = PROJECT_ROOT / "supabase" / "config.toml"
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer",
                          "upgrade", "proxy-authorization", "proxy-authenticate", "host"})
-
-
-def _config() -> dict[str, Any]:
-    with CONFIG_TOML.open("rb") as handle:
-        return tomllib.load(handle)
-
-
-def exposed_schemas() -> list[str]:
-    """`[api] schemas` of supabase/config.toml: what PostgREST exposes on `supabase start`."""
-    schemas: list[str] = _config()["api"]["schemas"]
-    return schemas
-
-
-def anonymous_sign_ins() -> bool:
-    """`[auth] enable_anonymous_sign_ins` of supabase/config.toml (`supabase start`: off)."""
-    enabled: bool = _config().get("auth", {}).get("enable_anonymous_sign_ins", False)
-    return enabled
-
-
-def refresh_token_rotation() -> tuple[bool, float]:
-    """`[auth] enable_refresh_token_rotation` and `refresh_token_reuse_interval` (seconds) of
-    supabase/config.toml, with the Supabase CLI's defaults (on, 10)."""
-    auth = _config().get("auth", {})
-    return (bool(auth.get("enable_refresh_token_rotation", True)),
-            float(auth.get("refresh_token_reuse_interval", 10)))
 
 
 class FunctionsProxy:
@@ -104,22 +77,22 @@ class FunctionsProxy:
 
 def create_app(database_url: str, jwt_secret: str, functions_url: str, public_url: str,
                schemas: list[str] | None = None, pool_size: int = 10,
-               anonymous: bool | None = None, listener_name: str = LISTENER_NAME
+               auth: config.AuthConfig | None = None, listener_name: str = LISTENER_NAME
                ) -> Starlette:
-    """The local API; `schemas` and `anonymous` (sign-ins) default to supabase/config.toml;
-    `listener_name` is the application_name of its LISTEN connection."""
+    """The local API; `schemas` and `auth` (GoTrue's settings) default to what
+    supabase/config.toml says; `listener_name` is the application_name of its LISTEN
+    connection. A config.toml that `supabase start` would refuse raises `ConfigError`."""
+    project = config.read()
+    auth = auth or config.AuthConfig.from_toml(project)
     pool: AsyncConnectionPool[Any] = LifoConnectionPool(
         database_url, min_size=1, max_size=pool_size, open=False, timeout=3.0,
         check=AsyncConnectionPool.check_connection,
         kwargs={"autocommit": True, "application_name": "local_api", "connect_timeout": 3})
     http = httpx.AsyncClient(base_url=functions_url,
                              timeout=httpx.Timeout(120.0, connect=5.0))
-    rest = RpcEndpoint(pool, schemas or exposed_schemas(), jwt_secret)
-    tables = TableEndpoint(rest, max_rows(_config()))
-    rotation, reuse_interval_s = refresh_token_rotation()
-    auth = GoTrue(pool, jwt_secret, public_url.rstrip("/") + "/auth/v1",
-                  anonymous_sign_ins() if anonymous is None else anonymous,
-                  rotation=rotation, reuse_interval_s=reuse_interval_s)
+    rest = RpcEndpoint(pool, schemas or project["api"]["schemas"], jwt_secret)
+    tables = TableEndpoint(rest, config.max_rows(project))
+    gotrue = GoTrue(pool, jwt_secret, public_url.rstrip("/") + "/auth/v1", auth)
     functions = FunctionsProxy(http)
 
     async def reload_schema() -> None:
@@ -147,7 +120,7 @@ def create_app(database_url: str, jwt_secret: str, functions_url: str, public_ur
             Route("/rest/v1", root, methods=methods),
             Route("/rest/v1/", root, methods=methods),
             Route("/rest/v1/{path:path}", tables.handle, methods=methods),
-            Mount("/auth/v1", routes=auth.routes(GoTrueAdmin(pool, jwt_secret).routes())),
+            Mount("/auth/v1", routes=gotrue.routes(GoTrueAdmin(pool, jwt_secret, auth).routes())),
             Route("/functions/v1/{path:path}", functions.handle, methods=methods),
         ],
         middleware=[Middleware(CORSMiddleware, **cors.OPTIONS),

@@ -4,10 +4,15 @@ A local stand-in for `make run` only: on hosted Supabase or `supabase start` the
 service answers. It mirrors GoTrue as read at v2.196 (supabase/auth, `internal/api/`) for
 each route:
 
-* `POST /signup` (`signup.go`): email + password (at least 6 characters, else 422
-  `weak_password` with `reasons: ["length"]`); confirmations off, as `supabase start` has
-  them, so the answer is a session. An address already registered is 422
-  `user_already_exists`.
+* `POST /signup` (`signup.go`): email + password (`checkPasswordStrength`: at most 72 bytes,
+  else 400 `validation_failed`; `[auth] minimum_password_length` and `password_requirements`,
+  else 422 `weak_password` with every reason, `length` and `characters`); confirmations off,
+  as `supabase start` has them, so the answer is a session. An address already registered
+  is 422 `user_already_exists`. `[auth] enable_signup = false` makes every sign-up 422
+  `signup_disabled`, `[auth.email] enable_signup = false` an email one 400
+  `email_provider_disabled` (and a password sign-in 422); with `[auth.email]
+  enable_confirmations = true` a sign-up would wait for a mail, so it is 422
+  `not_served_locally`, naming the setting (config.py reads them all).
 * `POST /signup` with neither an email nor a phone (`api.go`, `anonymous.go`: supabase-js's
   `signInAnonymously`): 422 `anonymous_provider_disabled` unless supabase/config.toml has
   `[auth] enable_anonymous_sign_ins = true` (off by default, as on `supabase start`); then
@@ -44,7 +49,8 @@ each route:
 * `GET /.well-known/jwks.json`: no asymmetric keys here (tokens are HS256).
 * `GET /health` (`HealthCheck`): 200 with GoTrue's name and description, for a monitor.
 
-Passwords are stored as GoTrue stores them: bcrypt (cost 10) in `encrypted_password`, made
+Access tokens last `[auth] jwt_expiry` seconds (3600 unless set). Passwords are stored as
+GoTrue stores them: bcrypt (cost 10) in `encrypted_password`, made
 and checked by pgcrypto's `crypt`. Sessions and refresh tokens live in GoTrue's
 `auth.sessions` and `auth.refresh_tokens`. Access tokens carry the claims Supabase Auth
 issues (`python_functions.service.auth.user_claims`), signed HS256 with the project's JWT secret.
@@ -69,13 +75,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from python_functions.local.api.config import AuthConfig
 from python_functions.service import cors
 from python_functions.service.auth import InvalidToken, mint_token, user_claims, verify_token
 
 API_VERSION_HEADER = "X-Supabase-Api-Version"
 API_VERSION = "2024-01-01"
-ACCESS_TOKEN_TTL_S = 3600
-MIN_PASSWORD_LENGTH = 6
 MAX_PASSWORD_BYTES = 72  # bcrypt reads no further; GoTrue refuses longer passwords
 _ALPHANUMERIC = string.ascii_letters + string.digits
 # The paths served here, then GoTrue v2.196's others (`api.go`): paths and subtrees
@@ -198,15 +203,28 @@ def check_email(email: str) -> None:
                         "Unable to validate email address: invalid format")
 
 
-def check_password(password: str) -> None:
-    """`checkPasswordStrength` (`password.go`), with `supabase start`'s minimum length."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AuthError(422, "weak_password",
-                        f"Password should be at least {MIN_PASSWORD_LENGTH} characters.",
-                        {"weak_password": {"reasons": ["length"]}})
-    if len(password.encode()) > MAX_PASSWORD_BYTES:
-        raise AuthError(422, "validation_failed",
+def check_password(password: str, config: AuthConfig) -> None:
+    """`checkPasswordStrength` (`password.go`) with `[auth] minimum_password_length` and
+    `password_requirements`: over 72 bytes is 400 `validation_failed`; too short or
+    missing a required kind of character is 422 `weak_password`, every reason given. Go
+    counts a string's bytes, so a length is in UTF-8 bytes here too."""
+    size = len(password.encode())
+    if size > MAX_PASSWORD_BYTES:
+        raise AuthError(400, "validation_failed",
                         f"Password cannot be longer than {MAX_PASSWORD_BYTES} characters")
+    reasons, messages = [], []
+    if size < config.minimum_password_length:
+        reasons.append("length")
+        messages.append(
+            f"Password should be at least {config.minimum_password_length} characters.")
+    required = config.password_required_characters
+    if any(not set(password) & set(kind) for kind in required):
+        reasons.append("characters")
+        messages.append("Password should contain at least one character of each: "
+                        + ", ".join(required) + ".")
+    if reasons:
+        raise AuthError(422, "weak_password", " ".join(messages),
+                        {"weak_password": {"reasons": reasons}})
 
 
 async def add_email_identity(conn: psycopg.AsyncConnection[Any], user_id: str, email: str,
@@ -248,14 +266,11 @@ def bearer_token(request: Request) -> str:
 
 class GoTrue:
     def __init__(self, pool: AsyncConnectionPool[Any], secret: str, issuer: str,
-                 anonymous_sign_ins: bool = False, rotation: bool = True,
-                 reuse_interval_s: float = 10) -> None:
+                 config: AuthConfig) -> None:
         self.pool = pool
         self.secret = secret
         self.issuer = issuer
-        self.anonymous_sign_ins = anonymous_sign_ins
-        self.rotation = rotation
-        self.reuse_interval_s = reuse_interval_s
+        self.config = config
 
     def routes(self, extra: Sequence[Route] = ()) -> list[Route]:
         """GoTrue's routes; `extra` (the admin API's) answer its errors as these do."""
@@ -297,13 +312,15 @@ class GoTrue:
         return Response("404 page not found", 404, media_type="text/plain")
 
     async def settings(self, _request: Request) -> Response:
-        """`GET /settings` (`settings.go`): what signs users in here. Email and password, and
-        anonymous sign-ins as the config says; no OAuth, phone, SAML or passkeys; sign-ups
-        open and confirmed at once (no mail)."""
+        """`GET /settings` (`settings.go`): what signs users in here. Email and password,
+        anonymous sign-ins, sign-ups and their confirmation as the config says; no OAuth,
+        phone, SAML or passkeys."""
         external = dict.fromkeys(_OAUTH_PROVIDERS, False)
-        external |= {"anonymous_users": self.anonymous_sign_ins, "email": True, "phone": False}
+        external |= {"anonymous_users": self.config.anonymous_sign_ins,
+                     "email": self.config.email_signup, "phone": False}
         return JSONResponse({
-            "external": external, "disable_signup": False, "mailer_autoconfirm": True,
+            "external": external, "disable_signup": not self.config.signup,
+            "mailer_autoconfirm": not self.config.email_confirmations,
             "phone_autoconfirm": False, "sms_provider": "", "saml_enabled": False,
             "saml_private_key_next_configured": False, "passkeys_enabled": False})
 
@@ -349,14 +366,14 @@ class GoTrue:
         await cursor.execute(USER_QUERY + " where u.id = %s", (user_id,))
         user = await cursor.fetchone()
         assert user is not None
-        claims = user_claims(user_id, user["email"], ttl_seconds=ACCESS_TOKEN_TTL_S,
+        claims = user_claims(user_id, user["email"], ttl_seconds=self.config.jwt_expiry_s,
                              issuer=self.issuer, session_id=session_id,
                              app_metadata=user["raw_app_meta_data"],
                              user_metadata=user["raw_user_meta_data"],
                              anonymous=bool(user["is_anonymous"]))
         return {
             "access_token": mint_token(claims, self.secret), "token_type": "bearer",
-            "expires_in": ACCESS_TOKEN_TTL_S, "expires_at": claims["exp"],
+            "expires_in": self.config.jwt_expiry_s, "expires_at": claims["exp"],
             "refresh_token": refresh, "user": user_json(user),
         }
 
@@ -366,9 +383,18 @@ class GoTrue:
         body = await _json_body(request)
         if body.get("email") in (None, "") and body.get("phone") in (None, ""):
             return JSONResponse(await self._anonymous_signup(body))
+        if not self.config.signup:
+            raise AuthError(422, "signup_disabled", "Signups not allowed for this instance")
         email, password = _credentials(body)
+        if not password:
+            raise AuthError(400, "validation_failed", "Signup requires a valid password")
+        check_password(password, self.config)
+        if not self.config.email_signup:
+            raise AuthError(400, "email_provider_disabled", "Email signups are disabled")
         check_email(email)
-        check_password(password)
+        if self.config.email_confirmations:
+            raise not_served("a sign-up that waits for its confirmation mail ([auth.email]"
+                             " enable_confirmations = true in supabase/config.toml)")
         options = body.get("data")
         metadata = options if isinstance(options, dict) else {}
         async with self.pool.connection() as conn, conn.transaction():
@@ -396,8 +422,10 @@ class GoTrue:
         """A sign-up with neither an email nor a phone (`signInAnonymously`): refused unless
         `[auth] enable_anonymous_sign_ins`; else a user without email, password, provider or
         identity, flagged `is_anonymous`, and its session (`anonymous.go`)."""
-        if not self.anonymous_sign_ins:
+        if not self.config.anonymous_sign_ins:
             raise AuthError(422, "anonymous_provider_disabled", "Anonymous sign-ins are disabled")
+        if not self.config.signup:
+            raise AuthError(422, "signup_disabled", "Signups not allowed for this instance")
         options = body.get("data")
         metadata = options if isinstance(options, dict) else {}
         async with self.pool.connection() as conn, conn.transaction():
@@ -424,6 +452,8 @@ class GoTrue:
 
     async def _password_grant(self, body: dict[str, Any]) -> dict[str, Any]:
         email, password = _credentials(body)
+        if not self.config.email_signup:  # GoTrue's one switch for the email provider
+            raise AuthError(422, "email_provider_disabled", "Email logins are disabled")
         async with self.pool.connection() as conn, conn.transaction():
             cursor = await conn.execute(
                 "select id::text, banned_until > now(), email_confirmed_at is null"
@@ -473,7 +503,7 @@ class GoTrue:
                 state = await (await conn.execute(
                     "select revoked, updated_at > now() - make_interval(secs => %s)"
                     " from auth.refresh_tokens where token = %s",
-                    (self.reuse_interval_s, token))).fetchone()
+                    (self.config.refresh_token_reuse_interval_s, token))).fetchone()
             if state is None:
                 raise AuthError(400, "session_not_found",
                                 "Invalid Refresh Token: No Valid Session Found")
@@ -485,7 +515,7 @@ class GoTrue:
                 if current is not None and current[1] == token:
                     return await self._session(conn, user_id, session_id, active=current[0])
                 if not within_interval:
-                    if self.rotation:
+                    if self.config.refresh_token_rotation:
                         await conn.execute(
                             "update auth.refresh_tokens set revoked = true, updated_at = now()"
                             " where session_id = %s and not revoked", (session_id,))
@@ -573,7 +603,7 @@ class GoTrue:
             if phone:
                 raise not_served("a phone number (it needs an SMS provider)")
             if password is not None:
-                check_password(password)
+                check_password(password, self.config)
             if body.get("app_metadata") is not None:
                 raise AuthError(403, "not_admin",
                                 "Updating app_metadata requires admin privileges")

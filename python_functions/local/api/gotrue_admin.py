@@ -52,6 +52,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from python_functions.local.api.config import AuthConfig
 from python_functions.local.api.gotrue import (
     DUPLICATE_EMAIL,
     MAX_PASSWORD_BYTES,
@@ -110,9 +111,11 @@ def _object(body: dict[str, Any], key: str) -> dict[str, Any] | None:
 class GoTrueAdmin:
     """The admin routes, on the local API's pool and JWT secret."""
 
-    def __init__(self, pool: AsyncConnectionPool[Any], secret: str) -> None:
+    def __init__(self, pool: AsyncConnectionPool[Any], secret: str, config: AuthConfig
+                 ) -> None:
         self.pool = pool
         self.secret = secret
+        self.config = config  # for a new password's strength, as on sign-up
 
     def routes(self) -> list[Route]:
         return [
@@ -265,7 +268,7 @@ class GoTrueAdmin:
             if not isinstance(password, str | None):
                 raise AuthError(400, "bad_json", "Could not parse request body as JSON")
             if password is not None:
-                check_password(password)
+                check_password(password, self.config)
             user_id = user["id"]
             if role := _text(body, "role"):
                 await conn.execute("update auth.users set role = %s where id = %s",

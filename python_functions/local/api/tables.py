@@ -1894,10 +1894,3 @@ class TableEndpoint:
         if media.strip_nulls:
             body = strip_nulls(body)
         return json_response(status, body, out)
-
-
-def max_rows(config: dict[str, Any]) -> int | None:
-    """`[api] max_rows` of supabase/config.toml (PostgREST's `db-max-rows`)."""
-    value = config.get("api", {}).get("max_rows")
-    return int(value) if isinstance(value, int) and value > 0 else None
-

@@ -1,0 +1,138 @@
+"""supabase/config.toml, read for the local API as `supabase start` reads it.
+
+The Supabase CLI hands `[api]` to PostgREST and `[auth]` to GoTrue as environment
+variables (`internal/start/start.go`, read at the CLI's main of June 2026); GoTrue then
+applies its own floors (`internal/conf/configuration.go`, v2.196). `AuthConfig` is what
+GoTrue ends up with, so the stand-in (gotrue.py) answers as a `supabase start` project with
+the same file does. What the CLI refuses to read (a `password_requirements` it does not
+know, a boolean or a number written as a string) is refused here too, before anything
+starts; so is a negative or fractional number, which the CLI lets through.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from python_functions import PROJECT_ROOT
+
+CONFIG_TOML = PROJECT_ROOT / "supabase" / "config.toml"
+
+# `[auth] password_requirements` as `ToChar` (the CLI's `pkg/config/auth.go`) spells it for
+# GOTRUE_PASSWORD_REQUIRED_CHARACTERS, split as GoTrue's `PasswordRequiredCharacters`
+# decodes that value (":" parts, a "\:" kept as ":")
+_LOWER, _UPPER, _DIGITS = ("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+                           "0123456789")
+PASSWORD_REQUIREMENTS: dict[str, tuple[str, ...]] = {
+    "": (),
+    "letters_digits": (_LOWER + _UPPER, _DIGITS),
+    "lower_upper_letters_digits": (_LOWER, _UPPER, _DIGITS),
+    "lower_upper_letters_digits_symbols": (_LOWER, _UPPER, _DIGITS,
+                                           "!@#$%^&*()_+-=[]{};'\\:\"|<>?,./`~"),
+}
+MIN_PASSWORD_LENGTH = 6  # GoTrue's `defaultMinPasswordLength`: a smaller value is raised to it
+DEFAULT_JWT_EXPIRY_S = 3600  # GoTrue's, for GOTRUE_JWT_EXP=0
+
+
+class ConfigError(ValueError):
+    """A value of supabase/config.toml that `supabase start` would refuse too."""
+
+
+@dataclasses.dataclass(frozen=True)
+class AuthConfig:
+    """What GoTrue is configured with on `supabase start`; the defaults are the CLI's
+    (`pkg/config/templates/config.toml`)."""
+
+    jwt_expiry_s: int = DEFAULT_JWT_EXPIRY_S          # [auth] jwt_expiry
+    signup: bool = True                                # [auth] enable_signup
+    email_signup: bool = True                          # [auth.email] enable_signup
+    email_confirmations: bool = False                  # [auth.email] enable_confirmations
+    anonymous_sign_ins: bool = False                   # [auth] enable_anonymous_sign_ins
+    refresh_token_rotation: bool = True                # [auth] enable_refresh_token_rotation
+    refresh_token_reuse_interval_s: float = 10.0       # [auth] refresh_token_reuse_interval
+    minimum_password_length: int = MIN_PASSWORD_LENGTH  # [auth] minimum_password_length
+    password_required_characters: tuple[str, ...] = ()  # [auth] password_requirements
+
+    @classmethod
+    def from_toml(cls, config: dict[str, Any]) -> AuthConfig:
+        """`[auth]` of a parsed config.toml; a missing key takes the CLI's default."""
+        auth = _table(config, "auth")
+        email = _table(auth, "email", "auth.")
+        defaults = cls()
+        requirements = _value(auth, "password_requirements", str, "", "auth.")
+        if requirements not in PASSWORD_REQUIREMENTS:
+            allowed = ", ".join(repr(k) for k in PASSWORD_REQUIREMENTS)
+            raise ConfigError(f"supabase/config.toml: [auth] password_requirements must be"
+                              f" one of {allowed}, not {requirements!r}")
+        return cls(
+            jwt_expiry_s=_count(auth, "jwt_expiry", defaults.jwt_expiry_s)
+            or DEFAULT_JWT_EXPIRY_S,
+            signup=_value(auth, "enable_signup", bool, defaults.signup, "auth."),
+            email_signup=_value(email, "enable_signup", bool, defaults.email_signup,
+                                "auth.email."),
+            email_confirmations=_value(email, "enable_confirmations", bool,
+                                       defaults.email_confirmations, "auth.email."),
+            anonymous_sign_ins=_value(auth, "enable_anonymous_sign_ins", bool,
+                                      defaults.anonymous_sign_ins, "auth."),
+            refresh_token_rotation=_value(auth, "enable_refresh_token_rotation", bool,
+                                          defaults.refresh_token_rotation, "auth."),
+            refresh_token_reuse_interval_s=float(_count(
+                auth, "refresh_token_reuse_interval",
+                int(defaults.refresh_token_reuse_interval_s))),
+            minimum_password_length=max(MIN_PASSWORD_LENGTH, _count(
+                auth, "minimum_password_length", defaults.minimum_password_length)),
+            password_required_characters=PASSWORD_REQUIREMENTS[requirements],
+        )
+
+
+def read(path: Path | None = None) -> dict[str, Any]:
+    """The parsed file (the project's unless `path`); one that is not TOML is a
+    `ConfigError` naming the fault."""
+    try:
+        with (path or CONFIG_TOML).open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"supabase/config.toml is not valid TOML: {exc}") from None
+
+
+def exposed_schemas() -> list[str]:
+    """`[api] schemas` of supabase/config.toml: what PostgREST exposes on `supabase start`."""
+    schemas: list[str] = read()["api"]["schemas"]
+    return schemas
+
+
+def max_rows(config: dict[str, Any]) -> int | None:
+    """`[api] max_rows` of supabase/config.toml (PostgREST's `db-max-rows`)."""
+    value = config.get("api", {}).get("max_rows")
+    return int(value) if isinstance(value, int) and value > 0 else None
+
+
+def auth_config(path: Path | None = None) -> AuthConfig:
+    """`[auth]` of supabase/config.toml (or `path`), as GoTrue gets it from `supabase start`."""
+    return AuthConfig.from_toml(read(path))
+
+
+def _table(parent: dict[str, Any], key: str, prefix: str = "") -> dict[str, Any]:
+    value = parent.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"supabase/config.toml: [{prefix}{key}] must be a table")
+    return value
+
+
+def _value(table: dict[str, Any], key: str, kind: type, default: Any, prefix: str) -> Any:
+    value = table.get(key, default)
+    if not isinstance(value, kind):
+        raise ConfigError(f"supabase/config.toml: {prefix}{key} must be a"
+                          f" {'boolean' if kind is bool else 'string'}, not {value!r}")
+    return value
+
+
+def _count(table: dict[str, Any], key: str, default: int) -> int:
+    """An unsigned integer of `[auth]` (the CLI's `uint` fields refuse anything else)."""
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"supabase/config.toml: auth.{key} must be a whole number of at"
+                          f" least 0, not {value!r}")
+    return value

@@ -1,0 +1,294 @@
+"""/auth/v1 follows `[auth]` of supabase/config.toml as GoTrue does on `supabase start`:
+sign-ups on or off, the email provider, confirmations, the password rules and the access
+token's lifetime. The Supabase CLI is the judge of what the file means: `supabase init`
+writes its defaults, and `supabase status` refuses what it cannot read."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from supabase_auth.errors import AuthApiError, AuthWeakPasswordError
+
+from python_functions.local import stack
+from python_functions.local.api import config
+from python_functions.local.api import create_app as create_local_api
+from python_functions.local.api.config import AuthConfig, ConfigError, auth_config
+from python_functions.local.cluster import free_port
+from python_functions.service.auth import verify_token
+from python_functions.service.settings import DEV_JWT_SECRET, Settings
+from supabase import Client, ClientOptions, create_client
+from tests.conftest import TEST_EMAIL_DOMAIN, one
+from tests.http_fixtures import ANON_KEY, SERVICE_ROLE_KEY, ServerThread
+from tests.test_supabase_fidelity import SUPABASE_CLI
+
+V2024 = {"X-Supabase-Api-Version": "2024-01-01"}
+PASSWORD = "a-good-password"
+SYMBOLS = "!@#$%^&*()_+-=[]{};'\\:\"|<>?,./`~"
+
+
+def _email() -> str:
+    return f"config-{uuid.uuid4().hex[:8]}@{TEST_EMAIL_DOMAIN}"
+
+
+def _error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert body["code"] == code, body
+    return body
+
+
+def _signup(api: httpx.Client, email: str, password: str = PASSWORD, **body: Any
+            ) -> httpx.Response:
+    return api.post("/auth/v1/signup", json={"email": email, "password": password, **body},
+                    headers=V2024)
+
+
+def _sign_in(api: httpx.Client, email: str, password: str = PASSWORD) -> httpx.Response:
+    return api.post("/auth/v1/token", params={"grant_type": "password"},
+                    json={"email": email, "password": password}, headers=V2024)
+
+
+@pytest.fixture
+def configured(database_url: str) -> Any:
+    """`configured(**settings)`: a local API whose `[auth]` differs from the project's by
+    `settings`, and an HTTP client of it with the anon key. Its functions relay goes
+    nowhere: Auth needs no AI service (nor do these tests run once per its transports)."""
+
+    @contextlib.contextmanager
+    def start(**settings: Any) -> Iterator[tuple[ServerThread, httpx.Client]]:
+        port = free_port()
+        app = create_local_api(database_url, DEV_JWT_SECRET, f"http://127.0.0.1:{free_port()}",
+                               f"http://127.0.0.1:{port}",
+                               auth=dataclasses.replace(auth_config(), **settings))
+        with ServerThread(app, port=port) as server, httpx.Client(
+                base_url=server.url, timeout=30, headers={"apikey": ANON_KEY}) as client:
+            yield server, client
+
+    return start
+
+
+def _supabase(server: ServerThread, key: str = ANON_KEY) -> Client:
+    return create_client(server.url, key, ClientOptions(
+        auto_refresh_token=False, persist_session=False, httpx_client=httpx.Client(timeout=10)))
+
+
+# -----------------------------------------------------------------------------
+# Reading the file, as the Supabase CLI reads it
+# -----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cli_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The config.toml that `supabase init` writes: every `[auth]` default of the CLI."""
+    workdir = tmp_path_factory.mktemp("supabase-init")
+    done = subprocess.run([str(SUPABASE_CLI), "init", "--workdir", str(workdir)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return (workdir / "supabase" / "config.toml").read_text()
+
+
+def _cli_reads(text: str, workdir: Path) -> bool:
+    """Whether `supabase status` gets past reading `text` as supabase/config.toml (it then
+    fails on the missing Docker, which is no matter here)."""
+    (workdir / "supabase").mkdir(exist_ok=True)
+    (workdir / "supabase" / "config.toml").write_text(text)
+    done = subprocess.run([str(SUPABASE_CLI), "status", "--workdir", str(workdir)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    refused = "failed to read config" in done.stdout + done.stderr
+    assert refused or "Docker" in done.stdout + done.stderr, done.stdout + done.stderr
+    return not refused
+
+
+def test_the_projects_auth_settings_are_the_ones_supabase_init_writes(cli_template: str,
+                                                                     tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text(cli_template)
+    assert auth_config(tmp_path / "config.toml") == AuthConfig() == auth_config()
+
+
+@pytest.mark.parametrize(("line", "changed"), [
+    ("jwt_expiry = 120", {"jwt_expiry_s": 120}),
+    ("jwt_expiry = 0", {}),  # GoTrue's default then
+    ("enable_signup = false", {"signup": False}),
+    ("minimum_password_length = 12", {"minimum_password_length": 12}),
+    ("minimum_password_length = 4", {}),  # GoTrue raises it to 6
+    ('password_requirements = "letters_digits"', {"password_required_characters": (
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789")}),
+    ('password_requirements = "lower_upper_letters_digits"', {
+        "password_required_characters": ("abcdefghijklmnopqrstuvwxyz",
+                                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789")}),
+    ('password_requirements = "lower_upper_letters_digits_symbols"', {
+        "password_required_characters": ("abcdefghijklmnopqrstuvwxyz",
+                                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789",
+                                          SYMBOLS)}),
+    ("enable_refresh_token_rotation = false", {"refresh_token_rotation": False}),
+    ("refresh_token_reuse_interval = 0", {"refresh_token_reuse_interval_s": 0.0}),
+    ("[auth.email]\nenable_signup = false", {"email_signup": False}),
+    ("[auth.email]\nenable_confirmations = true", {"email_confirmations": True}),
+    # what the CLI cannot read
+    ('password_requirements = "digits"', None),
+    ('enable_signup = "false"', None),
+    ('jwt_expiry = "120"', None),
+])
+def test_a_setting_is_read_as_the_cli_reads_it_or_refused_as_it_refuses_it(
+        cli_template: str, tmp_path: Path, line: str, changed: dict[str, Any] | None) -> None:
+    key = line.split("\n")[-1].split(" = ")[0]
+    table = line.split("\n")[0] if "\n" in line else "[auth]"
+    lines = cli_template.split("\n")
+    start = lines.index(table)
+    at = next(i for i in range(start + 1, len(lines)) if lines[i].startswith(f"{key} = "))
+    lines[at] = line.split("\n")[-1]
+    text = "\n".join(lines)
+    assert _cli_reads(text, tmp_path) is (changed is not None)
+    (tmp_path / "config.toml").write_text(text)
+    if changed is None:
+        with pytest.raises(ConfigError, match=key):
+            auth_config(tmp_path / "config.toml")
+    else:
+        assert auth_config(tmp_path / "config.toml") == dataclasses.replace(AuthConfig(),
+                                                                            **changed)
+
+
+def test_make_run_refuses_a_config_the_cli_cannot_read_before_it_starts_anything(
+        cli_template: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "config.toml"
+    bad.write_text(cli_template.replace('password_requirements = ""',
+                                        'password_requirements = "digits"'))
+    monkeypatch.setattr(config, "CONFIG_TOML", bad)
+    local_dir = tmp_path / "local"
+    assert stack.run(Settings(local_dir=local_dir)) == 1
+    assert capsys.readouterr().out.strip() == (
+        "error: supabase/config.toml: [auth] password_requirements must be one of '',"
+        " 'letters_digits', 'lower_upper_letters_digits', 'lower_upper_letters_digits_symbols',"
+        " not 'digits'")
+    assert not local_dir.exists()  # no pid file, no cluster
+
+
+# -----------------------------------------------------------------------------
+# Sign-ups and the email provider
+# -----------------------------------------------------------------------------
+
+def test_with_sign_ups_off_nobody_signs_up_but_users_sign_in_and_the_admin_adds_them(
+        configured: Any, admin: psycopg.Connection[Any]) -> None:
+    existing = _email()
+    with configured() as (_, api):
+        assert _signup(api, existing).status_code == 200
+    with configured(signup=False, anonymous_sign_ins=True) as (server, api):
+        email = _email()
+        body = _error(_signup(api, email), 422, "signup_disabled")
+        assert body["message"] == "Signups not allowed for this instance"
+        _error(api.post("/auth/v1/signup", json={}, headers=V2024), 422, "signup_disabled")
+        assert one(admin, "select count(*) from auth.users where email = %s", email) == 0
+        assert _sign_in(api, existing).status_code == 200
+        settings = api.get("/auth/v1/settings").json()
+        assert settings["disable_signup"] is True
+        with pytest.raises(AuthApiError) as refused:  # as supabase-py reports it
+            _supabase(server).auth.sign_up({"email": email, "password": PASSWORD})
+        assert (refused.value.status, refused.value.code) == (422, "signup_disabled")
+        added = _supabase(server, SERVICE_ROLE_KEY).auth.admin.create_user(
+            {"email": email, "password": PASSWORD, "email_confirm": True}).user
+        assert added.email == email
+        assert _sign_in(api, email).status_code == 200
+
+
+def test_with_the_email_provider_off_email_sign_ups_and_sign_ins_are_refused(
+        configured: Any, admin: psycopg.Connection[Any]) -> None:
+    existing = _email()
+    with configured() as (_, api):
+        assert _signup(api, existing).status_code == 200
+    with configured(email_signup=False) as (_, api):
+        email = _email()
+        body = _error(_signup(api, email), 400, "email_provider_disabled")
+        assert body["message"] == "Email signups are disabled"
+        assert one(admin, "select count(*) from auth.users where email = %s", email) == 0
+        body = _error(_sign_in(api, existing), 422, "email_provider_disabled")
+        assert body["message"] == "Email logins are disabled"
+        assert api.get("/auth/v1/settings").json()["external"]["email"] is False
+
+
+def test_with_confirmations_on_a_sign_up_is_not_served_and_says_which_setting(
+        configured: Any, admin: psycopg.Connection[Any]) -> None:
+    with configured(email_confirmations=True) as (_, api):
+        email = _email()
+        body = _error(_signup(api, email), 422, "not_served_locally")
+        assert "enable_confirmations" in body["message"]
+        assert one(admin, "select count(*) from auth.users where email = %s", email) == 0
+        assert api.get("/auth/v1/settings").json()["mailer_autoconfirm"] is False
+        _error(_signup(api, _email(), "12345"), 422, "weak_password")  # checked before
+
+
+# -----------------------------------------------------------------------------
+# Passwords
+# -----------------------------------------------------------------------------
+
+def test_the_password_rules_refuse_with_every_reason_as_supabase_py_reports_them(
+        configured: Any, admin: psycopg.Connection[Any]) -> None:
+    with configured(minimum_password_length=10, password_required_characters=(
+            AuthConfig.from_toml({"auth": {
+                "password_requirements": "lower_upper_letters_digits_symbols"}})
+            .password_required_characters)) as (server, api):
+        email = _email()
+        body = _error(_signup(api, email, "Short1"), 422, "weak_password")
+        assert body["weak_password"] == {"reasons": ["length", "characters"]}
+        assert body["message"] == (
+            "Password should be at least 10 characters. Password should contain at least one"
+            " character of each: abcdefghijklmnopqrstuvwxyz, ABCDEFGHIJKLMNOPQRSTUVWXYZ,"
+            f" 0123456789, {SYMBOLS}.")
+        client = _supabase(server)
+        with pytest.raises(AuthWeakPasswordError) as weak:
+            client.auth.sign_up({"email": email, "password": "long-but-no-capital-1"})
+        assert weak.value.reasons == ["characters"]
+        assert one(admin, "select count(*) from auth.users where email = %s", email) == 0
+
+        strong = "Long-Enough-1"
+        session = client.auth.sign_up({"email": email, "password": strong}).session
+        assert session is not None
+        changed = api.put("/auth/v1/user", json={"password": "Short-1a"},
+                          headers={"Authorization": f"Bearer {session.access_token}", **V2024})
+        assert _error(changed, 422, "weak_password")["weak_password"] == {"reasons": ["length"]}
+        users = _supabase(server, SERVICE_ROLE_KEY).auth.admin
+        with pytest.raises(AuthWeakPasswordError):
+            users.update_user_by_id(session.user.id, {"password": "nouppercase-1!"})
+        # GoTrue checks no strength when the admin API creates a user
+        made = users.create_user({"email": _email(), "password": "weak", "email_confirm": True})
+        assert made.user.id
+
+
+def test_a_password_is_measured_in_bytes_and_over_72_is_400_as_in_gotrue(
+        configured: Any) -> None:
+    """Go's `len` counts bytes: five two-byte letters pass the minimum of 6; over 72 bytes is
+    400 `validation_failed` before any other rule; an empty one is not a password."""
+    with configured() as (_, api):
+        assert _signup(api, _email(), "ąęółż").status_code == 200
+        body = _error(_signup(api, _email(), "ż" * 37), 400, "validation_failed")
+        assert body["message"] == "Password cannot be longer than 72 characters"
+        body = _error(_signup(api, _email(), ""), 400, "validation_failed")
+        assert body["message"] == "Signup requires a valid password"
+
+
+# -----------------------------------------------------------------------------
+# The access token's lifetime
+# -----------------------------------------------------------------------------
+
+def test_jwt_expiry_sets_the_lifetime_of_every_access_token(configured: Any) -> None:
+    with configured(jwt_expiry_s=120) as (server, api):
+        email = _email()
+        signed_up = _signup(api, email).json()
+        refreshed = api.post("/auth/v1/token", params={"grant_type": "refresh_token"},
+                             json={"refresh_token": signed_up["refresh_token"]},
+                             headers=V2024).json()
+        for session in (signed_up, _sign_in(api, email).json(), refreshed):
+            claims = verify_token(session["access_token"], DEV_JWT_SECRET)
+            assert (session["expires_in"], claims["exp"] - claims["iat"]) == (120, 120)
+            assert session["expires_at"] == claims["exp"]
+        signed_in = _supabase(server).auth.sign_in_with_password(
+            {"email": email, "password": PASSWORD}).session
+        assert signed_in is not None and signed_in.expires_in == 120
