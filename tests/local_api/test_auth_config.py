@@ -132,6 +132,7 @@ def test_the_projects_auth_settings_are_the_ones_supabase_init_writes(cli_templa
     ("refresh_token_reuse_interval = 0", {"refresh_token_reuse_interval_s": 0.0}),
     ("[auth.email]\nenable_signup = false", {"email_signup": False}),
     ("[auth.email]\nenable_confirmations = true", {"email_confirmations": True}),
+    ("[auth.sms]\nenable_signup = true", {"phone_signup": True}),
     # what the CLI cannot read
     ('password_requirements = "digits"', None),
     ('enable_signup = "false"', None),
@@ -223,6 +224,44 @@ def test_with_confirmations_on_a_sign_up_is_not_served_and_says_which_setting(
         assert one(admin, "select count(*) from auth.users where email = %s", email) == 0
         assert api.get("/auth/v1/settings").json()["mailer_autoconfirm"] is False
         _error(_signup(api, _email(), "12345"), 422, "weak_password")  # checked before
+
+
+def test_a_phone_is_refused_as_gotrue_refuses_it_with_the_phone_provider_off_or_on(
+        configured: Any, admin: psycopg.Connection[Any]) -> None:
+    """`[auth.sms] enable_signup` is off in the CLI's template: a phone is refused by its
+    provider; on, a phone sign-up would need an SMS, which is not served here. Both an email
+    and a phone is refused either way, where before the phone was ignored and the user made."""
+    phone = "+48 600 100 200"
+    for settings, signup, sign_in in (
+            ({}, (400, "phone_provider_disabled"), (422, "phone_provider_disabled")),
+            ({"phone_signup": True}, (422, "not_served_locally"), (422, "not_served_locally"))):
+        with configured(**settings) as (_, api):
+            email = _email()
+            both = _signup(api, email, phone=phone)
+            assert _error(both, 400, "validation_failed")["message"] == (
+                "Only an email address or phone number should be provided on signup.")
+            only_phone = api.post("/auth/v1/signup", json={"phone": phone, "password": PASSWORD},
+                                  headers=V2024)
+            assert (only_phone.status_code, only_phone.json()["code"]) == signup
+            phone_sign_in = api.post("/auth/v1/token", params={"grant_type": "password"},
+                                     json={"phone": phone, "password": PASSWORD}, headers=V2024)
+            assert (phone_sign_in.status_code, phone_sign_in.json()["code"]) == sign_in
+            both_sign_in = api.post("/auth/v1/token", params={"grant_type": "password"},
+                                    json={"email": email, "phone": phone, "password": PASSWORD},
+                                    headers=V2024)
+            assert _error(both_sign_in, 400, "validation_failed")["message"] == (
+                "Only an email address or phone number should be provided on login.")
+            assert api.get("/auth/v1/settings").json()["external"]["phone"] is bool(settings)
+            assert one(admin, "select count(*) from auth.users where email = %s", email) == 0
+
+
+def test_a_credential_that_is_not_a_string_is_bad_json(configured: Any) -> None:
+    with configured() as (_, api):
+        for body in ({"email": 42, "password": PASSWORD}, {"email": _email(), "password": 123456},
+                     {"email": _email(), "phone": ["+48"], "password": PASSWORD}):
+            _error(api.post("/auth/v1/signup", json=body, headers=V2024), 400, "bad_json")
+            _error(api.post("/auth/v1/token", params={"grant_type": "password"}, json=body,
+                            headers=V2024), 400, "bad_json")
 
 
 # -----------------------------------------------------------------------------

@@ -49,6 +49,7 @@ class AuthConfig:
     signup: bool = True                                # [auth] enable_signup
     email_signup: bool = True                          # [auth.email] enable_signup
     email_confirmations: bool = False                  # [auth.email] enable_confirmations
+    phone_signup: bool = False                         # [auth.sms] enable_signup
     anonymous_sign_ins: bool = False                   # [auth] enable_anonymous_sign_ins
     refresh_token_rotation: bool = True                # [auth] enable_refresh_token_rotation
     refresh_token_reuse_interval_s: float = 10.0       # [auth] refresh_token_reuse_interval
@@ -60,6 +61,7 @@ class AuthConfig:
         """`[auth]` of a parsed config.toml; a missing key takes the CLI's default."""
         auth = _table(config, "auth")
         email = _table(auth, "email", "auth.")
+        sms = _table(auth, "sms", "auth.")
         defaults = cls()
         requirements = _value(auth, "password_requirements", str, "", "auth.")
         if requirements not in PASSWORD_REQUIREMENTS:
@@ -74,6 +76,8 @@ class AuthConfig:
                                 "auth.email."),
             email_confirmations=_value(email, "enable_confirmations", bool,
                                        defaults.email_confirmations, "auth.email."),
+            phone_signup=_value(sms, "enable_signup", bool, defaults.phone_signup,
+                                "auth.sms."),
             anonymous_sign_ins=_value(auth, "enable_anonymous_sign_ins", bool,
                                       defaults.anonymous_sign_ins, "auth."),
             refresh_token_rotation=_value(auth, "enable_refresh_token_rotation", bool,

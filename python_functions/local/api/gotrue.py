@@ -17,11 +17,13 @@ each route:
   `signInAnonymously`): 422 `anonymous_provider_disabled` unless supabase/config.toml has
   `[auth] enable_anonymous_sign_ins = true` (off by default, as on `supabase start`); then
   a user without email, password, provider or identity, `is_anonymous`, and its session,
-  whose tokens say `is_anonymous: true` and `amr: anonymous`. Phone sign-ups are not served
-  (a phone without an email is 400 `validation_failed`).
+  whose tokens say `is_anonymous: true` and `amr: anonymous`. Both an email and a phone is
+  400 `validation_failed`; a phone alone is 400 `phone_provider_disabled` while `[auth.sms]
+  enable_signup` is off (as `supabase start` has it), else 422 `not_served_locally` (no SMS).
 * `POST /token?grant_type=password` (`token.go`): 400 `invalid_credentials` "Invalid login
-  credentials" for an unknown address or a wrong password alike; an unknown grant type is
-  400 `invalid_credentials` "unsupported_grant_type".
+  credentials" for an unknown address or a wrong password alike; a phone is 422
+  `phone_provider_disabled` (or, with `[auth.sms] enable_signup`, `not_served_locally`);
+  an unknown grant type is 400 `invalid_credentials` "unsupported_grant_type".
 * `POST /token?grant_type=refresh_token` (`tokens/service.go`): a refresh token is swapped
   for a new one (its `parent` recorded), one refresh of a session at a time. Presented again,
   it gets the session's current token if that is its child, a new one within the reuse
@@ -44,8 +46,8 @@ each route:
   naming it;
   another method on a served path is 405 and an unknown path 404, as GoTrue's router
   answers them.
-* `GET /settings` (`settings.go`): email sign-in, anonymous sign-ins as configured, no
-  OAuth, phone, SAML or passkeys, confirmations off.
+* `GET /settings` (`settings.go`): the email and phone providers, anonymous sign-ins,
+  sign-ups and confirmations as configured; no OAuth, SAML or passkeys.
 * `GET /.well-known/jwks.json`: no asymmetric keys here (tokens are HS256).
 * `GET /health` (`HealthCheck`): 200 with GoTrue's name and description, for a monitor.
 
@@ -185,13 +187,13 @@ def json_object(raw: bytes) -> dict[str, Any]:
     return body
 
 
-def _credentials(body: dict[str, Any]) -> tuple[str, str]:
-    email, password = body.get("email"), body.get("password")
-    if not isinstance(email, str) or not email.strip():
-        raise AuthError(400, "validation_failed", "missing email or phone")
-    if not isinstance(password, str):
-        raise AuthError(400, "validation_failed", "Signup requires a valid password")
-    return email.strip().lower(), password
+def _credentials(body: dict[str, Any]) -> tuple[str, str, str]:
+    """The email (lower-cased), phone and password of a sign-up or sign-in, each "" when
+    absent; a value that is not a string is 400 `bad_json`, as GoTrue's decoding answers."""
+    email, phone, password = body.get("email"), body.get("phone"), body.get("password")
+    if not all(isinstance(value, str | None) for value in (email, phone, password)):
+        raise AuthError(400, "bad_json", "Could not parse request body as JSON")
+    return (email or "").strip().lower(), (phone or "").strip(), password or ""
 
 
 def check_email(email: str) -> None:
@@ -312,12 +314,12 @@ class GoTrue:
         return Response("404 page not found", 404, media_type="text/plain")
 
     async def settings(self, _request: Request) -> Response:
-        """`GET /settings` (`settings.go`): what signs users in here. Email and password,
-        anonymous sign-ins, sign-ups and their confirmation as the config says; no OAuth,
-        phone, SAML or passkeys."""
+        """`GET /settings` (`settings.go`): what signs users in here. The email and phone
+        providers, anonymous sign-ins, sign-ups and their confirmation as the config says;
+        no OAuth, SAML or passkeys."""
         external = dict.fromkeys(_OAUTH_PROVIDERS, False)
         external |= {"anonymous_users": self.config.anonymous_sign_ins,
-                     "email": self.config.email_signup, "phone": False}
+                     "email": self.config.email_signup, "phone": self.config.phone_signup}
         return JSONResponse({
             "external": external, "disable_signup": not self.config.signup,
             "mailer_autoconfirm": not self.config.email_confirmations,
@@ -385,10 +387,17 @@ class GoTrue:
             return JSONResponse(await self._anonymous_signup(body))
         if not self.config.signup:
             raise AuthError(422, "signup_disabled", "Signups not allowed for this instance")
-        email, password = _credentials(body)
+        email, phone, password = _credentials(body)
         if not password:
             raise AuthError(400, "validation_failed", "Signup requires a valid password")
         check_password(password, self.config)
+        if email and phone:
+            raise AuthError(400, "validation_failed", "Only an email address or phone number"
+                            " should be provided on signup.")
+        if phone:
+            if not self.config.phone_signup:
+                raise AuthError(400, "phone_provider_disabled", "Phone signups are disabled")
+            raise not_served("a phone sign-up (it needs an SMS provider)")
         if not self.config.email_signup:
             raise AuthError(400, "email_provider_disabled", "Email signups are disabled")
         check_email(email)
@@ -451,7 +460,16 @@ class GoTrue:
         raise AuthError(400, "invalid_credentials", "unsupported_grant_type")
 
     async def _password_grant(self, body: dict[str, Any]) -> dict[str, Any]:
-        email, password = _credentials(body)
+        email, phone, password = _credentials(body)
+        if email and phone:
+            raise AuthError(400, "validation_failed", "Only an email address or phone number"
+                            " should be provided on login.")
+        if phone:
+            if not self.config.phone_signup:  # GoTrue's one switch for the phone provider
+                raise AuthError(422, "phone_provider_disabled", "Phone logins are disabled")
+            raise not_served("a phone sign-in (phone users need an SMS provider)")
+        if not email:
+            raise AuthError(400, "validation_failed", "missing email or phone")
         if not self.config.email_signup:  # GoTrue's one switch for the email provider
             raise AuthError(422, "email_provider_disabled", "Email logins are disabled")
         async with self.pool.connection() as conn, conn.transaction():
