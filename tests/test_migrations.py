@@ -91,12 +91,12 @@ def test_the_seed_runs_once_and_is_recorded_as_the_supabase_cli_records_it(
                                 bootstrap_dsn=_on(bootstrap_url, scratch_db))
     with psycopg.connect(scratch_db, autocommit=True) as conn:
         assert not migrations.seeded(conn)
-        assert migrations.seed_once(scratch_db)
+        assert migrations.seed_once(scratch_db) == ["supabase/seed.sql"]
         assert migrations.seeded(conn)
         recorded = conn.execute("select path, hash from supabase_migrations.seed_files")
         assert recorded.fetchall() == [
             ("supabase/seed.sql", hashlib.sha256(migrations.SEED_FILE.read_bytes()).hexdigest())]
         conn.execute("delete from auth.users where email = 'new@example.com'")
-        assert not migrations.seed_once(scratch_db)
+        assert migrations.seed_once(scratch_db) == []
         assert conn.execute("select from auth.users where email = 'new@example.com'"
                             ).fetchone() is None

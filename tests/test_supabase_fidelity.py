@@ -8,8 +8,10 @@ Docker for `db push`, `migration list`, `db lint` and `db advisors` with `--db-u
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import shutil
 import subprocess
 import tomllib
 import uuid
@@ -21,8 +23,8 @@ import psycopg
 import pytest
 
 from python_functions import PROJECT_ROOT
-from python_functions.local import migrations
-from python_functions.local.api.config import exposed_schemas
+from python_functions.local import config, migrations
+from python_functions.local.config import exposed_schemas
 
 SUPABASE_CLI = PROJECT_ROOT / "tools" / "node_modules" / ".bin" / "supabase"
 CATALOG_TESTS = sorted((PROJECT_ROOT / "supabase" / "tests" / "database").glob("*.sql"))
@@ -97,6 +99,79 @@ def test_cli_push_does_not_seed_again_what_the_runner_seeded(bare_supabase_db: s
     with psycopg.connect(bare_supabase_db) as conn:
         assert conn.execute("select from auth.users where email = 'new@example.com'"
                             ).fetchone() is None  # the seed did not run again
+
+
+SEED_PATTERNS = ["./seed.sql", "./seeds/*.sql", "./missing/*.sql", "./seed.sql"]
+SEEDS = {".c.sql": "create table public.seed_log (n serial primary key, name text);"
+                   " insert into public.seed_log (name) values ('c');",
+         "a.sql": "insert into public.seed_log (name) values ('a');",
+         "b.sql": "insert into public.seed_log (name) values ('b');"}
+LOADED = ["supabase/seed.sql", "supabase/seeds/.c.sql", "supabase/seeds/a.sql",
+          "supabase/seeds/b.sql"]
+
+
+@pytest.fixture
+def seeded_project(tmp_path: Path) -> Path:
+    """A copy of the project whose `[db.seed] sql_paths` names more files: a pattern (with a
+    file whose name starts with a dot), one that matches nothing, and seed.sql twice."""
+    (tmp_path / "supabase").mkdir()
+    shutil.copytree(PROJECT_ROOT / "supabase" / "migrations", tmp_path / "supabase" / "migrations")
+    shutil.copy(PROJECT_ROOT / "supabase" / "seed.sql", tmp_path / "supabase" / "seed.sql")
+    config = (PROJECT_ROOT / "supabase" / "config.toml").read_text()
+    assert 'sql_paths = ["./seed.sql"]' in config
+    (tmp_path / "supabase" / "config.toml").write_text(config.replace(
+        'sql_paths = ["./seed.sql"]', f"sql_paths = {json.dumps(SEED_PATTERNS)}"))
+    (tmp_path / "supabase" / "seeds").mkdir()
+    for name, text in SEEDS.items():
+        (tmp_path / "supabase" / "seeds" / name).write_text(text)
+    return tmp_path
+
+
+def _push_seeds(workdir: Path, url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(SUPABASE_CLI), "db", "push", "--db-url", _cli_url(url),
+                           "--include-seed", "--yes", "--workdir", str(workdir)],
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def _seed_state(url: str) -> tuple[list[str], list[tuple[str, str]]]:
+    with psycopg.connect(url) as conn:
+        log = [r[0] for r in conn.execute("select name from public.seed_log order by n")]
+        records = conn.execute("select path, hash from supabase_migrations.seed_files"
+                               " order by path").fetchall()
+    return log, records
+
+
+def test_the_runner_loads_the_seed_files_of_the_config_as_the_cli_does(
+        bare_supabase_db: str, seeded_project: Path) -> None:
+    """`make run`'s seeding and `supabase db push --include-seed` take the same files from
+    `[db.seed]`, in the same order, and each sees the other's records: neither loads a file
+    twice. The CLI warns of the pattern that matches nothing, as `make run` does."""
+    assert config.seed_files(seeded_project) == (
+        [seeded_project / path for path in LOADED], ["./missing/*.sql"])
+    migrations.prepare_database(bare_supabase_db, seed=False)
+    assert migrations.seed_once(bare_supabase_db, seeded_project) == LOADED
+    by_runner = _seed_state(bare_supabase_db)
+    assert by_runner[0] == ["c", "a", "b"]
+    assert [path for path, _ in by_runner[1]] == sorted(LOADED)
+    pushed = _push_seeds(seeded_project, bare_supabase_db)
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    assert "Seeding data from" not in pushed.stdout + pushed.stderr
+    assert "no files matched pattern: supabase/missing/*.sql" in pushed.stderr
+    assert _seed_state(bare_supabase_db) == by_runner
+
+
+def test_the_cli_loads_the_same_seed_files_and_the_runner_then_loads_none(
+        bare_supabase_db: str, seeded_project: Path, bootstrap_url: str) -> None:
+    pushed = _push_seeds(seeded_project, bare_supabase_db)
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    assert [line.split("Seeding data from ")[1].rstrip(".")
+            for line in pushed.stderr.splitlines() if "Seeding data from" in line] == LOADED
+    log, records = _seed_state(bare_supabase_db)
+    assert log == ["c", "a", "b"]
+    assert records == sorted(
+        (path, hashlib.sha256((seeded_project / path).read_bytes()).hexdigest())
+        for path in LOADED)
+    assert migrations.seed_once(bare_supabase_db, seeded_project) == []
 
 
 def test_cli_lists_what_the_runner_applied(database_url: str) -> None:

@@ -18,6 +18,7 @@ import psycopg
 from psycopg import sql
 
 from python_functions import PROJECT_ROOT
+from python_functions.local import config
 
 MIGRATIONS_DIR = PROJECT_ROOT / "supabase" / "migrations"
 SEED_FILE = PROJECT_ROOT / "supabase" / "seed.sql"
@@ -159,14 +160,16 @@ def apply_migrations(conn: psycopg.Connection, directory: Path = MIGRATIONS_DIR)
     return applied_now
 
 
-def _seed_record(path: Path) -> str:
-    """The name a seed file is recorded under: its path from the project's root, as the
-    Supabase CLI (2.117) records `supabase/seed.sql`."""
-    return path.relative_to(PROJECT_ROOT).as_posix()
+def _seed_record(path: Path, project: Path = PROJECT_ROOT) -> str:
+    """The name a seed file is recorded under: its path from the project's root (a file
+    outside it: its absolute path), as the Supabase CLI (2.117) records `supabase/seed.sql`."""
+    return path.relative_to(project).as_posix() if path.is_relative_to(project) \
+        else path.as_posix()
 
 
-def apply_seed(conn: psycopg.Connection, path: Path = SEED_FILE) -> None:
-    """The seed, recorded with its sha256 in the same transaction in the table where
+def apply_seed(conn: psycopg.Connection, path: Path = SEED_FILE,
+               project: Path = PROJECT_ROOT) -> None:
+    """One seed file, recorded with its sha256 in the same transaction in the table where
     `supabase db push --include-seed` records it (`supabase_migrations.seed_files`), so
     that neither seeds again a database the other has seeded."""
     with conn.transaction():
@@ -176,26 +179,38 @@ def apply_seed(conn: psycopg.Connection, path: Path = SEED_FILE) -> None:
                      " (path text not null primary key, hash text not null)")
         conn.execute("insert into supabase_migrations.seed_files (path, hash) values (%s, %s)"
                      " on conflict (path) do update set hash = excluded.hash",
-                     (_seed_record(path), hashlib.sha256(path.read_bytes()).hexdigest()))
+                     (_seed_record(path, project),
+                      hashlib.sha256(path.read_bytes()).hexdigest()))
 
 
-def seeded(conn: psycopg.Connection, path: Path = SEED_FILE) -> bool:
-    """Whether the seed is recorded as applied, by this runner or by the Supabase CLI."""
+def seeded(conn: psycopg.Connection, path: Path = SEED_FILE,
+           project: Path = PROJECT_ROOT) -> bool:
+    """Whether a seed file is recorded as applied, by this runner or by the Supabase CLI."""
     row = conn.execute(
         "select to_regclass('supabase_migrations.seed_files') is not null").fetchone()
     if not (row and row[0]):
         return False
     return conn.execute("select from supabase_migrations.seed_files where path = %s",
-                        (_seed_record(path),)).fetchone() is not None
+                        (_seed_record(path, project),)).fetchone() is not None
 
 
-def seed_once(dsn: str) -> bool:
-    """The seed, unless it is recorded as applied; whether it ran."""
+def apply_pending_seeds(conn: psycopg.Connection, project: Path = PROJECT_ROOT) -> list[str]:
+    """The seed files of `[db.seed]` (config.seed_files) not recorded as applied, in their
+    order, each in a transaction of its own; the names they are recorded under. As the CLI,
+    a file recorded already is not loaded again, even when it has changed since."""
+    files, _unmatched = config.seed_files(project)
+    loaded = []
+    for path in files:
+        if not seeded(conn, path, project):
+            apply_seed(conn, path, project)
+            loaded.append(_seed_record(path, project))
+    return loaded
+
+
+def seed_once(dsn: str, project: Path = PROJECT_ROOT) -> list[str]:
+    """`apply_pending_seeds` on a connection of its own."""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        if seeded(conn):
-            return False
-        apply_seed(conn)
-        return True
+        return apply_pending_seeds(conn, project)
 
 
 def prepare_database(dsn: str, *, seed: bool, bootstrap_dsn: str | None = None) -> list[str]:
@@ -221,5 +236,5 @@ def prepare_database(dsn: str, *, seed: bool, bootstrap_dsn: str | None = None) 
             apply_standin(conn)
         applied = apply_migrations(conn)
         if seed:
-            apply_seed(conn)
+            apply_pending_seeds(conn)
         return applied

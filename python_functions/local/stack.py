@@ -21,7 +21,7 @@ import psycopg
 
 from python_functions import PROJECT_ROOT
 from python_functions.local import NODE, interrupts, migrations
-from python_functions.local.api import config as project_config
+from python_functions.local import config as project_config
 from python_functions.local.cluster import ClusterError, LocalCluster
 from python_functions.local.lifeline import Lifeline
 from python_functions.service.auth import mint_token, user_claims
@@ -64,11 +64,15 @@ def bring_up(settings: Settings, starting: Callable[[], None] = lambda: None
             settings.db_url, seed=False, bootstrap_dsn=settings.bootstrap_db_url)
         if applied:
             say(f"applied migrations: {', '.join(applied)}")
-        # the embedded database is seeded once (as `supabase start` seeds a new one): until
-        # the seed is recorded, so also after a first run that stopped before the seed (its
-        # port taken, a Ctrl-C while migrating)
-        if cluster is not None and migrations.seed_once(settings.db_url):
-            say("loaded supabase/seed.sql")
+        # the embedded database is seeded once (as `supabase start` seeds a new one): each
+        # file of `[db.seed]` until it is recorded, so also after a first run that stopped
+        # before the seed (its port taken, a Ctrl-C while migrating)
+        if cluster is not None:
+            for pattern in project_config.seed_files()[1]:  # as the CLI warns of it
+                say(f"warning: no seed file matches {pattern!r} ([db.seed] sql_paths"
+                    " of supabase/config.toml)")
+            if loaded := migrations.seed_once(settings.db_url):
+                say(f"loaded {', '.join(loaded)}")
     except BaseException:
         if cluster is not None and started:
             cluster.stop()
@@ -86,7 +90,7 @@ def _start(cluster: LocalCluster, settings: Settings) -> None:
                        " another free DB_PORT")
         else:  # a damaged data directory: a setting, a file, its owner
             way_out = (f"if the database in {cluster.data_dir} is damaged, `make reset`"
-                       " re-creates it from supabase/migrations and supabase/seed.sql"
+                       " re-creates it from supabase/migrations and the seed"
                        " (what it holds is lost)")
         raise ClusterError(f"{exc}\n{way_out}") from None
 
@@ -176,7 +180,8 @@ def reset(settings: Settings) -> int:
         return 1
     if started and not was_running:
         cluster.stop()
-    say("the local database was re-created from supabase/migrations and supabase/seed.sql")
+    say("the local database was re-created from supabase/migrations and the seed"
+        " ([db.seed] of supabase/config.toml)")
     return 0
 
 

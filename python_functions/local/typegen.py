@@ -13,7 +13,7 @@ import subprocess
 
 from python_functions import PROJECT_ROOT
 from python_functions.local import NODE
-from python_functions.local.api.config import exposed_schemas
+from python_functions.local.config import exposed_schemas
 
 TYPES_FILE = PROJECT_ROOT / "types" / "database.types.ts"
 GENERATOR = (PROJECT_ROOT / "tools" / "node_modules" / "@supabase" / "postgres-meta" / "dist"

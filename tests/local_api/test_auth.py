@@ -13,8 +13,8 @@ import psycopg
 import pytest
 
 from python_functions.local.api import create_app as create_local_api
-from python_functions.local.api.config import AuthConfig, auth_config
 from python_functions.local.cluster import free_port
+from python_functions.local.config import AuthConfig, auth_config
 from python_functions.service.auth import verify_token
 from python_functions.service.settings import DEV_JWT_SECRET
 from tests.conftest import TEST_ANONYMOUS_DATA, TEST_EMAIL_DOMAIN, one, race

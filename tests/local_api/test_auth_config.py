@@ -18,11 +18,10 @@ import psycopg
 import pytest
 from supabase_auth.errors import AuthApiError, AuthWeakPasswordError
 
-from python_functions.local import stack
-from python_functions.local.api import config
+from python_functions.local import config, stack
 from python_functions.local.api import create_app as create_local_api
-from python_functions.local.api.config import AuthConfig, ConfigError, auth_config
 from python_functions.local.cluster import free_port
+from python_functions.local.config import AuthConfig, ConfigError, auth_config
 from python_functions.service.auth import verify_token
 from python_functions.service.settings import DEV_JWT_SECRET, Settings
 from supabase import Client, ClientOptions, create_client

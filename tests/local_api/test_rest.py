@@ -12,7 +12,7 @@ import httpx
 import psycopg
 import pytest
 
-from python_functions.local.api.config import exposed_schemas
+from python_functions.local.config import exposed_schemas
 from python_functions.service.auth import mint_token
 from python_functions.service.settings import DEV_JWT_SECRET
 from tests.conftest import User

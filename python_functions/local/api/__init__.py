@@ -34,7 +34,7 @@ from starlette.routing import Mount, Route
 from python_functions.db import rpc
 from python_functions.db.listener import Listener
 from python_functions.db.pool import LifoConnectionPool
-from python_functions.local.api import config
+from python_functions.local import config
 from python_functions.local.api.gateway import ApiGateway
 from python_functions.local.api.gotrue import GoTrue
 from python_functions.local.api.gotrue_admin import GoTrueAdmin

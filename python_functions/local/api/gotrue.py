@@ -77,7 +77,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from python_functions.local.api.config import AuthConfig
+from python_functions.local.config import AuthConfig
 from python_functions.service import cors
 from python_functions.service.auth import InvalidToken, mint_token, user_claims, verify_token
 

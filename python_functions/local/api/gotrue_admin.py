@@ -52,7 +52,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from python_functions.local.api.config import AuthConfig
 from python_functions.local.api.gotrue import (
     DUPLICATE_EMAIL,
     MAX_PASSWORD_BYTES,
@@ -68,6 +67,7 @@ from python_functions.local.api.gotrue import (
     set_email_identity,
     user_json,
 )
+from python_functions.local.config import AuthConfig
 
 ADMIN_ROLES = frozenset({"service_role"})  # `supabase start`'s GOTRUE_JWT_ADMIN_ROLES
 PER_PAGE = 50  # `defaultPerPage`

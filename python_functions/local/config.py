@@ -1,17 +1,21 @@
-"""supabase/config.toml, read for the local API as `supabase start` reads it.
+"""supabase/config.toml, read for the local stack as the Supabase CLI reads it.
 
-The Supabase CLI hands `[api]` to PostgREST and `[auth]` to GoTrue as environment
-variables (`internal/start/start.go`, read at the CLI's main of June 2026); GoTrue then
-applies its own floors (`internal/conf/configuration.go`, v2.196). `AuthConfig` is what
-GoTrue ends up with, so the stand-in (gotrue.py) answers as a `supabase start` project with
-the same file does. What the CLI refuses to read (a `password_requirements` it does not
-know, a boolean or a number written as a string) is refused here too, before anything
-starts; so is a negative or fractional number, which the CLI lets through.
+`[db.seed]` names the seed files, which `make run` and `make reset` load as `supabase start`
+and `supabase db reset` do (`seed_files`). The CLI hands `[api]` to PostgREST and `[auth]` to
+GoTrue as environment variables (`internal/start/start.go`, read at the CLI's main of June
+2026); GoTrue then applies its own floors (`internal/conf/configuration.go`, v2.196).
+`AuthConfig` is what GoTrue ends up with, so the stand-in (api/gotrue.py) answers as a
+`supabase start` project with the same file does. What the CLI refuses to read (a
+`password_requirements` it does not know, a boolean or a number written as a string) is
+refused here too, before anything starts; so is a negative or fractional number, which the
+CLI lets through.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import glob
+import os
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -111,6 +115,35 @@ def max_rows(config: dict[str, Any]) -> int | None:
     """`[api] max_rows` of supabase/config.toml (PostgREST's `db-max-rows`)."""
     value = config.get("api", {}).get("max_rows")
     return int(value) if isinstance(value, int) and value > 0 else None
+
+
+def seed_files(project: Path = PROJECT_ROOT) -> tuple[list[Path], list[str]]:
+    """`[db.seed]` of the project's supabase/config.toml: the files its `sql_paths` match, and
+    the patterns that match none. As the CLI's `Glob.Files` (2.117): each pattern is taken
+    from `supabase/` (unless absolute), its matches sorted, the patterns in their order, a
+    file matched twice loaded once; `enabled = false` names none. The defaults are the
+    CLI's: on, `["./seed.sql"]`."""
+    seed = _table(_table(read(project / "supabase" / "config.toml"), "db"), "seed", "db.")
+    if not _value(seed, "enabled", bool, True, "db.seed."):
+        return [], []
+    patterns = seed.get("sql_paths", ["./seed.sql"])
+    if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+        raise ConfigError("supabase/config.toml: db.seed.sql_paths must be a list of strings")
+    files: list[Path] = []
+    unmatched: list[str] = []
+    for pattern in patterns:
+        # `path.Join` cleans the pattern ("./", "../") before Go's `fs.Glob` reads it, whose
+        # `*` also matches a name with a leading dot and whose `**` is one level
+        rooted = os.path.normpath(pattern if os.path.isabs(pattern)
+                                  else os.path.join("supabase", pattern))
+        matches = sorted(glob.glob(rooted, root_dir=project, include_hidden=True))
+        if not matches:
+            unmatched.append(pattern)
+        for match in matches:
+            path = project / match
+            if path.is_file() and path not in files:
+                files.append(path)
+    return files, unmatched
 
 
 def auth_config(path: Path | None = None) -> AuthConfig:
