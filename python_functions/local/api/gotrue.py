@@ -12,7 +12,7 @@ each route:
   `signup_disabled`, `[auth.email] enable_signup = false` an email one 400
   `email_provider_disabled` (and a password sign-in 422); with `[auth.email]
   enable_confirmations = true` a sign-up would wait for a mail, so it is 422
-  `not_served_locally`, naming the setting (config.py reads them all).
+  `not_served_locally`, naming the setting (`python_functions/local/config.py` reads them).
 * `POST /signup` with neither an email nor a phone (`api.go`, `anonymous.go`: supabase-js's
   `signInAnonymously`): 422 `anonymous_provider_disabled` unless supabase/config.toml has
   `[auth] enable_anonymous_sign_ins = true` (off by default, as on `supabase start`); then
