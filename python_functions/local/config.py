@@ -41,7 +41,8 @@ DEFAULT_JWT_EXPIRY_S = 3600  # GoTrue's, for GOTRUE_JWT_EXP=0
 
 
 class ConfigError(ValueError):
-    """A value of supabase/config.toml that `supabase start` would refuse too."""
+    """A value of supabase/config.toml that the local stack cannot use (the module's
+    docstring says which of them the CLI refuses as well)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,6 +128,8 @@ def seed_files(project: Path = PROJECT_ROOT) -> tuple[list[Path], list[str]]:
     if not _value(seed, "enabled", bool, True, "db.seed."):
         return [], []
     patterns = seed.get("sql_paths", ["./seed.sql"])
+    if isinstance(patterns, str):  # the CLI reads one pattern as a list of one
+        patterns = [patterns]
     if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
         raise ConfigError("supabase/config.toml: db.seed.sql_paths must be a list of strings")
     files: list[Path] = []
@@ -144,6 +147,14 @@ def seed_files(project: Path = PROJECT_ROOT) -> tuple[list[Path], list[str]]:
             if path.is_file() and path not in files:
                 files.append(path)
     return files, unmatched
+
+
+def check(path: Path | None = None) -> None:
+    """Raise `ConfigError` for the first value of supabase/config.toml (or `path`) that the
+    local stack cannot use, so that it says so before it starts anything."""
+    path = path or CONFIG_TOML
+    auth_config(path)
+    seed_files(path.parent.parent)
 
 
 def auth_config(path: Path | None = None) -> AuthConfig:
@@ -167,7 +178,7 @@ def _value(table: dict[str, Any], key: str, kind: type, default: Any, prefix: st
 
 
 def _count(table: dict[str, Any], key: str, default: int) -> int:
-    """An unsigned integer of `[auth]` (the CLI's `uint` fields refuse anything else)."""
+    """A whole number of at least 0 (the CLI's `uint` fields), of `[auth]`."""
     value = table.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ConfigError(f"supabase/config.toml: auth.{key} must be a whole number of at"

@@ -467,7 +467,7 @@ def run(settings: Settings) -> int:
         say(f"error: `make run` is already running here (pid {already}); `make stop` stops it")
         return 1
     try:  # what `supabase start` would refuse to read, refused before anything starts
-        project_config.auth_config()
+        project_config.check()
     except project_config.ConfigError as exc:
         say(f"error: {exc}")
         return 1

@@ -1,7 +1,8 @@
 """/auth/v1 follows `[auth]` of supabase/config.toml as GoTrue does on `supabase start`:
-sign-ups on or off, the email provider, confirmations, the password rules and the access
-token's lifetime. The Supabase CLI is the judge of what the file means: `supabase init`
-writes its defaults, and `supabase status` refuses what it cannot read."""
+sign-ups on or off, the email and phone providers, confirmations, the password rules and
+the access token's lifetime. The Supabase CLI is the judge of what the file means:
+`supabase init` writes its defaults, and `supabase status` refuses what it cannot read (here
+also for `[db.seed]`, whose files tests/test_supabase_fidelity.py loads both ways)."""
 
 from __future__ import annotations
 
@@ -156,19 +157,52 @@ def test_a_setting_is_read_as_the_cli_reads_it_or_refused_as_it_refuses_it(
                                                                             **changed)
 
 
+@pytest.mark.parametrize(("lines", "patterns"), [
+    ('sql_paths = "./seed.sql"', ["./seed.sql"]),  # one pattern, read as a list of one
+    ('sql_paths = ["./seed.sql", "./more/*.sql"]', ["./seed.sql", "./more/*.sql"]),
+    ("enabled = false", None),
+    ("sql_paths = 5", "refused"),
+    ('enabled = "false"', "refused"),
+])
+def test_the_seed_setting_is_read_as_the_cli_reads_it_or_refused_as_it_refuses_it(
+        cli_template: str, tmp_path: Path, lines: str, patterns: Any) -> None:
+    key = lines.split(" = ")[0]
+    text = cli_template.split("\n")
+    start = text.index("[db.seed]")
+    at = next(i for i in range(start + 1, len(text)) if text[i].startswith(f"{key} = "))
+    text[at] = lines
+    assert _cli_reads("\n".join(text), tmp_path) is (patterns != "refused")
+    (tmp_path / "supabase" / "seed.sql").write_text("select 1;")
+    if patterns == "refused":
+        with pytest.raises(ConfigError, match=key):
+            config.seed_files(tmp_path)
+        return
+    files, unmatched = config.seed_files(tmp_path)
+    if patterns is None:
+        assert (files, unmatched) == ([], [])
+    else:
+        assert files == [tmp_path / "supabase" / "seed.sql"]
+        assert unmatched == patterns[1:]
+
+
+@pytest.mark.parametrize(("line", "bad", "error"), [
+    ('password_requirements = ""', 'password_requirements = "digits"',
+     "[auth] password_requirements must be one of '', 'letters_digits',"
+     " 'lower_upper_letters_digits', 'lower_upper_letters_digits_symbols', not 'digits'"),
+    ('sql_paths = ["./seed.sql"]', "sql_paths = 5",
+     "db.seed.sql_paths must be a list of strings"),
+])
 def test_make_run_refuses_a_config_the_cli_cannot_read_before_it_starts_anything(
         cli_template: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
-    bad = tmp_path / "config.toml"
-    bad.write_text(cli_template.replace('password_requirements = ""',
-                                        'password_requirements = "digits"'))
-    monkeypatch.setattr(config, "CONFIG_TOML", bad)
+        capsys: pytest.CaptureFixture[str], line: str, bad: str, error: str) -> None:
+    path = tmp_path / "supabase" / "config.toml"
+    path.parent.mkdir()
+    assert line in cli_template
+    path.write_text(cli_template.replace(line, bad))
+    monkeypatch.setattr(config, "CONFIG_TOML", path)
     local_dir = tmp_path / "local"
     assert stack.run(Settings(local_dir=local_dir)) == 1
-    assert capsys.readouterr().out.strip() == (
-        "error: supabase/config.toml: [auth] password_requirements must be one of '',"
-        " 'letters_digits', 'lower_upper_letters_digits', 'lower_upper_letters_digits_symbols',"
-        " not 'digits'")
+    assert capsys.readouterr().out.strip() == f"error: supabase/config.toml: {error}"
     assert not local_dir.exists()  # no pid file, no cluster
 
 
