@@ -111,6 +111,8 @@ def test_make_run_serves_the_demo_users_and_stops_on_ctrl_c() -> None:
         printed = Output(process)
         output = printed.wait_for("ready", timeout=180, exact=True)
         assert f"127.0.0.1:{port}" in output
+        assert "\nloaded supabase/seed.sql\n" in output  # [db.seed] of supabase/config.toml
+        assert "warning:" not in output
         token = re.search(r"alice@example\.com .*\n\s+(\S+)", output)
         assert token, output
         result = subprocess.run(

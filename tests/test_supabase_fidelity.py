@@ -23,7 +23,7 @@ import psycopg
 import pytest
 
 from python_functions import PROJECT_ROOT
-from python_functions.local import config, migrations
+from python_functions.local import config, migrations, stack
 from python_functions.local.config import exposed_schemas
 
 SUPABASE_CLI = PROJECT_ROOT / "tools" / "node_modules" / ".bin" / "supabase"
@@ -148,6 +148,10 @@ def test_the_runner_loads_the_seed_files_of_the_config_as_the_cli_does(
     twice. The CLI warns of the pattern that matches nothing, as `make run` does."""
     assert config.seed_files(seeded_project) == (
         [seeded_project / path for path in LOADED], ["./missing/*.sql"])
+    assert stack.seed_warnings(seeded_project) == [  # what `make run` prints
+        "warning: no seed file matches './missing/*.sql' ([db.seed] sql_paths of"
+        " supabase/config.toml)"]
+    assert stack.seed_warnings() == []
     migrations.prepare_database(bare_supabase_db, seed=False)
     assert migrations.seed_once(bare_supabase_db, seeded_project) == LOADED
     by_runner = _seed_state(bare_supabase_db)

@@ -68,9 +68,8 @@ def bring_up(settings: Settings, starting: Callable[[], None] = lambda: None
         # file of `[db.seed]` until it is recorded, so also after a first run that stopped
         # before the seed (its port taken, a Ctrl-C while migrating)
         if cluster is not None:
-            for pattern in project_config.seed_files()[1]:  # as the CLI warns of it
-                say(f"warning: no seed file matches {pattern!r} ([db.seed] sql_paths"
-                    " of supabase/config.toml)")
+            for warning in seed_warnings():
+                say(warning)
             if loaded := migrations.seed_once(settings.db_url):
                 say(f"loaded {', '.join(loaded)}")
     except BaseException:
@@ -78,6 +77,12 @@ def bring_up(settings: Settings, starting: Callable[[], None] = lambda: None
             cluster.stop()
         raise
     return cluster, started
+
+
+def seed_warnings(project: Path = PROJECT_ROOT) -> list[str]:
+    """A line for each `[db.seed]` pattern that matches no file, as the CLI warns of one."""
+    return [f"warning: no seed file matches {pattern!r} ([db.seed] sql_paths of"
+            " supabase/config.toml)" for pattern in project_config.seed_files(project)[1]]
 
 
 def _start(cluster: LocalCluster, settings: Settings) -> None:
