@@ -334,6 +334,24 @@ def test_the_password_rules_refuse_with_every_reason_as_supabase_py_reports_them
         assert made.user.id
 
 
+def test_a_password_the_rules_no_longer_accept_signs_in_and_says_it_is_weak(
+        configured: Any) -> None:
+    """GoTrue checks a password's strength at every sign-in too, and answers a session with
+    `weak_password` beside it (supabase-js's `data.weakPassword`): rules tightened since."""
+    email = _email()
+    with configured() as (_, api):
+        assert _signup(api, email).status_code == 200
+        assert "weak_password" not in _sign_in(api, email).json()
+    with configured(minimum_password_length=20) as (_, api):
+        signed_in = _sign_in(api, email)
+        assert signed_in.status_code == 200, signed_in.text
+        assert signed_in.json()["access_token"]
+        assert signed_in.json()["weak_password"] == {
+            "message": "Password should be at least 20 characters.", "reasons": ["length"]}
+        wrong = _sign_in(api, email, "short")  # a wrong password is only that
+        assert _error(wrong, 400, "invalid_credentials").get("weak_password") is None
+
+
 def test_a_password_is_measured_in_bytes_and_over_72_is_400_as_in_gotrue(
         configured: Any) -> None:
     """Go's `len` counts bytes: five two-byte letters pass the minimum of 6; over 72 bytes is

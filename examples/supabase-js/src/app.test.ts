@@ -277,6 +277,18 @@ describe('auth', () => {
     assert.deepEqual(user.user_metadata, { full_name: 'Seeded' })
     const signedIn = await newClient().auth.signInWithPassword({ email, password: PASSWORD })
     assert.equal(signedIn.data.user?.id, user.id)
+    assert.equal(signedIn.data.weakPassword, undefined)
+    // the admin API checks no password's strength; signing in with a weak one says so
+    const weak = await admin.createUser({
+      email: `weak-${randomUUID().slice(0, 8)}@${EMAIL_DOMAIN}`, password: '1234',
+      email_confirm: true })
+    assert.equal(weak.error, null)
+    const weakIn = await newClient().auth.signInWithPassword({
+      email: weak.data.user!.email!, password: '1234' })
+    assert.equal(weakIn.error, null)
+    assert.ok(weakIn.data.session)
+    assert.deepEqual(weakIn.data.weakPassword?.reasons, ['length'])
+    assert.equal((await admin.deleteUser(weak.data.user!.id)).error, null)
     const page = await admin.listUsers({ page: 1, perPage: 1 })
     assert.equal(page.error, null)
     assert.equal(page.data.users.length, 1)

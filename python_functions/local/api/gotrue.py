@@ -21,9 +21,11 @@ each route:
   400 `validation_failed`; a phone alone is 400 `phone_provider_disabled` while `[auth.sms]
   enable_signup` is off (as `supabase start` has it), else 422 `not_served_locally` (no SMS).
 * `POST /token?grant_type=password` (`token.go`): 400 `invalid_credentials` "Invalid login
-  credentials" for an unknown address or a wrong password alike; a phone is 422
-  `phone_provider_disabled` (or, with `[auth.sms] enable_signup`, `not_served_locally`);
-  an unknown grant type is 400 `invalid_credentials` "unsupported_grant_type".
+  credentials" for an unknown address or a wrong password alike; a password the rules do
+  not accept (any more) signs in with `weak_password: {message, reasons}` beside the
+  session; a phone is 422 `phone_provider_disabled` (or, with `[auth.sms] enable_signup`,
+  `not_served_locally`); an unknown grant type is 400 `invalid_credentials`
+  "unsupported_grant_type".
 * `POST /token?grant_type=refresh_token` (`tokens/service.go`): a refresh token is swapped
   for a new one (its `parent` recorded), one refresh of a session at a time. Presented again,
   it gets the session's current token if that is its child, a new one within the reuse
@@ -210,12 +212,19 @@ def check_password(password: str, config: AuthConfig) -> None:
     `password_requirements`: over 72 bytes is 400 `validation_failed`; too short or
     missing a required kind of character is 422 `weak_password`, every reason given. Go
     counts a string's bytes, so a length is in UTF-8 bytes here too."""
-    size = len(password.encode())
-    if size > MAX_PASSWORD_BYTES:
+    if len(password.encode()) > MAX_PASSWORD_BYTES:
         raise AuthError(400, "validation_failed",
                         f"Password cannot be longer than {MAX_PASSWORD_BYTES} characters")
+    if weak := weakness(password, config):
+        raise AuthError(422, "weak_password", weak["message"],
+                        {"weak_password": {"reasons": weak["reasons"]}})
+
+
+def weakness(password: str, config: AuthConfig) -> dict[str, Any] | None:
+    """`checkPasswordStrength`'s `WeakPasswordError` as GoTrue serialises it, `{message,
+    reasons}`, or None for a password the rules accept."""
     reasons, messages = [], []
-    if size < config.minimum_password_length:
+    if len(password.encode()) < config.minimum_password_length:
         reasons.append("length")
         messages.append(
             f"Password should be at least {config.minimum_password_length} characters.")
@@ -224,9 +233,7 @@ def check_password(password: str, config: AuthConfig) -> None:
         reasons.append("characters")
         messages.append("Password should contain at least one character of each: "
                         + ", ".join(required) + ".")
-    if reasons:
-        raise AuthError(422, "weak_password", " ".join(messages),
-                        {"weak_password": {"reasons": reasons}})
+    return {"message": " ".join(messages), "reasons": reasons} if reasons else None
 
 
 async def add_email_identity(conn: psycopg.AsyncConnection[Any], user_id: str, email: str,
@@ -486,7 +493,12 @@ class GoTrue:
                 raise AuthError(400, "user_banned", "User is banned")
             if row[2]:  # made by the admin API without `email_confirm`
                 raise AuthError(400, "email_not_confirmed", "Email not confirmed")
-            return await self._session(conn, str(row[0]))
+            session = await self._session(conn, str(row[0]))
+        # a password the rules no longer accept (made by the admin API, which checks none,
+        # or before they were tightened) signs in, and says so (supabase-js: `weakPassword`)
+        if weak := weakness(password, self.config):
+            session["weak_password"] = weak
+        return session
 
     async def _refresh_grant(self, body: dict[str, Any]) -> dict[str, Any]:
         """`RefreshTokenGrant` (`tokens/service.go`), with `[auth]
