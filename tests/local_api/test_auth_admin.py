@@ -164,6 +164,8 @@ def test_get_and_update_a_user_by_id(supabase_admin: Any, api_http: httpx.Client
 
     supabase_admin.update_user_by_id(user.id, {"ban_duration": "1h30m"})
     assert _code(_sign_in(api_http, email, "another-password")) == (400, "user_banned")
+    # GoTrue tells a ban before it checks the password
+    assert _code(_sign_in(api_http, email, "a-wrong-password")) == (400, "user_banned")
     supabase_admin.update_user_by_id(user.id, {"ban_duration": "none"})
     assert _sign_in(api_http, email, "another-password").status_code == 200
 

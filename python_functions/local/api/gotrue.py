@@ -480,18 +480,24 @@ class GoTrue:
         if not self.config.email_signup:  # GoTrue's one switch for the email provider
             raise AuthError(422, "email_provider_disabled", "Email logins are disabled")
         async with self.pool.connection() as conn, conn.transaction():
+            # GoTrue's order: no such user or no password, then banned (whatever the
+            # password), then a wrong password, then an unconfirmed email
             cursor = await conn.execute(
-                "select id::text, banned_until > now(), email_confirmed_at is null"
+                "select id::text, coalesce(encrypted_password, '') <> '',"
+                " coalesce(banned_until > now(), false),"
+                " encrypted_password = extensions.crypt(%s, encrypted_password),"
+                " email_confirmed_at is null"
                 " from auth.users"
-                " where lower(email) = %s and deleted_at is null and not is_sso_user"
-                " and encrypted_password = extensions.crypt(%s, encrypted_password)",
-                (email, password))
+                " where lower(email) = %s and deleted_at is null and not is_sso_user",
+                (password, email))
             row = await cursor.fetchone()
-            if row is None:
+            if row is None or not row[1]:
                 raise AuthError(400, "invalid_credentials", "Invalid login credentials")
-            if row[1]:
+            if row[2]:
                 raise AuthError(400, "user_banned", "User is banned")
-            if row[2]:  # made by the admin API without `email_confirm`
+            if not row[3]:
+                raise AuthError(400, "invalid_credentials", "Invalid login credentials")
+            if row[4]:  # made by the admin API without `email_confirm`
                 raise AuthError(400, "email_not_confirmed", "Email not confirmed")
             session = await self._session(conn, str(row[0]))
         # a password the rules no longer accept (made by the admin API, which checks none,
