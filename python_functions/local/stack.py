@@ -175,6 +175,11 @@ def reset(settings: Settings) -> int:
         say("error: DATABASE_URL is set; reset only re-creates the embedded database"
             " (for `supabase start` use `supabase db reset`)")
         return 1
+    try:  # before the database is dropped, as `make run` checks before it starts
+        project_config.check()
+    except project_config.ConfigError as exc:
+        say(f"error: {exc}")
+        return 1
     cluster = local_cluster(settings)
     was_running = cluster.running()
     cluster.destroy()

@@ -185,25 +185,27 @@ def test_the_seed_setting_is_read_as_the_cli_reads_it_or_refused_as_it_refuses_i
         assert unmatched == patterns[1:]
 
 
+@pytest.mark.parametrize("command", [stack.run, stack.reset], ids=["run", "reset"])
 @pytest.mark.parametrize(("line", "bad", "error"), [
     ('password_requirements = ""', 'password_requirements = "digits"',
      "[auth] password_requirements must be one of '', 'letters_digits',"
      " 'lower_upper_letters_digits', 'lower_upper_letters_digits_symbols', not 'digits'"),
     ('sql_paths = ["./seed.sql"]', "sql_paths = 5",
      "db.seed.sql_paths must be a list of strings"),
-])
-def test_make_run_refuses_a_config_the_cli_cannot_read_before_it_starts_anything(
+], ids=["auth", "seed"])
+def test_make_run_and_reset_refuse_a_config_the_cli_cannot_read_before_they_touch_anything(
         cli_template: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str], line: str, bad: str, error: str) -> None:
+        capsys: pytest.CaptureFixture[str], line: str, bad: str, error: str,
+        command: Any) -> None:
     path = tmp_path / "supabase" / "config.toml"
     path.parent.mkdir()
     assert line in cli_template
     path.write_text(cli_template.replace(line, bad))
     monkeypatch.setattr(config, "CONFIG_TOML", path)
     local_dir = tmp_path / "local"
-    assert stack.run(Settings(local_dir=local_dir)) == 1
+    assert command(Settings(local_dir=local_dir, database_url=None)) == 1
     assert capsys.readouterr().out.strip() == f"error: supabase/config.toml: {error}"
-    assert not local_dir.exists()  # no pid file, no cluster
+    assert not local_dir.exists()  # no pid file, no cluster made or dropped
 
 
 # -----------------------------------------------------------------------------
