@@ -164,6 +164,18 @@ def test_the_runner_loads_the_seed_files_of_the_config_as_the_cli_does(
     assert _seed_state(bare_supabase_db) == by_runner
 
 
+def test_a_seed_file_added_later_is_loaded_by_the_next_run_alone(
+        bare_supabase_db: str, seeded_project: Path) -> None:
+    later = seeded_project / "supabase" / "seeds" / "b.sql"
+    text = later.read_text()
+    later.unlink()
+    migrations.prepare_database(bare_supabase_db, seed=False)
+    assert migrations.seed_once(bare_supabase_db, seeded_project) == LOADED[:-1]
+    later.write_text(text)
+    assert migrations.seed_once(bare_supabase_db, seeded_project) == [LOADED[-1]]
+    assert _seed_state(bare_supabase_db)[0] == ["c", "a", "b"]
+
+
 def test_the_cli_loads_the_same_seed_files_and_the_runner_then_loads_none(
         bare_supabase_db: str, seeded_project: Path, bootstrap_url: str) -> None:
     pushed = _push_seeds(seeded_project, bare_supabase_db)
