@@ -79,6 +79,17 @@ def bring_up(settings: Settings, starting: Callable[[], None] = lambda: None
     return cluster, started
 
 
+def config_usable() -> bool:
+    """Whether supabase/config.toml holds nothing the local stack cannot use (what the CLI
+    would refuse to read); if it does, says which value."""
+    try:
+        project_config.check()
+    except project_config.ConfigError as exc:
+        say(f"error: {exc}")
+        return False
+    return True
+
+
 def seed_warnings(project: Path = PROJECT_ROOT) -> list[str]:
     """A line for each `[db.seed]` pattern that matches no file, as the CLI warns of one."""
     return [f"warning: no seed file matches {pattern!r} ([db.seed] sql_paths of"
@@ -175,10 +186,7 @@ def reset(settings: Settings) -> int:
         say("error: DATABASE_URL is set; reset only re-creates the embedded database"
             " (for `supabase start` use `supabase db reset`)")
         return 1
-    try:  # before the database is dropped, as `make run` checks before it starts
-        project_config.check()
-    except project_config.ConfigError as exc:
-        say(f"error: {exc}")
+    if not config_usable():  # before the database is dropped
         return 1
     cluster = local_cluster(settings)
     was_running = cluster.running()
@@ -476,10 +484,7 @@ def run(settings: Settings) -> int:
     if already is not None:  # its ports, pid file and cluster are not this run's to take
         say(f"error: `make run` is already running here (pid {already}); `make stop` stops it")
         return 1
-    try:  # what `supabase start` would refuse to read, refused before anything starts
-        project_config.check()
-    except project_config.ConfigError as exc:
-        say(f"error: {exc}")
+    if not config_usable():  # before anything starts
         return 1
     signal.signal(signal.SIGINT, _handle)
     signal.signal(signal.SIGTERM, _handle)
