@@ -12,7 +12,8 @@
 --   * supabase/postgres 15.8.1.x images: roles, their attributes, memberships and
 --     per-role settings (anon 3 s, authenticated 8 s, authenticator 8 s statement
 --     timeouts; API roles INHERIT; postgres NOSUPERUSER with CREATEROLE, CREATEDB,
---     REPLICATION, BYPASSRLS, member of the API roles), schemas `extensions`
+--     REPLICATION, BYPASSRLS, member of the API roles and `supabase_auth_admin`),
+--     schemas `extensions`
 --     (pgcrypto and pg_stat_statements there) and `graphql_public`, and the event triggers
 --     `pgrst_ddl_watch`/`pgrst_drop_watch` that tell PostgREST to reload its schema
 --     cache after DDL;
@@ -68,6 +69,9 @@ $$;
 
 grant anon, authenticated, service_role to authenticator;
 grant anon, authenticated, service_role to postgres;
+-- as supabase/postgres's 20220609081115 grants it: `postgres` manages what Auth owns,
+-- and the local Auth stand-in (connected as `postgres`) runs its hooks as Auth's role
+grant supabase_auth_admin to postgres;
 grant pg_read_all_data, pg_monitor, pg_signal_backend to postgres;
 
 alter role anon set statement_timeout = '3s';

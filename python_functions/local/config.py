@@ -6,9 +6,12 @@ GoTrue as environment variables (`internal/start/start.go`, read at the CLI's ma
 2026); GoTrue then applies its own floors (`internal/conf/configuration.go`, v2.196).
 `AuthConfig` is what GoTrue ends up with, so the stand-in (api/gotrue.py) answers as a
 `supabase start` project with the same file does. What the CLI refuses to read (a
-`password_requirements` it does not know, a boolean or a number written as a string) is
-refused here too, before anything starts; so is a negative or fractional number, which the
-CLI lets through.
+`password_requirements` it does not know, a boolean or a number written as a string, a hook
+without its `uri` or with the wrong `secrets` for it) is refused here too, before anything
+starts; so is what GoTrue then refuses to start with (a `pg-functions://` hook whose schema
+or function is not a plain Postgres name), and a negative or fractional number, which the
+CLI lets through. A hook that `make run` cannot call as GoTrue would is refused as well,
+saying so, rather than issuing tokens without it (`HOOKS`).
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from __future__ import annotations
 import dataclasses
 import glob
 import os
+import re
 import tomllib
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +43,20 @@ PASSWORD_REQUIREMENTS: dict[str, tuple[str, ...]] = {
 }
 MIN_PASSWORD_LENGTH = 6  # GoTrue's `defaultMinPasswordLength`: a smaller value is raised to it
 DEFAULT_JWT_EXPIRY_S = 3600  # GoTrue's, for GOTRUE_JWT_EXP=0
+# `[auth.hook.*]` as the CLI knows them (`pkg/config/auth.go`), and what `make run` does with
+# each when it is enabled: None, called as GoTrue calls it; else why it is refused
+HOOKS: dict[str, str | None] = {
+    "custom_access_token": None,
+    "password_verification_attempt": "not called by make run's Auth",
+    "before_user_created": "not called by make run's Auth",
+    "mfa_verification_attempt": "MFA is not served by make run",
+    "send_sms": "SMS is not served by make run",
+    "send_email": "mail is not served by make run",
+}
+# The CLI's `hookSecretPattern` (`pkg/config/config.go`), for an HTTP hook's `secrets`
+_HOOK_SECRET = re.compile(r"v1,whsec_[A-Za-z0-9+/=]{32,88}")
+# GoTrue's `postgresNamesRegexp` (`internal/conf/configuration.go`)
+_POSTGRES_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]{0,62}")
 
 
 class ConfigError(ValueError):
@@ -60,6 +79,7 @@ class AuthConfig:
     refresh_token_reuse_interval_s: float = 10.0       # [auth] refresh_token_reuse_interval
     minimum_password_length: int = MIN_PASSWORD_LENGTH  # [auth] minimum_password_length
     password_required_characters: tuple[str, ...] = ()  # [auth] password_requirements
+    custom_access_token_hook: str = ""  # [auth.hook.custom_access_token] uri, when enabled
 
     @classmethod
     def from_toml(cls, config: dict[str, Any]) -> AuthConfig:
@@ -93,7 +113,56 @@ class AuthConfig:
             minimum_password_length=max(MIN_PASSWORD_LENGTH, _count(
                 auth, "minimum_password_length", defaults.minimum_password_length)),
             password_required_characters=PASSWORD_REQUIREMENTS[requirements],
+            custom_access_token_hook=_hooks(auth).get("custom_access_token", ""),
         )
+
+
+def hook_function(uri: str) -> str:
+    """The function a `pg-functions://<database>/<schema>/<function>` hook names, quoted as
+    GoTrue quotes it (`PopulateExtensibilityPoint`: `"schema"."function"`)."""
+    _, schema, function = urllib.parse.urlsplit(uri).path.split("/")[:3]
+    return f'"{schema}"."{function}"'
+
+
+def _hooks(auth: dict[str, Any]) -> dict[str, str]:
+    """The enabled hooks of `[auth.hook]` and their URIs. Refused: what the CLI refuses
+    (`hookConfig.validate`), what GoTrue refuses to start with (`validatePostgresPath`), and
+    a hook `make run` does not call as GoTrue would (`HOOKS`)."""
+    hooks = _table(auth, "hook", "auth.")
+    enabled: dict[str, str] = {}
+    for name, hook in hooks.items():
+        prefix = f"auth.hook.{name}."
+        if name not in HOOKS or not isinstance(hook, dict):
+            continue  # the CLI ignores a key it does not know
+        if not _value(hook, "enabled", bool, False, prefix):
+            continue
+        uri = _value(hook, "uri", str, "", prefix)
+        secrets = _value(hook, "secrets", str, "", prefix)
+        where = f"supabase/config.toml: [auth.hook.{name}]"
+        if not uri:
+            raise ConfigError(f"{where} uri is required when the hook is enabled")
+        scheme = urllib.parse.urlsplit(uri).scheme.lower()
+        if scheme in ("http", "https"):
+            if not secrets or not all(_HOOK_SECRET.fullmatch(secret)
+                                      for secret in secrets.split("|")):
+                raise ConfigError(f'{where} secrets must be "v1,whsec_<base64 secret>" (32 to'
+                                  f" 88 characters) for an HTTP hook")
+            raise ConfigError(f"{where} uri: make run calls pg-functions:// hooks only; an"
+                              f" HTTP hook needs supabase start")
+        if scheme != "pg-functions":
+            raise ConfigError(f"{where} uri must be an HTTP, HTTPS or pg-functions URI,"
+                              f" not {uri!r}")
+        if secrets:
+            raise ConfigError(f"{where} secrets is not used by a pg-functions URI")
+        parts = urllib.parse.urlsplit(uri).path.split("/")
+        if len(parts) < 3 or not all(_POSTGRES_NAME.fullmatch(part) for part in parts[1:3]):
+            raise ConfigError(f"{where} uri must be pg-functions://<database>/<schema>/"
+                              f"<function>, each a plain Postgres name, not {uri!r}")
+        if (refused := HOOKS[name]) is not None:
+            raise ConfigError(f"{where} is {refused}: turn it off for make run, or use"
+                              f" supabase start")
+        enabled[name] = uri
+    return enabled
 
 
 def read(path: Path | None = None) -> dict[str, Any]:

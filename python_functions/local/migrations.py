@@ -71,8 +71,9 @@ def _run_file(conn: psycopg.Connection, path: Path) -> None:
 def standin_needed(conn: psycopg.Connection) -> bool:
     """True where this database lacks what the stand-in creates (`auth.users`, or its
     newest objects: the table `auth.refresh_tokens`, the event trigger `pgrst_ddl_watch`,
-    the extension `pg_stat_statements` where the server has it): a plain Postgres, or one
-    prepared by an older stand-in. Supabase has them all."""
+    the extension `pg_stat_statements` where the server has it, `postgres`'s membership of
+    `supabase_auth_admin`): a plain Postgres, or one prepared by an older stand-in.
+    Supabase has them all."""
     row = conn.execute("select to_regclass('auth.users') is null"
                        " or to_regclass('auth.refresh_tokens') is null"
                        " or not exists (select from pg_event_trigger"
@@ -80,7 +81,12 @@ def standin_needed(conn: psycopg.Connection) -> bool:
                        " or (not exists (select from pg_extension"
                        "                  where extname = 'pg_stat_statements')"
                        "     and exists (select from pg_available_extensions"
-                       "                  where name = 'pg_stat_statements'))").fetchone()
+                       "                  where name = 'pg_stat_statements'))"
+                       " or not exists (select from pg_auth_members m"
+                       "                join pg_roles r on r.oid = m.roleid"
+                       "                join pg_roles p on p.oid = m.member"
+                       "                where r.rolname = 'supabase_auth_admin'"
+                       "                  and p.rolname = 'postgres')").fetchone()
     return bool(row and row[0])
 
 

@@ -53,7 +53,10 @@ each route:
 * `GET /.well-known/jwks.json`: no asymmetric keys here (tokens are HS256).
 * `GET /health` (`HealthCheck`): 200 with GoTrue's name and description, for a monitor.
 
-Access tokens last `[auth] jwt_expiry` seconds (3600 unless set). Passwords are stored as
+Access tokens last `[auth] jwt_expiry` seconds (3600 unless set). With
+`[auth.hook.custom_access_token]` on, its `pg-functions://` hook makes their claims
+(`gotrue_hooks.py`); a sign-up makes its user and then its session, in two transactions, as
+`Signup` does, so a session the hook refuses leaves the user made. Passwords are stored as
 GoTrue stores them: bcrypt (cost 10) in `encrypted_password`, made
 and checked by pgcrypto's `crypt`. Sessions and refresh tokens live in GoTrue's
 `auth.sessions` and `auth.refresh_tokens`. Access tokens carry the claims Supabase Auth
@@ -79,6 +82,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from python_functions.local.api.gotrue_hooks import HookFailed, customize_access_token
 from python_functions.local.config import AuthConfig
 from python_functions.service import cors
 from python_functions.service.auth import InvalidToken, mint_token, user_claims, verify_token
@@ -132,6 +136,24 @@ def not_served(what: str) -> AuthError:
     error, without the code)."""
     return AuthError(422, "not_served_locally", f"Not served by the local stand-in of Supabase"
                      f" Auth (make run): {what}. supabase start serves it.")
+
+
+def _hook_response(failed: HookFailed, request: Request) -> Response:
+    """A hook's refusal or failure as GoTrue answers it: an `HTTPError` without its own code
+    (no `x-sb-error-code`), or, to a client without the 2024-01-01 version, a Postgres error
+    GoTrue shows as it is (`NewPostgresError`)."""
+    if not _wants_2024(request) and failed.legacy is not None:
+        return JSONResponse(failed.legacy[1], failed.legacy[0])
+    if _wants_2024(request):
+        return JSONResponse({"code": failed.code, "message": failed.message}, failed.status,
+                            {API_VERSION_HEADER: API_VERSION})
+    return JSONResponse({"code": failed.status, "error_code": failed.code,
+                         "msg": failed.message}, failed.status)
+
+
+def _ip_address(request: Request) -> str:
+    """The client's address, as a hook's `metadata.ip_address` gives it."""
+    return request.client.host if request.client else ""
 
 
 def _wants_2024(request: Request) -> bool:
@@ -303,6 +325,8 @@ class GoTrue:
                 response: Response = await handler(request)
             except AuthError as refused:
                 return refused.response(request)
+            except HookFailed as failed:
+                return _hook_response(failed, request)
             if _wants_2024(request):
                 response.headers[API_VERSION_HEADER] = API_VERSION
             return response
@@ -345,11 +369,14 @@ class GoTrue:
 
     # -- sessions ---------------------------------------------------------------------
 
-    async def _session(self, conn: psycopg.AsyncConnection[Any], user_id: str,
-                       session_id: str | None = None, parent: str | None = None,
-                       active: str | None = None) -> dict[str, Any]:
+    async def _session(self, conn: psycopg.AsyncConnection[Any], user_id: str, *,
+                       method: str, ip_address: str, session_id: str | None = None,
+                       parent: str | None = None, active: str | None = None
+                       ) -> dict[str, Any]:
         """A new session (or a refreshed one) for the user: tokens and the user. `active`:
-        the session's current refresh token, answered again instead of a new one."""
+        the session's current refresh token, answered again instead of a new one. `method`
+        and `ip_address` are for the custom access token hook, which makes the access
+        token's claims when `[auth.hook.custom_access_token]` is on (gotrue_hooks.py)."""
         if session_id is None:
             cursor = await conn.execute(
                 "insert into auth.sessions (id, user_id, created_at, updated_at, aal)"
@@ -380,8 +407,12 @@ class GoTrue:
                              app_metadata=user["raw_app_meta_data"],
                              user_metadata=user["raw_user_meta_data"],
                              anonymous=bool(user["is_anonymous"]))
+        signed = claims
+        if self.config.custom_access_token_hook:
+            signed = await customize_access_token(conn, self.config.custom_access_token_hook,
+                                                  user_id, claims, method, ip_address)
         return {
-            "access_token": mint_token(claims, self.secret), "token_type": "bearer",
+            "access_token": mint_token(signed, self.secret), "token_type": "bearer",
             "expires_in": self.config.jwt_expiry_s, "expires_at": claims["exp"],
             "refresh_token": refresh, "user": user_json(user),
         }
@@ -391,7 +422,7 @@ class GoTrue:
     async def signup(self, request: Request) -> Response:
         body = await _json_body(request)
         if body.get("email") in (None, "") and body.get("phone") in (None, ""):
-            return JSONResponse(await self._anonymous_signup(body))
+            return JSONResponse(await self._anonymous_signup(body, _ip_address(request)))
         if not self.config.signup:
             raise AuthError(422, "signup_disabled", "Signups not allowed for this instance")
         email, phone, password = _credentials(body)
@@ -413,31 +444,45 @@ class GoTrue:
                              " enable_confirmations = true in supabase/config.toml)")
         options = body.get("data")
         metadata = options if isinstance(options, dict) else {}
-        async with self.pool.connection() as conn, conn.transaction():
-            try:
-                cursor = await conn.execute(
-                    "insert into auth.users (instance_id, id, aud, role, email,"
-                    " encrypted_password, email_confirmed_at, raw_app_meta_data,"
-                    " raw_user_meta_data, created_at, updated_at, is_sso_user, is_anonymous)"
-                    " values ('00000000-0000-0000-0000-000000000000', gen_random_uuid(),"
-                    " 'authenticated', 'authenticated', %s,"
-                    " extensions.crypt(%s, extensions.gen_salt('bf', 10)), now(),"
-                    " '{\"provider\": \"email\", \"providers\": [\"email\"]}', %s, now(),"
-                    " now(), false, false) returning id::text",
-                    (email, password, json.dumps(metadata)))
-            except psycopg.errors.UniqueViolation:
-                raise AuthError(422, "user_already_exists", "User already registered") from None
-            row = await cursor.fetchone()
-            assert row is not None
-            user_id = str(row[0])
-            await add_email_identity(conn, user_id, email, verified=False)
-            session = await self._session(conn, user_id)
+        # the user, then its session, each in its own transaction, as `Signup` makes them: a
+        # session refused (by the access token hook) leaves the user made
+        async with self.pool.connection() as conn:
+            async with conn.transaction():
+                user_id = await self._new_user(conn, email, password, metadata)
+            async with conn.transaction():
+                session = await self._session(conn, user_id, method="password",
+                                              ip_address=_ip_address(request))
         return JSONResponse(session)
 
-    async def _anonymous_signup(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def _new_user(self, conn: psycopg.AsyncConnection[Any], email: str, password: str,
+                        metadata: dict[str, Any]) -> str:
+        """A confirmed email user with its identity (`signupNewUser`); its id."""
+        try:
+            cursor = await conn.execute(
+                "insert into auth.users (instance_id, id, aud, role, email,"
+                " encrypted_password, email_confirmed_at, raw_app_meta_data,"
+                " raw_user_meta_data, created_at, updated_at, is_sso_user, is_anonymous)"
+                " values ('00000000-0000-0000-0000-000000000000', gen_random_uuid(),"
+                " 'authenticated', 'authenticated', %s,"
+                " extensions.crypt(%s, extensions.gen_salt('bf', 10)), now(),"
+                " '{\"provider\": \"email\", \"providers\": [\"email\"]}', %s, now(),"
+                " now(), false, false) returning id::text",
+                (email, password, json.dumps(metadata)))
+        except psycopg.errors.UniqueViolation:
+            raise AuthError(422, "user_already_exists", "User already registered") from None
+        row = await cursor.fetchone()
+        assert row is not None
+        user_id = str(row[0])
+        await add_email_identity(conn, user_id, email, verified=False)
+        return user_id
+
+    async def _anonymous_signup(self, body: dict[str, Any], ip_address: str
+                                ) -> dict[str, Any]:
         """A sign-up with neither an email nor a phone (`signInAnonymously`): refused unless
         `[auth] enable_anonymous_sign_ins`; else a user without email, password, provider or
-        identity, flagged `is_anonymous`, and its session (`anonymous.go`)."""
+        identity, flagged `is_anonymous`, and its session (`anonymous.go`), in one
+        transaction: a session the access token hook refuses leaves no user, and is 500
+        "Database error creating anonymous user", whatever the hook said."""
         if not self.config.anonymous_sign_ins:
             raise AuthError(422, "anonymous_provider_disabled", "Anonymous sign-ins are disabled")
         if not self.config.signup:
@@ -453,20 +498,24 @@ class GoTrue:
                 " now(), false, true) returning id::text", (json.dumps(metadata),))
             row = await cursor.fetchone()
             assert row is not None
-            return await self._session(conn, str(row[0]))
+            try:
+                return await self._session(conn, str(row[0]), method="anonymous",
+                                           ip_address=ip_address)
+            except HookFailed:
+                raise HookFailed(500, "Database error creating anonymous user") from None
 
     async def token(self, request: Request) -> Response:
         grant = request.query_params.get("grant_type")
         body = await _json_body(request)
         if grant == "password":
-            return JSONResponse(await self._password_grant(body))
+            return JSONResponse(await self._password_grant(body, _ip_address(request)))
         if grant == "refresh_token":
-            return JSONResponse(await self._refresh_grant(body))
+            return JSONResponse(await self._refresh_grant(body, _ip_address(request)))
         if grant in ("id_token", "pkce", "web3"):
             raise not_served(f"the {grant} grant")
         raise AuthError(400, "invalid_credentials", "unsupported_grant_type")
 
-    async def _password_grant(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def _password_grant(self, body: dict[str, Any], ip_address: str) -> dict[str, Any]:
         email, phone, password = _credentials(body)
         if email and phone:
             raise AuthError(400, "validation_failed", "Only an email address or phone number"
@@ -499,14 +548,15 @@ class GoTrue:
                 raise AuthError(400, "invalid_credentials", "Invalid login credentials")
             if row[4]:  # made by the admin API without `email_confirm`
                 raise AuthError(400, "email_not_confirmed", "Email not confirmed")
-            session = await self._session(conn, str(row[0]))
+            session = await self._session(conn, str(row[0]), method="password",
+                                          ip_address=ip_address)
         # a password the rules no longer accept (made by the admin API, which checks none,
         # or before they were tightened) signs in, and says so (supabase-js: `weakPassword`)
         if weak := weakness(password, self.config):
             session["weak_password"] = weak
         return session
 
-    async def _refresh_grant(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def _refresh_grant(self, body: dict[str, Any], ip_address: str) -> dict[str, Any]:
         """`RefreshTokenGrant` (`tokens/service.go`), with `[auth]
         enable_refresh_token_rotation` and `refresh_token_reuse_interval` of
         supabase/config.toml (the CLI's defaults: on, 10 s). A token is swapped for a new
@@ -549,7 +599,9 @@ class GoTrue:
                     "select token, parent from auth.refresh_tokens where session_id = %s"
                     " and not revoked order by id desc limit 1", (session_id,))).fetchone()
                 if current is not None and current[1] == token:
-                    return await self._session(conn, user_id, session_id, active=current[0])
+                    return await self._session(conn, user_id, method="token_refresh",
+                                               ip_address=ip_address, session_id=session_id,
+                                               active=current[0])
                 if not within_interval:
                     if self.config.refresh_token_rotation:
                         await conn.execute(
@@ -560,7 +612,9 @@ class GoTrue:
             if refused is None:
                 await conn.execute("update auth.refresh_tokens set revoked = true,"
                                    " updated_at = now() where token = %s", (token,))
-                return await self._session(conn, user_id, session_id, parent=token)
+                return await self._session(conn, user_id, method="token_refresh",
+                                           ip_address=ip_address, session_id=session_id,
+                                           parent=token)
         raise refused  # after the commit: the session's tokens stay revoked
 
     def _claims(self, request: Request) -> dict[str, Any]:

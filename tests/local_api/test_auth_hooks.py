@@ -1,0 +1,263 @@
+"""`[auth.hook.custom_access_token]` on `make run`: a `pg-functions://` hook makes the claims
+of every access token, called as GoTrue v2.196 calls it (python_functions/local/api/
+gotrue_hooks.py). The Supabase CLI judges which hook settings are readable; the hooks
+themselves are Postgres functions in a scratch schema, called over HTTP and by supabase-py."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from supabase_auth.errors import AuthApiError
+
+from python_functions.local.config import AuthConfig, ConfigError, auth_config
+from python_functions.service.auth import verify_token
+from python_functions.service.settings import DEV_JWT_SECRET
+from tests.conftest import one
+from tests.local_api.test_auth_config import (
+    PASSWORD,
+    V2024,
+    _cli_reads,
+    _email,
+    _error,
+    _sign_in,
+    _signup,
+    _supabase,
+    cli_template,
+    configured,
+)
+
+__all__ = ["cli_template", "configured"]  # fixtures shared with test_auth_config.py
+
+HOOK = "pg-functions://postgres/hook_test/claims"
+SECRET = "v1,whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
+# A hook as Supabase's guide writes one: the user's role from a table, as a claim
+ROLE_HOOK = """
+  insert into hook_test.events (event) values (event);
+  return jsonb_set(event, '{claims,user_role}', to_jsonb(coalesce(
+    (select role from hook_test.roles where user_id = (event ->> 'user_id')::uuid),
+    'member')))"""
+
+
+@pytest.fixture
+def hook(admin: psycopg.Connection[Any]) -> Iterator[Callable[[str], None]]:
+    """`hook(body)`: `hook_test.claims(event jsonb)` with that plpgsql body, callable by
+    Supabase Auth's role, beside two tables it may use (`roles`, `events`) that the role
+    may read and write."""
+    admin.execute("drop schema if exists hook_test cascade")
+    admin.execute("create schema hook_test")
+    admin.execute("create table hook_test.roles (user_id uuid primary key, role text)")
+    admin.execute("create table hook_test.events (id bigint generated always as identity,"
+                  " event jsonb)")
+    admin.execute("grant usage on schema hook_test to supabase_auth_admin")
+    admin.execute("grant select, insert on hook_test.roles, hook_test.events"
+                  " to supabase_auth_admin")
+
+    def define(body: str) -> None:
+        admin.execute(f"create or replace function hook_test.claims(event jsonb)"
+                      f" returns jsonb language plpgsql as $$ begin {body}; end $$")
+        admin.execute("revoke execute on function hook_test.claims from public")
+        admin.execute("grant execute on function hook_test.claims to supabase_auth_admin")
+
+    yield define
+    admin.execute("drop schema hook_test cascade")
+
+
+def _claims(session: dict[str, Any]) -> dict[str, Any]:
+    return verify_token(session["access_token"], DEV_JWT_SECRET)
+
+
+def _sessions(admin: psycopg.Connection[Any], email: str) -> int:
+    return int(one(admin, "select count(*) from auth.sessions s join auth.users u"
+                          " on u.id = s.user_id where u.email = %s", email))
+
+
+def _user_id(admin: psycopg.Connection[Any], email: str) -> str:
+    return str(one(admin, "select id from auth.users where email = %s", email))
+
+
+# -----------------------------------------------------------------------------
+# Reading [auth.hook.*], as the Supabase CLI reads it
+# -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("table", "cli_reads", "expected"), [
+    (f'[auth.hook.custom_access_token]\nenabled = true\nuri = "{HOOK}"', True, HOOK),
+    (f'[auth.hook.custom_access_token]\nenabled = false\nuri = "{HOOK}"', True, ""),
+    ("[auth.hook.custom_access_token]\nenabled = true", False, "uri is required"),
+    (f'[auth.hook.custom_access_token]\nenabled = true\nuri = "{HOOK}"\nsecrets = "{SECRET}"',
+     False, "secrets is not used"),
+    ('[auth.hook.custom_access_token]\nenabled = true\nuri = "ftp://example.com/hook"',
+     False, "must be an HTTP, HTTPS or pg-functions URI"),
+    ('[auth.hook.custom_access_token]\nenabled = true\nuri = "https://example.com/hook"',
+     False, "secrets must be"),
+    # read by the CLI, and still refused here: GoTrue would not start with it ...
+    ('[auth.hook.custom_access_token]\nenabled = true\n'
+     'uri = "pg-functions://postgres/public/my-hook"', True, "each a plain Postgres name"),
+    # ... or make run does not call it as supabase start would
+    (f'[auth.hook.custom_access_token]\nenabled = true\nuri = "https://example.com/hook"\n'
+     f'secrets = "{SECRET}"', True, "make run calls pg-functions:// hooks only"),
+    (f'[auth.hook.password_verification_attempt]\nenabled = true\nuri = "{HOOK}"', True,
+     "not called by make run's Auth"),
+    (f'[auth.hook.send_email]\nenabled = true\nuri = "{HOOK}"', True,
+     "mail is not served by make run"),
+])
+def test_a_hook_setting_is_read_as_the_cli_reads_it_and_refused_where_make_run_cannot_call_it(
+        cli_template: str, tmp_path: Path, table: str, cli_reads: bool, expected: str) -> None:
+    text = cli_template + "\n" + table + "\n"
+    assert _cli_reads(text, tmp_path) is cli_reads
+    (tmp_path / "config.toml").write_text(text)
+    if expected.startswith("pg-functions") or not expected:
+        assert auth_config(tmp_path / "config.toml") == AuthConfig(
+            custom_access_token_hook=expected)
+    else:
+        with pytest.raises(ConfigError, match=expected.replace("(", r"\(")):
+            auth_config(tmp_path / "config.toml")
+
+
+# -----------------------------------------------------------------------------
+# The hook's claims
+# -----------------------------------------------------------------------------
+
+def test_the_hook_makes_the_claims_of_every_access_token_and_sees_how_it_was_issued(
+        configured: Any, hook: Callable[[str], None], admin: psycopg.Connection[Any]) -> None:
+    hook(ROLE_HOOK)
+    email = _email()
+    with configured(custom_access_token_hook=HOOK) as (server, api):
+        signed_up = _signup(api, email).json()
+        assert _claims(signed_up)["user_role"] == "member"
+        admin.execute("insert into hook_test.roles values (%s, 'coach')",
+                      (_user_id(admin, email),))
+        signed_in = _sign_in(api, email).json()
+        claims = _claims(signed_in)
+        assert claims["user_role"] == "coach"
+        assert claims["sub"] == _user_id(admin, email)
+        # the answer's lifetime is GoTrue's own, whatever the hook does with `exp`
+        assert signed_in["expires_at"] == claims["exp"]
+        refreshed = api.post("/auth/v1/token", params={"grant_type": "refresh_token"},
+                             json={"refresh_token": signed_in["refresh_token"]}).json()
+        assert _claims(refreshed)["user_role"] == "coach"
+        session = _supabase(server).auth.sign_in_with_password(
+            {"email": email, "password": PASSWORD}).session
+        assert session is not None
+        assert verify_token(session.access_token, DEV_JWT_SECRET)["user_role"] == "coach"
+    events = [row[0] for row in admin.execute(
+        "select event from hook_test.events order by id").fetchall()]
+    assert [e["authentication_method"] for e in events] == [
+        "password", "password", "token_refresh", "password"]
+    first = events[1]
+    assert first["user_id"] == claims["sub"]
+    assert first["metadata"]["name"] == "customize-access-token"
+    assert first["metadata"]["ip_address"] == "127.0.0.1"
+    assert {key: first["claims"][key] for key in ("sub", "email", "role", "aal", "session_id",
+                                                 "is_anonymous")} == {
+        "sub": claims["sub"], "email": email, "role": "authenticated", "aal": "aal1",
+        "session_id": claims["session_id"], "is_anonymous": False}
+    assert "user_role" not in first["claims"]  # what GoTrue would sign without the hook
+
+
+def test_the_hook_runs_as_auths_role_with_its_grants_and_search_path(
+        configured: Any, hook: Callable[[str], None], admin: psycopg.Connection[Any]) -> None:
+    admin_email = _email()
+    with configured() as (_, api):
+        assert _signup(api, admin_email).status_code == 200
+    hook(ROLE_HOOK)
+    admin.execute("revoke select on hook_test.roles from supabase_auth_admin")
+    with configured(custom_access_token_hook=HOOK) as (_, api):
+        before = _sessions(admin, admin_email)
+        body = _error(_sign_in(api, admin_email), 500, "unexpected_failure")
+        assert body["message"] == f"Error running hook URI: {HOOK}"
+        assert _sessions(admin, admin_email) == before  # nothing half-written
+        admin.execute("grant select on hook_test.roles to supabase_auth_admin")
+        assert _sign_in(api, admin_email).status_code == 200
+        # as Auth's own connection: its role, and that role's `search_path`, so a table
+        # named without its schema is looked up in `auth`
+        hook("return jsonb_set(jsonb_set(event, '{claims,ran_as}', to_jsonb(current_user)),"
+             " '{claims,search_path}', to_jsonb(current_setting('search_path')))")
+        claims = _claims(_sign_in(api, admin_email).json())
+        assert (claims["ran_as"], claims["search_path"]) == ("supabase_auth_admin", "auth")
+
+
+def test_a_hook_that_refuses_answers_its_status_and_message_and_makes_no_session(
+        configured: Any, hook: Callable[[str], None], admin: psycopg.Connection[Any]) -> None:
+    email = _email()
+    with configured() as (_, api):
+        assert _signup(api, email).status_code == 200
+    hook("return jsonb_build_object('error', jsonb_build_object("
+         "'http_code', 403, 'message', 'Members only'))")
+    with configured(custom_access_token_hook=HOOK, anonymous_sign_ins=True) as (server, api):
+        before = _sessions(admin, email)
+        body = _error(_sign_in(api, email), 403, "unknown")
+        assert body["message"] == "Members only"
+        legacy = api.post("/auth/v1/token", params={"grant_type": "password"},
+                          json={"email": email, "password": PASSWORD})
+        assert (legacy.status_code, legacy.json()) == (
+            403, {"code": 403, "error_code": "unknown", "msg": "Members only"})
+        assert _sessions(admin, email) == before
+        with pytest.raises(AuthApiError) as refused:  # as supabase-py reports it
+            _supabase(server).auth.sign_in_with_password({"email": email, "password": PASSWORD})
+        assert (refused.value.status, refused.value.message) == (403, "Members only")
+        # a sign-up makes its user, then its session (GoTrue's two transactions)
+        new = _email()
+        _error(_signup(api, new), 403, "unknown")
+        assert _sessions(admin, new) == 0
+        assert one(admin, "select count(*) from auth.users where email = %s", new) == 1
+        _error(_signup(api, new), 422, "user_already_exists")
+        # an anonymous sign-in is one transaction, and GoTrue words its failure itself
+        users = one(admin, "select count(*) from auth.users where is_anonymous")
+        body = _error(api.post("/auth/v1/signup", json={}, headers=V2024), 500,
+                      "unexpected_failure")
+        assert body["message"] == "Database error creating anonymous user"
+        assert one(admin, "select count(*) from auth.users where is_anonymous") == users
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("return '{}'::jsonb", "output claims field is missing"),
+    ("return null", "output claims do not conform to the expected schema: \n"
+                    "- (root): Invalid type. Expected: object, given: null\n"),
+    ("return '{\"claims\": \"all\"}'::jsonb", "Error unmarshaling JSON output."),
+    ("return jsonb_set(event #- '{claims,aud}', '{claims,exp}', '\"soon\"')",
+     "output claims do not conform to the expected schema: \n- (root): aud is required\n"
+     "- exp: Invalid type. Expected: integer, given: string\n"),
+])
+def test_claims_the_hook_breaks_are_a_500_that_names_each_fault(
+        configured: Any, hook: Callable[[str], None], admin: psycopg.Connection[Any],
+        body: str, message: str) -> None:
+    email = _email()
+    with configured() as (_, api):
+        assert _signup(api, email).status_code == 200
+    hook(body)
+    with configured(custom_access_token_hook=HOOK) as (_, api):
+        answer = _error(_sign_in(api, email), 500, "unexpected_failure")
+        assert answer["message"] == message
+        assert _sessions(admin, email) == 1  # the sign-up's alone
+
+
+def test_a_hook_that_raises_or_overruns_is_a_500_and_older_clients_see_the_raised_error(
+        configured: Any, hook: Callable[[str], None]) -> None:
+    email = _email()
+    with configured() as (_, api):
+        assert _signup(api, email).status_code == 200
+    with configured(custom_access_token_hook=HOOK) as (_, api):
+        hook("raise exception 'no claims today' using hint = 'try later'")
+        body = _error(_sign_in(api, email), 500, "unexpected_failure")
+        assert body["message"] == f"Error running hook URI: {HOOK}"
+        legacy = api.post("/auth/v1/token", params={"grant_type": "password"},
+                          json={"email": email, "password": PASSWORD})
+        assert (legacy.status_code, legacy.json()) == (
+            500, {"code": "P0001", "message": "no claims today", "hint": "try later"})
+        hook("raise sqlstate 'PT402' using message = 'pay first'")
+        legacy = api.post("/auth/v1/token", params={"grant_type": "password"},
+                          json={"email": email, "password": PASSWORD})
+        assert (legacy.status_code, legacy.json()) == (
+            402, {"code": "PT402", "message": "pay first"})
+        hook("perform pg_sleep(5); return event")
+        started = time.monotonic()
+        body = _error(_sign_in(api, email), 500, "unexpected_failure")
+        assert time.monotonic() - started < 5  # GoTrue's 2 s statement timeout ended it
+        assert json.dumps(body).count("Error running hook URI") == 1
