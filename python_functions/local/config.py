@@ -47,8 +47,8 @@ DEFAULT_JWT_EXPIRY_S = 3600  # GoTrue's, for GOTRUE_JWT_EXP=0
 # each when it is enabled: None, called as GoTrue calls it; else why it is refused
 HOOKS: dict[str, str | None] = {
     "custom_access_token": None,
-    "password_verification_attempt": "not called by make run's Auth",
-    "before_user_created": "not called by make run's Auth",
+    "password_verification_attempt": None,
+    "before_user_created": None,
     "mfa_verification_attempt": "MFA is not served by make run",
     "send_sms": "SMS is not served by make run",
     "send_email": "mail is not served by make run",
@@ -79,7 +79,10 @@ class AuthConfig:
     refresh_token_reuse_interval_s: float = 10.0       # [auth] refresh_token_reuse_interval
     minimum_password_length: int = MIN_PASSWORD_LENGTH  # [auth] minimum_password_length
     password_required_characters: tuple[str, ...] = ()  # [auth] password_requirements
-    custom_access_token_hook: str = ""  # [auth.hook.custom_access_token] uri, when enabled
+    # [auth.hook.*] uri, of each hook make run calls, when it is enabled
+    custom_access_token_hook: str = ""
+    password_verification_hook: str = ""  # password_verification_attempt
+    before_user_created_hook: str = ""
 
     @classmethod
     def from_toml(cls, config: dict[str, Any]) -> AuthConfig:
@@ -88,6 +91,7 @@ class AuthConfig:
         email = _table(auth, "email", "auth.")
         sms = _table(auth, "sms", "auth.")
         defaults = cls()
+        hooks = _hooks(auth)
         requirements = _value(auth, "password_requirements", str, "", "auth.")
         if requirements not in PASSWORD_REQUIREMENTS:
             allowed = ", ".join(repr(k) for k in PASSWORD_REQUIREMENTS)
@@ -113,7 +117,9 @@ class AuthConfig:
             minimum_password_length=max(MIN_PASSWORD_LENGTH, _count(
                 auth, "minimum_password_length", defaults.minimum_password_length)),
             password_required_characters=PASSWORD_REQUIREMENTS[requirements],
-            custom_access_token_hook=_hooks(auth).get("custom_access_token", ""),
+            custom_access_token_hook=hooks.get("custom_access_token", ""),
+            password_verification_hook=hooks.get("password_verification_attempt", ""),
+            before_user_created_hook=hooks.get("before_user_created", ""),
         )
 
 

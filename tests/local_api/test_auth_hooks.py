@@ -1,11 +1,14 @@
-"""`[auth.hook.custom_access_token]` on `make run`: a `pg-functions://` hook makes the claims
-of every access token, called as GoTrue v2.196 calls it (python_functions/local/api/
-gotrue_hooks.py). The Supabase CLI judges which hook settings are readable; the hooks
-themselves are Postgres functions in a scratch schema, called over HTTP and by supabase-py."""
+"""The Auth hooks on `make run`, with `pg-functions://` URIs, called as GoTrue v2.196 calls
+them (python_functions/local/api/gotrue_hooks.py): the custom access token hook makes every
+access token's claims, the password verification hook judges each password sign-in, the
+before user created hook each sign-up. The Supabase CLI judges which hook settings are
+readable; the hooks themselves are Postgres functions in a scratch schema, called over HTTP
+and by supabase-py."""
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -87,8 +90,13 @@ def _user_id(admin: psycopg.Connection[Any], email: str) -> str:
 # -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("table", "cli_reads", "expected"), [
-    (f'[auth.hook.custom_access_token]\nenabled = true\nuri = "{HOOK}"', True, HOOK),
-    (f'[auth.hook.custom_access_token]\nenabled = false\nuri = "{HOOK}"', True, ""),
+    (f'[auth.hook.custom_access_token]\nenabled = true\nuri = "{HOOK}"', True,
+     {"custom_access_token_hook": HOOK}),
+    (f'[auth.hook.custom_access_token]\nenabled = false\nuri = "{HOOK}"', True, {}),
+    (f'[auth.hook.password_verification_attempt]\nenabled = true\nuri = "{HOOK}"', True,
+     {"password_verification_hook": HOOK}),
+    (f'[auth.hook.before_user_created]\nenabled = true\nuri = "{HOOK}"', True,
+     {"before_user_created_hook": HOOK}),
     ("[auth.hook.custom_access_token]\nenabled = true", False, "uri is required"),
     (f'[auth.hook.custom_access_token]\nenabled = true\nuri = "{HOOK}"\nsecrets = "{SECRET}"',
      False, "secrets is not used"),
@@ -102,19 +110,18 @@ def _user_id(admin: psycopg.Connection[Any], email: str) -> str:
     # ... or make run does not call it as supabase start would
     (f'[auth.hook.custom_access_token]\nenabled = true\nuri = "https://example.com/hook"\n'
      f'secrets = "{SECRET}"', True, "make run calls pg-functions:// hooks only"),
-    (f'[auth.hook.password_verification_attempt]\nenabled = true\nuri = "{HOOK}"', True,
-     "not called by make run's Auth"),
     (f'[auth.hook.send_email]\nenabled = true\nuri = "{HOOK}"', True,
      "mail is not served by make run"),
 ])
 def test_a_hook_setting_is_read_as_the_cli_reads_it_and_refused_where_make_run_cannot_call_it(
-        cli_template: str, tmp_path: Path, table: str, cli_reads: bool, expected: str) -> None:
+        cli_template: str, tmp_path: Path, table: str, cli_reads: bool,
+        expected: dict[str, Any] | str) -> None:
     text = cli_template + "\n" + table + "\n"
     assert _cli_reads(text, tmp_path) is cli_reads
     (tmp_path / "config.toml").write_text(text)
-    if expected.startswith("pg-functions") or not expected:
-        assert auth_config(tmp_path / "config.toml") == AuthConfig(
-            custom_access_token_hook=expected)
+    if isinstance(expected, dict):
+        assert auth_config(tmp_path / "config.toml") == dataclasses.replace(AuthConfig(),
+                                                                            **expected)
     else:
         with pytest.raises(ConfigError, match=expected.replace("(", r"\(")):
             auth_config(tmp_path / "config.toml")
@@ -261,3 +268,110 @@ def test_a_hook_that_raises_or_overruns_is_a_500_and_older_clients_see_the_raise
         body = _error(_sign_in(api, email), 500, "unexpected_failure")
         assert time.monotonic() - started < 5  # GoTrue's 2 s statement timeout ended it
         assert json.dumps(body).count("Error running hook URI") == 1
+
+
+# -----------------------------------------------------------------------------
+# The password verification hook
+# -----------------------------------------------------------------------------
+
+def test_the_password_hook_sees_every_attempt_and_a_rejection_is_invalid_credentials(
+        configured: Any, hook: Callable[[str], None], admin: psycopg.Connection[Any]) -> None:
+    email, banned = _email(), _email()
+    with configured() as (_, api):
+        for address in (email, banned):
+            assert _signup(api, address).status_code == 200
+    admin.execute("update auth.users set banned_until = now() + interval '1 day'"
+                  " where email = %s", (banned,))
+    # GoTrue's example: a third failed attempt in a row is refused, whatever the password,
+    # and (as asked) signs the user out everywhere
+    hook("""
+      insert into hook_test.events (event) values (event);
+      if (select count(*) from hook_test.events e
+           where e.event ->> 'user_id' = claims.event ->> 'user_id'
+             and not (e.event ->> 'valid')::boolean) >= 3 then
+        return jsonb_build_object('decision', 'reject', 'message', 'Too many attempts',
+                                  'should_logout_user', true);
+      end if;
+      return jsonb_build_object('decision', 'continue')""")
+    with configured(password_verification_hook=HOOK) as (_, api):
+        assert _sign_in(api, email).status_code == 200
+        for _ in range(2):
+            body = _error(_sign_in(api, email, "wrong-password"), 400, "invalid_credentials")
+            assert body["message"] == "Invalid login credentials"
+        assert _sessions(admin, email) == 2  # the sign-up's and the sign-in's
+        body = _error(_sign_in(api, email, "wrong-password"), 400, "invalid_credentials")
+        assert body["message"] == "Too many attempts"
+        body = _error(_sign_in(api, email), 400, "invalid_credentials")  # right, refused
+        assert body["message"] == "Too many attempts"
+        assert _sessions(admin, email) == 0
+        # neither a banned user nor an unknown address reaches the hook
+        _error(_sign_in(api, banned), 400, "user_banned")
+        _error(_sign_in(api, _email()), 400, "invalid_credentials")
+    valid = [row[0] for row in admin.execute(
+        "select (event ->> 'valid')::boolean from hook_test.events order by id").fetchall()]
+    assert valid == [True, False, False, False, True]
+    names = {row[0] for row in admin.execute(
+        "select event -> 'metadata' ->> 'name' from hook_test.events").fetchall()}
+    assert names == {"password-verification"}
+
+
+@pytest.mark.parametrize(("answer", "status", "message"), [
+    ("jsonb_build_object('decision', 'reject')", 400,
+     "Further password verification attempts will be rejected."),
+    ("jsonb_build_object('decision', 1)", 500, "Error unmarshaling JSON output."),
+    ("null", 200, None),
+])
+def test_the_password_hooks_answer_is_read_as_gotrue_reads_it(
+        configured: Any, hook: Callable[[str], None], answer: str, status: int,
+        message: str | None) -> None:
+    email = _email()
+    with configured() as (_, api):
+        assert _signup(api, email).status_code == 200
+    hook(f"return {answer}")
+    with configured(password_verification_hook=HOOK) as (_, api):
+        response = _sign_in(api, email)
+        assert response.status_code == status, response.text
+        if message is not None:
+            assert response.json()["message"] == message
+
+
+# -----------------------------------------------------------------------------
+# The before user created hook
+# -----------------------------------------------------------------------------
+
+def test_the_before_user_created_hook_sees_the_user_to_be_and_may_refuse_the_sign_up(
+        configured: Any, hook: Callable[[str], None], admin: psycopg.Connection[Any]) -> None:
+    existing = _email()
+    with configured() as (_, api):
+        assert _signup(api, existing).status_code == 200
+    hook("""
+      insert into hook_test.events (event) values (event);
+      if event -> 'user' ->> 'email' like 'blocked-%'
+         or (event -> 'user' ->> 'is_anonymous')::boolean then
+        return jsonb_build_object('error', jsonb_build_object(
+          'http_code', 400, 'message', 'Sign-ups from this address are closed'));
+      end if;
+      return '{}'::jsonb""")
+    with configured(before_user_created_hook=HOOK, anonymous_sign_ins=True) as (_, api):
+        blocked = "blocked-" + _email()
+        body = _error(_signup(api, blocked), 400, "unknown")
+        assert body["message"] == "Sign-ups from this address are closed"
+        assert one(admin, "select count(*) from auth.users where email = %s", blocked) == 0
+        anonymous = one(admin, "select count(*) from auth.users where is_anonymous")
+        _error(api.post("/auth/v1/signup", json={}, headers=V2024), 400, "unknown")
+        assert one(admin, "select count(*) from auth.users where is_anonymous") == anonymous
+        email = _email()
+        made = _signup(api, email, data={"plan": "free"}).json()
+        # an address already taken is refused before the hook is asked
+        _error(_signup(api, existing), 422, "user_already_exists")
+    events = [row[0] for row in admin.execute(
+        "select event from hook_test.events order by id").fetchall()]
+    assert [e["user"]["email"] for e in events] == [blocked, "", email]
+    user = events[2]["user"]
+    assert events[2]["metadata"]["name"] == "before-user-created"
+    assert user["id"] == made["user"]["id"]  # the id the user then gets
+    assert {key: user[key] for key in ("aud", "role", "app_metadata", "user_metadata",
+                                       "identities", "is_anonymous")} == {
+        "aud": "authenticated", "role": "", "user_metadata": {"plan": "free"},
+        "app_metadata": {"provider": "email", "providers": ["email"]}, "identities": [],
+        "is_anonymous": False}

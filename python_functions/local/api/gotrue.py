@@ -53,10 +53,13 @@ each route:
 * `GET /.well-known/jwks.json`: no asymmetric keys here (tokens are HS256).
 * `GET /health` (`HealthCheck`): 200 with GoTrue's name and description, for a monitor.
 
-Access tokens last `[auth] jwt_expiry` seconds (3600 unless set). With
-`[auth.hook.custom_access_token]` on, its `pg-functions://` hook makes their claims
-(`gotrue_hooks.py`); a sign-up makes its user and then its session, in two transactions, as
-`Signup` does, so a session the hook refuses leaves the user made. Passwords are stored as
+Access tokens last `[auth] jwt_expiry` seconds (3600 unless set). The Auth hooks with
+`pg-functions://` URIs are called where GoTrue calls them (`gotrue_hooks.py`): the custom
+access token hook makes every access token's claims, the password verification hook sees
+each password sign-in of a user with a password who is not banned, the before user created
+hook each sign-up before its user is made. A sign-up makes its user and then its session,
+in two transactions, as `Signup` does, so a session the access token hook refuses leaves the
+user made. Passwords are stored as
 GoTrue stores them: bcrypt (cost 10) in `encrypted_password`, made
 and checked by pgcrypto's `crypt`. Sessions and refresh tokens live in GoTrue's
 `auth.sessions` and `auth.refresh_tokens`. Access tokens carry the claims Supabase Auth
@@ -71,6 +74,7 @@ import json
 import re
 import secrets
 import string
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -82,7 +86,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from python_functions.local.api.gotrue_hooks import HookFailed, customize_access_token
+from python_functions.local.api.gotrue_hooks import (
+    HookFailed,
+    before_user_created,
+    customize_access_token,
+    verify_password_attempt,
+)
 from python_functions.local.config import AuthConfig
 from python_functions.service import cors
 from python_functions.service.auth import InvalidToken, mint_token, user_claims, verify_token
@@ -422,7 +431,7 @@ class GoTrue:
     async def signup(self, request: Request) -> Response:
         body = await _json_body(request)
         if body.get("email") in (None, "") and body.get("phone") in (None, ""):
-            return JSONResponse(await self._anonymous_signup(body, _ip_address(request)))
+            return JSONResponse(await self._anonymous_signup(body, request))
         if not self.config.signup:
             raise AuthError(422, "signup_disabled", "Signups not allowed for this instance")
         email, phone, password = _credentials(body)
@@ -446,63 +455,83 @@ class GoTrue:
         metadata = options if isinstance(options, dict) else {}
         # the user, then its session, each in its own transaction, as `Signup` makes them: a
         # session refused (by the access token hook) leaves the user made
+        user_id = str(uuid.uuid4())
         async with self.pool.connection() as conn:
+            if self.config.before_user_created_hook:
+                if await (await conn.execute(
+                        "select 1 from auth.users where email = %s and not is_sso_user",
+                        (email,))).fetchone():
+                    raise AuthError(422, "user_already_exists", "User already registered")
+                await self._before_user_created(conn, user_id, email, metadata, request)
             async with conn.transaction():
-                user_id = await self._new_user(conn, email, password, metadata)
+                await self._new_user(conn, user_id, email, password, metadata)
             async with conn.transaction():
                 session = await self._session(conn, user_id, method="password",
                                               ip_address=_ip_address(request))
         return JSONResponse(session)
 
-    async def _new_user(self, conn: psycopg.AsyncConnection[Any], email: str, password: str,
-                        metadata: dict[str, Any]) -> str:
-        """A confirmed email user with its identity (`signupNewUser`); its id."""
+    async def _before_user_created(self, conn: psycopg.AsyncConnection[Any], user_id: str,
+                                   email: str, metadata: dict[str, Any], request: Request
+                                   ) -> None:
+        """The before user created hook on the user about to be made, as `ToUserModel`
+        shapes it (no role yet, Go's zero times)."""
+        zero = "0001-01-01T00:00:00Z"
+        user = {"id": user_id, "aud": "authenticated", "role": "", "email": email,
+                "phone": "", "app_metadata": {"provider": "email", "providers": ["email"]}
+                if email else {}, "user_metadata": metadata, "identities": [],
+                "created_at": zero, "updated_at": zero, "is_anonymous": not email}
+        await before_user_created(conn, self.config.before_user_created_hook, user,
+                                  _ip_address(request))
+
+    async def _new_user(self, conn: psycopg.AsyncConnection[Any], user_id: str, email: str,
+                        password: str, metadata: dict[str, Any]) -> None:
+        """A confirmed email user with its identity (`signupNewUser`)."""
         try:
-            cursor = await conn.execute(
+            await conn.execute(
                 "insert into auth.users (instance_id, id, aud, role, email,"
                 " encrypted_password, email_confirmed_at, raw_app_meta_data,"
                 " raw_user_meta_data, created_at, updated_at, is_sso_user, is_anonymous)"
-                " values ('00000000-0000-0000-0000-000000000000', gen_random_uuid(),"
+                " values ('00000000-0000-0000-0000-000000000000', %s,"
                 " 'authenticated', 'authenticated', %s,"
                 " extensions.crypt(%s, extensions.gen_salt('bf', 10)), now(),"
                 " '{\"provider\": \"email\", \"providers\": [\"email\"]}', %s, now(),"
-                " now(), false, false) returning id::text",
-                (email, password, json.dumps(metadata)))
+                " now(), false, false)",
+                (user_id, email, password, json.dumps(metadata)))
         except psycopg.errors.UniqueViolation:
             raise AuthError(422, "user_already_exists", "User already registered") from None
-        row = await cursor.fetchone()
-        assert row is not None
-        user_id = str(row[0])
         await add_email_identity(conn, user_id, email, verified=False)
-        return user_id
 
-    async def _anonymous_signup(self, body: dict[str, Any], ip_address: str
+    async def _anonymous_signup(self, body: dict[str, Any], request: Request
                                 ) -> dict[str, Any]:
         """A sign-up with neither an email nor a phone (`signInAnonymously`): refused unless
         `[auth] enable_anonymous_sign_ins`; else a user without email, password, provider or
         identity, flagged `is_anonymous`, and its session (`anonymous.go`), in one
-        transaction: a session the access token hook refuses leaves no user, and is 500
-        "Database error creating anonymous user", whatever the hook said."""
+        transaction (after the before user created hook, which may refuse it): a session the
+        access token hook refuses leaves no user, and is 500 "Database error creating
+        anonymous user", whatever the hook said."""
         if not self.config.anonymous_sign_ins:
             raise AuthError(422, "anonymous_provider_disabled", "Anonymous sign-ins are disabled")
         if not self.config.signup:
             raise AuthError(422, "signup_disabled", "Signups not allowed for this instance")
         options = body.get("data")
         metadata = options if isinstance(options, dict) else {}
-        async with self.pool.connection() as conn, conn.transaction():
-            cursor = await conn.execute(
-                "insert into auth.users (instance_id, id, aud, role, encrypted_password,"
-                " raw_app_meta_data, raw_user_meta_data, created_at, updated_at, is_sso_user,"
-                " is_anonymous) values ('00000000-0000-0000-0000-000000000000',"
-                " gen_random_uuid(), 'authenticated', 'authenticated', '', '{}', %s, now(),"
-                " now(), false, true) returning id::text", (json.dumps(metadata),))
-            row = await cursor.fetchone()
-            assert row is not None
-            try:
-                return await self._session(conn, str(row[0]), method="anonymous",
-                                           ip_address=ip_address)
-            except HookFailed:
-                raise HookFailed(500, "Database error creating anonymous user") from None
+        user_id = str(uuid.uuid4())
+        async with self.pool.connection() as conn:
+            if self.config.before_user_created_hook:
+                await self._before_user_created(conn, user_id, "", metadata, request)
+            async with conn.transaction():
+                await conn.execute(
+                    "insert into auth.users (instance_id, id, aud, role, encrypted_password,"
+                    " raw_app_meta_data, raw_user_meta_data, created_at, updated_at,"
+                    " is_sso_user, is_anonymous) values"
+                    " ('00000000-0000-0000-0000-000000000000', %s, 'authenticated',"
+                    " 'authenticated', '', '{}', %s, now(), now(), false, true)",
+                    (user_id, json.dumps(metadata)))
+                try:
+                    return await self._session(conn, user_id, method="anonymous",
+                                               ip_address=_ip_address(request))
+                except HookFailed:
+                    raise HookFailed(500, "Database error creating anonymous user") from None
 
     async def token(self, request: Request) -> Response:
         grant = request.query_params.get("grant_type")
@@ -528,9 +557,10 @@ class GoTrue:
             raise AuthError(400, "validation_failed", "missing email or phone")
         if not self.config.email_signup:  # GoTrue's one switch for the email provider
             raise AuthError(422, "email_provider_disabled", "Email logins are disabled")
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.pool.connection() as conn:
             # GoTrue's order: no such user or no password, then banned (whatever the
-            # password), then a wrong password, then an unconfirmed email
+            # password), then the password verification hook, then a wrong password, then
+            # an unconfirmed email; the session in a transaction of its own
             cursor = await conn.execute(
                 "select id::text, coalesce(encrypted_password, '') <> '',"
                 " coalesce(banned_until > now(), false),"
@@ -542,14 +572,25 @@ class GoTrue:
             row = await cursor.fetchone()
             if row is None or not row[1]:
                 raise AuthError(400, "invalid_credentials", "Invalid login credentials")
-            if row[2]:
+            user_id, _, banned, valid, unconfirmed = row
+            if banned:
                 raise AuthError(400, "user_banned", "User is banned")
-            if not row[3]:
+            if self.config.password_verification_hook:
+                rejected = await verify_password_attempt(
+                    conn, self.config.password_verification_hook, user_id, valid, ip_address)
+                if rejected is not None:
+                    message, logout = rejected
+                    if logout:
+                        await conn.execute("delete from auth.sessions where user_id = %s",
+                                           (user_id,))
+                    raise AuthError(400, "invalid_credentials", message)
+            if not valid:
                 raise AuthError(400, "invalid_credentials", "Invalid login credentials")
-            if row[4]:  # made by the admin API without `email_confirm`
+            if unconfirmed:  # made by the admin API without `email_confirm`
                 raise AuthError(400, "email_not_confirmed", "Email not confirmed")
-            session = await self._session(conn, str(row[0]), method="password",
-                                          ip_address=ip_address)
+            async with conn.transaction():
+                session = await self._session(conn, user_id, method="password",
+                                              ip_address=ip_address)
         # a password the rules no longer accept (made by the admin API, which checks none,
         # or before they were tightened) signs in, and says so (supabase-js: `weakPassword`)
         if weak := weakness(password, self.config):

@@ -1,20 +1,33 @@
-"""Auth hooks of the local GoTrue stand-in: `[auth.hook.custom_access_token]` with a
-`pg-functions://` URI, called as GoTrue v2.196 calls it.
+"""Auth hooks of the local GoTrue stand-in, with `pg-functions://` URIs, called as GoTrue
+v2.196 calls them: `[auth.hook.custom_access_token]`, `password_verification_attempt` and
+`before_user_created`.
 
-* Where (`tokens/service.go`, `GenerateAccessToken`): on every access token, in the
-  transaction that makes the session or refreshes it, so a failure leaves no session.
+* Where:
+  - the custom access token hook (`tokens/service.go`, `GenerateAccessToken`): on every
+    access token, in the transaction that makes the session or refreshes it, so a failure
+    leaves no session;
+  - the password verification hook (`token.go`): at each password sign-in of a user who
+    has a password and is not banned, right or wrong, before that is answered; `{"decision":
+    "reject", "message", "should_logout_user"}` makes it 400 `invalid_credentials` with the
+    message (GoTrue's own without one), ending the user's sessions if asked;
+  - the before user created hook (`hooks.go`): before a sign-up (email or anonymous) makes
+    its user, with the user about to be made (`models.User`, its id the one it gets); only
+    an error answer counts, and it refuses the sign-up.
 * How (`hooks/hookspgfunc`): `select "schema"."function"($1)` with the event as JSON, under
   `set local statement_timeout = 2000` (ms), as GoTrue's database role
   (`supabase_auth_admin`, its `search_path` `auth`): the function needs `grant execute` to
   it, and it reads tables with that role's grants and names them with their schema, as on
   Supabase.
-* The event (`hooks/v0hooks`): `{metadata: {uuid, time, name: "customize-access-token",
-  ip_address}, user_id, claims, authentication_method}`, the method `password`,
-  `anonymous` or `token_refresh`.
-* Its answer: `{"error": {"http_code", "message"}}` with a message refuses the token with
-  that status (500 without one; supabase-js reads code `unknown` below 500); otherwise its
-  `claims` are the token's claims, checked against GoTrue's `MinimumViableTokenSchema`
-  (500 with each fault, as `validateTokenClaims` words them). The answer's `expires_in` and
+* The events (`hooks/v0hooks`): `metadata: {uuid, time, name, ip_address}` and, for the
+  custom access token hook (`customize-access-token`), `user_id, claims,
+  authentication_method` (`password`, `anonymous` or `token_refresh`); for the password
+  verification hook (`password-verification`) `user_id, valid`; for the before user
+  created hook (`before-user-created`) `user`.
+* Their answers: `{"error": {"http_code", "message"}}` with a message refuses with that
+  status (500 without one; supabase-js reads code `unknown` below 500), for every hook.
+  Otherwise the custom access token hook's `claims` are the token's claims, checked
+  against GoTrue's `MinimumViableTokenSchema` (500 with each fault, as
+  `validateTokenClaims` words them). The answer's `expires_in` and
   `expires_at` stay GoTrue's own, whatever `exp` the hook set.
 * A failing call (an error raised, a missing grant, the timeout) is 500
   `unexpected_failure` "Error running hook URI: <uri>"; without the 2024-01-01 API version
@@ -33,6 +46,8 @@ import psycopg
 from python_functions.local.config import hook_function
 
 HOOK_TIMEOUT_MS = 2000  # hookspgfunc's `defaultTimeout`
+# `DefaultPasswordHookRejectionMessage`
+REJECTION_MESSAGE = "Further password verification attempts will be rejected."
 
 # `MinimumViableTokenSchema`: the claims a hook must leave, and the types of those it sets
 REQUIRED_CLAIMS = ("aud", "exp", "iat", "sub", "email", "phone", "role", "aal", "session_id",
@@ -62,16 +77,17 @@ class HookFailed(Exception):
         self.legacy = legacy  # (status, body) where an older client gets a Postgres error
 
 
+def _metadata(name: str, ip_address: str) -> dict[str, Any]:
+    return {"uuid": str(uuid.uuid4()), "time": datetime.datetime.now(datetime.UTC).isoformat(),
+            "name": name, "ip_address": ip_address}
+
+
 async def customize_access_token(conn: psycopg.AsyncConnection[Any], uri: str, user_id: str,
                                  claims: dict[str, Any], method: str, ip_address: str
                                  ) -> dict[str, Any]:
     """The claims of the access token, as the hook at `uri` makes them."""
-    event = {
-        "metadata": {"uuid": str(uuid.uuid4()),
-                     "time": datetime.datetime.now(datetime.UTC).isoformat(),
-                     "name": "customize-access-token", "ip_address": ip_address},
-        "user_id": user_id, "claims": claims, "authentication_method": method,
-    }
+    event = {"metadata": _metadata("customize-access-token", ip_address), "user_id": user_id,
+             "claims": claims, "authentication_method": method}
     answer = await _call(conn, uri, event)
     if answer is None:  # SQL null: no output read, so no claims, as GoTrue then checks them
         raise HookFailed(500, "output claims do not conform to the expected schema: \n"
@@ -87,8 +103,52 @@ async def customize_access_token(conn: psycopg.AsyncConnection[Any], uri: str, u
     return customized
 
 
+async def verify_password_attempt(conn: psycopg.AsyncConnection[Any], uri: str,
+                                  user_id: str, valid: bool, ip_address: str
+                                  ) -> tuple[str, bool] | None:
+    """The hook's verdict on a password sign-in: None to go on, else the message to refuse
+    it with and whether to end the user's sessions."""
+    event = {"metadata": _metadata("password-verification", ip_address), "user_id": user_id,
+             "valid": valid}
+    answer = await _call_alone(conn, uri, event)
+    if answer is None:
+        return None
+    decision, message, logout = (answer.get(key, default) for key, default in (
+        ("decision", ""), ("message", ""), ("should_logout_user", False))) \
+        if isinstance(answer, dict) else (None, None, None)
+    if not (isinstance(decision, str) and isinstance(message, str)
+            and isinstance(logout, bool)):
+        raise HookFailed(500, "Error unmarshaling JSON output.")
+    if decision != "reject":
+        return None
+    return message or REJECTION_MESSAGE, logout
+
+
+async def before_user_created(conn: psycopg.AsyncConnection[Any], uri: str,
+                              user: dict[str, Any], ip_address: str) -> None:
+    """Let the hook refuse the user about to be made (an error answer), or not."""
+    event = {"metadata": _metadata("before-user-created", ip_address), "user": user}
+    answer = await _call_alone(conn, uri, event)
+    if answer is not None and not isinstance(answer, dict):
+        raise HookFailed(500, "Error unmarshaling JSON output.")
+
+
+async def _call_alone(conn: psycopg.AsyncConnection[Any], uri: str, event: dict[str, Any]
+                      ) -> Any:
+    """`runPostgresHook` in a transaction of its own, then `hookserrors.Check`: what the
+    function wrote stays, even when it answers an error, as in GoTrue."""
+    async with conn.transaction():
+        answer = await _run(conn, uri, event)
+    return _checked(answer)
+
+
 async def _call(conn: psycopg.AsyncConnection[Any], uri: str, event: dict[str, Any]) -> Any:
     """`runPostgresHook` in the caller's transaction, then `hookserrors.Check`."""
+    return _checked(await _run(conn, uri, event))
+
+
+async def _run(conn: psycopg.AsyncConnection[Any], uri: str, event: dict[str, Any]) -> Any:
+    """The function's answer to the event; a failed call is `HookFailed`."""
     try:
         await conn.execute(f"set local statement_timeout = {HOOK_TIMEOUT_MS}")
         await conn.execute("set local role supabase_auth_admin")
@@ -103,7 +163,11 @@ async def _call(conn: psycopg.AsyncConnection[Any], uri: str, event: dict[str, A
         await conn.execute("set local statement_timeout to default")
     except psycopg.Error as failed:
         raise _failure(uri, failed) from None
-    answer = row[0] if row else None
+    return row[0] if row else None
+
+
+def _checked(answer: Any) -> Any:
+    """The answer as JSON, unless it is an error (`hookserrors.Check`)."""
     if isinstance(answer, str):  # a function returning text: GoTrue reads its bytes as JSON
         try:
             answer = json.loads(answer)
