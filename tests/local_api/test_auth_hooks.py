@@ -19,6 +19,7 @@ import psycopg
 import pytest
 from supabase_auth.errors import AuthApiError
 
+from python_functions import PROJECT_ROOT
 from python_functions.local.config import AuthConfig, ConfigError, auth_config
 from python_functions.service.auth import verify_token
 from python_functions.service.settings import DEV_JWT_SECRET
@@ -375,3 +376,36 @@ def test_the_before_user_created_hook_sees_the_user_to_be_and_may_refuse_the_sig
         "aud": "authenticated", "role": "", "user_metadata": {"plan": "free"},
         "app_metadata": {"provider": "email", "providers": ["email"]}, "identities": [],
         "is_anonymous": False}
+
+
+# -----------------------------------------------------------------------------
+# The README's example
+# -----------------------------------------------------------------------------
+
+def _readme_blocks() -> tuple[str, str]:
+    """The config and the SQL of the README's "Auth hooks" example, as written there."""
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    section = readme.split("### Auth hooks\n", 1)[1].split("\n### ", 1)[0]
+    toml = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    sql = section.split("```sql\n", 1)[1].split("```", 1)[0]
+    return toml, sql
+
+
+def test_the_readmes_role_claim_hook_works_as_written(
+        configured: Any, admin: psycopg.Connection[Any], tmp_path: Path) -> None:
+    toml, sql = _readme_blocks()
+    (tmp_path / "config.toml").write_text(toml)
+    uri = auth_config(tmp_path / "config.toml").custom_access_token_hook
+    email = _email()
+    with configured() as (_, api):
+        assert _signup(api, email).status_code == 200
+    try:
+        admin.execute(sql)
+        with configured(custom_access_token_hook=uri) as (_, api):
+            assert _claims(_sign_in(api, email).json())["user_role"] == "member"
+            admin.execute("insert into public.user_roles values (%s, 'coach')",
+                          (_user_id(admin, email),))
+            assert _claims(_sign_in(api, email).json())["user_role"] == "coach"
+    finally:
+        admin.execute("drop function if exists public.custom_access_token_hook(jsonb)")
+        admin.execute("drop table if exists public.user_roles")

@@ -78,8 +78,8 @@ class HookFailed(Exception):
 
 
 def _metadata(name: str, ip_address: str) -> dict[str, Any]:
-    return {"uuid": str(uuid.uuid4()), "time": datetime.datetime.now(datetime.UTC).isoformat(),
-            "name": name, "ip_address": ip_address}
+    now = datetime.datetime.now(datetime.UTC).isoformat().replace("+00:00", "Z")  # as Go's
+    return {"uuid": str(uuid.uuid4()), "time": now, "name": name, "ip_address": ip_address}
 
 
 async def customize_access_token(conn: psycopg.AsyncConnection[Any], uri: str, user_id: str,
