@@ -10,8 +10,8 @@ GoTrue as environment variables (`internal/start/start.go`, read at the CLI's ma
 without its `uri` or with the wrong `secrets` for it) is refused here too, before anything
 starts; so is what GoTrue then refuses to start with (a `pg-functions://` hook whose schema
 or function is not a plain Postgres name), and a negative or fractional number, which the
-CLI lets through. A hook that `make run` cannot call as GoTrue would is refused as well,
-saying so, rather than issuing tokens without it (`HOOKS`).
+CLI lets through. An HTTP hook where `make run` calls hooks (`HOOKS`) is refused as well,
+saying so, rather than issuing answers without it.
 """
 
 from __future__ import annotations
@@ -43,18 +43,21 @@ PASSWORD_REQUIREMENTS: dict[str, tuple[str, ...]] = {
 }
 MIN_PASSWORD_LENGTH = 6  # GoTrue's `defaultMinPasswordLength`: a smaller value is raised to it
 DEFAULT_JWT_EXPIRY_S = 3600  # GoTrue's, for GOTRUE_JWT_EXP=0
-# `[auth.hook.*]` as the CLI knows them (`pkg/config/auth.go`), and what `make run` does with
-# each when it is enabled: None, called as GoTrue calls it; else why it is refused
-HOOKS: dict[str, str | None] = {
-    "custom_access_token": None,
-    "password_verification_attempt": None,
-    "before_user_created": None,
-    "mfa_verification_attempt": "MFA is not served by make run",
-    "send_sms": "SMS is not served by make run",
-    "send_email": "mail is not served by make run",
+# `[auth.hook.*]` as the CLI knows them (`pkg/config/auth.go`), and whether `make run`'s Auth
+# calls each: the others belong to what it does not serve (MFA, SMS, mail), which answers 422
+# `not_served_locally` with or without them
+HOOKS: dict[str, bool] = {
+    "custom_access_token": True,
+    "password_verification_attempt": True,
+    "before_user_created": True,
+    "mfa_verification_attempt": False,
+    "send_sms": False,
+    "send_email": False,
 }
 # The CLI's `hookSecretPattern` (`pkg/config/config.go`), for an HTTP hook's `secrets`
 _HOOK_SECRET = re.compile(r"v1,whsec_[A-Za-z0-9+/=]{32,88}")
+# where GoTrue takes an http:// hook (`ValidateExtensibilityPoint`)
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "host.docker.internal")
 # GoTrue's `postgresNamesRegexp` (`internal/conf/configuration.go`)
 _POSTGRES_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]{0,62}")
 
@@ -131,9 +134,9 @@ def hook_function(uri: str) -> str:
 
 
 def _hooks(auth: dict[str, Any]) -> dict[str, str]:
-    """The enabled hooks of `[auth.hook]` and their URIs. Refused: what the CLI refuses
-    (`hookConfig.validate`), what GoTrue refuses to start with (`validatePostgresPath`), and
-    a hook `make run` does not call as GoTrue would (`HOOKS`)."""
+    """The enabled hooks of `[auth.hook]` that `make run` calls, and their URIs. Refused:
+    what the CLI refuses (`hookConfig.validate`), what GoTrue refuses to start with
+    (`validatePostgresPath`), and an HTTP hook that `make run` would have to call."""
     hooks = _table(auth, "hook", "auth.")
     enabled: dict[str, str] = {}
     for name, hook in hooks.items():
@@ -153,8 +156,13 @@ def _hooks(auth: dict[str, Any]) -> dict[str, str]:
                                       for secret in secrets.split("|")):
                 raise ConfigError(f'{where} secrets must be "v1,whsec_<base64 secret>" (32 to'
                                   f" 88 characters) for an HTTP hook")
-            raise ConfigError(f"{where} uri: make run calls pg-functions:// hooks only; an"
-                              f" HTTP hook needs supabase start")
+            if scheme == "http" and urllib.parse.urlsplit(uri).hostname not in _LOCAL_HOSTS:
+                raise ConfigError(f"{where} uri: GoTrue takes http:// for a local host only"
+                                  f" ({', '.join(_LOCAL_HOSTS)}); use https://")
+            if HOOKS[name]:
+                raise ConfigError(f"{where} uri: make run calls pg-functions:// hooks only;"
+                                  f" an HTTP hook needs supabase start")
+            continue
         if scheme != "pg-functions":
             raise ConfigError(f"{where} uri must be an HTTP, HTTPS or pg-functions URI,"
                               f" not {uri!r}")
@@ -164,10 +172,8 @@ def _hooks(auth: dict[str, Any]) -> dict[str, str]:
         if len(parts) < 3 or not all(_POSTGRES_NAME.fullmatch(part) for part in parts[1:3]):
             raise ConfigError(f"{where} uri must be pg-functions://<database>/<schema>/"
                               f"<function>, each a plain Postgres name, not {uri!r}")
-        if (refused := HOOKS[name]) is not None:
-            raise ConfigError(f"{where} is {refused}: turn it off for make run, or use"
-                              f" supabase start")
-        enabled[name] = uri
+        if HOOKS[name]:
+            enabled[name] = uri
     return enabled
 
 

@@ -108,11 +108,18 @@ def _user_id(admin: psycopg.Connection[Any], email: str) -> str:
     # read by the CLI, and still refused here: GoTrue would not start with it ...
     ('[auth.hook.custom_access_token]\nenabled = true\n'
      'uri = "pg-functions://postgres/public/my-hook"', True, "each a plain Postgres name"),
-    # ... or make run does not call it as supabase start would
+    # ... or make run would have to call it over HTTP
     (f'[auth.hook.custom_access_token]\nenabled = true\nuri = "https://example.com/hook"\n'
      f'secrets = "{SECRET}"', True, "make run calls pg-functions:// hooks only"),
-    (f'[auth.hook.send_email]\nenabled = true\nuri = "{HOOK}"', True,
-     "mail is not served by make run"),
+    # the hooks of what make run does not serve (mail, SMS, MFA): checked, never called
+    (f'[auth.hook.send_email]\nenabled = true\nuri = "{HOOK}"', True, {}),
+    (f'[auth.hook.send_sms]\nenabled = true\nuri = "https://example.com/hook"\n'
+     f'secrets = "{SECRET}"', True, {}),
+    ('[auth.hook.mfa_verification_attempt]\nenabled = true\nuri = "ftp://example.com/h"',
+     False, "must be an HTTP, HTTPS or pg-functions URI"),
+    (f'[auth.hook.send_sms]\nenabled = true\nuri = "http://example.com/hook"\n'
+     f'secrets = "{SECRET}"', True, "GoTrue takes http:// for a local host only"),
+    ('[auth.hook.not_a_hook]\nenabled = "yes"', True, {}),  # a table the CLI does not know
 ])
 def test_a_hook_setting_is_read_as_the_cli_reads_it_and_refused_where_make_run_cannot_call_it(
         cli_template: str, tmp_path: Path, table: str, cli_reads: bool,
