@@ -73,6 +73,7 @@ class AuthConfig:
     (`pkg/config/templates/config.toml`)."""
 
     jwt_expiry_s: int = DEFAULT_JWT_EXPIRY_S          # [auth] jwt_expiry
+    jwt_issuer: str = ""  # [auth] jwt_issuer; "" for the CLI's default, Auth's own URL
     signup: bool = True                                # [auth] enable_signup
     email_signup: bool = True                          # [auth.email] enable_signup
     email_confirmations: bool = False                  # [auth.email] enable_confirmations
@@ -103,6 +104,7 @@ class AuthConfig:
         return cls(
             jwt_expiry_s=_count(auth, "jwt_expiry", defaults.jwt_expiry_s)
             or DEFAULT_JWT_EXPIRY_S,
+            jwt_issuer=_value(auth, "jwt_issuer", str, defaults.jwt_issuer, "auth."),
             signup=_value(auth, "enable_signup", bool, defaults.signup, "auth."),
             email_signup=_value(email, "enable_signup", bool, defaults.email_signup,
                                 "auth.email."),

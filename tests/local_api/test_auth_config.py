@@ -119,6 +119,7 @@ def test_the_projects_auth_settings_are_the_ones_supabase_init_writes(cli_templa
 @pytest.mark.parametrize(("line", "changed"), [
     ("jwt_expiry = 120", {"jwt_expiry_s": 120}),
     ("jwt_expiry = 0", {}),  # GoTrue's default then
+    ('jwt_issuer = "https://auth.example.com/"', {"jwt_issuer": "https://auth.example.com/"}),
     ("enable_signup = false", {"signup": False}),
     ("minimum_password_length = 12", {"minimum_password_length": 12}),
     ("minimum_password_length = 4", {}),  # GoTrue raises it to 6
@@ -147,8 +148,12 @@ def test_a_setting_is_read_as_the_cli_reads_it_or_refused_as_it_refuses_it(
     table = line.split("\n")[0] if "\n" in line else "[auth]"
     lines = cli_template.split("\n")
     start = lines.index(table)
-    at = next(i for i in range(start + 1, len(lines)) if lines[i].startswith(f"{key} = "))
-    lines[at] = line.split("\n")[-1]
+    at = next((i for i in range(start + 1, len(lines)) if lines[i].startswith(f"{key} = ")),
+              None)
+    if at is None:  # a setting the template leaves commented out
+        lines.insert(start + 1, line.split("\n")[-1])
+    else:
+        lines[at] = line.split("\n")[-1]
     text = "\n".join(lines)
     assert _cli_reads(text, tmp_path) is (changed is not None)
     (tmp_path / "config.toml").write_text(text)
@@ -373,7 +378,8 @@ def test_a_password_is_measured_in_bytes_and_over_72_is_400_as_in_gotrue(
 # The access token's lifetime
 # -----------------------------------------------------------------------------
 
-def test_jwt_expiry_sets_the_lifetime_of_every_access_token(configured: Any) -> None:
+def test_jwt_expiry_and_issuer_set_the_lifetime_and_iss_of_every_access_token(
+        configured: Any) -> None:
     with configured(jwt_expiry_s=120) as (server, api):
         email = _email()
         signed_up = _signup(api, email).json()
@@ -387,3 +393,9 @@ def test_jwt_expiry_sets_the_lifetime_of_every_access_token(configured: Any) -> 
         signed_in = _supabase(server).auth.sign_in_with_password(
             {"email": email, "password": PASSWORD}).session
         assert signed_in is not None and signed_in.expires_in == 120
+        # `iss` is Auth's own URL unless `[auth] jwt_issuer` says otherwise
+        assert verify_token(signed_in.access_token, DEV_JWT_SECRET)["iss"] == (
+            server.url + "/auth/v1")
+    with configured(jwt_issuer="https://auth.example.com/") as (_, api):
+        claims = verify_token(_signup(api, _email()).json()["access_token"], DEV_JWT_SECRET)
+        assert claims["iss"] == "https://auth.example.com/"

@@ -92,7 +92,9 @@ def create_app(database_url: str, jwt_secret: str, functions_url: str, public_ur
                              timeout=httpx.Timeout(120.0, connect=5.0))
     rest = RpcEndpoint(pool, schemas or project["api"]["schemas"], jwt_secret)
     tables = TableEndpoint(rest, config.max_rows(project))
-    gotrue = GoTrue(pool, jwt_secret, public_url.rstrip("/") + "/auth/v1", auth)
+    # `iss`: `[auth] jwt_issuer`, else Auth's external URL, as the CLI defaults it
+    gotrue = GoTrue(pool, jwt_secret, auth.jwt_issuer or public_url.rstrip("/") + "/auth/v1",
+                    auth)
     functions = FunctionsProxy(http)
 
     async def reload_schema() -> None:
