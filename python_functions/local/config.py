@@ -1,17 +1,18 @@
 """supabase/config.toml, read for the local stack as the Supabase CLI reads it.
 
 `[db.seed]` names the seed files, which `make run` and `make reset` load as `supabase start`
-and `supabase db reset` do (`seed_files`). The CLI hands `[api]` to PostgREST and `[auth]` to
-GoTrue as environment variables (`internal/start/start.go`, read at the CLI's main of June
-2026); GoTrue then applies its own floors (`internal/conf/configuration.go`, v2.196).
+and `supabase db reset` do (`seed_files`). The CLI hands `[api]` to PostgREST and `[auth]`
+to GoTrue as environment variables (`internal/start/start.go`, read at the CLI's main of
+June 2026); GoTrue then applies its own floors (`internal/conf/configuration.go`, v2.196).
 `AuthConfig` is what GoTrue ends up with, so the stand-in (api/gotrue.py) answers as a
-`supabase start` project with the same file does. What the CLI refuses to read (a
-`password_requirements` it does not know, a boolean or a number written as a string, a hook
-without its `uri` or with the wrong `secrets` for it) is refused here too, before anything
-starts; so is what GoTrue then refuses to start with (a `pg-functions://` hook whose schema
-or function is not a plain Postgres name), and a negative or fractional number, which the
-CLI lets through. An HTTP hook where `make run` calls hooks (`HOOKS`) is refused as well,
-saying so, rather than issuing answers without it.
+`supabase start` project with the same file does. A value written `"env(NAME)"` is read from
+the environment and the CLI's dotenv files, as the CLI reads it (`environment`). What the
+CLI refuses to read (a `password_requirements` it does not know, a boolean or a number
+written as a string, a hook without its `uri` or with the wrong `secrets` for it) is refused
+here too, before anything starts; so is what GoTrue then refuses to start with (a
+`pg-functions://` hook whose schema or function is not a plain Postgres name), and a negative
+or fractional number, which the CLI lets through. An HTTP hook where `make run` calls hooks
+(`HOOKS`) is refused as well, saying so, rather than issuing answers without it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import tomllib
 import urllib.parse
 from pathlib import Path
 from typing import Any
+
+import dotenv
 
 from python_functions import PROJECT_ROOT
 
@@ -58,6 +61,8 @@ HOOKS: dict[str, bool] = {
 _HOOK_SECRET = re.compile(r"v1,whsec_[A-Za-z0-9+/=]{32,88}")
 # where GoTrue takes an http:// hook (`ValidateExtensibilityPoint`)
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "host.docker.internal")
+# the CLI's `envPattern` (`pkg/config/decode_hooks.go`)
+_ENV_REFERENCE = re.compile(r"env\((.*)\)")
 # GoTrue's `postgresNamesRegexp` (`internal/conf/configuration.go`)
 _POSTGRES_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]{0,62}")
 
@@ -180,13 +185,48 @@ def _hooks(auth: dict[str, Any]) -> dict[str, str]:
 
 
 def read(path: Path | None = None) -> dict[str, Any]:
-    """The parsed file (the project's unless `path`); one that is not TOML is a
-    `ConfigError` naming the fault."""
+    """The parsed file (the project's unless `path`), each `"env(NAME)"` string replaced as
+    the CLI replaces it (`environment`); one that is not TOML is a `ConfigError` naming the
+    fault."""
+    path = path or CONFIG_TOML
     try:
-        with (path or CONFIG_TOML).open("rb") as handle:
-            return tomllib.load(handle)
+        with path.open("rb") as handle:
+            parsed = tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"supabase/config.toml is not valid TOML: {exc}") from None
+    resolved: dict[str, Any] = _with_environment(parsed, environment(path.parent))
+    return resolved
+
+
+def environment(supabase_dir: Path) -> dict[str, str]:
+    """The variables an `env(NAME)` value reads, as the CLI's `loadNestedEnv` loads them: the
+    process's, then from `supabase/` and the project's root in turn the dotenv files
+    `.env.<SUPABASE_ENV>.local`, `.env.local` (not for `test`), `.env.<SUPABASE_ENV>` and
+    `.env` (`SUPABASE_ENV` is `development` unless set); a variable set earlier is kept."""
+    variables = dict(os.environ)
+    name = variables.get("SUPABASE_ENV") or "development"
+    files = [f".env.{name}.local", *([".env.local"] if name != "test" else []),
+             f".env.{name}", ".env"]
+    for directory in (supabase_dir, supabase_dir.parent):
+        for file in files:
+            if (directory / file).is_file():
+                for key, value in dotenv.dotenv_values(directory / file).items():
+                    if value is not None:
+                        variables.setdefault(key, value)
+    return variables
+
+
+def _with_environment(value: Any, variables: dict[str, str]) -> Any:
+    """`LoadEnvHook`: a string that is all `env(NAME)` becomes that variable's value when it
+    is set and not empty, and stays as written otherwise."""
+    if isinstance(value, str):
+        reference = _ENV_REFERENCE.fullmatch(value)
+        return variables.get(reference[1]) or value if reference else value
+    if isinstance(value, dict):
+        return {key: _with_environment(item, variables) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_with_environment(item, variables) for item in value]
+    return value
 
 
 def exposed_schemas() -> list[str]:

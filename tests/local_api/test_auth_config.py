@@ -399,3 +399,50 @@ def test_jwt_expiry_and_issuer_set_the_lifetime_and_iss_of_every_access_token(
     with configured(jwt_issuer="https://auth.example.com/") as (_, api):
         claims = verify_token(_signup(api, _email()).json()["access_token"], DEV_JWT_SECRET)
         assert claims["iss"] == "https://auth.example.com/"
+
+
+# -----------------------------------------------------------------------------
+# env(NAME) values, from the environment and the CLI's dotenv files
+# -----------------------------------------------------------------------------
+
+GOOD_SECRET = "v1,whsec_" + "A" * 32
+
+
+@pytest.mark.parametrize(("files", "process", "supabase_env", "read"), [
+    ({}, None, None, False),                                        # unset: stays env(...)
+    ({"supabase/.env": GOOD_SECRET}, None, None, True),
+    ({"supabase/.env": "bad", ".env": GOOD_SECRET}, None, None, False),  # supabase/ first
+    ({"supabase/.env.local": GOOD_SECRET, "supabase/.env": "bad"}, None, None, True),
+    ({"supabase/.env": "bad"}, GOOD_SECRET, None, True),           # the process's first
+    ({"supabase/.env.test": GOOD_SECRET, "supabase/.env.development": "bad"}, None, "test",
+     True),
+    ({"supabase/.env.local": GOOD_SECRET, "supabase/.env": "bad"}, None, "test", False),
+], ids=["unset", "dotenv", "supabase-dir-first", "local-first", "process-first",
+        "supabase-env", "no-local-for-test"])
+def test_an_env_value_is_read_from_where_the_cli_reads_it(
+        cli_template: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        files: dict[str, str], process: str | None, supabase_env: str | None,
+        read: bool) -> None:
+    """Judged by the CLI through an HTTP hook's `secrets`, which it refuses unless the value
+    it ends up with is a `v1,whsec_` secret; a `jwt_issuer` from the same variables shows
+    the value this stack ends up with."""
+    for name in ("TEST_HOOK_SECRETS", "TEST_ISSUER", "SUPABASE_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    if process is not None:
+        monkeypatch.setenv("TEST_HOOK_SECRETS", process)
+        monkeypatch.setenv("TEST_ISSUER", process)
+    if supabase_env is not None:
+        monkeypatch.setenv("SUPABASE_ENV", supabase_env)
+    (tmp_path / "supabase").mkdir()
+    for name, secret in files.items():
+        (tmp_path / name).write_text(f"TEST_HOOK_SECRETS={secret}\nTEST_ISSUER={secret}\n")
+    text = cli_template.replace("[auth]\n", '[auth]\njwt_issuer = "env(TEST_ISSUER)"\n', 1)
+    text += ('\n[auth.hook.send_email]\nenabled = true\nuri = "https://example.com/hook"\n'
+             'secrets = "env(TEST_HOOK_SECRETS)"\n')
+    assert _cli_reads(text, tmp_path) is read
+    if not read:
+        with pytest.raises(ConfigError, match="secrets must be"):
+            auth_config(tmp_path / "supabase" / "config.toml")
+        return
+    issuer = auth_config(tmp_path / "supabase" / "config.toml").jwt_issuer
+    assert issuer == (process if process is not None else GOOD_SECRET)
