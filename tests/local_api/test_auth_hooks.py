@@ -207,8 +207,10 @@ def test_a_hook_that_refuses_answers_its_status_and_message_and_makes_no_session
          "'http_code', 403, 'message', 'Members only'))")
     with configured(custom_access_token_hook=HOOK, anonymous_sign_ins=True) as (server, api):
         before = _sessions(admin, email)
-        body = _error(_sign_in(api, email), 403, "unknown")
+        answer = _sign_in(api, email)
+        body = _error(answer, 403, "unknown")
         assert body["message"] == "Members only"
+        assert "x-sb-error-code" not in answer.headers  # GoTrue made it without a code
         legacy = api.post("/auth/v1/token", params={"grant_type": "password"},
                           json={"email": email, "password": PASSWORD})
         assert (legacy.status_code, legacy.json()) == (
@@ -260,8 +262,10 @@ def test_a_hook_that_raises_or_overruns_is_a_500_and_older_clients_see_the_raise
         assert _signup(api, email).status_code == 200
     with configured(custom_access_token_hook=HOOK) as (_, api):
         hook("raise exception 'no claims today' using hint = 'try later'")
-        body = _error(_sign_in(api, email), 500, "unexpected_failure")
+        failed = _sign_in(api, email)
+        body = _error(failed, 500, "unexpected_failure")
         assert body["message"] == f"Error running hook URI: {HOOK}"
+        assert failed.headers["x-sb-error-code"] == "unexpected_failure"
         legacy = api.post("/auth/v1/token", params={"grant_type": "password"},
                           json={"email": email, "password": PASSWORD})
         assert (legacy.status_code, legacy.json()) == (

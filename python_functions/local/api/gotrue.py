@@ -57,15 +57,15 @@ Access tokens last `[auth] jwt_expiry` seconds (3600 unless set). The Auth hooks
 `pg-functions://` URIs are called where GoTrue calls them (`gotrue_hooks.py`): the custom
 access token hook makes every access token's claims, the password verification hook sees
 each password sign-in of a user with a password who is not banned, the before user created
-hook each sign-up before its user is made. A sign-up makes its user and then its session,
-in two transactions, as `Signup` does, so a session the access token hook refuses leaves the
-user made. Passwords are stored as
-GoTrue stores them: bcrypt (cost 10) in `encrypted_password`, made
-and checked by pgcrypto's `crypt`. Sessions and refresh tokens live in GoTrue's
-`auth.sessions` and `auth.refresh_tokens`. Access tokens carry the claims Supabase Auth
-issues (`python_functions.service.auth.user_claims`), signed HS256 with the project's JWT secret.
-Errors use GoTrue's two shapes: `{code, message}` with `X-Supabase-Api-Version: 2024-01-01`
-when the request asks for that version (supabase-js does), else `{code, error_code, msg}`.
+hook each sign-up before its user is made. A sign-up makes its user and then its session, in
+two transactions, as `Signup` does, so a session the access token hook refuses leaves the
+user made. Passwords are stored as GoTrue stores them: bcrypt (cost 10) in
+`encrypted_password`, made and checked by pgcrypto's `crypt`. Sessions and refresh tokens
+live in GoTrue's `auth.sessions` and `auth.refresh_tokens`. Access tokens carry the claims
+Supabase Auth issues (`python_functions.service.auth.user_claims`), signed HS256 with the
+project's JWT secret. Errors use GoTrue's two shapes: `{code, message}` with
+`X-Supabase-Api-Version: 2024-01-01` when the request asks for that version (supabase-js
+does), else `{code, error_code, msg}`.
 """
 
 from __future__ import annotations
@@ -148,16 +148,17 @@ def not_served(what: str) -> AuthError:
 
 
 def _hook_response(failed: HookFailed, request: Request) -> Response:
-    """A hook's refusal or failure as GoTrue answers it: an `HTTPError` without its own code
-    (no `x-sb-error-code`), or, to a client without the 2024-01-01 version, a Postgres error
-    GoTrue shows as it is (`NewPostgresError`)."""
+    """A hook's refusal or failure as GoTrue answers it (`x-sb-error-code` only where GoTrue
+    made the error with its code), or, to a client without the 2024-01-01 version, a
+    Postgres error GoTrue shows as it is (`NewPostgresError`)."""
     if not _wants_2024(request) and failed.legacy is not None:
         return JSONResponse(failed.legacy[1], failed.legacy[0])
+    headers = {"x-sb-error-code": failed.code} if failed.coded else {}
     if _wants_2024(request):
         return JSONResponse({"code": failed.code, "message": failed.message}, failed.status,
-                            {API_VERSION_HEADER: API_VERSION})
+                            {API_VERSION_HEADER: API_VERSION, **headers})
     return JSONResponse({"code": failed.status, "error_code": failed.code,
-                         "msg": failed.message}, failed.status)
+                         "msg": failed.message}, failed.status, headers)
 
 
 def _ip_address(request: Request) -> str:
@@ -531,7 +532,8 @@ class GoTrue:
                     return await self._session(conn, user_id, method="anonymous",
                                                ip_address=_ip_address(request))
                 except HookFailed:
-                    raise HookFailed(500, "Database error creating anonymous user") from None
+                    raise HookFailed(500, "Database error creating anonymous user",
+                                     "unexpected_failure") from None
 
     async def token(self, request: Request) -> Response:
         grant = request.query_params.get("grant_type")

@@ -71,7 +71,9 @@ class HookFailed(Exception):
                  legacy: tuple[int, dict[str, Any]] | None = None) -> None:
         super().__init__(message)
         self.status = status
-        # GoTrue's code for an `HTTPError` without one
+        # an `HTTPError` made with its code says it in `x-sb-error-code`; GoTrue gives one
+        # made without (a hook's own answer) `unexpected_failure` or `unknown` in the body only
+        self.coded = code is not None
         self.code = code or ("unexpected_failure" if status == 500 else "unknown")
         self.message = message
         self.legacy = legacy  # (status, body) where an older client gets a Postgres error
