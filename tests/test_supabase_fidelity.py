@@ -110,17 +110,19 @@ LOADED = ["supabase/seed.sql", "supabase/seeds/.c.sql", "supabase/seeds/a.sql",
           "supabase/seeds/b.sql"]
 
 
-@pytest.fixture
-def seeded_project(tmp_path: Path) -> Path:
+@pytest.fixture(params=["list", "string"])
+def seeded_project(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
     """A copy of the project whose `[db.seed] sql_paths` names more files: a pattern (with a
-    file whose name starts with a dot), one that matches nothing, and seed.sql twice."""
+    file whose name starts with a dot), one that matches nothing, and seed.sql twice; as a
+    list, or as one string of them joined by commas, which the CLI splits at the commas."""
+    written = json.dumps(SEED_PATTERNS if request.param == "list" else ",".join(SEED_PATTERNS))
     (tmp_path / "supabase").mkdir()
     shutil.copytree(PROJECT_ROOT / "supabase" / "migrations", tmp_path / "supabase" / "migrations")
     shutil.copy(PROJECT_ROOT / "supabase" / "seed.sql", tmp_path / "supabase" / "seed.sql")
     config = (PROJECT_ROOT / "supabase" / "config.toml").read_text()
     assert 'sql_paths = ["./seed.sql"]' in config
     (tmp_path / "supabase" / "config.toml").write_text(config.replace(
-        'sql_paths = ["./seed.sql"]', f"sql_paths = {json.dumps(SEED_PATTERNS)}"))
+        'sql_paths = ["./seed.sql"]', f"sql_paths = {written}"))
     (tmp_path / "supabase" / "seeds").mkdir()
     for name, text in SEEDS.items():
         (tmp_path / "supabase" / "seeds" / name).write_text(text)

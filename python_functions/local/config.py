@@ -87,6 +87,9 @@ class AuthConfig:
     refresh_token_rotation: bool = True                # [auth] enable_refresh_token_rotation
     refresh_token_reuse_interval_s: float = 10.0       # [auth] refresh_token_reuse_interval
     minimum_password_length: int = MIN_PASSWORD_LENGTH  # [auth] minimum_password_length
+    # [auth.sessions] timebox and inactivity_timeout, in seconds; 0 for none (the default)
+    session_timebox_s: float = 0.0
+    session_inactivity_timeout_s: float = 0.0
     password_required_characters: tuple[str, ...] = ()  # [auth] password_requirements
     # [auth.hook.*] uri, of each hook make run calls, when it is enabled
     custom_access_token_hook: str = ""
@@ -99,6 +102,7 @@ class AuthConfig:
         auth = _table(config, "auth")
         email = _table(auth, "email", "auth.")
         sms = _table(auth, "sms", "auth.")
+        sessions = _table(auth, "sessions", "auth.")
         defaults = cls()
         hooks = _hooks(auth)
         requirements = _value(auth, "password_requirements", str, "", "auth.")
@@ -127,6 +131,9 @@ class AuthConfig:
             minimum_password_length=max(MIN_PASSWORD_LENGTH, _count(
                 auth, "minimum_password_length", defaults.minimum_password_length)),
             password_required_characters=PASSWORD_REQUIREMENTS[requirements],
+            session_timebox_s=_duration(sessions, "timebox", "auth.sessions."),
+            session_inactivity_timeout_s=_duration(sessions, "inactivity_timeout",
+                                                   "auth.sessions."),
             custom_access_token_hook=hooks.get("custom_access_token", ""),
             password_verification_hook=hooks.get("password_verification_attempt", ""),
             before_user_created_hook=hooks.get("before_user_created", ""),
@@ -251,8 +258,8 @@ def seed_files(project: Path = PROJECT_ROOT) -> tuple[list[Path], list[str]]:
     if not _value(seed, "enabled", bool, True, "db.seed."):
         return [], []
     patterns = seed.get("sql_paths", ["./seed.sql"])
-    if isinstance(patterns, str):  # the CLI reads one pattern as a list of one
-        patterns = [patterns]
+    if isinstance(patterns, str):  # `StringToSliceHookFunc(",")`: split at commas
+        patterns = patterns.split(",") if patterns else []
     if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
         raise ConfigError("supabase/config.toml: db.seed.sql_paths must be a list of strings")
     files: list[Path] = []
@@ -298,6 +305,46 @@ def _value(table: dict[str, Any], key: str, kind: type, default: Any, prefix: st
         raise ConfigError(f"supabase/config.toml: {prefix}{key} must be a"
                           f" {'boolean' if kind is bool else 'string'}, not {value!r}")
     return value
+
+
+def _duration(table: dict[str, Any], key: str, prefix: str) -> float:
+    """A duration in seconds: a string, as the CLI takes it, that GoTrue's `time.Duration`
+    settings read (`time.ParseDuration`: "24h", "1h30m"); 0 when absent or empty, and GoTrue
+    takes 0 or less as no limit. GoTrue would not start with another string ("1d", "24"),
+    though `supabase status` reads it."""
+    value = table.get(key, "")
+    if value == "":
+        return 0.0
+    seconds = parse_go_duration(value) if isinstance(value, str) else None
+    if seconds is None:
+        raise ConfigError(f'supabase/config.toml: {prefix}{key} must be a duration such as'
+                          f' "24h" or "8h30m", not {value!r}')
+    return max(0.0, seconds)
+
+
+# `time.ParseDuration`'s units, in seconds
+_GO_UNITS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "ms": 1e-3, "s": 1.0,
+             "m": 60.0, "h": 3600.0}
+_GO_DURATION = re.compile(r"([0-9]*(?:\.[0-9]*)?)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
+
+
+def parse_go_duration(text: str) -> float | None:
+    """Seconds of a duration as Go's `time.ParseDuration` reads it ("1h30m", "-1.5h", "0"),
+    or None where it refuses it (no unit, an unknown unit, empty)."""
+    sign, rest = (-1.0, text[1:]) if text.startswith("-") else (
+        1.0, text[1:] if text.startswith("+") else text)
+    if rest == "0":
+        return 0.0
+    if not rest:
+        return None
+    total, at = 0.0, 0
+    while at < len(rest):
+        part = _GO_DURATION.match(rest, at)
+        if part is None or part[1] in ("", "."):
+            return None
+        total += float(part[1]) * _GO_UNITS[part[2]]
+        at = part.end()
+    return sign * total
 
 
 def _count(table: dict[str, Any], key: str, default: int) -> int:

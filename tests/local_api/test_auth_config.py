@@ -165,8 +165,39 @@ def test_a_setting_is_read_as_the_cli_reads_it_or_refused_as_it_refuses_it(
                                                                             **changed)
 
 
+@pytest.mark.parametrize(("table", "cli_reads", "changed"), [
+    ('timebox = "24h"', True, {"session_timebox_s": 86400.0}),
+    ('inactivity_timeout = "8h30m"', True, {"session_inactivity_timeout_s": 30600.0}),
+    ('timebox = "1.5h"\ninactivity_timeout = "90s"', True,
+     {"session_timebox_s": 5400.0, "session_inactivity_timeout_s": 90.0}),
+    ('timebox = "0"', True, {}),
+    ('timebox = "-1h"', True, {}),  # GoTrue takes a negative as none
+    ('timebox = ""', True, {}),
+    # the CLI takes any string here, and GoTrue, parsing it as a Go duration, would not start
+    ('timebox = "1d"', True, None),
+    ('inactivity_timeout = "24"', True, None),
+    # what the CLI refuses
+    ("timebox = 5", False, None),
+    ("inactivity_timeout = true", False, None),
+])
+def test_session_limits_are_read_as_gotrue_reads_go_durations(
+        cli_template: str, tmp_path: Path, table: str, cli_reads: bool,
+        changed: dict[str, Any] | None) -> None:
+    text = cli_template + "\n[auth.sessions]\n" + table + "\n"
+    assert _cli_reads(text, tmp_path) is cli_reads
+    (tmp_path / "config.toml").write_text(text)
+    if changed is None:
+        with pytest.raises(ConfigError, match="must be a duration"):
+            auth_config(tmp_path / "config.toml")
+    else:
+        assert auth_config(tmp_path / "config.toml") == dataclasses.replace(AuthConfig(),
+                                                                            **changed)
+
+
 @pytest.mark.parametrize(("lines", "patterns"), [
     ('sql_paths = "./seed.sql"', ["./seed.sql"]),  # one pattern, read as a list of one
+    ('sql_paths = "./seed.sql,./more/*.sql"', ["./seed.sql", "./more/*.sql"]),  # split at ","
+    ('sql_paths = ""', None),  # no pattern
     ('sql_paths = ["./seed.sql", "./more/*.sql"]', ["./seed.sql", "./more/*.sql"]),
     ("enabled = false", None),
     ("sql_paths = 5", "refused"),
@@ -446,3 +477,45 @@ def test_an_env_value_is_read_from_where_the_cli_reads_it(
         return
     issuer = auth_config(tmp_path / "supabase" / "config.toml").jwt_issuer
     assert issuer == (process if process is not None else GOOD_SECRET)
+
+
+# -----------------------------------------------------------------------------
+# Session limits
+# -----------------------------------------------------------------------------
+
+def _refresh(api: httpx.Client, token: str) -> httpx.Response:
+    return api.post("/auth/v1/token", params={"grant_type": "refresh_token"},
+                    json={"refresh_token": token}, headers=V2024)
+
+
+def test_a_session_past_its_timebox_or_idle_too_long_is_not_refreshed(
+        configured: Any, admin: psycopg.Connection[Any]) -> None:
+    with configured(session_timebox_s=3600.0) as (server, api):
+        session = _signup(api, _email()).json()
+        session = _refresh(api, session["refresh_token"]).json()  # within it: refreshed
+        admin.execute("update auth.sessions set created_at = now() - interval '61 minutes'"
+                      " where id = %s", (verify_token(session["access_token"],
+                                                      DEV_JWT_SECRET)["session_id"],))
+        body = _error(_refresh(api, session["refresh_token"]), 400, "session_expired")
+        assert body["message"] == "Invalid Refresh Token: Session Expired"
+        with pytest.raises(AuthApiError) as expired:  # as supabase-py reports it
+            _supabase(server).auth.refresh_session(session["refresh_token"])
+        assert str(expired.value.code) == "session_expired"  # not in its ErrorCode type
+    with configured(session_inactivity_timeout_s=600.0) as (_, api):
+        session = _signup(api, _email()).json()
+        session = _refresh(api, session["refresh_token"]).json()
+        session_id = verify_token(session["access_token"], DEV_JWT_SECRET)["session_id"]
+        # idle for 9 minutes: refreshed, which starts the 10 minutes again
+        admin.execute("update auth.sessions set refreshed_at = (now() at time zone 'utc')"
+                      " - interval '9 minutes' where id = %s", (session_id,))
+        session = _refresh(api, session["refresh_token"]).json()
+        admin.execute("update auth.sessions set refreshed_at = (now() at time zone 'utc')"
+                      " - interval '11 minutes' where id = %s", (session_id,))
+        body = _error(_refresh(api, session["refresh_token"]), 400, "session_expired")
+        assert body["message"] == "Invalid Refresh Token: Session Expired (Inactivity)"
+    with configured() as (_, api):  # none by default, as the CLI's template has it
+        session = _signup(api, _email()).json()
+        admin.execute("update auth.sessions set created_at = now() - interval '400 days',"
+                      " refreshed_at = now() - interval '400 days' where id = %s",
+                      (verify_token(session["access_token"], DEV_JWT_SECRET)["session_id"],))
+        assert _refresh(api, session["refresh_token"]).status_code == 200

@@ -602,7 +602,9 @@ class GoTrue:
     async def _refresh_grant(self, body: dict[str, Any], ip_address: str) -> dict[str, Any]:
         """`RefreshTokenGrant` (`tokens/service.go`), with `[auth]
         enable_refresh_token_rotation` and `refresh_token_reuse_interval` of
-        supabase/config.toml (the CLI's defaults: on, 10 s). A token is swapped for a new
+        supabase/config.toml (the CLI's defaults: on, 10 s), and `[auth.sessions] timebox`
+        and `inactivity_timeout` (none by default): a session past either is 400
+        `session_expired`. A token is swapped for a new
         one once; presented again, it answers the session's current token if that is its
         child (a client that lost the answer, or tabs refreshing at once), a new one within
         the interval, and after it 400 `refresh_token_already_used`, ending the session's
@@ -629,14 +631,31 @@ class GoTrue:
             if session_id is not None and await (await conn.execute(
                     "select 1 from auth.sessions where id = %s for update",
                     (session_id,))).fetchone() is not None:
+                # `CheckValidity`: past its `not_after`, or `[auth.sessions] timebox` from its
+                # start, or `inactivity_timeout` from its last refresh (`LastRefreshedAt`)
                 state = await (await conn.execute(
-                    "select revoked, updated_at > now() - make_interval(secs => %s)"
-                    " from auth.refresh_tokens where token = %s",
-                    (self.config.refresh_token_reuse_interval_s, token))).fetchone()
+                    "select rt.revoked,"
+                    " rt.updated_at > now() - make_interval(secs => %(reuse)s),"
+                    " coalesce(now() > s.not_after, false) or %(timebox)s > 0"
+                    "   and now() > s.created_at + make_interval(secs => %(timebox)s),"
+                    " %(inactivity)s > 0 and now() > coalesce("
+                    "   s.refreshed_at at time zone 'utc', greatest(s.created_at, rt.updated_at))"
+                    "   + make_interval(secs => %(inactivity)s)"
+                    " from auth.refresh_tokens rt join auth.sessions s on s.id = rt.session_id"
+                    " where rt.token = %(token)s",
+                    {"reuse": self.config.refresh_token_reuse_interval_s,
+                     "timebox": self.config.session_timebox_s,
+                     "inactivity": self.config.session_inactivity_timeout_s,
+                     "token": token})).fetchone()
             if state is None:
                 raise AuthError(400, "session_not_found",
                                 "Invalid Refresh Token: No Valid Session Found")
-            revoked, within_interval = state
+            revoked, within_interval, past_timebox, inactive = state
+            if past_timebox:
+                raise AuthError(400, "session_expired", "Invalid Refresh Token: Session Expired")
+            if inactive:
+                raise AuthError(400, "session_expired",
+                                "Invalid Refresh Token: Session Expired (Inactivity)")
             if revoked:
                 current = await (await conn.execute(
                     "select token, parent from auth.refresh_tokens where session_id = %s"
