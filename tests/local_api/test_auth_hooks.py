@@ -237,6 +237,9 @@ def test_a_hook_that_refuses_answers_its_status_and_message_and_makes_no_session
     ("return '{}'::jsonb", "output claims field is missing"),
     ("return null", "output claims do not conform to the expected schema: \n"
                     "- (root): Invalid type. Expected: object, given: null\n"),
+    ("return '{\"claims\": null}'::jsonb", "output claims do not conform to the expected"
+                                         " schema: \n- (root): Invalid type. Expected:"
+                                         " object, given: null\n"),
     ("return '{\"claims\": \"all\"}'::jsonb", "Error unmarshaling JSON output."),
     ("return jsonb_set(event #- '{claims,aud}', '{claims,exp}', '\"soon\"')",
      "output claims do not conform to the expected schema: \n- (root): aud is required\n"
@@ -331,6 +334,9 @@ def test_the_password_hook_sees_every_attempt_and_a_rejection_is_invalid_credent
     ("jsonb_build_object('decision', 'reject')", 400,
      "Further password verification attempts will be rejected."),
     ("jsonb_build_object('decision', 1)", 500, "Error unmarshaling JSON output."),
+    ("jsonb_build_object('decision', 'reject', 'message', null)", 400,
+     "Further password verification attempts will be rejected."),
+    ("'[]'::jsonb", 500, "Error unmarshaling JSON output."),
     ("null", 200, None),
 ])
 def test_the_password_hooks_answer_is_read_as_gotrue_reads_it(

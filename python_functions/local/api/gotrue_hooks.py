@@ -91,7 +91,8 @@ async def customize_access_token(conn: psycopg.AsyncConnection[Any], uri: str, u
     event = {"metadata": _metadata("customize-access-token", ip_address), "user_id": user_id,
              "claims": claims, "authentication_method": method}
     answer = await _call(conn, uri, event)
-    if answer is None:  # SQL null: no output read, so no claims, as GoTrue then checks them
+    # SQL null, or `"claims": null`: no claims, which GoTrue then checks as such
+    if answer is None or (isinstance(answer, dict) and answer.get("claims", {}) is None):
         raise HookFailed(500, "output claims do not conform to the expected schema: \n"
                          "- (root): Invalid type. Expected: object, given: null\n")
     if not isinstance(answer, dict) or "claims" not in answer:
@@ -115,9 +116,12 @@ async def verify_password_attempt(conn: psycopg.AsyncConnection[Any], uri: str,
     answer = await _call_alone(conn, uri, event)
     if answer is None:
         return None
-    decision, message, logout = (answer.get(key, default) for key, default in (
-        ("decision", ""), ("message", ""), ("should_logout_user", False))) \
-        if isinstance(answer, dict) else (None, None, None)
+    if not isinstance(answer, dict):
+        raise HookFailed(500, "Error unmarshaling JSON output.")
+    # as Go decodes them: a field missing or null keeps its zero value
+    decision, message, logout = (default if answer.get(key) is None else answer[key]
+                                 for key, default in (("decision", ""), ("message", ""),
+                                                      ("should_logout_user", False)))
     if not (isinstance(decision, str) and isinstance(message, str)
             and isinstance(logout, bool)):
         raise HookFailed(500, "Error unmarshaling JSON output.")
