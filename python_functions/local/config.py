@@ -164,13 +164,14 @@ def _hooks(auth: dict[str, Any]) -> dict[str, str]:
         where = f"supabase/config.toml: [auth.hook.{name}]"
         if not uri:
             raise ConfigError(f"{where} uri is required when the hook is enabled")
-        scheme = urllib.parse.urlsplit(uri).scheme.lower()
+        parsed = urllib.parse.urlsplit(uri)
+        scheme = parsed.scheme.lower()
         if scheme in ("http", "https"):
             if not secrets or not all(_HOOK_SECRET.fullmatch(secret)
                                       for secret in secrets.split("|")):
                 raise ConfigError(f'{where} secrets must be "v1,whsec_<base64 secret>" (32 to'
                                   f" 88 characters) for an HTTP hook")
-            if scheme == "http" and urllib.parse.urlsplit(uri).hostname not in _LOCAL_HOSTS:
+            if scheme == "http" and parsed.hostname not in _LOCAL_HOSTS:
                 raise ConfigError(f"{where} uri: GoTrue takes http:// for a local host only"
                                   f" ({', '.join(_LOCAL_HOSTS)}); use https://")
             if HOOKS[name]:
@@ -182,7 +183,7 @@ def _hooks(auth: dict[str, Any]) -> dict[str, str]:
                               f" not {uri!r}")
         if secrets:
             raise ConfigError(f"{where} secrets is not used by a pg-functions URI")
-        parts = urllib.parse.urlsplit(uri).path.split("/")
+        parts = parsed.path.split("/")
         if len(parts) < 3 or not all(_POSTGRES_NAME.fullmatch(part) for part in parts[1:3]):
             raise ConfigError(f"{where} uri must be pg-functions://<database>/<schema>/"
                               f"<function>, each a plain Postgres name, not {uri!r}")

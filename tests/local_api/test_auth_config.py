@@ -110,6 +110,18 @@ def _cli_reads(text: str, workdir: Path) -> bool:
     return not refused
 
 
+def reads_as(text: str, workdir: Path, expected: dict[str, Any] | str) -> None:
+    """`config.py` reads `text` as the CLI's defaults changed by `expected`, or, where
+    `expected` is a pattern, refuses it with a message matching that pattern."""
+    (workdir / "config.toml").write_text(text)
+    if isinstance(expected, str):
+        with pytest.raises(ConfigError, match=expected):
+            auth_config(workdir / "config.toml")
+    else:
+        assert auth_config(workdir / "config.toml") == dataclasses.replace(AuthConfig(),
+                                                                           **expected)
+
+
 def test_the_projects_auth_settings_are_the_ones_supabase_init_writes(cli_template: str,
                                                                      tmp_path: Path) -> None:
     (tmp_path / "config.toml").write_text(cli_template)
@@ -156,13 +168,7 @@ def test_a_setting_is_read_as_the_cli_reads_it_or_refused_as_it_refuses_it(
         lines[at] = line.split("\n")[-1]
     text = "\n".join(lines)
     assert _cli_reads(text, tmp_path) is (changed is not None)
-    (tmp_path / "config.toml").write_text(text)
-    if changed is None:
-        with pytest.raises(ConfigError, match=key):
-            auth_config(tmp_path / "config.toml")
-    else:
-        assert auth_config(tmp_path / "config.toml") == dataclasses.replace(AuthConfig(),
-                                                                            **changed)
+    reads_as(text, tmp_path, key if changed is None else changed)
 
 
 @pytest.mark.parametrize(("table", "cli_reads", "changed"), [
@@ -185,13 +191,7 @@ def test_session_limits_are_read_as_gotrue_reads_go_durations(
         changed: dict[str, Any] | None) -> None:
     text = cli_template + "\n[auth.sessions]\n" + table + "\n"
     assert _cli_reads(text, tmp_path) is cli_reads
-    (tmp_path / "config.toml").write_text(text)
-    if changed is None:
-        with pytest.raises(ConfigError, match="must be a duration"):
-            auth_config(tmp_path / "config.toml")
-    else:
-        assert auth_config(tmp_path / "config.toml") == dataclasses.replace(AuthConfig(),
-                                                                            **changed)
+    reads_as(text, tmp_path, "must be a duration" if changed is None else changed)
 
 
 @pytest.mark.parametrize(("lines", "patterns"), [

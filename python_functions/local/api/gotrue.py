@@ -121,21 +121,26 @@ _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 
 
 class AuthError(Exception):
-    def __init__(self, status: int, code: str, message: str, extra: dict[str, Any] | None = None
-                 ) -> None:
+    """An `HTTPError` as GoTrue answers it; `coded`: made with its code, which it then also
+    names in `x-sb-error-code` (one made without gets `unexpected_failure` or `unknown` in
+    the body only)."""
+
+    def __init__(self, status: int, code: str, message: str, extra: dict[str, Any] | None = None,
+                 coded: bool = True) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.extra = extra or {}
+        self.coded = coded
 
     def response(self, request: Request) -> Response:
+        headers = {"x-sb-error-code": self.code} if self.coded else {}
         if _wants_2024(request):
             return JSONResponse({"code": self.code, "message": self.message, **self.extra},
-                                self.status, {API_VERSION_HEADER: API_VERSION,
-                                              "x-sb-error-code": self.code})
+                                self.status, {API_VERSION_HEADER: API_VERSION, **headers})
         return JSONResponse({"code": self.status, "error_code": self.code, "msg": self.message,
-                             **self.extra}, self.status, {"x-sb-error-code": self.code})
+                             **self.extra}, self.status, headers)
 
 
 def not_served(what: str) -> AuthError:
@@ -148,17 +153,12 @@ def not_served(what: str) -> AuthError:
 
 
 def _hook_response(failed: HookFailed, request: Request) -> Response:
-    """A hook's refusal or failure as GoTrue answers it (`x-sb-error-code` only where GoTrue
-    made the error with its code), or, to a client without the 2024-01-01 version, a
-    Postgres error GoTrue shows as it is (`NewPostgresError`)."""
+    """A hook's refusal or failure as GoTrue answers it, or, to a client without the
+    2024-01-01 version, a Postgres error GoTrue shows as it is (`NewPostgresError`)."""
     if not _wants_2024(request) and failed.legacy is not None:
         return JSONResponse(failed.legacy[1], failed.legacy[0])
-    headers = {"x-sb-error-code": failed.code} if failed.coded else {}
-    if _wants_2024(request):
-        return JSONResponse({"code": failed.code, "message": failed.message}, failed.status,
-                            {API_VERSION_HEADER: API_VERSION, **headers})
-    return JSONResponse({"code": failed.status, "error_code": failed.code,
-                         "msg": failed.message}, failed.status, headers)
+    return AuthError(failed.status, failed.code, failed.message,
+                     coded=failed.coded).response(request)
 
 
 def _ip_address(request: Request) -> str:

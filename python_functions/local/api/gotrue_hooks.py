@@ -71,9 +71,7 @@ class HookFailed(Exception):
                  legacy: tuple[int, dict[str, Any]] | None = None) -> None:
         super().__init__(message)
         self.status = status
-        # an `HTTPError` made with its code says it in `x-sb-error-code`; GoTrue gives one
-        # made without (a hook's own answer) `unexpected_failure` or `unknown` in the body only
-        self.coded = code is not None
+        self.coded = code is not None  # as gotrue.AuthError's: a hook's own answer has none
         self.code = code or ("unexpected_failure" if status == 500 else "unknown")
         self.message = message
         self.legacy = legacy  # (status, body) where an older client gets a Postgres error
