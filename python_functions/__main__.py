@@ -14,7 +14,8 @@ import psycopg
 from python_functions import PROJECT_ROOT
 from python_functions.db import rpc
 from python_functions.local import lifeline, migrations, stack
-from python_functions.service.auth import InvalidToken, mint_token, user_claims, verify_token
+from python_functions.local.api.jwt_keys import ProjectKeys
+from python_functions.service.auth import InvalidToken, user_claims, verify_token
 from python_functions.service.settings import get_settings
 
 
@@ -56,7 +57,9 @@ def cmd_rpc(args: argparse.Namespace) -> int:
         claims: dict[str, Any] | None = None
         if args.token:
             try:
-                claims = verify_token(args.token, settings.supabase_jwt_secret)
+                keys = ProjectKeys.of_project(settings.supabase_jwt_secret)
+                claims = verify_token(args.token, settings.supabase_jwt_secret,
+                                      keys.jwks_client())
             except InvalidToken:
                 print("HTTP/1.1 401 Unauthorized\n")
                 print(json.dumps({"code": "UNAUTHORIZED", "message": "Invalid or expired JWT",
@@ -81,7 +84,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     with psycopg.connect(settings.db_url, connect_timeout=5) as conn:
         claims = _claims_for_email(conn, args.email)
     claims = user_claims(claims["sub"], args.email, ttl_seconds=args.ttl)
-    print(mint_token(claims, settings.supabase_jwt_secret))
+    print(ProjectKeys.of_project(settings.supabase_jwt_secret).sign(claims))
     return 0
 
 

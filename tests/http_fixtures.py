@@ -108,8 +108,9 @@ def service_logs() -> Iterator[LogCapture]:
     assert not leaked, leaked[:3]
 
 
-def _local_api(database_url: str, functions_url: str) -> ServerThread:
-    port = free_port()
+def _local_api(database_url: str, functions_url: str, port: int | None = None
+               ) -> ServerThread:
+    port = port or free_port()
     app = create_local_api(database_url, DEV_JWT_SECRET, functions_url,
                               f"http://127.0.0.1:{port}")
     return ServerThread(app, port=port)
@@ -132,9 +133,17 @@ def transport(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
+def local_api_port() -> int:
+    """The port `local_api` will serve on, known before it starts: the service it relays to
+    takes the sessions of its Auth by its JWKS, as under `make run`."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
 def service_settings(database_url: str, local_provider: LocalAi, transport: str,
-                     request: pytest.FixtureRequest) -> Settings:
-    database: dict[str, Any] = {"database_url": database_url}
+                     local_api_port: int, request: pytest.FixtureRequest) -> Settings:
+    database: dict[str, Any] = {"database_url": database_url,
+                                "supabase_url": f"http://127.0.0.1:{local_api_port}"}
     if transport == "postgrest":
         api: ServerThread = request.getfixturevalue("postgrest_api")
         database = {"database_url": None, "supabase_url": api.url,
@@ -191,10 +200,11 @@ def assert_service_error(response: httpx.Response, status: int, code: str,
 
 
 @pytest.fixture(scope="session")
-def local_api(database_url: str, service: ServerThread) -> Iterator[ServerThread]:
+def local_api(database_url: str, service: ServerThread, local_api_port: int
+              ) -> Iterator[ServerThread]:
     """`make run`'s local API (/rest/v1, /auth/v1, /functions/v1) over the test database,
     relaying functions to the test service."""
-    with _local_api(database_url, service.url) as server:
+    with _local_api(database_url, service.url, local_api_port) as server:
         yield server
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import psycopg
 import pytest
 
@@ -115,6 +116,11 @@ def test_make_run_serves_the_demo_users_and_stops_on_ctrl_c() -> None:
         assert "warning:" not in output
         token = re.search(r"alice@example\.com .*\n\s+(\S+)", output)
         assert token, output
+        # signed as the local Auth signs sessions: by the key its JWKS publishes
+        assert jwt.get_unverified_header(token.group(1))["alg"] == "ES256"
+        published = httpx.get(f"http://127.0.0.1:{env['API_PORT']}/auth/v1/.well-known/jwks.json")
+        assert jwt.get_unverified_header(token.group(1))["kid"] in [
+            key["kid"] for key in published.json()["keys"]]
         result = subprocess.run(
             [sys.executable, "-m", "python_functions", "rpc", "pullups.list_sessions",
              "--token", token.group(1), "page_size:=3"],

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import glob
+import json
 import os
 import re
 import tomllib
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import dotenv
+import jwt
 
 from python_functions import PROJECT_ROOT
 
@@ -65,6 +67,20 @@ _LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "host.docker.internal")
 _ENV_REFERENCE = re.compile(r"env\((.*)\)")
 # GoTrue's `postgresNamesRegexp` (`internal/conf/configuration.go`)
 _POSTGRES_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]{0,62}")
+# The key `supabase start` hands GoTrue when `[auth] signing_keys_path` is not set: the CLI's
+# published development key (`NewConfig`, since January 2026), so user sessions are ES256
+# and a token `supabase gen bearer-jwt` makes with "the local default" verifies here too.
+# Like the default JWT secret, it is no secret; a project that needs one sets its own.
+CLI_DEFAULT_SIGNING_KEY: dict[str, Any] = {
+    "kty": "EC", "kid": "b81269f1-21d8-4f2e-b719-c2240a840d90", "use": "sig",
+    "key_ops": ["sign", "verify"], "alg": "ES256", "ext": True, "crv": "P-256",
+    "x": "M5Sjqn5zwC9Kl1zVfUUGvv9boQjCGd45G8sdopBExB4",
+    "y": "P6IXMvA2WYXSHSOMTBH2jsw_9rrzGy89FjPf6oOsIxQ",
+    "d": "dIhR8wywJlqlua4y_yMq2SLhlFXDZJBCvFrY1DCHyVU",
+}
+# what the CLI signs the anon and service_role keys with (`GenerateAsymmetricJWT`): the
+# first key, a private one of these
+_API_KEY_SIGNERS = {"ES256": ("EC", "P-256"), "RS256": ("RSA", None)}
 
 
 class ConfigError(ValueError):
@@ -95,10 +111,17 @@ class AuthConfig:
     custom_access_token_hook: str = ""
     password_verification_hook: str = ""  # password_verification_attempt
     before_user_created_hook: str = ""
+    # [auth] signing_keys_path: its JWKs, private parts included, as the CLI hands them to
+    # GoTrue; else the CLI's default key (and then tokens signed with the JWT secret are
+    # still taken everywhere: `keys_from_file` is False)
+    signing_keys: tuple[dict[str, Any], ...] = (CLI_DEFAULT_SIGNING_KEY,)
+    keys_from_file: bool = False
 
     @classmethod
-    def from_toml(cls, config: dict[str, Any]) -> AuthConfig:
-        """`[auth]` of a parsed config.toml; a missing key takes the CLI's default."""
+    def from_toml(cls, config: dict[str, Any], supabase_dir: Path = CONFIG_TOML.parent
+                  ) -> AuthConfig:
+        """`[auth]` of a parsed config.toml (of `supabase_dir`, which a relative
+        `signing_keys_path` starts from); a missing key takes the CLI's default."""
         auth = _table(config, "auth")
         email = _table(auth, "email", "auth.")
         sms = _table(auth, "sms", "auth.")
@@ -137,7 +160,57 @@ class AuthConfig:
             custom_access_token_hook=hooks.get("custom_access_token", ""),
             password_verification_hook=hooks.get("password_verification_attempt", ""),
             before_user_created_hook=hooks.get("before_user_created", ""),
+            **_signing_keys(auth, supabase_dir),
         )
+
+
+def _signing_keys(auth: dict[str, Any], supabase_dir: Path) -> dict[str, Any]:
+    """`[auth] signing_keys_path`, read as the CLI reads it (the file's errors in its words;
+    the first key must be one it signs the API keys with) and checked as GoTrue checks its
+    `GOTRUE_JWT_KEYS` at start (exactly one key whose `key_ops` has "sign")."""
+    path = _value(auth, "signing_keys_path", str, "", "auth.")
+    if not path:
+        return {}
+    file = supabase_dir / path
+    try:
+        text = file.read_text()
+    except OSError as exc:
+        raise ConfigError(f"failed to read signing keys: {exc.strerror}: {file}") from None
+    try:
+        keys = json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"failed to decode signing keys: {exc}") from None
+    if not isinstance(keys, list) or not all(isinstance(key, dict) for key in keys):
+        raise ConfigError("failed to decode signing keys: expected an array of JWK objects")
+    if not keys:  # GoTrue would sign with the JWT secret, which PostgREST then refuses
+        raise ConfigError(f"{file} holds no keys: supabase start's PostgREST would then"
+                          " take no token at all; `supabase gen signing-key` makes one")
+    first = keys[0]
+    allowed = _API_KEY_SIGNERS.get(first.get("alg"))
+    if allowed is None:
+        raise ConfigError(f"unsupported algorithm: {first.get('alg', '')}")
+    if (first.get("kty"), first.get("crv") if allowed[1] else None) != allowed:
+        raise ConfigError(f"failed to convert JWK to private key: {first.get('kty')} key"
+                          f" {first.get('crv', '')} cannot sign {first['alg']}")
+    if "d" not in first:
+        raise ConfigError("failed to convert JWK to private key: the first key has no"
+                          " private part (d)")
+    signers = [key for key in keys if "sign" in (key.get("key_ops") or ())]
+    if not signers:
+        raise ConfigError(f"{file}: no signing key detected (GoTrue signs with the key whose"
+                          ' key_ops has "sign")')
+    if len(signers) > 1:
+        raise ConfigError(f"{file}: multiple signing keys detected, only 1 signing key is"
+                          " supported")
+    for number, key in enumerate(keys, 1):
+        if key.get("kty") not in ("EC", "RSA"):
+            raise ConfigError(f"{file}: key {number} is {key.get('kty')!r}; make run takes EC"
+                              " and RSA keys, as `supabase gen signing-key` makes them")
+        try:
+            jwt.PyJWK(key)
+        except jwt.PyJWTError as exc:
+            raise ConfigError(f"{file}: key {number} is not a usable JWK: {exc}") from None
+    return {"signing_keys": tuple(keys), "keys_from_file": True}
 
 
 def hook_function(uri: str) -> str:
@@ -290,7 +363,8 @@ def check(path: Path | None = None) -> None:
 
 def auth_config(path: Path | None = None) -> AuthConfig:
     """`[auth]` of supabase/config.toml (or `path`), as GoTrue gets it from `supabase start`."""
-    return AuthConfig.from_toml(read(path))
+    path = path or CONFIG_TOML
+    return AuthConfig.from_toml(read(path), path.parent)
 
 
 def _table(parent: dict[str, Any], key: str, prefix: str = "") -> dict[str, Any]:

@@ -22,9 +22,10 @@ import psycopg
 from python_functions import PROJECT_ROOT
 from python_functions.local import NODE, interrupts, migrations
 from python_functions.local import config as project_config
+from python_functions.local.api.jwt_keys import ProjectKeys
 from python_functions.local.cluster import ClusterError, LocalCluster
 from python_functions.local.lifeline import Lifeline
-from python_functions.service.auth import mint_token, user_claims
+from python_functions.service.auth import user_claims
 from python_functions.service.settings import Settings
 
 DEMO_USERS = ("alice@example.com", "bob@example.com", "new@example.com")
@@ -204,16 +205,16 @@ def reset(settings: Settings) -> int:
 
 
 def demo_tokens(settings: Settings) -> list[tuple[str, str, str]]:
+    """The demo users' emails, ids and dev access tokens (a week long, signed as the local
+    Auth signs sessions)."""
     with psycopg.connect(settings.db_url) as conn:
         rows = conn.execute(
             "select id::text, email from auth.users where email = any(%s) order by email",
             (list(DEMO_USERS),),
         ).fetchall()
-    return [
-        (email, uid, mint_token(user_claims(uid, email, ttl_seconds=7 * 24 * 3600),
-                                settings.supabase_jwt_secret))
-        for uid, email in rows
-    ]
+    keys = ProjectKeys.of_project(settings.supabase_jwt_secret)
+    return [(email, uid, keys.sign(user_claims(uid, email, ttl_seconds=7 * 24 * 3600)))
+            for uid, email in rows]
 
 
 @dataclass
@@ -260,8 +261,10 @@ def start_services(settings: Settings, lifeline: Lifeline) -> list[Child]:
                                "--port", str(settings.local_ai_port)], env,
                               f"http://127.0.0.1:{settings.local_ai_port}/v1/models",
                               logs / "local-ai.log", fds))
+    # the service takes the local Auth's sessions by its JWKS (SUPABASE_URL's), as on Supabase
+    service_env = env | {"SUPABASE_URL": settings.api_url}
     children.append(Child("the AI service", [sys.executable, "-m", "python_functions", "serve"],
-                          env, f"http://{settings.host}:{settings.port}/health",
+                          service_env, f"http://{settings.host}:{settings.port}/health",
                           logs / "service.log", fds))
     children.append(Child("the local API", [sys.executable, "-m", "python_functions",
                                             "local-api"], env,
@@ -398,6 +401,8 @@ def supabase_js_snippet(settings: Settings) -> list[str]:
 
 def print_instructions(settings: Settings) -> None:
     tokens = demo_tokens(settings)
+    keys = ProjectKeys.of_project(settings.supabase_jwt_secret)
+    anon_key, service_role_key = keys.api_key("anon"), keys.api_key("service_role")
     service = f"http://{settings.host}:{settings.port}"
     provider = ("the offline local provider (rule-based models)" if settings.uses_local_ai
                 else f"{settings.provider_name} at {settings.provider_base_url}")
@@ -407,8 +412,8 @@ def print_instructions(settings: Settings) -> None:
         f"  API URL:     {settings.api_url}  (/rest/v1: tables and rpc, /auth/v1, /functions/v1)",
         f"  publishable key: {settings.publishable_key}  (for apps; as `supabase start`'s)",
         f"  secret key:      {settings.secret_key}  (for servers: bypasses RLS)",
-        f"  legacy keys, the same roles as JWTs: anon {settings.anon_key}",
-        f"    service_role {settings.service_role_key}",
+        f"  legacy keys, the same roles as JWTs: anon {anon_key}",
+        f"    service_role {service_role_key}",
         f"  DATABASE_URL={settings.db_url}",
         f"  AI service:  {service}  (OpenAPI: {service}/openapi.json), AI by {provider}",
         "",
@@ -418,7 +423,8 @@ def print_instructions(settings: Settings) -> None:
         *(f"  {line}" for line in supabase_js_snippet(settings)),
         "",
         "Demo users (password: demo-password) and dev JWTs",
-        "(valid 7 days, signed with SUPABASE_JWT_SECRET):",
+        "(valid 7 days, signed as the local Auth signs sessions; its keys:"
+        f" {settings.api_url}/auth/v1/.well-known/jwks.json):",
     ]
     for email, uid, token in tokens:
         lines += [f"  {email}  id={uid}", f"    {token}"]
@@ -457,8 +463,8 @@ def print_instructions(settings: Settings) -> None:
     tokens_file.write_text(f"SUPABASE_URL={settings.api_url}\n"
                            f"SUPABASE_PUBLISHABLE_KEY={settings.publishable_key}\n"
                            f"SUPABASE_SECRET_KEY={settings.secret_key}\n"
-                           f"SUPABASE_ANON_KEY={settings.anon_key}\n"
-                           f"SUPABASE_SERVICE_ROLE_KEY={settings.service_role_key}\n"
+                           f"SUPABASE_ANON_KEY={anon_key}\n"
+                           f"SUPABASE_SERVICE_ROLE_KEY={service_role_key}\n"
                            + "".join(f"{email} {token}\n" for email, _, token in tokens))
     lines += ["", f"The keys and dev JWTs are also in {tokens_file}; the services log (one JSON"
               f" line per request) to {settings.local_dir / 'logs'}/.",

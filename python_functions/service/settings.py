@@ -8,7 +8,6 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from python_functions import PROJECT_ROOT
-from python_functions.service.auth import api_key
 
 # The same development secret `supabase start` uses, so dev tokens work against either stack.
 DEV_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"  # noqa: S105
@@ -111,14 +110,6 @@ class Settings(BaseSettings):
     @property
     def api_url(self) -> str:
         return f"http://{self.host}:{self.api_port}"
-
-    @property
-    def anon_key(self) -> str:
-        return api_key("anon", self.supabase_jwt_secret)
-
-    @property
-    def service_role_key(self) -> str:
-        return api_key("service_role", self.supabase_jwt_secret)
 
     @property
     def publishable_key(self) -> str:

@@ -12,9 +12,21 @@ import psycopg
 import pytest
 
 from python_functions.local.api import LISTENER_NAME, create_app
+from python_functions.local.api.jwt_keys import ProjectKeys
 from python_functions.local.cluster import free_port
+from python_functions.local.config import AuthConfig
+from python_functions.service.auth import verify_token
 from python_functions.service.settings import DEV_JWT_SECRET
 from tests.http_fixtures import ANON_KEY, ServerThread
+
+# the keys of the CLI's defaults, which the local APIs of these tests sign sessions with
+DEFAULT_KEYS = ProjectKeys(DEV_JWT_SECRET, AuthConfig())
+
+
+def session_claims(token: str) -> dict[str, Any]:
+    """The claims of an access token the local Auth issued, verified as the AI service
+    verifies them: by the key its JWKS publishes."""
+    return verify_token(token, DEV_JWT_SECRET, DEFAULT_KEYS.jwks_client())
 
 
 @contextlib.contextmanager

@@ -15,10 +15,10 @@ import pytest
 from python_functions.local.api import create_app as create_local_api
 from python_functions.local.cluster import free_port
 from python_functions.local.config import AuthConfig, auth_config
-from python_functions.service.auth import verify_token
 from python_functions.service.settings import DEV_JWT_SECRET
 from tests.conftest import TEST_ANONYMOUS_DATA, TEST_EMAIL_DOMAIN, one, race
 from tests.http_fixtures import ANON_KEY, ServerThread
+from tests.local_api.conftest import session_claims
 
 V2024 = {"X-Supabase-Api-Version": "2024-01-01"}
 
@@ -51,7 +51,7 @@ def test_signup_stores_a_bcrypt_password_and_answers_a_session(
     session = response.json()
     assert session["token_type"] == "bearer" and session["expires_in"] == 3600
     assert session["refresh_token"] and session["user"]["email"] == email
-    claims = verify_token(session["access_token"], DEV_JWT_SECRET)
+    claims = session_claims(session["access_token"])
     assert claims["sub"] == session["user"]["id"] and claims["role"] == "authenticated"
     assert claims["exp"] == session["expires_at"]
     assert claims["iss"].endswith("/auth/v1")
@@ -301,7 +301,7 @@ def test_with_anonymous_sign_ins_on_a_sign_up_without_email_is_an_anonymous_user
     stored = admin.execute("select email, encrypted_password, is_anonymous, raw_app_meta_data"
                            " from auth.users where id = %s", (user["id"],)).fetchone()
     assert stored == (None, "", True, {})
-    claims = verify_token(session["access_token"], DEV_JWT_SECRET)
+    claims = session_claims(session["access_token"])
     assert (claims["sub"], claims["role"], claims["is_anonymous"], claims["app_metadata"]) == (
         user["id"], "authenticated", True, {})
     assert [a["method"] for a in claims["amr"]] == ["anonymous"]
@@ -310,7 +310,7 @@ def test_with_anonymous_sign_ins_on_a_sign_up_without_email_is_an_anonymous_user
                                    json={"refresh_token": session["refresh_token"]},
                                    headers=V2024)
     assert refreshed.status_code == 200, refreshed.text
-    assert verify_token(refreshed.json()["access_token"], DEV_JWT_SECRET)["is_anonymous"]
+    assert session_claims(refreshed.json()["access_token"])["is_anonymous"]
 
 
 def test_an_anonymous_user_calls_the_rpcs_but_not_the_ai(anonymous_api: httpx.Client) -> None:
@@ -360,7 +360,7 @@ def test_update_user_merges_the_metadata_and_a_null_removes_a_key(
                session["user"]["id"]) == {"a": 1, "c": {"d": None}}
     # a refreshed token carries the new metadata
     refreshed = _refresh(api_http, session).json()
-    assert verify_token(refreshed["access_token"], DEV_JWT_SECRET)["user_metadata"] == {
+    assert session_claims(refreshed["access_token"])["user_metadata"] == {
         "a": 1, "c": {"d": None}}
 
 
@@ -463,7 +463,7 @@ def test_an_anonymous_user_becomes_permanent_with_an_email_then_a_password(
     assert with_password.status_code == 200, with_password.text
     signed_in = _sign_in(anonymous_api, email)
     assert signed_in.status_code == 200, signed_in.text
-    claims = verify_token(signed_in.json()["access_token"], DEV_JWT_SECRET)
+    claims = session_claims(signed_in.json()["access_token"])
     assert (claims["sub"], claims["is_anonymous"], claims["email"]) == (user_id, False, email)
 
 

@@ -21,9 +21,8 @@ from supabase_auth.errors import AuthApiError
 
 from python_functions import PROJECT_ROOT
 from python_functions.local.config import auth_config
-from python_functions.service.auth import verify_token
-from python_functions.service.settings import DEV_JWT_SECRET
 from tests.conftest import one
+from tests.local_api.conftest import session_claims
 from tests.local_api.test_auth_config import (
     PASSWORD,
     V2024,
@@ -75,7 +74,7 @@ def hook(admin: psycopg.Connection[Any]) -> Iterator[Callable[[str], None]]:
 
 
 def _claims(session: dict[str, Any]) -> dict[str, Any]:
-    return verify_token(session["access_token"], DEV_JWT_SECRET)
+    return session_claims(session["access_token"])
 
 
 def _sessions(admin: psycopg.Connection[Any], email: str) -> int:
@@ -155,7 +154,7 @@ def test_the_hook_makes_the_claims_of_every_access_token_and_sees_how_it_was_iss
         session = _supabase(server).auth.sign_in_with_password(
             {"email": email, "password": PASSWORD}).session
         assert session is not None
-        assert verify_token(session.access_token, DEV_JWT_SECRET)["user_role"] == "coach"
+        assert session_claims(session.access_token)["user_role"] == "coach"
     events = [row[0] for row in admin.execute(
         "select event from hook_test.events order by id").fetchall()]
     assert [e["authentication_method"] for e in events] == [

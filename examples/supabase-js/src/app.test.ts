@@ -328,6 +328,37 @@ describe('auth', () => {
     assert.equal(notAdmin.error?.status, 403)
   })
 
+  test('getClaims() checks a session by the project\'s JWKS, without asking Auth', async () => {
+    const asked: string[] = []
+    const supabase = createClient<Database>(SUPABASE_URL, SUPABASE_ANON_KEY, {
+      // a storage key of its own: the JWKS supabase-js caches per key is fetched here
+      auth: { persistSession: false, autoRefreshToken: false, storageKey: randomUUID() },
+      global: {
+        fetch: (input: RequestInfo | URL, init?: RequestInit) => {
+          asked.push(new URL(input instanceof Request ? input.url : input).pathname)
+          return fetch(input, init)
+        },
+      },
+    })
+    const email = `claims-${randomUUID().slice(0, 8)}@${EMAIL_DOMAIN}`
+    const signed = await supabase.auth.signUp({ email, password: PASSWORD })
+    assert.equal(signed.error, null)
+    asked.length = 0
+    const { data, error } = await supabase.auth.getClaims()
+    assert.equal(error, null)
+    assert.equal(data?.header.alg, 'ES256')
+    assert.equal(data?.claims.sub, signed.data.user?.id)
+    assert.deepEqual(asked, ['/auth/v1/.well-known/jwks.json'])  // not /auth/v1/user
+    // the same token with another user's id in it: its signature no longer holds
+    const [header, payload, signature] = signed.data.session!.access_token.split('.')
+    const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString())
+    const altered = Buffer.from(JSON.stringify({ ...claims, sub: randomUUID() }))
+      .toString('base64url')
+    const forged = await supabase.auth.getClaims(`${header}.${altered}.${signature}`)
+    assert.equal(forged.data, null)
+    assert.equal(forged.error?.message, 'Invalid JWT signature')
+  })
+
   test('without signing in, client RPCs are refused (anon)', async () => {
     const { data, error, status } = await newClient().schema('pullups').rpc('ai_quota')
     assert.equal(data, null)

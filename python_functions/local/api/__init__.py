@@ -38,6 +38,7 @@ from python_functions.local import config
 from python_functions.local.api.gateway import ApiGateway
 from python_functions.local.api.gotrue import GoTrue
 from python_functions.local.api.gotrue_admin import GoTrueAdmin
+from python_functions.local.api.jwt_keys import ProjectKeys
 from python_functions.local.api.rest import RpcEndpoint, json_response, root
 from python_functions.local.api.tables import TableEndpoint
 from python_functions.service import cors
@@ -84,16 +85,17 @@ def create_app(database_url: str, jwt_secret: str, functions_url: str, public_ur
     connection. A config.toml that `supabase start` would refuse raises `ConfigError`."""
     project = config.read()
     auth = auth or config.AuthConfig.from_toml(project)
+    keys = ProjectKeys(jwt_secret, auth)
     pool: AsyncConnectionPool[Any] = LifoConnectionPool(
         database_url, min_size=1, max_size=pool_size, open=False, timeout=3.0,
         check=AsyncConnectionPool.check_connection,
         kwargs={"autocommit": True, "application_name": "local_api", "connect_timeout": 3})
     http = httpx.AsyncClient(base_url=functions_url,
                              timeout=httpx.Timeout(120.0, connect=5.0))
-    rest = RpcEndpoint(pool, schemas or project["api"]["schemas"], jwt_secret)
+    rest = RpcEndpoint(pool, schemas or project["api"]["schemas"], keys)
     tables = TableEndpoint(rest, config.max_rows(project))
     # `iss`: `[auth] jwt_issuer`, else Auth's external URL, as the CLI defaults it
-    gotrue = GoTrue(pool, jwt_secret, auth.jwt_issuer or public_url.rstrip("/") + "/auth/v1",
+    gotrue = GoTrue(pool, keys, auth.jwt_issuer or public_url.rstrip("/") + "/auth/v1",
                     auth)
     functions = FunctionsProxy(http)
 
@@ -122,10 +124,10 @@ def create_app(database_url: str, jwt_secret: str, functions_url: str, public_ur
             Route("/rest/v1", root, methods=methods),
             Route("/rest/v1/", root, methods=methods),
             Route("/rest/v1/{path:path}", tables.handle, methods=methods),
-            Mount("/auth/v1", routes=gotrue.routes(GoTrueAdmin(pool, jwt_secret, auth).routes())),
+            Mount("/auth/v1", routes=gotrue.routes(GoTrueAdmin(pool, keys, auth).routes())),
             Route("/functions/v1/{path:path}", functions.handle, methods=methods),
         ],
         middleware=[Middleware(CORSMiddleware, **cors.OPTIONS),
-                    Middleware(ApiGateway, jwt_secret=jwt_secret)],
+                    Middleware(ApiGateway, keys=keys)],
         lifespan=lifespan,
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from python_functions.service.auth import api_key
+from python_functions.local.api.jwt_keys import ProjectKeys
 from python_functions.service.settings import LOCAL_PUBLISHABLE_KEY, LOCAL_SECRET_KEY
 
 _NEW_KEY_BEARER = b"Bearer sb_"  # compared as the gateway does: this case only
@@ -24,12 +24,13 @@ _NEW_KEY_BEARER = b"Bearer sb_"  # compared as the gateway does: this case only
 
 class ApiGateway:
     """ASGI middleware: each HTTP request's `Authorization` as the gateway sets it, for
-    `supabase start`'s publishable and secret keys and the JWTs of `jwt_secret`."""
+    `supabase start`'s publishable and secret keys and the project's anon and service_role
+    keys (`ProjectKeys.api_key`)."""
 
-    def __init__(self, app: ASGIApp, jwt_secret: str) -> None:
+    def __init__(self, app: ASGIApp, keys: ProjectKeys) -> None:
         self.app = app
         # what the gateway puts in place of each key, signed once
-        self.bearers = {key.encode(): b"Bearer " + api_key(role, jwt_secret).encode()
+        self.bearers = {key.encode(): b"Bearer " + keys.api_key(role).encode()
                         for key, role in ((LOCAL_SECRET_KEY, "service_role"),
                                           (LOCAL_PUBLISHABLE_KEY, "anon"))}
 

@@ -50,7 +50,8 @@ each route:
   answers them.
 * `GET /settings` (`settings.go`): the email and phone providers, anonymous sign-ins,
   sign-ups and confirmations as configured; no OAuth, SAML or passkeys.
-* `GET /.well-known/jwks.json`: no asymmetric keys here (tokens are HS256).
+* `GET /.well-known/jwks.json` (`jwks.go`): the public part of each signing key
+  (jwt_keys.py), which supabase-js's `getClaims()` checks access tokens with.
 * `GET /health` (`HealthCheck`): 200 with GoTrue's name and description, for a monitor.
 
 Access tokens last `[auth] jwt_expiry` seconds (3600 unless set). The Auth hooks with
@@ -62,10 +63,12 @@ two transactions, as `Signup` does, so a session the access token hook refuses l
 user made. Passwords are stored as GoTrue stores them: bcrypt (cost 10) in
 `encrypted_password`, made and checked by pgcrypto's `crypt`. Sessions and refresh tokens
 live in GoTrue's `auth.sessions` and `auth.refresh_tokens`. Access tokens carry the claims
-Supabase Auth issues (`python_functions.service.auth.user_claims`), signed HS256 with the
-project's JWT secret. Errors use GoTrue's two shapes: `{code, message}` with
-`X-Supabase-Api-Version: 2024-01-01` when the request asks for that version (supabase-js
-does), else `{code, error_code, msg}`.
+Supabase Auth issues (`python_functions.service.auth.user_claims`), signed as GoTrue signs
+them on `supabase start`: with the signing key (ES256, the CLI's default key, unless
+`[auth] signing_keys_path` names others), its `kid` in the header. A bearer token is taken
+by its `kid`, or HS256 with the JWT secret (`parseJWTClaims`). Errors use GoTrue's two
+shapes: `{code, message}` with `X-Supabase-Api-Version: 2024-01-01` when the request asks
+for that version (supabase-js does), else `{code, error_code, msg}`.
 """
 
 from __future__ import annotations
@@ -92,9 +95,10 @@ from python_functions.local.api.gotrue_hooks import (
     customize_access_token,
     verify_password_attempt,
 )
+from python_functions.local.api.jwt_keys import ProjectKeys
 from python_functions.local.config import AuthConfig
 from python_functions.service import cors
-from python_functions.service.auth import InvalidToken, mint_token, user_claims, verify_token
+from python_functions.service.auth import InvalidToken, user_claims, user_token_claims
 
 API_VERSION_HEADER = "X-Supabase-Api-Version"
 API_VERSION = "2024-01-01"
@@ -306,10 +310,10 @@ def bearer_token(request: Request) -> str:
 
 
 class GoTrue:
-    def __init__(self, pool: AsyncConnectionPool[Any], secret: str, issuer: str,
+    def __init__(self, pool: AsyncConnectionPool[Any], keys: ProjectKeys, issuer: str,
                  config: AuthConfig) -> None:
         self.pool = pool
-        self.secret = secret
+        self.keys = keys
         self.issuer = issuer
         self.config = config
 
@@ -375,7 +379,7 @@ class GoTrue:
                                             " authentication API"})
 
     async def jwks(self, _request: Request) -> Response:
-        return JSONResponse({"keys": []})
+        return JSONResponse(self.keys.jwks(), headers={"Cache-Control": "public, max-age=600"})
 
     # -- sessions ---------------------------------------------------------------------
 
@@ -422,7 +426,7 @@ class GoTrue:
             signed = await customize_access_token(conn, self.config.custom_access_token_hook,
                                                   user_id, claims, method, ip_address)
         return {
-            "access_token": mint_token(signed, self.secret), "token_type": "bearer",
+            "access_token": self.keys.sign(signed), "token_type": "bearer",
             "expires_in": self.config.jwt_expiry_s, "expires_at": claims["exp"],
             "refresh_token": refresh, "user": user_json(user),
         }
@@ -682,7 +686,7 @@ class GoTrue:
     def _claims(self, request: Request) -> dict[str, Any]:
         token = bearer_token(request)
         try:
-            return verify_token(token, self.secret)
+            return user_token_claims(token, *self.keys.gotrue_key(token))
         except InvalidToken:
             raise AuthError(403, "bad_jwt", "invalid JWT: unable to parse or verify signature,"
                             " token is expired or not a user token") from None

@@ -67,7 +67,9 @@ from python_functions.local.api.gotrue import (
     set_email_identity,
     user_json,
 )
+from python_functions.local.api.jwt_keys import ProjectKeys
 from python_functions.local.config import AuthConfig
+from python_functions.service.auth import InvalidToken
 
 ADMIN_ROLES = frozenset({"service_role"})  # `supabase start`'s GOTRUE_JWT_ADMIN_ROLES
 PER_PAGE = 50  # `defaultPerPage`
@@ -109,12 +111,12 @@ def _object(body: dict[str, Any], key: str) -> dict[str, Any] | None:
 
 
 class GoTrueAdmin:
-    """The admin routes, on the local API's pool and JWT secret."""
+    """The admin routes, on the local API's pool and JWT keys."""
 
-    def __init__(self, pool: AsyncConnectionPool[Any], secret: str, config: AuthConfig
+    def __init__(self, pool: AsyncConnectionPool[Any], keys: ProjectKeys, config: AuthConfig
                  ) -> None:
         self.pool = pool
-        self.secret = secret
+        self.keys = keys
         self.config = config  # for a new password's strength, as on sign-up
 
     def routes(self) -> list[Route]:
@@ -130,9 +132,10 @@ class GoTrueAdmin:
         """`requireAdminCredentials` and `requireAdmin`: a verified token of an admin role."""
         token = bearer_token(request)
         try:
-            claims = jwt.decode(token, self.secret, algorithms=["HS256"],
+            key, algorithm = self.keys.gotrue_key(token)
+            claims = jwt.decode(token, key, algorithms=[algorithm],
                                 options={"require": ["exp"], "verify_aud": False})
-        except jwt.PyJWTError:
+        except (jwt.PyJWTError, InvalidToken):
             raise AuthError(403, "bad_jwt", "invalid JWT: unable to parse or verify signature,"
                             " token is expired or not a user token") from None
         if claims.get("role") not in ADMIN_ROLES:

@@ -41,8 +41,10 @@ What it does, each as PostgREST does it (read in its source at v16.1,
   invalid json", as a body whose first value is no object; a CSV that does not parse is 400
   `PGRST102` in words of its own (PostgREST's are its CSV parser's).
 * Role (`Auth.Jwt`): from the JWT in `Authorization: Bearer`, else (the Supabase gateway's
-  part) the JWT in the `apikey` header, HS256 with the project's secret; its `role` claim,
-  `anon` without one. A token that cannot be decoded is 401 `PGRST301`, one whose claims fail
+  part) the JWT in the `apikey` header, checked with the keys `supabase start` gives
+  PostgREST (jwt_keys.py: the signing keys' public parts, and the JWT secret unless
+  `[auth] signing_keys_path` is set); its `role` claim, `anon` without one. A token that
+  cannot be decoded is 401 `PGRST301` (jose-jwt's reason as `details`), one whose claims fail
   (`exp`/`nbf`/`iat` with 30 s of skew, `aud` not a string or list) 401 `PGRST303`, both with
   `WWW-Authenticate: Bearer error="invalid_token", error_description="..."`. Neither header
   is the gateway's 401 "No API key found in request".
@@ -91,18 +93,19 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
-import jwt
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from starlette.requests import Request
 from starlette.responses import Response
 
 from python_functions.db import rpc
+from python_functions.local.api.jwt_keys import PostgrestRefusal, ProjectKeys
 
 JWT_SKEW_S = 30
 _DECODE_MESSAGES = {
     "empty": "Empty JWT is sent in Authorization header",
     "algorithm": "Wrong or unsupported encoding algorithm",
     "crypto": "JWT cryptographic operation failed",
+    "key": "No suitable key or wrong key type",
 }
 
 
@@ -176,28 +179,22 @@ def no_api_key() -> RestError:
                            "hint": "No `apikey` request header or url param was found."})
 
 
-def verify_claims(token: str, secret: str, now: float | None = None) -> dict[str, Any]:
-    """The claims of a request's JWT, checked as PostgREST checks them (`Auth.Jwt`)."""
+def verify_claims(token: str, keys: ProjectKeys, now: float | None = None) -> dict[str, Any]:
+    """The claims of a request's JWT, checked as PostgREST checks them (`Auth.Jwt`) with the
+    JWKS `supabase start` gives it (`ProjectKeys.postgrest_payload`)."""
     if not token:
         raise _jwt_decode_error(_DECODE_MESSAGES["empty"])
     parts = token.count(".") + 1
     if parts != 3:
         raise _jwt_decode_error(f"Expected 3 parts in JWT; got {parts}")
     try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError:
-        raise _jwt_decode_error(_DECODE_MESSAGES["crypto"]) from None
-    if header.get("alg") != "HS256":  # the project's secret is a symmetric key
-        raise _jwt_decode_error(_DECODE_MESSAGES["algorithm"],
-                                f"Algorithm {header.get('alg')!r} is not accepted")
+        payload = keys.postgrest_payload(token)
+    except PostgrestRefusal as refusal:
+        raise _jwt_decode_error(_DECODE_MESSAGES[refusal.kind], refusal.details) from None
     try:
-        claims: Any = jwt.decode(token, secret, algorithms=["HS256"], options={
-            "verify_exp": False, "verify_nbf": False, "verify_iat": False,
-            "verify_aud": False})
-    except jwt.InvalidSignatureError:
-        raise _jwt_decode_error(_DECODE_MESSAGES["crypto"]) from None
-    except jwt.PyJWTError:
-        raise _jwt_claims_error("Parsing claims failed") from None
+        claims: Any = json.loads(payload)
+    except (ValueError, RecursionError):
+        claims = None
     if not isinstance(claims, dict):
         raise _jwt_claims_error("Parsing claims failed")
     current = int(now if now is not None else time.time())
@@ -546,11 +543,11 @@ class RpcEndpoint:
     """The `/rest/v1/rpc/{fn}` handler over a pool of connections (as `postgres`, which may
     `set role` to each API role, as PostgREST's `authenticator` does)."""
 
-    def __init__(self, pool: AsyncConnectionPool[Any], schemas: Sequence[str], secret: str
-                 ) -> None:
+    def __init__(self, pool: AsyncConnectionPool[Any], schemas: Sequence[str],
+                 keys: ProjectKeys) -> None:
         self.pool = pool
         self.schemas = list(schemas)
-        self.secret = secret
+        self.keys = keys
 
     async def handle(self, request: Request, columns: Sequence[str] | None = None
                      ) -> Response:
@@ -576,7 +573,7 @@ class RpcEndpoint:
         token = bearer_token(request)
         if token is None:
             raise no_api_key()
-        claims = verify_claims(token, self.secret)
+        claims = verify_claims(token, self.keys)
         role = claims.get("role")
         return {**claims, "role": role if isinstance(role, str) and role else "anon"}
 

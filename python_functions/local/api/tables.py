@@ -1535,7 +1535,7 @@ async def _answering(request: Request, handler: Callable[[Request], Awaitable[Re
 
 
 class TableEndpoint:
-    """The `/rest/v1/{table}` handler, on the RPC endpoint's pool, schemas and secret."""
+    """The `/rest/v1/{table}` handler, on the RPC endpoint's pool, schemas and keys."""
 
     def __init__(self, rest: RpcEndpoint, max_rows: int | None) -> None:
         self.rest = rest
