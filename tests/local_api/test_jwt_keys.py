@@ -22,6 +22,7 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from supabase_auth.errors import AuthInvalidJwtError
 
 from python_functions.local.api import create_app as create_local_api
 from python_functions.local.cluster import free_port
@@ -304,3 +305,41 @@ def test_a_signing_keys_file_the_stack_cannot_start_with_is_refused(
     assert _cli_reads(text, cli_project) is cli_reads
     with pytest.raises(ConfigError, match=refusal):
         auth_config(config)
+
+
+def _supabase_py(url: str, key: str, asked: list[str]) -> Any:
+    """A supabase-py client whose every request's path is noted in `asked`."""
+    from supabase import ClientOptions, create_client
+
+    http = httpx.Client(timeout=10, event_hooks={
+        "request": [lambda request: asked.append(request.url.path)]})
+    return create_client(url, key, ClientOptions(
+        auto_refresh_token=False, persist_session=False, httpx_client=http))
+
+
+@pytest.mark.parametrize("own", [False, True], ids=["the CLI's key", "the project's RS256 key"])
+def test_supabase_py_get_claims_checks_a_session_by_the_jwks_without_asking_auth(
+        own: bool, local_api: ServerThread, database_url: str, request: pytest.FixtureRequest
+        ) -> None:
+    with contextlib.ExitStack() as stack:
+        url = local_api.url
+        if own:
+            project, _ = request.getfixturevalue("own_keys")
+            client = stack.enter_context(_api_with(
+                database_url, auth_config(project / "supabase" / "config.toml")))
+            url = str(client.base_url).rstrip("/")
+        asked: list[str] = []
+        supabase = _supabase_py(url, LOCAL_PUBLISHABLE_KEY, asked)
+        email = f"claims-{uuid.uuid4().hex[:8]}@{TEST_EMAIL_DOMAIN}"
+        signed_up = supabase.auth.sign_up({"email": email, "password": PASSWORD})
+        asked.clear()
+        answer = supabase.auth.get_claims()
+        assert answer is not None and answer["claims"]["sub"] == signed_up.user.id
+        assert answer["headers"]["alg"] == ("RS256" if own else "ES256")
+        assert asked == ["/auth/v1/.well-known/jwks.json"]  # not /auth/v1/user
+        # the same token with another user's id in it: its signature no longer holds
+        head, payload, signature = signed_up.session.access_token.split(".")
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        altered = _b64({**claims, "sub": str(uuid.uuid4())})
+        with pytest.raises(AuthInvalidJwtError, match="Invalid JWT signature"):
+            supabase.auth.get_claims(f"{head}.{altered}.{signature}")
