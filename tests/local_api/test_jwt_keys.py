@@ -210,16 +210,23 @@ def test_rest_takes_any_hmac_algorithm_with_the_secret(api: httpx.Client, alice:
 
 @pytest.fixture
 def own_keys(cli_project: Path) -> tuple[Path, list[dict[str, Any]]]:
-    """The project with two keys `supabase gen signing-key` made, the first the one that
-    signs (the second kept for checking only, as after a rotation)."""
-    first = json.loads(_cli(cli_project, "gen", "signing-key", "--algorithm", "RS256"))
-    second = json.loads(_cli(cli_project, "gen", "signing-key", "--algorithm", "ES256"))
-    second["key_ops"] = ["verify"]
-    keys = [first, second]
-    (cli_project / "supabase" / "signing_keys.json").write_text(json.dumps(keys))
+    """The project with keys of its own, made as the README says: `signing_keys_path` set,
+    the file started as `[]` and `supabase gen signing-key --yes` writing an RS256 key into
+    it; then, as after a rotation, a second one `--append`ed and kept for checking only."""
     config = cli_project / "supabase" / "config.toml"
     config.write_text(config.read_text().replace(
         "[auth]\n", '[auth]\nsigning_keys_path = "./signing_keys.json"\n', 1))
+    file = cli_project / "supabase" / "signing_keys.json"
+    file.write_text("[]")
+    for args in (("--algorithm", "RS256"), ("--algorithm", "ES256", "--append")):
+        done = subprocess.run([str(SUPABASE_CLI), "gen", "signing-key", *args, "--yes",
+                               "--workdir", str(cli_project)], capture_output=True, text=True,
+                              timeout=120, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+    keys = json.loads(file.read_text())
+    assert [key["alg"] for key in keys] == ["RS256", "ES256"]
+    keys[1]["key_ops"] = ["verify"]
+    file.write_text(json.dumps(keys))
     return cli_project, keys
 
 
