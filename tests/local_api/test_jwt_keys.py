@@ -33,7 +33,11 @@ from python_functions.local.config import (
     auth_config,
 )
 from python_functions.service.auth import mint_token, user_claims
-from python_functions.service.settings import DEV_JWT_SECRET, LOCAL_PUBLISHABLE_KEY
+from python_functions.service.settings import (
+    DEV_JWT_SECRET,
+    LOCAL_PUBLISHABLE_KEY,
+    LOCAL_SECRET_KEY,
+)
 from tests.conftest import TEST_EMAIL_DOMAIN, User
 from tests.http_fixtures import ANON_KEY, ServerThread, assert_service_error, token_for
 from tests.local_api.conftest import pgrst_error
@@ -267,6 +271,9 @@ def test_a_projects_own_keys_sign_its_sessions_and_the_secret_is_no_longer_taken
         body = pgrst_error(_list_sessions(api, legacy), 401, "PGRST301")
         assert body["details"] == "No suitable key was found to decode the JWT"
         assert api.get("/auth/v1/user", headers={"Authorization": f"Bearer {legacy}"}
+                       ).status_code == 200
+        # the secret key stands for the service_role key, signed with the file's first key
+        assert api.get("/auth/v1/admin/users", headers={"apikey": LOCAL_SECRET_KEY}
                        ).status_code == 200
 
 

@@ -11,7 +11,8 @@ answer instead).
 
 CORS for browser apps on every path (`python_functions.service.cors`); the publishable and
 secret keys stand for the anon and service_role JWTs, as Supabase's gateway has them
-(gateway.py). What it keeps of the database (signatures, tables, role settings) is reloaded
+(gateway.py); tokens are signed and checked with the keys `supabase start` gives GoTrue and
+PostgREST (jwt_keys.py). What it keeps of the database (signatures, tables, role settings) is reloaded
 on `NOTIFY pgrst` (db/listener.py).
 """
 
