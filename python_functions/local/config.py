@@ -94,6 +94,7 @@ class AuthConfig:
     (`pkg/config/templates/config.toml`)."""
 
     jwt_expiry_s: int = DEFAULT_JWT_EXPIRY_S          # [auth] jwt_expiry
+    jwt_secret: str = ""  # [auth] jwt_secret; "" for the CLI's default, the dev secret
     jwt_issuer: str = ""  # [auth] jwt_issuer; "" for the CLI's default, Auth's own URL
     signup: bool = True                                # [auth] enable_signup
     email_signup: bool = True                          # [auth.email] enable_signup
@@ -137,6 +138,7 @@ class AuthConfig:
             jwt_expiry_s=_count(auth, "jwt_expiry", defaults.jwt_expiry_s)
             or DEFAULT_JWT_EXPIRY_S,
             jwt_issuer=_value(auth, "jwt_issuer", str, defaults.jwt_issuer, "auth."),
+            jwt_secret=_jwt_secret(auth),
             signup=_value(auth, "enable_signup", bool, defaults.signup, "auth."),
             email_signup=_value(email, "enable_signup", bool, defaults.email_signup,
                                 "auth.email."),
@@ -162,6 +164,14 @@ class AuthConfig:
             before_user_created_hook=hooks.get("before_user_created", ""),
             **_signing_keys(auth, supabase_dir),
         )
+
+
+def _jwt_secret(auth: dict[str, Any]) -> str:
+    """`[auth] jwt_secret` as the CLI takes it (`generateAPIKeys`): 16 characters at least."""
+    secret: str = _value(auth, "jwt_secret", str, "", "auth.")
+    if secret and len(secret) < 16:
+        raise ConfigError("Invalid config for auth.jwt_secret. Must be at least 16 characters")
+    return secret
 
 
 def _signing_keys(auth: dict[str, Any], supabase_dir: Path) -> dict[str, Any]:

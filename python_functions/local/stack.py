@@ -91,6 +91,14 @@ def config_usable() -> bool:
     return True
 
 
+def with_project_secret(settings: Settings, path: Path | None = None) -> Settings:
+    """`settings` with supabase/config.toml's (or `path`'s) `[auth] jwt_secret`, when it is
+    set, as `supabase start` hands it to Auth and PostgREST: then also the AI service's and
+    the CLI's (stack.env), so that they all take the same tokens."""
+    secret = project_config.auth_config(path).jwt_secret
+    return settings.model_copy(update={"supabase_jwt_secret": secret}) if secret else settings
+
+
 def seed_warnings(project: Path = PROJECT_ROOT) -> list[str]:
     """A line for each `[db.seed]` pattern that matches no file, as the CLI warns of one."""
     return [f"warning: no seed file matches {pattern!r} ([db.seed] sql_paths of"
@@ -251,7 +259,8 @@ class Child:
 def start_services(settings: Settings, lifeline: Lifeline) -> list[Child]:
     """The offline AI provider (when no provider is configured), the AI service and the
     local API, each holding the run's `lifeline`."""
-    env = dict(os.environ) | {"DATABASE_URL": settings.db_url} | lifeline.env()
+    env = dict(os.environ) | {"DATABASE_URL": settings.db_url,
+                              "SUPABASE_JWT_SECRET": settings.supabase_jwt_secret} | lifeline.env()
     fds = (lifeline.read_fd,)
     children: list[Child] = []
     logs = settings.local_dir / "logs"
@@ -492,6 +501,7 @@ def run(settings: Settings) -> int:
         return 1
     if not config_usable():  # before anything starts
         return 1
+    settings = with_project_secret(settings)
     signal.signal(signal.SIGINT, _handle)
     signal.signal(signal.SIGTERM, _handle)
     pid_file = _run_pid_file(settings)

@@ -134,6 +134,7 @@ def test_the_projects_auth_settings_are_the_ones_supabase_init_writes(cli_templa
     ("jwt_expiry = 120", {"jwt_expiry_s": 120}),
     ("jwt_expiry = 0", {}),  # GoTrue's default then
     ('jwt_issuer = "https://auth.example.com/"', {"jwt_issuer": "https://auth.example.com/"}),
+    ('jwt_secret = "sixteen-chars-ok"', {"jwt_secret": "sixteen-chars-ok"}),
     ("enable_signup = false", {"signup": False}),
     ("minimum_password_length = 12", {"minimum_password_length": 12}),
     ("minimum_password_length = 4", {}),  # GoTrue raises it to 6
@@ -155,6 +156,8 @@ def test_the_projects_auth_settings_are_the_ones_supabase_init_writes(cli_templa
     ('password_requirements = "digits"', None),
     ('enable_signup = "false"', None),
     ('jwt_expiry = "120"', None),
+    ('jwt_secret = "fifteen-chars!!"', None),
+    ("jwt_secret = 1234567890123456", None),
 ])
 def test_a_setting_is_read_as_the_cli_reads_it_or_refused_as_it_refuses_it(
         cli_template: str, tmp_path: Path, line: str, changed: dict[str, Any] | None) -> None:

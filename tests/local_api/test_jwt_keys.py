@@ -24,7 +24,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from supabase_auth.errors import AuthInvalidJwtError
 
+from python_functions.local import stack
 from python_functions.local.api import create_app as create_local_api
+from python_functions.local.api.jwt_keys import ProjectKeys
 from python_functions.local.cluster import free_port
 from python_functions.local.config import (
     CLI_DEFAULT_SIGNING_KEY,
@@ -37,6 +39,7 @@ from python_functions.service.settings import (
     DEV_JWT_SECRET,
     LOCAL_PUBLISHABLE_KEY,
     LOCAL_SECRET_KEY,
+    Settings,
 )
 from tests.conftest import TEST_EMAIL_DOMAIN, User
 from tests.http_fixtures import ANON_KEY, ServerThread, assert_service_error, token_for
@@ -240,7 +243,8 @@ def _api_with(database_url: str, auth: AuthConfig) -> Iterator[httpx.Client]:
     app = create_local_api(database_url, DEV_JWT_SECRET, f"http://127.0.0.1:{free_port()}",
                            f"http://127.0.0.1:{port}",
                            auth=dataclasses.replace(auth_config(), signing_keys=auth.signing_keys,
-                                                    keys_from_file=auth.keys_from_file))
+                                                    keys_from_file=auth.keys_from_file,
+                                                    jwt_secret=auth.jwt_secret))
     with ServerThread(app, port=port) as server, httpx.Client(
             base_url=server.url, timeout=30,
             headers={"apikey": LOCAL_PUBLISHABLE_KEY}) as client:
@@ -279,8 +283,6 @@ def test_a_projects_own_keys_sign_its_sessions_and_the_secret_is_no_longer_taken
 
 def test_the_api_keys_are_signed_with_the_first_key_for_ten_years(
         own_keys: tuple[Path, list[dict[str, Any]]]) -> None:
-    from python_functions.local.api.jwt_keys import ProjectKeys
-
     project, keys = own_keys
     anon = ProjectKeys(DEV_JWT_SECRET, auth_config(project / "supabase" / "config.toml")
                        ).api_key("anon", now=1_800_000_000)
@@ -357,3 +359,30 @@ def test_supabase_py_get_claims_checks_a_session_by_the_jwks_without_asking_auth
         altered = _b64({**claims, "sub": str(uuid.uuid4())})
         with pytest.raises(AuthInvalidJwtError, match="Invalid JWT signature"):
             supabase.auth.get_claims(f"{head}.{altered}.{signature}")
+
+
+def test_a_projects_jwt_secret_signs_the_api_keys_and_is_the_one_taken(
+        database_url: str, alice: User) -> None:
+    """`[auth] jwt_secret`, as the CLI hands it to Auth and PostgREST: the anon key (what the
+    publishable key stands for) is signed with it, and the dev secret no longer passes."""
+    secret = "a-project-secret-of-its-own-of-32-characters"
+    auth = dataclasses.replace(AuthConfig(), jwt_secret=secret)
+    assert ProjectKeys(DEV_JWT_SECRET, auth).api_key("anon") == mint_token(
+        {"iss": "supabase-demo", "role": "anon", "exp": 1983812996}, secret)
+    with _api_with(database_url, auth) as api:
+        own = mint_token(dict(user_claims(alice.id, alice.email)), secret)
+        assert _list_sessions(api, own).status_code == 200
+        body = pgrst_error(_list_sessions(api, token_for(alice)), 401, "PGRST301")
+        assert body["details"] == "None of the keys was able to decode the JWT"
+        session = _signed_up(api)  # the publishable key: the anon key of that secret
+        assert _list_sessions(api, session["access_token"]).status_code == 200
+
+
+def test_make_run_hands_the_projects_jwt_secret_to_every_service(cli_project: Path) -> None:
+    config = cli_project / "supabase" / "config.toml"
+    settings = Settings(supabase_jwt_secret=DEV_JWT_SECRET)
+    assert stack.with_project_secret(settings, config).supabase_jwt_secret == DEV_JWT_SECRET
+    config.write_text(config.read_text().replace(
+        "[auth]\n", '[auth]\njwt_secret = "env(PROJECT_JWT_SECRET)"\n', 1))
+    (cli_project / "supabase" / ".env").write_text("PROJECT_JWT_SECRET=" + "s" * 40 + "\n")
+    assert stack.with_project_secret(settings, config).supabase_jwt_secret == "s" * 40

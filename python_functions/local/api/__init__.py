@@ -12,8 +12,8 @@ answer instead).
 CORS for browser apps on every path (`python_functions.service.cors`); the publishable and
 secret keys stand for the anon and service_role JWTs, as Supabase's gateway has them
 (gateway.py); tokens are signed and checked with the keys `supabase start` gives GoTrue and
-PostgREST (jwt_keys.py). What it keeps of the database (signatures, tables, role settings) is reloaded
-on `NOTIFY pgrst` (db/listener.py).
+PostgREST (jwt_keys.py). What it keeps of the database (signatures, tables, role settings)
+is reloaded on `NOTIFY pgrst` (db/listener.py).
 """
 
 from __future__ import annotations
@@ -82,8 +82,9 @@ def create_app(database_url: str, jwt_secret: str, functions_url: str, public_ur
                auth: config.AuthConfig | None = None, listener_name: str = LISTENER_NAME
                ) -> Starlette:
     """The local API; `schemas` and `auth` (GoTrue's settings) default to what
-    supabase/config.toml says; `listener_name` is the application_name of its LISTEN
-    connection. A config.toml that `supabase start` would refuse raises `ConfigError`."""
+    supabase/config.toml says, and its `[auth] jwt_secret`, when set, stands for
+    `jwt_secret`; `listener_name` is the application_name of its LISTEN connection. A
+    config.toml that `supabase start` would refuse raises `ConfigError`."""
     project = config.read()
     auth = auth or config.AuthConfig.from_toml(project)
     keys = ProjectKeys(jwt_secret, auth)

@@ -90,10 +90,11 @@ def _b64url(segment: bytes) -> bytes:
 
 
 class ProjectKeys:
-    """The keys of `auth` (what config.toml says) and the project's JWT `secret`."""
+    """The keys of `auth` (what config.toml says) and the project's JWT secret: its
+    `[auth] jwt_secret` when set, else `secret`."""
 
     def __init__(self, secret: str, auth: AuthConfig) -> None:
-        self.secret = secret
+        self.secret = secret = auth.jwt_secret or secret
         self.keys = auth.signing_keys
         self.from_file = auth.keys_from_file
         signer = next(k for k in self.keys if "sign" in (k.get("key_ops") or ()))
