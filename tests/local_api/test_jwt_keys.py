@@ -140,6 +140,26 @@ def test_sessions_are_signed_es256_with_the_key_the_jwks_publishes(
         "Authorization": f"Bearer {session['access_token']}"}).status_code == 200
 
 
+def test_oidc_discovery_names_the_issuer_and_its_jwks(api: httpx.Client,
+                                                      local_api: ServerThread) -> None:
+    """A library that finds keys by OIDC discovery (`{issuer}/.well-known/openid-configuration`)
+    finds the JWKS that checks the sessions, as on GoTrue v2.196."""
+    session = _signed_up(api)
+    issuer = jwt.decode(session["access_token"], options={"verify_signature": False})["iss"]
+    assert issuer == f"{local_api.url}/auth/v1"
+    discovered = api.get(issuer.removeprefix(local_api.url) + "/.well-known/openid-configuration")
+    assert discovered.status_code == 200
+    document = discovered.json()
+    assert (document["issuer"], document["jwks_uri"]) == (
+        issuer, f"{issuer}/.well-known/jwks.json")
+    client = jwt.PyJWKClient(document["jwks_uri"])
+    assert jwt.decode(session["access_token"],
+                      client.get_signing_key_from_jwt(session["access_token"]).key,
+                      algorithms=document["id_token_signing_alg_values_supported"],
+                      audience="authenticated", issuer=issuer)["sub"] == session["user"]["id"]
+    assert api.post("/auth/v1/.well-known/openid-configuration").status_code == 405
+
+
 def test_a_token_the_cli_signs_with_its_local_default_key_is_taken_everywhere(
         api: httpx.Client, http: httpx.Client, cli_project: Path, alice: User) -> None:
     """What `supabase start` takes (its PostgREST and GoTrue get this key), `make run` takes:

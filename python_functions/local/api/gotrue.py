@@ -51,7 +51,8 @@ each route:
 * `GET /settings` (`settings.go`): the email and phone providers, anonymous sign-ins,
   sign-ups and confirmations as configured; no OAuth, SAML or passkeys.
 * `GET /.well-known/jwks.json` (`jwks.go`): the public part of each signing key
-  (jwt_keys.py), which supabase-js's `getClaims()` checks access tokens with.
+  (jwt_keys.py), which supabase-js's `getClaims()` checks access tokens with; and
+  `GET /.well-known/openid-configuration`, which names it (`jwks_uri`) under the issuer.
 * `GET /health` (`HealthCheck`): 200 with GoTrue's name and description, for a monitor.
 
 Access tokens last `[auth] jwt_expiry` seconds (3600 unless set). The Auth hooks with
@@ -106,11 +107,15 @@ MAX_PASSWORD_BYTES = 72  # bcrypt reads no further; GoTrue refuses longer passwo
 _ALPHANUMERIC = string.ascii_letters + string.digits
 # The paths served here, then GoTrue v2.196's others (`api.go`): paths and subtrees
 _SERVED = frozenset({"signup", "token", "user", "logout", "settings", "health",
-                     ".well-known/jwks.json"})
+                     ".well-known/jwks.json", ".well-known/openid-configuration"})
 _GOTRUE_ONLY = frozenset({"authorize", "invite", "recover", "resend",
                           "magiclink", "otp", "reauthenticate",
-                          ".well-known/openid-configuration",
                           ".well-known/oauth-authorization-server"})
+# `WellKnownOpenID`'s fixed parts (`jwks.go`; the scopes: `models.SupportedOAuthScopes`)
+_OIDC_CLAIMS = ("sub", "aud", "iss", "exp", "iat", "auth_time", "nonce", "email",
+                "email_verified", "phone_number", "phone_number_verified", "name", "picture",
+                "preferred_username", "updated_at")
+_OIDC_SCOPES = ("openid", "profile", "email", "phone", "offline_access")
 _GOTRUE_ONLY_TREES = frozenset({"callback", "verify", "factors", "passkeys", "sso", "admin",
                                 "oauth"})
 # `ProviderSettings` of `settings.go`, beside email, phone and anonymous users
@@ -328,6 +333,8 @@ class GoTrue:
             Route("/user", self._wrap(self.update_user), methods=["PUT"]),
             Route("/logout", self._wrap(self.logout), methods=["POST"]),
             Route("/.well-known/jwks.json", self.jwks, methods=["GET"]),
+            Route("/.well-known/openid-configuration", self.openid_configuration,
+                  methods=["GET"]),
             Route("/settings", self.settings, methods=["GET"]),
             Route("/health", self.health, methods=["GET"]),
             Route("/{path:path}", self._wrap(self.elsewhere), methods=cors.METHODS),
@@ -380,6 +387,29 @@ class GoTrue:
 
     async def jwks(self, _request: Request) -> Response:
         return JSONResponse(self.keys.jwks(), headers={"Cache-Control": "public, max-age=600"})
+
+    async def openid_configuration(self, _request: Request) -> Response:
+        """`GET /.well-known/openid-configuration` (`WellKnownOpenID`): the issuer and where
+        its keys are, for libraries that find a JWKS by OIDC discovery. Its OAuth server
+        endpoints are GoTrue's, named as it names them, and not served here."""
+        base = self.issuer.rstrip("/")
+        return JSONResponse({
+            "issuer": self.issuer,
+            "authorization_endpoint": base + "/oauth/authorize",
+            "token_endpoint": base + "/oauth/token",
+            "jwks_uri": base + "/.well-known/jwks.json",
+            "userinfo_endpoint": base + "/oauth/userinfo",
+            "scopes_supported": list(_OIDC_SCOPES),
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256", "HS256", "ES256"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic",
+                                                      "client_secret_post", "none"],
+            "claims_supported": list(_OIDC_CLAIMS),
+            "code_challenge_methods_supported": ["S256", "plain"],
+        }, headers={"Cache-Control": "public, max-age=600"})
 
     # -- sessions ---------------------------------------------------------------------
 
