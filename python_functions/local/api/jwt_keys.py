@@ -7,9 +7,9 @@ PostgREST checks tokens with the JWKS the CLI makes of them.
   a file), its `kid` in the header, and publishes every key's public part at
   `/.well-known/jwks.json`. It takes a token by its `kid` (that key), else an HS256 token by
   the JWT secret (`parseJWTClaims`), of the algorithms HS256, RS256 and ES256.
-* PostgREST (v16.1 with jose-jwt 0.11: `Auth/Jwt.hs`, `Jose/Jwt.hs`) gets the public keys
-  and, unless `signing_keys_path` is set, the JWT secret as an `oct` key
-  (`ResolveJWKS`). A token's header picks the keys it may be checked with (`canDecodeJws`:
+* PostgREST (v16.1 with jose-jwt 0.10: `Auth/Jwt.hs`, `Jose/Jwt.hs`) gets the public keys
+  and, unless `signing_keys_path` is set, the JWT secret as an `oct` key (the CLI's
+  `ResolveJWKS`). A token's header picks the keys it may be checked with (`canDecodeJws`:
   the `kid` when it has one, the key's `alg` when it has one, the key type the algorithm
   needs) and one of them must verify it. Its errors are jose's: a token that does not parse
   "JWT cryptographic operation failed", `alg: none` "Wrong or unsupported encoding
