@@ -117,6 +117,12 @@ class AuthConfig:
     # still taken everywhere: `keys_from_file` is False)
     signing_keys: tuple[dict[str, Any], ...] = (CLI_DEFAULT_SIGNING_KEY,)
     keys_from_file: bool = False
+    # [auth] publishable_key, secret_key, anon_key, service_role_key: "" for the CLI's (its
+    # fixed new keys; the legacy ones it signs: `ProjectKeys.api_key`)
+    publishable_key: str = ""
+    secret_key: str = ""
+    anon_key: str = ""
+    service_role_key: str = ""
 
     @classmethod
     def from_toml(cls, config: dict[str, Any], supabase_dir: Path = CONFIG_TOML.parent
@@ -163,6 +169,8 @@ class AuthConfig:
             password_verification_hook=hooks.get("password_verification_attempt", ""),
             before_user_created_hook=hooks.get("before_user_created", ""),
             **_signing_keys(auth, supabase_dir),
+            **{key: _value(auth, key, str, "", "auth.") for key in (
+                "publishable_key", "secret_key", "anon_key", "service_role_key")},
         )
 
 

@@ -396,12 +396,12 @@ def example_requests(settings: Settings) -> dict[str, Path]:
     }
 
 
-def supabase_js_snippet(settings: Settings) -> list[str]:
+def supabase_js_snippet(settings: Settings, publishable_key: str) -> list[str]:
     """Three lines a newcomer pastes into node: sign in as alice, then an RPC (the same
     calls examples/supabase-js/ makes and tests)."""
     return [
         "import { createClient } from '@supabase/supabase-js'",
-        f"const supabase = createClient('{settings.api_url}', '{settings.publishable_key}')",
+        f"const supabase = createClient('{settings.api_url}', '{publishable_key}')",
         "await supabase.auth.signInWithPassword({ email: 'alice@example.com', password:"
         " 'demo-password' }); console.log(await supabase.schema('pullups')"
         ".rpc('list_sessions', { page_size: 3 }))",
@@ -419,8 +419,8 @@ def print_instructions(settings: Settings) -> None:
         "",
         "The stack is up.",
         f"  API URL:     {settings.api_url}  (/rest/v1: tables and rpc, /auth/v1, /functions/v1)",
-        f"  publishable key: {settings.publishable_key}  (for apps; as `supabase start`'s)",
-        f"  secret key:      {settings.secret_key}  (for servers: bypasses RLS)",
+        f"  publishable key: {keys.publishable_key}  (for apps; as `supabase start`'s)",
+        f"  secret key:      {keys.secret_key}  (for servers: bypasses RLS)",
         f"  legacy keys, the same roles as JWTs: anon {anon_key}",
         f"    service_role {service_role_key}",
         f"  DATABASE_URL={settings.db_url}",
@@ -429,7 +429,7 @@ def print_instructions(settings: Settings) -> None:
         f"From supabase-js: in {SUPABASE_JS_EXAMPLE.relative_to(PROJECT_ROOT)}/, run"
         f" `{os.path.relpath(NODE, SUPABASE_JS_EXAMPLE)} --input-type=module` (the Node 22"
         " supabase-js needs, installed by make; any Node 22+ does), paste, then Ctrl-D:",
-        *(f"  {line}" for line in supabase_js_snippet(settings)),
+        *(f"  {line}" for line in supabase_js_snippet(settings, keys.publishable_key)),
         "",
         "Demo users (password: demo-password) and dev JWTs",
         "(valid 7 days, signed as the local Auth signs sessions; its keys:"
@@ -470,8 +470,8 @@ def print_instructions(settings: Settings) -> None:
         ]
     tokens_file = settings.local_dir / "tokens.txt"
     tokens_file.write_text(f"SUPABASE_URL={settings.api_url}\n"
-                           f"SUPABASE_PUBLISHABLE_KEY={settings.publishable_key}\n"
-                           f"SUPABASE_SECRET_KEY={settings.secret_key}\n"
+                           f"SUPABASE_PUBLISHABLE_KEY={keys.publishable_key}\n"
+                           f"SUPABASE_SECRET_KEY={keys.secret_key}\n"
                            f"SUPABASE_ANON_KEY={anon_key}\n"
                            f"SUPABASE_SERVICE_ROLE_KEY={service_role_key}\n"
                            + "".join(f"{email} {token}\n" for email, _, token in tokens))

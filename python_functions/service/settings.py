@@ -112,16 +112,6 @@ class Settings(BaseSettings):
         return f"http://{self.host}:{self.api_port}"
 
     @property
-    def publishable_key(self) -> str:
-        """The local API's publishable key (the anon key's new form)."""
-        return LOCAL_PUBLISHABLE_KEY
-
-    @property
-    def secret_key(self) -> str:
-        """The local API's secret key (the service_role key's new form)."""
-        return LOCAL_SECRET_KEY
-
-    @property
     def jwks_url(self) -> str | None:
         if not self.supabase_url:
             return None

@@ -135,6 +135,8 @@ def test_the_projects_auth_settings_are_the_ones_supabase_init_writes(cli_templa
     ("jwt_expiry = 0", {}),  # GoTrue's default then
     ('jwt_issuer = "https://auth.example.com/"', {"jwt_issuer": "https://auth.example.com/"}),
     ('jwt_secret = "sixteen-chars-ok"', {"jwt_secret": "sixteen-chars-ok"}),
+    ('publishable_key = "sb_publishable_mine"', {"publishable_key": "sb_publishable_mine"}),
+    ('anon_key = "eyJ.mine"', {"anon_key": "eyJ.mine"}),
     ("enable_signup = false", {"signup": False}),
     ("minimum_password_length = 12", {"minimum_password_length": 12}),
     ("minimum_password_length = 4", {}),  # GoTrue raises it to 6
@@ -158,6 +160,7 @@ def test_the_projects_auth_settings_are_the_ones_supabase_init_writes(cli_templa
     ('jwt_expiry = "120"', None),
     ('jwt_secret = "fifteen-chars!!"', None),
     ("jwt_secret = 1234567890123456", None),
+    ("secret_key = 12", None),
 ])
 def test_a_setting_is_read_as_the_cli_reads_it_or_refused_as_it_refuses_it(
         cli_template: str, tmp_path: Path, line: str, changed: dict[str, Any] | None) -> None:

@@ -262,9 +262,7 @@ def _api_with(database_url: str, auth: AuthConfig) -> Iterator[httpx.Client]:
     port = free_port()
     app = create_local_api(database_url, DEV_JWT_SECRET, f"http://127.0.0.1:{free_port()}",
                            f"http://127.0.0.1:{port}",
-                           auth=dataclasses.replace(auth_config(), signing_keys=auth.signing_keys,
-                                                    keys_from_file=auth.keys_from_file,
-                                                    jwt_secret=auth.jwt_secret))
+                           auth=auth)
     with ServerThread(app, port=port) as server, httpx.Client(
             base_url=server.url, timeout=30,
             headers={"apikey": LOCAL_PUBLISHABLE_KEY}) as client:
@@ -406,3 +404,31 @@ def test_make_run_hands_the_projects_jwt_secret_to_every_service(cli_project: Pa
         "[auth]\n", '[auth]\njwt_secret = "env(PROJECT_JWT_SECRET)"\n', 1))
     (cli_project / "supabase" / ".env").write_text("PROJECT_JWT_SECRET=" + "s" * 40 + "\n")
     assert stack.with_project_secret(settings, config).supabase_jwt_secret == "s" * 40
+
+
+def test_a_projects_own_api_keys_are_the_ones_the_gateway_maps(database_url: str) -> None:
+    """`[auth] publishable_key`, `secret_key`, `anon_key` and `service_role_key` ("custom
+    secrets" in the CLI's words): the gateway maps the project's new keys onto its legacy
+    ones, and the CLI's fixed keys no longer mean anything."""
+    secret = "a-project-secret-of-its-own-of-32-characters"
+    anon = mint_token({"iss": "mine", "role": "anon", "exp": 1983812996}, secret)
+    service = mint_token({"iss": "mine", "role": "service_role", "exp": 1983812996}, secret)
+    auth = dataclasses.replace(AuthConfig(), jwt_secret=secret,
+                               publishable_key="sb_publishable_mine", secret_key="sb_secret_mine",
+                               anon_key=anon, service_role_key=service)
+    assert ProjectKeys(DEV_JWT_SECRET, auth).api_key("anon") == anon
+    with _api_with(database_url, auth) as api:
+        mine = {"apikey": "sb_publishable_mine", "Authorization": "Bearer sb_publishable_mine"}
+        assert api.post("/auth/v1/signup", headers=mine, json={
+            "email": f"mine-{uuid.uuid4().hex[:8]}@{TEST_EMAIL_DOMAIN}",
+            "password": PASSWORD}).status_code == 200
+        assert api.get("/auth/v1/admin/users", headers={"apikey": "sb_secret_mine"}
+                       ).status_code == 200
+        # the CLI's fixed keys: not mapped, so no JWT at all
+        cli_secret = api.get("/auth/v1/admin/users", headers={"apikey": LOCAL_SECRET_KEY})
+        assert (cli_secret.status_code, cli_secret.json()["error_code"]) == (
+            401, "no_authorization")
+        refused = api.post("/rest/v1/rpc/ai_quota", json={},
+                           headers={"apikey": LOCAL_PUBLISHABLE_KEY,
+                                    "Content-Profile": "pullups"})
+        pgrst_error(refused, 401, "PGRST301")

@@ -1,6 +1,7 @@
 """What Supabase's API gateway does to a request before the services see it: the project's
 publishable and secret keys (`sb_publishable_…`, `sb_secret_…`, the keys new projects get in
-place of the legacy anon and service_role JWTs) stand for those JWTs.
+place of the legacy anon and service_role JWTs; `[auth] publishable_key` and `secret_key`,
+else the CLI's fixed ones) stand for those JWTs.
 
 As `supabase start`'s gateway sets `Authorization` (Kong's request transformer in the
 Supabase CLI's `internal/start`, the same from September 2025 to June 2026): a bearer that
@@ -17,7 +18,6 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from python_functions.local.api.jwt_keys import ProjectKeys
-from python_functions.service.settings import LOCAL_PUBLISHABLE_KEY, LOCAL_SECRET_KEY
 
 _NEW_KEY_BEARER = b"Bearer sb_"  # compared as the gateway does: this case only
 
@@ -31,8 +31,8 @@ class ApiGateway:
         self.app = app
         # what the gateway puts in place of each key, signed once
         self.bearers = {key.encode(): b"Bearer " + keys.api_key(role).encode()
-                        for key, role in ((LOCAL_SECRET_KEY, "service_role"),
-                                          (LOCAL_PUBLISHABLE_KEY, "anon"))}
+                        for key, role in ((keys.secret_key, "service_role"),
+                                          (keys.publishable_key, "anon"))}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

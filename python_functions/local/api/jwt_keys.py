@@ -34,6 +34,7 @@ from jwt.algorithms import get_default_algorithms
 from python_functions.local import config
 from python_functions.local.config import AuthConfig
 from python_functions.service.auth import InvalidToken, api_key
+from python_functions.service.settings import LOCAL_PUBLISHABLE_KEY, LOCAL_SECRET_KEY
 
 # GOTRUE_JWT_VALID_METHODS as the CLI sets it
 GOTRUE_METHODS = ("HS256", "RS256", "ES256")
@@ -95,6 +96,10 @@ class ProjectKeys:
 
     def __init__(self, secret: str, auth: AuthConfig) -> None:
         self.secret = secret = auth.jwt_secret or secret
+        self.auth = auth
+        # the new keys (`[auth] publishable_key`, `secret_key`, else the CLI's fixed ones)
+        self.publishable_key = auth.publishable_key or LOCAL_PUBLISHABLE_KEY
+        self.secret_key = auth.secret_key or LOCAL_SECRET_KEY
         self.keys = auth.signing_keys
         self.from_file = auth.keys_from_file
         signer = next(k for k in self.keys if "sign" in (k.get("key_ops") or ()))
@@ -125,8 +130,12 @@ class ProjectKeys:
                           headers=headers)
 
     def api_key(self, role: str, now: float | None = None) -> str:
-        """The anon or service_role key `supabase start` prints: HS256 with the secret (the
-        CLI's fixed expiry), or with keys from a file their first one, for ten years."""
+        """The anon or service_role key `supabase start` prints: `[auth] anon_key` or
+        `service_role_key` when set, else one it signs: HS256 with the secret (the CLI's
+        fixed expiry), or with keys from a file their first one, for ten years."""
+        configured = self.auth.anon_key if role == "anon" else self.auth.service_role_key
+        if configured:
+            return configured
         if not self.from_file:
             return api_key(role, self.secret)
         issued = int(now if now is not None else time.time())
