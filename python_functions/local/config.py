@@ -78,6 +78,22 @@ CLI_DEFAULT_SIGNING_KEY: dict[str, Any] = {
     "y": "P6IXMvA2WYXSHSOMTBH2jsw_9rrzGy89FjPf6oOsIxQ",
     "d": "dIhR8wywJlqlua4y_yMq2SLhlFXDZJBCvFrY1DCHyVU",
 }
+# `[auth.third_party.*]` as the CLI knows them (`pkg/config/auth.go`): each one's fields and
+# issuer (`issuerURL`); `tenant_region` is the one optional field
+_THIRD_PARTY_FIELDS: dict[str, tuple[str, ...]] = {
+    "firebase": ("project_id",), "auth0": ("tenant", "tenant_region"),
+    "aws_cognito": ("user_pool_id", "user_pool_region"), "clerk": ("domain",),
+    "workos": ("issuer_url",)}
+_THIRD_PARTY_ISSUERS: dict[str, Any] = {
+    "firebase": lambda f: f"https://securetoken.google.com/{f['project_id']}",
+    "auth0": lambda f: (f"https://{f['tenant']}.{f['tenant_region']}.auth0.com"
+                        if f["tenant_region"] else f"https://{f['tenant']}.auth0.com"),
+    "aws_cognito": lambda f: (f"https://cognito-idp.{f['user_pool_region']}.amazonaws.com/"
+                              f"{f['user_pool_id']}"),
+    "clerk": lambda f: f"https://{f['domain']}",
+    "workos": lambda f: f["issuer_url"],
+}
+_CLERK_DOMAIN = re.compile(r"clerk([.][a-z0-9-]+){2,}|([a-z0-9-]+[.])+clerk[.]accounts[.]dev")
 # what the CLI signs the anon and service_role keys with (`GenerateAsymmetricJWT`): the
 # first key, a private one of these
 _API_KEY_SIGNERS = {"ES256": ("EC", "P-256"), "RS256": ("RSA", None)}
@@ -123,6 +139,9 @@ class AuthConfig:
     secret_key: str = ""
     anon_key: str = ""
     service_role_key: str = ""
+    # [auth.third_party.*]: the issuer of the one provider turned on, whose keys PostgREST
+    # also takes (`jwt_keys.third_party_jwks`); "" for none
+    third_party_issuer: str = ""
 
     @classmethod
     def from_toml(cls, config: dict[str, Any], supabase_dir: Path = CONFIG_TOML.parent
@@ -171,7 +190,36 @@ class AuthConfig:
             **_signing_keys(auth, supabase_dir),
             **{key: _value(auth, key, str, "", "auth.") for key in (
                 "publishable_key", "secret_key", "anon_key", "service_role_key")},
+            third_party_issuer=_third_party_issuer(auth),
         )
+
+
+def _third_party_issuer(auth: dict[str, Any]) -> str:
+    """The issuer of the `[auth.third_party]` provider turned on ("" for none), checked as
+    the CLI's `thirdParty.validate` checks them, in its order and words."""
+    providers = _table(auth, "third_party", "auth.")
+    issuers: list[str] = []
+    for name in ("firebase", "auth0", "aws_cognito", "clerk", "workos"):
+        table = _table(providers, name, "auth.third_party.")
+        prefix = f"auth.third_party.{name}."
+        if not _value(table, "enabled", bool, False, prefix):
+            continue
+        fields = {key: _value(table, key, str, "", prefix) for key in _THIRD_PARTY_FIELDS[name]}
+        shown = "cognito" if name == "aws_cognito" else name
+        for key in _THIRD_PARTY_FIELDS[name]:
+            if key != "tenant_region" and not fields[key]:
+                raise ConfigError(f"Invalid config: auth.third_party.{shown} is enabled but"
+                                  f" without a {key}.")
+        if name == "clerk" and not _CLERK_DOMAIN.fullmatch(fields["domain"]):
+            raise ConfigError(
+                "Invalid config: auth.third_party.clerk has invalid domain, it usually is like"
+                " clerk.example.com or example.clerk.accounts.dev. Check"
+                " https://clerk.com/setup/supabase on how to find the correct value.")
+        issuers.append(_THIRD_PARTY_ISSUERS[name](fields))
+    if len(issuers) > 1:
+        raise ConfigError("Invalid config: Only one third_party provider allowed to be enabled"
+                          " at a time.")
+    return issuers[0] if issuers else ""
 
 
 def _jwt_secret(auth: dict[str, Any]) -> str:

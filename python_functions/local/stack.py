@@ -22,7 +22,7 @@ import psycopg
 from python_functions import PROJECT_ROOT
 from python_functions.local import NODE, interrupts, migrations
 from python_functions.local import config as project_config
-from python_functions.local.api.jwt_keys import ProjectKeys
+from python_functions.local.api.jwt_keys import ProjectKeys, third_party_jwks
 from python_functions.local.cluster import ClusterError, LocalCluster
 from python_functions.local.lifeline import Lifeline
 from python_functions.service.auth import user_claims
@@ -85,6 +85,9 @@ def config_usable() -> bool:
     would refuse to read); if it does, says which value."""
     try:
         project_config.check()
+        issuer = project_config.auth_config().third_party_issuer
+        if issuer:  # fetched as `supabase start` fetches them, which fails without them
+            third_party_jwks(issuer)
     except project_config.ConfigError as exc:
         say(f"error: {exc}")
         return False

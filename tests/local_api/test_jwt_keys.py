@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import json
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,11 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 from supabase_auth.errors import AuthInvalidJwtError
 
 from python_functions.local import stack
@@ -432,3 +437,117 @@ def test_a_projects_own_api_keys_are_the_ones_the_gateway_maps(database_url: str
                            headers={"apikey": LOCAL_PUBLISHABLE_KEY,
                                     "Content-Profile": "pullups"})
         pgrst_error(refused, 401, "PGRST301")
+
+
+# -----------------------------------------------------------------------------
+# [auth.third_party]: a provider's keys, which PostgREST also takes
+# -----------------------------------------------------------------------------
+
+def _with_providers(text: str, tables: str) -> str:
+    """config.toml `text` with each `[auth.third_party.*]` table of `tables` (turned on) in
+    place of the template's one of that name, or added."""
+    for table in ("\n" + tables).split("\n[")[1:]:
+        name = "[" + table.split("]")[0] + "]"
+        turned_off = name + "\nenabled = false\n"
+        text = (text.replace(turned_off, "[" + table + "\n") if turned_off in text
+                else text + "\n[" + table + "\n")
+    return text
+
+
+@pytest.mark.parametrize(("table", "issuer"), [
+    ('[auth.third_party.firebase]\nenabled = true\nproject_id = "my-app"',
+     "https://securetoken.google.com/my-app"),
+    ('[auth.third_party.auth0]\nenabled = true\ntenant = "me"\ntenant_region = "eu"',
+     "https://me.eu.auth0.com"),
+    ('[auth.third_party.auth0]\nenabled = true\ntenant = "me"', "https://me.auth0.com"),
+    ('[auth.third_party.aws_cognito]\nenabled = true\nuser_pool_id = "pool"\n'
+     'user_pool_region = "eu-west-1"', "https://cognito-idp.eu-west-1.amazonaws.com/pool"),
+    ('[auth.third_party.clerk]\nenabled = true\ndomain = "me.clerk.accounts.dev"',
+     "https://me.clerk.accounts.dev"),
+    ('[auth.third_party.workos]\nenabled = true\nissuer_url = "https://api.workos.com/x"',
+     "https://api.workos.com/x"),
+    # what the CLI refuses, in its words
+    ("[auth.third_party.firebase]\nenabled = true", "without a project_id"),
+    ('[auth.third_party.aws_cognito]\nenabled = true\nuser_pool_id = "pool"',
+     "cognito is enabled but without a user_pool_region"),
+    ('[auth.third_party.clerk]\nenabled = true\ndomain = "example.com"', "invalid domain"),
+    ("[auth.third_party.workos]\nenabled = true", "without a issuer_url"),
+    ('[auth.third_party.firebase]\nenabled = true\nproject_id = "p"\n'
+     '[auth.third_party.auth0]\nenabled = true\ntenant = "t"', "Only one third_party"),
+], ids=["firebase", "auth0 in a region", "auth0", "cognito", "clerk", "workos",
+        "firebase without its project", "cognito without its region", "a clerk domain",
+        "workos without its issuer", "two providers"])
+def test_a_third_party_provider_is_read_as_the_cli_reads_it(
+        cli_project: Path, table: str, issuer: str) -> None:
+    text = _with_providers((cli_project / "supabase" / "config.toml").read_text(), table)
+    refused = not issuer.startswith("https://")
+    assert _cli_reads(text, cli_project) is not refused
+    config = cli_project / "supabase" / "config.toml"
+    if refused:
+        with pytest.raises(ConfigError, match=issuer):
+            auth_config(config)
+    else:
+        assert auth_config(config).third_party_issuer == issuer
+
+
+def _rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture
+def provider() -> Iterator[tuple[str, Any, dict[str, Any]]]:
+    """A third-party Auth provider on a local port: its OIDC discovery document, its JWKS
+    (an RS256 key), and what it answers, which a test may change."""
+    key = _rsa_key()
+    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    answers: dict[str, Any] = {"keys": [public | {"kid": "provider-1", "alg": "RS256",
+                                                  "use": "sig"}]}
+
+    async def discovery(request: Request) -> JSONResponse:
+        base = str(request.base_url).rstrip("/")
+        return JSONResponse(answers.get("discovery", {"issuer": base,
+                                                      "jwks_uri": base + "/jwks"}))
+
+    async def jwks(_request: Request) -> JSONResponse:
+        return JSONResponse({"keys": answers["keys"]})
+
+    app = Starlette(routes=[Route("/.well-known/openid-configuration", discovery),
+                            Route("/jwks", jwks)])
+    with ServerThread(app) as server:
+        yield server.url, key, answers
+
+
+def test_postgrest_takes_the_third_party_providers_tokens_and_auth_does_not(
+        provider: tuple[str, Any, dict[str, Any]], database_url: str, alice: User) -> None:
+    """As on `supabase start`: the CLI puts the provider's keys in PostgREST's JWKS (a token
+    with `role: authenticated`, as the provider is set up to add, reads as that user), and
+    GoTrue does not know them."""
+    url, key, _ = provider
+    auth = dataclasses.replace(AuthConfig(), third_party_issuer=url)
+    token = jwt.encode({"sub": alice.id, "role": "authenticated", "iss": url,
+                        "exp": int(time.time()) + 600}, key, algorithm="RS256",
+                       headers={"kid": "provider-1"})
+    with _api_with(database_url, auth) as api:
+        assert _list_sessions(api, token).status_code == 200
+        other = jwt.encode({"sub": alice.id, "role": "authenticated"},
+                           _rsa_key(), algorithm="RS256", headers={"kid": "provider-1"})
+        body = pgrst_error(_list_sessions(api, other), 401, "PGRST301")
+        assert body["details"] == "None of the keys was able to decode the JWT"
+        refused = api.get("/auth/v1/user", headers={"Authorization": f"Bearer {token}"})
+        assert (refused.status_code, refused.json()["error_code"]) == (403, "bad_jwt")
+        assert _signed_up(api)["user"]  # Auth's own sessions as before
+
+
+@pytest.mark.parametrize(("answer", "refusal"), [
+    ({"discovery": {"issuer": "x"}}, "does not expose a jwks_uri property"),
+    ({"keys": []}, "does not contain any JWK keys"),
+    ({"discovery": {"jwks_uri": "http://127.0.0.1:9/none"}}, "auth.third_party: http"),
+], ids=["no jwks_uri", "no keys", "keys not reachable"])
+def test_a_provider_whose_keys_cannot_be_fetched_stops_the_local_api(
+        provider: tuple[str, Any, dict[str, Any]], database_url: str,
+        answer: dict[str, Any], refusal: str) -> None:
+    url, _, answers = provider
+    answers.update(answer)
+    with pytest.raises(ConfigError, match=refusal):
+        create_local_api(database_url, DEV_JWT_SECRET, "http://127.0.0.1:9", "http://x",
+                         auth=dataclasses.replace(AuthConfig(), third_party_issuer=url))

@@ -39,7 +39,7 @@ from python_functions.local import config
 from python_functions.local.api.gateway import ApiGateway
 from python_functions.local.api.gotrue import GoTrue
 from python_functions.local.api.gotrue_admin import GoTrueAdmin
-from python_functions.local.api.jwt_keys import ProjectKeys
+from python_functions.local.api.jwt_keys import ProjectKeys, third_party_jwks
 from python_functions.local.api.rest import RpcEndpoint, json_response, root
 from python_functions.local.api.tables import TableEndpoint
 from python_functions.service import cors
@@ -84,10 +84,12 @@ def create_app(database_url: str, jwt_secret: str, functions_url: str, public_ur
     """The local API; `schemas` and `auth` (GoTrue's settings) default to what
     supabase/config.toml says, and its `[auth] jwt_secret`, when set, stands for
     `jwt_secret`; `listener_name` is the application_name of its LISTEN connection. A
-    config.toml that `supabase start` would refuse raises `ConfigError`."""
+    config.toml that `supabase start` would refuse raises `ConfigError`, as do the keys of
+    an `[auth.third_party]` provider that cannot be fetched (`supabase start` fails too)."""
     project = config.read()
     auth = auth or config.AuthConfig.from_toml(project)
-    keys = ProjectKeys(jwt_secret, auth)
+    keys = ProjectKeys(jwt_secret, auth, third_party_jwks(auth.third_party_issuer)
+                       if auth.third_party_issuer else ())
     pool: AsyncConnectionPool[Any] = LifoConnectionPool(
         database_url, min_size=1, max_size=pool_size, open=False, timeout=3.0,
         check=AsyncConnectionPool.check_connection,

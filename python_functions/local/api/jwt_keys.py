@@ -24,15 +24,17 @@ import base64
 import binascii
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import get_default_algorithms
 
 from python_functions.local import config
-from python_functions.local.config import AuthConfig
+from python_functions.local.config import AuthConfig, ConfigError
 from python_functions.service.auth import InvalidToken, api_key
 from python_functions.service.settings import LOCAL_PUBLISHABLE_KEY, LOCAL_SECRET_KEY
 
@@ -90,11 +92,50 @@ def _b64url(segment: bytes) -> bytes:
                             validate=True)
 
 
+def _usable(jwks: Sequence[dict[str, Any]]) -> list[_Key]:
+    """The keys of a fetched JWKS that can check a signature (one PyJWT cannot read, such
+    as a certificate chain alone, is left out)."""
+    keys = []
+    for jwk in jwks:
+        try:
+            keys.append(_Key.of(jwk, jwt.PyJWK(jwk).key))
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError):
+            continue
+    return keys
+
+
+def third_party_jwks(issuer: str, timeout_s: float = 10.0) -> list[dict[str, Any]]:
+    """The keys of `[auth.third_party]`'s provider, found as `ResolveJWKS` finds them when
+    `supabase start` starts: `{issuer}/.well-known/openid-configuration`, then its
+    `jwks_uri`. `ConfigError` in the CLI's words when that fails."""
+    discovery = issuer + "/.well-known/openid-configuration"
+
+    def fetch(client: httpx.Client, url: str, key: str) -> Any:
+        try:
+            answer = client.get(url)
+            answer.raise_for_status()
+            return answer.json().get(key)
+        except (httpx.HTTPError, ValueError, AttributeError) as exc:
+            raise ConfigError(f"auth.third_party: {url}: {exc}") from None
+
+    with httpx.Client(timeout=timeout_s) as client:
+        jwks_uri = fetch(client, discovery, "jwks_uri")
+        if not jwks_uri:
+            raise ConfigError(f"auth.third_party: OIDC configuration at URL {discovery!r}"
+                              " does not expose a jwks_uri property")
+        keys = fetch(client, str(jwks_uri), "keys")
+    if not isinstance(keys, list) or not keys:
+        raise ConfigError(f"auth.third_party: JWKS at URL {jwks_uri!r} as discovered from"
+                          f" {discovery!r} does not contain any JWK keys")
+    return [key for key in keys if isinstance(key, dict)]
+
+
 class ProjectKeys:
     """The keys of `auth` (what config.toml says) and the project's JWT secret: its
     `[auth] jwt_secret` when set, else `secret`."""
 
-    def __init__(self, secret: str, auth: AuthConfig) -> None:
+    def __init__(self, secret: str, auth: AuthConfig,
+                 third_party: Sequence[dict[str, Any]] = ()) -> None:
         self.secret = secret = auth.jwt_secret or secret
         self.auth = auth
         # the new keys (`[auth] publishable_key`, `secret_key`, else the CLI's fixed ones)
@@ -110,7 +151,8 @@ class ProjectKeys:
         self._by_kid = {str(k["kid"]): key for k, key in public if "kid" in k}
         # what PostgREST gets from the CLI: the public keys (`ToPublicJWK` keeps their kid,
         # use and alg), and the secret as a key of no kid nor alg unless keys came from a file
-        self._postgrest = [_Key.of(k, key) for k, key in public]
+        # first the third-party provider's keys, as `ResolveJWKS` lists them
+        self._postgrest = [*_usable(third_party), *(_Key.of(k, key) for k, key in public)]
         if not self.from_file:
             self._postgrest.append(_Key("oct", None, None, None, secret.encode()))
         self._algorithms = get_default_algorithms()
