@@ -9,10 +9,14 @@ June 2026); GoTrue then applies its own floors (`internal/conf/configuration.go`
 the environment and the CLI's dotenv files, as the CLI reads it (`environment`). What the
 CLI refuses to read (a `password_requirements` it does not know, a boolean or a number
 written as a string, a hook without its `uri` or with the wrong `secrets` for it) is refused
-here too, before anything starts; so is what GoTrue then refuses to start with (a
-`pg-functions://` hook whose schema or function is not a plain Postgres name), and a negative
-or fractional number, which the CLI lets through. An HTTP hook where `make run` calls hooks
-(`HOOKS`) is refused as well, saying so, rather than issuing answers without it.
+here too, before anything starts, as are a `jwt_secret` under 16 characters, a
+`signing_keys_path` file it cannot read or sign with, and an `[auth.third_party]` provider
+without what it needs; so is what GoTrue then refuses to start with (a `pg-functions://`
+hook whose schema or function is not a plain Postgres name, signing keys with no or two
+signing keys), and a negative or fractional number, which the CLI lets through. An HTTP
+hook where `make run` calls hooks (`HOOKS`) is refused as well, saying so, rather than
+issuing answers without it; so is a `signing_keys_path` file of no keys (the CLI reads it,
+and `supabase start`'s PostgREST then takes no token).
 """
 
 from __future__ import annotations

@@ -40,11 +40,10 @@ from python_functions.service.settings import LOCAL_PUBLISHABLE_KEY, LOCAL_SECRE
 
 # GOTRUE_JWT_VALID_METHODS as the CLI sets it
 GOTRUE_METHODS = ("HS256", "RS256", "ES256")
-# jose-jwt's algorithm names (`Jose/Jwa.hs`): a JWS one, or a JWE one (then with "enc")
+# jose-jwt's JWS algorithm names (`Jose/Jwa.hs`); a header with another, or with "enc" (a
+# JWE), does not parse as a token of three parts
 _JWS_ALGORITHMS = frozenset({"HS256", "HS384", "HS512", "RS256", "RS384", "RS512",
                              "ES256", "ES384", "ES512", "EdDSA"})
-_JWE_ALGORITHMS = frozenset({"RSA1_5", "RSA-OAEP", "RSA-OAEP-256", "A128KW", "A192KW",
-                             "A256KW"})
 _KEY_TYPE = {"HS": "oct", "RS": "RSA", "ES": "EC", "Ed": "OKP"}  # by the algorithm's prefix
 _ASYMMETRIC = {"RS256": rsa.RSAPublicKey, "ES256": ec.EllipticCurvePublicKey}
 _PRIVATE_FIELDS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
@@ -90,6 +89,13 @@ def _b64url(segment: bytes) -> bytes:
         raise ValueError("not unpadded base64url")
     return base64.b64decode(segment + b"=" * (-len(segment) % 4), altchars=b"-_",
                             validate=True)
+
+
+def _signed(claims: dict[str, Any], jwk: dict[str, Any], key: Any) -> str:
+    """`claims` signed with a private JWK (`key`, read from it), by its algorithm, its
+    `kid` in the header."""
+    headers = {"kid": jwk["kid"]} if "kid" in jwk else None
+    return jwt.encode(claims, key, algorithm=jwk["alg"], headers=headers)
 
 
 def _usable(jwks: Sequence[dict[str, Any]]) -> list[_Key]:
@@ -143,15 +149,13 @@ class ProjectKeys:
         self.secret_key = auth.secret_key or LOCAL_SECRET_KEY
         self.keys = auth.signing_keys
         self.from_file = auth.keys_from_file
-        signer = next(k for k in self.keys if "sign" in (k.get("key_ops") or ()))
-        self.signer_jwk = signer
-        self.signer = jwt.PyJWK(signer)
-        self.first = jwt.PyJWK(self.keys[0])
+        self.signer = next(k for k in self.keys if "sign" in (k.get("key_ops") or ()))
+        self._signer_key = jwt.PyJWK(self.signer).key
         public = [(k, jwt.PyJWK(public_jwk(k)).key) for k in self.keys]
         self._by_kid = {str(k["kid"]): key for k, key in public if "kid" in k}
-        # what PostgREST gets from the CLI: the public keys (`ToPublicJWK` keeps their kid,
-        # use and alg), and the secret as a key of no kid nor alg unless keys came from a file
-        # first the third-party provider's keys, as `ResolveJWKS` lists them
+        # what PostgREST gets from the CLI (`ResolveJWKS`): the third-party provider's keys,
+        # the public keys (`ToPublicJWK` keeps their kid, use and alg), and, unless keys came
+        # from a file, the secret as a key of no kid nor alg
         self._postgrest = [*_usable(third_party), *(_Key.of(k, key) for k, key in public)]
         if not self.from_file:
             self._postgrest.append(_Key("oct", None, None, None, secret.encode()))
@@ -167,9 +171,7 @@ class ProjectKeys:
     def sign(self, claims: dict[str, Any]) -> str:
         """An access token as GoTrue's `SignJWT` makes it: the signing key's algorithm and
         `kid`."""
-        headers = {"kid": self.signer_jwk["kid"]} if "kid" in self.signer_jwk else None
-        return jwt.encode(claims, self.signer.key, algorithm=self.signer_jwk["alg"],
-                          headers=headers)
+        return _signed(claims, self.signer, self._signer_key)
 
     def api_key(self, role: str, now: float | None = None) -> str:
         """The anon or service_role key `supabase start` prints: `[auth] anon_key` or
@@ -182,9 +184,8 @@ class ProjectKeys:
             return api_key(role, self.secret)
         issued = int(now if now is not None else time.time())
         first = self.keys[0]
-        headers = {"kid": first["kid"]} if "kid" in first else None
-        return jwt.encode({"iss": "supabase-demo", "role": role, "exp": issued + _TEN_YEARS_S},
-                          self.first.key, algorithm=first["alg"], headers=headers)
+        return _signed({"iss": "supabase-demo", "role": role, "exp": issued + _TEN_YEARS_S},
+                       first, jwt.PyJWK(first).key)
 
     def jwks(self) -> dict[str, Any]:
         """GoTrue's `/.well-known/jwks.json`: each key's public part (never the secret)."""
