@@ -32,10 +32,13 @@ each route:
   interval, and after it 400 `refresh_token_already_used` (with rotation, the session's
   tokens revoked): supabase-js tabs refreshing at once all keep their session. An unknown
   token is 400 `refresh_token_not_found`, a banned user's 400 `user_banned`.
-* `GET /user` (`user.go`): the user of the bearer token; none is 401 `no_authorization`, a
-  bad one 403 `bad_jwt`, a deleted user 403 `user_not_found`, an ended session (signed
-  out, or by a new password) 403 `session_not_found`, a banned user 403 `user_banned`, as
-  on every route that needs a signed-in user (`auth.go`).
+* `GET /user` (`user.go`): the user of the bearer token, as on every route that needs a
+  signed-in user (`requireAuthentication`, `auth.go`): none (or not `Bearer <token>`) is
+  401 `no_authorization`; a token that is not the project's, or expired, 403 `bad_jwt` in
+  golang-jwt's words (gotrue_jwt.py: any token of the project's keys is taken, whatever
+  its role or audience); no `sub` 403 `bad_jwt`, one that is not a UUID 400 `bad_jwt`, a
+  deleted user 403 `user_not_found`, an ended session (signed out, or by a new password)
+  403 `session_not_found`, a banned user 403 `user_banned`.
 * `PUT /user` (`user.go`, supabase-js's `updateUser`): `data` merged into the user
   metadata, a new `password` (the user's other sessions end), an anonymous user's `email`
   (confirmed at once, as with confirmations off); details in `update_user`.
@@ -67,9 +70,9 @@ live in GoTrue's `auth.sessions` and `auth.refresh_tokens`. Access tokens carry 
 Supabase Auth issues (`python_functions.service.auth.user_claims`), signed as GoTrue signs
 them on `supabase start`: with the signing key (ES256, the CLI's default key, unless
 `[auth] signing_keys_path` names others), its `kid` in the header. A bearer token is taken
-by its `kid`, or HS256 with the JWT secret (`parseJWTClaims`). Errors use GoTrue's two
-shapes: `{code, message}` with `X-Supabase-Api-Version: 2024-01-01` when the request asks
-for that version (supabase-js does), else `{code, error_code, msg}`.
+by its `kid`, or HS256 with the JWT secret (`parseJWTClaims`, gotrue_jwt.py). Errors use
+GoTrue's two shapes: `{code, message}` with `X-Supabase-Api-Version: 2024-01-01` when the
+request asks for that version (supabase-js does), else `{code, error_code, msg}`.
 """
 
 from __future__ import annotations
@@ -96,15 +99,21 @@ from python_functions.local.api.gotrue_hooks import (
     customize_access_token,
     verify_password_attempt,
 )
+from python_functions.local.api.gotrue_jwt import GotrueRefusal
 from python_functions.local.api.jwt_keys import ProjectKeys
 from python_functions.local.config import AuthConfig
 from python_functions.service import cors
-from python_functions.service.auth import InvalidToken, user_claims, user_token_claims
+from python_functions.service.auth import user_claims
 
 API_VERSION_HEADER = "X-Supabase-Api-Version"
 API_VERSION = "2024-01-01"
 MAX_PASSWORD_BYTES = 72  # bcrypt reads no further; GoTrue refuses longer passwords
 _ALPHANUMERIC = string.ascii_letters + string.digits
+_BEARER = re.compile(r"[Bb]earer (\S+)")
+_HEX = "[0-9a-fA-F]"
+_UUID_TEXT = rf"(?:{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}|{_HEX}{{32}})"
+# the forms of a UUID gofrs' `FromString` reads: canonical or 32 digits, bare, braced or URN
+_GOFRS_UUID = re.compile(rf"{_UUID_TEXT}|\{{{_UUID_TEXT}\}}|urn:uuid:{_UUID_TEXT}")
 # The paths served here, then GoTrue v2.196's others (`api.go`): paths and subtrees
 _SERVED = frozenset({"signup", "token", "user", "logout", "settings", "health",
                      ".well-known/jwks.json", ".well-known/openid-configuration"})
@@ -307,11 +316,33 @@ def merged_metadata(current: dict[str, Any] | None, given: dict[str, Any]) -> st
 
 
 def bearer_token(request: Request) -> str:
-    """The `Authorization: Bearer` token (`extractBearerToken`), else 401."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    """The `Authorization: Bearer` token (`extractBearerToken`: `^(?:B|b)earer (\\S+$)`),
+    else 401."""
+    found = _BEARER.fullmatch(request.headers.get("authorization", ""))
+    if found is None:
         raise AuthError(401, "no_authorization", "This endpoint requires a valid Bearer token")
-    return token.strip()
+    return found.group(1)
+
+
+def token_claims(keys: ProjectKeys, request: Request) -> dict[str, Any]:
+    """The claims of the request's bearer token as `parseJWTClaims` reads them: any token of
+    the project's keys; else 403 `bad_jwt` with golang-jwt's reason."""
+    try:
+        return keys.gotrue_claims(bearer_token(request))
+    except GotrueRefusal as refusal:
+        raise AuthError(403, "bad_jwt",
+                        f"invalid JWT: unable to parse or verify signature, {refusal}") from None
+
+
+def claimed_user_id(claims: dict[str, Any]) -> str:
+    """`maybeLoadUserOrSession`'s reading of `sub`: present, and a UUID (the forms gofrs'
+    `FromString` reads), as its canonical text."""
+    subject = claims.get("sub") or ""
+    if not subject:
+        raise AuthError(403, "bad_jwt", "invalid claim: missing sub claim")
+    if not _GOFRS_UUID.fullmatch(subject):
+        raise AuthError(400, "bad_jwt", "invalid claim: sub claim must be a UUID")
+    return str(uuid.UUID(subject.removeprefix("urn:uuid:").strip("{}")))
 
 
 class GoTrue:
@@ -714,12 +745,7 @@ class GoTrue:
         raise refused  # after the commit: the session's tokens stay revoked
 
     def _claims(self, request: Request) -> dict[str, Any]:
-        token = bearer_token(request)
-        try:
-            return user_token_claims(token, *self.keys.gotrue_key(token))
-        except InvalidToken:
-            raise AuthError(403, "bad_jwt", "invalid JWT: unable to parse or verify signature,"
-                            " token is expired or not a user token") from None
+        return token_claims(self.keys, request)
 
     async def _user_row(self, conn: psycopg.AsyncConnection[Any], user_id: Any,
                         lock: bool = False) -> dict[str, Any]:
@@ -738,7 +764,7 @@ class GoTrue:
         `requireAuthentication` (`auth.go`) load it: a user deleted since is 403
         `user_not_found`, a session ended since (signed out, or by a new password) 403
         `session_not_found`, a banned user 403 `user_banned`."""
-        user = await self._user_row(conn, claims["sub"], lock)
+        user = await self._user_row(conn, claimed_user_id(claims), lock)
         session = str(claims.get("session_id") or "")
         if session and session != "00000000-0000-0000-0000-000000000000":
             if not _UUID.fullmatch(session):
@@ -852,16 +878,15 @@ class GoTrue:
 
     async def logout(self, request: Request) -> Response:
         claims = self._claims(request)
-        scope = request.query_params.get("scope", "global")
-        if scope not in ("global", "local", "others"):
-            raise AuthError(400, "validation_failed",
-                            "Unsupported logout scope " + json.dumps(scope))
-        session = claims.get("session_id")
-        condition = {"global": "true", "local": "id::text = %(session)s",
-                     "others": "id::text <> %(session)s"}[scope]
         async with self.pool.connection() as conn:
-            await self._signed_in(conn, claims)
+            user = await self._signed_in(conn, claims)  # `requireAuthentication`, first
+            scope = request.query_params.get("scope", "global")
+            if scope not in ("global", "local", "others"):
+                raise AuthError(400, "validation_failed",
+                                "Unsupported logout scope " + json.dumps(scope))
+            condition = {"global": "true", "local": "id::text = %(session)s",
+                         "others": "id::text <> %(session)s"}[scope]
             await conn.execute(
                 "delete from auth.sessions where user_id = %(user)s and " + condition,
-                {"user": claims["sub"], "session": str(session)})
+                {"user": user["id"], "session": str(claims.get("session_id"))})
         return Response(status_code=204)

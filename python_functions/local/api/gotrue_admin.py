@@ -5,7 +5,8 @@ uses them. A local stand-in for `make run`, beside gotrue.py, on the same `auth`
 
 * Every route needs a token of an admin role (`requireAdmin`: `service_role`, as
   `supabase start` sets `JWT_ADMIN_ROLES`): none is 401 `no_authorization`, a bad one 403
-  `bad_jwt`, another role (a user's token, the anon key) 403 `not_admin`.
+  `bad_jwt` in golang-jwt's words (gotrue_jwt.py), another role (a user's token, the anon
+  key) 403 `not_admin`.
 * `POST /admin/users` (`adminUserCreate`): an email (validated; taken: 422 `email_exists`),
   a `password` (no strength rule here, as in GoTrue; none: a random one) or a bcrypt
   `password_hash`, `email_confirm`, `user_metadata`, `app_metadata` (over `provider` and
@@ -44,7 +45,6 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-import jwt
 import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
@@ -58,18 +58,17 @@ from python_functions.local.api.gotrue import (
     USER_QUERY,
     AuthError,
     add_email_identity,
-    bearer_token,
     check_email,
     check_password,
     json_object,
     merged_metadata,
     not_served,
     set_email_identity,
+    token_claims,
     user_json,
 )
 from python_functions.local.api.jwt_keys import ProjectKeys
 from python_functions.local.config import AuthConfig
-from python_functions.service.auth import InvalidToken
 
 ADMIN_ROLES = frozenset({"service_role"})  # `supabase start`'s GOTRUE_JWT_ADMIN_ROLES
 PER_PAGE = 50  # `defaultPerPage`
@@ -129,16 +128,9 @@ class GoTrueAdmin:
         ]
 
     def _require_admin(self, request: Request) -> None:
-        """`requireAdminCredentials` and `requireAdmin`: a verified token of an admin role."""
-        token = bearer_token(request)
-        try:
-            key, algorithm = self.keys.gotrue_key(token)
-            claims = jwt.decode(token, key, algorithms=[algorithm],
-                                options={"require": ["exp"], "verify_aud": False})
-        except (jwt.PyJWTError, InvalidToken):
-            raise AuthError(403, "bad_jwt", "invalid JWT: unable to parse or verify signature,"
-                            " token is expired or not a user token") from None
-        if claims.get("role") not in ADMIN_ROLES:
+        """`requireAdminCredentials` and `requireAdmin`: a token of the project's keys
+        (`parseJWTClaims`) whose role is an admin role."""
+        if token_claims(self.keys, request).get("role") not in ADMIN_ROLES:
             raise AuthError(403, "not_admin", "User not allowed")
 
     async def _find(self, conn: psycopg.AsyncConnection[Any], user_id: str,

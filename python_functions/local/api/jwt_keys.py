@@ -6,7 +6,8 @@ PostgREST checks tokens with the JWKS the CLI makes of them.
   `key_ops` has "sign" (the CLI's default ES256 key unless `[auth] signing_keys_path` names
   a file), its `kid` in the header, and publishes every key's public part at
   `/.well-known/jwks.json`. It takes a token by its `kid` (that key), else an HS256 token by
-  the JWT secret (`parseJWTClaims`), of the algorithms HS256, RS256 and ES256.
+  the JWT secret (`parseJWTClaims`, gotrue_jwt.py), of the algorithms HS256, RS256 and
+  ES256.
 * PostgREST (v16.1 with jose-jwt 0.10: `Auth/Jwt.hs`, `Jose/Jwt.hs`) gets the public keys
   and, unless `signing_keys_path` is set, the JWT secret as an `oct` key (the CLI's
   `ResolveJWKS`). A token's header picks the keys it may be checked with (`canDecodeJws`:
@@ -30,22 +31,19 @@ from typing import Any
 
 import httpx
 import jwt
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import get_default_algorithms
 
 from python_functions.local import config
+from python_functions.local.api import gotrue_jwt
 from python_functions.local.config import AuthConfig, ConfigError
-from python_functions.service.auth import InvalidToken, api_key
+from python_functions.service.auth import api_key
 from python_functions.service.settings import LOCAL_PUBLISHABLE_KEY, LOCAL_SECRET_KEY
 
-# GOTRUE_JWT_VALID_METHODS as the CLI sets it
-GOTRUE_METHODS = ("HS256", "RS256", "ES256")
 # jose-jwt's JWS algorithm names (`Jose/Jwa.hs`); a header with another, or with "enc" (a
 # JWE), does not parse as a token of three parts
 _JWS_ALGORITHMS = frozenset({"HS256", "HS384", "HS512", "RS256", "RS384", "RS512",
                              "ES256", "ES384", "ES512", "EdDSA"})
 _KEY_TYPE = {"HS": "oct", "RS": "RSA", "ES": "EC", "Ed": "OKP"}  # by the algorithm's prefix
-_ASYMMETRIC = {"RS256": rsa.RSAPublicKey, "ES256": ec.EllipticCurvePublicKey}
 _PRIVATE_FIELDS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 _TEN_YEARS_S = 10 * 365 * 24 * 3600
 
@@ -203,25 +201,21 @@ class ProjectKeys:
 
     # -- what GoTrue takes --------------------------------------------------------------
 
-    def gotrue_key(self, token: str) -> tuple[Any, str]:
-        """The key and algorithm GoTrue checks `token` with (`parseJWTClaims`): the key of
-        its `kid`, else the secret for HS256; `InvalidToken` otherwise."""
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as exc:
-            raise InvalidToken(str(exc)) from None
-        algorithm = header.get("alg")
-        if algorithm not in GOTRUE_METHODS:
-            raise InvalidToken(f"signing method {algorithm} is invalid")
+    def gotrue_claims(self, token: str, now: float | None = None) -> dict[str, Any]:
+        """The claims of `token` as GoTrue's `parseJWTClaims` reads them (gotrue_jwt.py);
+        `GotrueRefusal` in golang-jwt's words otherwise."""
+        return gotrue_jwt.parse(token, self._gotrue_key, now)
+
+    def _gotrue_key(self, header: dict[str, Any], algorithm: str) -> Any:
+        """GoTrue's key function: the public key of the token's `kid`
+        (`FindPublicKeyByKid`), else the JWT secret for HS256."""
         kid = header.get("kid")
         if isinstance(kid, str) and kid in self._by_kid:
-            key = self._by_kid[kid]
-            if algorithm == "HS256" or not isinstance(key, _ASYMMETRIC[algorithm]):
-                raise InvalidToken("key is of invalid type")
-            return key, algorithm
+            return self._by_kid[kid]
         if algorithm == "HS256":
-            return self.secret, algorithm
-        raise InvalidToken(f"unrecognized JWT kid {kid} for algorithm {algorithm}")
+            return self.secret.encode()
+        raise gotrue_jwt.GotrueRefusal(
+            f"unrecognized JWT kid {gotrue_jwt.go_value(kid)} for algorithm {algorithm}")
 
     # -- what PostgREST takes -----------------------------------------------------------
 
