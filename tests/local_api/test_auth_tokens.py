@@ -20,7 +20,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from supabase_auth.errors import AuthApiError
 
-from python_functions.local.config import CLI_DEFAULT_SIGNING_KEY
+from python_functions.local.api import create_app as create_local_api
+from python_functions.local.cluster import free_port
+from python_functions.local.config import CLI_DEFAULT_SIGNING_KEY, auth_config
 from python_functions.service.auth import user_claims
 from python_functions.service.settings import DEV_JWT_SECRET
 from supabase import ClientOptions, create_client
@@ -55,9 +57,20 @@ def _unsigned(header: dict[str, Any] | bytes, claims: dict[str, Any] | bytes,
     return f"{_b64(header)}.{_b64(claims)}.{signature}"
 
 
+@pytest.fixture(scope="module")
+def auth_server(database_url: str) -> Iterator[ServerThread]:
+    """The local API with the project's `[auth]`, for the module (whichever transport the
+    AI service would use: Auth does not call it)."""
+    port = free_port()
+    app = create_local_api(database_url, DEV_JWT_SECRET, f"http://127.0.0.1:{free_port()}",
+                           f"http://127.0.0.1:{port}", auth=auth_config())
+    with ServerThread(app, port=port) as server:
+        yield server
+
+
 @pytest.fixture
-def auth(local_api: ServerThread) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=local_api.url + "/auth/v1", timeout=30,
+def auth(auth_server: ServerThread) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=auth_server.url + "/auth/v1", timeout=30,
                       headers={"apikey": ANON_KEY, **V2024}) as client:
         yield client
 
@@ -224,9 +237,9 @@ def test_logout_judges_the_user_before_the_scope(auth: httpx.Client,
     assert _refused(gone, 403, "user_not_found") == "User from sub claim in JWT does not exist"
 
 
-def test_supabase_py_shows_an_app_golang_jwts_words(local_api: ServerThread,
+def test_supabase_py_shows_an_app_golang_jwts_words(auth_server: ServerThread,
                                                     alice: User) -> None:
-    client = create_client(local_api.url, ANON_KEY, ClientOptions(
+    client = create_client(auth_server.url, ANON_KEY, ClientOptions(
         auto_refresh_token=False, persist_session=False, httpx_client=httpx.Client(timeout=10)))
     expired = _session_signed(_claims_of(alice, exp=_NOW - 10))
     with pytest.raises(AuthApiError) as refused:
