@@ -13,10 +13,9 @@ here too, before anything starts, as are a `jwt_secret` under 16 characters, a
 `signing_keys_path` file it cannot read or sign with, and an `[auth.third_party]` provider
 without what it needs; so is what GoTrue then refuses to start with (a `pg-functions://`
 hook whose schema or function is not a plain Postgres name, signing keys with no or two
-signing keys), and a negative or fractional number, which the CLI lets through. An HTTP
-hook where `make run` calls hooks (`HOOKS`) is refused as well, saying so, rather than
-issuing answers without it; so is a `signing_keys_path` file of no keys (the CLI reads it,
-and `supabase start`'s PostgREST then takes no token).
+signing keys), and a negative or fractional number, which the CLI lets through; so is a
+`signing_keys_path` file of no keys (the CLI reads it, and `supabase start`'s PostgREST then
+takes no token).
 """
 
 from __future__ import annotations
@@ -132,6 +131,8 @@ class AuthConfig:
     custom_access_token_hook: str = ""
     password_verification_hook: str = ""  # password_verification_attempt
     before_user_created_hook: str = ""
+    # [auth.hook.*] secrets of those with an HTTP(S) uri ("v1,whsec_..." each), by hook name
+    hook_secrets: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # [auth] signing_keys_path: its JWKs, private parts included, as the CLI hands them to
     # GoTrue; else the CLI's default key (and then tokens signed with the JWT secret are
     # still taken everywhere: `keys_from_file` is False)
@@ -157,7 +158,7 @@ class AuthConfig:
         sms = _table(auth, "sms", "auth.")
         sessions = _table(auth, "sessions", "auth.")
         defaults = cls()
-        hooks = _hooks(auth)
+        hooks, hook_secrets = _hooks(auth)
         requirements = _value(auth, "password_requirements", str, "", "auth.")
         if requirements not in PASSWORD_REQUIREMENTS:
             allowed = ", ".join(repr(k) for k in PASSWORD_REQUIREMENTS)
@@ -191,6 +192,7 @@ class AuthConfig:
             custom_access_token_hook=hooks.get("custom_access_token", ""),
             password_verification_hook=hooks.get("password_verification_attempt", ""),
             before_user_created_hook=hooks.get("before_user_created", ""),
+            hook_secrets=hook_secrets,
             **_signing_keys(auth, supabase_dir),
             **{key: _value(auth, key, str, "", "auth.") for key in (
                 "publishable_key", "secret_key", "anon_key", "service_role_key")},
@@ -290,12 +292,15 @@ def hook_function(uri: str) -> str:
     return f'"{schema}"."{function}"'
 
 
-def _hooks(auth: dict[str, Any]) -> dict[str, str]:
-    """The enabled hooks of `[auth.hook]` that `make run` calls, and their URIs. Refused:
-    what the CLI refuses (`hookConfig.validate`), what GoTrue refuses to start with
-    (`validatePostgresPath`), and an HTTP hook that `make run` would have to call."""
+def _hooks(auth: dict[str, Any]
+           ) -> tuple[dict[str, str], tuple[tuple[str, tuple[str, ...]], ...]]:
+    """The enabled hooks of `[auth.hook]` that `make run` calls: their URIs, and the secrets
+    of those called over HTTP (split at `|`, as GoTrue splits them). Refused: what the CLI
+    refuses (`hookConfig.validate`) and what GoTrue refuses to start with
+    (`validatePostgresPath`, `ValidateExtensibilityPoint`)."""
     hooks = _table(auth, "hook", "auth.")
     enabled: dict[str, str] = {}
+    secrets_of: list[tuple[str, tuple[str, ...]]] = []
     for name, hook in hooks.items():
         prefix = f"auth.hook.{name}."
         if name not in HOOKS or not isinstance(hook, dict):
@@ -318,8 +323,8 @@ def _hooks(auth: dict[str, Any]) -> dict[str, str]:
                 raise ConfigError(f"{where} uri: GoTrue takes http:// for a local host only"
                                   f" ({', '.join(_LOCAL_HOSTS)}); use https://")
             if HOOKS[name]:
-                raise ConfigError(f"{where} uri: make run calls pg-functions:// hooks only;"
-                                  f" an HTTP hook needs supabase start")
+                enabled[name] = uri
+                secrets_of.append((name, tuple(part for part in secrets.split("|") if part)))
             continue
         if scheme != "pg-functions":
             raise ConfigError(f"{where} uri must be an HTTP, HTTPS or pg-functions URI,"
@@ -332,7 +337,7 @@ def _hooks(auth: dict[str, Any]) -> dict[str, str]:
                               f"<function>, each a plain Postgres name, not {uri!r}")
         if HOOKS[name]:
             enabled[name] = uri
-    return enabled
+    return enabled, tuple(secrets_of)
 
 
 def read(path: Path | None = None) -> dict[str, Any]:

@@ -58,8 +58,8 @@ each route:
   `GET /.well-known/openid-configuration`, which names it (`jwks_uri`) under the issuer.
 * `GET /health` (`HealthCheck`): 200 with GoTrue's name and description, for a monitor.
 
-Access tokens last `[auth] jwt_expiry` seconds (3600 unless set). The Auth hooks with
-`pg-functions://` URIs are called where GoTrue calls them (`gotrue_hooks.py`): the custom
+Access tokens last `[auth] jwt_expiry` seconds (3600 unless set). The Auth hooks, Postgres
+functions or HTTP endpoints, are called where GoTrue calls them (`gotrue_hooks.py`): the custom
 access token hook makes every access token's claims, the password verification hook sees
 each password sign-in of a user with a password who is not banned, the before user created
 hook each sign-up before its user is made. A sign-up makes its user and then its session, in
@@ -94,6 +94,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from python_functions.local.api.gotrue_hooks import (
+    Hook,
     HookFailed,
     before_user_created,
     customize_access_token,
@@ -484,8 +485,9 @@ class GoTrue:
                              anonymous=bool(user["is_anonymous"]))
         signed = claims
         if self.config.custom_access_token_hook:
-            signed = await customize_access_token(conn, self.config.custom_access_token_hook,
-                                                  user_id, claims, method, ip_address)
+            signed = await customize_access_token(
+                conn, self._hook("custom_access_token", self.config.custom_access_token_hook),
+                user_id, claims, method, ip_address)
         return {
             "access_token": self.keys.sign(signed), "token_type": "bearer",
             "expires_in": self.config.jwt_expiry_s, "expires_at": claims["exp"],
@@ -546,8 +548,9 @@ class GoTrue:
                 "phone": "", "app_metadata": {"provider": "email", "providers": ["email"]}
                 if email else {}, "user_metadata": metadata, "identities": [],
                 "created_at": zero, "updated_at": zero, "is_anonymous": not email}
-        await before_user_created(conn, self.config.before_user_created_hook, user,
-                                  _ip_address(request))
+        await before_user_created(
+            conn, self._hook("before_user_created", self.config.before_user_created_hook),
+            user, _ip_address(request))
 
     async def _new_user(self, conn: psycopg.AsyncConnection[Any], user_id: str, email: str,
                         password: str, metadata: dict[str, Any]) -> None:
@@ -644,7 +647,9 @@ class GoTrue:
                 raise AuthError(400, "user_banned", "User is banned")
             if self.config.password_verification_hook:
                 rejected = await verify_password_attempt(
-                    conn, self.config.password_verification_hook, user_id, valid, ip_address)
+                    conn, self._hook("password_verification_attempt",
+                                     self.config.password_verification_hook),
+                    user_id, valid, ip_address)
                 if rejected is not None:
                     message, logout = rejected
                     if logout:
@@ -746,6 +751,10 @@ class GoTrue:
 
     def _claims(self, request: Request) -> dict[str, Any]:
         return token_claims(self.keys, request)
+
+    def _hook(self, name: str, uri: str) -> Hook:
+        """The hook `[auth.hook.<name>]` configures, its secrets with it."""
+        return Hook(uri, dict(self.config.hook_secrets).get(name, ()))
 
     async def _user_row(self, conn: psycopg.AsyncConnection[Any], user_id: Any,
                         lock: bool = False) -> dict[str, Any]:
