@@ -201,9 +201,9 @@ def go_value(value: Any) -> str:
 # AccessTokenClaims
 # -----------------------------------------------------------------------------------------
 
-def _claim_error(name: str, go_type: str, value: Any) -> str | None:
+def _claim_error(name: str, value: Any) -> str | None:
     """encoding/json's error for one claim of `AccessTokenClaims`, or None."""
-    field, _ = _CLAIM_TYPES[name]
+    field, go_type = _CLAIM_TYPES[name]
     kind = _kind(value)
     mismatch = f"json: cannot unmarshal {kind} into Go struct field AccessTokenClaims.{field}"
     if value is None:
@@ -214,7 +214,7 @@ def _claim_error(name: str, go_type: str, value: Any) -> str | None:
         return None if kind == "bool" else f"{mismatch} of type bool"
     if go_type == _GO_MAP:
         return None if kind == "object" else f"{mismatch} of type {_GO_MAP}"
-    if go_type == _GO_DATE:  # `NumericDate.UnmarshalJSON` into a json.Number
+    if go_type == _GO_DATE:  # `NumericDate.UnmarshalJSON` into a json.Number ("NumericData" sic)
         if kind == "number":
             return None
         if kind == "string":
@@ -253,7 +253,7 @@ def _claims(data: bytes) -> dict[str, Any]:
         field = name if name in _CLAIM_TYPES else name.lower()
         if field in _CLAIM_TYPES:
             go_type = _CLAIM_TYPES[field][1]
-            error = _claim_error(field, go_type, value)
+            error = _claim_error(field, value)
             first_error = first_error or error
             if error is None and not (value is None and go_type in (_GO_STRING, "bool")):
                 claims[field] = _plain(value)  # null leaves a string or bool as it was
