@@ -133,6 +133,9 @@ class AuthConfig:
     before_user_created_hook: str = ""
     # [auth.hook.*] secrets of those with an HTTP(S) uri ("v1,whsec_..." each), by hook name
     hook_secrets: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # the MFA factor types whose [auth.mfa.<type>] enroll_enabled is true (off in the CLI's
+    # template): "totp", "phone", "webauthn"
+    mfa_enroll: tuple[str, ...] = ()
     # [auth] signing_keys_path: its JWKs, private parts included, as the CLI hands them to
     # GoTrue; else the CLI's default key (and then tokens signed with the JWT secret are
     # still taken everywhere: `keys_from_file` is False)
@@ -193,6 +196,7 @@ class AuthConfig:
             password_verification_hook=hooks.get("password_verification_attempt", ""),
             before_user_created_hook=hooks.get("before_user_created", ""),
             hook_secrets=hook_secrets,
+            mfa_enroll=_mfa_enroll(auth),
             **_signing_keys(auth, supabase_dir),
             **{key: _value(auth, key, str, "", "auth.") for key in (
                 "publishable_key", "secret_key", "anon_key", "service_role_key")},
@@ -290,6 +294,24 @@ def hook_function(uri: str) -> str:
     GoTrue quotes it (`PopulateExtensibilityPoint`: `"schema"."function"`)."""
     _, schema, function = urllib.parse.urlsplit(uri).path.split("/")[:3]
     return f'"{schema}"."{function}"'
+
+
+def _mfa_enroll(auth: dict[str, Any]) -> tuple[str, ...]:
+    """The factor types `[auth.mfa]` lets users enroll (`enroll_enabled` of `totp`, `phone`
+    and `web_authn`), read and checked as the CLI reads them (`mfa.validate`: enrolling
+    needs `verify_enabled` too)."""
+    mfa = _table(auth, "mfa", "auth.")
+    enrolled = []
+    for factor, name in (("totp", "totp"), ("phone", "phone"), ("webauthn", "web_authn")):
+        table = _table(mfa, name, "auth.mfa.")
+        enroll, verify = (_value(table, key, bool, False, f"auth.mfa.{name}.")
+                          for key in ("enroll_enabled", "verify_enabled"))
+        if enroll and not verify:
+            raise ConfigError(f"supabase/config.toml: auth.mfa.{name}.enroll_enabled requires"
+                              " verify_enabled")
+        if enroll:
+            enrolled.append(factor)
+    return tuple(enrolled)
 
 
 def _hooks(auth: dict[str, Any]

@@ -45,8 +45,12 @@ each route:
 * `POST /logout?scope=global|local|others` (`logout.go`): ends sessions (their refresh
   tokens go with them), 204. Access tokens stay valid until they expire, as with GoTrue.
 * `/admin/users`: the admin API for users (gotrue_admin.py).
+* `POST /factors` and `/factors/{id}` (`mfa.go`, supabase-js's `auth.mfa`): as GoTrue
+  answers them while `[auth.mfa.*] enroll_enabled` is off, as in the CLI's template (422
+  `mfa_totp_enroll_not_enabled`, ...; 404 `mfa_factor_not_found`, as no factor exists);
+  turned on, enrolling is 422 `not_served_locally`.
 * What GoTrue serves and this stand-in cannot (anything that sends mail or SMS: OTP, magic
-  links, recovery, a permanent user's email change; OAuth, SSO, MFA, passkeys, the rest of
+  links, recovery, a permanent user's email change; OAuth, SSO, MFA factors, passkeys, the rest of
   the admin API; the `id_token`, `pkce` and `web3` grants) is 422 `not_served_locally`,
   naming it;
   another method on a served path is 405 and an unknown path 404, as GoTrue's router
@@ -115,6 +119,10 @@ _HEX = "[0-9a-fA-F]"
 _UUID_TEXT = rf"(?:{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}|{_HEX}{{32}})"
 # the forms of a UUID gofrs' `FromString` reads: canonical or 32 digits, bare, braced or URN
 _GOFRS_UUID = re.compile(rf"{_UUID_TEXT}|\{{{_UUID_TEXT}\}}|urn:uuid:{_UUID_TEXT}")
+_NIL_UUID = "00000000-0000-0000-0000-000000000000"
+# `EnrollFactor`'s factor types: the name in its messages, the table of `[auth.mfa]`
+_MFA_FACTORS = {"phone": ("Phone", "phone"), "totp": ("TOTP", "totp"),
+                "webauthn": ("WebAuthn", "web_authn")}
 # The paths served here, then GoTrue v2.196's others (`api.go`): paths and subtrees
 _SERVED = frozenset({"signup", "token", "user", "logout", "settings", "health",
                      ".well-known/jwks.json", ".well-known/openid-configuration"})
@@ -135,6 +143,7 @@ _OAUTH_PROVIDERS = ("apple", "azure", "bitbucket", "discord", "facebook", "snapc
                     "twitch", "twitter", "zoom")
 DUPLICATE_EMAIL = "A user with this email address has already been registered"
 _ADMIN_USER_PATH = re.compile(r"admin/users(/[^/]+)?")  # gotrue_admin.py's
+_FACTOR_PATH = re.compile(r"factors(/[^/]+(/challenge|/verify)?)?")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-?(?:[0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}")
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 
@@ -364,6 +373,10 @@ class GoTrue:
             Route("/user", self._wrap(self.user), methods=["GET"]),
             Route("/user", self._wrap(self.update_user), methods=["PUT"]),
             Route("/logout", self._wrap(self.logout), methods=["POST"]),
+            Route("/factors", self._wrap(self.enroll_factor), methods=["POST"]),
+            Route("/factors/{factor_id}", self._wrap(self.factor), methods=["DELETE"]),
+            Route("/factors/{factor_id}/challenge", self._wrap(self.factor), methods=["POST"]),
+            Route("/factors/{factor_id}/verify", self._wrap(self.factor), methods=["POST"]),
             Route("/.well-known/jwks.json", self.jwks, methods=["GET"]),
             Route("/.well-known/openid-configuration", self.openid_configuration,
                   methods=["GET"]),
@@ -390,7 +403,7 @@ class GoTrue:
         `not_served_locally`; a method GoTrue does not take on a served path is 405, and an
         unknown path 404, both without JSON, as GoTrue's router answers them."""
         path = request.path_params["path"].strip("/")
-        if path in _SERVED or _ADMIN_USER_PATH.fullmatch(path):
+        if path in _SERVED or _ADMIN_USER_PATH.fullmatch(path) or _FACTOR_PATH.fullmatch(path):
             return Response(status_code=405)
         if path in _GOTRUE_ONLY or path.split("/")[0] in _GOTRUE_ONLY_TREES \
                 or path.startswith(("user/identities", "user/oauth")):
@@ -775,7 +788,7 @@ class GoTrue:
         `session_not_found`, a banned user 403 `user_banned`."""
         user = await self._user_row(conn, claimed_user_id(claims), lock)
         session = str(claims.get("session_id") or "")
-        if session and session != "00000000-0000-0000-0000-000000000000":
+        if session and session != _NIL_UUID:
             if not _UUID.fullmatch(session):
                 raise AuthError(403, "bad_jwt",
                                 "invalid claim: session_id claim must be a UUID")
@@ -884,6 +897,48 @@ class GoTrue:
         except psycopg.errors.UniqueViolation:  # another user's address: the index decides
             raise AuthError(422, "email_exists", DUPLICATE_EMAIL) from None
         await set_email_identity(conn, user_id, email, verified=True)
+
+    async def _signed_in_user(self, request: Request) -> dict[str, Any]:
+        """The claims of a request by a signed-in permanent user: `requireAuthentication`,
+        then `requireNotAnonymous` (403 `no_authorization`)."""
+        claims = self._claims(request)
+        async with self.pool.connection() as conn:
+            await self._signed_in(conn, claims)
+        if claims.get("is_anonymous") is True:
+            raise AuthError(403, "no_authorization",
+                            "Anonymous user not allowed to perform these actions")
+        return claims
+
+    async def enroll_factor(self, request: Request) -> Response:
+        """`POST /factors` (`EnrollFactor`, `mfa.go`): a factor type whose `[auth.mfa.<type>]
+        enroll_enabled` is off, as in the CLI's template, is 422 as GoTrue answers it
+        (supabase-js's `mfa.enroll()`); one turned on is 422 `not_served_locally`, as no
+        factor is kept here."""
+        claims = await self._signed_in_user(request)
+        session = str(claims.get("session_id") or "")
+        if not session or session == _NIL_UUID:
+            raise AuthError(500, "unexpected_failure", "A valid session and a registered user"
+                            " are required to enroll a factor")
+        factor_type = (await _json_body(request)).get("factor_type")
+        if factor_type is not None and not isinstance(factor_type, str):
+            raise AuthError(400, "bad_json", "Could not parse request body as JSON")
+        if factor_type not in _MFA_FACTORS:
+            raise AuthError(400, "validation_failed",
+                            "factor_type needs to be totp, phone, or webauthn")
+        name, table = _MFA_FACTORS[factor_type]
+        if factor_type not in self.config.mfa_enroll:
+            raise AuthError(422, f"mfa_{factor_type}_enroll_not_enabled",
+                            f"MFA enroll is disabled for {name}")
+        raise not_served(f"MFA factors ([auth.mfa.{table}] enroll_enabled)")
+
+    async def factor(self, request: Request) -> Response:
+        """`/factors/{id}` (`loadFactor`, `admin.go`): the challenge, the verification and
+        the removal of one of the user's factors; no factor is ever enrolled here, so each
+        is 404 `mfa_factor_not_found` (an id that is not a UUID 404 `validation_failed`)."""
+        await self._signed_in_user(request)
+        if not _GOFRS_UUID.fullmatch(request.path_params["factor_id"]):
+            raise AuthError(404, "validation_failed", "factor_id must be an UUID")
+        raise AuthError(404, "mfa_factor_not_found", "Factor not found")
 
     async def logout(self, request: Request) -> Response:
         claims = self._claims(request)
