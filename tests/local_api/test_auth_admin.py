@@ -145,6 +145,11 @@ def test_get_and_update_a_user_by_id(supabase_admin: Any, api_http: httpx.Client
     not_an_id = api_http.get("/auth/v1/admin/users/nope", headers={  # supabase-py checks ids
         "Authorization": f"Bearer {SERVICE_ROLE_KEY}", **V2024})
     assert _code(not_an_id) == (404, "validation_failed")
+    # the forms of an id gofrs' `FromString` reads (Postgres reads no URN itself)
+    for form in ("urn:uuid:" + user.id, "{" + user.id + "}", uuid.UUID(user.id).hex.upper()):
+        found = api_http.get(f"/auth/v1/admin/users/{form}", headers={
+            "Authorization": f"Bearer {SERVICE_ROLE_KEY}", **V2024})
+        assert (found.status_code, found.json().get("id")) == (200, user.id), form
 
     session = _sign_in(api_http, email).json()
     updated = supabase_admin.update_user_by_id(user.id, {

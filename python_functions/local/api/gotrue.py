@@ -144,7 +144,6 @@ _OAUTH_PROVIDERS = ("apple", "azure", "bitbucket", "discord", "facebook", "snapc
 DUPLICATE_EMAIL = "A user with this email address has already been registered"
 _ADMIN_USER_PATH = re.compile(r"admin/users(/[^/]+)?")  # gotrue_admin.py's
 _FACTOR_PATH = re.compile(r"factors(/[^/]+(/challenge|/verify)?)?")
-_UUID = re.compile(r"[0-9a-fA-F]{8}-?(?:[0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}")
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 
 
@@ -344,15 +343,23 @@ def token_claims(keys: ProjectKeys, request: Request) -> dict[str, Any]:
                         f"invalid JWT: unable to parse or verify signature, {refusal}") from None
 
 
+def gofrs_uuid(text: str) -> str | None:
+    """gofrs' `uuid.FromString`, which GoTrue reads ids with: the canonical text of a UUID
+    in one of the forms it reads, else None."""
+    if not _GOFRS_UUID.fullmatch(text):
+        return None
+    return str(uuid.UUID(text.removeprefix("urn:uuid:").strip("{}")))
+
+
 def claimed_user_id(claims: dict[str, Any]) -> str:
-    """`maybeLoadUserOrSession`'s reading of `sub`: present, and a UUID (the forms gofrs'
-    `FromString` reads), as its canonical text."""
+    """`maybeLoadUserOrSession`'s reading of `sub`: present, and a UUID."""
     subject = claims.get("sub") or ""
     if not subject:
         raise AuthError(403, "bad_jwt", "invalid claim: missing sub claim")
-    if not _GOFRS_UUID.fullmatch(subject):
+    user_id = gofrs_uuid(subject)
+    if user_id is None:
         raise AuthError(400, "bad_jwt", "invalid claim: sub claim must be a UUID")
-    return str(uuid.UUID(subject.removeprefix("urn:uuid:").strip("{}")))
+    return user_id
 
 
 class GoTrue:
@@ -789,10 +796,12 @@ class GoTrue:
         user = await self._user_row(conn, claimed_user_id(claims), lock)
         session = str(claims.get("session_id") or "")
         if session and session != _NIL_UUID:
-            if not _UUID.fullmatch(session):
+            session_id = gofrs_uuid(session)
+            if session_id is None:
                 raise AuthError(403, "bad_jwt",
                                 "invalid claim: session_id claim must be a UUID")
-            found = await conn.execute("select 1 from auth.sessions where id = %s", (session,))
+            found = await conn.execute("select 1 from auth.sessions where id = %s",
+                                       (session_id,))
             if await found.fetchone() is None:
                 raise AuthError(403, "session_not_found",
                                 "Session from session_id claim in JWT does not exist")
@@ -936,7 +945,7 @@ class GoTrue:
         the removal of one of the user's factors; no factor is ever enrolled here, so each
         is 404 `mfa_factor_not_found` (an id that is not a UUID 404 `validation_failed`)."""
         await self._signed_in_user(request)
-        if not _GOFRS_UUID.fullmatch(request.path_params["factor_id"]):
+        if gofrs_uuid(request.path_params["factor_id"]) is None:
             raise AuthError(404, "validation_failed", "factor_id must be an UUID")
         raise AuthError(404, "mfa_factor_not_found", "Factor not found")
 

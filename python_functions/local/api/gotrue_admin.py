@@ -60,6 +60,7 @@ from python_functions.local.api.gotrue import (
     add_email_identity,
     check_email,
     check_password,
+    gofrs_uuid,
     json_object,
     merged_metadata,
     not_served,
@@ -135,14 +136,13 @@ class GoTrueAdmin:
 
     async def _find(self, conn: psycopg.AsyncConnection[Any], user_id: str,
                     lock: bool = False) -> dict[str, Any]:
-        """`loadUser`: the user the path names."""
-        try:
-            uuid.UUID(user_id)
-        except ValueError:
-            raise AuthError(404, "validation_failed", "user_id must be an UUID") from None
+        """`loadUser`: the user the path names (an id in a form gofrs reads)."""
+        canonical = gofrs_uuid(str(user_id))
+        if canonical is None:
+            raise AuthError(404, "validation_failed", "user_id must be an UUID")
         cursor = conn.cursor(row_factory=dict_row)
         await cursor.execute(USER_QUERY + " where u.id = %s" + (" for update of u" if lock
-                                                                 else ""), (user_id,))
+                                                                 else ""), (canonical,))
         row = await cursor.fetchone()
         if row is None:
             raise AuthError(404, "user_not_found", "User not found")
