@@ -215,15 +215,16 @@ def reset(settings: Settings) -> int:
     return 0
 
 
-def demo_tokens(settings: Settings) -> list[tuple[str, str, str]]:
+def demo_tokens(settings: Settings, keys: ProjectKeys | None = None
+                ) -> list[tuple[str, str, str]]:
     """The demo users' emails, ids and dev access tokens (a week long, signed as the local
-    Auth signs sessions)."""
+    Auth signs sessions: with `keys`, else the project's)."""
     with psycopg.connect(settings.db_url) as conn:
         rows = conn.execute(
             "select id::text, email from auth.users where email = any(%s) order by email",
             (list(DEMO_USERS),),
         ).fetchall()
-    keys = ProjectKeys.of_project(settings.supabase_jwt_secret)
+    keys = keys or ProjectKeys.of_project(settings.supabase_jwt_secret)
     return [(email, uid, keys.sign(user_claims(uid, email, ttl_seconds=7 * 24 * 3600)))
             for uid, email in rows]
 
@@ -412,8 +413,8 @@ def supabase_js_snippet(settings: Settings, publishable_key: str) -> list[str]:
 
 
 def print_instructions(settings: Settings) -> None:
-    tokens = demo_tokens(settings)
     keys = ProjectKeys.of_project(settings.supabase_jwt_secret)
+    tokens = demo_tokens(settings, keys)
     anon_key, service_role_key = keys.api_key("anon"), keys.api_key("service_role")
     service = f"http://{settings.host}:{settings.port}"
     provider = ("the offline local provider (rule-based models)" if settings.uses_local_ai

@@ -75,9 +75,12 @@ def token_algorithm(token: str) -> Any:
 
 
 def verify_token(token: str, secret: str, jwks: jwt.PyJWKClient | None = None) -> dict[str, Any]:
-    """Verify a Supabase user access token: HS256 with the project's JWT secret, or
-    ES256/RS256 with a key of the project's JWKS (chosen by the token's `kid`); then as
-    `user_token_claims` checks it. `alg: none` and any other algorithm are refused."""
+    """Verify a Supabase user access token.
+
+    HS256 with the project's JWT secret, or ES256/RS256 with a key of the project's JWKS
+    (chosen by the token's `kid`); `exp` and `aud=authenticated` required, `sub` a uuid,
+    `role=authenticated`. `alg: none` and any other algorithm are refused.
+    """
     try:
         algorithm = token_algorithm(token)
         key: Any
@@ -87,15 +90,6 @@ def verify_token(token: str, secret: str, jwks: jwt.PyJWKClient | None = None) -
             key = jwks.get_signing_key_from_jwt(token).key
         else:
             raise InvalidToken(f"algorithm {algorithm!r} is not accepted")
-    except (jwt.PyJWTError, ValueError) as exc:
-        raise InvalidToken(str(exc)) from exc
-    return user_token_claims(token, key, algorithm)
-
-
-def user_token_claims(token: str, key: Any, algorithm: str) -> dict[str, Any]:
-    """The claims of a user's access token signed with `key`: `exp` and
-    `aud=authenticated` required, `sub` a uuid, `role=authenticated`."""
-    try:
         claims: dict[str, Any] = jwt.decode(
             token, key, algorithms=[algorithm], audience=AUDIENCE,
             options={"require": ["exp", "sub", "aud"]},

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import re
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -122,6 +123,14 @@ def reads_as(text: str, workdir: Path, expected: dict[str, Any] | str) -> None:
     else:
         assert auth_config(workdir / "config.toml") == dataclasses.replace(AuthConfig(),
                                                                            **expected)
+
+
+def read_alike(text: str, workdir: Path, cli_reads: bool, expected: dict[str, Any] | str
+               ) -> None:
+    """The CLI reads `text` or refuses it as `cli_reads` says, and `config.py` reads it as
+    the CLI's defaults changed by `expected`, or refuses it in the words `expected` gives."""
+    assert _cli_reads(text, workdir) is cli_reads
+    reads_as(text, workdir, re.escape(expected) if isinstance(expected, str) else expected)
 
 
 def test_the_projects_auth_settings_are_the_ones_supabase_init_writes(cli_template: str,

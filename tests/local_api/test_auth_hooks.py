@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,7 +25,6 @@ from tests.local_api.conftest import session_claims
 from tests.local_api.test_auth_config import (
     PASSWORD,
     V2024,
-    _cli_reads,
     _email,
     _error,
     _sign_in,
@@ -34,7 +32,7 @@ from tests.local_api.test_auth_config import (
     _supabase,
     cli_template,
     configured,
-    reads_as,
+    read_alike,
 )
 
 __all__ = ["cli_template", "configured"]  # fixtures shared with test_auth_config.py
@@ -121,9 +119,7 @@ def _user_id(admin: psycopg.Connection[Any], email: str) -> str:
 def test_a_hook_setting_is_read_as_the_cli_reads_it_and_refused_where_make_run_cannot_call_it(
         cli_template: str, tmp_path: Path, table: str, cli_reads: bool,
         expected: dict[str, Any] | str) -> None:
-    text = cli_template + "\n" + table + "\n"
-    assert _cli_reads(text, tmp_path) is cli_reads
-    reads_as(text, tmp_path, re.escape(expected) if isinstance(expected, str) else expected)
+    read_alike(cli_template + "\n" + table + "\n", tmp_path, cli_reads, expected)
 
 
 # -----------------------------------------------------------------------------

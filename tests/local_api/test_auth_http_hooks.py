@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -31,14 +30,13 @@ from tests.conftest import one
 from tests.http_fixtures import ServerThread
 from tests.local_api.conftest import session_claims
 from tests.local_api.test_auth_config import (
-    _cli_reads,
     _email,
     _error,
     _sign_in,
     _signup,
     cli_template,
     configured,
-    reads_as,
+    read_alike,
 )
 
 __all__ = ["cli_template", "configured"]  # fixtures shared with test_auth_config.py
@@ -115,9 +113,7 @@ def _with_role_claim(event: dict[str, Any]) -> Response:
 def test_an_http_hook_setting_is_read_as_the_cli_reads_it(
         cli_template: str, tmp_path: Path, table: str, cli_reads: bool,
         expected: dict[str, Any] | str) -> None:
-    text = cli_template + "\n" + table + "\n"
-    assert _cli_reads(text, tmp_path) is cli_reads
-    reads_as(text, tmp_path, re.escape(expected) if isinstance(expected, str) else expected)
+    read_alike(cli_template + "\n" + table + "\n", tmp_path, cli_reads, expected)
 
 
 # -----------------------------------------------------------------------------

@@ -5,7 +5,6 @@ that reads the codes; the Supabase CLI judges the settings."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -18,13 +17,12 @@ from supabase import Client
 from tests.local_api.test_auth_config import (
     PASSWORD,
     V2024,
-    _cli_reads,
     _email,
     _signup,
     _supabase,
     cli_template,
     configured,
-    reads_as,
+    read_alike,
 )
 
 __all__ = ["cli_template", "configured"]  # fixtures shared with test_auth_config.py
@@ -58,8 +56,7 @@ def test_the_mfa_settings_are_read_as_the_cli_reads_them(
         expected: dict[str, Any] | str) -> None:
     text = cli_template.replace("[auth.mfa.totp]\nenroll_enabled = false\n"
                                 "verify_enabled = false\n", "") + "\n" + table + "\n"
-    assert _cli_reads(text, tmp_path) is cli_reads
-    reads_as(text, tmp_path, re.escape(expected) if isinstance(expected, str) else expected)
+    read_alike(text, tmp_path, cli_reads, expected)
 
 
 def test_mfa_is_answered_as_gotrue_answers_it_with_the_clis_template(configured: Any) -> None:

@@ -769,9 +769,6 @@ class GoTrue:
                                            parent=token)
         raise refused  # after the commit: the session's tokens stay revoked
 
-    def _claims(self, request: Request) -> dict[str, Any]:
-        return token_claims(self.keys, request)
-
     def _hook(self, name: str, uri: str) -> Hook:
         """The hook `[auth.hook.<name>]` configures, its secrets with it."""
         return Hook(uri, dict(self.config.hook_secrets).get(name, ()))
@@ -810,7 +807,7 @@ class GoTrue:
         return user
 
     async def user(self, request: Request) -> Response:
-        claims = self._claims(request)
+        claims = token_claims(self.keys, request)
         async with self.pool.connection() as conn:
             return JSONResponse(user_json(await self._signed_in(conn, claims)))
 
@@ -829,7 +826,7 @@ class GoTrue:
 
         Not served here (422 `not_served_locally`, nothing changed): a permanent user's new
         email, which GoTrue confirms by mail, and a phone, which needs an SMS provider."""
-        claims = self._claims(request)
+        claims = token_claims(self.keys, request)
         raw = await request.body()  # read before the user's row is locked
         async with self.pool.connection() as conn, conn.transaction():
             user = await self._signed_in(conn, claims, lock=True)
@@ -910,7 +907,7 @@ class GoTrue:
     async def _signed_in_user(self, request: Request) -> dict[str, Any]:
         """The claims of a request by a signed-in permanent user: `requireAuthentication`,
         then `requireNotAnonymous` (403 `no_authorization`)."""
-        claims = self._claims(request)
+        claims = token_claims(self.keys, request)
         async with self.pool.connection() as conn:
             await self._signed_in(conn, claims)
         if claims.get("is_anonymous") is True:
@@ -950,7 +947,7 @@ class GoTrue:
         raise AuthError(404, "mfa_factor_not_found", "Factor not found")
 
     async def logout(self, request: Request) -> Response:
-        claims = self._claims(request)
+        claims = token_claims(self.keys, request)
         async with self.pool.connection() as conn:
             user = await self._signed_in(conn, claims)  # `requireAuthentication`, first
             scope = request.query_params.get("scope", "global")
