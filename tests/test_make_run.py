@@ -121,6 +121,11 @@ def test_make_run_serves_the_demo_users_and_stops_on_ctrl_c() -> None:
         published = httpx.get(f"http://127.0.0.1:{env['API_PORT']}/auth/v1/.well-known/jwks.json")
         assert jwt.get_unverified_header(token.group(1))["kid"] in [
             key["kid"] for key in published.json()["keys"]]
+        # a dev token names no session Auth keeps: its /user refuses it, as GoTrue would
+        user = httpx.get(f"http://127.0.0.1:{env['API_PORT']}/auth/v1/user", headers={
+            "Authorization": f"Bearer {token.group(1)}",
+            "X-Supabase-Api-Version": "2024-01-01"})
+        assert (user.status_code, user.json()["code"]) == (403, "session_not_found")
         result = subprocess.run(
             [sys.executable, "-m", "python_functions", "rpc", "pullups.list_sessions",
              "--token", token.group(1), "page_size:=3"],
