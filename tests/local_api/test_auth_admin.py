@@ -181,6 +181,33 @@ def test_get_and_update_a_user_by_id(supabase_admin: Any, api_http: httpx.Client
     assert _sign_in(api_http, moved, "another-password").status_code == 200
 
 
+def test_the_admin_api_lists_no_factor_and_finds_none_to_remove(
+        supabase_admin: Any, api_http: httpx.Client) -> None:
+    user = supabase_admin.create_user({"email": _email(), "password": PASSWORD,
+                                       "email_confirm": True}).user
+    # GoTrue's eager load gives an empty slice, sent as [] (supabase-py reads a list)
+    assert supabase_admin.mfa.list_factors({"user_id": user.id}) == []
+    with pytest.raises(AuthApiError) as refused:
+        supabase_admin.mfa.delete_factor({"user_id": user.id, "id": str(uuid.uuid4())})
+    assert (refused.value.status, refused.value.code) == (404, "mfa_factor_not_found")
+    service = {"Authorization": f"Bearer {SERVICE_ROLE_KEY}", **V2024}
+    # `loadUser` before `loadFactor`, and each id read as gofrs reads it
+    for path, expected in ((f"{uuid.uuid4()}/factors", (404, "user_not_found")),
+                           ("nope/factors", (404, "validation_failed")),
+                           (f"{uuid.uuid4()}/factors/nope", (404, "user_not_found")),
+                           (f"{user.id}/factors/nope", (404, "validation_failed")),
+                           (f"{user.id}/factors/{{{uuid.uuid4()}}}",
+                            (404, "mfa_factor_not_found"))):
+        for method in ("GET",) if path.endswith("/factors") else ("PUT", "DELETE"):
+            answer = api_http.request(method, f"/auth/v1/admin/users/{path}", json={},
+                                      headers=service)
+            assert _code(answer) == expected, (method, path)
+    assert _code(api_http.get(f"/auth/v1/admin/users/{user.id}/factors", headers={
+        "Authorization": f"Bearer {ANON_KEY}", **V2024})) == (403, "not_admin")
+    assert api_http.post(f"/auth/v1/admin/users/{user.id}/factors", json={},
+                         headers=service).status_code == 405
+
+
 def test_delete_user_removes_the_user_and_their_rows_and_their_token_reads_nothing(
         supabase_admin: Any, api_http: httpx.Client, admin: psycopg.Connection[Any],
         today: dt.date) -> None:

@@ -296,6 +296,12 @@ describe('auth', () => {
     const notAdmin = await newClient().auth.admin.listUsers()
     assert.equal(notAdmin.error?.status, 403)
     assert.equal(notAdmin.error?.code, 'not_admin')
+    // MFA enrolling is off in the CLI's template: no user has a factor
+    const factors = await admin.mfa.listFactors({ userId: user.id })
+    assert.equal(factors.error, null)
+    assert.deepEqual(factors.data?.factors, [])
+    const noFactor = await admin.mfa.deleteFactor({ userId: user.id, id: randomUUID() })
+    assert.equal(noFactor.error?.code, 'mfa_factor_not_found')
     assert.equal((await admin.deleteUser(user.id)).error, null)
     const gone = await admin.getUserById(user.id)
     assert.equal(gone.error?.status, 404)

@@ -142,7 +142,8 @@ _OAUTH_PROVIDERS = ("apple", "azure", "bitbucket", "discord", "facebook", "snapc
                     "linkedin_oidc", "notion", "spotify", "slack", "slack_oidc", "workos",
                     "twitch", "twitter", "zoom")
 DUPLICATE_EMAIL = "A user with this email address has already been registered"
-_ADMIN_USER_PATH = re.compile(r"admin/users(/[^/]+)?")  # gotrue_admin.py's
+# gotrue_admin.py's paths
+_ADMIN_USER_PATH = re.compile(r"admin/users(/[^/]+(/factors(/[^/]+)?)?)?")
 _FACTOR_PATH = re.compile(r"factors(/[^/]+(/challenge|/verify)?)?")
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 

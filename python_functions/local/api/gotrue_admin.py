@@ -32,8 +32,13 @@ uses them. A local stand-in for `make run`, beside gotrue.py, on the same `auth`
   metadata cleared, its sessions ended (its tokens: 403 `session_not_found`); the apps'
   rows stay; once more is nothing more.
 
+* `GET /admin/users/{id}/factors` (`adminUserGetFactors`, supabase-js's
+  `auth.admin.mfa.listFactors`): `[]`, as no factor is enrolled here; `PUT` and `DELETE
+  /admin/users/{id}/factors/{factor_id}` (`deleteFactor`): 404 `mfa_factor_not_found`.
+  The user is found first (404 `user_not_found`), as in GoTrue's `loadUser`.
+
 Not served (422 `not_served_locally`): a phone (no SMS here), the rest of `/admin`
-(factors, links, SSO, OAuth providers).
+(links, SSO, OAuth providers, passkeys, audit).
 """
 
 from __future__ import annotations
@@ -126,6 +131,9 @@ class GoTrueAdmin:
             Route("/admin/users/{user_id}", self.get_user, methods=["GET"]),
             Route("/admin/users/{user_id}", self.update_user, methods=["PUT"]),
             Route("/admin/users/{user_id}", self.delete_user, methods=["DELETE"]),
+            Route("/admin/users/{user_id}/factors", self.list_factors, methods=["GET"]),
+            Route("/admin/users/{user_id}/factors/{factor_id}", self.factor,
+                  methods=["PUT", "DELETE"]),
         ]
 
     def _require_admin(self, request: Request) -> None:
@@ -319,6 +327,25 @@ class GoTrueAdmin:
                 for statement in _SOFT_DELETE:
                     await conn.execute(statement, {"id": user["id"]})
         return JSONResponse({})
+
+    async def list_factors(self, request: Request) -> Response:
+        """`adminUserGetFactors`: the user's factors, `[]` for every user here, as no factor
+        is enrolled by this Auth (gotrue.py) and the stand-in keeps no `auth.mfa_factors`
+        (GoTrue's eager load makes an empty slice, which it sends as `[]`, not `null`)."""
+        self._require_admin(request)
+        async with self.pool.connection() as conn:
+            await self._find(conn, request.path_params["user_id"])
+        return JSONResponse([])
+
+    async def factor(self, request: Request) -> Response:
+        """`adminUserUpdateFactor` and `adminUserDeleteFactor` after `loadUser` and
+        `loadFactor`: no factor is enrolled here, so each is 404 `mfa_factor_not_found`."""
+        self._require_admin(request)
+        async with self.pool.connection() as conn:
+            await self._find(conn, request.path_params["user_id"])
+        if gofrs_uuid(request.path_params["factor_id"]) is None:
+            raise AuthError(404, "validation_failed", "factor_id must be an UUID")
+        raise AuthError(404, "mfa_factor_not_found", "Factor not found")
 
 
 def _obfuscated(user_id: str, value: str, length: int | None = None) -> str:
