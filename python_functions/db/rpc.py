@@ -6,8 +6,9 @@ as PostgREST does per request (docs.postgrest.org, "Transactions" and "Functions
 * one transaction; READ ONLY when the function is `stable`/`immutable` or the method is GET;
 * `set_config` (transaction-local) of `role` (the claims' `role`, `anon` when there are no
   claims), `request.jwt.claims`, `request.headers` (lower-cased names), `request.method`,
-  `request.path`, `search_path`, and the impersonated role's own settings (`alter role
-  authenticated set statement_timeout = '8s'`), as PostgREST >= 12 applies them
+  `request.path`, `search_path` (the schema, then PostgREST's extra search path: `public,
+  extensions` unless a call says otherwise), and the impersonated role's own settings
+  (`alter role authenticated set statement_timeout = '8s'`), as PostgREST >= 12 applies them
   ("Impersonated Role Settings", references/transactions); then the request's own
   `settings` (the local API's `Prefer: timezone=...`, after the role's, as PostgREST's
   `PreQuery` orders them);
@@ -330,6 +331,10 @@ def _functions_from_rows(schema: str, name: str, rows: list[tuple[Any, ...]]
     return found
 
 
+# `[api] extra_search_path` of the CLI's config template, which `supabase start` hands to
+# PostgREST (`db-extra-search-path`): after the request's schema in its search_path
+EXTRA_SEARCH_PATH = ("public", "extensions")
+
 # The request context, one statement; its parameters in CONTEXT_KEYS order.
 CONTEXT_KEYS = ("search_path", "role", "claims", "headers", "method", "path", "read_only",
                 "role_settings")
@@ -362,16 +367,18 @@ class _Request:
     # a POST's body as an unnamed parameter takes it: one of RAW_MEDIA as it came, or a
     # JSON array (`[]` for any JSON value but an object)
     raw: bytes | None = None
+    extra_search_path: tuple[str, ...] = EXTRA_SEARCH_PATH
 
     @classmethod
     def build(cls, schema: str, function: str, args: Mapping[str, Any] | None,
               claims: Mapping[str, Any] | None, headers: Mapping[str, str] | None,
               method: str, settings: Mapping[str, str] | None = None,
-              raw: bytes | None = None) -> _Request:
+              raw: bytes | None = None,
+              extra_search_path: Sequence[str] = EXTRA_SEARCH_PATH) -> _Request:
         return cls(schema, function, dict(args or {}),
                    dict(claims) if claims is not None else {"role": "anon"},
                    {k.lower(): v for k, v in (headers or {}).items()}, method.upper(),
-                   dict(settings or {}), raw)
+                   dict(settings or {}), raw, tuple(extra_search_path))
 
     @property
     def role(self) -> str:
@@ -455,8 +462,8 @@ class _Request:
                    role_settings: dict[str, dict[str, str]]) -> wire.Step:
         """SET_CONTEXT and its parameters (CONTEXT_KEYS order) for a request at `path`."""
         settings = role_settings.get(self.role, {})
-        return self.context_from(_fixed_context(self.schema, self.role, self.method, path,
-                                                read_only), settings, json.dumps(settings).encode())
+        return self.context_from(_fixed_context(self, path, read_only), settings,
+                                 json.dumps(settings).encode())
 
     def context_from(self, fixed: tuple[bytes, bytes, bytes, bytes, bytes],
                      role_settings: dict[str, str], role_settings_json: bytes) -> wire.Step:
@@ -778,10 +785,14 @@ class Statements(NamedTuple):
     call: wire.Step
 
 
-def _fixed_context(schema: str, role: str, method: str, path: str, read_only: bool
+def _fixed_context(request: _Request, path: str, read_only: bool
                    ) -> tuple[bytes, bytes, bytes, bytes, bytes]:
-    """The context's parameters a request's shape decides (`Request.context_from`)."""
-    return (f'"{schema}", "public", "extensions"'.encode(), role.encode(), method.encode(),
+    """The context's parameters a request's shape decides (`Request.context_from`); the
+    search_path as PostgREST's `PreQuery` sets it: the schema, then the extra search path,
+    each a quoted identifier."""
+    search_path = ", ".join('"' + name.replace('"', '""') + '"'
+                            for name in (request.schema, *request.extra_search_path))
+    return (search_path.encode(), request.role.encode(), request.method.encode(),
             path.encode(), b"on" if read_only else b"off")
 
 
@@ -805,19 +816,20 @@ class _Plan:
 # Plans by database and request shape (`_plan_key`). Dropped with the signatures and role
 # settings they came from, and all at once when PLAN_CACHE_SIZE are held: the argument
 # names are the client's, so the shapes are not bounded by the schema.
-_plan_cache: dict[tuple[str, ...], _Plan] = {}
+_plan_cache: dict[tuple[object, ...], _Plan] = {}
 PLAN_CACHE_SIZE = 4096
 
 
 def _plan_key(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any], request: _Request,
-              shape: str) -> tuple[str, ...]:
+              shape: str) -> tuple[object, ...]:
     """All a plan depends on: the function, the method, the body's media type, the role,
-    the answer's shape and the argument names in their order (the SQL lists them so)."""
+    the search path, the answer's shape and the argument names in their order (the SQL
+    lists them so)."""
     return (_database_key(conn), request.schema, request.function, request.method,
-            request.media, request.role, shape, *request.args)
+            request.media, request.role, request.extra_search_path, shape, *request.args)
 
 
-def _new_plan(key: tuple[str, ...], request: _Request, candidates: list[FunctionInfo],
+def _new_plan(key: tuple[object, ...], request: _Request, candidates: list[FunctionInfo],
               role_settings: dict[str, dict[str, str]], shape: str, epoch: int
               ) -> _Plan | RpcResponse:
     """The plan of the function these arguments call (or the error response if none or
@@ -827,8 +839,7 @@ def _new_plan(key: tuple[str, ...], request: _Request, candidates: list[Function
         return info
     read_only = request.method in ("GET", "HEAD") or info.volatility in ("s", "i")
     settings = role_settings.get(request.role, {})
-    plan = _Plan(info, _fixed_context(request.schema, request.role, request.method,
-                                      f"/rpc/{request.function}", read_only),
+    plan = _Plan(info, _fixed_context(request, f"/rpc/{request.function}", read_only),
                  settings, json.dumps(settings).encode(),
                  _rendered(info, () if info.unnamed else tuple(request.args), shape))
     if epoch == _epoch:
@@ -950,6 +961,7 @@ async def acall(
     settings: Mapping[str, str] | None = None,
     raw: bytes | None = None,
     as_media: bool = False,
+    extra_search_path: Sequence[str] = EXTRA_SEARCH_PATH,
 ) -> RpcResponse:
     """`call` over an async connection (the AI service's pool). `csv`: the rows as
     PostgREST answers `Accept: text/csv` (the body is then the CSV text). `settings`: more
@@ -957,8 +969,10 @@ async def acall(
     POST's body as a function's one unnamed parameter takes it (its `Content-Type` in
     `headers`): one of RAW_MEDIA as it came, or a JSON array whose first object's keys are
     `args`. `as_media`: the value of a function returning a media
-    type's domain as it is (the body is bytes)."""
-    request = _Request.build(schema, function, args, claims, headers, method, settings, raw)
+    type's domain as it is (the body is bytes). `extra_search_path`: PostgREST's
+    `db-extra-search-path` (the local API's `[api] extra_search_path`)."""
+    request = _Request.build(schema, function, args, claims, headers, method, settings, raw,
+                             extra_search_path)
     if _too_deep(request.args) or (raw is not None and not request.sends_raw
                                    and _too_deep(json.loads(raw))):  # a JSON array's rows
         return _too_deep_response()
@@ -978,14 +992,16 @@ async def aread(conn: psycopg.AsyncConnection[Any], schema: str, path: str,
                 statement: wire.Step, claims: Mapping[str, Any] | None = None,
                 headers: Mapping[str, str] | None = None,
                 settings: Mapping[str, str] | None = None,
-                method: str = "GET") -> list[Any] | RpcResponse:
+                method: str = "GET", extra_search_path: Sequence[str] = EXTRA_SEARCH_PATH
+                ) -> list[Any] | RpcResponse:
     """One read statement run as PostgREST runs a table read (`GET /{table}`), or a call
     whose transaction is READ ONLY (`method`: POST to a stable function): the same request
     context as a call (role, claims, headers, `request.path`, the role's and the request's
     settings) in a READ ONLY transaction, in one round trip. The statement's result, or
     the error response its failure answers. Not prepared: its text varies with the
     request's filters and columns."""
-    request = _Request.build(schema, path, None, claims, headers, method, settings)
+    request = _Request.build(schema, path, None, claims, headers, method, settings,
+                             extra_search_path=extra_search_path)
     try:
         role_settings = await _arole_settings(conn)
         results = await wire.arun(
@@ -999,12 +1015,14 @@ async def awrite(conn: psycopg.AsyncConnection[Any], schema: str, path: str, met
                  statement: wire.Step, accept: Callable[[Any], RpcResponse | None],
                  claims: Mapping[str, Any] | None = None,
                  headers: Mapping[str, str] | None = None,
-                 settings: Mapping[str, str] | None = None) -> Any | RpcResponse:
+                 settings: Mapping[str, str] | None = None,
+                 extra_search_path: Sequence[str] = EXTRA_SEARCH_PATH) -> Any | RpcResponse:
     """One write statement run as PostgREST runs a table write: the request context of
     `aread` in a transaction that commits only if `accept(result)` finds nothing wrong with
     the result (PostgREST checks a write's row count, then rolls it back: `.single()` of
     other than one row). The result, or the error response that ended the transaction."""
-    request = _Request.build(schema, path, None, claims, headers, method, settings)
+    request = _Request.build(schema, path, None, claims, headers, method, settings,
+                             extra_search_path=extra_search_path)
     try:
         role_settings = await _arole_settings(conn)
         results = await wire.arun(conn, ((b"begin", ()),

@@ -419,6 +419,21 @@ def max_rows(config: dict[str, Any]) -> int | None:
     return int(value) if isinstance(value, int) and value > 0 else None
 
 
+def extra_search_path(config: dict[str, Any]) -> tuple[str, ...]:
+    """`[api] extra_search_path` of supabase/config.toml as PostgREST gets it from `supabase
+    start`: the CLI joins the list with commas (a string stands for its comma-separated
+    parts) into `PGRST_DB_EXTRA_SEARCH_PATH`, which PostgREST splits at the commas, each part
+    stripped. Without the key, the CLI's template's (`public, extensions`: the CLI merges
+    the file over its template); `[]` leaves a request's search_path its schema alone."""
+    value = _table(config, "api").get("extra_search_path", ["public", "extensions"])
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        value = ",".join(value)
+    if not isinstance(value, str):
+        raise ConfigError("supabase/config.toml: api.extra_search_path must be a list of"
+                          f" schema names, not {value!r}")
+    return tuple(part.strip() for part in value.split(",")) if value else ()
+
+
 def seed_files(project: Path = PROJECT_ROOT) -> tuple[list[Path], list[str]]:
     """`[db.seed]` of the project's supabase/config.toml: the files its `sql_paths` match, and
     the patterns that match none. As the CLI's `Glob.Files` (2.117): each pattern is taken
@@ -455,6 +470,7 @@ def check(path: Path | None = None) -> None:
     local stack cannot use, so that it says so before it starts anything."""
     path = path or CONFIG_TOML
     auth_config(path)
+    extra_search_path(read(path))
     seed_files(path.parent.parent)
 
 

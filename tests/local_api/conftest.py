@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -30,15 +30,17 @@ def session_claims(token: str) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def probe_api(admin: psycopg.Connection[Any], database_url: str, schema: str, ddl: str
-              ) -> Iterator[ServerThread]:
+def probe_api(admin: psycopg.Connection[Any], database_url: str, schema: str, ddl: str,
+              extra_search_path: Sequence[str] | None = None) -> Iterator[ServerThread]:
     """A local API exposing only `schema`, which `ddl` creates and which is dropped after;
-    its listener told from the others' by a name of its own."""
+    its listener told from the others' by a name of its own; `extra_search_path`:
+    PostgREST's, else supabase/config.toml's."""
     admin.execute(ddl)
     port = free_port()
     app = create_app(database_url, DEV_JWT_SECRET, f"http://127.0.0.1:{free_port()}",
                      f"http://127.0.0.1:{port}", schemas=[schema],
-                     listener_name=f"{LISTENER_NAME}_{uuid.uuid4().hex[:8]}")
+                     listener_name=f"{LISTENER_NAME}_{uuid.uuid4().hex[:8]}",
+                     extra_search_path=extra_search_path)
     try:
         with ServerThread(app, port=port) as server:
             yield server

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import httpx
@@ -79,13 +79,14 @@ class FunctionsProxy:
 
 def create_app(database_url: str, jwt_secret: str, functions_url: str, public_url: str,
                schemas: list[str] | None = None, pool_size: int = 10,
-               auth: config.AuthConfig | None = None, listener_name: str = LISTENER_NAME
-               ) -> Starlette:
-    """The local API; `schemas` and `auth` (GoTrue's settings) default to what
-    supabase/config.toml says, and its `[auth] jwt_secret`, when set, stands for
-    `jwt_secret`; `listener_name` is the application_name of its LISTEN connection. A
-    config.toml that `supabase start` would refuse raises `ConfigError`, as do the keys of
-    an `[auth.third_party]` provider that cannot be fetched (`supabase start` fails too)."""
+               auth: config.AuthConfig | None = None, listener_name: str = LISTENER_NAME,
+               extra_search_path: Sequence[str] | None = None) -> Starlette:
+    """The local API; `schemas`, `auth` (GoTrue's settings) and `extra_search_path`
+    (PostgREST's) default to what supabase/config.toml says, and its `[auth] jwt_secret`,
+    when set, stands for `jwt_secret`; `listener_name` is the application_name of its
+    LISTEN connection. A config.toml that `supabase start` would refuse raises
+    `ConfigError`, as do the keys of an `[auth.third_party]` provider that cannot be
+    fetched (`supabase start` fails too)."""
     project = config.read()
     auth = auth or config.AuthConfig.from_toml(project)
     keys = ProjectKeys(jwt_secret, auth, third_party_jwks(auth.third_party_issuer)
@@ -96,7 +97,9 @@ def create_app(database_url: str, jwt_secret: str, functions_url: str, public_ur
         kwargs={"autocommit": True, "application_name": "local_api", "connect_timeout": 3})
     http = httpx.AsyncClient(base_url=functions_url,
                              timeout=httpx.Timeout(120.0, connect=5.0))
-    rest = RpcEndpoint(pool, schemas or project["api"]["schemas"], keys)
+    rest = RpcEndpoint(pool, schemas or project["api"]["schemas"], keys,
+                       config.extra_search_path(project) if extra_search_path is None
+                       else extra_search_path)
     tables = TableEndpoint(rest, config.max_rows(project))
     # `iss`: `[auth] jwt_issuer`, else Auth's external URL, as the CLI defaults it
     gotrue = GoTrue(pool, keys, auth.jwt_issuer or public_url.rstrip("/") + "/auth/v1",

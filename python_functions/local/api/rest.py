@@ -544,10 +544,12 @@ class RpcEndpoint:
     `set role` to each API role, as PostgREST's `authenticator` does)."""
 
     def __init__(self, pool: AsyncConnectionPool[Any], schemas: Sequence[str],
-                 keys: ProjectKeys) -> None:
+                 keys: ProjectKeys,
+                 extra_search_path: Sequence[str] = rpc.EXTRA_SEARCH_PATH) -> None:
         self.pool = pool
         self.schemas = list(schemas)
         self.keys = keys
+        self.extra_search_path = tuple(extra_search_path)  # `db-extra-search-path`
 
     async def handle(self, request: Request, columns: Sequence[str] | None = None
                      ) -> Response:
@@ -640,7 +642,8 @@ class RpcEndpoint:
                     result = await rpc.acall(conn, schema, function, args, claims, headers,
                                              "GET" if method == "HEAD" else method,
                                              csv=media.csv, settings=preferences.settings(),
-                                             raw=raw, as_media=media.function)
+                                             raw=raw, as_media=media.function,
+                                             extra_search_path=self.extra_search_path)
         except PoolTimeout:
             result = rpc.unavailable()
         if not result.ok:  # errors: JSON, Proxy-Status, no profile (`Error.errorResponseFor`)

@@ -1628,11 +1628,13 @@ class TableEndpoint:
             async with self.rest.pool.connection() as conn:
                 if by_get or picked.volatility in ("s", "i"):  # a READ ONLY transaction
                     answer = await rpc.aread(conn, schema, path, statement, claims, headers,
-                                             preferences.settings(), "GET" if by_get else method)
+                                             preferences.settings(), "GET" if by_get else method,
+                                             self.rest.extra_search_path)
                     result = answer if isinstance(answer, rpc.RpcResponse) else answer[-1]
                 else:
                     result = await rpc.awrite(conn, schema, path, method, statement, accept,
-                                              claims, headers, preferences.settings())
+                                              claims, headers, preferences.settings(),
+                                              self.rest.extra_search_path)
         except PoolTimeout:
             result = rpc.unavailable()
         if isinstance(result, rpc.RpcResponse):
@@ -1735,13 +1737,15 @@ class TableEndpoint:
             async with self.rest.pool.connection() as conn:
                 answer = await rpc.aread(
                     conn, schema, f"/{table}", (sql_text, [p.encode() for p in params]),
-                    claims, dict(request.headers), preferences.settings())
+                    claims, dict(request.headers), preferences.settings(),
+                    extra_search_path=self.rest.extra_search_path)
                 planned = None
                 if explain is not None and not isinstance(answer, rpc.RpcResponse):
                     plan = await rpc.aread(conn, schema, f"/{table}",
                                            (explain[0], [p.encode() for p in explain[1]]),
                                            claims, dict(request.headers),
-                                           preferences.settings())
+                                           preferences.settings(),
+                                           extra_search_path=self.rest.extra_search_path)
                     if isinstance(plan, rpc.RpcResponse):
                         answer = plan
                     else:
@@ -1808,7 +1812,8 @@ class TableEndpoint:
                 answer = await rpc.awrite(
                     conn, schema, f"/{table}", method,
                     (sql_text, [p.encode() for p in params]), accept, claims,
-                    dict(request.headers), preferences.settings())
+                    dict(request.headers), preferences.settings(),
+                    self.rest.extra_search_path)
         except PoolTimeout:
             answer = rpc.unavailable()
         if isinstance(answer, rpc.RpcResponse):
