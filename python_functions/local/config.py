@@ -118,6 +118,9 @@ class AuthConfig:
     signup: bool = True                                # [auth] enable_signup
     email_signup: bool = True                          # [auth.email] enable_signup
     email_confirmations: bool = False                  # [auth.email] enable_confirmations
+    # [auth.email] secure_password_change: a new password needs a recent sign-in or a nonce
+    secure_password_change: bool = False
+    email_otp_expiry_s: int = 3600                     # [auth.email] otp_expiry (0: a day)
     phone_signup: bool = False                         # [auth.sms] enable_signup
     anonymous_sign_ins: bool = False                   # [auth] enable_anonymous_sign_ins
     refresh_token_rotation: bool = True                # [auth] enable_refresh_token_rotation
@@ -177,6 +180,11 @@ class AuthConfig:
                                 "auth.email."),
             email_confirmations=_value(email, "enable_confirmations", bool,
                                        defaults.email_confirmations, "auth.email."),
+            secure_password_change=_value(email, "secure_password_change", bool,
+                                          defaults.secure_password_change, "auth.email."),
+            # GoTrue takes 0 as its default, a day
+            email_otp_expiry_s=_count(email, "otp_expiry", defaults.email_otp_expiry_s,
+                                      "auth.email.") or 86400,
             phone_signup=_value(sms, "enable_signup", bool, defaults.phone_signup,
                                 "auth.sms."),
             anonymous_sign_ins=_value(auth, "enable_anonymous_sign_ins", bool,
@@ -535,10 +543,11 @@ def parse_go_duration(text: str) -> float | None:
     return sign * total
 
 
-def _count(table: dict[str, Any], key: str, default: int) -> int:
-    """A whole number of at least 0 (the CLI's `uint` fields), of `[auth]`."""
+def _count(table: dict[str, Any], key: str, default: int, prefix: str = "auth.") -> int:
+    """A whole number of at least 0 (the CLI's `uint` fields), of `[auth]` or the table
+    `prefix` names."""
     value = table.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigError(f"supabase/config.toml: auth.{key} must be a whole number of at"
+        raise ConfigError(f"supabase/config.toml: {prefix}{key} must be a whole number of at"
                           f" least 0, not {value!r}")
     return value

@@ -163,6 +163,9 @@ def test_the_projects_auth_settings_are_the_ones_supabase_init_writes(cli_templa
     ("[auth.email]\nenable_signup = false", {"email_signup": False}),
     ("[auth.email]\nenable_confirmations = true", {"email_confirmations": True}),
     ("[auth.sms]\nenable_signup = true", {"phone_signup": True}),
+    ("[auth.email]\nsecure_password_change = true", {"secure_password_change": True}),
+    ("[auth.email]\notp_expiry = 600", {"email_otp_expiry_s": 600}),
+    ("[auth.email]\notp_expiry = 0", {"email_otp_expiry_s": 86400}),  # GoTrue's default
     # what the CLI cannot read
     ('password_requirements = "digits"', None),
     ('enable_signup = "false"', None),
@@ -170,6 +173,7 @@ def test_the_projects_auth_settings_are_the_ones_supabase_init_writes(cli_templa
     ('jwt_secret = "fifteen-chars!!"', None),
     ("jwt_secret = 1234567890123456", None),
     ("secret_key = 12", None),
+    ('[auth.email]\nsecure_password_change = "true"', None),
 ])
 def test_a_setting_is_read_as_the_cli_reads_it_or_refused_as_it_refuses_it(
         cli_template: str, tmp_path: Path, line: str, changed: dict[str, Any] | None) -> None:
@@ -186,6 +190,21 @@ def test_a_setting_is_read_as_the_cli_reads_it_or_refused_as_it_refuses_it(
     text = "\n".join(lines)
     assert _cli_reads(text, tmp_path) is (changed is not None)
     reads_as(text, tmp_path, key if changed is None else changed)
+
+
+@pytest.mark.parametrize(("table", "line"), [
+    ("[auth]", "jwt_expiry = -1"), ("[auth]", "minimum_password_length = 6.5"),
+    ("[auth.email]", "otp_expiry = -1")])
+def test_a_number_the_cli_lets_through_and_gotrue_would_not_start_with_is_refused(
+        cli_template: str, tmp_path: Path, table: str, line: str) -> None:
+    """GoTrue reads these as Go's `uint`: it would not start with a negative or fractional
+    one, which the CLI hands it as written."""
+    key = line.split(" = ")[0]
+    lines = cli_template.split("\n")
+    start = lines.index(table)
+    at = next(i for i in range(start + 1, len(lines)) if lines[i].startswith(f"{key} = "))
+    lines[at] = line
+    read_alike("\n".join(lines), tmp_path, True, f"{key} must be a whole number of at least 0")
 
 
 @pytest.mark.parametrize(("table", "cli_reads", "changed"), [
@@ -420,6 +439,59 @@ def test_a_password_is_measured_in_bytes_and_over_72_is_400_as_in_gotrue(
         assert body["message"] == "Password cannot be longer than 72 characters"
         body = _error(_signup(api, _email(), ""), 400, "validation_failed")
         assert body["message"] == "Signup requires a valid password"
+
+
+def _new_password(api: httpx.Client, token: str, password: str, **body: Any
+                  ) -> httpx.Response:
+    return api.put("/auth/v1/user", json={"password": password, **body},
+                   headers={"Authorization": f"Bearer {token}", **V2024})
+
+
+def test_secure_password_change_asks_a_session_older_than_a_day_for_a_nonce(
+        configured: Any, admin: psycopg.Connection[Any]) -> None:
+    """`UpdatePasswordRequireReauthentication`: within 24 h of signing in, a new password
+    needs nothing more; after, the nonce `/reauthenticate` mails (SHA-224 of the email and
+    the nonce, kept as the user's reauthentication token until `otp_expiry`)."""
+    email = _email()
+    with configured(secure_password_change=True, email_otp_expiry_s=600) as (server, api):
+        session = _signup(api, email).json()
+        token, session_id = session["access_token"], session_claims(
+            session["access_token"])["session_id"]
+        assert _new_password(api, token, "a-second-password").status_code == 200
+        admin.execute("update auth.sessions set created_at = now() - interval '25 hours'"
+                      " where id = %s", (session_id,))
+        body = _error(_new_password(api, token, "a-third-password"), 400,
+                      "reauthentication_needed")
+        assert body["message"] == "Password update requires reauthentication"
+        client = _supabase(server)
+        client.auth.set_session(token, session["refresh_token"])
+        with pytest.raises(AuthApiError) as refused:  # as supabase-py reports it
+            client.auth.update_user({"password": "a-third-password", "nonce": "123456"})
+        assert (refused.value.status, refused.value.code) == (422, "reauthentication_not_valid")
+        assert refused.value.message == "Nonce has expired or is invalid"
+
+        def sent(ago: str) -> None:  # as `/reauthenticate` would have sent "123456"
+            admin.execute(
+                "update auth.users set reauthentication_token = encode(sha224(convert_to("
+                "email || '123456', 'UTF8')), 'hex'), reauthentication_sent_at = now() - %s"
+                "::interval where id = %s", (ago, session_claims(token)["sub"]))
+
+        sent("11 minutes")  # past otp_expiry
+        _error(_new_password(api, token, "a-third-password", nonce="123456"), 422,
+               "reauthentication_not_valid")
+        sent("1 minute")
+        _error(_new_password(api, token, "a-third-password", nonce="654321"), 422,
+               "reauthentication_not_valid")
+        assert one(admin, "select encrypted_password = extensions.crypt('a-second-password',"
+                   " encrypted_password) from auth.users where email = %s", email)
+        assert _new_password(api, token, "a-third-password", nonce="123456").status_code == 200
+        assert one(admin, "select reauthentication_token from auth.users where email = %s",
+                   email) == ""  # used once
+        _error(_new_password(api, token, "a-fourth-password", nonce="123456"), 422,
+               "reauthentication_not_valid")
+        _error(_new_password(api, token, "a-fourth-password", nonce=123456), 400, "bad_json")
+    with configured() as (_, api):  # off, as in the CLI's template
+        assert _new_password(api, token, "a-fourth-password").status_code == 200
 
 
 # -----------------------------------------------------------------------------

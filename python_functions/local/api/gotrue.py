@@ -40,11 +40,13 @@ each route:
   deleted user 403 `user_not_found`, an ended session (signed out, or by a new password)
   403 `session_not_found`, a banned user 403 `user_banned`.
 * `PUT /user` (`user.go`, supabase-js's `updateUser`): `data` merged into the user
-  metadata, a new `password` (the user's other sessions end), an anonymous user's `email`
-  (confirmed at once, as with confirmations off); details in `update_user`.
+  metadata, a new `password` (the user's other sessions end; with `[auth.email]
+  secure_password_change`, from a session signed in within 24 h or with a nonce), an
+  anonymous user's `email` (confirmed at once, as with confirmations off); details in
+  `update_user`.
 * `POST /logout?scope=global|local|others` (`logout.go`): ends sessions (their refresh
   tokens go with them), 204. Access tokens stay valid until they expire, as with GoTrue.
-* `/admin/users`: the admin API for users (gotrue_admin.py).
+* `/admin/users`: the admin API for users and their (no) MFA factors (gotrue_admin.py).
 * `POST /factors` and `/factors/{id}` (`mfa.go`, supabase-js's `auth.mfa`): as GoTrue
   answers them while `[auth.mfa.*] enroll_enabled` is off, as in the CLI's template (422
   `mfa_totp_enroll_not_enabled`, ...; 404 `mfa_factor_not_found`, as no factor exists);
@@ -81,6 +83,7 @@ request asks for that version (supabase-js does), else `{code, error_code, msg}`
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import secrets
@@ -814,11 +817,14 @@ class GoTrue:
 
     async def update_user(self, request: Request) -> Response:
         """`PUT /user` (`UserUpdate`, supabase-js's `updateUser`), with `supabase start`'s
-        settings (email confirmations off, no reauthentication or current password asked):
+        settings (email confirmations off, no current password asked):
 
         * `data` merges into `user_metadata` (a `null` value removes its key);
         * `password`: the strength rules of sign-up, 422 `same_password` when it is the
-          current one; the user's other sessions end (this one stays);
+          current one; the user's other sessions end (this one stays). With `[auth.email]
+          secure_password_change`, a session signed in more than 24 h ago needs the `nonce`
+          `/reauthenticate` mails (which is not served here): none is 400
+          `reauthentication_needed`, a wrong or expired one 422 `reauthentication_not_valid`;
         * `email` of an anonymous user: set and confirmed at once, with an email identity,
           and the user is anonymous no more (then `password` may follow); a password for an
           anonymous user without an email is 422 `validation_failed`; an address another
@@ -832,11 +838,13 @@ class GoTrue:
         async with self.pool.connection() as conn, conn.transaction():
             user = await self._signed_in(conn, claims, lock=True)
             body = json_object(raw)
-            email, password, data, phone = (body.get("email"), body.get("password"),
-                                            body.get("data"), body.get("phone"))
+            email, password, data, phone, nonce = (
+                body.get("email"), body.get("password"), body.get("data"), body.get("phone"),
+                body.get("nonce"))
             if not (isinstance(email, str | None) and isinstance(password, str | None)
                     and isinstance(data, dict | None) and isinstance(phone, str | None)
-                    and isinstance(body.get("app_metadata"), dict | None)):
+                    and isinstance(body.get("app_metadata"), dict | None)
+                    and isinstance(nonce, str | None)):
                 raise AuthError(400, "bad_json", "Could not parse request body as JSON")
             email = email.strip().lower() if email else ""
             if email:
@@ -852,6 +860,8 @@ class GoTrue:
             if user["is_anonymous"] and password and not email:
                 raise AuthError(422, "validation_failed", "Updating password of an anonymous"
                                 " user without an email or phone is not allowed")
+            if password is not None and self.config.secure_password_change:
+                await self._check_reauthentication(conn, user, claims, nonce or "")
             if changes_email and not user["is_anonymous"]:
                 raise not_served("an email change (GoTrue confirms it by mail)")
             if password is not None:
@@ -864,6 +874,39 @@ class GoTrue:
             if changes_email:
                 await self._confirm_anonymous_email(conn, user["id"], email)
             return JSONResponse(user_json(await self._user_row(conn, user["id"])))
+
+    async def _check_reauthentication(self, conn: psycopg.AsyncConnection[Any],
+                                      user: dict[str, Any], claims: dict[str, Any],
+                                      nonce: str) -> None:
+        """`UserUpdate`'s check of a new password under `UpdatePasswordRequireReauthentication`:
+        a session signed in within 24 h needs nothing more; else the nonce must match the
+        user's reauthentication token (`verifyReauthentication`: SHA-224 of the email and
+        the nonce, within `[auth.email] otp_expiry` of its sending)."""
+        session = str(claims.get("session_id") or "")
+        if session and session != _NIL_UUID:  # `_signed_in` found it
+            cursor = await conn.execute(
+                "select created_at > now() - interval '24 hours' from auth.sessions"
+                " where id = %s", (gofrs_uuid(session),))
+            recent = await cursor.fetchone()
+            if recent is not None and recent[0]:
+                return
+        if not nonce:
+            raise AuthError(400, "reauthentication_needed",
+                            "Password update requires reauthentication")
+        cursor = await conn.execute(
+            "select reauthentication_token, reauthentication_sent_at"
+            " + make_interval(secs => %s) > now() from auth.users where id = %s",
+            (self.config.email_otp_expiry_s, user["id"]))
+        token, in_time = await cursor.fetchone() or ("", None)
+        invalid = AuthError(422, "reauthentication_not_valid", "Nonce has expired or is invalid")
+        if not token or in_time is None:  # none sent: `/reauthenticate` is not served here
+            raise invalid
+        if not user["email"]:  # nor is a phone
+            raise AuthError(422, "reauthentication_not_valid",
+                            "Reauthentication requires an email or a phone number")
+        hashed = hashlib.sha224((user["email"] + nonce).encode()).hexdigest()
+        if not in_time or token not in (hashed, "pkce_" + hashed):
+            raise invalid
 
     async def _set_password(self, conn: psycopg.AsyncConnection[Any], user_id: str,
                             password: str, session_id: Any) -> None:
