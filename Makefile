@@ -26,8 +26,12 @@ lint: setup
 	@$(PY) -m ruff check .
 	@$(PY) -m mypy
 
+# The suite in TEST_WORKERS processes (pytest-xdist), each with a throwaway Postgres of its
+# own; a test file stays in one process, so its module fixtures start once. Against
+# TEST_DATABASE_URL (one shared database) it runs in one; TEST_WORKERS=0 does that too.
+TEST_WORKERS ?= $(if $(TEST_DATABASE_URL),0,2)
 test: setup lint
-	@$(PY) -m pytest $(PYTEST_ARGS)
+	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench:
 	@scripts/setup.sh bench

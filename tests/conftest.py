@@ -3,7 +3,8 @@
 The database, in order of preference: `TEST_DATABASE_URL` (e.g. `supabase start`'s database,
 `postgresql://postgres:postgres@127.0.0.1:54322/postgres`), a testcontainers Postgres where a
 Docker engine answers, else a local cluster started from the machine's PostgreSQL binaries
-under /tmp (as the `postgres` OS user when run as root). Every test connects as `postgres`,
+under /tmp (as the `postgres` OS user when run as root); under pytest-xdist, one per worker
+(`TEST_DATABASE_URL` needs a single process). Every test connects as `postgres`,
 which is not a superuser, exactly as on Supabase.
 
 Clean-up touches only the project's own tables and the users the tests created (emails under
@@ -57,6 +58,9 @@ class TestDatabase:
 def test_database() -> Iterator[TestDatabase]:
     external = os.environ.get("TEST_DATABASE_URL")
     if external:
+        if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:  # they would clean
+            raise pytest.UsageError(  # each other's rows away mid-test
+                "TEST_DATABASE_URL is one database: run the suite in one process (-n 0)")
         migrations.prepare_database(external, seed=False)
         yield TestDatabase(external, None)
         return
