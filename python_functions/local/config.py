@@ -123,6 +123,8 @@ class AuthConfig:
     email_otp_expiry_s: int = 3600                     # [auth.email] otp_expiry (0: a day)
     phone_signup: bool = False                         # [auth.sms] enable_signup
     anonymous_sign_ins: bool = False                   # [auth] enable_anonymous_sign_ins
+    manual_linking: bool = False                       # [auth] enable_manual_linking
+    oauth_server: bool = False                         # [auth.oauth_server] enabled
     refresh_token_rotation: bool = True                # [auth] enable_refresh_token_rotation
     refresh_token_reuse_interval_s: float = 10.0       # [auth] refresh_token_reuse_interval
     minimum_password_length: int = MIN_PASSWORD_LENGTH  # [auth] minimum_password_length
@@ -189,6 +191,10 @@ class AuthConfig:
                                 "auth.sms."),
             anonymous_sign_ins=_value(auth, "enable_anonymous_sign_ins", bool,
                                       defaults.anonymous_sign_ins, "auth."),
+            manual_linking=_value(auth, "enable_manual_linking", bool,
+                                  defaults.manual_linking, "auth."),
+            oauth_server=_value(_table(auth, "oauth_server", "auth."), "enabled", bool,
+                                defaults.oauth_server, "auth.oauth_server."),
             refresh_token_rotation=_value(auth, "enable_refresh_token_rotation", bool,
                                           defaults.refresh_token_rotation, "auth."),
             refresh_token_reuse_interval_s=float(_count(

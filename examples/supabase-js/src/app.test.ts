@@ -182,6 +182,9 @@ describe('auth', () => {
     const reset = await supabase.auth.resetPasswordForEmail(email)
     assert.equal(reset.error?.code, 'not_served_locally')
     assert.match(reset.error?.message ?? '', /supabase start serves it/)
+    // manual linking is off in the CLI's template, as GoTrue then answers
+    const linked = await supabase.auth.linkIdentity({ provider: 'github' })
+    assert.equal(linked.error?.code, 'manual_linking_disabled')
   })
 
   test('tables through RLS, as PostgREST reads and writes them', async () => {

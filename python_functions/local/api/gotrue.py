@@ -51,6 +51,13 @@ each route:
   answers them while `[auth.mfa.*] enroll_enabled` is off, as in the CLI's template (422
   `mfa_totp_enroll_not_enabled`, ...; 404 `mfa_factor_not_found`, as no factor exists);
   turned on, enrolling is 422 `not_served_locally`.
+* `/user/identities/...` (`identity.go`, supabase-js's `linkIdentity`, `unlinkIdentity`) and
+  the OAuth 2.1 server (`/oauth/...`, `/user/oauth/grants`,
+  `/.well-known/oauth-authorization-server`): as GoTrue answers them while `[auth]
+  enable_manual_linking` and `[auth.oauth_server] enabled` are off, as in the CLI's
+  template (404 `manual_linking_disabled`, 404 `feature_disabled`); on, unlinking a user's
+  one identity is 422 `single_identity_not_deletable`, and what needs an OAuth provider or
+  the OAuth server is 422 `not_served_locally`.
 * What GoTrue serves and this stand-in cannot (anything that sends mail or SMS: OTP, magic
   links, recovery, a permanent user's email change; OAuth, SSO, MFA factors, passkeys, the rest of
   the admin API; the `id_token`, `pkce` and `web3` grants) is 422 `not_served_locally`,
@@ -130,15 +137,13 @@ _MFA_FACTORS = {"phone": ("Phone", "phone"), "totp": ("TOTP", "totp"),
 _SERVED = frozenset({"signup", "token", "user", "logout", "settings", "health",
                      ".well-known/jwks.json", ".well-known/openid-configuration"})
 _GOTRUE_ONLY = frozenset({"authorize", "invite", "recover", "resend",
-                          "magiclink", "otp", "reauthenticate",
-                          ".well-known/oauth-authorization-server"})
+                          "magiclink", "otp", "reauthenticate"})
 # `WellKnownOpenID`'s fixed parts (`jwks.go`; the scopes: `models.SupportedOAuthScopes`)
 _OIDC_CLAIMS = ("sub", "aud", "iss", "exp", "iat", "auth_time", "nonce", "email",
                 "email_verified", "phone_number", "phone_number_verified", "name", "picture",
                 "preferred_username", "updated_at")
 _OIDC_SCOPES = ("openid", "profile", "email", "phone", "offline_access")
-_GOTRUE_ONLY_TREES = frozenset({"callback", "verify", "factors", "passkeys", "sso", "admin",
-                                "oauth"})
+_GOTRUE_ONLY_TREES = frozenset({"callback", "verify", "factors", "passkeys", "sso", "admin"})
 # `ProviderSettings` of `settings.go`, beside email, phone and anonymous users
 _OAUTH_PROVIDERS = ("apple", "azure", "bitbucket", "discord", "facebook", "snapchat", "figma",
                     "fly", "github", "gitlab", "google", "keycloak", "kakao", "linkedin",
@@ -148,7 +153,13 @@ DUPLICATE_EMAIL = "A user with this email address has already been registered"
 # gotrue_admin.py's paths
 _ADMIN_USER_PATH = re.compile(r"admin/users(/[^/]+(/factors(/[^/]+)?)?)?")
 _FACTOR_PATH = re.compile(r"factors(/[^/]+(/challenge|/verify)?)?")
+_JWT_AUD = "authenticated"  # GOTRUE_JWT_AUD as `supabase start` sets it
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
+
+
+def _not_found() -> Response:
+    """chi's answer to a path no route matches."""
+    return Response("404 page not found", 404, media_type="text/plain")
 
 
 class AuthError(Exception):
@@ -384,6 +395,14 @@ class GoTrue:
             Route("/user", self._wrap(self.user), methods=["GET"]),
             Route("/user", self._wrap(self.update_user), methods=["PUT"]),
             Route("/logout", self._wrap(self.logout), methods=["POST"]),
+            # subtrees whose middleware runs before their routes are matched (chi's `Use`)
+            Route("/user/identities{rest:path}", self._wrap(self.identities),
+                  methods=cors.METHODS),
+            Route("/user/oauth/grants{rest:path}", self._wrap(self.oauth_grants),
+                  methods=cors.METHODS),
+            Route("/oauth{rest:path}", self._wrap(self.oauth_server), methods=cors.METHODS),
+            Route("/.well-known/oauth-authorization-server", self._wrap(self.oauth_server),
+                  methods=["GET"]),
             Route("/factors", self._wrap(self.enroll_factor), methods=["POST"]),
             Route("/factors/{factor_id}", self._wrap(self.factor), methods=["DELETE"]),
             Route("/factors/{factor_id}/challenge", self._wrap(self.factor), methods=["POST"]),
@@ -414,12 +433,12 @@ class GoTrue:
         `not_served_locally`; a method GoTrue does not take on a served path is 405, and an
         unknown path 404, both without JSON, as GoTrue's router answers them."""
         path = request.path_params["path"].strip("/")
-        if path in _SERVED or _ADMIN_USER_PATH.fullmatch(path) or _FACTOR_PATH.fullmatch(path):
+        if path in _SERVED or _ADMIN_USER_PATH.fullmatch(path) or _FACTOR_PATH.fullmatch(path) \
+                or path == ".well-known/oauth-authorization-server":
             return Response(status_code=405)
-        if path in _GOTRUE_ONLY or path.split("/")[0] in _GOTRUE_ONLY_TREES \
-                or path.startswith(("user/identities", "user/oauth")):
+        if path in _GOTRUE_ONLY or path.split("/")[0] in _GOTRUE_ONLY_TREES:
             raise not_served("/auth/v1/" + path)
-        return Response("404 page not found", 404, media_type="text/plain")
+        return _not_found()
 
     async def settings(self, _request: Request) -> Response:
         """`GET /settings` (`settings.go`): what signs users in here. The email and phone
@@ -958,6 +977,77 @@ class GoTrue:
             raise AuthError(403, "no_authorization",
                             "Anonymous user not allowed to perform these actions")
         return claims
+
+    async def _authenticated(self, request: Request) -> dict[str, Any]:
+        """`requireAuthentication`: the verified claims of a signed-in user's token."""
+        claims = token_claims(self.keys, request)
+        async with self.pool.connection() as conn:
+            await self._signed_in(conn, claims)
+        return claims
+
+    async def identities(self, request: Request) -> Response:
+        """`/user/identities/...` (`identity.go`): after `requireAuthentication`,
+        `requireManualLinkingEnabled` (off in the CLI's template: 404
+        `manual_linking_disabled`, whatever the path and method). On: `GET /authorize`
+        (`LinkIdentity`, supabase-js's `linkIdentity`) is an OAuth provider's sign-in, not
+        served here; `DELETE /{id}` is `unlink_identity`; another method 405."""
+        claims = await self._authenticated(request)
+        rest = request.path_params["rest"]
+        if rest and not rest.startswith("/"):  # `/user/identitiesX`: another route's
+            return _not_found()
+        if not self.config.manual_linking:
+            raise AuthError(404, "manual_linking_disabled", "Manual linking is disabled")
+        if "/" in rest[1:] or rest in ("", "/"):
+            return _not_found()
+        if request.method == "GET" and rest == "/authorize":
+            raise not_served("linking an OAuth identity (`[auth] enable_manual_linking`)")
+        if request.method != "DELETE":
+            return Response(status_code=405)
+        return await self.unlink_identity(claims, rest[1:], request)
+
+    async def unlink_identity(self, claims: dict[str, Any], identity_id: str,
+                              request: Request) -> Response:
+        """`DELETE /user/identities/{id}` (`DeleteIdentity`, supabase-js's
+        `unlinkIdentity`): the id must be a UUID and the token's audience the request's
+        (`requestAud`: `X-JWT-AUD`, else the token's own); then a user must keep one
+        identity. Every user here has one at most (email), so the answer is 422
+        `single_identity_not_deletable`; a user with more (made by another GoTrue on this
+        database) is 422 `not_served_locally`."""
+        if gofrs_uuid(identity_id) is None:
+            raise AuthError(404, "validation_failed", "identity_id must be an UUID")
+        audience = claims.get("aud")
+        audiences = [audience] if isinstance(audience, str) else list(audience or [])
+        requested = request.headers.get("x-jwt-aud") or (
+            audiences[0] if audiences and audiences[0] else _JWT_AUD)
+        if not audiences or requested != audiences[0]:
+            raise AuthError(403, "unexpected_audience",
+                            "Token audience doesn't match request audience")
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute("select count(*) from auth.identities where user_id"
+                                        " = %s", (claimed_user_id(claims),))
+            identities = (await cursor.fetchone() or (0,))[0]
+        if identities <= 1:
+            raise AuthError(422, "single_identity_not_deletable",
+                            "User must have at least 1 identity after unlinking")
+        raise not_served("unlinking one of several identities")
+
+    async def oauth_grants(self, request: Request) -> Response:
+        """`/user/oauth/grants` (the OAuth server's grants of the user): after
+        `requireAuthentication`, `oauth_server`'s check."""
+        await self._authenticated(request)
+        return await self.oauth_server(request)
+
+    async def oauth_server(self, request: Request) -> Response:
+        """GoTrue as an OAuth 2.1 server (`/oauth/...`, its metadata at
+        `/.well-known/oauth-authorization-server`), behind `requireOAuthServerEnabled`: off
+        in the CLI's template, 404 `feature_disabled` whatever the path and method; on, not
+        served here."""
+        rest = request.path_params.get("rest", "")
+        if rest and not rest.startswith("/"):  # `/oauthX`: not the server's tree
+            return _not_found()
+        if not self.config.oauth_server:
+            raise AuthError(404, "feature_disabled", "OAuth server is disabled")
+        raise not_served("the OAuth 2.1 server (`[auth.oauth_server] enabled`)")
 
     async def enroll_factor(self, request: Request) -> Response:
         """`POST /factors` (`EnrollFactor`, `mfa.go`): a factor type whose `[auth.mfa.<type>]

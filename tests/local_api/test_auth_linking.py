@@ -1,0 +1,100 @@
+"""supabase-py's `link_identity` and `unlink_identity`, and GoTrue's OAuth 2.1 server routes,
+on `make run`: answered as GoTrue v2.196 answers them (`identity.go`,
+`requireManualLinkingEnabled`, `requireOAuthServerEnabled`) with the CLI's template, where
+`[auth] enable_manual_linking` and `[auth.oauth_server] enabled` are off; turned on, what
+needs an OAuth provider says it is not served here. The CLI judges the settings."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from supabase_auth.errors import AuthApiError
+
+from tests.local_api.test_auth_config import V2024, cli_template, configured, read_alike
+from tests.local_api.test_auth_mfa import _refusal, _signed_in
+
+__all__ = ["cli_template", "configured"]  # fixtures shared with test_auth_config.py
+
+
+def _bearer(client: Any) -> dict[str, str]:
+    session = client.auth.get_session()
+    assert session is not None
+    return {"Authorization": f"Bearer {session.access_token}", **V2024}
+
+
+def _code(response: httpx.Response) -> tuple[int, str]:
+    return response.status_code, response.json()["code"]
+
+
+@pytest.mark.parametrize(("old", "new", "cli_reads", "expected"), [
+    ("enable_manual_linking = false", "enable_manual_linking = true", True,
+     {"manual_linking": True}),
+    ("enable_manual_linking = false", 'enable_manual_linking = "yes"', False,
+     "enable_manual_linking must be a boolean"),
+    ("[auth.oauth_server]\n# Enable OAuth server functionality\nenabled = false",
+     "[auth.oauth_server]\nenabled = true", True, {"oauth_server": True}),
+])
+def test_the_linking_and_oauth_server_settings_are_read_as_the_cli_reads_them(
+        cli_template: str, tmp_path: Path, old: str, new: str, cli_reads: bool,
+        expected: dict[str, Any] | str) -> None:
+    assert old in cli_template
+    read_alike(cli_template.replace(old, new), tmp_path, cli_reads, expected)
+
+
+def test_with_the_clis_template_linking_and_the_oauth_server_are_off_as_in_gotrue(
+        configured: Any) -> None:
+    with configured() as (server, api):
+        client = _signed_in(server, api)
+        assert _refusal(lambda: client.auth.link_identity({"provider": "github"})) == (
+            404, "manual_linking_disabled", "Manual linking is disabled")
+        identity = client.auth.get_user_identities().identities[0]
+        assert _refusal(lambda: client.auth.unlink_identity(identity)) == (
+            404, "manual_linking_disabled", "Manual linking is disabled")
+        bearer = _bearer(client)
+        # the middleware comes before the route, as chi runs `Use`: any method, any path
+        for method, path in (("POST", "/user/identities/authorize"),
+                             ("GET", "/user/identities/x/y")):
+            assert _code(api.request(method, "/auth/v1" + path, headers=bearer)) == (
+                404, "manual_linking_disabled"), path
+        # and before it, `requireAuthentication`
+        assert _code(api.delete(f"/auth/v1/user/identities/{uuid.uuid4()}",
+                                headers=V2024)) == (401, "no_authorization")
+        for method, path, headers in (("GET", "/user/oauth/grants", bearer),
+                                      ("DELETE", "/user/oauth/grants", bearer),
+                                      ("POST", "/oauth/clients/register", V2024),
+                                      ("GET", "/oauth/authorize", V2024),
+                                      ("GET", "/.well-known/oauth-authorization-server", V2024)):
+            answer = api.request(method, "/auth/v1" + path, headers=headers)
+            assert _code(answer) == (404, "feature_disabled"), path
+            assert answer.json()["message"] == "OAuth server is disabled"
+        assert _code(api.get("/auth/v1/user/oauth/grants", headers=V2024)) == (
+            401, "no_authorization")
+        assert api.get("/auth/v1/oauthx", headers=V2024).status_code == 404
+
+
+def test_with_manual_linking_on_the_one_identity_may_not_be_unlinked(configured: Any) -> None:
+    with configured(manual_linking=True, oauth_server=True) as (server, api):
+        client = _signed_in(server, api)
+        identity = client.auth.get_user_identities().identities[0]
+        assert _refusal(lambda: client.auth.unlink_identity(identity)) == (
+            422, "single_identity_not_deletable",
+            "User must have at least 1 identity after unlinking")
+        bearer = _bearer(client)
+        assert _code(api.delete("/auth/v1/user/identities/nope", headers=bearer)) == (
+            404, "validation_failed")
+        # `requestAud`: another audience asked for than the token's
+        assert _code(api.delete(f"/auth/v1/user/identities/{identity.identity_id}",
+                                headers={**bearer, "X-JWT-AUD": "elsewhere"})) == (
+            403, "unexpected_audience")
+        assert api.get(f"/auth/v1/user/identities/{identity.identity_id}",
+                       headers=bearer).status_code == 405
+        with pytest.raises(AuthApiError) as refused:  # an OAuth provider's sign-in
+            client.auth.link_identity({"provider": "github"})
+        assert (refused.value.status, refused.value.code) == (422, "not_served_locally")
+        for path in ("/user/oauth/grants", "/oauth/authorize"):
+            assert _code(api.get("/auth/v1" + path, headers=bearer)) == (
+                422, "not_served_locally"), path
