@@ -124,6 +124,8 @@ class AuthConfig:
     phone_signup: bool = False                         # [auth.sms] enable_signup
     anonymous_sign_ins: bool = False                   # [auth] enable_anonymous_sign_ins
     manual_linking: bool = False                       # [auth] enable_manual_linking
+    # [auth.external.*] turned on: each provider's name, and whether it has a secret
+    oauth_providers: tuple[tuple[str, bool], ...] = ()
     oauth_server: bool = False                         # [auth.oauth_server] enabled
     refresh_token_rotation: bool = True                # [auth] enable_refresh_token_rotation
     refresh_token_reuse_interval_s: float = 10.0       # [auth] refresh_token_reuse_interval
@@ -193,6 +195,7 @@ class AuthConfig:
                                       defaults.anonymous_sign_ins, "auth."),
             manual_linking=_value(auth, "enable_manual_linking", bool,
                                   defaults.manual_linking, "auth."),
+            oauth_providers=_oauth_providers(auth),
             oauth_server=_value(_table(auth, "oauth_server", "auth."), "enabled", bool,
                                 defaults.oauth_server, "auth.oauth_server."),
             refresh_token_rotation=_value(auth, "enable_refresh_token_rotation", bool,
@@ -308,6 +311,29 @@ def hook_function(uri: str) -> str:
     GoTrue quotes it (`PopulateExtensibilityPoint`: `"schema"."function"`)."""
     _, schema, function = urllib.parse.urlsplit(uri).path.split("/")[:3]
     return f'"{schema}"."{function}"'
+
+
+def _oauth_providers(auth: dict[str, Any]) -> tuple[tuple[str, bool], ...]:
+    """`[auth.external.<provider>]` turned on, as the CLI reads and checks them
+    (`external.validate`): `linkedin` and `slack` are dropped (deprecated for their `_oidc`
+    successors), and a provider turned on needs its `client_id` and, but for `apple` and
+    `google`, its `secret`. Each with whether a secret is set (GoTrue asks for one)."""
+    external = _table(auth, "external", "auth.")
+    enabled = []
+    for name in sorted(external):
+        table = _table(external, name, "auth.external.")
+        prefix = f"auth.external.{name}."
+        if not _value(table, "enabled", bool, False, prefix) or name in ("linkedin", "slack"):
+            continue
+        secret = _value(table, "secret", str, "", prefix)
+        if not _value(table, "client_id", str, "", prefix):
+            raise ConfigError(f"supabase/config.toml: Missing required field in config:"
+                              f" {prefix}client_id")
+        if not secret and name not in ("apple", "google"):
+            raise ConfigError(f"supabase/config.toml: Missing required field in config:"
+                              f" {prefix}secret")
+        enabled.append((name, bool(secret)))
+    return tuple(enabled)
 
 
 def _mfa_enroll(auth: dict[str, Any]) -> tuple[str, ...]:

@@ -51,6 +51,10 @@ each route:
   answers them while `[auth.mfa.*] enroll_enabled` is off, as in the CLI's template (422
   `mfa_totp_enroll_not_enabled`, ...; 404 `mfa_factor_not_found`, as no factor exists);
   turned on, enrolling is 422 `not_served_locally`.
+* `GET /authorize?provider=` (`external.go`, where supabase-js's `signInWithOAuth` sends the
+  browser): 400 `validation_failed` "Unsupported provider: ..." in `API.Provider`'s words
+  for a provider that is off (as all are in the CLI's template) or unknown; one turned on
+  in `[auth.external.*]` is 422 `not_served_locally`.
 * `/user/identities/...` (`identity.go`, supabase-js's `linkIdentity`, `unlinkIdentity`) and
   the OAuth 2.1 server (`/oauth/...`, `/user/oauth/grants`,
   `/.well-known/oauth-authorization-server`): as GoTrue answers them while `[auth]
@@ -134,9 +138,9 @@ _NIL_UUID = "00000000-0000-0000-0000-000000000000"
 _MFA_FACTORS = {"phone": ("Phone", "phone"), "totp": ("TOTP", "totp"),
                 "webauthn": ("WebAuthn", "web_authn")}
 # The paths served here, then GoTrue v2.196's others (`api.go`): paths and subtrees
-_SERVED = frozenset({"signup", "token", "user", "logout", "settings", "health",
+_SERVED = frozenset({"signup", "token", "user", "logout", "settings", "health", "authorize",
                      ".well-known/jwks.json", ".well-known/openid-configuration"})
-_GOTRUE_ONLY = frozenset({"authorize", "invite", "recover", "resend",
+_GOTRUE_ONLY = frozenset({"invite", "recover", "resend",
                           "magiclink", "otp", "reauthenticate"})
 # `WellKnownOpenID`'s fixed parts (`jwks.go`; the scopes: `models.SupportedOAuthScopes`)
 _OIDC_CLAIMS = ("sub", "aud", "iss", "exp", "iat", "auth_time", "nonce", "email",
@@ -149,6 +153,8 @@ _OAUTH_PROVIDERS = ("apple", "azure", "bitbucket", "discord", "facebook", "snapc
                     "fly", "github", "gitlab", "google", "keycloak", "kakao", "linkedin",
                     "linkedin_oidc", "notion", "spotify", "slack", "slack_oidc", "workos",
                     "twitch", "twitter", "zoom")
+# the providers `API.Provider` knows (`external.go`), beside `custom:<id>` ones
+_SIGN_IN_PROVIDERS = frozenset((*_OAUTH_PROVIDERS, "x", "vercel_marketplace"))
 DUPLICATE_EMAIL = "A user with this email address has already been registered"
 # gotrue_admin.py's paths
 _ADMIN_USER_PATH = re.compile(r"admin/users(/[^/]+(/factors(/[^/]+)?)?)?")
@@ -395,6 +401,7 @@ class GoTrue:
             Route("/user", self._wrap(self.user), methods=["GET"]),
             Route("/user", self._wrap(self.update_user), methods=["PUT"]),
             Route("/logout", self._wrap(self.logout), methods=["POST"]),
+            Route("/authorize", self._wrap(self.authorize), methods=["GET"]),
             # subtrees whose middleware runs before their routes are matched (chi's `Use`)
             Route("/user/identities{rest:path}", self._wrap(self.identities),
                   methods=cors.METHODS),
@@ -977,6 +984,27 @@ class GoTrue:
             raise AuthError(403, "no_authorization",
                             "Anonymous user not allowed to perform these actions")
         return claims
+
+    async def authorize(self, request: Request) -> Response:
+        """`GET /authorize?provider=` (`ExternalProviderRedirect`, where supabase-js's
+        `signInWithOAuth` sends the browser): `API.Provider`'s refusal as GoTrue words it,
+        400 `validation_failed` "Unsupported provider: " and why (no such provider, or
+        `[auth.external.<provider>]` off, as in the CLI's template, or without a secret);
+        a provider turned on with what it needs is 422 `not_served_locally`, as no OAuth
+        provider is called from here."""
+        name = request.query_params.get("provider", "").lower()
+        secrets = dict(self.config.oauth_providers)
+        if name.startswith("custom:"):
+            reason = "custom OAuth providers are disabled"
+        elif name not in _SIGN_IN_PROVIDERS:
+            reason = f"Provider {name} could not be found"
+        elif name not in secrets:
+            reason = "provider is not enabled"
+        elif not secrets[name]:
+            reason = "missing OAuth secret"
+        else:
+            raise not_served(f"signing in with {name} (an OAuth provider)")
+        raise AuthError(400, "validation_failed", f"Unsupported provider: {reason}")
 
     async def _authenticated(self, request: Request) -> dict[str, Any]:
         """`requireAuthentication`: the verified claims of a signed-in user's token."""

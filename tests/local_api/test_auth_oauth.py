@@ -1,8 +1,10 @@
-"""supabase-py's `link_identity` and `unlink_identity`, and GoTrue's OAuth 2.1 server routes,
-on `make run`: answered as GoTrue v2.196 answers them (`identity.go`,
+"""OAuth on `make run`: the sign-in supabase-js's `signInWithOAuth` starts (`/authorize`),
+supabase-py's `link_identity` and `unlink_identity`, and GoTrue's OAuth 2.1 server routes,
+answered as GoTrue v2.196 answers them (`external.go`, `identity.go`,
 `requireManualLinkingEnabled`, `requireOAuthServerEnabled`) with the CLI's template, where
-`[auth] enable_manual_linking` and `[auth.oauth_server] enabled` are off; turned on, what
-needs an OAuth provider says it is not served here. The CLI judges the settings."""
+`[auth.external.*]`, `[auth] enable_manual_linking` and `[auth.oauth_server] enabled` are
+off; turned on, what needs an OAuth provider says it is not served here. The CLI judges the
+settings."""
 
 from __future__ import annotations
 
@@ -98,3 +100,50 @@ def test_with_manual_linking_on_the_one_identity_may_not_be_unlinked(configured:
         for path in ("/user/oauth/grants", "/oauth/authorize"):
             assert _code(api.get("/auth/v1" + path, headers=bearer)) == (
                 422, "not_served_locally"), path
+
+
+@pytest.mark.parametrize(("table", "cli_reads", "expected"), [
+    ('[auth.external.github]\nenabled = true\nclient_id = "id"\nsecret = "s"', True,
+     {"oauth_providers": (("github", True),)}),
+    ('[auth.external.apple]\nenabled = true\nclient_id = "id"', True,  # no secret asked
+     {"oauth_providers": (("apple", False),)}),
+    ('[auth.external.slack]\nenabled = true\nclient_id = "id"\nsecret = "s"', True,
+     {}),  # deprecated: the CLI drops it
+    ("[auth.external.github]\nenabled = true", False,
+     "Missing required field in config: auth.external.github.client_id"),
+    ('[auth.external.github]\nenabled = true\nclient_id = "id"', False,
+     "Missing required field in config: auth.external.github.secret"),
+    ('[auth.external.github]\nenabled = "true"', False,
+     "auth.external.github.enabled must be a boolean"),
+])
+def test_the_oauth_providers_are_read_as_the_cli_reads_them(
+        cli_template: str, tmp_path: Path, table: str, cli_reads: bool,
+        expected: dict[str, Any] | str) -> None:
+    name = table.split("]")[0] + "]"
+    if name in cli_template:  # the template's (off): replaced
+        start = cli_template.index(name)
+        end = cli_template.index("\n[", start + 1)
+        text = cli_template[:start] + table + cli_template[end:]
+    else:
+        text = cli_template + "\n" + table + "\n"
+    read_alike(text, tmp_path, cli_reads, expected)
+
+
+def test_an_oauth_sign_in_is_refused_as_gotrue_refuses_the_provider(configured: Any) -> None:
+    """`signInWithOAuth` sends the browser to `/authorize`: with the CLI's template every
+    provider is off, and GoTrue answers in `API.Provider`'s words."""
+    with configured(oauth_providers=(("github", True), ("apple", False))) as (_, api):
+        for provider, reason in (("gitlab", "provider is not enabled"),
+                                 ("GitLab", "provider is not enabled"),
+                                 ("slack", "provider is not enabled"),
+                                 ("nope", "Provider nope could not be found"),
+                                 ("", "Provider  could not be found"),
+                                 ("custom:acme", "custom OAuth providers are disabled"),
+                                 ("apple", "missing OAuth secret")):
+            answer = api.get("/auth/v1/authorize", params={"provider": provider},
+                             headers=V2024)
+            assert _code(answer) == (400, "validation_failed"), provider
+            assert answer.json()["message"] == f"Unsupported provider: {reason}"
+        on = api.get("/auth/v1/authorize", params={"provider": "github"}, headers=V2024)
+        assert _code(on) == (422, "not_served_locally")
+        assert api.post("/auth/v1/authorize", headers=V2024).status_code == 405
