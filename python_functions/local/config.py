@@ -127,6 +127,7 @@ class AuthConfig:
     # [auth.external.*] turned on: each provider's name, and whether it has a secret
     oauth_providers: tuple[tuple[str, bool], ...] = ()
     oauth_server: bool = False                         # [auth.oauth_server] enabled
+    passkeys: bool = False                             # [auth.passkey] enabled
     refresh_token_rotation: bool = True                # [auth] enable_refresh_token_rotation
     refresh_token_reuse_interval_s: float = 10.0       # [auth] refresh_token_reuse_interval
     minimum_password_length: int = MIN_PASSWORD_LENGTH  # [auth] minimum_password_length
@@ -198,6 +199,7 @@ class AuthConfig:
             oauth_providers=_oauth_providers(auth),
             oauth_server=_value(_table(auth, "oauth_server", "auth."), "enabled", bool,
                                 defaults.oauth_server, "auth.oauth_server."),
+            passkeys=_passkeys(auth),
             refresh_token_rotation=_value(auth, "enable_refresh_token_rotation", bool,
                                           defaults.refresh_token_rotation, "auth."),
             refresh_token_reuse_interval_s=float(_count(
@@ -311,6 +313,22 @@ def hook_function(uri: str) -> str:
     GoTrue quotes it (`PopulateExtensibilityPoint`: `"schema"."function"`)."""
     _, schema, function = urllib.parse.urlsplit(uri).path.split("/")[:3]
     return f'"{schema}"."{function}"'
+
+
+def _passkeys(auth: dict[str, Any]) -> bool:
+    """`[auth.passkey] enabled`, checked as the CLI checks it: passkeys need `[auth.webauthn]`
+    with its `rp_id` and `rp_origins`."""
+    if not _value(_table(auth, "passkey", "auth."), "enabled", bool, False, "auth.passkey."):
+        return False
+    if "webauthn" not in auth:
+        raise ConfigError("supabase/config.toml: Missing required config section: auth.webauthn"
+                          " (required when auth.passkey.enabled is true)")
+    webauthn = _table(auth, "webauthn", "auth.")
+    for key in ("rp_id", "rp_origins"):
+        if not webauthn.get(key):
+            raise ConfigError("supabase/config.toml: Missing required field in config:"
+                              f" auth.webauthn.{key}")
+    return True
 
 
 def _oauth_providers(auth: dict[str, Any]) -> tuple[tuple[str, bool], ...]:

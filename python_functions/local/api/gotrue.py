@@ -62,10 +62,14 @@ each route:
   template (404 `manual_linking_disabled`, 404 `feature_disabled`); on, unlinking a user's
   one identity is 422 `single_identity_not_deletable`, and what needs an OAuth provider or
   the OAuth server is 422 `not_served_locally`.
+* `/sso/...` (supabase-js's `signInWithSSO`): 404 `saml_provider_disabled`, as the CLI never
+  turns SAML on; `/passkeys/...`: 404 `passkey_disabled` unless `[auth.passkey] enabled`;
+  `/reauthenticate` and `/invite` after their token checks (a user's, an admin's), as every
+  `/admin` route.
 * What GoTrue serves and this stand-in cannot (anything that sends mail or SMS: OTP, magic
-  links, recovery, a permanent user's email change; OAuth, SSO, MFA factors, passkeys, the rest of
-  the admin API; the `id_token`, `pkce` and `web3` grants) is 422 `not_served_locally`,
-  naming it;
+  links, recovery, reauthentication, a permanent user's email change; OAuth providers,
+  passkeys turned on, MFA factors, the rest of the admin API; the `id_token`, `pkce` and
+  `web3` grants) is 422 `not_served_locally`, naming it;
   another method on a served path is 405 and an unknown path 404, as GoTrue's router
   answers them.
 * `GET /settings` (`settings.go`): the email and phone providers, anonymous sign-ins,
@@ -140,14 +144,14 @@ _MFA_FACTORS = {"phone": ("Phone", "phone"), "totp": ("TOTP", "totp"),
 # The paths served here, then GoTrue v2.196's others (`api.go`): paths and subtrees
 _SERVED = frozenset({"signup", "token", "user", "logout", "settings", "health", "authorize",
                      ".well-known/jwks.json", ".well-known/openid-configuration"})
-_GOTRUE_ONLY = frozenset({"invite", "recover", "resend",
-                          "magiclink", "otp", "reauthenticate"})
+_GOTRUE_ONLY = frozenset({"invite", "recover", "resend", "magiclink", "otp"})
 # `WellKnownOpenID`'s fixed parts (`jwks.go`; the scopes: `models.SupportedOAuthScopes`)
 _OIDC_CLAIMS = ("sub", "aud", "iss", "exp", "iat", "auth_time", "nonce", "email",
                 "email_verified", "phone_number", "phone_number_verified", "name", "picture",
                 "preferred_username", "updated_at")
 _OIDC_SCOPES = ("openid", "profile", "email", "phone", "offline_access")
-_GOTRUE_ONLY_TREES = frozenset({"callback", "verify", "factors", "passkeys", "sso", "admin"})
+_GOTRUE_ONLY_TREES = frozenset({"callback", "verify", "factors", "admin"})
+ADMIN_ROLES = frozenset({"service_role"})  # `supabase start`'s GOTRUE_JWT_ADMIN_ROLES
 # `ProviderSettings` of `settings.go`, beside email, phone and anonymous users
 _OAUTH_PROVIDERS = ("apple", "azure", "bitbucket", "discord", "facebook", "snapchat", "figma",
                     "fly", "github", "gitlab", "google", "keycloak", "kakao", "linkedin",
@@ -189,6 +193,13 @@ class AuthError(Exception):
                                 self.status, {API_VERSION_HEADER: API_VERSION, **headers})
         return JSONResponse({"code": self.status, "error_code": self.code, "msg": self.message,
                              **self.extra}, self.status, headers)
+
+
+def require_admin(keys: ProjectKeys, request: Request) -> None:
+    """`requireAdminCredentials` and `requireAdmin`: a token of the project's keys
+    (`parseJWTClaims`) whose role is an admin role (none: 401, a bad one: 403 `bad_jwt`)."""
+    if token_claims(keys, request).get("role") not in ADMIN_ROLES:
+        raise AuthError(403, "not_admin", "User not allowed")
 
 
 def not_served(what: str) -> AuthError:
@@ -408,6 +419,9 @@ class GoTrue:
             Route("/user/oauth/grants{rest:path}", self._wrap(self.oauth_grants),
                   methods=cors.METHODS),
             Route("/oauth{rest:path}", self._wrap(self.oauth_server), methods=cors.METHODS),
+            Route("/sso{rest:path}", self._wrap(self.sso), methods=cors.METHODS),
+            Route("/passkeys{rest:path}", self._wrap(self.passkeys), methods=cors.METHODS),
+            Route("/reauthenticate", self._wrap(self.reauthenticate), methods=cors.METHODS),
             Route("/.well-known/oauth-authorization-server", self._wrap(self.oauth_server),
                   methods=["GET"]),
             Route("/factors", self._wrap(self.enroll_factor), methods=["POST"]),
@@ -440,6 +454,10 @@ class GoTrue:
         `not_served_locally`; a method GoTrue does not take on a served path is 405, and an
         unknown path 404, both without JSON, as GoTrue's router answers them."""
         path = request.path_params["path"].strip("/")
+        if path.split("/")[0] == "admin" or (path == "invite" and request.method == "POST"):
+            require_admin(self.keys, request)  # `requireAdminCredentials` comes first
+            if path.startswith("admin/oauth"):
+                return await self.oauth_server(request)
         if path in _SERVED or _ADMIN_USER_PATH.fullmatch(path) or _FACTOR_PATH.fullmatch(path) \
                 or path == ".well-known/oauth-authorization-server":
             return Response(status_code=405)
@@ -1005,6 +1023,35 @@ class GoTrue:
         else:
             raise not_served(f"signing in with {name} (an OAuth provider)")
         raise AuthError(400, "validation_failed", f"Unsupported provider: {reason}")
+
+    async def sso(self, request: Request) -> Response:
+        """`/sso/...` (supabase-js's `signInWithSSO`, SAML's metadata and assertions):
+        behind `requireSAMLEnabled`, which `supabase start` leaves off (the CLI has no SAML
+        setting): 404 `saml_provider_disabled` whatever the path and method."""
+        rest = request.path_params["rest"]
+        if rest and not rest.startswith("/"):
+            return _not_found()
+        raise AuthError(404, "saml_provider_disabled", "SAML 2.0 is disabled")
+
+    async def passkeys(self, request: Request) -> Response:
+        """`/passkeys/...` (supabase-js's passkey sign-in and registration): behind
+        `requirePasskeyEnabled`, off unless `[auth.passkey] enabled`: 404
+        `passkey_disabled` whatever the path and method; on, not served here."""
+        rest = request.path_params["rest"]
+        if rest and not rest.startswith("/"):
+            return _not_found()
+        if not self.config.passkeys:
+            raise AuthError(404, "passkey_disabled", "Passkeys are disabled")
+        raise not_served("passkeys (`[auth.passkey] enabled`)")
+
+    async def reauthenticate(self, request: Request) -> Response:
+        """`GET /reauthenticate` (supabase-js's `reauthenticate`): after
+        `requireAuthentication`, GoTrue mails the nonce, which is not served here; another
+        method is 405, also after the token's check."""
+        await self._authenticated(request)
+        if request.method != "GET":
+            return Response(status_code=405)
+        raise not_served("/auth/v1/reauthenticate (it mails a nonce)")
 
     async def _authenticated(self, request: Request) -> dict[str, Any]:
         """`requireAuthentication`: the verified claims of a signed-in user's token."""

@@ -69,14 +69,13 @@ from python_functions.local.api.gotrue import (
     json_object,
     merged_metadata,
     not_served,
+    require_admin,
     set_email_identity,
-    token_claims,
     user_json,
 )
 from python_functions.local.api.jwt_keys import ProjectKeys
 from python_functions.local.config import AuthConfig
 
-ADMIN_ROLES = frozenset({"service_role"})  # `supabase start`'s GOTRUE_JWT_ADMIN_ROLES
 PER_PAGE = 50  # `defaultPerPage`
 _GO_DURATION_PART = re.compile(r"([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)")
 _SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0,
@@ -137,10 +136,7 @@ class GoTrueAdmin:
         ]
 
     def _require_admin(self, request: Request) -> None:
-        """`requireAdminCredentials` and `requireAdmin`: a token of the project's keys
-        (`parseJWTClaims`) whose role is an admin role."""
-        if token_claims(self.keys, request).get("role") not in ADMIN_ROLES:
-            raise AuthError(403, "not_admin", "User not allowed")
+        require_admin(self.keys, request)
 
     async def _find(self, conn: psycopg.AsyncConnection[Any], user_id: str,
                     lock: bool = False) -> dict[str, Any]:

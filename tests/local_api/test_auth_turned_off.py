@@ -1,10 +1,10 @@
-"""OAuth on `make run`: the sign-in supabase-js's `signInWithOAuth` starts (`/authorize`),
-supabase-py's `link_identity` and `unlink_identity`, and GoTrue's OAuth 2.1 server routes,
-answered as GoTrue v2.196 answers them (`external.go`, `identity.go`,
-`requireManualLinkingEnabled`, `requireOAuthServerEnabled`) with the CLI's template, where
-`[auth.external.*]`, `[auth] enable_manual_linking` and `[auth.oauth_server] enabled` are
-off; turned on, what needs an OAuth provider says it is not served here. The CLI judges the
-settings."""
+"""What the CLI's template turns off in Auth, answered on `make run` as GoTrue v2.196 answers
+it there: OAuth sign-in (`/authorize`, where supabase-js's `signInWithOAuth` sends the
+browser), identity linking (`link_identity`, `unlink_identity`), the OAuth 2.1 server, SAML
+SSO (`sign_in_with_sso`) and passkeys, each behind its middleware (`external.go`,
+`identity.go`, `requireManualLinkingEnabled`, `requireOAuthServerEnabled`,
+`requireSAMLEnabled`, `requirePasskeyEnabled`); turned on, what needs an OAuth provider or
+a mail says it is not served here. The CLI judges the settings."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import httpx
 import pytest
 from supabase_auth.errors import AuthApiError
 
+from tests.http_fixtures import SERVICE_ROLE_KEY
 from tests.local_api.test_auth_config import V2024, cli_template, configured, read_alike
 from tests.local_api.test_auth_mfa import _refusal, _signed_in
 
@@ -147,3 +148,61 @@ def test_an_oauth_sign_in_is_refused_as_gotrue_refuses_the_provider(configured: 
         on = api.get("/auth/v1/authorize", params={"provider": "github"}, headers=V2024)
         assert _code(on) == (422, "not_served_locally")
         assert api.post("/auth/v1/authorize", headers=V2024).status_code == 405
+
+
+@pytest.mark.parametrize(("table", "cli_reads", "expected"), [
+    ("[auth.passkey]\nenabled = true\n[auth.webauthn]\nrp_id = \"localhost\"\n"
+     "rp_origins = [\"http://127.0.0.1:3000\"]", True, {"passkeys": True}),
+    ("[auth.passkey]\nenabled = true", False,
+     "Missing required config section: auth.webauthn"),
+    ("[auth.passkey]\nenabled = true\n[auth.webauthn]\nrp_id = \"localhost\"", False,
+     "Missing required field in config: auth.webauthn.rp_origins"),
+])
+def test_the_passkey_setting_is_read_as_the_cli_reads_it(
+        cli_template: str, tmp_path: Path, table: str, cli_reads: bool,
+        expected: dict[str, Any] | str) -> None:
+    read_alike(cli_template + "\n" + table + "\n", tmp_path, cli_reads, expected)
+
+
+def test_sso_passkeys_and_reauthentication_are_answered_as_gotrue_answers_them(
+        configured: Any) -> None:
+    with configured() as (server, api):
+        client = _signed_in(server, api)
+        # SAML: the CLI never turns it on
+        assert _refusal(lambda: client.auth.sign_in_with_sso({"domain": "example.com"})) == (
+            404, "saml_provider_disabled", "SAML 2.0 is disabled")
+        for method, path in (("GET", "/sso/saml/metadata"), ("DELETE", "/sso")):
+            assert _code(api.request(method, "/auth/v1" + path, headers=V2024)) == (
+                404, "saml_provider_disabled"), path
+        for method, path in (("POST", "/passkeys/authentication/options"),
+                             ("GET", "/passkeys")):
+            assert _code(api.request(method, "/auth/v1" + path, headers=V2024)) == (
+                404, "passkey_disabled"), path
+        assert api.get("/auth/v1/ssox", headers=V2024).status_code == 404
+        # reauthentication needs a signed-in user first, then a mail
+        assert _code(api.get("/auth/v1/reauthenticate", headers=V2024)) == (
+            401, "no_authorization")
+        bearer = _bearer(client)
+        assert _code(api.get("/auth/v1/reauthenticate", headers=bearer)) == (
+            422, "not_served_locally")
+        assert api.post("/auth/v1/reauthenticate", headers=bearer).status_code == 405
+    with configured(passkeys=True) as (_, api):
+        assert _code(api.get("/auth/v1/passkeys", headers=V2024)) == (
+            422, "not_served_locally")
+
+
+def test_the_admin_check_comes_before_what_is_not_served(configured: Any) -> None:
+    """`requireAdminCredentials` runs before every `/admin` route (and `/invite`)."""
+    with configured() as (server, api):
+        bearer = _bearer(_signed_in(server, api))
+        for method, path in (("POST", "/admin/generate_link"), ("GET", "/admin/audit"),
+                             ("POST", "/invite"), ("GET", "/admin/oauth/clients")):
+            assert _code(api.request(method, "/auth/v1" + path, headers=V2024)) == (
+                401, "no_authorization"), path
+            assert _code(api.request(method, "/auth/v1" + path, headers=bearer)) == (
+                403, "not_admin"), path
+            admin = {"Authorization": f"Bearer {SERVICE_ROLE_KEY}", **V2024}
+            expected = (404, "feature_disabled") if "oauth" in path else (
+                422, "not_served_locally")
+            assert _code(api.request(method, "/auth/v1" + path, headers=admin)) == (
+                expected), path
