@@ -147,6 +147,10 @@ def test_an_oauth_sign_in_is_refused_as_gotrue_refuses_the_provider(configured: 
             assert answer.json()["message"] == f"Unsupported provider: {reason}"
         on = api.get("/auth/v1/authorize", params={"provider": "github"}, headers=V2024)
         assert _code(on) == (422, "not_served_locally")
+        # `/settings` reports them as GoTrue does, so a sign-in page offers the same choices
+        external = api.get("/auth/v1/settings").json()["external"]
+        assert (external["github"], external["apple"], external["gitlab"]) == (
+            True, True, False)
         assert api.post("/auth/v1/authorize", headers=V2024).status_code == 405
 
 
@@ -189,6 +193,7 @@ def test_sso_passkeys_and_reauthentication_are_answered_as_gotrue_answers_them(
     with configured(passkeys=True) as (_, api):
         assert _code(api.get("/auth/v1/passkeys", headers=V2024)) == (
             422, "not_served_locally")
+        assert api.get("/auth/v1/settings").json()["passkeys_enabled"] is True
 
 
 def test_the_admin_check_comes_before_what_is_not_served(configured: Any) -> None:

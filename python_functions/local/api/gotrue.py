@@ -466,17 +466,20 @@ class GoTrue:
         return _not_found()
 
     async def settings(self, _request: Request) -> Response:
-        """`GET /settings` (`settings.go`): what signs users in here. The email and phone
-        providers, anonymous sign-ins, sign-ups and their confirmation as the config says;
-        no OAuth, SAML or passkeys."""
-        external = dict.fromkeys(_OAUTH_PROVIDERS, False)
+        """`GET /settings` (`settings.go`): the providers, sign-ups and their confirmation
+        as the config turns them on for GoTrue, so an app shows the same sign-in choices as
+        on `supabase start`. An OAuth provider or passkeys turned on are reported on,
+        though signing in with them is 422 `not_served_locally` here; SAML is always off."""
+        enabled = dict(self.config.oauth_providers)
+        external = {name: name in enabled for name in _OAUTH_PROVIDERS}
         external |= {"anonymous_users": self.config.anonymous_sign_ins,
                      "email": self.config.email_signup, "phone": self.config.phone_signup}
         return JSONResponse({
             "external": external, "disable_signup": not self.config.signup,
             "mailer_autoconfirm": not self.config.email_confirmations,
             "phone_autoconfirm": False, "sms_provider": "", "saml_enabled": False,
-            "saml_private_key_next_configured": False, "passkeys_enabled": False})
+            "saml_private_key_next_configured": False,
+            "passkeys_enabled": self.config.passkeys})
 
     async def health(self, _request: Request) -> Response:
         """`GET /health` (`HealthCheck`): up, with GoTrue's name; the version says what
