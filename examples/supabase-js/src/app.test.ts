@@ -185,6 +185,9 @@ describe('auth', () => {
     // manual linking is off in the CLI's template, as GoTrue then answers
     const linked = await supabase.auth.linkIdentity({ provider: 'github' })
     assert.equal(linked.error?.code, 'manual_linking_disabled')
+    // nor does the CLI turn SAML on
+    const sso = await supabase.auth.signInWithSSO({ domain: 'example.com' })
+    assert.equal(sso.error?.code, 'saml_provider_disabled')
   })
 
   test('tables through RLS, as PostgREST reads and writes them', async () => {
