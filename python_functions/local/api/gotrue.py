@@ -1014,14 +1014,14 @@ class GoTrue:
         a provider turned on with what it needs is 422 `not_served_locally`, as no OAuth
         provider is called from here."""
         name = request.query_params.get("provider", "").lower()
-        secrets = dict(self.config.oauth_providers)
+        has_secret = dict(self.config.oauth_providers)
         if name.startswith("custom:"):
             reason = "custom OAuth providers are disabled"
         elif name not in _SIGN_IN_PROVIDERS:
             reason = f"Provider {name} could not be found"
-        elif name not in secrets:
+        elif name not in has_secret:
             reason = "provider is not enabled"
-        elif not secrets[name]:
+        elif not has_secret[name]:
             reason = "missing OAuth secret"
         else:
             raise not_served(f"signing in with {name} (an OAuth provider)")
