@@ -11,11 +11,13 @@ import httpx
 import jwt
 import psycopg
 import pytest
+from supabase_auth.errors import AuthApiError
 
 from python_functions.local.api import create_app as create_local_api
 from python_functions.local.cluster import free_port
 from python_functions.local.config import AuthConfig, auth_config
 from python_functions.service.settings import DEV_JWT_SECRET
+from supabase import ClientOptions, create_client
 from tests.conftest import TEST_ANONYMOUS_DATA, TEST_EMAIL_DOMAIN, one, race
 from tests.http_fixtures import ANON_KEY, ServerThread
 from tests.local_api.conftest import session_claims
@@ -530,3 +532,69 @@ def test_settings_say_what_signs_users_in_here(api_http: httpx.Client,
     assert {name for name, on in body["external"].items() if on} == {"email"}
     assert (body["disable_signup"], body["mailer_autoconfirm"]) == (False, True)
     assert anonymous_api.get("/auth/v1/settings").json()["external"]["anonymous_users"] is True
+
+
+def test_verify_otp_checks_its_input_and_finds_no_token_as_gotrue_does(
+        local_api: ServerThread, api_http: httpx.Client,
+        admin: psycopg.Connection[Any]) -> None:
+    """`POST /verify` (supabase-py's `verify_otp`): GoTrue's checks of the request, then its
+    search for the token, which finds none, as no mail or SMS is sent from here."""
+    email = _email()
+    assert _signup(api_http, email).status_code == 200
+    client = create_client(local_api.url, ANON_KEY, ClientOptions(
+        auto_refresh_token=False, persist_session=False, httpx_client=httpx.Client(timeout=10)))
+    for params, message in (
+            ({"email": email, "token": "123456", "type": "email"},
+             "Token has expired or is invalid"),
+            ({"email": _email(), "token": "123456", "type": "signup"},  # no such user
+             "Token has expired or is invalid"),
+            ({"token_hash": "0" * 56, "type": "magiclink"},
+             "Email link is invalid or has expired")):
+        with pytest.raises(AuthApiError) as refused:
+            client.auth.verify_otp(params)  # type: ignore[arg-type]
+        assert (refused.value.status, refused.value.code, refused.value.message) == (
+            403, "otp_expired", message), params
+
+    def verify(body: dict[str, Any]) -> tuple[int, str, str]:
+        answer = api_http.post("/auth/v1/verify", json=body, headers=V2024)
+        return answer.status_code, answer.json()["code"], answer.json()["message"]
+
+    for body, expected in (
+            ({}, (400, "validation_failed", "Verify requires a verification type")),
+            ({"type": "email"},
+             (400, "validation_failed", "Verify requires either a token or a token hash")),
+            ({"type": "email", "token": "1", "token_hash": "2"},
+             (400, "validation_failed", "Verify requires either a token or a token hash")),
+            ({"type": "email", "token_hash": "2", "email": email},
+             (400, "validation_failed", "Only the token_hash and type should be provided")),
+            ({"type": "sms", "token_hash": "2"},
+             (400, "validation_failed", "Invalid email verification type")),
+            ({"type": "email", "token": "1"}, (400, "validation_failed",
+                                               "Only an email address or phone number should"
+                                               " be provided on verify")),
+            ({"type": "email", "token": "1", "email": "nope"},
+             (422, "validation_failed", "Invalid email format")),
+            ({"type": "sms", "token": "1", "phone": "+0123"},
+             (400, "validation_failed", "Invalid phone number format (E.164 required)")),
+            ({"type": "sms", "token": "1", "phone": "+48 123 456 789"},
+             (403, "otp_expired", "Token has expired or is invalid")),
+            ({"type": 1}, (400, "bad_json", "Could not parse request body as JSON"))):
+        assert verify(body) == expected, body
+
+    # a token another Supabase Auth sent (its hash kept as GoTrue keeps it) is found, and
+    # what follows is not served here; a banned user is refused first
+    admin.execute("update auth.users set recovery_token = encode(sha224(convert_to(email"
+                  " || '654321', 'UTF8')), 'hex'), recovery_sent_at = now() where email = %s",
+                  (email,))
+    sent = {"type": "recovery", "email": email, "token": "654321"}
+    assert verify(sent)[:2] == (422, "not_served_locally")
+    assert verify({**sent, "token": "111111"})[:2] == (403, "otp_expired")
+    admin.execute("update auth.users set banned_until = now() + interval '1 hour'"
+                  " where email = %s", (email,))
+    assert verify(sent)[:2] == (403, "user_banned")
+    assert verify({"type": "email", "email": email, "token": "654321"})[:2] == (
+        403, "user_banned")
+    # the links a mail carries are not served; another method is 405
+    assert api_http.get("/auth/v1/verify", params={"token": "x", "type": "signup"},
+                        headers=V2024).json()["code"] == "not_served_locally"
+    assert api_http.put("/auth/v1/verify", json={}).status_code == 405

@@ -62,6 +62,9 @@ each route:
   template (404 `manual_linking_disabled`, 404 `feature_disabled`); on, unlinking a user's
   one identity is 422 `single_identity_not_deletable`, and what needs an OAuth provider or
   the OAuth server is 422 `not_served_locally`.
+* `POST /verify` (`verify.go`, supabase-js's `verifyOtp`): GoTrue's checks of the request,
+  then 403 `otp_expired`, as no token is mailed from here (`GET /verify`, a mail's link, is
+  not served).
 * `/sso/...` (supabase-js's `signInWithSSO`): 404 `saml_provider_disabled`, as the CLI never
   turns SAML on; `/passkeys/...`: 404 `passkey_disabled` unless `[auth.passkey] enabled`;
   `/reauthenticate` and `/invite` after their token checks (a user's, an admin's), as every
@@ -150,7 +153,17 @@ _OIDC_CLAIMS = ("sub", "aud", "iss", "exp", "iat", "auth_time", "nonce", "email"
                 "email_verified", "phone_number", "phone_number_verified", "name", "picture",
                 "preferred_username", "updated_at")
 _OIDC_SCOPES = ("openid", "profile", "email", "phone", "offline_access")
-_GOTRUE_ONLY_TREES = frozenset({"callback", "verify", "factors", "admin"})
+_GOTRUE_ONLY_TREES = frozenset({"callback", "factors", "admin"})
+# `verifyTokenHash`, `verifyUserAndToken`: the `auth.users` columns each type's token is in
+_TOKEN_COLUMNS = {
+    "email": ("confirmation_token", "recovery_token"),
+    "signup": ("confirmation_token",), "invite": ("confirmation_token",),
+    "recovery": ("recovery_token",), "magiclink": ("recovery_token",),
+    "email_change": ("email_change_token_current", "email_change_token_new"),
+}
+_PHONE_TOKEN_COLUMNS = {"sms": ("phone", "confirmation_token"),
+                        "phone_change": ("phone_change", "phone_change_token")}
+_E164 = re.compile(r"[1-9][0-9]{1,14}")
 ADMIN_ROLES = frozenset({"service_role"})  # `supabase start`'s GOTRUE_JWT_ADMIN_ROLES
 # `ProviderSettings` of `settings.go`, beside email, phone and anonymous users
 _OAUTH_PROVIDERS = ("apple", "azure", "bitbucket", "discord", "facebook", "snapchat", "figma",
@@ -422,6 +435,7 @@ class GoTrue:
             Route("/sso{rest:path}", self._wrap(self.sso), methods=cors.METHODS),
             Route("/passkeys{rest:path}", self._wrap(self.passkeys), methods=cors.METHODS),
             Route("/reauthenticate", self._wrap(self.reauthenticate), methods=cors.METHODS),
+            Route("/verify", self._wrap(self.verify), methods=["GET", "POST"]),
             Route("/.well-known/oauth-authorization-server", self._wrap(self.oauth_server),
                   methods=["GET"]),
             Route("/factors", self._wrap(self.enroll_factor), methods=["POST"]),
@@ -459,7 +473,7 @@ class GoTrue:
             if path.startswith("admin/oauth"):
                 return await self.oauth_server(request)
         if path in _SERVED or _ADMIN_USER_PATH.fullmatch(path) or _FACTOR_PATH.fullmatch(path) \
-                or path == ".well-known/oauth-authorization-server":
+                or path in (".well-known/oauth-authorization-server", "verify"):
             return Response(status_code=405)
         if path in _GOTRUE_ONLY or path.split("/")[0] in _GOTRUE_ONLY_TREES:
             raise not_served("/auth/v1/" + path)
@@ -1055,6 +1069,95 @@ class GoTrue:
         if request.method != "GET":
             return Response(status_code=405)
         raise not_served("/auth/v1/reauthenticate (it mails a nonce)")
+
+    async def verify(self, request: Request) -> Response:
+        """`POST /verify` (`Verify`, supabase-js's `verifyOtp`) as GoTrue checks it
+        (`VerifyParams.Validate`, then `verifyTokenHash` or `verifyUserAndToken`). No
+        token is ever sent from here (no mail, no SMS), so a token that passes the checks
+        finds nothing: 403 `otp_expired`. One that matches (kept by another GoTrue on this
+        database) is 422 `not_served_locally`, as are the links of `GET /verify`, which
+        only a mail carries."""
+        if request.method == "GET":
+            raise not_served("/auth/v1/verify's links (they come by mail)")
+        body = await _json_body(request)
+        fields = {key: body.get(key) for key in ("type", "token", "token_hash", "email",
+                                                 "phone", "redirect_to")}
+        if not all(isinstance(value, str | None) for value in fields.values()):
+            raise AuthError(400, "bad_json", "Could not parse request body as JSON")
+        kind, token, token_hash, email, phone, redirect_to = (
+            str(value or "") for value in fields.values())
+        if not kind:
+            raise AuthError(400, "validation_failed", "Verify requires a verification type")
+        if bool(token) == bool(token_hash):
+            raise AuthError(400, "validation_failed",
+                            "Verify requires either a token or a token hash")
+        if token_hash:
+            if email or phone or redirect_to:
+                raise AuthError(400, "validation_failed",
+                                "Only the token_hash and type should be provided")
+            if kind not in _TOKEN_COLUMNS:
+                raise AuthError(400, "validation_failed", "Invalid email verification type")
+            await self._verify_token_hash(kind, token_hash)
+        elif phone and not email:
+            phone = phone.removeprefix("+").replace(" ", "")  # `formatPhoneNumber`
+            if not _E164.fullmatch(phone):
+                raise AuthError(400, "validation_failed",
+                                "Invalid phone number format (E.164 required)")
+            column, token_column = _PHONE_TOKEN_COLUMNS.get(kind, ("email", ""))
+            await self._verify_token(kind, column, phone, (token_column,) if token_column else (),
+                                     hashlib.sha224((phone + token).encode()).hexdigest(),
+                                     request)
+        elif email and not phone:
+            try:
+                check_email(email)
+            except AuthError:
+                raise AuthError(422, "validation_failed", "Invalid email format") from None
+            email = email.lower()
+            await self._verify_token(kind, "email", email, _TOKEN_COLUMNS.get(kind, ()),
+                                     hashlib.sha224((email + token).encode()).hexdigest(),
+                                     request)
+        else:
+            raise AuthError(400, "validation_failed",
+                            "Only an email address or phone number should be provided on verify")
+        raise not_served("verifying a token another Supabase Auth sent")
+
+    async def _verify_token_hash(self, kind: str, token_hash: str) -> None:
+        """`verifyTokenHash`: the user whose token of this type the hash is, else 403."""
+        condition = " or ".join(f"u.{column} = %(hash)s" for column in _TOKEN_COLUMNS[kind])
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(
+                f"select u.banned_until > now() from auth.users u where ({condition})"
+                " and not u.is_sso_user", {"hash": token_hash})
+            found = await cursor.fetchone()
+        if found is None:
+            raise AuthError(403, "otp_expired", "Email link is invalid or has expired")
+        if found[0]:
+            raise AuthError(403, "user_banned", "User is banned")
+
+    async def _verify_token(self, kind: str, column: str, value: str,
+                            token_columns: tuple[str, ...], hashed: str,
+                            request: Request) -> None:
+        """`verifyUserAndToken`: the user of that address (of the request's audience), and
+        a token of theirs of this type that the hash is; else 403 `otp_expired`."""
+        invalid = AuthError(403, "otp_expired", "Token has expired or is invalid")
+        audience = request.headers.get("x-jwt-aud") or _JWT_AUD  # `requestAud`
+        matches = " or ".join(f"u.{name} in (%(hash)s::text, 'pkce_' || %(hash)s::text)"
+                              for name in token_columns) or "false"
+        where = "lower(u.email) = %(value)s and u.aud = %(aud)s" if column == "email" \
+            else f"u.{column} = %(value)s and u.aud = %(aud)s"
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(
+                f"select coalesce(u.banned_until > now(), false), {matches}"
+                f" from auth.users u where {where} and not u.is_sso_user",
+                {"value": value, "aud": audience, "hash": hashed})
+            found = await cursor.fetchone()
+        # an email change's user is looked up by its token too: none matching is not found
+        if found is None or (kind == "email_change" and not found[1]):
+            raise invalid
+        if found[0]:
+            raise AuthError(403, "user_banned", "User is banned")
+        if not found[1]:
+            raise invalid
 
     async def _authenticated(self, request: Request) -> dict[str, Any]:
         """`requireAuthentication`: the verified claims of a signed-in user's token."""
