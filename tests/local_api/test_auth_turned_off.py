@@ -116,16 +116,22 @@ def test_with_manual_linking_on_the_one_identity_may_not_be_unlinked(configured:
      "Missing required field in config: auth.external.github.secret"),
     ('[auth.external.github]\nenabled = "true"', False,
      "auth.external.github.enabled must be a boolean"),
+    ("[auth.passkey]\nenabled = true\n[auth.webauthn]\nrp_id = \"localhost\"\n"
+     "rp_origins = [\"http://127.0.0.1:3000\"]", True, {"passkeys": True}),
+    ("[auth.passkey]\nenabled = true", False,
+     "Missing required config section: auth.webauthn"),
+    ("[auth.passkey]\nenabled = true\n[auth.webauthn]\nrp_id = \"localhost\"", False,
+     "Missing required field in config: auth.webauthn.rp_origins"),
 ])
-def test_the_oauth_providers_are_read_as_the_cli_reads_them(
+def test_the_oauth_providers_and_passkeys_are_read_as_the_cli_reads_them(
         cli_template: str, tmp_path: Path, table: str, cli_reads: bool,
         expected: dict[str, Any] | str) -> None:
     name = table.split("]")[0] + "]"
-    if name in cli_template:  # the template's (off): replaced
-        start = cli_template.index(name)
+    if f"\n{name}\n" in cli_template:  # the template's (off): replaced
+        start = cli_template.index(f"\n{name}\n") + 1
         end = cli_template.index("\n[", start + 1)
         text = cli_template[:start] + table + cli_template[end:]
-    else:
+    else:  # one the template leaves out or comments out
         text = cli_template + "\n" + table + "\n"
     read_alike(text, tmp_path, cli_reads, expected)
 
@@ -152,20 +158,6 @@ def test_an_oauth_sign_in_is_refused_as_gotrue_refuses_the_provider(configured: 
         assert (external["github"], external["apple"], external["gitlab"]) == (
             True, True, False)
         assert api.post("/auth/v1/authorize", headers=V2024).status_code == 405
-
-
-@pytest.mark.parametrize(("table", "cli_reads", "expected"), [
-    ("[auth.passkey]\nenabled = true\n[auth.webauthn]\nrp_id = \"localhost\"\n"
-     "rp_origins = [\"http://127.0.0.1:3000\"]", True, {"passkeys": True}),
-    ("[auth.passkey]\nenabled = true", False,
-     "Missing required config section: auth.webauthn"),
-    ("[auth.passkey]\nenabled = true\n[auth.webauthn]\nrp_id = \"localhost\"", False,
-     "Missing required field in config: auth.webauthn.rp_origins"),
-])
-def test_the_passkey_setting_is_read_as_the_cli_reads_it(
-        cli_template: str, tmp_path: Path, table: str, cli_reads: bool,
-        expected: dict[str, Any] | str) -> None:
-    read_alike(cli_template + "\n" + table + "\n", tmp_path, cli_reads, expected)
 
 
 def test_sso_passkeys_and_reauthentication_are_answered_as_gotrue_answers_them(

@@ -431,9 +431,10 @@ class GoTrue:
                   methods=cors.METHODS),
             Route("/user/oauth/grants{rest:path}", self._wrap(self.oauth_grants),
                   methods=cors.METHODS),
-            Route("/oauth{rest:path}", self._wrap(self.oauth_server), methods=cors.METHODS),
-            Route("/sso{rest:path}", self._wrap(self.sso), methods=cors.METHODS),
-            Route("/passkeys{rest:path}", self._wrap(self.passkeys), methods=cors.METHODS),
+            *(Route(tree + below, self._wrap(handler), methods=cors.METHODS)
+              for tree, handler in (("/oauth", self.oauth_server), ("/sso", self.sso),
+                                    ("/passkeys", self.passkeys))
+              for below in ("", "/{rest:path}")),
             Route("/reauthenticate", self._wrap(self.reauthenticate), methods=cors.METHODS),
             Route("/verify", self._wrap(self.verify), methods=["GET", "POST"]),
             Route("/.well-known/oauth-authorization-server", self._wrap(self.oauth_server),
@@ -1012,9 +1013,7 @@ class GoTrue:
     async def _signed_in_user(self, request: Request) -> dict[str, Any]:
         """The claims of a request by a signed-in permanent user: `requireAuthentication`,
         then `requireNotAnonymous` (403 `no_authorization`)."""
-        claims = token_claims(self.keys, request)
-        async with self.pool.connection() as conn:
-            await self._signed_in(conn, claims)
+        claims = await self._authenticated(request)
         if claims.get("is_anonymous") is True:
             raise AuthError(403, "no_authorization",
                             "Anonymous user not allowed to perform these actions")
@@ -1045,18 +1044,12 @@ class GoTrue:
         """`/sso/...` (supabase-js's `signInWithSSO`, SAML's metadata and assertions):
         behind `requireSAMLEnabled`, which `supabase start` leaves off (the CLI has no SAML
         setting): 404 `saml_provider_disabled` whatever the path and method."""
-        rest = request.path_params["rest"]
-        if rest and not rest.startswith("/"):
-            return _not_found()
         raise AuthError(404, "saml_provider_disabled", "SAML 2.0 is disabled")
 
     async def passkeys(self, request: Request) -> Response:
         """`/passkeys/...` (supabase-js's passkey sign-in and registration): behind
         `requirePasskeyEnabled`, off unless `[auth.passkey] enabled`: 404
         `passkey_disabled` whatever the path and method; on, not served here."""
-        rest = request.path_params["rest"]
-        if rest and not rest.startswith("/"):
-            return _not_found()
         if not self.config.passkeys:
             raise AuthError(404, "passkey_disabled", "Passkeys are disabled")
         raise not_served("passkeys (`[auth.passkey] enabled`)")
@@ -1216,6 +1209,9 @@ class GoTrue:
         """`/user/oauth/grants` (the OAuth server's grants of the user): after
         `requireAuthentication`, `oauth_server`'s check."""
         await self._authenticated(request)
+        rest = request.path_params["rest"]
+        if rest and not rest.startswith("/"):  # `/user/oauth/grantsX`: another route's
+            return _not_found()
         return await self.oauth_server(request)
 
     async def oauth_server(self, request: Request) -> Response:
@@ -1223,9 +1219,6 @@ class GoTrue:
         `/.well-known/oauth-authorization-server`), behind `requireOAuthServerEnabled`: off
         in the CLI's template, 404 `feature_disabled` whatever the path and method; on, not
         served here."""
-        rest = request.path_params.get("rest", "")
-        if rest and not rest.startswith("/"):  # `/oauthX`: not the server's tree
-            return _not_found()
         if not self.config.oauth_server:
             raise AuthError(404, "feature_disabled", "OAuth server is disabled")
         raise not_served("the OAuth 2.1 server (`[auth.oauth_server] enabled`)")

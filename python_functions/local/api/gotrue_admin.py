@@ -135,9 +135,6 @@ class GoTrueAdmin:
                   methods=["PUT", "DELETE"]),
         ]
 
-    def _require_admin(self, request: Request) -> None:
-        require_admin(self.keys, request)
-
     async def _find(self, conn: psycopg.AsyncConnection[Any], user_id: str,
                     lock: bool = False) -> dict[str, Any]:
         """`loadUser`: the user the path names (an id in a form gofrs reads)."""
@@ -153,12 +150,12 @@ class GoTrueAdmin:
         return row
 
     async def get_user(self, request: Request) -> Response:
-        self._require_admin(request)
+        require_admin(self.keys, request)
         async with self.pool.connection() as conn:
             return JSONResponse(user_json(await self._find(conn, request.path_params["user_id"])))
 
     async def list_users(self, request: Request) -> Response:
-        self._require_admin(request)
+        require_admin(self.keys, request)
         query = request.query_params
         for name in ("page", "per_page"):  # `paginate`: each a uint64, if given
             given = query.get(name) or ""
@@ -189,7 +186,7 @@ class GoTrueAdmin:
             "X-Total-Count": str(total), "Link": _page_links(request, page, pages)})
 
     async def create_user(self, request: Request) -> Response:
-        self._require_admin(request)
+        require_admin(self.keys, request)
         body = json_object(await request.body())
         email, phone = _text(body, "email").strip().lower(), _text(body, "phone")
         password, password_hash = body.get("password"), _text(body, "password_hash")
@@ -249,7 +246,7 @@ class GoTrueAdmin:
             return JSONResponse(user_json(await self._find(conn, user_id)))
 
     async def update_user(self, request: Request) -> Response:
-        self._require_admin(request)
+        require_admin(self.keys, request)
         raw = await request.body()
         async with self.pool.connection() as conn, conn.transaction():
             user = await self._find(conn, request.path_params["user_id"], lock=True)
@@ -312,7 +309,7 @@ class GoTrueAdmin:
         await set_email_identity(conn, user["id"], email, verified=confirm)
 
     async def delete_user(self, request: Request) -> Response:
-        self._require_admin(request)
+        require_admin(self.keys, request)
         raw = await request.body()
         body = json_object(raw) if raw.strip() else {}
         async with self.pool.connection() as conn, conn.transaction():
@@ -328,7 +325,7 @@ class GoTrueAdmin:
         """`adminUserGetFactors`: the user's factors, `[]` for every user here, as no factor
         is enrolled by this Auth (gotrue.py) and the stand-in keeps no `auth.mfa_factors`
         (GoTrue's eager load makes an empty slice, which it sends as `[]`, not `null`)."""
-        self._require_admin(request)
+        require_admin(self.keys, request)
         async with self.pool.connection() as conn:
             await self._find(conn, request.path_params["user_id"])
         return JSONResponse([])
@@ -336,7 +333,7 @@ class GoTrueAdmin:
     async def factor(self, request: Request) -> Response:
         """`adminUserUpdateFactor` and `adminUserDeleteFactor` after `loadUser` and
         `loadFactor`: no factor is enrolled here, so each is 404 `mfa_factor_not_found`."""
-        self._require_admin(request)
+        require_admin(self.keys, request)
         async with self.pool.connection() as conn:
             await self._find(conn, request.path_params["user_id"])
         if gofrs_uuid(request.path_params["factor_id"]) is None:
