@@ -519,13 +519,3 @@ def test_a_void_function_is_204_with_its_range_and_without_type_or_profile(
         assert "content-type" not in response.headers
         assert "content-profile" not in response.headers
         assert response.headers.get("preference-applied") == prefer
-
-
-def test_the_root_is_postgrests_404_with_openapi_disabled(api_http: httpx.Client) -> None:
-    """The root has no OpenAPI description, as PostgREST's with `openapi-mode = disabled`
-    (the tables are tests/local_api/test_tables.py's)."""
-    for path in ("/rest/v1/", "/rest/v1"):
-        response = api_http.get(path, headers={"Authorization": f"Bearer {SERVICE_ROLE_KEY}"})
-        body = pgrst_error(response, 404, "PGRST126")
-        assert body["message"] == "Root endpoint metadata is disabled"
-        assert response.headers["proxy-status"] == "PostgREST; error=PGRST126"

@@ -2,6 +2,7 @@
 Supabase's paths, for `make run` (on hosted Supabase or `supabase start` the real services
 answer instead).
 
+    /rest/v1/           PostgREST's OpenAPI description     (openapi.py)
     /rest/v1/rpc/{fn}   PostgREST's RPC endpoint            (rest.py; a function's rows
                                                              shaped as a table's: tables.py)
     /rest/v1/{table}    PostgREST's table reads and writes  (tables.py)
@@ -40,7 +41,8 @@ from python_functions.local.api.gateway import ApiGateway
 from python_functions.local.api.gotrue import GoTrue
 from python_functions.local.api.gotrue_admin import GoTrueAdmin
 from python_functions.local.api.jwt_keys import ProjectKeys, third_party_jwks
-from python_functions.local.api.rest import RpcEndpoint, json_response, root
+from python_functions.local.api.openapi import OpenApiEndpoint
+from python_functions.local.api.rest import RpcEndpoint, json_response
 from python_functions.local.api.tables import TableEndpoint
 from python_functions.service import cors
 from python_functions.service.errors import error_body
@@ -101,6 +103,7 @@ def create_app(database_url: str, jwt_secret: str, functions_url: str, public_ur
                        config.extra_search_path(project) if extra_search_path is None
                        else extra_search_path)
     tables = TableEndpoint(rest, config.max_rows(project))
+    openapi = OpenApiEndpoint(rest, public_url)
     # `iss`: `[auth] jwt_issuer`, else Auth's external URL, as the CLI defaults it
     gotrue = GoTrue(pool, keys, auth.jwt_issuer or public_url.rstrip("/") + "/auth/v1",
                     auth)
@@ -128,8 +131,8 @@ def create_app(database_url: str, jwt_secret: str, functions_url: str, public_ur
     return Starlette(
         routes=[
             Route("/rest/v1/rpc/{function}", tables.call, methods=methods),
-            Route("/rest/v1", root, methods=methods),
-            Route("/rest/v1/", root, methods=methods),
+            Route("/rest/v1", openapi.handle, methods=methods),
+            Route("/rest/v1/", openapi.handle, methods=methods),
             Route("/rest/v1/{path:path}", tables.handle, methods=methods),
             Mount("/auth/v1", routes=gotrue.routes(GoTrueAdmin(pool, keys, auth).routes())),
             Route("/functions/v1/{path:path}", functions.handle, methods=methods),

@@ -77,8 +77,7 @@ What it does, each as PostgREST does it (read in its source at v16.1,
   applied (`Preferences`).
 
 Table reads and writes (`/rest/v1/{table}`) are `tables.py`'s, on this endpoint's pool,
-schemas and token checks. The root has no OpenAPI description (404 `PGRST126`, as PostgREST with
-`openapi-mode = disabled`).
+schemas and token checks; the root's OpenAPI description is `openapi.py`'s.
 """
 
 from __future__ import annotations
@@ -132,12 +131,6 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None,
     merged = rpc.add_headers_if_not_included({"Content-Type": rpc.JSON_CONTENT_TYPE}, headers or {})
     return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")), status,
                     merged)
-
-
-async def root(request: Request) -> Response:
-    """`/rest/v1/`: PostgREST with `openapi-mode = disabled` answers 404 `PGRST126`, so a
-    liveness probe of `/rest/v1/` still sees a server that answers."""
-    return pgrst_error(404, "PGRST126", "Root endpoint metadata is disabled").response()
 
 
 def retry_hint(response: Response) -> Response:
@@ -260,6 +253,11 @@ def accepted(header: str | None) -> list[str]:
         q = float(number.group()) if number else 1.0
         ranked.append((media, (q, media.count(";") - media.count("*"))))
     return [media for media, _ in sorted(ranked, key=lambda r: r[1], reverse=True)]
+
+
+def accepted_names(header: str | None) -> list[str]:
+    """The Accept header's media types as PostgREST names them, preferred first."""
+    return [_decoded(media)[0] for media in accepted(header)]
 
 
 def _parsed(media: str) -> tuple[str, str, dict[str, str]] | None:
