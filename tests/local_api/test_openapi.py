@@ -341,6 +341,26 @@ def project_api(database_url: str) -> Iterator[ServerThread]:
         yield server
 
 
+def test_the_apps_schemas_are_documented_by_their_comments(project_api: ServerThread,
+                                                           make_user: Any) -> None:
+    """supabase/migrations/20261129000000_api_docs.sql: the titles and summaries a reader
+    of the apps' API description sees (every one exists: supabase/tests/database)."""
+    user: User = make_user("openapi-docs")
+    with httpx.Client(base_url=f"{project_api.url}/rest/v1/", timeout=10, headers={
+            "apikey": ANON_KEY, "Authorization": f"Bearer {token_for(user)}"}) as client:
+        pullups = _root(client, **{"Accept-Profile": "pullups"})
+        assert pullups["info"]["title"] == "Pull-up trainer"
+        create = pullups["paths"]["/rpc/create_session"]["post"]
+        assert create["summary"] == "Create a session (201)"
+        assert "409 ACTIVE_SESSION_CONFLICT" in create["description"]
+        assert "/rpc/begin_generation" not in pullups["paths"]  # the service's only
+        assert pullups["definitions"]["sessions"]["description"].startswith(
+            "Your pull-up sessions")
+        workouts = _root(client, **{"Accept-Profile": "workouts"})
+        assert workouts["paths"]["/rpc/list_plans"]["get"]["summary"] == (
+            "Your plans, newest first")
+
+
 @pytest.mark.parametrize("schema", ["pullups", "workouts", "flashcards"])
 def test_schemathesis_calls_every_described_operation_without_a_5xx(
         project_api: ServerThread, make_user: Any, schema: str, tmp_path: Path) -> None:

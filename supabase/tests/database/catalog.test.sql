@@ -9,7 +9,7 @@
 -- =============================================================================
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(10);
+select plan(11);
 
 create temporary table exposed (nspname name) on commit drop;
 insert into exposed values ('pullups'), ('workouts'), ('flashcards'), ('recipes');
@@ -107,6 +107,23 @@ select is(
          order by 1),
   array['workouts.plans'],
   'authenticated writes no exposed table directly but workouts.plans'
+);
+
+-- PostgREST's OpenAPI description (GET /rest/v1/) and Studio's API docs read these.
+select is(
+  array(select format('schema %I', nspname) from exposed
+         where obj_description(nspname::regnamespace, 'pg_namespace') is null
+        union all
+        select format('table %I.%I', n.nspname, c.relname)
+          from pg_class c join pg_namespace n on n.oid = c.relnamespace
+         where c.relkind in ('r', 'v', 'm', 'p') and n.nspname in (select nspname from exposed)
+           and obj_description(c.oid, 'pg_class') is null
+        union all
+        select format('function %I.%I', nspname, proname) from project_functions
+         where is_exposed and obj_description(oid, 'pg_proc') is null
+        order by 1),
+  '{}'::text[],
+  'every exposed schema, table and function has a comment (its API docs)'
 );
 
 select * from finish();
