@@ -423,6 +423,8 @@ def print_instructions(settings: Settings) -> None:
         "",
         "The stack is up.",
         f"  API URL:     {settings.api_url}  (/rest/v1: tables and rpc, /auth/v1, /functions/v1)",
+        f"  API docs:    {settings.api_url}/rest/v1/  (OpenAPI of the schema named in"
+        " Accept-Profile, as the caller's role sees it)",
         f"  publishable key: {keys.publishable_key}  (for apps; as `supabase start`'s)",
         f"  secret key:      {keys.secret_key}  (for servers: bypasses RLS)",
         f"  legacy keys, the same roles as JWTs: anon {anon_key}",

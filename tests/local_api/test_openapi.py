@@ -9,12 +9,15 @@ import importlib.resources
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 import jsonschema
+import psycopg
 import pytest
 
 from python_functions.local.api import LISTENER_NAME, create_app
@@ -323,6 +326,27 @@ def test_the_request_is_checked_in_postgrests_order(root: httpx.Client) -> None:
     assert "content-profile" not in root.get("/").headers
     named = root.get("/", headers={"Accept-Profile": SCHEMA})
     assert named.headers["content-profile"] == SCHEMA
+
+
+def test_a_description_whose_connection_is_lost_is_503_and_the_next_is_answered(
+        root: httpx.Client, admin: psycopg.Connection[Any]) -> None:
+    """The catalog read waits on a lock an operator holds (on a view, which it opens to see
+    whether it can be written); its backend is terminated (a restart,
+    `pg_terminate_backend`): 503 with PostgREST's retry hint, never a bare 500."""
+    with admin.transaction(), ThreadPoolExecutor(1) as pool:
+        admin.execute(f"lock table {SCHEMA}.child_entities_view in access exclusive mode")
+        pending = pool.submit(root.get, "/")
+        deadline = time.monotonic() + 10
+        while not admin.execute(
+                "select pg_terminate_backend(pid) from pg_stat_activity"
+                " where application_name = 'local_api' and wait_event_type = 'Lock'"
+                " and pid <> pg_backend_pid()").fetchall():
+            assert time.monotonic() < deadline, "the description never waited on the lock"
+            time.sleep(0.05)
+        lost = pending.result(timeout=10)
+    assert pgrst_error(lost, 503, "PGRST000")
+    assert lost.headers["retry-after"] == "0"
+    assert _root(root)["paths"]["/child_entities"]
 
 
 def test_without_a_key_the_gateway_answers(probe: ServerThread) -> None:

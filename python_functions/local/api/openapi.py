@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import psycopg
 from psycopg_pool import PoolTimeout
 from starlette.requests import Request
 from starlette.responses import Response
@@ -516,7 +517,7 @@ class OpenApiEndpoint:
                 answer = await rpc.aread(
                     conn, schema, "/", (_ACCESSIBLE_QUERY.encode(), [schema.encode()]),
                     claims, headers, None, "GET", self.rest.extra_search_path)
-        except PoolTimeout:
+        except (PoolTimeout, psycopg.OperationalError):  # no connection, or it was lost
             answer = rpc.unavailable()
         if isinstance(answer, rpc.RpcResponse):
             raise RestError(answer.status, answer.body, answer.headers)

@@ -1678,7 +1678,7 @@ class TableEndpoint:
                     views = await (await conn.execute(
                         VIEWS_QUERY, ([schema, *EXTRA_SEARCH_PATH],))).fetchall()
                     computed = await (await conn.execute(_COMPUTED_QUERY, (schema,))).fetchall()
-            except PoolTimeout:
+            except (PoolTimeout, psycopg.OperationalError):  # no connection, or it was lost
                 missing = rpc.unavailable()
                 return RestError(missing.status, missing.body, missing.headers)
             tables: dict[str, dict[str, str]] = {}
