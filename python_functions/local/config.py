@@ -121,6 +121,10 @@ class AuthConfig:
     # [auth.email] secure_password_change: a new password needs a recent sign-in or a nonce
     secure_password_change: bool = False
     email_otp_expiry_s: int = 3600                     # [auth.email] otp_expiry (0: a day)
+    email_otp_length: int = 6                          # [auth.email] otp_length
+    site_url: str = "http://127.0.0.1:3000"            # [auth] site_url
+    # [auth] additional_redirect_urls: patterns of where else a link may send the browser
+    additional_redirect_urls: tuple[str, ...] = ("https://127.0.0.1:3000",)
     phone_signup: bool = False                         # [auth.sms] enable_signup
     anonymous_sign_ins: bool = False                   # [auth] enable_anonymous_sign_ins
     manual_linking: bool = False                       # [auth] enable_manual_linking
@@ -190,6 +194,11 @@ class AuthConfig:
             # GoTrue takes 0 as its default, a day
             email_otp_expiry_s=_count(email, "otp_expiry", defaults.email_otp_expiry_s,
                                       "auth.email.") or 86400,
+            email_otp_length=_count(email, "otp_length", defaults.email_otp_length,
+                                    "auth.email."),
+            site_url=_value(auth, "site_url", str, defaults.site_url, "auth."),
+            additional_redirect_urls=_strings(auth, "additional_redirect_urls",
+                                              defaults.additional_redirect_urls, "auth."),
             phone_signup=_value(sms, "enable_signup", bool, defaults.phone_signup,
                                 "auth.sms."),
             anonymous_sign_ins=_value(auth, "enable_anonymous_sign_ins", bool,
@@ -551,6 +560,20 @@ def _value(table: dict[str, Any], key: str, kind: type, default: Any, prefix: st
         raise ConfigError(f"supabase/config.toml: {prefix}{key} must be a"
                           f" {'boolean' if kind is bool else 'string'}, not {value!r}")
     return value
+
+
+def _strings(table: dict[str, Any], key: str, default: tuple[str, ...], prefix: str
+             ) -> tuple[str, ...]:
+    """A list of strings as GoTrue gets it from `supabase start`: the CLI reads a string as
+    its comma-separated parts and joins the list with commas into one variable, which
+    GoTrue splits at every comma again (so no item can hold one)."""
+    value = table.get(key, list(default))
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        value = ",".join(value)
+    if not isinstance(value, str):
+        raise ConfigError(f"supabase/config.toml: {prefix}{key} must be a list of strings,"
+                          f" not {value!r}")
+    return tuple(value.split(",")) if value else ()
 
 
 def _duration(table: dict[str, Any], key: str, prefix: str) -> float:

@@ -534,11 +534,11 @@ def test_settings_say_what_signs_users_in_here(api_http: httpx.Client,
     assert anonymous_api.get("/auth/v1/settings").json()["external"]["anonymous_users"] is True
 
 
-def test_verify_otp_checks_its_input_and_finds_no_token_as_gotrue_does(
+def test_verify_otp_checks_its_input_and_its_token_as_gotrue_does(
         local_api: ServerThread, api_http: httpx.Client,
         admin: psycopg.Connection[Any]) -> None:
     """`POST /verify` (supabase-py's `verify_otp`): GoTrue's checks of the request, then its
-    search for the token, which finds none, as no mail or SMS is sent from here."""
+    search for the token."""
     email = _email()
     assert _signup(api_http, email).status_code == 200
     client = create_client(local_api.url, ANON_KEY, ClientOptions(
@@ -581,19 +581,21 @@ def test_verify_otp_checks_its_input_and_finds_no_token_as_gotrue_does(
             ({"type": 1}, (400, "bad_json", "Could not parse request body as JSON"))):
         assert verify(body) == expected, body
 
-    # a token another Supabase Auth sent (its hash kept as GoTrue keeps it) is found, and
-    # what follows is not served here; a banned user is refused first
+    # a token kept as GoTrue keeps it (its hash, when it was made) is found; a banned
+    # user is refused first; then it signs the user in, once (tests/local_api/test_auth_links.py)
     admin.execute("update auth.users set recovery_token = encode(sha224(convert_to(email"
                   " || '654321', 'UTF8')), 'hex'), recovery_sent_at = now() where email = %s",
                   (email,))
     sent = {"type": "recovery", "email": email, "token": "654321"}
-    assert verify(sent)[:2] == (422, "not_served_locally")
     assert verify({**sent, "token": "111111"})[:2] == (403, "otp_expired")
     admin.execute("update auth.users set banned_until = now() + interval '1 hour'"
                   " where email = %s", (email,))
     assert verify(sent)[:2] == (403, "user_banned")
     assert verify({"type": "email", "email": email, "token": "654321"})[:2] == (
         403, "user_banned")
+    admin.execute("update auth.users set banned_until = null where email = %s", (email,))
+    assert api_http.post("/auth/v1/verify", json=sent, headers=V2024).status_code == 200
+    assert verify(sent)[:2] == (403, "otp_expired")
     # the links a mail carries are not served; another method is 405
     assert api_http.get("/auth/v1/verify", params={"token": "x", "type": "signup"},
                         headers=V2024).json()["code"] == "not_served_locally"

@@ -314,6 +314,36 @@ describe('auth', () => {
     assert.equal(gone.error?.code, 'user_not_found')
   })
 
+  test('a test signs a user in by an email link\'s code, with no mail (generateLink)', async () => {
+    const admin = createClient<Database>(SUPABASE_URL, required('SUPABASE_SERVICE_ROLE_KEY'), {
+      auth: { persistSession: false, autoRefreshToken: false },
+    }).auth.admin
+    const email = `linked-${randomUUID().slice(0, 8)}@${EMAIL_DOMAIN}`
+    // a magic link for an unknown address signs them up
+    const link = await admin.generateLink({ type: 'magiclink', email })
+    assert.equal(link.error, null)
+    assert.equal(link.data.properties?.verification_type, 'signup')
+    assert.match(link.data.properties!.action_link, /\/auth\/v1\/verify\?token=[0-9a-f]{56}&type=signup&/)
+    const supabase = newClient()
+    const byCode = await supabase.auth.verifyOtp({
+      email, token: link.data.properties!.email_otp, type: 'email' })
+    assert.equal(byCode.error, null)
+    assert.equal(byCode.data.user?.email, email)
+    assert.ok(byCode.data.user?.email_confirmed_at)
+    const quota = await supabase.schema('pullups').rpc('ai_quota')
+    assert.equal(quota.error, null)
+    const spent = await newClient().auth.verifyOtp({
+      email, token: link.data.properties!.email_otp, type: 'email' })
+    assert.equal(spent.error?.code, 'otp_expired')
+    // the hash a server-side confirmation route gets from the link
+    const again = await admin.generateLink({ type: 'magiclink', email })
+    const byHash = await newClient().auth.verifyOtp({
+      token_hash: again.data.properties!.hashed_token, type: 'magiclink' })
+    assert.equal(byHash.error, null)
+    assert.equal(byHash.data.user?.id, byCode.data.user?.id)
+    assert.equal((await admin.deleteUser(byCode.data.user!.id)).error, null)
+  })
+
   test('a project\'s publishable and secret keys in place of the legacy JWT keys', async () => {
     const options = { auth: { persistSession: false, autoRefreshToken: false } }
     const supabase = createClient<Database>(

@@ -134,7 +134,8 @@ def create_app(database_url: str, jwt_secret: str, functions_url: str, public_ur
             Route("/rest/v1", openapi.handle, methods=methods),
             Route("/rest/v1/", openapi.handle, methods=methods),
             Route("/rest/v1/{path:path}", tables.handle, methods=methods),
-            Mount("/auth/v1", routes=gotrue.routes(GoTrueAdmin(pool, keys, auth).routes())),
+            Mount("/auth/v1", routes=gotrue.routes(GoTrueAdmin(
+                pool, keys, auth, public_url.rstrip("/") + "/auth/v1").routes())),
             Route("/functions/v1/{path:path}", functions.handle, methods=methods),
         ],
         middleware=[Middleware(CORSMiddleware, **cors.OPTIONS),

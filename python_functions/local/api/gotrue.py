@@ -63,14 +63,16 @@ each route:
   one identity is 422 `single_identity_not_deletable`, and what needs an OAuth provider or
   the OAuth server is 422 `not_served_locally`.
 * `POST /verify` (`verify.go`, supabase-js's `verifyOtp`): GoTrue's checks of the request,
-  then 403 `otp_expired`, as no token is mailed from here (`GET /verify`, a mail's link, is
-  not served).
+  then its search for the token: the code or hash of a link `auth.admin.generateLink` made
+  (gotrue_admin.py) signs the user in, once, within `[auth.email] otp_expiry`; else 403
+  `otp_expired` (`GET /verify`, a mail's link, is not served).
 * `/sso/...` (supabase-js's `signInWithSSO`): 404 `saml_provider_disabled`, as the CLI never
   turns SAML on; `/passkeys/...`: 404 `passkey_disabled` unless `[auth.passkey] enabled`;
   `/reauthenticate` and `/invite` after their token checks (a user's, an admin's), as every
   `/admin` route.
 * What GoTrue serves and this stand-in cannot (anything that sends mail or SMS: OTP, magic
-  links, recovery, reauthentication, a permanent user's email change; OAuth providers,
+  links, recovery, reauthentication, a permanent user's email change, and the links of
+  `GET /verify`; OAuth providers,
   passkeys turned on, MFA factors, the rest of the admin API; the `id_token`, `pkce` and
   `web3` grants) is 422 `not_served_locally`, naming it;
   another method on a served path is 405 and an unknown path 404, as GoTrue's router
@@ -146,7 +148,8 @@ _MFA_FACTORS = {"phone": ("Phone", "phone"), "totp": ("TOTP", "totp"),
                 "webauthn": ("WebAuthn", "web_authn")}
 # The paths served here, then GoTrue v2.196's others (`api.go`): paths and subtrees
 _SERVED = frozenset({"signup", "token", "user", "logout", "settings", "health", "authorize",
-                     ".well-known/jwks.json", ".well-known/openid-configuration"})
+                     ".well-known/jwks.json", ".well-known/openid-configuration",
+                     "admin/generate_link"})
 _GOTRUE_ONLY = frozenset({"invite", "recover", "resend", "magiclink", "otp"})
 # `WellKnownOpenID`'s fixed parts (`jwks.go`; the scopes: `models.SupportedOAuthScopes`)
 _OIDC_CLAIMS = ("sub", "aud", "iss", "exp", "iat", "auth_time", "nonce", "email",
@@ -161,6 +164,11 @@ _TOKEN_COLUMNS = {
     "recovery": ("recovery_token",), "magiclink": ("recovery_token",),
     "email_change": ("email_change_token_current", "email_change_token_new"),
 }
+# when each token column's token was made (its expiry counts from then)
+_SENT_AT = {"confirmation_token": "confirmation_sent_at", "recovery_token": "recovery_sent_at",
+            "email_change_token_current": "email_change_sent_at",
+            "email_change_token_new": "email_change_sent_at",
+            "phone_change_token": "phone_change_sent_at"}
 _PHONE_TOKEN_COLUMNS = {"sms": ("phone", "confirmation_token"),
                         "phone_change": ("phone_change", "phone_change_token")}
 _E164 = re.compile(r"[1-9][0-9]{1,14}")
@@ -249,7 +257,8 @@ def _iso(value: datetime | None) -> str | None:
 USER_QUERY = """
 select u.id::text, u.aud, u.role, u.email, u.phone, u.email_confirmed_at, u.confirmed_at,
        u.last_sign_in_at, u.deleted_at, u.raw_app_meta_data, u.raw_user_meta_data,
-       u.created_at, u.updated_at, u.is_anonymous,
+       u.created_at, u.updated_at, u.is_anonymous, u.invited_at, u.confirmation_sent_at,
+       u.recovery_sent_at,
        coalesce(u.banned_until > now(), false) as banned,
        coalesce((select json_agg(json_build_object(
                   'identity_id', i.id, 'id', i.provider_id, 'user_id', i.user_id,
@@ -273,7 +282,8 @@ def user_json(row: dict[str, Any]) -> dict[str, Any]:
         "identities": row["identities"], "created_at": _iso(row["created_at"]),
         "updated_at": _iso(row["updated_at"]), "is_anonymous": bool(row["is_anonymous"]),
     }
-    for optional in ("email_confirmed_at", "confirmed_at", "last_sign_in_at", "deleted_at"):
+    for optional in ("email_confirmed_at", "invited_at", "confirmation_sent_at",
+                     "confirmed_at", "recovery_sent_at", "last_sign_in_at", "deleted_at"):
         if row[optional] is not None:
             user[optional] = _iso(row[optional])
     return user
@@ -568,7 +578,8 @@ class GoTrue:
                              issuer=self.issuer, session_id=session_id,
                              app_metadata=user["raw_app_meta_data"],
                              user_metadata=user["raw_user_meta_data"],
-                             anonymous=bool(user["is_anonymous"]))
+                             anonymous=bool(user["is_anonymous"]),
+                             amr_method="otp" if method == "otp" else None)
         signed = claims
         if self.config.custom_access_token_hook:
             signed = await customize_access_token(
@@ -1065,11 +1076,15 @@ class GoTrue:
 
     async def verify(self, request: Request) -> Response:
         """`POST /verify` (`Verify`, supabase-js's `verifyOtp`) as GoTrue checks it
-        (`VerifyParams.Validate`, then `verifyTokenHash` or `verifyUserAndToken`). No
-        token is ever sent from here (no mail, no SMS), so a token that passes the checks
-        finds nothing: 403 `otp_expired`. One that matches (kept by another GoTrue on this
-        database) is 422 `not_served_locally`, as are the links of `GET /verify`, which
-        only a mail carries."""
+        (`VerifyParams.Validate`, then `verifyTokenHash` or `verifyUserAndToken`), for the
+        codes and hashes `auth.admin.generateLink` makes (gotrue_admin.py): a `signup` or
+        `invite` confirms the user (an invited one without a password gets a random one), a
+        `magiclink` or `recovery` spends the token (and confirms an unconfirmed user),
+        `email` is whichever of the two the token is; then a session, as a sign-in's, whose
+        token's `amr` says `otp`. A token not found, spent, or older than `[auth.email]
+        otp_expiry` is 403 `otp_expired`. An email change's or a phone's token, which only
+        another GoTrue on this database can have kept, is 422 `not_served_locally`, as are
+        the links of `GET /verify`, which only a mail carries."""
         if request.method == "GET":
             raise not_served("/auth/v1/verify's links (they come by mail)")
         body = await _json_body(request)
@@ -1090,7 +1105,7 @@ class GoTrue:
                                 "Only the token_hash and type should be provided")
             if kind not in _TOKEN_COLUMNS:
                 raise AuthError(400, "validation_failed", "Invalid email verification type")
-            await self._verify_token_hash(kind, token_hash)
+            user_id, kind = await self._verify_token_hash(kind, token_hash)
         elif phone and not email:
             phone = phone.removeprefix("+").replace(" ", "")  # `formatPhoneNumber`
             if not _E164.fullmatch(phone):
@@ -1100,57 +1115,121 @@ class GoTrue:
             await self._verify_token(kind, column, phone, (token_column,) if token_column else (),
                                      hashlib.sha224((phone + token).encode()).hexdigest(),
                                      request)
+            raise not_served("verifying a token another Supabase Auth sent")
         elif email and not phone:
             try:
                 check_email(email)
             except AuthError:
                 raise AuthError(422, "validation_failed", "Invalid email format") from None
             email = email.lower()
-            await self._verify_token(kind, "email", email, _TOKEN_COLUMNS.get(kind, ()),
-                                     hashlib.sha224((email + token).encode()).hexdigest(),
-                                     request)
+            user_id, kind = await self._verify_token(
+                kind, "email", email, _TOKEN_COLUMNS.get(kind, ()),
+                hashlib.sha224((email + token).encode()).hexdigest(), request)
         else:
             raise AuthError(400, "validation_failed",
                             "Only an email address or phone number should be provided on verify")
-        raise not_served("verifying a token another Supabase Auth sent")
+        if kind not in ("signup", "invite", "magiclink", "recovery"):
+            raise not_served("verifying a token another Supabase Auth sent")
+        async with self.pool.connection() as conn, conn.transaction():
+            if kind in ("signup", "invite"):  # `signupVerify`
+                await conn.execute(
+                    "update auth.users set encrypted_password = extensions.crypt(%s,"
+                    " extensions.gen_salt('bf', 10)) where id = %s and invited_at is not null"
+                    " and coalesce(encrypted_password, '') = ''",
+                    (secrets.token_urlsafe(48), user_id))
+                await self._confirm(conn, user_id)
+                await conn.execute(
+                    "update auth.identities i set identity_data = i.identity_data"
+                    " || '{\"email_verified\": true}', updated_at = now() from auth.users u"
+                    " where u.id = i.user_id and i.user_id = %s and i.email <> ''"
+                    " and i.email = u.email", (user_id,))
+            else:  # `recoverVerify`
+                await conn.execute("update auth.users set recovery_token = '' where id = %s",
+                                   (user_id,))
+                unconfirmed = await (await conn.execute(
+                    "select email_confirmed_at is null from auth.users where id = %s",
+                    (user_id,))).fetchone()
+                if unconfirmed and unconfirmed[0]:
+                    await self._confirm(conn, user_id)
+            session = await self._session(conn, user_id, method="otp",
+                                          ip_address=_ip_address(request))
+        return JSONResponse(session)
 
-    async def _verify_token_hash(self, kind: str, token_hash: str) -> None:
-        """`verifyTokenHash`: the user whose token of this type the hash is, else 403."""
-        condition = " or ".join(f"u.{column} = %(hash)s" for column in _TOKEN_COLUMNS[kind])
+    @staticmethod
+    async def _confirm(conn: psycopg.AsyncConnection[Any], user_id: str) -> None:
+        """`User.Confirm`: the confirmation token spent, the email confirmed now, and
+        `email_verified` in the user's metadata."""
+        await conn.execute(
+            "update auth.users set confirmation_token = '', email_confirmed_at = now(),"
+            " raw_user_meta_data = coalesce(raw_user_meta_data, '{}')"
+            " || '{\"email_verified\": true}' where id = %s", (user_id,))
+
+    def _fresh(self, column: str) -> str:
+        """SQL: the token in `column` was made within `[auth.email] otp_expiry`."""
+        sent_at = _SENT_AT[column]
+        return (f"coalesce(u.{sent_at} + make_interval(secs => {self.config.email_otp_expiry_s})"
+                " >= now(), false)")
+
+    async def _verify_token_hash(self, kind: str, token_hash: str) -> tuple[str, str]:
+        """`verifyTokenHash`: the user whose token of this type the hash is, else 403; a
+        token past its expiry is 403 too. The user's id, and the type (`email`: `signup`
+        for a confirmation token, `magiclink` for a recovery one)."""
+        columns = _TOKEN_COLUMNS[kind]
+        condition = " or ".join(f"u.{column} = %(hash)s" for column in columns)
+        fresh = ", ".join(self._fresh(column) for column in columns)
         async with self.pool.connection() as conn:
             cursor = await conn.execute(
-                f"select u.banned_until > now() from auth.users u where ({condition})"
-                " and not u.is_sso_user", {"hash": token_hash})
+                f"select u.id::text, u.banned_until > now(), u.recovery_token = %(hash)s,"
+                f" {fresh} from auth.users u where ({condition}) and not u.is_sso_user",
+                {"hash": token_hash})
             found = await cursor.fetchone()
+        expired = AuthError(403, "otp_expired", "Email link is invalid or has expired")
         if found is None:
-            raise AuthError(403, "otp_expired", "Email link is invalid or has expired")
-        if found[0]:
+            raise expired
+        if found[1]:
             raise AuthError(403, "user_banned", "User is banned")
+        is_recovery, freshness = bool(found[2]), found[3:]
+        if kind == "email":
+            kind = "magiclink" if is_recovery else "signup"
+            fresh = freshness[1] if is_recovery else freshness[0]
+        else:
+            fresh = freshness[0]
+        if not fresh:
+            raise expired
+        return str(found[0]), kind
 
     async def _verify_token(self, kind: str, column: str, value: str,
                             token_columns: tuple[str, ...], hashed: str,
-                            request: Request) -> None:
+                            request: Request) -> tuple[str, str]:
         """`verifyUserAndToken`: the user of that address (of the request's audience), and
-        a token of theirs of this type that the hash is; else 403 `otp_expired`."""
+        a token of theirs of this type that the hash is and that is not past its expiry
+        (`isOtpValid`); else 403 `otp_expired`. The user's id, and the type (`email`:
+        `signup` for the confirmation token, else `magiclink`)."""
         invalid = AuthError(403, "otp_expired", "Token has expired or is invalid")
         audience = request.headers.get("x-jwt-aud") or _JWT_AUD  # `requestAud`
-        matches = " or ".join(f"u.{name} in (%(hash)s::text, 'pkce_' || %(hash)s::text)"
-                              for name in token_columns) or "false"
+        valid = [f"u.{name} in (%(hash)s::text, 'pkce_' || %(hash)s::text)"
+                 + (f" and {self._fresh(name)}" if column == "email" else "")
+                 for name in token_columns] or ["false"]
         where = "lower(u.email) = %(value)s and u.aud = %(aud)s" if column == "email" \
             else f"u.{column} = %(value)s and u.aud = %(aud)s"
         async with self.pool.connection() as conn:
             cursor = await conn.execute(
-                f"select coalesce(u.banned_until > now(), false), {matches}"
+                f"select u.id::text, coalesce(u.banned_until > now(), false),"
+                f" {', '.join(f'coalesce({v}, false)' for v in valid)}"
                 f" from auth.users u where {where} and not u.is_sso_user",
                 {"value": value, "aud": audience, "hash": hashed})
             found = await cursor.fetchone()
+        matches = [bool(match) for match in found[2:]] if found is not None else []
         # an email change's user is looked up by its token too: none matching is not found
-        if found is None or (kind == "email_change" and not found[1]):
+        if found is None or (kind == "email_change" and not any(matches)):
             raise invalid
-        if found[0]:
+        if found[1]:
             raise AuthError(403, "user_banned", "User is banned")
-        if not found[1]:
+        if not any(matches):
             raise invalid
+        if kind == "email":
+            kind = "signup" if matches[0] else "magiclink"
+        return str(found[0]), kind
 
     async def _authenticated(self, request: Request) -> dict[str, Any]:
         """`requireAuthentication`: the verified claims of a signed-in user's token."""

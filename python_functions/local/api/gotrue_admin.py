@@ -37,8 +37,24 @@ uses them. A local stand-in for `make run`, beside gotrue.py, on the same `auth`
   /admin/users/{id}/factors/{factor_id}` (`deleteFactor`): 404 `mfa_factor_not_found`.
   The user is found first (404 `user_not_found`), as in GoTrue's `loadUser`.
 
-Not served (422 `not_served_locally`): a phone (no SMS here), the rest of `/admin`
-(links, SSO, OAuth providers, passkeys, audit).
+* `POST /admin/generate_link` (`adminGenerateLink`, supabase-js's `auth.admin.generateLink`):
+  the link and the code a mail of that `type` would carry, without sending one, so a test
+  or a seed script signs a user in by `verifyOtp` (gotrue.py) with `email_otp` or
+  `hashed_token`: `magiclink` and `recovery` for a user of that email (a magic link for an
+  unknown email signs them up, with a random password: `verification_type` `signup`; a
+  recovery for one is 404 `user_not_found`), `signup` (a new, unconfirmed user with that
+  `password` and `data`; an unconfirmed one's `data` merged; a confirmed one 422
+  `email_exists`) and `invite` (a new user without a password, `invited_at` set; a
+  confirmed one 422 `email_exists`). The code is `[auth.email] otp_length` digits, kept
+  as GoTrue keeps it (its SHA-224 with the address, in `recovery_token` or
+  `confirmation_token`, with the time it was made); `action_link` is Auth's `/verify`
+  link, `redirect_to` the referrer (gotrue_links.py). Without the before user created
+  hook, as the other admin routes here; `email_change_current` and `email_change_new` are
+  checked (`new_email`, 400 without secure email change for the first) and then 422
+  `not_served_locally`; another type 400 `validation_failed`.
+
+Not served (422 `not_served_locally`): a phone (no SMS here), the rest of `/admin` (SSO,
+OAuth providers, passkeys, audit).
 """
 
 from __future__ import annotations
@@ -57,6 +73,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from python_functions.local.api import gotrue_links
 from python_functions.local.api.gotrue import (
     DUPLICATE_EMAIL,
     MAX_PASSWORD_BYTES,
@@ -114,14 +131,24 @@ def _object(body: dict[str, Any], key: str) -> dict[str, Any] | None:
     return value
 
 
+def _valid_email(email: str) -> str:
+    """`validateEmail`: the address, lower-cased; 400 `validation_failed` without one or
+    for one that does not validate."""
+    if not email:
+        raise AuthError(400, "validation_failed", "An email address is required")
+    check_email(email)
+    return email.lower()
+
+
 class GoTrueAdmin:
     """The admin routes, on the local API's pool and JWT keys."""
 
-    def __init__(self, pool: AsyncConnectionPool[Any], keys: ProjectKeys, config: AuthConfig
-                 ) -> None:
+    def __init__(self, pool: AsyncConnectionPool[Any], keys: ProjectKeys, config: AuthConfig,
+                 auth_url: str) -> None:
         self.pool = pool
         self.keys = keys
         self.config = config  # for a new password's strength, as on sign-up
+        self.auth_url = auth_url  # API_EXTERNAL_URL: where a link's /verify is
 
     def routes(self) -> list[Route]:
         return [
@@ -133,6 +160,7 @@ class GoTrueAdmin:
             Route("/admin/users/{user_id}/factors", self.list_factors, methods=["GET"]),
             Route("/admin/users/{user_id}/factors/{factor_id}", self.factor,
                   methods=["PUT", "DELETE"]),
+            Route("/admin/generate_link", self.generate_link, methods=["POST"]),
         ]
 
     async def _find(self, conn: psycopg.AsyncConnection[Any], user_id: str,
@@ -294,6 +322,84 @@ class GoTrueAdmin:
             await conn.execute("update auth.users set updated_at = now() where id = %s",
                                (user_id,))
             return JSONResponse(user_json(await self._find(conn, user_id)))
+
+    async def generate_link(self, request: Request) -> Response:
+        """`POST /admin/generate_link` (the module's docstring says what it makes)."""
+        require_admin(self.keys, request)
+        body = json_object(await request.body())
+        kind, email, new_email = _text(body, "type"), _text(body, "email"), \
+            _text(body, "new_email")
+        password, redirect_to = _text(body, "password"), _text(body, "redirect_to")
+        data = _object(body, "data") or {}
+        email = _valid_email(email)
+        referrer = gotrue_links.referrer(request, self.config)
+        if gotrue_links.redirect_url_valid(redirect_to, self.config):
+            referrer = redirect_to
+        audience = request.headers.get("x-jwt-aud") or "authenticated"  # `requestAud`
+        async with self.pool.connection() as conn, conn.transaction():
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute(
+                "select u.id::text, u.email_confirmed_at is not null as confirmed,"
+                " u.raw_user_meta_data from auth.users u where lower(u.email) = %s"
+                " and u.aud = %s and not u.is_sso_user for update", (email, audience))
+            user = await cursor.fetchone()
+            if user is None and kind == "magiclink":  # a magic link for no one signs up
+                kind, password = "signup", secrets.token_urlsafe(48)
+            elif user is None and kind in ("recovery", "email_change_current",
+                                           "email_change_new"):
+                raise AuthError(404, "user_not_found", "User with this email not found")
+            if kind == "signup" and user is None:  # `validateSignupParams`
+                if not password:
+                    raise AuthError(400, "validation_failed", "Signup requires a valid password")
+                check_password(password, self.config)
+            code = gotrue_links.one_time_code(self.config.email_otp_length)
+            hashed = gotrue_links.token_hash(email, code)
+            if kind in ("magiclink", "recovery"):
+                assert user is not None
+                user_id = user["id"]
+                await conn.execute("update auth.users set recovery_token = %s,"
+                                   " recovery_sent_at = now() where id = %s", (hashed, user_id))
+            elif kind in ("invite", "signup"):
+                if user is not None and user["confirmed"]:
+                    raise AuthError(422, "email_exists", DUPLICATE_EMAIL)
+                if user is None:
+                    user_id = str(uuid.uuid4())
+                    await conn.execute(
+                        "insert into auth.users (instance_id, id, aud, role, email,"
+                        " encrypted_password, raw_app_meta_data, raw_user_meta_data,"
+                        " created_at, updated_at, is_sso_user, is_anonymous) values"
+                        " ('00000000-0000-0000-0000-000000000000', %s, %s, 'authenticated',"
+                        " %s, case when %s <> '' then extensions.crypt(%s,"
+                        " extensions.gen_salt('bf', 10)) end,"
+                        " '{\"provider\": \"email\", \"providers\": [\"email\"]}', %s,"
+                        " now(), now(), false, false)",
+                        (user_id, audience, email, password, password, json.dumps(data)))
+                    await add_email_identity(conn, user_id, email, verified=False)
+                else:
+                    user_id = user["id"]
+                    if kind == "signup":
+                        await conn.execute(
+                            "update auth.users set raw_user_meta_data = %s where id = %s",
+                            (merged_metadata(user["raw_user_meta_data"], data), user_id))
+                await conn.execute(
+                    "update auth.users set confirmation_token = %s, confirmation_sent_at ="
+                    " now(), invited_at = case when %s then now() else invited_at end"
+                    " where id = %s", (hashed, kind == "invite", user_id))
+            elif kind in ("email_change_current", "email_change_new"):
+                if kind == "email_change_current":  # `SecureEmailChangeEnabled` is off
+                    raise AuthError(400, "validation_failed", "Enable secure email change to"
+                                    " generate link for current email")
+                _valid_email(new_email)
+                raise not_served("an email change's link (its confirmation is not served)")
+            else:
+                raise AuthError(400, "validation_failed",
+                                f"Invalid email action link type requested: {kind}")
+            found = user_json(await self._find(conn, user_id))
+        return JSONResponse({
+            **found,
+            "action_link": gotrue_links.action_link(self.auth_url, hashed, kind, referrer),
+            "email_otp": code, "hashed_token": hashed, "verification_type": kind,
+            "redirect_to": referrer})
 
     @staticmethod
     async def _set_email(conn: psycopg.AsyncConnection[Any], user: dict[str, Any], email: str,

@@ -1,0 +1,259 @@
+"""Email links without mail: supabase-py's `auth.admin.generate_link` makes the code and the
+link a mail would carry, as GoTrue v2.196's `adminGenerateLink` does (gotrue_admin.py), and
+`auth.verify_otp` signs the user in with either (gotrue.py's `verify`), as a test or a seed
+script does it on `supabase start` without reading Mailpit."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from typing import Any
+
+import httpx
+import jwt
+import psycopg
+import pytest
+from supabase_auth.errors import AuthApiError
+
+from python_functions.local.api import gotrue_links
+from python_functions.local.config import AuthConfig
+from supabase import Client, ClientOptions, create_client
+from tests.conftest import TEST_EMAIL_DOMAIN, one
+from tests.http_fixtures import ANON_KEY, SERVICE_ROLE_KEY, ServerThread
+
+PASSWORD = "a-good-password"
+V2024 = {"X-Supabase-Api-Version": "2024-01-01"}
+SITE_URL = "http://127.0.0.1:3000"  # supabase/config.toml's [auth] site_url
+
+
+def _email(tag: str = "link") -> str:
+    return f"{tag}-{uuid.uuid4().hex[:8]}@{TEST_EMAIL_DOMAIN}"
+
+
+def _client(local_api: ServerThread, key: str = ANON_KEY) -> Client:
+    return create_client(local_api.url, key, ClientOptions(
+        auto_refresh_token=False, persist_session=False, httpx_client=httpx.Client(timeout=10)))
+
+
+@pytest.fixture
+def supabase_admin(local_api: ServerThread) -> Any:
+    return _client(local_api, SERVICE_ROLE_KEY).auth.admin
+
+
+def _amr(access_token: str) -> list[str]:
+    claims = jwt.decode(access_token, options={"verify_signature": False})
+    return [entry["method"] for entry in claims["amr"]]
+
+
+def _refused(call: Any) -> tuple[int, str | None, str]:
+    with pytest.raises(AuthApiError) as refused:
+        call()
+    return refused.value.status, refused.value.code, refused.value.message
+
+
+def test_a_magic_link_code_signs_the_user_in_once(
+        local_api: ServerThread, supabase_admin: Any, admin: psycopg.Connection[Any]) -> None:
+    email = _email()
+    supabase_admin.create_user({"email": email, "password": PASSWORD, "email_confirm": True})
+    link = supabase_admin.generate_link({"type": "magiclink", "email": email.upper()})
+    made = link.properties
+    assert made.verification_type == "magiclink" and made.redirect_to == SITE_URL
+    assert len(made.email_otp) == 6 and made.email_otp.isdigit()
+    assert made.hashed_token == gotrue_links.token_hash(email, made.email_otp)
+    assert made.action_link == (f"{local_api.url}/auth/v1/verify?token={made.hashed_token}"
+                                f"&type=magiclink&redirect_to={SITE_URL}")
+    assert link.user.email == email and link.user.recovery_sent_at is not None
+    assert one(admin, "select recovery_token from auth.users where email = %s",
+               email) == made.hashed_token
+
+    client = _client(local_api)
+    signed_in = client.auth.verify_otp({"email": email, "token": made.email_otp,
+                                        "type": "email"})
+    assert signed_in.session is not None and signed_in.user is not None
+    assert signed_in.user.email == email and _amr(signed_in.session.access_token) == ["otp"]
+    # the session is a user's like any other: the apps' RPCs take it
+    quota: Any = client.schema("pullups").rpc("ai_quota", {}).execute().data
+    assert quota["data"]["limit"] == 5
+    # spent: the same code, or its hash, is refused
+    assert _refused(lambda: client.auth.verify_otp(
+        {"email": email, "token": made.email_otp, "type": "magiclink"})) == (
+        403, "otp_expired", "Token has expired or is invalid")
+    assert _refused(lambda: client.auth.verify_otp(
+        {"token_hash": made.hashed_token, "type": "magiclink"})) == (
+        403, "otp_expired", "Email link is invalid or has expired")
+    # a new link's hash signs in as well
+    fresh = supabase_admin.generate_link({"type": "magiclink", "email": email}).properties
+    by_hash = _client(local_api).auth.verify_otp({"token_hash": fresh.hashed_token,
+                                                  "type": "email"})
+    assert by_hash.user is not None and by_hash.user.email == email
+
+
+def test_a_signup_link_confirms_its_user_by_the_code(
+        local_api: ServerThread, supabase_admin: Any, api_http: httpx.Client,
+        admin: psycopg.Connection[Any]) -> None:
+    email = _email("signup")
+    link = supabase_admin.generate_link({"type": "signup", "email": email,
+                                         "password": PASSWORD,
+                                         "options": {"data": {"full_name": "Ada"}}})
+    assert link.properties.verification_type == "signup"
+    assert link.user.email_confirmed_at is None and link.user.confirmation_sent_at is not None
+    assert link.user.user_metadata == {"full_name": "Ada"}
+
+    def sign_in() -> httpx.Response:
+        return api_http.post("/auth/v1/token", params={"grant_type": "password"},
+                             json={"email": email, "password": PASSWORD}, headers=V2024)
+
+    assert sign_in().json()["code"] == "email_not_confirmed"
+    verified = _client(local_api).auth.verify_otp({
+        "token_hash": link.properties.hashed_token, "type": "signup"})
+    assert verified.user is not None and verified.user.email_confirmed_at is not None
+    assert verified.user.user_metadata == {"full_name": "Ada", "email_verified": True}
+    assert one(admin, "select (identity_data->>'email_verified')::boolean from"
+               " auth.identities where user_id = %s", verified.user.id) is True
+    assert sign_in().status_code == 200
+    # a confirmed user gets no signup (or invite) link
+    for kind in ("signup", "invite"):
+        assert _refused(lambda kind=kind: supabase_admin.generate_link(
+            {"type": kind, "email": email, "password": PASSWORD})) == (
+            422, "email_exists", "A user with this email address has already been registered")
+
+
+def test_a_magic_link_for_an_unknown_address_signs_them_up(
+        local_api: ServerThread, supabase_admin: Any) -> None:
+    email = _email("newcomer")
+    link = supabase_admin.generate_link({"type": "magiclink", "email": email})
+    assert link.properties.verification_type == "signup"
+    assert "type=signup" in link.properties.action_link
+    assert link.user.email_confirmed_at is None
+    verified = _client(local_api).auth.verify_otp(
+        {"email": email, "token": link.properties.email_otp, "type": "email"})
+    assert verified.user is not None and verified.user.email_confirmed_at is not None
+
+
+def test_an_invite_gives_the_invited_user_a_session(
+        local_api: ServerThread, supabase_admin: Any, admin: psycopg.Connection[Any]) -> None:
+    email = _email("invited")
+    link = supabase_admin.generate_link({"type": "invite", "email": email,
+                                         "options": {"data": {"team": "a"}}})
+    assert link.user.invited_at is not None and link.user.email_confirmed_at is None
+    assert one(admin, "select encrypted_password is null from auth.users where id = %s",
+               link.user.id) is True
+    verified = _client(local_api).auth.verify_otp(
+        {"token_hash": link.properties.hashed_token, "type": "invite"})
+    assert verified.session is not None and verified.user is not None
+    assert verified.user.email_confirmed_at is not None
+    # signed up with a random password, which the app then asks the user to replace
+    assert one(admin, "select encrypted_password like '$2a$10$%%' from auth.users"
+               " where id = %s", link.user.id) is True
+
+
+def test_a_recovery_link_is_for_a_known_address_only(
+        local_api: ServerThread, supabase_admin: Any) -> None:
+    assert _refused(lambda: supabase_admin.generate_link(
+        {"type": "recovery", "email": _email("nobody")})) == (
+        404, "user_not_found", "User with this email not found")
+    email = _email("forgetful")
+    supabase_admin.create_user({"email": email, "password": PASSWORD, "email_confirm": True})
+    made = supabase_admin.generate_link({"type": "recovery", "email": email}).properties
+    assert "type=recovery" in made.action_link
+    verified = _client(local_api).auth.verify_otp(
+        {"email": email, "token": made.email_otp, "type": "recovery"})
+    assert verified.session is not None
+    assert _amr(verified.session.access_token) == ["otp"]
+
+
+def test_a_code_past_otp_expiry_is_refused(
+        local_api: ServerThread, supabase_admin: Any, admin: psycopg.Connection[Any]) -> None:
+    """`[auth.email] otp_expiry` (3600 s, the CLI's template): `isOtpExpired`."""
+    email = _email("late")
+    supabase_admin.create_user({"email": email, "password": PASSWORD, "email_confirm": True})
+    made = supabase_admin.generate_link({"type": "magiclink", "email": email}).properties
+    admin.execute("update auth.users set recovery_sent_at = now() - interval '3601 seconds'"
+                  " where email = %s", (email,))
+    client = _client(local_api)
+    assert _refused(lambda: client.auth.verify_otp(
+        {"email": email, "token": made.email_otp, "type": "magiclink"}))[:2] == (
+        403, "otp_expired")
+    assert _refused(lambda: client.auth.verify_otp(
+        {"token_hash": made.hashed_token, "type": "magiclink"}))[:2] == (403, "otp_expired")
+    admin.execute("update auth.users set recovery_sent_at = now() - interval '3500 seconds'"
+                  " where email = %s", (email,))
+    assert client.auth.verify_otp({"token_hash": made.hashed_token,
+                                   "type": "magiclink"}).session is not None
+
+
+def test_generate_link_refuses_as_gotrue_does(
+        supabase_admin: Any, api_http: httpx.Client) -> None:
+    service = {"Authorization": f"Bearer {SERVICE_ROLE_KEY}", **V2024}
+
+    def generate(body: Any, headers: dict[str, str] = service) -> tuple[int, str, str]:
+        answer = api_http.post("/auth/v1/admin/generate_link", json=body, headers=headers)
+        return answer.status_code, answer.json().get("code"), answer.json().get("msg") or \
+            answer.json().get("message")
+
+    email = _email("refused")
+    supabase_admin.create_user({"email": email, "password": PASSWORD, "email_confirm": True})
+    for body, expected in (
+            ({"type": "magiclink"}, (400, "validation_failed", "An email address is required")),
+            ({"type": "magiclink", "email": "nope"},
+             (400, "validation_failed", "Unable to validate email address: invalid format")),
+            ({"type": "bogus", "email": email},
+             (400, "validation_failed", "Invalid email action link type requested: bogus")),
+            ({"type": "signup", "email": _email("nopass")},
+             (400, "validation_failed", "Signup requires a valid password")),
+            ({"type": "email_change_current", "email": email, "new_email": _email()},
+             (400, "validation_failed",
+              "Enable secure email change to generate link for current email")),
+            ({"type": "email_change_new", "email": email, "new_email": "nope"},
+             (400, "validation_failed", "Unable to validate email address: invalid format")),
+            ({"type": 1, "email": email},
+             (400, "bad_json", "Could not parse request body as JSON"))):
+        assert generate(body) == expected, body
+    assert generate({"type": "email_change_new", "email": email,
+                     "new_email": _email()})[:2] == (422, "not_served_locally")
+    assert generate({"type": "magiclink", "email": email},
+                    {"Authorization": f"Bearer {ANON_KEY}", **V2024})[:2] == (
+        403, "not_admin")
+    assert api_http.get("/auth/v1/admin/generate_link", headers=service).status_code == 405
+
+
+def test_the_link_redirects_where_gotrue_allows(supabase_admin: Any) -> None:
+    email = _email("redirect")
+    supabase_admin.create_user({"email": email, "password": PASSWORD, "email_confirm": True})
+    for wanted, kept in (("http://127.0.0.1:3000/welcome?next=a&b=c", True),
+                         ("http://localhost:5173/callback", False),  # another host
+                         ("https://evil.example/", False)):
+        made = supabase_admin.generate_link({
+            "type": "magiclink", "email": email,
+            "options": {"redirect_to": wanted}}).properties
+        assert made.redirect_to == (wanted if kept else SITE_URL), wanted
+    # a referrer holding & = or # is escaped in the link, as GoTrue's `encodeRedirectURL` does
+    assert made.action_link.endswith("&redirect_to=http://127.0.0.1:3000")
+    welcome = supabase_admin.generate_link({
+        "type": "magiclink", "email": email,
+        "options": {"redirect_to": "http://127.0.0.1:3000/welcome?next=a"}}).properties
+    assert welcome.action_link.endswith(
+        "&redirect_to=http%3A%2F%2F127.0.0.1%3A3000%2Fwelcome%3Fnext%3Da")
+
+
+@pytest.mark.parametrize(("url", "patterns", "valid"), [
+    ("http://127.0.0.1:3000/a", (), True),            # the site's scheme, host and port
+    ("http://127.0.0.1:4000/a", (), True),            # a loopback host's port may differ
+    ("https://127.0.0.1:3000/a", (), True),           # a loopback IP address
+    ("http://example.com/a", (), False),
+    ("http://2130706433/", (), False),                # a decimal host
+    ("http://exa_mple.com/", ("http://**",), False),  # not a regular host name
+    ("https://app.example.com/cb", ("https://*.example.com/**",), True),
+    ("https://a.b.example.com/cb", ("https://*.example.com/**",), False),  # * stops at .
+    ("https://a.b.example.com/cb", ("https://**.example.com/**",), True),
+    ("https://app.example.com/x/y", ("https://app.example.com/*",), False),  # * stops at /
+    ("https://app.example.com/x#frag", ("https://app.example.com/x",), True),
+    ("https://beta.example.com/", ("https://{alpha,beta}.example.com/",), True),
+    ("https://app1.example.com/", ("https://app[0-9].example.com/",), True),
+    ("https://appx.example.com/", ("https://app[!x].example.com/",), False),
+    ("myapp://callback", ("myapp://callback",), True),
+])
+def test_redirect_urls_are_judged_as_gotrue_judges_them(
+        url: str, patterns: tuple[str, ...], valid: bool) -> None:
+    config = dataclasses.replace(AuthConfig(), additional_redirect_urls=patterns)
+    assert gotrue_links.redirect_url_valid(url, config) is valid
