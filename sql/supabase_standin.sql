@@ -297,6 +297,21 @@ create table if not exists auth.refresh_tokens (
 );
 comment on table auth.refresh_tokens is
   'Auth: Store of tokens used to refresh JWT tokens once they expire.';
+
+-- how each session was signed in (`AddClaimToSession`): its tokens' `amr`, kept over
+-- refreshes
+create table if not exists auth.mfa_amr_claims (
+  session_id uuid not null references auth.sessions (id) on delete cascade,
+  created_at timestamptz not null,
+  updated_at timestamptz not null,
+  authentication_method text not null,
+  id uuid not null,
+  constraint mfa_amr_claims_session_id_authentication_method_pkey
+    unique (session_id, authentication_method),
+  constraint amr_id_pk primary key (id)
+);
+comment on table auth.mfa_amr_claims is
+  'auth: stores authenticator method reference claims for multi factor authentication';
 create index if not exists refresh_tokens_session_id_revoked_idx
   on auth.refresh_tokens (session_id, revoked);
 
@@ -304,13 +319,16 @@ alter table auth.users owner to supabase_auth_admin;
 alter table auth.identities owner to supabase_auth_admin;
 alter table auth.sessions owner to supabase_auth_admin;
 alter table auth.refresh_tokens owner to supabase_auth_admin;
+alter table auth.mfa_amr_claims owner to supabase_auth_admin;
 alter table auth.users enable row level security;
 alter table auth.identities enable row level security;
 alter table auth.sessions enable row level security;
 alter table auth.refresh_tokens enable row level security;
-revoke all on auth.users, auth.identities, auth.sessions, auth.refresh_tokens
-  from anon, authenticated, service_role;
-grant all on auth.users, auth.identities, auth.sessions, auth.refresh_tokens to postgres;
+alter table auth.mfa_amr_claims enable row level security;
+revoke all on auth.users, auth.identities, auth.sessions, auth.refresh_tokens,
+  auth.mfa_amr_claims from anon, authenticated, service_role;
+grant all on auth.users, auth.identities, auth.sessions, auth.refresh_tokens,
+  auth.mfa_amr_claims to postgres;
 grant usage on sequence auth.refresh_tokens_id_seq to postgres;
 
 -- Supabase Auth's own definitions: the claims PostgREST sets per request

@@ -28,10 +28,10 @@ def user_claims(user_id: str, email: str | None, *, ttl_seconds: int = 3600,
                 now: int | None = None, issuer: str = "supabase-local",
                 session_id: str | None = None, app_metadata: dict[str, Any] | None = None,
                 user_metadata: dict[str, Any] | None = None, anonymous: bool = False,
-                amr_method: str | None = None) -> dict[str, Any]:
+                amr: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Claims shaped like the access tokens Supabase Auth issues to a signed-in user (with a
-    password, or `anonymous`: no provider in its app metadata, `is_anonymous` true; or as
-    `amr_method` says, `otp` for a one-time code)."""
+    password, or `anonymous`: no provider in its app metadata, `is_anonymous` true); `amr`:
+    how the session was signed in, if not so now."""
     issued = int(now if now is not None else time.time())
     return {
         "iss": issuer,
@@ -41,8 +41,8 @@ def user_claims(user_id: str, email: str | None, *, ttl_seconds: int = 3600,
         "phone": "",
         "role": "authenticated",
         "aal": "aal1",
-        "amr": [{"method": amr_method or ("anonymous" if anonymous else "password"),
-                 "timestamp": issued}],
+        "amr": amr if amr is not None else [
+            {"method": "anonymous" if anonymous else "password", "timestamp": issued}],
         "app_metadata": app_metadata if app_metadata is not None else (
             {} if anonymous else {"provider": "email", "providers": ["email"]}),
         "user_metadata": user_metadata or {},

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -160,6 +161,47 @@ def test_a_recovery_link_is_for_a_known_address_only(
         {"email": email, "token": made.email_otp, "type": "recovery"})
     assert verified.session is not None
     assert _amr(verified.session.access_token) == ["otp"]
+
+
+def test_a_refreshed_session_keeps_how_it_was_signed_in(
+        local_api: ServerThread, supabase_admin: Any, admin: psycopg.Connection[Any]) -> None:
+    """`amr` comes from the session's `auth.mfa_amr_claims` (`CalculateAALAndAMR`), with the
+    time of the sign-in, not of the refresh."""
+    email = _email("refresh")
+    supabase_admin.create_user({"email": email, "password": PASSWORD, "email_confirm": True})
+    made = supabase_admin.generate_link({"type": "magiclink", "email": email}).properties
+    client = _client(local_api)
+    signed_in = client.auth.verify_otp({"token_hash": made.hashed_token, "type": "magiclink"})
+    assert signed_in.session is not None
+    first = jwt.decode(signed_in.session.access_token, options={"verify_signature": False})
+    admin.execute("update auth.mfa_amr_claims set updated_at = updated_at - interval '1 hour'"
+                  " where session_id = %s", (first["session_id"],))
+    refreshed = client.auth.refresh_session(signed_in.session.refresh_token).session
+    assert refreshed is not None
+    claims = jwt.decode(refreshed.access_token, options={"verify_signature": False})
+    assert claims["amr"] == [{"method": "otp", "timestamp": first["amr"][0]["timestamp"] - 3600}]
+    password = _client(local_api).auth.sign_in_with_password(
+        {"email": email, "password": PASSWORD}).session
+    assert password is not None and _amr(password.access_token) == ["password"]
+
+
+@pytest.mark.parametrize("kind", ["magiclink", "signup"])
+def test_requests_racing_with_one_code_sign_in_once(
+        supabase_admin: Any, api_http: httpx.Client, kind: str) -> None:
+    email = _email(f"race-{kind}")
+    if kind == "magiclink":
+        supabase_admin.create_user({"email": email, "password": PASSWORD,
+                                    "email_confirm": True})
+    made = supabase_admin.generate_link({"type": kind, "email": email,
+                                         "password": PASSWORD}).properties
+
+    def verify(_: int) -> int:
+        return api_http.post("/auth/v1/verify", headers=V2024, json={
+            "type": "email", "email": email, "token": made.email_otp}).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = sorted(pool.map(verify, range(8)))
+    assert statuses == [200] + [403] * 7
 
 
 def test_a_code_past_otp_expiry_is_refused(

@@ -559,6 +559,12 @@ class GoTrue:
             session_id = str(row[0])
             await conn.execute("update auth.users set last_sign_in_at = now(),"
                                " updated_at = now() where id = %s", (user_id,))
+            await conn.execute(  # `AddClaimToSession`
+                "insert into auth.mfa_amr_claims (id, session_id, created_at, updated_at,"
+                " authentication_method) values (gen_random_uuid(), %s, now(), now(), %s)"
+                " on conflict on constraint"
+                " mfa_amr_claims_session_id_authentication_method_pkey"
+                " do update set updated_at = now()", (session_id, method))
         else:
             await conn.execute("update auth.sessions set refreshed_at = now() at time zone"
                                " 'utc', updated_at = now() where id = %s", (session_id,))
@@ -570,6 +576,12 @@ class GoTrue:
                 " created_at, updated_at, parent, session_id) values"
                 " ('00000000-0000-0000-0000-000000000000', %s, %s, false, now(), now(), %s,"
                 " %s)", (refresh, user_id, parent, session_id))
+        # `CalculateAALAndAMR`: how the session was signed in, the most recent first
+        amr = [{"method": str(method), "timestamp": int(at)} for method, at in await (
+            await conn.execute(
+                "select authentication_method, extract(epoch from updated_at)::bigint"
+                " from auth.mfa_amr_claims where session_id = %s"
+                " order by updated_at desc", (session_id,))).fetchall()]
         cursor = conn.cursor(row_factory=dict_row)
         await cursor.execute(USER_QUERY + " where u.id = %s", (user_id,))
         user = await cursor.fetchone()
@@ -578,8 +590,7 @@ class GoTrue:
                              issuer=self.issuer, session_id=session_id,
                              app_metadata=user["raw_app_meta_data"],
                              user_metadata=user["raw_user_meta_data"],
-                             anonymous=bool(user["is_anonymous"]),
-                             amr_method="otp" if method == "otp" else None)
+                             anonymous=bool(user["is_anonymous"]), amr=amr)
         signed = claims
         if self.config.custom_access_token_hook:
             signed = await customize_access_token(
@@ -1081,8 +1092,10 @@ class GoTrue:
         `invite` confirms the user (an invited one without a password gets a random one), a
         `magiclink` or `recovery` spends the token (and confirms an unconfirmed user),
         `email` is whichever of the two the token is; then a session, as a sign-in's, whose
-        token's `amr` says `otp`. A token not found, spent, or older than `[auth.email]
-        otp_expiry` is 403 `otp_expired`. An email change's or a phone's token, which only
+        token's `amr` says `otp`. A token signs in once, also when requests race with it
+        (GoTrue reads and clears it without a lock, so two racing requests may both pass).
+        A token not found, spent, or older than `[auth.email] otp_expiry` is 403
+        `otp_expired`. An email change's or a phone's token, which only
         another GoTrue on this database can have kept, is 422 `not_served_locally`, as are
         the links of `GET /verify`, which only a mail carries."""
         if request.method == "GET":
@@ -1130,6 +1143,10 @@ class GoTrue:
                             "Only an email address or phone number should be provided on verify")
         if kind not in ("signup", "invite", "magiclink", "recovery"):
             raise not_served("verifying a token another Supabase Auth sent")
+        # spent at most once, also by requests racing with the same code: the token is
+        # cleared only where it is still there
+        spent = AuthError(403, "otp_expired", "Email link is invalid or has expired"
+                          if token_hash else "Token has expired or is invalid")
         async with self.pool.connection() as conn, conn.transaction():
             if kind in ("signup", "invite"):  # `signupVerify`
                 await conn.execute(
@@ -1137,32 +1154,38 @@ class GoTrue:
                     " extensions.gen_salt('bf', 10)) where id = %s and invited_at is not null"
                     " and coalesce(encrypted_password, '') = ''",
                     (secrets.token_urlsafe(48), user_id))
-                await self._confirm(conn, user_id)
+                if not await self._confirm(conn, user_id, spending=True):
+                    raise spent
                 await conn.execute(
                     "update auth.identities i set identity_data = i.identity_data"
                     " || '{\"email_verified\": true}', updated_at = now() from auth.users u"
                     " where u.id = i.user_id and i.user_id = %s and i.email <> ''"
                     " and i.email = u.email", (user_id,))
             else:  # `recoverVerify`
-                await conn.execute("update auth.users set recovery_token = '' where id = %s",
-                                   (user_id,))
                 unconfirmed = await (await conn.execute(
-                    "select email_confirmed_at is null from auth.users where id = %s",
+                    "update auth.users set recovery_token = '' where id = %s"
+                    " and recovery_token <> '' returning email_confirmed_at is null",
                     (user_id,))).fetchone()
-                if unconfirmed and unconfirmed[0]:
+                if unconfirmed is None:
+                    raise spent
+                if unconfirmed[0]:
                     await self._confirm(conn, user_id)
             session = await self._session(conn, user_id, method="otp",
                                           ip_address=_ip_address(request))
         return JSONResponse(session)
 
     @staticmethod
-    async def _confirm(conn: psycopg.AsyncConnection[Any], user_id: str) -> None:
+    async def _confirm(conn: psycopg.AsyncConnection[Any], user_id: str,
+                       spending: bool = False) -> bool:
         """`User.Confirm`: the confirmation token spent, the email confirmed now, and
-        `email_verified` in the user's metadata."""
-        await conn.execute(
+        `email_verified` in the user's metadata. `spending`: only while the token is
+        still there; whether it was."""
+        cursor = await conn.execute(
             "update auth.users set confirmation_token = '', email_confirmed_at = now(),"
             " raw_user_meta_data = coalesce(raw_user_meta_data, '{}')"
-            " || '{\"email_verified\": true}' where id = %s", (user_id,))
+            " || '{\"email_verified\": true}' where id = %s"
+            + (" and confirmation_token <> ''" if spending else ""), (user_id,))
+        return cursor.rowcount > 0
 
     def _fresh(self, column: str) -> str:
         """SQL: the token in `column` was made within `[auth.email] otp_expiry`."""
