@@ -9,6 +9,7 @@ import dataclasses
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import jwt
@@ -299,3 +300,54 @@ def test_redirect_urls_are_judged_as_gotrue_judges_them(
         url: str, patterns: tuple[str, ...], valid: bool) -> None:
     config = dataclasses.replace(AuthConfig(), additional_redirect_urls=patterns)
     assert gotrue_links.redirect_url_valid(url, config) is valid
+
+
+def _fragment(location: str) -> dict[str, str]:
+    return dict(parse_qsl(location.partition("#")[2], keep_blank_values=True))
+
+
+def test_the_action_link_redirects_with_the_session_in_its_fragment(
+        local_api: ServerThread, supabase_admin: Any) -> None:
+    """`GET /verify` (`verifyGet`): what a browser opening the mail's link gets, read by
+    supabase-js's `detectSessionInUrl`; here handed to supabase-py's `set_session`."""
+    email = _email("browser")
+    supabase_admin.create_user({"email": email, "password": PASSWORD, "email_confirm": True})
+    made = supabase_admin.generate_link({
+        "type": "magiclink", "email": email,
+        "options": {"redirect_to": "http://127.0.0.1:3000/welcome"}}).properties
+    with httpx.Client(timeout=10, follow_redirects=False) as browser:
+        opened = browser.get(made.action_link)
+        assert opened.status_code == 303
+        location = opened.headers["location"]
+        assert location.startswith("http://127.0.0.1:3000/welcome#")
+        session = _fragment(location)
+        assert set(session) == {"access_token", "expires_at", "expires_in", "refresh_token",
+                                "sb", "token_type", "type"}
+        assert (session["type"], session["token_type"], session["sb"]) == (
+            "magiclink", "bearer", "")
+        assert _amr(session["access_token"]) == ["otp"]
+        client = _client(local_api)
+        client.auth.set_session(session["access_token"], session["refresh_token"])
+        quota: Any = client.schema("pullups").rpc("ai_quota", {}).execute().data
+        assert quota["data"]["remaining"] == 5
+        # opened again: the error, in the fragment, as GoTrue words it
+        again = browser.get(made.action_link)
+        assert again.status_code == 303
+        assert again.headers["location"] == (
+            "http://127.0.0.1:3000/welcome#error=access_denied&error_code=otp_expired"
+            "&error_description=Email+link+is+invalid+or+has+expired&sb=")
+        # a type no link has: refused after the redirect's target is known
+        odd = browser.get(f"{local_api.url}/auth/v1/verify",
+                          params={"token": made.hashed_token, "type": "sms"})
+        assert _fragment(odd.headers["location"]) == {
+            "error": "invalid_request", "error_code": "validation_failed",
+            "error_description": "Invalid email verification type", "sb": ""}
+        assert odd.headers["location"].startswith(SITE_URL + "#")
+        # no token or no type: JSON, as GoTrue checks them first
+        for params, message in (({"type": "magiclink"}, "Verify requires a token or a token hash"),
+                                ({"token": "abc"}, "Verify requires a verification type")):
+            bare = browser.get(f"{local_api.url}/auth/v1/verify", params=params)
+            assert (bare.status_code, bare.json()["msg"]) == (400, message)
+        pkce = browser.get(f"{local_api.url}/auth/v1/verify",
+                           params={"token": "pkce_abc", "type": "magiclink"})
+        assert (pkce.status_code, pkce.json()["error_code"]) == (422, "not_served_locally")

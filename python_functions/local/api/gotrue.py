@@ -65,14 +65,15 @@ each route:
 * `POST /verify` (`verify.go`, supabase-js's `verifyOtp`): GoTrue's checks of the request,
   then its search for the token: the code or hash of a link `auth.admin.generateLink` made
   (gotrue_admin.py) signs the user in, once, within `[auth.email] otp_expiry`; else 403
-  `otp_expired` (`GET /verify`, a mail's link, is not served).
+  `otp_expired`. `GET /verify`, the link itself, redirects with the session (or the
+  refusal) in the fragment, as GoTrue's implicit flow does.
 * `/sso/...` (supabase-js's `signInWithSSO`): 404 `saml_provider_disabled`, as the CLI never
   turns SAML on; `/passkeys/...`: 404 `passkey_disabled` unless `[auth.passkey] enabled`;
   `/reauthenticate` and `/invite` after their token checks (a user's, an admin's), as every
   `/admin` route.
 * What GoTrue serves and this stand-in cannot (anything that sends mail or SMS: OTP, magic
-  links, recovery, reauthentication, a permanent user's email change, and the links of
-  `GET /verify`; OAuth providers,
+  links, recovery, reauthentication, a permanent user's email change, a PKCE flow's
+  links; OAuth providers,
   passkeys turned on, MFA factors, the rest of the admin API; the `id_token`, `pkce` and
   `web3` grants) is 422 `not_served_locally`, naming it;
   another method on a served path is 405 and an unknown path 404, as GoTrue's router
@@ -104,6 +105,7 @@ request asks for that version (supabase-js does), else `{code, error_code, msg}`
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 import secrets
@@ -112,6 +114,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg.rows import dict_row
@@ -120,6 +123,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from python_functions.local.api import gotrue_links
 from python_functions.local.api.gotrue_hooks import (
     Hook,
     HookFailed,
@@ -248,6 +252,29 @@ def _ip_address(request: Request) -> str:
 
 def _wants_2024(request: Request) -> bool:
     return request.headers.get(API_VERSION_HEADER, "") >= API_VERSION
+
+
+# `oauthErrorMap`: the OAuth error a refusal's status stands for in a redirect
+_OAUTH_ERRORS = {400: "invalid_request", 401: "unauthorized_client", 403: "access_denied",
+                 500: "server_error", 503: "temporarily_unavailable"}
+
+
+def _see_other(location: str) -> Response:
+    """`http.Redirect(..., 303)` of a GET: the location, and Go's short HTML body."""
+    return Response(f'<a href="{html.escape(location)}">See Other</a>.\n\n', 303,
+                    {"Location": location}, media_type="text/html; charset=utf-8")
+
+
+def _error_redirect(url: str, refused: AuthError) -> str:
+    """`prepErrorRedirectURL` of the implicit flow: the refusal in the URL's fragment. Go
+    escapes the encoded fragment again as it writes the URL (`EscapedFragment`), so a
+    `%` in it is `%25`."""
+    params = {"error_code": refused.code, "error_description": refused.message, "sb": ""}
+    if (oauth := _OAUTH_ERRORS.get(refused.status)) is not None:
+        params["error"] = oauth
+    fragment = urlencode(sorted(params.items())).replace("%", "%25")
+    scheme, netloc, path, query, _ = urlsplit(url)
+    return urlunsplit((scheme, netloc, path, query, fragment))
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -1096,10 +1123,10 @@ class GoTrue:
         (GoTrue reads and clears it without a lock, so two racing requests may both pass).
         A token not found, spent, or older than `[auth.email] otp_expiry` is 403
         `otp_expired`. An email change's or a phone's token, which only
-        another GoTrue on this database can have kept, is 422 `not_served_locally`, as are
-        the links of `GET /verify`, which only a mail carries."""
+        another GoTrue on this database can have kept, is 422 `not_served_locally`. `GET`
+        is the link itself (`_verify_link`)."""
         if request.method == "GET":
-            raise not_served("/auth/v1/verify's links (they come by mail)")
+            return await self._verify_link(request)
         body = await _json_body(request)
         fields = {key: body.get(key) for key in ("type", "token", "token_hash", "email",
                                                  "phone", "redirect_to")}
@@ -1141,12 +1168,52 @@ class GoTrue:
         else:
             raise AuthError(400, "validation_failed",
                             "Only an email address or phone number should be provided on verify")
+        spent = AuthError(403, "otp_expired", "Email link is invalid or has expired"
+                          if token_hash else "Token has expired or is invalid")
+        return JSONResponse(await self._sign_in_by_token(user_id, kind, spent, request))
+
+    async def _verify_link(self, request: Request) -> Response:
+        """`GET /verify` (`verifyGet`), the link a mail carries (`action_link`): its token
+        is a hash (`verifyTokenHash`), spent as by `POST`; then a 303 to the referrer
+        (`redirect_to`, if `IsRedirectURLValid`, else the site URL) with the session in the
+        fragment (`AsRedirectURL`: `access_token`, `expires_at`, `expires_in`,
+        `refresh_token`, `sb`, `token_type`, `type`), as supabase-js's `detectSessionInUrl`
+        reads it. A token refused there is a 303 too, the error in the fragment
+        (`prepErrorRedirectURL`: `error`, `error_code`, `error_description`, `sb`); a
+        missing type or token is 400 JSON. A PKCE link's (`pkce_...`) needs a flow state
+        this stand-in does not keep: 422 `not_served_locally`."""
+        kind = request.query_params.get("type") or ""
+        token = request.query_params.get("token") or ""
+        if not kind:
+            raise AuthError(400, "validation_failed", "Verify requires a verification type")
+        if not token:
+            raise AuthError(400, "validation_failed", "Verify requires a token or a token hash")
+        if token.startswith("pkce_"):
+            raise not_served("a PKCE flow's link (it needs the flow state of its sign-in)")
+        redirect_to = gotrue_links.referrer(request, self.config)
+        try:
+            if kind not in _TOKEN_COLUMNS:
+                raise AuthError(400, "validation_failed", "Invalid email verification type")
+            user_id, kind = await self._verify_token_hash(kind, token)
+            session = await self._sign_in_by_token(
+                user_id, kind, AuthError(403, "otp_expired",
+                                         "Email link is invalid or has expired"), request)
+        except AuthError as refused:
+            return _see_other(_error_redirect(redirect_to, refused))
+        fragment = urlencode(sorted({
+            "access_token": session["access_token"], "expires_at": str(session["expires_at"]),
+            "expires_in": str(session["expires_in"]), "refresh_token": session["refresh_token"],
+            "sb": "", "token_type": session["token_type"], "type": kind}.items()))
+        return _see_other(f"{redirect_to}#{fragment}")
+
+    async def _sign_in_by_token(self, user_id: str, kind: str, spent: AuthError,
+                                request: Request) -> dict[str, Any]:
+        """What a verified token does (`signupVerify`, `recoverVerify`), then the session;
+        `spent`: the refusal when another request spent the token first."""
         if kind not in ("signup", "invite", "magiclink", "recovery"):
             raise not_served("verifying a token another Supabase Auth sent")
         # spent at most once, also by requests racing with the same code: the token is
         # cleared only where it is still there
-        spent = AuthError(403, "otp_expired", "Email link is invalid or has expired"
-                          if token_hash else "Token has expired or is invalid")
         async with self.pool.connection() as conn, conn.transaction():
             if kind in ("signup", "invite"):  # `signupVerify`
                 await conn.execute(
@@ -1172,7 +1239,7 @@ class GoTrue:
                     await self._confirm(conn, user_id)
             session = await self._session(conn, user_id, method="otp",
                                           ip_address=_ip_address(request))
-        return JSONResponse(session)
+        return session
 
     @staticmethod
     async def _confirm(conn: psycopg.AsyncConnection[Any], user_id: str,
