@@ -122,6 +122,7 @@ class AuthConfig:
     secure_password_change: bool = False
     email_otp_expiry_s: int = 3600                     # [auth.email] otp_expiry (0: a day)
     email_otp_length: int = 6                          # [auth.email] otp_length
+    secure_email_change: bool = True                   # [auth.email] double_confirm_changes
     site_url: str = "http://127.0.0.1:3000"            # [auth] site_url
     # [auth] additional_redirect_urls: patterns of where else a link may send the browser
     additional_redirect_urls: tuple[str, ...] = ("https://127.0.0.1:3000",)
@@ -196,6 +197,8 @@ class AuthConfig:
                                       "auth.email.") or 86400,
             email_otp_length=_count(email, "otp_length", defaults.email_otp_length,
                                     "auth.email."),
+            secure_email_change=_value(email, "double_confirm_changes", bool,
+                                       defaults.secure_email_change, "auth.email."),
             site_url=_value(auth, "site_url", str, defaults.site_url, "auth."),
             additional_redirect_urls=_strings(auth, "additional_redirect_urls",
                                               defaults.additional_redirect_urls, "auth."),

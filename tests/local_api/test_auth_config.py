@@ -166,6 +166,17 @@ def test_the_projects_auth_settings_are_the_ones_supabase_init_writes(cli_templa
     ("[auth.email]\nsecure_password_change = true", {"secure_password_change": True}),
     ("[auth.email]\notp_expiry = 600", {"email_otp_expiry_s": 600}),
     ("[auth.email]\notp_expiry = 0", {"email_otp_expiry_s": 86400}),  # GoTrue's default
+    ("[auth.email]\notp_length = 8", {"email_otp_length": 8}),
+    ("[auth.email]\ndouble_confirm_changes = false", {"secure_email_change": False}),
+    ('site_url = "http://localhost:5173"', {"site_url": "http://localhost:5173"}),
+    ('additional_redirect_urls = ["https://*.example.com/**", "myapp://cb"]',
+     {"additional_redirect_urls": ("https://*.example.com/**", "myapp://cb")}),
+    # a string stands for its comma-separated parts; GoTrue splits every item at commas
+    ('additional_redirect_urls = "https://a.example.com,https://b.example.com"',
+     {"additional_redirect_urls": ("https://a.example.com", "https://b.example.com")}),
+    ('additional_redirect_urls = ["https://{a,b}.example.com"]',
+     {"additional_redirect_urls": ("https://{a", "b}.example.com")}),
+    ("additional_redirect_urls = []", {"additional_redirect_urls": ()}),
     # what the CLI cannot read
     ('password_requirements = "digits"', None),
     ('enable_signup = "false"', None),
@@ -174,6 +185,10 @@ def test_the_projects_auth_settings_are_the_ones_supabase_init_writes(cli_templa
     ("jwt_secret = 1234567890123456", None),
     ("secret_key = 12", None),
     ('[auth.email]\nsecure_password_change = "true"', None),
+    ("site_url = 1", None),
+    ("additional_redirect_urls = 1", None),
+    ('[auth.email]\notp_length = "8"', None),
+    ('[auth.email]\ndouble_confirm_changes = "no"', None),
 ])
 def test_a_setting_is_read_as_the_cli_reads_it_or_refused_as_it_refuses_it(
         cli_template: str, tmp_path: Path, line: str, changed: dict[str, Any] | None) -> None:
@@ -194,7 +209,7 @@ def test_a_setting_is_read_as_the_cli_reads_it_or_refused_as_it_refuses_it(
 
 @pytest.mark.parametrize(("table", "line"), [
     ("[auth]", "jwt_expiry = -1"), ("[auth]", "minimum_password_length = 6.5"),
-    ("[auth.email]", "otp_expiry = -1")])
+    ("[auth.email]", "otp_expiry = -1"), ("[auth.email]", "otp_length = -1")])
 def test_a_number_the_cli_lets_through_and_gotrue_would_not_start_with_is_refused(
         cli_template: str, tmp_path: Path, table: str, line: str) -> None:
     """GoTrue reads these as Go's `uint`: it would not start with a negative or fractional

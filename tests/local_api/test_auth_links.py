@@ -244,16 +244,19 @@ def test_generate_link_refuses_as_gotrue_does(
              (400, "validation_failed", "Invalid email action link type requested: bogus")),
             ({"type": "signup", "email": _email("nopass")},
              (400, "validation_failed", "Signup requires a valid password")),
-            ({"type": "email_change_current", "email": email, "new_email": _email()},
-             (400, "validation_failed",
-              "Enable secure email change to generate link for current email")),
             ({"type": "email_change_new", "email": email, "new_email": "nope"},
              (400, "validation_failed", "Unable to validate email address: invalid format")),
             ({"type": 1, "email": email},
              (400, "bad_json", "Could not parse request body as JSON"))):
         assert generate(body) == expected, body
-    assert generate({"type": "email_change_new", "email": email,
-                     "new_email": _email()})[:2] == (422, "not_served_locally")
+    # the CLI's template turns secure email changes on (`double_confirm_changes`)
+    for kind in ("email_change_current", "email_change_new"):
+        assert generate({"type": kind, "email": email,
+                         "new_email": _email()})[:2] == (422, "not_served_locally")
+    taken = _email("taken")
+    supabase_admin.create_user({"email": taken, "password": PASSWORD})
+    assert generate({"type": "email_change_new", "email": email, "new_email": taken}) == (
+        422, "email_exists", "A user with this email address has already been registered")
     assert generate({"type": "magiclink", "email": email},
                     {"Authorization": f"Bearer {ANON_KEY}", **V2024})[:2] == (
         403, "not_admin")

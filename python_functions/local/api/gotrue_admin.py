@@ -50,8 +50,9 @@ uses them. A local stand-in for `make run`, beside gotrue.py, on the same `auth`
   `confirmation_token`, with the time it was made); `action_link` is Auth's `/verify`
   link, `redirect_to` the referrer (gotrue_links.py). Without the before user created
   hook, as the other admin routes here; `email_change_current` and `email_change_new` are
-  checked (`new_email`, 400 without secure email change for the first) and then 422
-  `not_served_locally`; another type 400 `validation_failed`.
+  checked (the first 400 with `[auth.email] double_confirm_changes` off; `new_email`
+  valid, 422 `email_exists` when another user has it) and then 422 `not_served_locally`;
+  another type 400 `validation_failed`.
 
 Not served (422 `not_served_locally`): a phone (no SMS here), the rest of `/admin` (SSO,
 OAuth providers, passkeys, audit).
@@ -386,10 +387,15 @@ class GoTrueAdmin:
                     " now(), invited_at = case when %s then now() else invited_at end"
                     " where id = %s", (hashed, kind == "invite", user_id))
             elif kind in ("email_change_current", "email_change_new"):
-                if kind == "email_change_current":  # `SecureEmailChangeEnabled` is off
+                if kind == "email_change_current" and not self.config.secure_email_change:
                     raise AuthError(400, "validation_failed", "Enable secure email change to"
                                     " generate link for current email")
-                _valid_email(new_email)
+                new_email = _valid_email(new_email)
+                if await (await conn.execute(  # `IsDuplicatedEmail`
+                        "select 1 from auth.users where lower(email) = %s and aud = %s"
+                        " and not is_sso_user and id <> %s",
+                        (new_email, audience, user["id"] if user else None))).fetchone():
+                    raise AuthError(422, "email_exists", DUPLICATE_EMAIL)
                 raise not_served("an email change's link (its confirmation is not served)")
             else:
                 raise AuthError(400, "validation_failed",
