@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
+
 # Primary and foreign keys of every schema (a view may be over a table of another), each
 # column by its number and name in key order; a foreign key's referenced side likewise,
 # and whether its referencing columns are unique (one-to-one)
@@ -176,6 +178,15 @@ def _carriers(key_table: int, numbers: Sequence[int],
         if numbers and all(choices):
             found += [(view, picked) for picked in itertools.product(*(c or [] for c in choices))]
     return found
+
+
+async def read_schema_keys(conn: psycopg.AsyncConnection[Any], schema: str
+                           ) -> tuple[list[ForeignKey], dict[str, list[str]]]:
+    """`schema_keys` of the database `conn` is on: its keys, and its views and those of the
+    extra search path."""
+    constraints = await (await conn.execute(CONSTRAINTS_QUERY)).fetchall()
+    views = await (await conn.execute(VIEWS_QUERY, ([schema, *EXTRA_SEARCH_PATH],))).fetchall()
+    return schema_keys(schema, constraints, views)
 
 
 def schema_keys(schema: str, constraints: Sequence[Sequence[Any]],

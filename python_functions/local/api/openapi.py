@@ -51,13 +51,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from python_functions.db import rpc
-from python_functions.local.api.keys import (
-    CONSTRAINTS_QUERY,
-    EXTRA_SEARCH_PATH,
-    VIEWS_QUERY,
-    ForeignKey,
-    schema_keys,
-)
+from python_functions.local.api.keys import ForeignKey, read_schema_keys
 from python_functions.local.api.rest import (
     RestError,
     RpcEndpoint,
@@ -511,9 +505,7 @@ class OpenApiEndpoint:
         try:
             async with self.rest.pool.connection() as conn:
                 rows = await (await conn.execute(_RELATIONS_QUERY, (schema,))).fetchall()
-                constraints = await (await conn.execute(CONSTRAINTS_QUERY)).fetchall()
-                views = await (await conn.execute(
-                    VIEWS_QUERY, ([schema, *EXTRA_SEARCH_PATH],))).fetchall()
+                foreign_keys, primary_keys = await read_schema_keys(conn, schema)
                 answer = await rpc.aread(
                     conn, schema, "/", (_ACCESSIBLE_QUERY.encode(), [schema.encode()]),
                     claims, headers, None, "GET", self.rest.extra_search_path)
@@ -523,7 +515,6 @@ class OpenApiEndpoint:
             raise RestError(answer.status, answer.body, answer.headers)
         result = answer[-1]
         visible = set(json.loads(result.get_value(0, 0)))
-        foreign_keys, primary_keys = schema_keys(schema, constraints, views)
         relations = [
             Relation(str(name), comment, bool(writable),
                      [Column(str(c[0]), c[1], bool(c[2]), str(c[3]), c[4], c[5], list(c[6]))

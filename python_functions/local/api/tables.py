@@ -117,13 +117,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from python_functions.db import fuzzy, rpc
-from python_functions.local.api.keys import (
-    CONSTRAINTS_QUERY,
-    EXTRA_SEARCH_PATH,
-    VIEWS_QUERY,
-    ForeignKey,
-    schema_keys,
-)
+from python_functions.local.api.keys import ForeignKey, read_schema_keys
 from python_functions.local.api.rest import (
     Media,
     Preferences,
@@ -1674,9 +1668,7 @@ class TableEndpoint:
             try:
                 async with self.rest.pool.connection() as conn:
                     rows = await (await conn.execute(_COLUMNS_QUERY, (schema,))).fetchall()
-                    constraints = await (await conn.execute(CONSTRAINTS_QUERY)).fetchall()
-                    views = await (await conn.execute(
-                        VIEWS_QUERY, ([schema, *EXTRA_SEARCH_PATH],))).fetchall()
+                    foreign_keys, primary_keys = await read_schema_keys(conn, schema)
                     computed = await (await conn.execute(_COMPUTED_QUERY, (schema,))).fetchall()
             except (PoolTimeout, psycopg.OperationalError):  # no connection, or it was lost
                 missing = rpc.unavailable()
@@ -1689,7 +1681,6 @@ class TableEndpoint:
                     columns[str(column)] = str(kind)
                 if default is not None:
                     defaults.setdefault(str(relation), {})[str(column)] = str(default)
-            foreign_keys, primary_keys = schema_keys(schema, constraints, views)
             catalog = Catalog(schema, tables,
                               _relationships(foreign_keys, primary_keys, computed),
                               defaults, primary_keys)
