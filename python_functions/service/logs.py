@@ -1,16 +1,21 @@
 """Structured logs: one JSON object per line; ids, sizes, statuses and timings only.
 
 Never the request body, prompts, model output, images or tokens: callers pass only such
-fields in `extra`, and this formatter emits only the fields listed in SAFE_FIELDS; a
-traceback is never written (the exception's type is enough to find it in the code).
+fields in `extra`, and this formatter emits only the fields listed in SAFE_FIELDS. A
+traceback, or an exception's message, is never written (either may quote a request); a
+record that carries an exception (a server's "Exception in ASGI application", say) gets its
+type and where it was raised (`error_type`, `error_at`: file name and line), enough to find
+it in the code.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
+import traceback
 
 SAFE_FIELDS = (
     "request_id", "method", "route", "status", "duration_ms", "user_id", "generation_id",
@@ -33,6 +38,12 @@ class JsonFormatter(logging.Formatter):
             value = getattr(record, field, None)
             if value is not None:
                 entry[field] = value
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            entry.setdefault("error_type", type(error).__name__)
+            frames = traceback.extract_tb(error.__traceback__)
+            if frames:
+                entry["error_at"] = f"{os.path.basename(frames[-1].filename)}:{frames[-1].lineno}"
         return json.dumps(entry, separators=(",", ":"))
 
 

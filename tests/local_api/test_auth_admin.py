@@ -133,6 +133,40 @@ def test_list_users_pages_newest_first_with_gotrues_headers(
     assert set(ids) <= {user.id for user in listed}
 
 
+def test_list_users_pages_past_int64_as_gotrue_and_pop_compute_them(
+        supabase_admin: Any, api_http: httpx.Client) -> None:
+    """Schemathesis, with GoTrue's own openapi.yaml, found a 500 without a body here: pages
+    past what Postgres' bigint holds. GoTrue parses each as a uint64, pop pages by Go's
+    int of it and multiplies as an int64, and `calculateTotalPages` divides by the size."""
+    supabase_admin.create_user({"email": _email("pages"), "password": PASSWORD})
+    service = {"Authorization": f"Bearer {SERVICE_ROLE_KEY}", **V2024}
+
+    def listed(page: str, per_page: str) -> httpx.Response:
+        return api_http.get("/auth/v1/admin/users", params={"page": page,
+                                                            "per_page": per_page},
+                            headers=service)
+
+    over = listed("1", str(2 ** 64))
+    assert _code(over) == (400, "validation_failed")
+    assert over.json()["message"] == ('Bad Pagination Parameters: strconv.ParseUint: parsing'
+                                      ' "18446744073709551616": value out of range')
+    # what Schemathesis sent: an offset that wraps to 3,382,591,654,372,519,936, past the end
+    found = listed("68568", "918256889104453632")
+    assert (found.status_code, found.json()["users"]) == (200, [])
+    # an offset that wraps negative: Postgres refuses it, and GoTrue says so
+    refused = listed("3", str(2 ** 62))
+    assert _code(refused) == (500, "unexpected_failure")
+    assert refused.json()["message"] == "Database error finding users"
+    # one that wraps to 0 is the first page; a size past 2**63 is negative to pop: 20
+    assert listed("5", str(2 ** 62)).json()["users"] != []
+    assert listed("1", str(2 ** 63 + 5)).json()["users"] != []
+    # a size of 0: pop takes 20, then GoTrue's page count divides by 0 and its recoverer
+    # answers the panic
+    zero = listed("1", "0")
+    assert zero.status_code == 500
+    assert zero.json()["message"] == "Internal Server Error"
+
+
 def test_get_and_update_a_user_by_id(supabase_admin: Any, api_http: httpx.Client) -> None:
     email = _email()
     user = supabase_admin.create_user({"email": email, "password": PASSWORD,

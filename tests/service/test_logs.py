@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
+import sys
 from collections.abc import Callable
 
 import httpx
 
 from python_functions.apps.pullups import SYSTEM_PROMPT
+from python_functions.service import logs
 from tests.conftest import User
 from tests.http_fixtures import LocalAi, LogCapture, token_for
 
@@ -74,3 +77,23 @@ def test_a_route_called_under_functions_v1_is_logged_by_its_template(
     records = [json.loads(line) for line in service_logs.lines]
     logged = [r for r in records if r.get("request_id") == "under-prefix"]
     assert [(r["route"], r["status"]) for r in logged][-1:] == [("/health", 200)]
+
+
+def test_a_crash_is_logged_by_its_type_and_place_never_its_message() -> None:
+    """What uvicorn logs for a request that raised ("Exception in ASGI application", with the
+    exception): its type and the file and line it came from; not its message, which may
+    quote the request, nor the traceback."""
+    def handler(secret: str) -> None:
+        raise ValueError(f"could not parse {secret}")
+
+    try:
+        handler("alice@example.com")
+    except ValueError:
+        record = logging.getLogger("uvicorn.error").makeRecord(
+            "uvicorn.error", logging.ERROR, __file__, 1, "Exception in ASGI application\n",
+            (), sys.exc_info())
+    line = logs.JsonFormatter().format(record)
+    entry = json.loads(line)
+    assert entry["error_type"] == "ValueError"
+    assert entry["error_at"].startswith("test_logs.py:")
+    assert "alice@example.com" not in line and "Traceback" not in line

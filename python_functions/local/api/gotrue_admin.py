@@ -95,6 +95,12 @@ from python_functions.local.api.jwt_keys import ProjectKeys
 from python_functions.local.config import AuthConfig
 
 PER_PAGE = 50  # `defaultPerPage`
+_UINT64 = 2 ** 64
+
+
+def _go_int(value: int) -> int:
+    """Go's `int(v)` of a uint64 (an int64 on 64-bit machines): wrapped past 2**63."""
+    return value - _UINT64 if value >= 2 ** 63 else value
 _GO_DURATION_PART = re.compile(r"([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)")
 _SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0,
             "m": 60.0, "h": 3600.0}
@@ -189,10 +195,22 @@ class GoTrueAdmin:
         for name in ("page", "per_page"):  # `paginate`: each a uint64, if given
             given = query.get(name) or ""
             if given and not (given.isascii() and given.isdigit()):
-                raise AuthError(400, "validation_failed", "Bad Pagination Parameters: strconv."
-                                f"ParseUint: parsing {json.dumps(given)}: invalid syntax")
+                reason = "invalid syntax"
+            elif given and int(given) >= _UINT64:
+                reason = "value out of range"
+            else:
+                continue
+            raise AuthError(400, "validation_failed", "Bad Pagination Parameters: strconv."
+                            f"ParseUint: parsing {json.dumps(given)}: {reason}")
         page, per_page = int(query.get("page") or 1), int(query.get("per_page") or PER_PAGE)
-        page, per_page = max(page, 1), per_page or 20  # pop's `NewPaginator` defaults
+        # pop's `Paginate(int(page), int(perPage))`: Go's int of a uint64 wraps past 2**63,
+        # `NewPaginator` makes a page below 1 the first and a size below 1 twenty, and the
+        # offset is their product as an int64 wraps it
+        pop_page, pop_size = _go_int(page), _go_int(per_page)
+        pop_page, pop_size = pop_page if pop_page >= 1 else 1, pop_size if pop_size >= 1 else 20
+        offset = _go_int((pop_page - 1) * pop_size % _UINT64)
+        if offset < 0:  # Postgres refuses a negative OFFSET
+            raise AuthError(500, "unexpected_failure", "Database error finding users")
         search = query.get("filter") or ""
         condition = " where u.aud = 'authenticated'"
         args: list[Any] = []
@@ -207,10 +225,11 @@ class GoTrueAdmin:
             total = int(total_row[0]) if total_row else 0
             cursor = conn.cursor(row_factory=dict_row)
             await cursor.execute(USER_QUERY + condition + " order by u.created_at desc, u.id"
-                                 " limit %s offset %s", [*args, per_page,
-                                                          (page - 1) * per_page])
+                                 " limit %s offset %s", [*args, pop_size, offset])
             users = [user_json(row) for row in await cursor.fetchall()]
-        pages = -(-total // per_page)  # `calculateTotalPages`
+        if per_page == 0:  # `calculateTotalPages` divides by it: Go panics, the recoverer 500s
+            raise AuthError(500, "unexpected_failure", "Internal Server Error", coded=False)
+        pages = -(-total // per_page)  # `calculateTotalPages`, of the page size as given
         return JSONResponse({"users": users, "aud": "authenticated"}, headers={
             "X-Total-Count": str(total), "Link": _page_links(request, page, pages)})
 
