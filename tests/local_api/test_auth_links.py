@@ -354,3 +354,28 @@ def test_the_action_link_redirects_with_the_session_in_its_fragment(
         pkce = browser.get(f"{local_api.url}/auth/v1/verify",
                            params={"token": "pkce_abc", "type": "magiclink"})
         assert (pkce.status_code, pkce.json()["error_code"]) == (422, "not_served_locally")
+
+
+def test_a_token_postgres_cannot_hold_is_gotrues_500_not_a_bare_one(
+        local_api: ServerThread, supabase_admin: Any, api_http: httpx.Client) -> None:
+    """Found by Schemathesis over GoTrue's openapi.yaml: a NUL in a token hash. GoTrue's
+    lookup fails in Postgres and answers 500 "Database error finding user from email link";
+    the link's answer is that refusal in the redirect; any other value Postgres refuses is
+    a 500 in GoTrue's shape."""
+    posted = api_http.post("/auth/v1/verify", headers=V2024,
+                           json={"type": "magiclink", "token_hash": "ab\u0000cd"})
+    assert posted.status_code == 500
+    assert (posted.json()["code"], posted.json()["message"]) == (
+        "unexpected_failure", "Database error finding user from email link")
+    with httpx.Client(timeout=10, follow_redirects=False) as browser:
+        opened = browser.get(f"{local_api.url}/auth/v1/verify",
+                             params={"token": "ab\x00cd", "type": "magiclink"})
+    assert opened.status_code == 303
+    assert _fragment(opened.headers["location"]) == {
+        "error": "server_error", "error_code": "unexpected_failure",
+        "error_description": "Database error finding user from email link", "sb": ""}
+    listed = api_http.get("/auth/v1/admin/users", params={"filter": "a\x00b"},
+                          headers={"Authorization": f"Bearer {SERVICE_ROLE_KEY}", **V2024})
+    assert listed.status_code == 500
+    assert listed.json()["code"] == "unexpected_failure"
+    assert listed.headers["content-type"] == "application/json"

@@ -107,6 +107,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import logging
 import re
 import secrets
 import string
@@ -151,6 +152,8 @@ _NIL_UUID = "00000000-0000-0000-0000-000000000000"
 _MFA_FACTORS = {"phone": ("Phone", "phone"), "totp": ("TOTP", "totp"),
                 "webauthn": ("WebAuthn", "web_authn")}
 # The paths served here, then GoTrue v2.196's others (`api.go`): paths and subtrees
+log = logging.getLogger("python_functions.local.api.gotrue")
+
 _SERVED = frozenset({"signup", "token", "user", "logout", "settings", "health", "authorize",
                      ".well-known/jwks.json", ".well-known/openid-configuration",
                      "admin/generate_link"})
@@ -496,6 +499,11 @@ class GoTrue:
                 return refused.response(request)
             except HookFailed as failed:
                 return _hook_response(failed, request)
+            except psycopg.DataError as refused:  # a value Postgres cannot hold (a NUL, ...)
+                log.warning("auth request refused by the database",
+                            extra={"error_type": type(refused).__name__})
+                return AuthError(500, "unexpected_failure", "Internal Server Error",
+                                 coded=False).response(request)
             if _wants_2024(request):
                 response.headers[API_VERSION_HEADER] = API_VERSION
             return response
@@ -1267,12 +1275,16 @@ class GoTrue:
         columns = _TOKEN_COLUMNS[kind]
         condition = " or ".join(f"u.{column} = %(hash)s" for column in columns)
         fresh = ", ".join(self._fresh(column) for column in columns)
-        async with self.pool.connection() as conn:
-            cursor = await conn.execute(
-                f"select u.id::text, u.banned_until > now(), u.recovery_token = %(hash)s,"
-                f" {fresh} from auth.users u where ({condition}) and not u.is_sso_user",
-                {"hash": token_hash})
-            found = await cursor.fetchone()
+        try:
+            async with self.pool.connection() as conn:
+                cursor = await conn.execute(
+                    f"select u.id::text, u.banned_until > now(), u.recovery_token = %(hash)s,"
+                    f" {fresh} from auth.users u where ({condition}) and not u.is_sso_user",
+                    {"hash": token_hash})
+                found = await cursor.fetchone()
+        except psycopg.DataError:  # a hash Postgres cannot compare (a NUL in it)
+            raise AuthError(500, "unexpected_failure",
+                            "Database error finding user from email link") from None
         expired = AuthError(403, "otp_expired", "Email link is invalid or has expired")
         if found is None:
             raise expired
