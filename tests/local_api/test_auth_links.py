@@ -205,6 +205,26 @@ def test_requests_racing_with_one_code_sign_in_once(
     assert statuses == [200] + [403] * 7
 
 
+def test_signup_links_racing_for_one_new_address_make_one_user(
+        api_http: httpx.Client, admin: psycopg.Connection[Any]) -> None:
+    """Eight requests for the same new address: one user. One that lost the race to insert
+    it answers as GoTrue's `signupNewUser` does (500 "Database error saving new user"), in
+    GoTrue's shape; the others find the user and make it a new code."""
+    email = _email("race-signup")
+    service = {"Authorization": f"Bearer {SERVICE_ROLE_KEY}", **V2024}
+
+    def generate(_: int) -> tuple[int, str]:
+        answer = api_http.post("/auth/v1/admin/generate_link", headers=service, json={
+            "type": "signup", "email": email, "password": PASSWORD})
+        return answer.status_code, answer.json().get("message", "")
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(generate, range(8)))
+    assert (200, "") in answers
+    assert set(answers) <= {(200, ""), (500, "Database error saving new user")}, answers
+    assert one(admin, "select count(*) from auth.users where email = %s", email) == 1
+
+
 def test_a_code_past_otp_expiry_is_refused(
         local_api: ServerThread, supabase_admin: Any, admin: psycopg.Connection[Any]) -> None:
     """`[auth.email] otp_expiry` (3600 s, the CLI's template): `isOtpExpired`."""
