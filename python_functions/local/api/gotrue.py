@@ -104,7 +104,6 @@ request asks for that version (supabase-js does), else `{code, error_code, msg}`
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import logging
@@ -1023,7 +1022,7 @@ class GoTrue:
         if not user["email"]:  # nor is a phone
             raise AuthError(422, "reauthentication_not_valid",
                             "Reauthentication requires an email or a phone number")
-        hashed = hashlib.sha224((user["email"] + nonce).encode()).hexdigest()
+        hashed = gotrue_links.token_hash(user["email"], nonce)
         if not in_time or token not in (hashed, "pkce_" + hashed):
             raise invalid
 
@@ -1161,7 +1160,7 @@ class GoTrue:
                                 "Invalid phone number format (E.164 required)")
             column, token_column = _PHONE_TOKEN_COLUMNS.get(kind, ("email", ""))
             await self._verify_token(kind, column, phone, (token_column,) if token_column else (),
-                                     hashlib.sha224((phone + token).encode()).hexdigest(),
+                                     gotrue_links.token_hash(phone, token),
                                      request)
             raise not_served("verifying a token another Supabase Auth sent")
         elif email and not phone:
@@ -1172,7 +1171,7 @@ class GoTrue:
             email = email.lower()
             user_id, kind = await self._verify_token(
                 kind, "email", email, _TOKEN_COLUMNS.get(kind, ()),
-                hashlib.sha224((email + token).encode()).hexdigest(), request)
+                gotrue_links.token_hash(email, token), request)
         else:
             raise AuthError(400, "validation_failed",
                             "Only an email address or phone number should be provided on verify")

@@ -57,9 +57,8 @@ from python_functions.local.api.rest import (
     RpcEndpoint,
     accepted_names,
     pgrst_error,
-    retry_hint,
 )
-from python_functions.local.api.tables import ReadRequest
+from python_functions.local.api.tables import ReadRequest, answering
 
 VERSION = "16.1"
 DOCS_URL = "https://postgrest.org/en/v16/references/api.html"
@@ -466,13 +465,7 @@ class OpenApiEndpoint:
         self.public_url = public_url
 
     async def handle(self, request: Request) -> Response:
-        try:
-            return await self._handle(request)
-        except RestError as refused:
-            answer = retry_hint(refused.response())
-            if request.method == "HEAD":
-                return Response(None, answer.status_code, answer.headers)
-            return answer
+        return await answering(request, self._handle)
 
     async def _handle(self, request: Request) -> Response:
         claims = self.rest.claims_for(request)

@@ -1515,7 +1515,7 @@ def _refusal(method: str, rows: int, single: bool, preferences: Preferences
     return None
 
 
-async def _answering(request: Request, handler: Callable[[Request], Awaitable[Response]]
+async def answering(request: Request, handler: Callable[[Request], Awaitable[Response]]
                      ) -> Response:
     """The handler's answer, or the error it raised (a HEAD's without its body); a 503
     with its retry hint."""
@@ -1545,14 +1545,14 @@ class TableEndpoint:
         self._catalogs.clear()
 
     async def handle(self, request: Request) -> Response:
-        return await _answering(request, self._handle)
+        return await answering(request, self._handle)
 
     async def call(self, request: Request) -> Response:
         """`/rest/v1/rpc/{fn}`: a call whose query asks more of its rows than all of them as
         they are (`select`, filters, `order`, a range) to a function returning a relation's
         rows, read as that relation (`callReadPlan`, `mainCall`); every other call is the
         RPC endpoint's, which answers the function's value as it is."""
-        return await _answering(request, self._call)
+        return await answering(request, self._call)
 
     async def _call(self, request: Request) -> Response:
         method = request.method
