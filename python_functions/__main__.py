@@ -118,14 +118,19 @@ def cmd_serve(_args: argparse.Namespace) -> int:
 def cmd_local_api(_args: argparse.Namespace) -> int:
     import uvicorn
 
+    from python_functions.local import config
     from python_functions.local.api import create_app as create_local_api
     from python_functions.service import logs, server
 
     settings = get_settings()
     logs.configure()
     lifeline.watch()
+    project = config.read()
+    auth = config.sending_to_mail_catcher(config.AuthConfig.from_toml(project), project,
+                                          settings.mail_smtp_port)
     app = create_local_api(settings.db_url, settings.supabase_jwt_secret,
-                              f"http://{settings.host}:{settings.port}", settings.api_url)
+                           f"http://{settings.host}:{settings.port}", settings.api_url,
+                           auth=auth)
     uvicorn.Server(server.config(app, settings.host, settings.api_port,
                                  settings.header_read_timeout_seconds,
                                  settings.keep_alive_seconds)).run()

@@ -3,6 +3,7 @@ shared by every app's HTTP tests (registered in tests/conftest.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -15,6 +16,10 @@ import uvicorn
 
 from python_functions.local.api import create_app as create_local_api
 from python_functions.local.cluster import free_port
+from python_functions.local.config import AuthConfig
+from python_functions.local.config import auth_config as project_auth_config
+from python_functions.local.mailpit import Mailbox
+from python_functions.local.mailpit import create_app as create_mail_catcher
 from python_functions.local.provider import create_app as create_offline_provider
 from python_functions.service import logs, server
 from python_functions.service.app import create_app
@@ -108,19 +113,45 @@ def service_logs() -> Iterator[LogCapture]:
     assert not leaked, leaked[:3]
 
 
-def _local_api(database_url: str, functions_url: str, port: int | None = None
-               ) -> ServerThread:
+class MailCatcher:
+    """`make run`'s mail catcher (Mailpit's API and SMTP) on free ports, in a thread."""
+
+    def __init__(self) -> None:
+        self.mailbox = Mailbox()
+        self.smtp_port = free_port()
+        self.server = ServerThread(create_mail_catcher(self.mailbox, "127.0.0.1",
+                                                       self.smtp_port))
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def auth_config(self, **settings: Any) -> AuthConfig:
+        """supabase/config.toml's `[auth]`, its mail sent here, changed by `settings`."""
+        return dataclasses.replace(project_auth_config(), **{
+            "smtp_host": "127.0.0.1", "smtp_port": self.smtp_port, **settings})
+
+
+@pytest.fixture(scope="session")
+def mail_catcher() -> Iterator[MailCatcher]:
+    catcher = MailCatcher()
+    with catcher.server:
+        yield catcher
+
+
+def _local_api(database_url: str, functions_url: str, mail: MailCatcher,
+               port: int | None = None) -> ServerThread:
     port = port or free_port()
     app = create_local_api(database_url, DEV_JWT_SECRET, functions_url,
-                              f"http://127.0.0.1:{port}")
+                           f"http://127.0.0.1:{port}", auth=mail.auth_config())
     return ServerThread(app, port=port)
 
 
 @pytest.fixture(scope="session")
-def postgrest_api(database_url: str) -> Iterator[ServerThread]:
+def postgrest_api(database_url: str, mail_catcher: MailCatcher) -> Iterator[ServerThread]:
     """The local API in the part of the project's PostgREST, for the service's second
     transport (its functions relay is not used there)."""
-    with _local_api(database_url, f"http://127.0.0.1:{free_port()}") as server:
+    with _local_api(database_url, f"http://127.0.0.1:{free_port()}", mail_catcher) as server:
         yield server
 
 
@@ -200,11 +231,11 @@ def assert_service_error(response: httpx.Response, status: int, code: str,
 
 
 @pytest.fixture(scope="session")
-def local_api(database_url: str, service: ServerThread, local_api_port: int
-              ) -> Iterator[ServerThread]:
+def local_api(database_url: str, service: ServerThread, local_api_port: int,
+              mail_catcher: MailCatcher) -> Iterator[ServerThread]:
     """`make run`'s local API (/rest/v1, /auth/v1, /functions/v1) over the test database,
-    relaying functions to the test service."""
-    with _local_api(database_url, service.url, local_api_port) as server:
+    relaying functions to the test service, its mail sent to the mail catcher."""
+    with _local_api(database_url, service.url, mail_catcher, local_api_port) as server:
         yield server
 
 

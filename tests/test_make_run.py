@@ -28,6 +28,7 @@ import pytest
 
 from python_functions import PROJECT_ROOT
 from python_functions.local import NODE, interrupts, stack
+from python_functions.local.api.jwt_keys import ProjectKeys
 from python_functions.local.cluster import ClusterError, LocalCluster, free_port
 from python_functions.service.settings import Settings
 
@@ -75,7 +76,8 @@ def _stack_env(local_dir: Path, db_port: int, service_port: int | None = None,
            if k not in ("DATABASE_URL", "OPENROUTER_API_KEY", "AI_BASE_URL")}
     return env | {"LOCAL_DIR": str(local_dir), "DB_PORT": str(db_port),
                   "PORT": str(service_port or free_port()),
-                  "LOCAL_AI_PORT": str(ai_port or free_port()), "API_PORT": str(free_port())}
+                  "LOCAL_AI_PORT": str(ai_port or free_port()), "API_PORT": str(free_port()),
+                  "MAIL_PORT": str(free_port()), "MAIL_SMTP_PORT": str(free_port())}
 
 
 def _start_run(env: dict[str, str]) -> subprocess.Popen[str]:
@@ -121,6 +123,17 @@ def test_make_run_serves_the_demo_users_and_stops_on_ctrl_c() -> None:
         published = httpx.get(f"http://127.0.0.1:{env['API_PORT']}/auth/v1/.well-known/jwks.json")
         assert jwt.get_unverified_header(token.group(1))["kid"] in [
             key["kid"] for key in published.json()["keys"]]
+        # Auth's mail reaches the mail catcher whose address the banner prints
+        mail = re.search(r"Mail: +(http://\S+)", output)
+        assert mail and mail.group(1) == f"http://127.0.0.1:{env['MAIL_PORT']}", output
+        asked = httpx.post(f"http://127.0.0.1:{env['API_PORT']}/auth/v1/otp",
+                           json={"email": "alice@example.com"}, headers={
+                               "apikey": ProjectKeys.of_project(
+                                   Settings().supabase_jwt_secret).publishable_key})
+        assert asked.status_code == 200, asked.text
+        found = httpx.get(f"{mail.group(1)}/api/v1/search",
+                          params={"query": "to:alice@example.com"}).json()
+        assert found["messages_count"] == 1, found
         # a dev token names no session Auth keeps: its /user refuses it, as GoTrue would
         user = httpx.get(f"http://127.0.0.1:{env['API_PORT']}/auth/v1/user", headers={
             "Authorization": f"Bearer {token.group(1)}",

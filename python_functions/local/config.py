@@ -21,6 +21,7 @@ takes no token).
 from __future__ import annotations
 
 import dataclasses
+import email.utils as email_utils
 import glob
 import json
 import os
@@ -34,6 +35,7 @@ import dotenv
 import jwt
 
 from python_functions import PROJECT_ROOT
+from python_functions.local import go_template
 
 CONFIG_TOML = PROJECT_ROOT / "supabase" / "config.toml"
 
@@ -51,9 +53,14 @@ PASSWORD_REQUIREMENTS: dict[str, tuple[str, ...]] = {
 }
 MIN_PASSWORD_LENGTH = 6  # GoTrue's `defaultMinPasswordLength`: a smaller value is raised to it
 DEFAULT_JWT_EXPIRY_S = 3600  # GoTrue's, for GOTRUE_JWT_EXP=0
+DEFAULT_MAIL_PORT = 54324  # [local_smtp] port: the mail catcher's API
+DEFAULT_MAIL_SMTP_PORT = 54325  # [local_smtp] smtp_port, as the CLI's template suggests it
+# the templates `[auth.email.template.<name>]` may set (GoTrue's `templatemailer`)
+EMAIL_TEMPLATES = ("invite", "confirmation", "recovery", "magic_link", "email_change",
+                   "reauthentication")
 # `[auth.hook.*]` as the CLI knows them (`pkg/config/auth.go`), and whether `make run`'s Auth
-# calls each: the others belong to what it does not serve (MFA, SMS, mail), which answers 422
-# `not_served_locally` with or without them
+# calls each: the others belong to what it does not serve (MFA, SMS), which answers 422
+# `not_served_locally` with or without them, and the mail, which is then 422 (gotrue_mail.py)
 HOOKS: dict[str, bool] = {
     "custom_access_token": True,
     "password_verification_attempt": True,
@@ -163,6 +170,21 @@ class AuthConfig:
     # [auth.third_party.*]: the issuer of the one provider turned on, whose keys PostgREST
     # also takes (`jwt_keys.third_party_jwks`); "" for none
     third_party_issuer: str = ""
+    # where Auth's mail goes (`[auth.email.smtp]` when enabled, else `make run`'s mail
+    # catcher, `[local_smtp]`, on 127.0.0.1): "" sends none, as GoTrue with no SMTP host
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = DEFAULT_MAIL_SMTP_PORT
+    smtp_user: str = ""
+    smtp_pass: str = ""
+    smtp_sender: str = "Admin <admin@email.com>"  # admin_email and sender_name, as From
+    email_max_frequency_s: float = 1.0                 # [auth.email] max_frequency
+    # [auth.rate_limit] email_sent, which the CLI hands GoTrue with [auth.email.smtp] only;
+    # else GoTrue's own default
+    email_sent_per_hour: int = 30
+    # [auth.email.template.<name>]: (name, subject or "", the content_path's text or "")
+    email_templates: tuple[tuple[str, str, str], ...] = ()
+    # [auth.hook.send_email] enabled: GoTrue would hand its mail to the hook, not to SMTP
+    send_email_hook: bool = False
 
     @classmethod
     def from_toml(cls, config: dict[str, Any], supabase_dir: Path = CONFIG_TOML.parent
@@ -232,7 +254,116 @@ class AuthConfig:
             **{key: _value(auth, key, str, "", "auth.") for key in (
                 "publishable_key", "secret_key", "anon_key", "service_role_key")},
             third_party_issuer=_third_party_issuer(auth),
+            **_mail(config, auth, supabase_dir),
+            send_email_hook=_value(_table(_table(auth, "hook", "auth."), "send_email",
+                                          "auth.hook."), "enabled", bool, False,
+                                   "auth.hook.send_email."),
         )
+
+
+def _mail(config: dict[str, Any], auth: dict[str, Any], supabase_dir: Path
+          ) -> dict[str, Any]:
+    """Where and how Auth sends mail, as `supabase start` configures GoTrue
+    (`internal/start/start.go`): `[auth.email.smtp]` when enabled, else the mail catcher of
+    `[inbucket]` when enabled, else no SMTP host (GoTrue then sends nothing); the
+    `[auth.email]` frequency and templates (a `content_path` from the project's directory,
+    as the CLI resolves it)."""
+    email = _table(auth, "email", "auth.")
+    smtp = _table(email, "smtp", "auth.email.")
+    catcher, name = _mail_catcher_table(config)
+    rate_limit = _table(auth, "rate_limit", "auth.")
+    found: dict[str, Any] = {"email_max_frequency_s": _duration(
+        {"max_frequency": "1s"} | email, "max_frequency", "auth.email.")}
+    if _value(smtp, "enabled", bool, bool(smtp), "auth.email.smtp."):
+        port = smtp.get("port", 587)
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+            raise ConfigError(f"supabase/config.toml: auth.email.smtp.port must be a port"
+                              f" number, not {port!r}")
+        found |= {"smtp_host": _value(smtp, "host", str, "", "auth.email.smtp."),
+                  "smtp_port": port,
+                  "smtp_user": _value(smtp, "user", str, "", "auth.email.smtp."),
+                  "smtp_pass": _value(smtp, "pass", str, "", "auth.email.smtp."),
+                  "smtp_sender": email_utils.formataddr((
+                      _value(smtp, "sender_name", str, "", "auth.email.smtp."),
+                      _value(smtp, "admin_email", str, "", "auth.email.smtp."))),
+                  "email_sent_per_hour": _count(rate_limit, "email_sent", 2,
+                                                "auth.rate_limit.")}
+    elif _value(catcher, "enabled", bool, True, name):
+        found |= {"smtp_port": mail_ports(config)[1], "smtp_sender": email_utils.formataddr((
+            _value(catcher, "sender_name", str, "Admin", name),
+            _value(catcher, "admin_email", str, "admin@email.com", name)))}
+    else:
+        found |= {"smtp_host": ""}
+    templates = []
+    for name, table in sorted(_table(email, "template", "auth.email.").items()):
+        if name not in EMAIL_TEMPLATES or not isinstance(table, dict):
+            raise ConfigError(f"supabase/config.toml: [auth.email.template.{name}] is not one"
+                              f" of {', '.join(EMAIL_TEMPLATES)}")
+        prefix = f"auth.email.template.{name}."
+        path = _value(table, "content_path", str, "", prefix)
+        content = ""
+        if path:
+            try:
+                content = (supabase_dir.parent / path).read_text()
+            except OSError as exc:
+                raise ConfigError(f"Invalid config for {prefix}content_path: {exc}") from None
+        subject = _value(table, "subject", str, "", prefix)
+        for what, text in (("subject", subject), ("content_path", content)):
+            action = go_template.unsupported(text)
+            if action is not None:
+                raise ConfigError(f"supabase/config.toml: {prefix}{what}: make run renders"
+                                  f" only fields such as {{{{ .ConfirmationURL }}}} in a mail"
+                                  f" template, not {action}")
+        templates.append((name, subject, content))
+    found["email_templates"] = tuple(templates)
+    return found
+
+
+def _mail_catcher_table(config: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """`[local_smtp]`, the mail catcher's table since the CLI 2.11x, else `[inbucket]`, its
+    older name (which the CLI still reads, with a warning); and its name, for messages."""
+    name = "local_smtp" if "local_smtp" in config or "inbucket" not in config else "inbucket"
+    return _table(config, name), name + "."
+
+
+def mail_ports(config: dict[str, Any]) -> tuple[int, int]:
+    """The mail catcher's ports: `[local_smtp] port` (its API, 54324) and `smtp_port`,
+    which `supabase start` publishes only when set and `make run` always opens (54325
+    unless set)."""
+    catcher, name = _mail_catcher_table(config)
+    ports = []
+    for key, default in (("port", DEFAULT_MAIL_PORT), ("smtp_port", DEFAULT_MAIL_SMTP_PORT)):
+        value = catcher.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
+            raise ConfigError(f"supabase/config.toml: {name}{key} must be a port number,"
+                              f" not {value!r}")
+        ports.append(value)
+    return ports[0], ports[1]
+
+
+def mail_catcher_ports(config: dict[str, Any], port: int | None, smtp_port: int | None
+                       ) -> tuple[int, int]:
+    """The mail catcher's ports: those given (the `MAIL_PORT` and `MAIL_SMTP_PORT`
+    settings), else the file's (`mail_ports`)."""
+    api, smtp = mail_ports(config)
+    return port or api, smtp_port or smtp
+
+
+def sending_to_mail_catcher(auth: AuthConfig, config: dict[str, Any], smtp_port: int | None
+                            ) -> AuthConfig:
+    """`auth` with its mail sent to the mail catcher's SMTP port `smtp_port` (when given),
+    where it sends to the mail catcher (not `[auth.email.smtp]`)."""
+    smtp_enabled = _table(_table(_table(config, "auth"), "email"), "smtp")
+    if smtp_port is None or not mail_catcher_enabled(config) or \
+            smtp_enabled.get("enabled", bool(smtp_enabled)):
+        return auth
+    return dataclasses.replace(auth, smtp_port=smtp_port)
+
+
+def mail_catcher_enabled(config: dict[str, Any]) -> bool:
+    """`[local_smtp] enabled` (on in the CLI's template)."""
+    catcher, name = _mail_catcher_table(config)
+    return bool(_value(catcher, "enabled", bool, True, name))
 
 
 def _third_party_issuer(auth: dict[str, Any]) -> str:

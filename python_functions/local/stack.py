@@ -279,6 +279,14 @@ def start_services(settings: Settings, lifeline: Lifeline) -> list[Child]:
     children.append(Child("the AI service", [sys.executable, "-m", "python_functions", "serve"],
                           service_env, f"http://{settings.host}:{settings.port}/health",
                           logs / "service.log", fds))
+    project = project_config.read()
+    if project_config.mail_catcher_enabled(project):  # where Auth's mail goes, as Mailpit
+        mail_port, smtp_port = project_config.mail_catcher_ports(
+            project, settings.mail_port, settings.mail_smtp_port)
+        children.append(Child("the mail catcher",
+                              [sys.executable, "-m", "python_functions.local.mailpit",
+                               "--port", str(mail_port), "--smtp-port", str(smtp_port)], env,
+                              f"http://127.0.0.1:{mail_port}/readyz", logs / "mail.log", fds))
     children.append(Child("the local API", [sys.executable, "-m", "python_functions",
                                             "local-api"], env,
                           f"{settings.api_url}/auth/v1/.well-known/jwks.json",
@@ -412,6 +420,16 @@ def supabase_js_snippet(settings: Settings, publishable_key: str) -> list[str]:
     ]
 
 
+def mail_line(settings: Settings) -> list[str]:
+    """Where Auth's mail can be read, as `supabase start` prints its Mailpit."""
+    project = project_config.read()
+    if not project_config.mail_catcher_enabled(project):
+        return []
+    port = project_config.mail_catcher_ports(project, settings.mail_port, None)[0]
+    return [f"  Mail:        http://127.0.0.1:{port}  (what Auth sent: sign-in links, codes;"
+            f" Mailpit's API at /api/v1/messages)"]
+
+
 def print_instructions(settings: Settings) -> None:
     keys = ProjectKeys.of_project(settings.supabase_jwt_secret)
     tokens = demo_tokens(settings, keys)
@@ -431,6 +449,7 @@ def print_instructions(settings: Settings) -> None:
         f"    service_role {service_role_key}",
         f"  DATABASE_URL={settings.db_url}",
         f"  AI service:  {service}  (OpenAPI: {service}/openapi.json), AI by {provider}",
+        *mail_line(settings),
         "",
         f"From supabase-js: in {SUPABASE_JS_EXAMPLE.relative_to(PROJECT_ROOT)}/, run"
         f" `{os.path.relpath(NODE, SUPABASE_JS_EXAMPLE)} --input-type=module` (the Node 22"

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     # `make run`'s local API (/rest/v1, /auth/v1, /functions/v1), where `supabase start`
     # serves Supabase's
     api_port: int = 54321
+    # `make run`'s mail catcher (Mailpit's API, and the SMTP port Auth sends to); unset:
+    # `[local_smtp] port` and `smtp_port` of supabase/config.toml (54324, 54325)
+    mail_port: int | None = None
+    mail_smtp_port: int | None = None
     db_pool_size: int = Field(default=10, ge=1, le=100)
     # each connection prepares the RPC statements once; off behind a pooler in transaction
     # mode (Supavisor on port 6543, PgBouncer), where the next transaction may be another

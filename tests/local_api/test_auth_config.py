@@ -27,7 +27,7 @@ from python_functions.local.config import AuthConfig, ConfigError, auth_config
 from python_functions.service.settings import DEV_JWT_SECRET, Settings
 from supabase import Client, ClientOptions, create_client
 from tests.conftest import TEST_EMAIL_DOMAIN, one
-from tests.http_fixtures import ANON_KEY, SERVICE_ROLE_KEY, ServerThread
+from tests.http_fixtures import ANON_KEY, SERVICE_ROLE_KEY, MailCatcher, ServerThread
 from tests.local_api.conftest import session_claims
 from tests.test_supabase_fidelity import SUPABASE_CLI
 
@@ -59,7 +59,7 @@ def _sign_in(api: httpx.Client, email: str, password: str = PASSWORD) -> httpx.R
 
 
 @pytest.fixture
-def configured(database_url: str) -> Any:
+def configured(database_url: str, mail_catcher: MailCatcher) -> Any:
     """`configured(**settings)`: a local API whose `[auth]` differs from the project's by
     `settings`, and an HTTP client of it with the anon key. Its functions relay goes
     nowhere: Auth needs no AI service (nor do these tests run once per its transports)."""
@@ -69,7 +69,7 @@ def configured(database_url: str) -> Any:
         port = free_port()
         app = create_local_api(database_url, DEV_JWT_SECRET, f"http://127.0.0.1:{free_port()}",
                                f"http://127.0.0.1:{port}",
-                               auth=dataclasses.replace(auth_config(), **settings))
+                               auth=mail_catcher.auth_config(**settings))
         with ServerThread(app, port=port) as server, httpx.Client(
                 base_url=server.url, timeout=30, headers={"apikey": ANON_KEY}) as client:
             yield server, client
@@ -189,6 +189,14 @@ def test_the_projects_auth_settings_are_the_ones_supabase_init_writes(cli_templa
     ("additional_redirect_urls = 1", None),
     ('[auth.email]\notp_length = "8"', None),
     ('[auth.email]\ndouble_confirm_changes = "no"', None),
+    # where Auth's mail goes, and how often
+    ('[auth.email]\nmax_frequency = "1m"', {"email_max_frequency_s": 60.0}),
+    ("[local_smtp]\nenabled = false", {"smtp_host": ""}),  # GoTrue then sends nothing
+    ("[local_smtp]\nsmtp_port = 2525", {"smtp_port": 2525}),
+    ('[local_smtp]\nsender_name = "My App"', {"smtp_sender": "My App <admin@email.com>"}),
+    ('[local_smtp]\nadmin_email = "auth@example.com"',
+     {"smtp_sender": "Admin <auth@example.com>"}),
+    ('[local_smtp]\nsmtp_port = "2525"', None),
 ])
 def test_a_setting_is_read_as_the_cli_reads_it_or_refused_as_it_refuses_it(
         cli_template: str, tmp_path: Path, line: str, changed: dict[str, Any] | None) -> None:
@@ -205,6 +213,53 @@ def test_a_setting_is_read_as_the_cli_reads_it_or_refused_as_it_refuses_it(
     text = "\n".join(lines)
     assert _cli_reads(text, tmp_path) is (changed is not None)
     reads_as(text, tmp_path, key if changed is None else changed)
+
+
+def test_the_mail_catchers_old_table_name_and_a_frequency_gotrue_cannot_parse(
+        cli_template: str, tmp_path: Path) -> None:
+    """`[inbucket]`, the name before `[local_smtp]`, is read (the CLI warns that it is
+    deprecated); a `max_frequency` that is no Go duration the CLI lets through, and GoTrue
+    would not start with it."""
+    old_name = cli_template.replace("[local_smtp]", "[inbucket]").replace(
+        "# smtp_port = 54325", "smtp_port = 2526")
+    read_alike(old_name, tmp_path, True, {"smtp_port": 2526})
+    read_alike(cli_template.replace('max_frequency = "1s"', 'max_frequency = "soon"'),
+               tmp_path, True, "auth.email.max_frequency must be a duration")
+
+
+def test_an_smtp_server_of_the_project_and_its_templates_are_read_as_the_cli_reads_them(
+        cli_template: str, tmp_path: Path) -> None:
+    """`[auth.email.smtp]` takes Auth's mail from the mail catcher (with `[auth.rate_limit]
+    email_sent`, which the CLI passes only then); a template's `content_path` is read from
+    the project's directory. A template the CLI reads but `make run` cannot render, or one
+    whose file is missing, stops it with the setting named."""
+    supabase_dir = tmp_path / "supabase"
+    (supabase_dir / "templates").mkdir(parents=True)
+    body = '<p><a href="{{ .ConfirmationURL }}">{{- .Email -}}</a> {{ .Data.name }}</p>'
+    (supabase_dir / "templates" / "magic.html").write_text(body)
+    text = cli_template + (
+        '\n[auth.email.smtp]\nenabled = true\nhost = "smtp.example.com"\nport = 465\n'
+        'user = "mailer"\npass = "secret"\nadmin_email = "auth@example.com"\n'
+        'sender_name = "My App"\n'
+        '\n[auth.email.template.magic_link]\nsubject = "Sign in to {{ .SiteURL }}"\n'
+        'content_path = "./supabase/templates/magic.html"\n')
+    assert _cli_reads(text, tmp_path)
+    assert auth_config(supabase_dir / "config.toml") == dataclasses.replace(
+        AuthConfig(), smtp_host="smtp.example.com", smtp_port=465, smtp_user="mailer",
+        smtp_pass="secret", smtp_sender="My App <auth@example.com>", email_sent_per_hour=2,
+        email_templates=(("magic_link", "Sign in to {{ .SiteURL }}", body),))
+    for content, refusal in (
+            ("{{ if .Data.name }}Hi{{ end }}", r"content_path: make run renders only fields"
+             r" such as \{\{ \.ConfirmationURL \}\} in a mail template, not \{\{ if"),
+            (None, r"Invalid config for auth\.email\.template\.magic_link\.content_path")):
+        target = supabase_dir / "templates" / "magic.html"
+        if content is None:
+            target.unlink()
+        else:
+            target.write_text(content)
+        assert _cli_reads(text, tmp_path) is (content is not None)
+        with pytest.raises(ConfigError, match=refusal):
+            auth_config(supabase_dir / "config.toml")
 
 
 @pytest.mark.parametrize(("table", "line"), [
@@ -338,17 +393,6 @@ def test_with_the_email_provider_off_email_sign_ups_and_sign_ins_are_refused(
         body = _error(_sign_in(api, existing), 422, "email_provider_disabled")
         assert body["message"] == "Email logins are disabled"
         assert api.get("/auth/v1/settings").json()["external"]["email"] is False
-
-
-def test_with_confirmations_on_a_sign_up_is_not_served_and_says_which_setting(
-        configured: Any, admin: psycopg.Connection[Any]) -> None:
-    with configured(email_confirmations=True) as (_, api):
-        email = _email()
-        body = _error(_signup(api, email), 422, "not_served_locally")
-        assert "enable_confirmations" in body["message"]
-        assert one(admin, "select count(*) from auth.users where email = %s", email) == 0
-        assert api.get("/auth/v1/settings").json()["mailer_autoconfirm"] is False
-        _error(_signup(api, _email(), "12345"), 422, "weak_password")  # checked before
 
 
 def test_a_phone_is_refused_as_gotrue_refuses_it_with_the_phone_provider_off_or_on(

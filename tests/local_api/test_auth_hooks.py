@@ -106,8 +106,10 @@ def _user_id(admin: psycopg.Connection[Any], email: str) -> str:
     # read by the CLI, and still refused here: GoTrue would not start with it
     ('[auth.hook.custom_access_token]\nenabled = true\n'
      'uri = "pg-functions://postgres/public/my-hook"', True, "each a plain Postgres name"),
-    # the hooks of what make run does not serve (mail, SMS, MFA): checked, never called
-    (f'[auth.hook.send_email]\nenabled = true\nuri = "{HOOK}"', True, {}),
+    # hooks make run does not call, checked all the same: with the mail hook on, mail is
+    # refused (test_auth_mail.py); SMS and MFA are not served either way
+    (f'[auth.hook.send_email]\nenabled = true\nuri = "{HOOK}"', True,
+     {"send_email_hook": True}),
     (f'[auth.hook.send_sms]\nenabled = true\nuri = "https://example.com/hook"\n'
      f'secrets = "{SECRET}"', True, {}),
     ('[auth.hook.mfa_verification_attempt]\nenabled = true\nuri = "ftp://example.com/h"',

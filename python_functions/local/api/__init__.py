@@ -6,8 +6,8 @@ answer instead).
     /rest/v1/rpc/{fn}   PostgREST's RPC endpoint            (rest.py; a function's rows
                                                              shaped as a table's: tables.py)
     /rest/v1/{table}    PostgREST's table reads and writes  (tables.py)
-    /auth/v1/...        sign-up, sign-in, user, sign-out,   (gotrue.py, gotrue_admin.py;
-                        the admin API for users              mail, OAuth: 422)
+    /auth/v1/...        sign-up, sign-in, user, sign-out,   (gotrue.py, gotrue_admin.py,
+                        the admin API for users, mail        gotrue_mail.py; OAuth: 422)
     /functions/v1/...   the AI service's routes, proxied     (here)
 
 CORS for browser apps on every path (`python_functions.service.cors`); the publishable and
@@ -40,6 +40,7 @@ from python_functions.local import config
 from python_functions.local.api.gateway import ApiGateway
 from python_functions.local.api.gotrue import GoTrue
 from python_functions.local.api.gotrue_admin import GoTrueAdmin
+from python_functions.local.api.gotrue_mail import GoTrueMail
 from python_functions.local.api.jwt_keys import ProjectKeys, third_party_jwks
 from python_functions.local.api.openapi import OpenApiEndpoint
 from python_functions.local.api.rest import RpcEndpoint, json_response
@@ -105,8 +106,9 @@ def create_app(database_url: str, jwt_secret: str, functions_url: str, public_ur
     tables = TableEndpoint(rest, config.max_rows(project))
     openapi = OpenApiEndpoint(rest, public_url)
     # `iss`: `[auth] jwt_issuer`, else Auth's external URL, as the CLI defaults it
-    gotrue = GoTrue(pool, keys, auth.jwt_issuer or public_url.rstrip("/") + "/auth/v1",
-                    auth)
+    auth_url = public_url.rstrip("/") + "/auth/v1"
+    gotrue = GoTrue(pool, keys, auth.jwt_issuer or auth_url, auth)
+    gotrue.mail = GoTrueMail(gotrue, auth_url)
     functions = FunctionsProxy(http)
 
     async def reload_schema() -> None:
@@ -134,8 +136,8 @@ def create_app(database_url: str, jwt_secret: str, functions_url: str, public_ur
             Route("/rest/v1", openapi.handle, methods=methods),
             Route("/rest/v1/", openapi.handle, methods=methods),
             Route("/rest/v1/{path:path}", tables.handle, methods=methods),
-            Mount("/auth/v1", routes=gotrue.routes(GoTrueAdmin(
-                pool, keys, auth, public_url.rstrip("/") + "/auth/v1").routes())),
+            Mount("/auth/v1", routes=gotrue.routes(
+                [*GoTrueAdmin(pool, keys, auth, auth_url).routes(), *gotrue.mail.routes()])),
             Route("/functions/v1/{path:path}", functions.handle, methods=methods),
         ],
         middleware=[Middleware(CORSMiddleware, **cors.OPTIONS),

@@ -11,8 +11,8 @@ each route:
   is 422 `user_already_exists`. `[auth] enable_signup = false` makes every sign-up 422
   `signup_disabled`, `[auth.email] enable_signup = false` an email one 400
   `email_provider_disabled` (and a password sign-in 422); with `[auth.email]
-  enable_confirmations = true` a sign-up would wait for a mail, so it is 422
-  `not_served_locally`, naming the setting (`python_functions/local/config.py` reads them).
+  enable_confirmations = true` the user waits, unconfirmed, for the link of its mail
+  (gotrue_mail.py; `python_functions/local/config.py` reads the settings).
 * `POST /signup` with neither an email nor a phone (`api.go`, `anonymous.go`: supabase-js's
   `signInAnonymously`): 422 `anonymous_provider_disabled` unless supabase/config.toml has
   `[auth] enable_anonymous_sign_ins = true` (off by default, as on `supabase start`); then
@@ -69,13 +69,14 @@ each route:
   refusal) in the fragment, as GoTrue's implicit flow does.
 * `/sso/...` (supabase-js's `signInWithSSO`): 404 `saml_provider_disabled`, as the CLI never
   turns SAML on; `/passkeys/...`: 404 `passkey_disabled` unless `[auth.passkey] enabled`;
-  `/reauthenticate` and `/invite` after their token checks (a user's, an admin's), as every
-  `/admin` route.
-* What GoTrue serves and this stand-in cannot (anything that sends mail or SMS: OTP, magic
-  links, recovery, reauthentication, a permanent user's email change, a PKCE flow's
-  links; OAuth providers,
-  passkeys turned on, MFA factors, the rest of the admin API; the `id_token`, `pkce` and
-  `web3` grants) is 422 `not_served_locally`, naming it;
+  `/invite` after its admin check, as every `/admin` route.
+* Mail (`POST /otp`, `/magiclink`, `/recover`, `GET /reauthenticate`, and `POST /signup`
+  with confirmations on) goes over SMTP to `make run`'s mail catcher or `[auth.email.smtp]`
+  (gotrue_mail.py).
+* What GoTrue serves and this stand-in cannot (SMS, `/resend`, `/invite`, a permanent
+  user's email change, a PKCE flow's links; OAuth providers, passkeys turned on, MFA
+  factors, the rest of the admin API; the `id_token`, `pkce` and `web3` grants) is 422
+  `not_served_locally`, naming it;
   another method on a served path is 405 and an unknown path 404, as GoTrue's router
   answers them.
 * `GET /settings` (`settings.go`): the email and phone providers, anonymous sign-ins,
@@ -113,7 +114,7 @@ import string
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import psycopg
@@ -137,6 +138,9 @@ from python_functions.local.config import AuthConfig
 from python_functions.service import cors
 from python_functions.service.auth import user_claims
 
+if TYPE_CHECKING:
+    from python_functions.local.api.gotrue_mail import GoTrueMail
+
 API_VERSION_HEADER = "X-Supabase-Api-Version"
 API_VERSION = "2024-01-01"
 MAX_PASSWORD_BYTES = 72  # bcrypt reads no further; GoTrue refuses longer passwords
@@ -155,8 +159,8 @@ log = logging.getLogger("python_functions.local.api.gotrue")
 
 _SERVED = frozenset({"signup", "token", "user", "logout", "settings", "health", "authorize",
                      ".well-known/jwks.json", ".well-known/openid-configuration",
-                     "admin/generate_link"})
-_GOTRUE_ONLY = frozenset({"invite", "recover", "resend", "magiclink", "otp"})
+                     "admin/generate_link", "otp", "magiclink", "recover"})
+_GOTRUE_ONLY = frozenset({"invite", "resend"})
 # `WellKnownOpenID`'s fixed parts (`jwks.go`; the scopes: `models.SupportedOAuthScopes`)
 _OIDC_CLAIMS = ("sub", "aud", "iss", "exp", "iat", "auth_time", "nonce", "email",
                 "email_verified", "phone_number", "phone_number_verified", "name", "picture",
@@ -453,6 +457,7 @@ class GoTrue:
         self.keys = keys
         self.issuer = issuer
         self.config = config
+        self.mail: GoTrueMail | None = None  # the routes that send mail (gotrue_mail.py)
 
     def routes(self, extra: Sequence[Route] = ()) -> list[Route]:
         """GoTrue's routes; `extra` (the admin API's) answer its errors as these do."""
@@ -658,9 +663,10 @@ class GoTrue:
         if not self.config.email_signup:
             raise AuthError(400, "email_provider_disabled", "Email signups are disabled")
         check_email(email)
-        if self.config.email_confirmations:
-            raise not_served("a sign-up that waits for its confirmation mail ([auth.email]"
-                             " enable_confirmations = true in supabase/config.toml)")
+        if self.config.email_confirmations:  # no session until the mail's link is opened
+            if self.mail is None:
+                raise not_served("a sign-up that waits for its confirmation mail")
+            return await self.mail.sign_up(body, email, password, request)
         options = body.get("data")
         metadata = options if isinstance(options, dict) else {}
         # the user, then its session, each in its own transaction, as `Signup` makes them: a
@@ -941,7 +947,7 @@ class GoTrue:
         * `password`: the strength rules of sign-up, 422 `same_password` when it is the
           current one; the user's other sessions end (this one stays). With `[auth.email]
           secure_password_change`, a session signed in more than 24 h ago needs the `nonce`
-          `/reauthenticate` mails (which is not served here): none is 400
+          `/reauthenticate` mails (gotrue_mail.py): none is 400
           `reauthentication_needed`, a wrong or expired one 422 `reauthentication_not_valid`;
         * `email` of an anonymous user: set and confirmed at once, with an email identity,
           and the user is anonymous no more (then `password` may follow); a password for an
@@ -1017,7 +1023,7 @@ class GoTrue:
             (self.config.email_otp_expiry_s, user["id"]))
         token, in_time = await cursor.fetchone() or ("", None)
         invalid = AuthError(422, "reauthentication_not_valid", "Nonce has expired or is invalid")
-        if not token or in_time is None:  # none sent: `/reauthenticate` is not served here
+        if not token or in_time is None:  # none sent by `/reauthenticate`
             raise invalid
         if not user["email"]:  # nor is a phone
             raise AuthError(422, "reauthentication_not_valid",
@@ -1111,13 +1117,11 @@ class GoTrue:
         raise not_served("passkeys (`[auth.passkey] enabled`)")
 
     async def reauthenticate(self, request: Request) -> Response:
-        """`GET /reauthenticate` (supabase-js's `reauthenticate`): after
-        `requireAuthentication`, GoTrue mails the nonce, which is not served here; another
-        method is 405, also after the token's check."""
+        """`/reauthenticate` in another method than `GET` (which gotrue_mail.py serves):
+        405, after the token's check (`requireAuthentication`), as GoTrue's router
+        answers it."""
         await self._authenticated(request)
-        if request.method != "GET":
-            return Response(status_code=405)
-        raise not_served("/auth/v1/reauthenticate (it mails a nonce)")
+        return Response(status_code=405)
 
     async def verify(self, request: Request) -> Response:
         """`POST /verify` (`Verify`, supabase-js's `verifyOtp`) as GoTrue checks it

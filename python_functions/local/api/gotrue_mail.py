@@ -1,0 +1,415 @@
+"""`/auth/v1` routes that send mail: how a user signs in by a link or a code, recovers a
+password, confirms a sign-up, or proves it is them before a new password (GoTrue v2.196:
+`otp.go`, `magic_link.go`, `recover.go`, `reauthenticate.go`, `signup.go` and `mail.go`).
+
+The mail goes over SMTP where `supabase start` sends it (config.py, `_mail`): to the mail
+catcher of `make run` (python_functions/local/mailpit.py, Mailpit's API on port 54324), or
+to `[auth.email.smtp]` when enabled. With neither, nothing is sent and every route answers
+as if it was, as GoTrue with no SMTP host does.
+
+* `POST /otp` (supabase-js's `signInWithOtp` with an email): `create_user` (true unless
+  given) false and no such user is 422 `otp_disabled`; an email and a phone, or a phone's
+  `channel` beside an email, 400 `validation_failed`; a phone 400 `phone_provider_disabled`
+  (or, with `[auth.sms] enable_signup`, 422 `not_served_locally`); then as `/magiclink`.
+* `POST /magiclink`: no address is 422 `validation_failed`; an unknown or unconfirmed address
+  signs up (a random password, `data` as its metadata; the before user created hook runs
+  for a new one): with confirmations off it is confirmed at once and gets the magic link,
+  with them on it gets the sign-up confirmation instead. A confirmed user gets the magic link
+  (its hash in `recovery_token`, as GoTrue keeps it). 200 `{}`.
+* `POST /recover` (`resetPasswordForEmail`): the recovery link to a known address; 200 `{}`
+  for an unknown one too, so the answer does not tell whether it exists.
+* `GET /reauthenticate` (`reauthenticate`): the signed-in user's nonce, by mail, which
+  `PUT /user` takes as `nonce` with `[auth.email] secure_password_change`; a user without an
+  email 400 `validation_failed`, an unconfirmed one 422 `email_not_confirmed`.
+* `POST /signup` with `[auth.email] enable_confirmations`: the user, unconfirmed, and its
+  confirmation mail; the answer is the user, without a session. An address already confirmed
+  gets a made-up user (a new id, no identities), as GoTrue hides which addresses exist.
+
+Each mail's link is Auth's `/verify` link (`gotrue_links.action_link`) with the code's hash
+and the request's `redirect_to` where valid; its code is in the template's `{{ .Token }}`.
+A second mail of the same kind to a user within `[auth.email] max_frequency` is 429
+`over_email_send_rate_limit` "For security purposes, you can only request this after N
+seconds."; with confirmations on, more than `[auth.rate_limit] email_sent` mails an hour
+(30 unless `[auth.email.smtp]` is enabled, when the CLI passes the setting, 2 by default) is
+429 `over_email_send_rate_limit` "email rate limit exceeded", and 0 refuses every mail, as
+GoTrue does. A user's row is locked while its mail is sent: racing requests send one mail,
+the rest are 429. A mail the SMTP server refuses is 500 `unexpected_failure` ("Error
+sending magic link email", ...) and changes nothing.
+
+Templates are `[auth.email.template.<name>]`'s, or this stand-in's own plain wording (GoTrue's
+default texts are not copied): each link's mail carries the link, the reauthentication mail
+the code; subjects and bodies are rendered by `python_functions.local.go_template`. Not
+served: PKCE (`code_challenge`: 422 `not_served_locally`), `/resend`, `/invite`, an email
+change's mails, the send email hook (turned on, each mail is 422 `not_served_locally`),
+notification mails; no `auth.one_time_tokens` or
+`auth.audit_log_entries` rows are written (the stand-in has neither table).
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import secrets
+import time
+import uuid
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+
+import aiosmtplib
+import psycopg
+from psycopg.rows import dict_row
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from python_functions.local import go_template
+from python_functions.local.api import gotrue_links
+from python_functions.local.api.gotrue import (
+    USER_QUERY,
+    AuthError,
+    GoTrue,
+    add_email_identity,
+    check_email,
+    claimed_user_id,
+    json_object,
+    not_served,
+    user_json,
+)
+from python_functions.local.config import AuthConfig
+
+log = logging.getLogger("python_functions.local.api.gotrue_mail")
+
+SMTP_TIMEOUT_S = 10.0
+_AUDIENCE = "authenticated"  # GOTRUE_JWT_AUD as `supabase start` sets it
+
+# this stand-in's own wording (name: subject, body); a template of config.toml replaces one
+_DEFAULT_TEMPLATES = {
+    "confirmation": ("Confirm your address",
+                     "<p>Open this link to confirm {{ .Email }} and finish signing up:</p>\n"
+                     '<p><a href="{{ .ConfirmationURL }}">Confirm my address</a></p>\n'),
+    "invite": ("Your invitation",
+               "<p>You are invited to {{ .SiteURL }}. Open this link to accept:</p>\n"
+               '<p><a href="{{ .ConfirmationURL }}">Accept the invitation</a></p>\n'),
+    "recovery": ("Choose a new password",
+                 "<p>Open this link to choose a new password:</p>\n"
+                 '<p><a href="{{ .ConfirmationURL }}">Choose a new password</a></p>\n'
+                 "<p>If you did not ask for it, nothing changes.</p>\n"),
+    "magic_link": ("Your link to sign in",
+                   "<p>Open this link to sign in. It works once, for a limited time:</p>\n"
+                   '<p><a href="{{ .ConfirmationURL }}">Sign in</a></p>\n'),
+    "reauthentication": ("{{ .Token }} is your code",
+                         "<p>Enter this code to confirm it is you:</p>\n"
+                         "<p>{{ .Token }}</p>\n"),
+}
+# what each template's mail is called in GoTrue's errors ("Error sending ... email")
+_WHAT = {"confirmation": "confirmation", "invite": "invite", "recovery": "recovery",
+         "magic_link": "magic link", "reauthentication": "reauthentication"}
+# the verification type in each link (`getPath`'s `Type`)
+_LINK_TYPE = {"confirmation": "signup", "invite": "invite", "recovery": "recovery",
+              "magic_link": "magiclink"}
+# the user's columns each template's token and its time go to
+_COLUMNS = {"confirmation": ("confirmation_token", "confirmation_sent_at"),
+            "invite": ("confirmation_token", "confirmation_sent_at"),
+            "recovery": ("recovery_token", "recovery_sent_at"),
+            "magic_link": ("recovery_token", "recovery_sent_at"),
+            "reauthentication": ("reauthentication_token", "reauthentication_sent_at")}
+
+
+class Mailer:
+    """Renders a template and sends it over SMTP, as GoTrue's `templatemailer` and
+    `mailmeclient` do (one HTML part, From the admin address and sender name)."""
+
+    def __init__(self, config: AuthConfig, auth_url: str) -> None:
+        self.config = config
+        self.auth_url = auth_url
+        self.templates = dict(_DEFAULT_TEMPLATES)
+        for name, subject, content in config.email_templates:
+            default_subject, default_body = self.templates[name]
+            self.templates[name] = (subject or default_subject, content or default_body)
+        self._sent: collections.deque[float] = collections.deque()  # the last hour's sends
+
+    def over_rate_limit(self) -> bool:
+        """`limiterOpts.Email.Allow` over the last hour (`[auth.rate_limit] email_sent`),
+        counted only while confirmations are on (`!Mailer.Autoconfirm`); 0 is always over."""
+        if self.config.email_sent_per_hour == 0:
+            return True
+        if not self.config.email_confirmations:
+            return False
+        now = time.monotonic()
+        while self._sent and self._sent[0] <= now - 3600:
+            self._sent.popleft()
+        if len(self._sent) >= self.config.email_sent_per_hour:
+            return True
+        self._sent.append(now)
+        return False
+
+    async def send(self, template: str, user: dict[str, Any], code: str, hashed: str,
+                   referrer: str) -> None:
+        """The mail of `template` to the user: its link (of the hash), its code."""
+        data: dict[str, Any] = {"SiteURL": self.config.site_url, "Email": user["email"],
+                                "Token": code, "Data": user["raw_user_meta_data"] or {}}
+        if template in _LINK_TYPE:
+            data |= {"ConfirmationURL": gotrue_links.action_link(
+                self.auth_url, hashed, _LINK_TYPE[template], referrer),
+                "TokenHash": hashed, "RedirectTo": referrer}
+        subject, body = self.templates[template]
+        if not self.config.smtp_host:  # GoTrue's noop client: nothing is sent
+            return
+        message = EmailMessage()
+        message["From"] = self.config.smtp_sender
+        message["To"] = user["email"]
+        message["Subject"] = go_template.render(subject, data, escape=False)
+        message["Date"] = format_datetime(datetime.now(UTC))
+        message.set_content(go_template.render(body, data, escape=True), subtype="html")
+        started = time.monotonic()
+        try:
+            await aiosmtplib.send(
+                message, hostname=self.config.smtp_host, port=self.config.smtp_port,
+                username=self.config.smtp_user or None,
+                password=self.config.smtp_pass or None, timeout=SMTP_TIMEOUT_S)
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            log.warning("auth mail not sent", extra={
+                "template": template, "error_type": type(exc).__name__})
+            raise AuthError(500, "unexpected_failure",
+                            f"Error sending {_WHAT[template]} email") from None
+        log.info("auth mail sent", extra={
+            "template": template, "elapsed_ms": round((time.monotonic() - started) * 1000, 1)})
+
+
+class GoTrueMail:
+    """The routes that send mail, on the Auth they belong to (its pool, settings, hooks)."""
+
+    def __init__(self, gotrue: GoTrue, auth_url: str) -> None:
+        self.gotrue = gotrue
+        self.config = gotrue.config
+        self.mailer = Mailer(gotrue.config, auth_url)
+
+    def routes(self) -> list[Route]:
+        return [Route("/otp", self.otp, methods=["POST"]),
+                Route("/magiclink", self.magic_link, methods=["POST"]),
+                Route("/recover", self.recover, methods=["POST"]),
+                Route("/reauthenticate", self.reauthenticate, methods=["GET"])]
+
+    # -- routes -------------------------------------------------------------------------
+
+    async def otp(self, request: Request) -> Response:
+        """`Otp`: the request's checks, then `/magiclink` for an email."""
+        body = json_object(await request.body())
+        email, phone = _text(body, "email"), _text(body, "phone")
+        if email and phone:
+            raise AuthError(400, "validation_failed",
+                            "Only an email address or phone number should be provided")
+        if email and _text(body, "channel"):
+            raise AuthError(400, "validation_failed",
+                            "Channel should only be specified with Phone OTP")
+        _check_pkce(body)
+        if body.get("create_user", True) is False and email:
+            address = _valid_email(email)
+            async with self.gotrue.pool.connection() as conn:
+                if await self._find(conn, address, request) is None:
+                    raise AuthError(422, "otp_disabled", "Signups not allowed for otp")
+        if email:
+            return await self._magic_link(body, request)
+        if phone:
+            if not self.config.phone_signup:
+                raise AuthError(400, "phone_provider_disabled", "Unsupported phone provider")
+            raise not_served("a phone's one-time code (it needs an SMS provider)")
+        raise AuthError(400, "validation_failed", "One of email or phone must be set")
+
+    async def magic_link(self, request: Request) -> Response:
+        return await self._magic_link(json_object(await request.body()), request)
+
+    async def _magic_link(self, body: dict[str, Any], request: Request) -> Response:
+        """`MagicLink`: a sign-up for an address not confirmed yet, else the magic link."""
+        if not self.config.email_signup:
+            raise AuthError(422, "email_provider_disabled", "Email logins are disabled")
+        email = _text(body, "email")
+        if not email:
+            raise AuthError(422, "validation_failed", "Password recovery requires an email")
+        email = _valid_email(email)
+        _check_pkce(body)
+        data = _data(body)
+        referrer = gotrue_links.referrer(request, self.config)
+        async with self.gotrue.pool.connection() as conn:
+            user = await self._find(conn, email, request)
+            if user is None or user["email_confirmed_at"] is None:
+                user = await self._sign_up(conn, email, secrets.token_urlsafe(33), data,
+                                           request, referrer)
+                if user["email_confirmed_at"] is None:  # confirmations on: that mail went
+                    return JSONResponse({})
+            await self._mail(conn, user["id"], "magic_link", referrer)
+        return JSONResponse({})
+
+    async def recover(self, request: Request) -> Response:
+        """`Recover`: the recovery link to a known address; `{}` either way."""
+        body = json_object(await request.body())
+        email = _text(body, "email")
+        if not email:
+            raise AuthError(400, "validation_failed", "Password recovery requires an email")
+        email = _valid_email(email)
+        _check_pkce(body)
+        referrer = gotrue_links.referrer(request, self.config)
+        async with self.gotrue.pool.connection() as conn:
+            user = await self._find(conn, email, request)
+            if user is not None:
+                await self._mail(conn, user["id"], "recovery", referrer)
+        return JSONResponse({})
+
+    async def reauthenticate(self, request: Request) -> Response:
+        """`Reauthenticate`, after `requireAuthentication`: the nonce to the user's email."""
+        claims = await self.gotrue._authenticated(request)
+        async with self.gotrue.pool.connection() as conn:
+            user = await self.gotrue._user_row(conn, claimed_user_id(claims))
+            if not user["email"] and not user["phone"]:
+                raise AuthError(400, "validation_failed", "Reauthentication requires the user"
+                                " to have an email or a phone number")
+            if not user["email"]:
+                raise not_served("a phone's reauthentication code (it needs an SMS provider)")
+            if user["email_confirmed_at"] is None:
+                raise AuthError(422, "email_not_confirmed", "Please verify your email first.")
+            await self._mail(conn, user["id"], "reauthentication", "")
+        return JSONResponse({})
+
+    async def sign_up(self, body: dict[str, Any], email: str, password: str,
+                      request: Request) -> Response:
+        """`POST /signup` of an email and password with confirmations on (gotrue.py checks
+        the request first): the unconfirmed user and its confirmation mail."""
+        data = _data(body)
+        referrer = gotrue_links.referrer(request, self.config)
+        async with self.gotrue.pool.connection() as conn:
+            found = await self._find(conn, email, request)
+            if found is not None and found["email_confirmed_at"] is not None:
+                return JSONResponse(_made_up_user(found, data))
+            user = await self._sign_up(conn, email, password, data, request, referrer)
+        return JSONResponse(user_json(user))
+
+    # -- shared ------------------------------------------------------------------------
+
+    async def _find(self, conn: psycopg.AsyncConnection[Any], email: str, request: Request,
+                    lock: bool = False) -> dict[str, Any] | None:
+        """`FindUserByEmailAndAudience`: the address's user of the request's audience."""
+        cursor = conn.cursor(row_factory=dict_row)
+        await cursor.execute(
+            USER_QUERY + " where lower(u.email) = %s and u.aud = %s and not u.is_sso_user"
+            + (" for update of u" if lock else ""),
+            (email, request.headers.get("x-jwt-aud") or _AUDIENCE))
+        return await cursor.fetchone()
+
+    async def _sign_up(self, conn: psycopg.AsyncConnection[Any], email: str, password: str,
+                       data: dict[str, Any], request: Request, referrer: str
+                       ) -> dict[str, Any]:
+        """`Signup` of an email user not confirmed yet: made if new (after the before user
+        created hook), then confirmed at once, or, with confirmations on, sent its
+        confirmation mail. The user, as it is then."""
+        if not self.config.signup:
+            raise AuthError(422, "signup_disabled", "Signups not allowed for this instance")
+        user_id = None
+        if await self._find(conn, email, request) is None:
+            user_id = str(uuid.uuid4())
+            if self.config.before_user_created_hook:
+                await self.gotrue._before_user_created(conn, user_id, email, data, request)
+        async with conn.transaction():
+            if user_id is not None:
+                try:
+                    await conn.execute(
+                        "insert into auth.users (instance_id, id, aud, role, email,"
+                        " encrypted_password, raw_app_meta_data, raw_user_meta_data,"
+                        " created_at, updated_at, is_sso_user, is_anonymous) values"
+                        " ('00000000-0000-0000-0000-000000000000', %s, %s, 'authenticated',"
+                        " %s, extensions.crypt(%s, extensions.gen_salt('bf', 10)),"
+                        " '{\"provider\": \"email\", \"providers\": [\"email\"]}', %s,"
+                        " now(), now(), false, false)",
+                        (user_id, request.headers.get("x-jwt-aud") or _AUDIENCE, email,
+                         password, json.dumps(data)))
+                except psycopg.errors.UniqueViolation:  # `signupNewUser` lost a race
+                    raise AuthError(500, "unexpected_failure",
+                                    "Database error saving new user") from None
+                await add_email_identity(conn, user_id, email, verified=False)
+            user = await self._find(conn, email, request, lock=True)
+            assert user is not None
+            if user["email_confirmed_at"] is not None:  # confirmed by a racing request
+                raise AuthError(422, "user_already_exists", "User already registered")
+            if not self.config.email_confirmations:
+                await self.gotrue._confirm(conn, user["id"])
+            else:
+                await self._mail(conn, user["id"], "confirmation", referrer)
+            found = await self._find(conn, email, request)
+        assert found is not None
+        return found
+
+    async def _mail(self, conn: psycopg.AsyncConnection[Any], user_id: str, template: str,
+                    referrer: str) -> None:
+        """`sendMagicLink`, `sendPasswordRecovery`, `sendConfirmation`,
+        `sendReauthenticationOtp`: within `max_frequency` of the last such mail 429; else a
+        new code, its hash kept and the mail sent, in one transaction with the user's row
+        locked (a mail that fails leaves the old token)."""
+        if self.config.send_email_hook:
+            raise not_served("the send email hook ([auth.hook.send_email]), which GoTrue"
+                             " hands its mail to instead of SMTP")
+        token_column, sent_column = _COLUMNS[template]
+        async with conn.transaction():
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute(
+                f"select u.id::text, u.email, u.raw_user_meta_data,"
+                f" extract(epoch from now() - u.{sent_column}) as since"
+                f" from auth.users u where u.id = %s for update", (user_id,))
+            user = await cursor.fetchone()
+            assert user is not None
+            frequency = self.config.email_max_frequency_s
+            if user["since"] is not None and float(user["since"]) < frequency:
+                left = int(frequency - float(user["since"]))  # Go's Duration / time.Second
+                raise AuthError(429, "over_email_send_rate_limit",
+                                "For security purposes, you can only request this after"
+                                f" {left} seconds.")
+            if self.mailer.over_rate_limit():
+                raise AuthError(429, "over_email_send_rate_limit", "email rate limit exceeded")
+            code = gotrue_links.one_time_code(self.config.email_otp_length)
+            hashed = gotrue_links.token_hash(user["email"], code)
+            await conn.execute(
+                f"update auth.users set {token_column} = %s, {sent_column} = now()"
+                f" where id = %s", (hashed, user_id))
+            await self.mailer.send(template, user, code, hashed, referrer)
+
+
+def _made_up_user(found: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """`sanitizeUser`: a confirmed address's sign-up answered with a user that is not it."""
+    now = datetime.now(UTC)
+    made_up = user_json(found | {
+        "id": str(uuid.uuid4()), "role": "", "created_at": now, "updated_at": now,
+        "confirmation_sent_at": now, "last_sign_in_at": None, "confirmed_at": None,
+        "email_confirmed_at": None, "identities": [], "raw_user_meta_data": data,
+        "raw_app_meta_data": {"provider": "email", "providers": ["email"]}, "phone": ""})
+    return made_up
+
+
+def _data(body: dict[str, Any]) -> dict[str, Any]:
+    """The request's `data`, the new user's metadata."""
+    data = body.get("data")
+    return data if isinstance(data, dict) else {}
+
+
+def _text(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise AuthError(400, "bad_json", "Could not parse request body as JSON")
+    return value or ""
+
+
+def _valid_email(email: str) -> str:
+    """`validateEmail`: the address, lower-cased."""
+    check_email(email)
+    return email.lower()
+
+
+def _check_pkce(body: dict[str, Any]) -> None:
+    """`validatePKCEParams`, then PKCE itself, which needs a flow state kept here for the
+    code exchange, not served."""
+    challenge, method = _text(body, "code_challenge"), _text(body, "code_challenge_method")
+    if bool(challenge) != bool(method):
+        raise AuthError(400, "validation_failed",
+                        "PKCE flow requires code_challenge_method and code_challenge")
+    if challenge:
+        raise not_served("a PKCE flow's mail (it needs the flow state of its sign-in)")

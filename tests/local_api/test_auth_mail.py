@@ -1,0 +1,372 @@
+"""Auth's mail on `make run`: supabase-py's `sign_in_with_otp`, `reset_password_for_email`,
+`reauthenticate` and a sign-up with confirmations on send their mail over SMTP to the mail
+catcher, which a test reads through Mailpit's API, as on `supabase start`; the link in the
+mail, or its code, signs the user in (GoTrue v2.196's `otp.go`, `magic_link.go`,
+`recover.go`, `reauthenticate.go`, `signup.go`, `mail.go`)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+import psycopg
+import pytest
+from supabase_auth.errors import AuthApiError
+
+from python_functions.local.cluster import free_port
+from supabase import Client, ClientOptions, create_client
+from tests.conftest import TEST_EMAIL_DOMAIN, one
+from tests.http_fixtures import ANON_KEY, SERVICE_ROLE_KEY, MailCatcher, ServerThread
+from tests.local_api.test_auth_config import configured
+from tests.local_api.test_auth_links import SITE_URL
+
+__all__ = ["configured"]
+
+PASSWORD = "a-good-password"
+V2024 = {"X-Supabase-Api-Version": "2024-01-01"}
+_LINK = re.compile(r'href="([^"]+)"')
+
+
+def _email(tag: str = "mail") -> str:
+    return f"{tag}-{uuid.uuid4().hex[:8]}@{TEST_EMAIL_DOMAIN}"
+
+
+def _client(server: ServerThread, key: str = ANON_KEY) -> Client:
+    return create_client(server.url, key, ClientOptions(
+        auto_refresh_token=False, persist_session=False, flow_type="implicit",
+        httpx_client=httpx.Client(timeout=10)))
+
+
+def _refused(call: Any) -> tuple[int, str | None, str]:
+    with pytest.raises(AuthApiError) as refused:
+        call()
+    return refused.value.status, refused.value.code, refused.value.message
+
+
+def _mail_to(catcher: MailCatcher, email: str) -> list[dict[str, Any]]:
+    """The messages to `email`, newest first, as Mailpit's search lists them."""
+    found = httpx.get(f"{catcher.url}/api/v1/search", params={"query": f"to:{email}"})
+    assert found.status_code == 200, found.text
+    messages: list[dict[str, Any]] = found.json()["messages"]
+    return messages
+
+
+def _only_mail(catcher: MailCatcher, email: str) -> dict[str, Any]:
+    """The one message to `email`, in full (Mailpit's `GET /api/v1/message/{ID}`)."""
+    messages = _mail_to(catcher, email)
+    assert len(messages) == 1, messages
+    message: dict[str, Any] = httpx.get(
+        f"{catcher.url}/api/v1/message/{messages[0]['ID']}").json()
+    return message
+
+
+def _link(message: dict[str, Any]) -> str:
+    links = _LINK.findall(message["HTML"])
+    assert len(links) == 1, message["HTML"]
+    return links[0].replace("&amp;", "&")
+
+
+def _opened(link: str) -> dict[str, str]:
+    """What the browser gets when it opens the link: the fragment of GoTrue's redirect."""
+    response = httpx.get(link)
+    assert response.status_code == 303, response.text
+    location = response.headers["location"]
+    assert location.startswith(SITE_URL + "#"), location
+    return dict(parse_qsl(urlsplit(location).fragment))
+
+
+def test_a_magic_link_by_mail_signs_the_user_in_once(
+        local_api: ServerThread, mail_catcher: MailCatcher,
+        admin: psycopg.Connection[Any]) -> None:
+    email = _email()
+    _client(local_api, SERVICE_ROLE_KEY).auth.admin.create_user(
+        {"email": email, "password": PASSWORD, "email_confirm": True})
+    _client(local_api).auth.sign_in_with_otp({"email": email.upper()})
+    message = _only_mail(mail_catcher, email)
+    assert message["From"] == {"Name": "Admin", "Address": "admin@email.com"}
+    assert message["To"] == [{"Name": "", "Address": email}]
+    assert message["Subject"] == "Your link to sign in"
+    link = _link(message)
+    hashed = one(admin, "select recovery_token from auth.users where email = %s", email)
+    assert link == (f"{local_api.url}/auth/v1/verify?token={hashed}&type=magiclink"
+                    f"&redirect_to={SITE_URL}")
+    assert link in message["Text"]  # the text Mailpit makes of the HTML names it too
+    session = _opened(link)
+    assert session["type"] == "magiclink" and session["access_token"]
+    client = _client(local_api)
+    client.auth.set_session(session["access_token"], session["refresh_token"])
+    user = client.auth.get_user()
+    assert user is not None and user.user.email == email
+    again = httpx.get(link, follow_redirects=False).headers["location"]
+    assert "error_code=otp_expired" in again  # spent
+
+
+def test_sign_in_with_otp_signs_a_new_address_up_unless_told_not_to(
+        local_api: ServerThread, mail_catcher: MailCatcher,
+        admin: psycopg.Connection[Any]) -> None:
+    """Confirmations off (the CLI's template): the new user is confirmed at once and gets
+    the magic link; with `should_create_user` false an unknown address is refused."""
+    email = _email("new")
+    client = _client(local_api)
+    assert _refused(lambda: client.auth.sign_in_with_otp(
+        {"email": email, "options": {"should_create_user": False}})) == (
+        422, "otp_disabled", "Signups not allowed for otp")
+    assert one(admin, "select count(*) from auth.users where email = %s", email) == 0
+    assert _mail_to(mail_catcher, email) == []
+    client.auth.sign_in_with_otp({"email": email, "options": {"data": {"name": "Ola"}}})
+    user = admin.execute("select email_confirmed_at is not null, raw_user_meta_data,"
+                         " encrypted_password <> '' from auth.users where email = %s",
+                         (email,)).fetchone()
+    assert user is not None and user[0] and user[1]["name"] == "Ola" and user[2]
+    session = _opened(_link(_only_mail(mail_catcher, email)))
+    assert session["type"] == "magiclink"
+
+
+def test_the_code_of_a_template_that_shows_it_signs_in_by_verify_otp(
+        configured: Any, mail_catcher: MailCatcher) -> None:
+    """`[auth.email.template.magic_link]` with `{{ .Token }}`: the code in the mail, and
+    the user's metadata, rendered (escaped in the body, as html/template escapes them)."""
+    template = ("magic_link", "Code {{ .Token }}",
+                "<p>{{ .Token }} for {{ .Data.name }}</p><p>{{- .Email -}}</p>")
+    with configured(email_templates=(template,)) as (server, _):
+        email = _email("code")
+        client = _client(server)
+        client.auth.sign_in_with_otp({"email": email, "options": {"data": {"name": "<Ada>"}}})
+        message = _only_mail(mail_catcher, email)
+        code = message["Subject"].removeprefix("Code ")
+        assert len(code) == 6 and code.isdigit()
+        assert message["HTML"].strip() == f"<p>{code} for &lt;Ada&gt;</p><p>{email}</p>"
+        signed_in = client.auth.verify_otp({"email": email, "token": code, "type": "email"})
+        assert signed_in.user is not None and signed_in.user.email == email
+
+
+def test_a_second_mail_within_max_frequency_is_429_and_racing_requests_send_one(
+        configured: Any, mail_catcher: MailCatcher, admin: psycopg.Connection[Any]) -> None:
+    with configured(email_max_frequency_s=60.0) as (server, api):
+        email = _email("often")
+
+        def ask() -> httpx.Response:
+            return api.post("/auth/v1/otp", json={"email": email}, headers=V2024)
+
+        assert ask().status_code == 200
+        second = ask()
+        assert second.status_code == 429, second.text
+        assert second.json() == {
+            "code": "over_email_send_rate_limit",
+            "message": "For security purposes, you can only request this after 59 seconds."}
+        assert len(_mail_to(mail_catcher, email)) == 1
+
+        def race(address: str) -> list[tuple[int, str | None]]:
+            with ThreadPoolExecutor(8) as pool:
+                answers = list(pool.map(lambda _: api.post(
+                    "/auth/v1/otp", json={"email": address}, headers=V2024), range(8)))
+            return sorted((a.status_code, a.json().get("code")) for a in answers)
+
+        known = _email("race")
+        _client(server, SERVICE_ROLE_KEY).auth.admin.create_user(
+            {"email": known, "password": PASSWORD, "email_confirm": True})
+        assert race(known) == [(200, None)] + [(429, "over_email_send_rate_limit")] * 7
+        assert len(_mail_to(mail_catcher, known)) == 1
+        # a new address: one sign-up wins; the others lose its insert (GoTrue's 500), find
+        # it confirmed, or find its mail just sent
+        new = _email("race-new")
+        answers = race(new)
+        assert answers[0] == (200, None) and (200, None) not in answers[1:], answers
+        assert {a for a in answers[1:]} <= {(500, "unexpected_failure"),
+                                             (422, "user_already_exists"),
+                                             (429, "over_email_send_rate_limit")}, answers
+        assert one(admin, "select count(*) from auth.users where email = %s", new) == 1
+        assert len(_mail_to(mail_catcher, new)) == 1
+
+
+def test_a_recovery_mail_goes_to_a_known_address_only_and_its_link_lets_the_password_change(
+        local_api: ServerThread, mail_catcher: MailCatcher) -> None:
+    client = _client(local_api)
+    unknown = _email("nobody")
+    client.auth.reset_password_for_email(unknown)  # 200 all the same: nothing to tell
+    assert _mail_to(mail_catcher, unknown) == []
+    email = _email("forgot")
+    client.auth.sign_up({"email": email, "password": PASSWORD})
+    client.auth.reset_password_for_email(email, {"redirect_to": "http://127.0.0.1:3000/reset"})
+    message = _only_mail(mail_catcher, email)
+    assert message["Subject"] == "Choose a new password"
+    response = httpx.get(_link(message))
+    assert response.headers["location"].startswith("http://127.0.0.1:3000/reset#")
+    session = dict(parse_qsl(urlsplit(response.headers["location"]).fragment))
+    assert session["type"] == "recovery"
+    recovering = _client(local_api)
+    recovering.auth.set_session(session["access_token"], session["refresh_token"])
+    recovering.auth.update_user({"password": "a-new-good-password"})
+    signed_in = _client(local_api).auth.sign_in_with_password(
+        {"email": email, "password": "a-new-good-password"})
+    assert signed_in.session is not None
+
+
+def test_the_reauthentication_code_by_mail_lets_an_old_session_change_its_password(
+        configured: Any, mail_catcher: MailCatcher, admin: psycopg.Connection[Any]) -> None:
+    with configured(secure_password_change=True) as (server, _):
+        email = _email("reauth")
+        client = _client(server)
+        session = client.auth.sign_up({"email": email, "password": PASSWORD}).session
+        assert session is not None
+        admin.execute("update auth.sessions set created_at = now() - interval '25 hours'"
+                      " where user_id = %s", (session.user.id,))
+        assert _refused(lambda: client.auth.update_user({"password": "another-password"}))[:2] \
+            == (400, "reauthentication_needed")
+        client.auth.reauthenticate()
+        message = _only_mail(mail_catcher, email)
+        code = message["Subject"].removesuffix(" is your code")
+        assert code.isdigit() and code in message["Text"]
+        client.auth.update_user({"password": "another-password", "nonce": code})
+        assert one(admin, "select encrypted_password = extensions.crypt('another-password',"
+                   " encrypted_password) from auth.users where email = %s", email)
+
+
+def test_with_confirmations_on_a_sign_up_waits_for_the_link_in_its_mail(
+        configured: Any, mail_catcher: MailCatcher, admin: psycopg.Connection[Any]) -> None:
+    with configured(email_confirmations=True) as (server, api):
+        email = _email("confirm")
+        client = _client(server)
+        signed_up = client.auth.sign_up({"email": email, "password": PASSWORD,
+                                         "options": {"data": {"plan": "free"}}})
+        assert signed_up.session is None and signed_up.user is not None
+        assert signed_up.user.email_confirmed_at is None
+        assert signed_up.user.confirmation_sent_at is not None
+        assert _refused(lambda: _client(server).auth.sign_in_with_password(
+            {"email": email, "password": PASSWORD}))[:2] == (400, "email_not_confirmed")
+        message = _only_mail(mail_catcher, email)
+        assert message["Subject"] == "Confirm your address"
+        session = _opened(_link(message))
+        assert session["type"] == "signup"
+        assert _client(server).auth.sign_in_with_password(
+            {"email": email, "password": PASSWORD}).session is not None
+        # a confirmed address signs up again: a user that is not it, and no mail
+        again = api.post("/auth/v1/signup", json={"email": email, "password": PASSWORD},
+                         headers=V2024)
+        assert again.status_code == 200, again.text
+        assert again.json()["id"] != signed_up.user.id and again.json()["identities"] == []
+        assert len(_mail_to(mail_catcher, email)) == 1
+        assert api.get("/auth/v1/settings").json()["mailer_autoconfirm"] is False
+        assert api.post("/auth/v1/signup", json={"email": _email(), "password": "12345"},
+                        headers=V2024).json()["code"] == "weak_password"  # checked before
+    with configured(email_confirmations=True, email_sent_per_hour=1) as (server, api):
+        client = _client(server)
+        client.auth.sign_up({"email": _email("first"), "password": PASSWORD})
+        refused = api.post("/auth/v1/signup", json={"email": (late := _email("late")),
+                                                    "password": PASSWORD}, headers=V2024)
+        assert (refused.status_code, refused.json()) == (429, {
+            "code": "over_email_send_rate_limit", "message": "email rate limit exceeded"})
+        assert one(admin, "select count(*) from auth.users where email = %s", late) == 0
+
+
+def test_a_mail_the_smtp_server_refuses_is_500_and_leaves_the_token_as_it_was(
+        configured: Any, admin: psycopg.Connection[Any]) -> None:
+    with configured(smtp_port=free_port()) as (server, api):  # nothing listens there
+        email = _email("down")
+        _client(server, SERVICE_ROLE_KEY).auth.admin.create_user(
+            {"email": email, "password": PASSWORD, "email_confirm": True})
+        response = api.post("/auth/v1/otp", json={"email": email}, headers=V2024)
+        assert (response.status_code, response.json()) == (500, {
+            "code": "unexpected_failure", "message": "Error sending magic link email"})
+        assert admin.execute("select recovery_token, recovery_sent_at from auth.users"
+                             " where email = %s", (email,)).fetchone() == (None, None)
+
+
+def test_with_no_smtp_host_nothing_is_sent_and_each_route_answers_as_if_it_was(
+        configured: Any, mail_catcher: MailCatcher) -> None:
+    with configured(smtp_host="") as (server, _):
+        email = _email("noop")
+        _client(server).auth.sign_in_with_otp({"email": email})
+        assert _mail_to(mail_catcher, email) == []
+
+
+def test_with_the_send_email_hook_on_a_mail_is_not_served_and_nothing_changes(
+        configured: Any, mail_catcher: MailCatcher, admin: psycopg.Connection[Any]) -> None:
+    """GoTrue hands its mail to `[auth.hook.send_email]` instead of SMTP; that hook is not
+    called here, so the mail is refused rather than sent another way."""
+    with configured(send_email_hook=True) as (server, api):
+        email = _email("hook")
+        _client(server, SERVICE_ROLE_KEY).auth.admin.create_user(
+            {"email": email, "password": PASSWORD, "email_confirm": True})
+        refused = api.post("/auth/v1/otp", json={"email": email}, headers=V2024)
+        assert (refused.status_code, refused.json()["code"]) == (422, "not_served_locally")
+        assert "send email hook" in refused.json()["message"]
+        assert one(admin, "select recovery_sent_at from auth.users where email = %s",
+                   email) is None
+        assert _mail_to(mail_catcher, email) == []
+
+
+@pytest.mark.parametrize(("body", "status", "code", "message"), [
+    ({"email": "a@b.co", "phone": "+48600100200"}, 400, "validation_failed",
+     "Only an email address or phone number should be provided"),
+    ({"email": "a@b.co", "channel": "sms"}, 400, "validation_failed",
+     "Channel should only be specified with Phone OTP"),
+    ({"email": "not-an-address"}, 400, "validation_failed",
+     "Unable to validate email address: invalid format"),
+    ({"email": "a@b.co", "code_challenge": "x" * 43}, 400, "validation_failed",
+     "PKCE flow requires code_challenge_method and code_challenge"),
+    ({"phone": "+48600100200"}, 400, "phone_provider_disabled", "Unsupported phone provider"),
+    ({}, 400, "validation_failed", "One of email or phone must be set"),
+    ({"email": 5}, 400, "bad_json", "Could not parse request body as JSON"),
+])
+def test_a_bad_otp_request_is_refused_as_gotrue_refuses_it(
+        api_http: httpx.Client, body: dict[str, Any], status: int, code: str,
+        message: str) -> None:
+    response = api_http.post("/auth/v1/otp", json=body, headers=V2024)
+    assert (response.status_code, response.json()) == (status, {"code": code,
+                                                                "message": message})
+
+
+def test_pkce_and_a_missing_address_are_answered_before_anything_is_sent(
+        api_http: httpx.Client) -> None:
+    pkce = api_http.post("/auth/v1/otp", headers=V2024, json={
+        "email": _email(), "code_challenge": "x" * 43, "code_challenge_method": "s256"})
+    assert (pkce.status_code, pkce.json()["code"]) == (422, "not_served_locally")
+    for path, status in (("/auth/v1/magiclink", 422), ("/auth/v1/recover", 400)):
+        missing = api_http.post(path, json={}, headers=V2024)
+        assert (missing.status_code, missing.json()) == (status, {
+            "code": "validation_failed", "message": "Password recovery requires an email"})
+
+
+# -----------------------------------------------------------------------------
+# The mail catcher, as Mailpit's API answers
+# -----------------------------------------------------------------------------
+
+def test_the_mail_catcher_lists_searches_shows_and_deletes_as_mailpit_does(
+        local_api: ServerThread, mail_catcher: MailCatcher) -> None:
+    email = _email("catcher")
+    client = _client(local_api)
+    client.auth.sign_up({"email": email, "password": PASSWORD})
+    client.auth.reset_password_for_email(email)
+    api = httpx.Client(base_url=mail_catcher.url)
+    listed = api.get("/api/v1/messages", params={"limit": 1})
+    assert listed.headers["content-type"] == "application/json"
+    body = listed.json()
+    assert set(body) == {"total", "unread", "count", "messages_count", "start", "tags",
+                         "messages"}
+    assert body["count"] == 1 and body["total"] >= 1
+    assert set(body["messages"][0]) == {
+        "ID", "MessageID", "Read", "From", "To", "Cc", "Bcc", "ReplyTo", "Subject", "Created",
+        "Username", "Tags", "Size", "Attachments", "Snippet"}
+    found = _mail_to(mail_catcher, email)
+    assert [m["Subject"] for m in found] == ["Choose a new password"]
+    assert found[0]["MessageID"].endswith("@mailpit") and found[0]["Read"] is False
+    latest = api.get("/api/v1/message/latest", params={"query": f"to:{email}"}).json()
+    assert latest["ID"] == found[0]["ID"] and latest["ReturnPath"] == "admin@email.com"
+    assert _mail_to(mail_catcher, email)[0]["Read"] is True  # shown: read
+    assert api.get(f"/api/v1/message/{latest['ID']}/raw").text.startswith("Return-Path: ")
+    assert api.get(f"/view/{latest['ID']}.html").text == latest["HTML"]
+    assert api.get(f"/api/v1/message/{latest['ID']}/headers").json()["To"] == [email]
+    assert (api.get("/api/v1/message/nope").status_code,
+            api.get("/api/v1/message/nope").text) == (404, "404 page not found")
+    assert (api.get("/api/v1/search").status_code, api.get("/api/v1/search").text) == (
+        400, "Error: no search query")
+    excluded = api.get("/api/v1/search", params={"query": f"to:{email} -subject:password"})
+    assert excluded.json()["messages_count"] == 0
+    assert api.request("DELETE", "/api/v1/messages", json={"IDs": [latest["ID"]]}).text == "ok"
+    assert _mail_to(mail_catcher, email) == []
+    assert api.get("/readyz").status_code == 200 and email not in api.get("/").text
