@@ -17,14 +17,21 @@ from python_functions.local import NODE
 from python_functions.service.settings import LOCAL_PUBLISHABLE_KEY, LOCAL_SECRET_KEY, Settings
 from tests.conftest import SUPABASE_JS_EXAMPLE as EXAMPLE
 from tests.conftest import TEST_EMAIL_DOMAIN
-from tests.http_fixtures import ANON_KEY, SERVICE_ROLE_KEY, LocalAi, ServerThread
+from tests.http_fixtures import (
+    ANON_KEY,
+    SERVICE_ROLE_KEY,
+    LocalAi,
+    MailCatcher,
+    ServerThread,
+)
 
 
 def test_the_supabase_js_suite_passes_against_the_local_api(
         compiled: None, local_api: ServerThread, local_provider: LocalAi,
-        service_settings: Settings, database_url: str) -> None:
+        service_settings: Settings, database_url: str, mail_catcher: MailCatcher) -> None:
     local_provider.clear()
     env = {**os.environ, "SUPABASE_URL": local_api.url, "SUPABASE_ANON_KEY": ANON_KEY,
+           "MAILPIT_URL": mail_catcher.url,
            "SUPABASE_SERVICE_ROLE_KEY": SERVICE_ROLE_KEY,
            "SUPABASE_PUBLISHABLE_KEY": LOCAL_PUBLISHABLE_KEY,
            "SUPABASE_SECRET_KEY": LOCAL_SECRET_KEY,

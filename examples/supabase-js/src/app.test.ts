@@ -15,6 +15,7 @@ import { describe, test } from 'node:test'
 import {
   createClient, FunctionsHttpError, isAuthWeakPasswordError, type SupabaseClient,
 } from '@supabase/supabase-js'
+import { MailpitClient } from 'mailpit-api'
 import type {
   AiSession, ApiError, Candidate, Database, Flashcard, FlashcardCandidates, Generation,
   GeneratedSession, Plan, PullupSession, Quota, RecipeDraft, SessionStructure,
@@ -25,6 +26,8 @@ const SUPABASE_URL = required('SUPABASE_URL')
 const SUPABASE_ANON_KEY = required('SUPABASE_ANON_KEY')
 const EMAIL_DOMAIN = process.env.EMAIL_DOMAIN ?? 'example.com'
 const MODEL = process.env.AI_MODEL ?? 'local/rules'
+// where Auth's mail is read: make run's mail catcher, as supabase start's Mailpit
+const MAILPIT_URL = process.env.MAILPIT_URL ?? 'http://127.0.0.1:54324'
 const PASSWORD = 'a-long-enough-password'
 // compiled to dist/examples/supabase-js/src/: five levels up is the repository's examples/
 const EXAMPLES = new URL('../../../../../', import.meta.url)
@@ -159,7 +162,7 @@ describe('auth', () => {
     assert.equal(error?.status, 422)
   })
 
-  test('updateUser: metadata and a new password; what needs mail says it is not served', async () => {
+  test('updateUser: metadata and a new password; an email change says it is not served', async () => {
     const { supabase, email } = await signedUp('update')
     const named = await supabase.auth.updateUser({ data: { displayName: 'Ala', draft: 1 } })
     assert.equal(named.error, null)
@@ -175,13 +178,11 @@ describe('auth', () => {
     assert.equal(renewed.error, null)
     assert.deepEqual(renewed.data.user?.user_metadata, { displayName: 'Ala' })
 
-    // a permanent user's email change and a password reset need mail: a clear AuthApiError
+    // a permanent user's email change is confirmed by mails not sent here: a clear AuthApiError
     const moved = await supabase.auth.updateUser({ email: `moved-${email}` })
     assert.equal(moved.error?.status, 422)
     assert.equal(moved.error?.code, 'not_served_locally')
-    const reset = await supabase.auth.resetPasswordForEmail(email)
-    assert.equal(reset.error?.code, 'not_served_locally')
-    assert.match(reset.error?.message ?? '', /supabase start serves it/)
+    assert.match(moved.error?.message ?? '', /supabase start serves it/)
     // manual linking is off in the CLI's template, as GoTrue then answers
     const linked = await supabase.auth.linkIdentity({ provider: 'github' })
     assert.equal(linked.error?.code, 'manual_linking_disabled')
@@ -312,6 +313,38 @@ describe('auth', () => {
     const gone = await admin.getUserById(user.id)
     assert.equal(gone.error?.status, 404)
     assert.equal(gone.error?.code, 'user_not_found')
+  })
+
+  test('a user signs in by the link mailed to them, read through Mailpit\'s API', async () => {
+    const email = `otp-${randomUUID().slice(0, 8)}@${EMAIL_DOMAIN}`
+    const supabase = newClient()
+    const { error } = await supabase.auth.signInWithOtp({ email })
+    assert.equal(error, null)
+    const mailpit = new MailpitClient(MAILPIT_URL)
+    const mail = await mailpit.waitForMessage({ query: `to:${email}` })
+    const link = /href="([^"]+)"/.exec(mail.HTML)?.[1]?.replaceAll('&amp;', '&')
+    assert.ok(link, mail.HTML)
+    // what the browser does with it: Auth redirects with the session in the fragment
+    const opened = await fetch(link, { redirect: 'manual' })
+    assert.equal(opened.status, 303)
+    const session = new URLSearchParams(new URL(opened.headers.get('location') ?? '').hash.slice(1))
+    const { data, error: refused } = await supabase.auth.setSession({
+      access_token: session.get('access_token') ?? '', refresh_token: session.get('refresh_token') ?? '',
+    })
+    assert.equal(refused, null)
+    assert.equal(data.user?.email, email)
+
+    // within [auth.email] max_frequency (1 s) of that link, no second mail of its kind
+    const soon = await newClient().auth.resetPasswordForEmail(email)
+    assert.equal(soon.error?.code, 'over_email_send_rate_limit')
+
+    // a password reset mails its link; an unknown address is answered alike, and gets nothing
+    const { email: forgetful } = await signedUp('reset')
+    assert.equal((await newClient().auth.resetPasswordForEmail(forgetful)).error, null)
+    const recovery = await mailpit.waitForMessage({ query: `to:${forgetful}` })
+    assert.match(recovery.Subject, /password/)
+    const unknown = await newClient().auth.resetPasswordForEmail(`nobody-${email}`)
+    assert.equal(unknown.error, null)
   })
 
   test('a test signs a user in by an email link\'s code, with no mail (generateLink)', async () => {
