@@ -315,20 +315,57 @@ comment on table auth.mfa_amr_claims is
 create index if not exists refresh_tokens_session_id_revoked_idx
   on auth.refresh_tokens (session_id, revoked);
 
+-- the PKCE flows of sign-ins by mail (`FlowState`): the code challenge a client sent, and the
+-- code its link issues for the exchange (`grant_type=pkce`)
+do $$
+begin
+  if to_regtype('auth.code_challenge_method') is null then
+    create type auth.code_challenge_method as enum ('s256', 'plain');
+  end if;
+end
+$$;
+create table if not exists auth.flow_state (
+  id uuid primary key,
+  user_id uuid,
+  auth_code text,
+  code_challenge_method auth.code_challenge_method,
+  code_challenge text,
+  provider_type text not null,
+  provider_access_token text,
+  provider_refresh_token text,
+  created_at timestamptz,
+  updated_at timestamptz,
+  authentication_method text not null,
+  auth_code_issued_at timestamptz,
+  invite_token text,
+  referrer text,
+  oauth_client_state_id uuid,
+  linking_target_id uuid,
+  email_optional boolean not null default false
+);
+comment on table auth.flow_state is 'Stores metadata for all OAuth/SSO login flows';
+create index if not exists idx_auth_code on auth.flow_state (auth_code);
+create index if not exists idx_user_id_auth_method
+  on auth.flow_state (user_id, authentication_method);
+create index if not exists flow_state_created_at_idx on auth.flow_state (created_at desc);
+
 alter table auth.users owner to supabase_auth_admin;
 alter table auth.identities owner to supabase_auth_admin;
 alter table auth.sessions owner to supabase_auth_admin;
 alter table auth.refresh_tokens owner to supabase_auth_admin;
 alter table auth.mfa_amr_claims owner to supabase_auth_admin;
+alter table auth.flow_state owner to supabase_auth_admin;
+alter type auth.code_challenge_method owner to supabase_auth_admin;
 alter table auth.users enable row level security;
 alter table auth.identities enable row level security;
 alter table auth.sessions enable row level security;
 alter table auth.refresh_tokens enable row level security;
 alter table auth.mfa_amr_claims enable row level security;
+alter table auth.flow_state enable row level security;
 revoke all on auth.users, auth.identities, auth.sessions, auth.refresh_tokens,
-  auth.mfa_amr_claims from anon, authenticated, service_role;
+  auth.mfa_amr_claims, auth.flow_state from anon, authenticated, service_role;
 grant all on auth.users, auth.identities, auth.sessions, auth.refresh_tokens,
-  auth.mfa_amr_claims to postgres;
+  auth.mfa_amr_claims, auth.flow_state to postgres;
 grant usage on sequence auth.refresh_tokens_id_seq to postgres;
 
 -- Supabase Auth's own definitions: the claims PostgREST sets per request

@@ -88,10 +88,10 @@ def test_auth_tables_belong_to_supabase_auth_with_rls_and_no_api_grants(
         " has_table_privilege('anon', c.oid, 'SELECT'),"
         " has_table_privilege('authenticated', c.oid, 'SELECT'),"
         " has_table_privilege('service_role', c.oid, 'SELECT')"
-        " from pg_class c where c.oid in ('auth.users'::regclass, 'auth.identities'::regclass)"
+        " from pg_class c where c.relnamespace = 'auth'::regnamespace and c.relkind = 'r'"
         " order by 1").fetchall()
-    assert rows == [("identities", "supabase_auth_admin", True, False, False, False),
-                    ("users", "supabase_auth_admin", True, False, False, False)]
+    assert rows == [(table, "supabase_auth_admin", True, False, False, False) for table in (
+        "flow_state", "identities", "mfa_amr_claims", "refresh_tokens", "sessions", "users")]
     # no convenient defaults where GoTrue's schema has none
     defaults = dict(admin.execute(
         "select column_name, column_default from information_schema.columns"

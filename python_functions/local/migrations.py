@@ -70,7 +70,8 @@ def _run_file(conn: psycopg.Connection, path: Path) -> None:
 
 def standin_needed(conn: psycopg.Connection) -> bool:
     """True where this database lacks what the stand-in creates (`auth.users`, or its
-    newest objects: the tables `auth.refresh_tokens` and `auth.mfa_amr_claims`, the event
+    newest objects: the tables `auth.refresh_tokens`, `auth.mfa_amr_claims` and
+    `auth.flow_state`, the event
     trigger `pgrst_ddl_watch`,
     the extension `pg_stat_statements` where the server has it, `postgres`'s membership of
     `supabase_auth_admin`): a plain Postgres, or one prepared by an older stand-in.
@@ -78,6 +79,7 @@ def standin_needed(conn: psycopg.Connection) -> bool:
     row = conn.execute("select to_regclass('auth.users') is null"
                        " or to_regclass('auth.refresh_tokens') is null"
                        " or to_regclass('auth.mfa_amr_claims') is null"
+                       " or to_regclass('auth.flow_state') is null"
                        " or not exists (select from pg_event_trigger"
                        "                 where evtname = 'pgrst_ddl_watch')"
                        " or (not exists (select from pg_extension"

@@ -494,7 +494,7 @@ def test_anonymous_users_racing_for_one_email_get_it_once(
 def test_what_gotrue_serves_and_the_stand_in_cannot_is_422_not_served_locally(
         api_http: httpx.Client) -> None:
     for method, path, params in (("POST", "/auth/v1/resend", {}),
-                                 ("POST", "/auth/v1/token", {"grant_type": "pkce"})):
+                                 ("POST", "/auth/v1/token", {"grant_type": "id_token"})):
         response = api_http.request(method, path, params=params, json={}, headers=V2024)
         assert _auth_error(response, 422, "not_served_locally")["message"].endswith(
             "supabase start serves it."), path

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
+import jwt
 import psycopg
 import pytest
 from supabase_auth.errors import AuthApiError
@@ -103,6 +104,95 @@ def test_a_magic_link_by_mail_signs_the_user_in_once(
     assert user is not None and user.user.email == email
     again = httpx.get(link, follow_redirects=False).headers["location"]
     assert "error_code=otp_expired" in again  # spent
+
+
+def _pkce_client(server: ServerThread) -> Client:
+    """supabase-py as an app has it: the PKCE flow, its default."""
+    return create_client(server.url, ANON_KEY, ClientOptions(
+        auto_refresh_token=False, persist_session=False, httpx_client=httpx.Client(timeout=10)))
+
+
+def _code(link: str, redirect_to: str = SITE_URL) -> str:
+    """The code a PKCE link's redirect carries in its query (`prepPKCERedirectURL`)."""
+    response = httpx.get(link)
+    assert response.status_code == 303, response.text
+    location = urlsplit(response.headers["location"])
+    assert f"{location.scheme}://{location.netloc}{location.path}" == redirect_to, location
+    return dict(parse_qsl(location.query))["code"]
+
+
+def test_a_pkce_magic_link_gives_a_code_the_clients_verifier_exchanges_once(
+        local_api: ServerThread, mail_catcher: MailCatcher,
+        admin: psycopg.Connection[Any]) -> None:
+    """supabase-py's default flow: `sign_in_with_otp` sends a code challenge, the mail's link
+    redirects with a code, and `exchange_code_for_session` trades it with the verifier the
+    client kept (`grant_type=pkce`) for a session whose `amr` says `magiclink`."""
+    email = _email("pkce")
+    client = _pkce_client(local_api)
+    client.auth.sign_in_with_otp({"email": email})
+    link = _link(_only_mail(mail_catcher, email))
+    assert "token=pkce_" in link
+    assert one(admin, "select count(*) from auth.flow_state f join auth.users u on"
+               " u.id = f.user_id where u.email = %s and f.authentication_method ="
+               " 'magiclink' and f.code_challenge_method = 's256'", email) == 1
+    code = _code(link)
+    exchanged = client.auth.exchange_code_for_session({"auth_code": code})
+    assert exchanged.session is not None and exchanged.user is not None
+    assert exchanged.user.email == email
+    claims = jwt.decode(exchanged.session.access_token, options={"verify_signature": False})
+    assert [entry["method"] for entry in claims["amr"]] == ["magiclink"]
+    # a code is exchanged once; the link was spent
+    assert _refused(lambda: client.auth.exchange_code_for_session({
+        "auth_code": code, "code_verifier": "x" * 43})) == (
+        404, "flow_state_not_found", "invalid flow state, no valid flow state found")
+    assert "error_code=otp_expired" in httpx.get(link).headers["location"]
+
+
+def test_a_pkce_recovery_code_needs_its_verifier_and_expires(
+        local_api: ServerThread, mail_catcher: MailCatcher, api_http: httpx.Client,
+        admin: psycopg.Connection[Any]) -> None:
+    email = _email("pkce-reset")
+    _client(local_api).auth.sign_up({"email": email, "password": PASSWORD})
+    client = _pkce_client(local_api)
+    client.auth.reset_password_for_email(email, {"redirect_to": SITE_URL + "/reset"})
+    code = _code(_link(_only_mail(mail_catcher, email)), SITE_URL + "/reset")
+
+    def exchange(verifier: str) -> httpx.Response:
+        return api_http.post("/auth/v1/token", params={"grant_type": "pkce"}, headers=V2024,
+                             json={"auth_code": code, "code_verifier": verifier})
+
+    assert exchange("not-the-verifier").json() == {
+        "code": "bad_code_verifier",
+        "message": "code challenge does not match previously saved code verifier"}
+    assert exchange("").json() == {
+        "code": "validation_failed",
+        "message": "invalid request: both auth code and code verifier should be non-empty"}
+    admin.execute("update auth.flow_state set created_at = now() - interval '301 seconds'"
+                  " where auth_code = %s", (code,))
+    expired = exchange("x" * 43)
+    assert (expired.status_code, expired.json()["code"]) == (422, "flow_state_expired")
+    admin.execute("update auth.flow_state set created_at = now() where auth_code = %s",
+                  (code,))
+    session = client.auth.exchange_code_for_session({"auth_code": code})
+    assert session.session is not None
+    claims = jwt.decode(session.session.access_token, options={"verify_signature": False})
+    assert [entry["method"] for entry in claims["amr"]] == ["recovery"]
+
+
+def test_a_pkce_link_without_its_flow_state_redirects_with_the_refusal_and_stays_unspent(
+        local_api: ServerThread, mail_catcher: MailCatcher,
+        admin: psycopg.Connection[Any]) -> None:
+    email = _email("pkce-lost")
+    _pkce_client(local_api).auth.sign_in_with_otp({"email": email})
+    link = _link(_only_mail(mail_catcher, email))
+    saved = admin.execute("delete from auth.flow_state f using auth.users u where"
+                          " u.id = f.user_id and u.email = %s returning f.*", (email,)).fetchall()
+    assert len(saved) == 1
+    location = httpx.get(link).headers["location"]
+    assert location.startswith(SITE_URL + "?error=invalid_request&error_code="
+                               "flow_state_not_found&error_description=No+associated+flow")
+    assert one(admin, "select recovery_token like 'pkce_%%' from auth.users where email = %s",
+               email)
 
 
 def test_sign_in_with_otp_signs_a_new_address_up_unless_told_not_to(
@@ -321,11 +411,25 @@ def test_a_bad_otp_request_is_refused_as_gotrue_refuses_it(
                                                                 "message": message})
 
 
-def test_pkce_and_a_missing_address_are_answered_before_anything_is_sent(
+@pytest.mark.parametrize(("challenge", "message"), [
+    ("x" * 42, "code challenge has to be between 43 and 128 characters"),
+    ("x" * 129, "code challenge has to be between 43 and 128 characters"),
+    ("x" * 42 + "/", "code challenge can only contain alphanumeric characters, hyphens,"
+     " periods, underscores and tildes"),
+])
+def test_a_code_challenge_gotrue_would_not_take_is_400_and_sends_nothing(
+        api_http: httpx.Client, mail_catcher: MailCatcher, challenge: str, message: str) -> None:
+    email = _email("challenge")
+    for path in ("/auth/v1/otp", "/auth/v1/recover", "/auth/v1/magiclink"):
+        refused = api_http.post(path, headers=V2024, json={
+            "email": email, "code_challenge": challenge, "code_challenge_method": "s256"})
+        assert (refused.status_code, refused.json()) == (
+            400, {"code": "validation_failed", "message": message}), path
+    assert _mail_to(mail_catcher, email) == []
+
+
+def test_a_missing_address_is_answered_before_anything_is_sent(
         api_http: httpx.Client) -> None:
-    pkce = api_http.post("/auth/v1/otp", headers=V2024, json={
-        "email": _email(), "code_challenge": "x" * 43, "code_challenge_method": "s256"})
-    assert (pkce.status_code, pkce.json()["code"]) == (422, "not_served_locally")
     for path, status in (("/auth/v1/magiclink", 422), ("/auth/v1/recover", 400)):
         missing = api_http.post(path, json={}, headers=V2024)
         assert (missing.status_code, missing.json()) == (status, {

@@ -347,6 +347,25 @@ describe('auth', () => {
     assert.equal(unknown.error, null)
   })
 
+  test('in the PKCE flow the mailed link gives a code that exchangeCodeForSession trades for a session', async () => {
+    const email = `pkce-${randomUUID().slice(0, 8)}@${EMAIL_DOMAIN}`
+    const supabase = createClient<Database>(SUPABASE_URL, SUPABASE_ANON_KEY, {
+      auth: { persistSession: false, autoRefreshToken: false, flowType: 'pkce' },
+    })
+    assert.equal((await supabase.auth.signInWithOtp({ email })).error, null)
+    const mail = await new MailpitClient(MAILPIT_URL).waitForMessage({ query: `to:${email}` })
+    const link = /href="([^"]+)"/.exec(mail.HTML)?.[1]?.replaceAll('&amp;', '&')
+    assert.ok(link, mail.HTML)
+    assert.match(link, /token=pkce_/)
+    const opened = await fetch(link, { redirect: 'manual' })
+    const code = new URL(opened.headers.get('location') ?? '').searchParams.get('code')
+    assert.ok(code)
+    const { data, error } = await supabase.auth.exchangeCodeForSession(code)
+    assert.equal(error, null)
+    assert.equal(data.user?.email, email)
+    assert.equal((await supabase.auth.getUser()).data.user?.email, email)
+  })
+
   test('a test signs a user in by an email link\'s code, with no mail (generateLink)', async () => {
     const admin = createClient<Database>(SUPABASE_URL, required('SUPABASE_SERVICE_ROLE_KEY'), {
       auth: { persistSession: false, autoRefreshToken: false },

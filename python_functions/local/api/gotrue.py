@@ -66,7 +66,10 @@ each route:
   then its search for the token: the code or hash of a link `auth.admin.generateLink` made
   (gotrue_admin.py) signs the user in, once, within `[auth.email] otp_expiry`; else 403
   `otp_expired`. `GET /verify`, the link itself, redirects with the session (or the
-  refusal) in the fragment, as GoTrue's implicit flow does.
+  refusal) in the fragment, as GoTrue's implicit flow does; a PKCE link (`pkce_...`) with
+  the code of its flow state in the query (`issueAuthCode`), which `POST
+  /token?grant_type=pkce` (supabase-js's `exchangeCodeForSession`) trades, with the
+  verifier of its challenge and within 5 minutes, for the session, once.
 * `/sso/...` (supabase-js's `signInWithSSO`): 404 `saml_provider_disabled`, as the CLI never
   turns SAML on; `/passkeys/...`: 404 `passkey_disabled` unless `[auth.passkey] enabled`;
   `/invite` after its admin check, as every `/admin` route.
@@ -74,9 +77,8 @@ each route:
   with confirmations on) goes over SMTP to `make run`'s mail catcher or `[auth.email.smtp]`
   (gotrue_mail.py).
 * What GoTrue serves and this stand-in cannot (SMS, `/resend`, `/invite`, a permanent
-  user's email change, a PKCE flow's links; OAuth providers, passkeys turned on, MFA
-  factors, the rest of the admin API; the `id_token`, `pkce` and `web3` grants) is 422
-  `not_served_locally`, naming it;
+  user's email change; OAuth providers, passkeys turned on, MFA factors, the rest of the
+  admin API; the `id_token` and `web3` grants) is 422 `not_served_locally`, naming it;
   another method on a served path is 405 and an unknown path 404, as GoTrue's router
   answers them.
 * `GET /settings` (`settings.go`): the email and phone providers, anonymous sign-ins,
@@ -115,7 +117,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg.rows import dict_row
@@ -261,6 +263,10 @@ def _wants_2024(request: Request) -> bool:
 
 
 # `oauthErrorMap`: the OAuth error a refusal's status stands for in a redirect
+# `ParseAuthenticationMethod` of a link's type: the method its flow state was made with
+_FLOW_METHODS = {"signup": "email/signup", "invite": "invite", "magiclink": "magiclink",
+                 "recovery": "recovery"}
+FLOW_STATE_EXPIRY_S = 300  # `defaultFlowStateExpiryDuration`, which the CLI does not change
 _OAUTH_ERRORS = {400: "invalid_request", 401: "unauthorized_client", 403: "access_denied",
                  500: "server_error", 503: "temporarily_unavailable"}
 
@@ -271,15 +277,44 @@ def _see_other(location: str) -> Response:
                     {"Location": location}, media_type="text/html; charset=utf-8")
 
 
-def _error_redirect(url: str, refused: AuthError) -> str:
-    """`prepErrorRedirectURL` of the implicit flow: the refusal in the URL's fragment. Go
+def _error_redirect(url: str, refused: AuthError, pkce: bool = False) -> str:
+    """`prepErrorRedirectURL`: the refusal in the URL's fragment, and for a PKCE flow in
+    its query too (with the query it had, sorted as Go's `Values.Encode` writes it). Go
     escapes the encoded fragment again as it writes the URL (`EscapedFragment`), so a
     `%` in it is `%25`."""
-    params = {"error_code": refused.code, "error_description": refused.message, "sb": ""}
+    params = {"error_code": refused.code, "error_description": refused.message}
     if (oauth := _OAUTH_ERRORS.get(refused.status)) is not None:
         params["error"] = oauth
-    fragment = urlencode(sorted(params.items())).replace("%", "%25")
+    fragment = urlencode(sorted({**params, "sb": ""}.items())).replace("%", "%25")
     scheme, netloc, path, query, _ = urlsplit(url)
+    if pkce:
+        query = urlencode(sorted({**dict(parse_qsl(query, keep_blank_values=True)),
+                                  **params}.items()))
+    return urlunsplit((scheme, netloc, path, query, fragment))
+
+
+async def _issue_auth_code(conn: psycopg.AsyncConnection[Any], user_id: str,
+                           method: str) -> str:
+    """`issueAuthCode`: the code of the user's latest flow state of this method, its issue
+    time recorded; none is 400 `flow_state_not_found`, as `verifyGet` words it."""
+    found = await (await conn.execute(
+        "select id, auth_code from auth.flow_state where user_id = %s and"
+        " authentication_method = %s order by created_at desc limit 1 for update",
+        (user_id, method))).fetchone()
+    if found is None or not found[1]:
+        reason = ("No valid flow state found for user." if found is None else
+                  "Flow state does not have an auth code (not a PKCE flow).")
+        raise AuthError(400, "flow_state_not_found", f"No associated flow state found. {reason}")
+    await conn.execute("update auth.flow_state set auth_code_issued_at = now(),"
+                       " updated_at = now() where id = %s", (found[0],))
+    return str(found[1])
+
+
+def with_code(url: str, code: str) -> str:
+    """`prepPKCERedirectURL`: the URL with `code` in its query (sorted, as Go writes it)."""
+    scheme, netloc, path, query, fragment = urlsplit(url)
+    query = urlencode(sorted({**dict(parse_qsl(query, keep_blank_values=True)),
+                              "code": code}.items()))
     return urlunsplit((scheme, netloc, path, query, fragment))
 
 
@@ -758,9 +793,49 @@ class GoTrue:
             return JSONResponse(await self._password_grant(body, _ip_address(request)))
         if grant == "refresh_token":
             return JSONResponse(await self._refresh_grant(body, _ip_address(request)))
-        if grant in ("id_token", "pkce", "web3"):
+        if grant == "pkce":
+            return JSONResponse(await self._pkce_grant(body, _ip_address(request)))
+        if grant in ("id_token", "web3"):
             raise not_served(f"the {grant} grant")
         raise AuthError(400, "invalid_credentials", "unsupported_grant_type")
+
+    async def _pkce_grant(self, body: dict[str, Any], ip_address: str) -> dict[str, Any]:
+        """`PKCE` (`token.go`, supabase-js's `exchangeCodeForSession`): the code a PKCE link
+        issued, and the verifier of its flow's challenge, for the user's session (its `amr`
+        the flow's method); the flow state goes, so a code is exchanged once."""
+        code, verifier = body.get("auth_code"), body.get("code_verifier")
+        if not isinstance(code, str | None) or not isinstance(verifier, str | None):
+            raise AuthError(400, "bad_json", "Could not parse request body as JSON")
+        if not code or not verifier:
+            raise AuthError(400, "validation_failed", "invalid request: both auth code and"
+                            " code verifier should be non-empty")
+        async with self.pool.connection() as conn, conn.transaction():
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute(
+                "select id, user_id::text, code_challenge, code_challenge_method::text,"
+                " authentication_method, coalesce(case when authentication_method ="
+                " 'magiclink' then auth_code_issued_at end, created_at)"
+                " + make_interval(secs => %s) < now() as expired"
+                " from auth.flow_state where auth_code = %s for update",
+                (FLOW_STATE_EXPIRY_S, code))
+            flow = await cursor.fetchone()
+            if flow is None or flow["user_id"] is None:
+                raise AuthError(404, "flow_state_not_found",
+                                "invalid flow state, no valid flow state found")
+            if flow["expired"]:
+                raise AuthError(422, "flow_state_expired",
+                                "invalid flow state, flow state has expired")
+            if not gotrue_links.pkce_verified(flow["code_challenge"] or "",
+                                              flow["code_challenge_method"] or "", verifier):
+                message = ("code challenge method not supported"
+                           if flow["code_challenge_method"] not in ("s256", "plain")
+                           else "code challenge does not match previously saved code verifier")
+                raise AuthError(400, "bad_code_verifier", message)
+            session = await self._session(conn, flow["user_id"],
+                                          method=flow["authentication_method"],
+                                          ip_address=ip_address)
+            await conn.execute("delete from auth.flow_state where id = %s", (flow["id"],))
+        return session
 
     async def _password_grant(self, body: dict[str, Any], ip_address: str) -> dict[str, Any]:
         email, phone, password = _credentials(body)
@@ -1191,26 +1266,30 @@ class GoTrue:
         `refresh_token`, `sb`, `token_type`, `type`), as supabase-js's `detectSessionInUrl`
         reads it. A token refused there is a 303 too, the error in the fragment
         (`prepErrorRedirectURL`: `error`, `error_code`, `error_description`, `sb`); a
-        missing type or token is 400 JSON. A PKCE link's (`pkce_...`) needs a flow state
-        this stand-in does not keep: 422 `not_served_locally`."""
+        missing type or token is 400 JSON. A PKCE link's (`pkce_...`) redirect carries the
+        code of the user's flow state in its query instead (`issueAuthCode`,
+        `prepPKCERedirectURL`), and a refusal in the query too; no flow state is 400
+        `flow_state_not_found`, and the link stays unspent."""
         kind = request.query_params.get("type") or ""
         token = request.query_params.get("token") or ""
         if not kind:
             raise AuthError(400, "validation_failed", "Verify requires a verification type")
         if not token:
             raise AuthError(400, "validation_failed", "Verify requires a token or a token hash")
-        if token.startswith("pkce_"):
-            raise not_served("a PKCE flow's link (it needs the flow state of its sign-in)")
+        pkce = token.startswith("pkce_")
         redirect_to = gotrue_links.referrer(request, self.config)
         try:
             if kind not in _TOKEN_COLUMNS:
                 raise AuthError(400, "validation_failed", "Invalid email verification type")
             user_id, kind = await self._verify_token_hash(kind, token)
-            session = await self._sign_in_by_token(
-                user_id, kind, AuthError(403, "otp_expired",
-                                         "Email link is invalid or has expired"), request)
+            spent = AuthError(403, "otp_expired", "Email link is invalid or has expired")
+            if pkce:  # the code for the exchange, not a session (`issueAuthCode`)
+                code = await self._sign_in_by_token(user_id, kind, spent, request,
+                                                    flow_method=_FLOW_METHODS[kind])
+                return _see_other(with_code(redirect_to, code["code"]))
+            session = await self._sign_in_by_token(user_id, kind, spent, request)
         except AuthError as refused:
-            return _see_other(_error_redirect(redirect_to, refused))
+            return _see_other(_error_redirect(redirect_to, refused, pkce))
         fragment = urlencode(sorted({
             "access_token": session["access_token"], "expires_at": str(session["expires_at"]),
             "expires_in": str(session["expires_in"]), "refresh_token": session["refresh_token"],
@@ -1218,9 +1297,12 @@ class GoTrue:
         return _see_other(f"{redirect_to}#{fragment}")
 
     async def _sign_in_by_token(self, user_id: str, kind: str, spent: AuthError,
-                                request: Request) -> dict[str, Any]:
+                                request: Request, flow_method: str | None = None
+                                ) -> dict[str, Any]:
         """What a verified token does (`signupVerify`, `recoverVerify`), then the session;
-        `spent`: the refusal when another request spent the token first."""
+        `spent`: the refusal when another request spent the token first. `flow_method`: a
+        PKCE link's, whose flow state's code is issued instead (`{"code": ...}`), all in one
+        transaction (no flow state: the token stays unspent)."""
         if kind not in ("signup", "invite", "magiclink", "recovery"):
             raise not_served("verifying a token another Supabase Auth sent")
         # spent at most once, also by requests racing with the same code: the token is
@@ -1248,6 +1330,8 @@ class GoTrue:
                     raise spent
                 if unconfirmed[0]:
                     await self._confirm(conn, user_id)
+            if flow_method is not None:
+                return {"code": await _issue_auth_code(conn, user_id, flow_method)}
             session = await self._session(conn, user_id, method="otp",
                                           ip_address=_ip_address(request))
         return session

@@ -18,7 +18,9 @@ keeps of it, the link a mail would carry, and where it may send the browser afte
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import ipaddress
 import re
 import secrets
@@ -42,6 +44,19 @@ def one_time_code(length: int) -> str:
 def token_hash(address: str, code: str) -> str:
     """`GenerateTokenHash`: what GoTrue keeps of a code sent to `address`."""
     return hashlib.sha224((address + code).encode()).hexdigest()
+
+
+def pkce_verified(challenge: str, method: str, verifier: str) -> bool:
+    """`VerifyPKCEChallenge`: the verifier's unpadded base64url SHA-256 (`s256`) or the
+    verifier itself (`plain`) is the challenge, compared in constant time."""
+    if method.lower() == "s256":
+        digest = hashlib.sha256(verifier.encode()).digest()
+        expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    elif method.lower() == "plain":
+        expected = verifier
+    else:
+        return False
+    return hmac.compare_digest(challenge.encode(), expected.encode())
 
 
 def action_link(auth_url: str, hashed: str, kind: str, referrer: str) -> str:

@@ -27,6 +27,10 @@ as if it was, as GoTrue with no SMTP host does.
 
 Each mail's link is Auth's `/verify` link (`gotrue_links.action_link`) with the code's hash
 and the request's `redirect_to` where valid; its code is in the template's `{{ .Token }}`.
+A request with a `code_challenge` (supabase-js's PKCE flow, supabase-py's default) also makes
+the flow state of the link (`auth.flow_state`), and its hash is kept as `pkce_<hash>`: the
+link then redirects with a code, which `grant_type=pkce` exchanges with the verifier
+(gotrue.py); a challenge GoTrue refuses is 400 `validation_failed` in its words.
 A second mail of the same kind to a user within `[auth.email] max_frequency` is 429
 `over_email_send_rate_limit` "For security purposes, you can only request this after N
 seconds."; with confirmations on, more than `[auth.rate_limit] email_sent` mails an hour
@@ -39,7 +43,7 @@ sending magic link email", ...) and changes nothing.
 Templates are `[auth.email.template.<name>]`'s, or this stand-in's own plain wording (GoTrue's
 default texts are not copied): each link's mail carries the link, the reauthentication mail
 the code; subjects and bodies are rendered by `python_functions.local.go_template`. Not
-served: PKCE (`code_challenge`: 422 `not_served_locally`), `/resend`, `/invite`, an email
+served: `/resend`, `/invite`, an email
 change's mails, the send email hook (turned on, each mail is 422 `not_served_locally`),
 notification mails; no `auth.one_time_tokens` or
 `auth.audit_log_entries` rows are written (the stand-in has neither table).
@@ -50,9 +54,11 @@ from __future__ import annotations
 import collections
 import json
 import logging
+import re
 import secrets
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -84,6 +90,7 @@ log = logging.getLogger("python_functions.local.api.gotrue_mail")
 
 SMTP_TIMEOUT_S = 10.0
 _AUDIENCE = "authenticated"  # GOTRUE_JWT_AUD as `supabase start` sets it
+_CODE_CHALLENGE = re.compile(r"[a-zA-Z._~0-9-]+")
 
 # this stand-in's own wording (name: subject, body); a template of config.toml replaces one
 _DEFAULT_TEMPLATES = {
@@ -111,6 +118,9 @@ _WHAT = {"confirmation": "confirmation", "invite": "invite", "recovery": "recove
 _LINK_TYPE = {"confirmation": "signup", "invite": "invite", "recovery": "recovery",
               "magic_link": "magiclink"}
 # the user's columns each template's token and its time go to
+# a PKCE flow's state for each template's link: its provider type and authentication method
+_FLOWS = {"confirmation": ("email", "email/signup"), "recovery": ("recovery", "recovery"),
+          "magic_link": ("magiclink", "magiclink")}
 _COLUMNS = {"confirmation": ("confirmation_token", "confirmation_sent_at"),
             "invite": ("confirmation_token", "confirmation_sent_at"),
             "recovery": ("recovery_token", "recovery_sent_at"),
@@ -205,7 +215,7 @@ class GoTrueMail:
         if email and _text(body, "channel"):
             raise AuthError(400, "validation_failed",
                             "Channel should only be specified with Phone OTP")
-        _check_pkce(body)
+        _pkce(body)
         if body.get("create_user", True) is False and email:
             address = _valid_email(email)
             async with self.gotrue.pool.connection() as conn:
@@ -230,17 +240,17 @@ class GoTrueMail:
         if not email:
             raise AuthError(422, "validation_failed", "Password recovery requires an email")
         email = _valid_email(email)
-        _check_pkce(body)
+        pkce = _pkce(body)
         data = _data(body)
         referrer = gotrue_links.referrer(request, self.config)
         async with self.gotrue.pool.connection() as conn:
             user = await self._find(conn, email, request)
             if user is None or user["email_confirmed_at"] is None:
                 user = await self._sign_up(conn, email, secrets.token_urlsafe(33), data,
-                                           request, referrer)
+                                           request, referrer, pkce)
                 if user["email_confirmed_at"] is None:  # confirmations on: that mail went
                     return JSONResponse({})
-            await self._mail(conn, user["id"], "magic_link", referrer)
+            await self._mail(conn, user["id"], "magic_link", referrer, pkce)
         return JSONResponse({})
 
     async def recover(self, request: Request) -> Response:
@@ -250,12 +260,12 @@ class GoTrueMail:
         if not email:
             raise AuthError(400, "validation_failed", "Password recovery requires an email")
         email = _valid_email(email)
-        _check_pkce(body)
+        pkce = _pkce(body)
         referrer = gotrue_links.referrer(request, self.config)
         async with self.gotrue.pool.connection() as conn:
             user = await self._find(conn, email, request)
             if user is not None:
-                await self._mail(conn, user["id"], "recovery", referrer)
+                await self._mail(conn, user["id"], "recovery", referrer, pkce)
         return JSONResponse({})
 
     async def reauthenticate(self, request: Request) -> Response:
@@ -278,12 +288,13 @@ class GoTrueMail:
         """`POST /signup` of an email and password with confirmations on (gotrue.py checks
         the request first): the unconfirmed user and its confirmation mail."""
         data = _data(body)
+        pkce = _pkce(body)
         referrer = gotrue_links.referrer(request, self.config)
         async with self.gotrue.pool.connection() as conn:
             found = await self._find(conn, email, request)
             if found is not None and found["email_confirmed_at"] is not None:
                 return JSONResponse(_made_up_user(found, data))
-            user = await self._sign_up(conn, email, password, data, request, referrer)
+            user = await self._sign_up(conn, email, password, data, request, referrer, pkce)
         return JSONResponse(user_json(user))
 
     # -- shared ------------------------------------------------------------------------
@@ -299,8 +310,8 @@ class GoTrueMail:
         return await cursor.fetchone()
 
     async def _sign_up(self, conn: psycopg.AsyncConnection[Any], email: str, password: str,
-                       data: dict[str, Any], request: Request, referrer: str
-                       ) -> dict[str, Any]:
+                       data: dict[str, Any], request: Request, referrer: str,
+                       pkce: Pkce | None = None) -> dict[str, Any]:
         """`Signup` of an email user not confirmed yet: made if new (after the before user
         created hook), then confirmed at once, or, with confirmations on, sent its
         confirmation mail. The user, as it is then."""
@@ -335,17 +346,19 @@ class GoTrueMail:
             if not self.config.email_confirmations:
                 await self.gotrue._confirm(conn, user["id"])
             else:
-                await self._mail(conn, user["id"], "confirmation", referrer)
+                await self._mail(conn, user["id"], "confirmation", referrer, pkce)
             found = await self._find(conn, email, request)
         assert found is not None
         return found
 
     async def _mail(self, conn: psycopg.AsyncConnection[Any], user_id: str, template: str,
-                    referrer: str) -> None:
+                    referrer: str, pkce: Pkce | None = None) -> None:
         """`sendMagicLink`, `sendPasswordRecovery`, `sendConfirmation`,
         `sendReauthenticationOtp`: within `max_frequency` of the last such mail 429; else a
         new code, its hash kept and the mail sent, in one transaction with the user's row
-        locked (a mail that fails leaves the old token)."""
+        locked (a mail that fails leaves the old token). With `pkce`, the flow state of the
+        link (`generateFlowState`) is made in it too, and the hash kept is `pkce_` and the
+        hash, as the link carries it."""
         if self.config.send_email_hook:
             raise not_served("the send email hook ([auth.hook.send_email]), which GoTrue"
                              " hands its mail to instead of SMTP")
@@ -368,6 +381,17 @@ class GoTrueMail:
                 raise AuthError(429, "over_email_send_rate_limit", "email rate limit exceeded")
             code = gotrue_links.one_time_code(self.config.email_otp_length)
             hashed = gotrue_links.token_hash(user["email"], code)
+            if pkce is not None:  # `addFlowPrefixToToken`
+                hashed = "pkce_" + hashed
+                provider, method = _FLOWS[template]
+                await conn.execute(
+                    "insert into auth.flow_state (id, user_id, auth_code,"
+                    " code_challenge_method, code_challenge, provider_type,"
+                    " provider_access_token, provider_refresh_token, created_at, updated_at,"
+                    " authentication_method) values (gen_random_uuid(), %s,"
+                    " gen_random_uuid()::text, %s::auth.code_challenge_method, %s, %s, '', '',"
+                    " now(), now(), %s)", (user_id, pkce.method, pkce.challenge, provider,
+                                           method))
             await conn.execute(
                 f"update auth.users set {token_column} = %s, {sent_column} = now()"
                 f" where id = %s", (hashed, user_id))
@@ -404,12 +428,29 @@ def _valid_email(email: str) -> str:
     return email.lower()
 
 
-def _check_pkce(body: dict[str, Any]) -> None:
-    """`validatePKCEParams`, then PKCE itself, which needs a flow state kept here for the
-    code exchange, not served."""
+@dataclass(frozen=True)
+class Pkce:
+    """A client's code challenge (`code_challenge`, `code_challenge_method`)."""
+
+    challenge: str
+    method: str  # "s256" or "plain"
+
+
+def _pkce(body: dict[str, Any]) -> Pkce | None:
+    """`validatePKCEParams`: both or neither, a challenge of 43 to 128 URL-safe characters;
+    then `ParseCodeChallengeMethod` (another method fails the request, as GoTrue's 500)."""
     challenge, method = _text(body, "code_challenge"), _text(body, "code_challenge_method")
     if bool(challenge) != bool(method):
         raise AuthError(400, "validation_failed",
                         "PKCE flow requires code_challenge_method and code_challenge")
-    if challenge:
-        raise not_served("a PKCE flow's mail (it needs the flow state of its sign-in)")
+    if not challenge:
+        return None
+    if not 43 <= len(challenge) <= 128:
+        raise AuthError(400, "validation_failed",
+                        "code challenge has to be between 43 and 128 characters")
+    if not _CODE_CHALLENGE.fullmatch(challenge):
+        raise AuthError(400, "validation_failed", "code challenge can only contain"
+                        " alphanumeric characters, hyphens, periods, underscores and tildes")
+    if method.lower() not in ("s256", "plain"):
+        raise AuthError(500, "unexpected_failure", "Internal Server Error", coded=False)
+    return Pkce(challenge, method.lower())
