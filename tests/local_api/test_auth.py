@@ -493,8 +493,8 @@ def test_anonymous_users_racing_for_one_email_get_it_once(
 
 def test_what_gotrue_serves_and_the_stand_in_cannot_is_422_not_served_locally(
         api_http: httpx.Client) -> None:
-    for method, path, params in (("POST", "/auth/v1/resend", {}),
-                                 ("POST", "/auth/v1/token", {"grant_type": "id_token"})):
+    for method, path, params in (("POST", "/auth/v1/token", {"grant_type": "id_token"}),
+                                 ("POST", "/auth/v1/token", {"grant_type": "web3"})):
         response = api_http.request(method, path, params=params, json={}, headers=V2024)
         assert _auth_error(response, 422, "not_served_locally")["message"].endswith(
             "supabase start serves it."), path
@@ -502,7 +502,8 @@ def test_what_gotrue_serves_and_the_stand_in_cannot_is_422_not_served_locally(
                                   headers=V2024)
     assert _auth_error(unknown_grant, 400, "invalid_credentials")["message"] == (
         "unsupported_grant_type")
-    for path in ("/auth/v1/user", "/auth/v1/otp", "/auth/v1/recover", "/auth/v1/magiclink"):
+    for path in ("/auth/v1/user", "/auth/v1/otp", "/auth/v1/recover", "/auth/v1/magiclink",
+                 "/auth/v1/resend", "/auth/v1/invite"):
         wrong_method = api_http.delete(path)
         assert (wrong_method.status_code, wrong_method.content) == (405, b""), path
     unknown = api_http.get("/auth/v1/no-such-route")

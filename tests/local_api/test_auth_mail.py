@@ -353,6 +353,61 @@ def test_with_confirmations_on_a_sign_up_waits_for_the_link_in_its_mail(
         assert one(admin, "select count(*) from auth.users where email = %s", late) == 0
 
 
+def test_resend_mails_a_new_confirmation_link_and_the_first_one_no_longer_works(
+        configured: Any, mail_catcher: MailCatcher) -> None:
+    with configured(email_confirmations=True, email_max_frequency_s=0.0) as (server, api):
+        email = _email("resend")
+        client = _client(server)
+        client.auth.sign_up({"email": email, "password": PASSWORD})
+        first = _link(_only_mail(mail_catcher, email))
+        client.auth.resend({"type": "signup", "email": email})
+        messages = _mail_to(mail_catcher, email)
+        assert len(messages) == 2
+        second = _link(httpx.get(f"{mail_catcher.url}/api/v1/message/"
+                                 f"{messages[0]['ID']}").json())
+        assert "error_code=otp_expired" in httpx.get(first).headers["location"]
+        assert _opened(second)["type"] == "signup"
+        # confirmed now, or unknown: answered alike, and nothing is sent
+        for address in (email, _email("nobody")):
+            client.auth.resend({"type": "signup", "email": address})
+        assert len(_mail_to(mail_catcher, email)) == 2
+        for body, message in (
+                ({"type": "magiclink", "email": email},
+                 "Missing one of these types: signup, email_change, sms, phone_change"),
+                ({"type": "signup"}, "Type provided requires an email address"),
+                ({"type": "email_change"}, "Missing email address or phone number")):
+            refused = api.post("/auth/v1/resend", json=body, headers=V2024)
+            assert (refused.status_code, refused.json()) == (
+                400, {"code": "validation_failed", "message": message}), body
+        sms = api.post("/auth/v1/resend", json={"type": "sms", "phone": "+48600100200"},
+                       headers=V2024)
+        assert (sms.status_code, sms.json()["code"]) == (400, "phone_provider_disabled")
+
+
+def test_an_invitation_by_mail_confirms_the_invited_user_who_then_sets_a_password(
+        local_api: ServerThread, mail_catcher: MailCatcher,
+        admin: psycopg.Connection[Any]) -> None:
+    email = _email("invited")
+    supabase_admin = _client(local_api, SERVICE_ROLE_KEY).auth.admin
+    invited = supabase_admin.invite_user_by_email(email, {"data": {"team": "blue"}})
+    assert invited.user.invited_at is not None and invited.user.email_confirmed_at is None
+    assert invited.user.user_metadata == {"team": "blue"}
+    message = _only_mail(mail_catcher, email)
+    assert message["Subject"] == "Your invitation"
+    session = _opened(_link(message))
+    assert session["type"] == "invite"
+    client = _client(local_api)
+    client.auth.set_session(session["access_token"], session["refresh_token"])
+    client.auth.update_user({"password": "an-invited-password"})
+    assert _client(local_api).auth.sign_in_with_password(
+        {"email": email, "password": "an-invited-password"}).session is not None
+    # confirmed now: no second invitation
+    assert _refused(lambda: supabase_admin.invite_user_by_email(email))[:2] == (
+        422, "email_exists")
+    assert len(_mail_to(mail_catcher, email)) == 1
+    assert one(admin, "select count(*) from auth.users where email = %s", email) == 1
+
+
 def test_a_mail_the_smtp_server_refuses_is_500_and_leaves_the_token_as_it_was(
         configured: Any, admin: psycopg.Connection[Any]) -> None:
     with configured(smtp_port=free_port()) as (server, api):  # nothing listens there

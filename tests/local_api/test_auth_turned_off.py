@@ -198,7 +198,7 @@ def test_the_admin_check_comes_before_what_is_not_served(configured: Any) -> Non
                 403, "not_admin"), path
             admin = {"Authorization": f"Bearer {SERVICE_ROLE_KEY}", **V2024}
             expected = (404, "feature_disabled") if "oauth" in path else (
-                400, "validation_failed") if "generate_link" in path else (
+                400, "validation_failed") if path in ("/admin/generate_link", "/invite") else (
                 422, "not_served_locally")
             assert _code(api.request(method, "/auth/v1" + path, headers=admin)) == (
                 expected), path

@@ -73,12 +73,12 @@ each route:
 * `/sso/...` (supabase-js's `signInWithSSO`): 404 `saml_provider_disabled`, as the CLI never
   turns SAML on; `/passkeys/...`: 404 `passkey_disabled` unless `[auth.passkey] enabled`;
   `/invite` after its admin check, as every `/admin` route.
-* Mail (`POST /otp`, `/magiclink`, `/recover`, `GET /reauthenticate`, and `POST /signup`
-  with confirmations on) goes over SMTP to `make run`'s mail catcher or `[auth.email.smtp]`
-  (gotrue_mail.py).
-* What GoTrue serves and this stand-in cannot (SMS, `/resend`, `/invite`, a permanent
-  user's email change; OAuth providers, passkeys turned on, MFA factors, the rest of the
-  admin API; the `id_token` and `web3` grants) is 422 `not_served_locally`, naming it;
+* Mail (`POST /otp`, `/magiclink`, `/recover`, `/resend`, `/invite`, `GET
+  /reauthenticate`, and `POST /signup` with confirmations on) goes over SMTP to `make run`'s
+  mail catcher or `[auth.email.smtp]` (gotrue_mail.py).
+* What GoTrue serves and this stand-in cannot (SMS, a permanent user's email change; OAuth
+  providers, passkeys turned on, MFA factors, the rest of the admin API; the `id_token` and
+  `web3` grants) is 422 `not_served_locally`, naming it;
   another method on a served path is 405 and an unknown path 404, as GoTrue's router
   answers them.
 * `GET /settings` (`settings.go`): the email and phone providers, anonymous sign-ins,
@@ -161,8 +161,8 @@ log = logging.getLogger("python_functions.local.api.gotrue")
 
 _SERVED = frozenset({"signup", "token", "user", "logout", "settings", "health", "authorize",
                      ".well-known/jwks.json", ".well-known/openid-configuration",
-                     "admin/generate_link", "otp", "magiclink", "recover"})
-_GOTRUE_ONLY = frozenset({"invite", "resend"})
+                     "admin/generate_link", "otp", "magiclink", "recover", "resend",
+                     "invite"})
 # `WellKnownOpenID`'s fixed parts (`jwks.go`; the scopes: `models.SupportedOAuthScopes`)
 _OIDC_CLAIMS = ("sub", "aud", "iss", "exp", "iat", "auth_time", "nonce", "email",
                 "email_verified", "phone_number", "phone_number_verified", "name", "picture",
@@ -553,14 +553,14 @@ class GoTrue:
         `not_served_locally`; a method GoTrue does not take on a served path is 405, and an
         unknown path 404, both without JSON, as GoTrue's router answers them."""
         path = request.path_params["path"].strip("/")
-        if path.split("/")[0] == "admin" or (path == "invite" and request.method == "POST"):
+        if path.split("/")[0] == "admin":
             require_admin(self.keys, request)  # `requireAdminCredentials` comes first
             if path.startswith("admin/oauth"):
                 return await self.oauth_server(request)
         if path in _SERVED or _ADMIN_USER_PATH.fullmatch(path) or _FACTOR_PATH.fullmatch(path) \
                 or path in (".well-known/oauth-authorization-server", "verify"):
             return Response(status_code=405)
-        if path in _GOTRUE_ONLY or path.split("/")[0] in _GOTRUE_ONLY_TREES:
+        if path.split("/")[0] in _GOTRUE_ONLY_TREES:
             raise not_served("/auth/v1/" + path)
         return _not_found()
 

@@ -18,6 +18,13 @@ as if it was, as GoTrue with no SMTP host does.
   (its hash in `recovery_token`, as GoTrue keeps it). 200 `{}`.
 * `POST /recover` (`resetPasswordForEmail`): the recovery link to a known address; 200 `{}`
   for an unknown one too, so the answer does not tell whether it exists.
+* `POST /resend` (`resend`): a `signup` confirmation again to an address not confirmed yet
+  (`{}` and nothing sent for a confirmed or unknown one, so the answer tells nothing); a
+  pending `email_change`'s mail, or a phone's code, is 422 `not_served_locally`.
+* `POST /invite` (`auth.admin.inviteUserByEmail`, with the service role key): the invitation
+  to a new user (no password, `data` as its metadata) or one not confirmed yet, whatever
+  `max_frequency`; a confirmed address is 422 `email_exists`. Its link confirms the user,
+  who then sets a password with `updateUser`.
 * `GET /reauthenticate` (`reauthenticate`): the signed-in user's nonce, by mail, which
   `PUT /user` takes as `nonce` with `[auth.email] secure_password_change`; a user without an
   email 400 `validation_failed`, an unconfirmed one 422 `email_not_confirmed`.
@@ -43,9 +50,8 @@ sending magic link email", ...) and changes nothing.
 Templates are `[auth.email.template.<name>]`'s, or this stand-in's own plain wording (GoTrue's
 default texts are not copied): each link's mail carries the link, the reauthentication mail
 the code; subjects and bodies are rendered by `python_functions.local.go_template`. Not
-served: `/resend`, `/invite`, an email
-change's mails, the send email hook (turned on, each mail is 422 `not_served_locally`),
-notification mails; no `auth.one_time_tokens` or
+served: an email change's mails, the send email hook (turned on, each mail is 422
+`not_served_locally`), notification mails; no `auth.one_time_tokens` or
 `auth.audit_log_entries` rows are written (the stand-in has neither table).
 """
 
@@ -74,6 +80,7 @@ from starlette.routing import Route
 from python_functions.local import go_template
 from python_functions.local.api import gotrue_links
 from python_functions.local.api.gotrue import (
+    DUPLICATE_EMAIL,
     USER_QUERY,
     AuthError,
     GoTrue,
@@ -82,8 +89,10 @@ from python_functions.local.api.gotrue import (
     claimed_user_id,
     json_object,
     not_served,
+    require_admin,
     user_json,
 )
+from python_functions.local.api.gotrue_admin import GoTrueAdmin
 from python_functions.local.config import AuthConfig
 
 log = logging.getLogger("python_functions.local.api.gotrue_mail")
@@ -201,6 +210,8 @@ class GoTrueMail:
         return [Route("/otp", self.otp, methods=["POST"]),
                 Route("/magiclink", self.magic_link, methods=["POST"]),
                 Route("/recover", self.recover, methods=["POST"]),
+                Route("/resend", self.resend, methods=["POST"]),
+                Route("/invite", self.invite, methods=["POST"]),
                 Route("/reauthenticate", self.reauthenticate, methods=["GET"])]
 
     # -- routes -------------------------------------------------------------------------
@@ -267,6 +278,87 @@ class GoTrueMail:
             if user is not None:
                 await self._mail(conn, user["id"], "recovery", referrer, pkce)
         return JSONResponse({})
+
+    async def resend(self, request: Request) -> Response:
+        """`Resend` (supabase-js's `resend`): a `signup` confirmation again, to an address not
+        confirmed yet; `{}` and no mail for a confirmed or unknown one. An `email_change`
+        with one pending, or a phone's, is 422 `not_served_locally`."""
+        body = json_object(await request.body())
+        kind, email, phone = _text(body, "type"), _text(body, "email"), _text(body, "phone")
+        pkce = None
+        if kind in ("signup", "email_change"):
+            pkce = _pkce(body)
+        elif kind not in ("sms", "phone_change"):
+            raise AuthError(400, "validation_failed",
+                            "Missing one of these types: signup, email_change, sms, phone_change")
+        if not email and kind == "signup":
+            raise AuthError(400, "validation_failed", "Type provided requires an email address")
+        if not phone and kind == "sms":
+            raise AuthError(400, "validation_failed", "Type provided requires a phone number")
+        if email and phone:
+            raise AuthError(400, "validation_failed",
+                            "Only an email address or phone number should be provided.")
+        if phone:
+            if not self.config.phone_signup:
+                raise AuthError(400, "phone_provider_disabled", "Phone logins are disabled")
+            raise not_served("a phone's code (it needs an SMS provider)")
+        if not email:
+            raise AuthError(400, "validation_failed", "Missing email address or phone number")
+        if not self.config.email_signup:
+            raise AuthError(400, "email_provider_disabled", "Email logins are disabled")
+        email = _valid_email(email)
+        referrer = gotrue_links.referrer(request, self.config)
+        async with self.gotrue.pool.connection() as conn:
+            user = await self._find(conn, email, request)
+            if user is None:
+                return JSONResponse({})
+            if kind == "signup":
+                if user["email_confirmed_at"] is None:
+                    await self._mail(conn, user["id"], "confirmation", referrer, pkce,
+                                     flow_provider="email/signup")
+                return JSONResponse({})
+            pending = await (await conn.execute(
+                "select coalesce(email_change, '') <> '' from auth.users where id = %s",
+                (user["id"],))).fetchone()
+            if pending and pending[0]:
+                raise not_served("an email change's mail (the change is not served)")
+        return JSONResponse({})
+
+    async def invite(self, request: Request) -> Response:
+        """`Invite` (supabase-js's `auth.admin.inviteUserByEmail`), with the service role
+        key: a new user (no password, `data` as its metadata, after the before user created
+        hook) or one not confirmed yet gets the invitation; a confirmed one is 422
+        `email_exists`. The answer is the user."""
+        require_admin(self.gotrue.keys, request)
+        body = json_object(await request.body())
+        email = _text(body, "email")
+        if not email:
+            raise AuthError(400, "validation_failed", "An email address is required")
+        email = _valid_email(email)
+        data = _data(body)
+        referrer = gotrue_links.referrer(request, self.config)
+        audience = request.headers.get("x-jwt-aud") or _AUDIENCE
+        async with self.gotrue.pool.connection() as conn:
+            user = await self._find(conn, email, request)
+            user_id = None
+            if user is None:
+                user_id = str(uuid.uuid4())
+                if self.config.before_user_created_hook:
+                    await self.gotrue._before_user_created(conn, user_id, email, data,
+                                                           request)
+            async with conn.transaction():
+                if user_id is not None:
+                    await GoTrueAdmin._insert_link_user(conn, user_id, audience, email, "",
+                                                        data)
+                    await add_email_identity(conn, user_id, email, verified=False)
+                user = await self._find(conn, email, request, lock=True)
+                assert user is not None
+                if user["email_confirmed_at"] is not None:
+                    raise AuthError(422, "email_exists", DUPLICATE_EMAIL)
+                await self._mail(conn, user["id"], "invite", referrer)
+                invited = await self._find(conn, email, request)
+        assert invited is not None
+        return JSONResponse(user_json(invited))
 
     async def reauthenticate(self, request: Request) -> Response:
         """`Reauthenticate`, after `requireAuthentication`: the nonce to the user's email."""
@@ -352,13 +444,16 @@ class GoTrueMail:
         return found
 
     async def _mail(self, conn: psycopg.AsyncConnection[Any], user_id: str, template: str,
-                    referrer: str, pkce: Pkce | None = None) -> None:
+                    referrer: str, pkce: Pkce | None = None,
+                    flow_provider: str | None = None) -> None:
         """`sendMagicLink`, `sendPasswordRecovery`, `sendConfirmation`,
         `sendReauthenticationOtp`: within `max_frequency` of the last such mail 429; else a
         new code, its hash kept and the mail sent, in one transaction with the user's row
         locked (a mail that fails leaves the old token). With `pkce`, the flow state of the
-        link (`generateFlowState`) is made in it too, and the hash kept is `pkce_` and the
-        hash, as the link carries it."""
+        link (`generateFlowState`, its provider type `flow_provider` where the caller names
+        another) is made in it too, and the hash kept is `pkce_` and the hash, as the link
+        carries it. An invitation (`sendInvite`) is sent whatever the frequency, and marks
+        the user invited."""
         if self.config.send_email_hook:
             raise not_served("the send email hook ([auth.hook.send_email]), which GoTrue"
                              " hands its mail to instead of SMTP")
@@ -372,7 +467,8 @@ class GoTrueMail:
             user = await cursor.fetchone()
             assert user is not None
             frequency = self.config.email_max_frequency_s
-            if user["since"] is not None and float(user["since"]) < frequency:
+            if template != "invite" and user["since"] is not None \
+                    and float(user["since"]) < frequency:
                 left = int(frequency - float(user["since"]))  # Go's Duration / time.Second
                 raise AuthError(429, "over_email_send_rate_limit",
                                 "For security purposes, you can only request this after"
@@ -384,6 +480,7 @@ class GoTrueMail:
             if pkce is not None:  # `addFlowPrefixToToken`
                 hashed = "pkce_" + hashed
                 provider, method = _FLOWS[template]
+                provider = flow_provider or provider
                 await conn.execute(
                     "insert into auth.flow_state (id, user_id, auth_code,"
                     " code_challenge_method, code_challenge, provider_type,"
@@ -392,8 +489,9 @@ class GoTrueMail:
                     " gen_random_uuid()::text, %s::auth.code_challenge_method, %s, %s, '', '',"
                     " now(), now(), %s)", (user_id, pkce.method, pkce.challenge, provider,
                                            method))
+            invited = ", invited_at = now()" if template == "invite" else ""
             await conn.execute(
-                f"update auth.users set {token_column} = %s, {sent_column} = now()"
+                f"update auth.users set {token_column} = %s, {sent_column} = now(){invited}"
                 f" where id = %s", (hashed, user_id))
             await self.mailer.send(template, user, code, hashed, referrer)
 
