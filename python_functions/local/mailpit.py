@@ -13,7 +13,7 @@ Dockerfile) where a test or a developer meets it:
   - `GET /api/v1/messages?start=&limit=`: the newest first, 50 unless `limit` says, with
     `total`, `unread`, `count`, `messages_count`, `start`, `tags` and each message's summary
     (`ID`, `MessageID`, `Read`, `From`, `To`, `Cc`, `Bcc`, `ReplyTo`, `Subject`, `Created`,
-    `Username`, `Tags`, `Size`, `Attachments`, `Snippet`);
+    `Tags`, `Size`, `Attachments`, `Snippet`);
   - `GET /api/v1/search?query=`: the same, of the messages the query matches: words, each
     in the message's addresses, subject or text, and the filters `to:`, `from:`, `cc:`,
     `subject:`, `message-id:`, `is:read`, `is:unread`; `-` or `!` before one excludes;
@@ -100,7 +100,7 @@ class Stored:
             "From": sender[0] if sender else None, "To": self.addresses("To"),
             "Cc": self.addresses("Cc"), "Bcc": self.addresses("Bcc"),
             "ReplyTo": self.addresses("Reply-To"), "Subject": self.subject(),
-            "Created": _rfc3339(self.created), "Username": "", "Tags": self.tags,
+            "Created": _rfc3339(self.created), "Tags": self.tags,
             "Size": len(self.raw), "Attachments": 0, "Snippet": _snippet(self.text),
         }
 
@@ -120,7 +120,7 @@ class Stored:
             or (sender[0]["Address"] if sender else ""),
             "Subject": self.subject(),
             "ListUnsubscribe": {"Header": "", "Links": [], "Errors": "", "HeaderPost": ""},
-            "Date": _rfc3339(date), "Tags": self.tags, "Username": "", "Text": self.text,
+            "Date": _rfc3339(date), "Tags": self.tags, "Text": self.text,
             "HTML": self.html, "Size": len(self.raw), "Inline": [], "Attachments": [],
         }
 
