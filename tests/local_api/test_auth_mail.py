@@ -408,6 +408,83 @@ def test_an_invitation_by_mail_confirms_the_invited_user_who_then_sets_a_passwor
     assert one(admin, "select count(*) from auth.users where email = %s", email) == 1
 
 
+def _signed_in(server: ServerThread, email: str) -> Client:
+    """A confirmed user with a password, signed in on a client of its own."""
+    _client(server, SERVICE_ROLE_KEY).auth.admin.create_user(
+        {"email": email, "password": PASSWORD, "email_confirm": True})
+    client = _client(server)
+    client.auth.sign_in_with_password({"email": email, "password": PASSWORD})
+    return client
+
+
+def _message(catcher: MailCatcher, summary: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = httpx.get(f"{catcher.url}/api/v1/message/{summary['ID']}").json()
+    return found
+
+
+def test_an_email_change_mails_both_addresses_and_either_link_confirms_it(
+        local_api: ServerThread, mail_catcher: MailCatcher,
+        admin: psycopg.Connection[Any]) -> None:
+    """Confirmations off and `double_confirm_changes` on, as in the CLI's template: a link
+    to the new address and one to the current, and the first opened changes the address."""
+    old, new = _email("old"), _email("new")
+    client = _signed_in(local_api, old)
+    asked = client.auth.update_user({"email": new})
+    assert asked.user.email == old and asked.user.new_email == new
+    assert asked.user.email_change_sent_at is not None
+    to_new, to_old = _only_mail(mail_catcher, new), _only_mail(mail_catcher, old)
+    assert to_new["Subject"] == to_old["Subject"] == "Confirm your new address"
+    assert f"from {old} to {new}" in to_new["Text"]
+    session = _opened(_link(to_new))
+    assert session["type"] == "email_change"
+    user = admin.execute("select u.email, coalesce(u.email_change, ''),"
+                         " i.identity_data->>'email'"
+                         " from auth.users u join auth.identities i on i.user_id = u.id"
+                         " where u.id = %s", (asked.user.id,)).fetchone()
+    assert user == (new, "", new)
+    assert "error_code=otp_expired" in httpx.get(_link(to_old)).headers["location"]
+    # the address another user has is refused before anything is sent
+    other = _email("other")
+    _signed_in(local_api, other)
+    assert _refused(lambda: client.auth.update_user({"email": other}))[:2] == (
+        422, "email_exists")
+    assert len(_mail_to(mail_catcher, other)) == 0
+
+
+def test_with_confirmations_on_an_email_change_needs_both_links(
+        configured: Any, mail_catcher: MailCatcher, admin: psycopg.Connection[Any]) -> None:
+    with configured(email_confirmations=True) as (server, _):
+        old, new = _email("both-old"), _email("both-new")
+        client = _signed_in(server, old)
+        client.auth.update_user({"email": new})
+        first = httpx.get(_link(_only_mail(mail_catcher, old))).headers["location"]
+        assert first == (f"{SITE_URL}#message=Confirmation+link+accepted.+Please+proceed+to"
+                         "+confirm+link+sent+to+the+other+email&sb=")
+        assert one(admin, "select email from auth.users where email_change = %s", new) == old
+        assert _opened(_link(_only_mail(mail_catcher, new)))["type"] == "email_change"
+        assert one(admin, "select count(*) from auth.users where email = %s", new) == 1
+
+
+def test_an_email_changes_code_confirms_it_by_verify_otp_and_resend_sends_new_ones(
+        configured: Any, mail_catcher: MailCatcher) -> None:
+    template = ("email_change", "{{ .Token }} for {{ .SendingTo }}", "<p>{{ .Token }}</p>")
+    with configured(email_templates=(template,), email_max_frequency_s=0.0) as (server, _):
+        old, new = _email("code-old"), _email("code-new")
+        client = _signed_in(server, old)
+        client.auth.update_user({"email": new})
+        client.auth.resend({"type": "email_change", "email": old})
+        latest = _mail_to(mail_catcher, new)
+        assert len(latest) == 2 and latest[0]["Subject"].endswith(f" for {new}")
+        stale = latest[1]["Subject"].split()[0]
+        assert _refused(lambda: _client(server).auth.verify_otp(
+            {"email": new, "token": stale, "type": "email_change"}))[:2] == (
+            403, "otp_expired")
+        code = latest[0]["Subject"].split()[0]
+        changed = _client(server).auth.verify_otp(
+            {"email": new, "token": code, "type": "email_change"})
+        assert changed.user is not None and changed.user.email == new
+
+
 def test_a_mail_the_smtp_server_refuses_is_500_and_leaves_the_token_as_it_was(
         configured: Any, admin: psycopg.Connection[Any]) -> None:
     with configured(smtp_port=free_port()) as (server, api):  # nothing listens there

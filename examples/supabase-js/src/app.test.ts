@@ -56,6 +56,14 @@ async function signedUp(name: string): Promise<{ supabase: Client; email: string
   return { supabase, email }
 }
 
+/** The link in the newest mail to `address`, read as a test reads Mailpit on `supabase start`. */
+async function mailedLink(address: string): Promise<string> {
+  const mail = await new MailpitClient(MAILPIT_URL).waitForMessage({ query: `to:${address}` })
+  const link = /href="([^"]+)"/.exec(mail.HTML)?.[1]?.replaceAll('&amp;', '&')
+  assert.ok(link, mail.HTML)
+  return link
+}
+
 /** Keys of a result against its declared type: a field added or dropped in SQL fails here
  * (the `Record<keyof T, true>` literals below fail to compile when the type changes). */
 function assertKeys<T extends object>(value: T, keys: Record<keyof T, true>): void {
@@ -162,7 +170,7 @@ describe('auth', () => {
     assert.equal(error?.status, 422)
   })
 
-  test('updateUser: metadata and a new password; an email change says it is not served', async () => {
+  test('updateUser: metadata, a new password and a new email confirmed by its mailed link', async () => {
     const { supabase, email } = await signedUp('update')
     const named = await supabase.auth.updateUser({ data: { displayName: 'Ala', draft: 1 } })
     assert.equal(named.error, null)
@@ -178,11 +186,15 @@ describe('auth', () => {
     assert.equal(renewed.error, null)
     assert.deepEqual(renewed.data.user?.user_metadata, { displayName: 'Ala' })
 
-    // a permanent user's email change is confirmed by mails not sent here: a clear AuthApiError
-    const moved = await supabase.auth.updateUser({ email: `moved-${email}` })
-    assert.equal(moved.error?.status, 422)
-    assert.equal(moved.error?.code, 'not_served_locally')
-    assert.match(moved.error?.message ?? '', /supabase start serves it/)
+    // a new email: a link to each address, and with the CLI's settings either one confirms it
+    const moved = `moved-${email}`
+    const changing = await supabase.auth.updateUser({ email: moved })
+    assert.equal(changing.error, null)
+    assert.equal(changing.data.user?.new_email, moved)
+    const opened = await fetch(await mailedLink(moved), { redirect: 'manual' })
+    const fragment = new URLSearchParams(new URL(opened.headers.get('location') ?? '').hash.slice(1))
+    assert.equal(fragment.get('type'), 'email_change')
+    assert.equal((await supabase.auth.getUser()).data.user?.email, moved)
     // manual linking is off in the CLI's template, as GoTrue then answers
     const linked = await supabase.auth.linkIdentity({ provider: 'github' })
     assert.equal(linked.error?.code, 'manual_linking_disabled')
@@ -321,11 +333,8 @@ describe('auth', () => {
     const { error } = await supabase.auth.signInWithOtp({ email })
     assert.equal(error, null)
     const mailpit = new MailpitClient(MAILPIT_URL)
-    const mail = await mailpit.waitForMessage({ query: `to:${email}` })
-    const link = /href="([^"]+)"/.exec(mail.HTML)?.[1]?.replaceAll('&amp;', '&')
-    assert.ok(link, mail.HTML)
-    // what the browser does with it: Auth redirects with the session in the fragment
-    const opened = await fetch(link, { redirect: 'manual' })
+    // what the browser does with the mailed link: Auth redirects with the session in the fragment
+    const opened = await fetch(await mailedLink(email), { redirect: 'manual' })
     assert.equal(opened.status, 303)
     const session = new URLSearchParams(new URL(opened.headers.get('location') ?? '').hash.slice(1))
     const { data, error: refused } = await supabase.auth.setSession({
@@ -353,9 +362,7 @@ describe('auth', () => {
       auth: { persistSession: false, autoRefreshToken: false, flowType: 'pkce' },
     })
     assert.equal((await supabase.auth.signInWithOtp({ email })).error, null)
-    const mail = await new MailpitClient(MAILPIT_URL).waitForMessage({ query: `to:${email}` })
-    const link = /href="([^"]+)"/.exec(mail.HTML)?.[1]?.replaceAll('&amp;', '&')
-    assert.ok(link, mail.HTML)
+    const link = await mailedLink(email)
     assert.match(link, /token=pkce_/)
     const opened = await fetch(link, { redirect: 'manual' })
     const code = new URL(opened.headers.get('location') ?? '').searchParams.get('code')

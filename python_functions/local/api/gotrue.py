@@ -265,7 +265,9 @@ def _wants_2024(request: Request) -> bool:
 # `oauthErrorMap`: the OAuth error a refusal's status stands for in a redirect
 # `ParseAuthenticationMethod` of a link's type: the method its flow state was made with
 _FLOW_METHODS = {"signup": "email/signup", "invite": "invite", "magiclink": "magiclink",
-                 "recovery": "recovery"}
+                 "recovery": "recovery", "email_change": "email_change"}
+SINGLE_CONFIRMATION = ("Confirmation link accepted. Please proceed to confirm link sent to"
+                       " the other email")  # `singleConfirmationAccepted`
 FLOW_STATE_EXPIRY_S = 300  # `defaultFlowStateExpiryDuration`, which the CLI does not change
 _OAUTH_ERRORS = {400: "invalid_request", 401: "unauthorized_client", 403: "access_denied",
                  500: "server_error", 503: "temporarily_unavailable"}
@@ -310,6 +312,17 @@ async def _issue_auth_code(conn: psycopg.AsyncConnection[Any], user_id: str,
     return str(found[1])
 
 
+def _message_redirect(url: str, message: str, pkce: bool) -> str:
+    """`prepRedirectURL`: the message in the URL's fragment (with `sb`), and for a PKCE flow
+    in its query too."""
+    scheme, netloc, path, query, _ = urlsplit(url)
+    if pkce:
+        query = urlencode(sorted({**dict(parse_qsl(query, keep_blank_values=True)),
+                                  "message": message}.items()))
+    fragment = urlencode(sorted({"message": message, "sb": ""}.items())).replace("%", "%25")
+    return urlunsplit((scheme, netloc, path, query, fragment))
+
+
 def with_code(url: str, code: str) -> str:
     """`prepPKCERedirectURL`: the URL with `code` in its query (sorted, as Go writes it)."""
     scheme, netloc, path, query, fragment = urlsplit(url)
@@ -326,7 +339,7 @@ USER_QUERY = """
 select u.id::text, u.aud, u.role, u.email, u.phone, u.email_confirmed_at, u.confirmed_at,
        u.last_sign_in_at, u.deleted_at, u.raw_app_meta_data, u.raw_user_meta_data,
        u.created_at, u.updated_at, u.is_anonymous, u.invited_at, u.confirmation_sent_at,
-       u.recovery_sent_at,
+       u.recovery_sent_at, u.email_change, u.email_change_sent_at,
        coalesce(u.banned_until > now(), false) as banned,
        coalesce((select json_agg(json_build_object(
                   'identity_id', i.id, 'id', i.provider_id, 'user_id', i.user_id,
@@ -351,9 +364,12 @@ def user_json(row: dict[str, Any]) -> dict[str, Any]:
         "updated_at": _iso(row["updated_at"]), "is_anonymous": bool(row["is_anonymous"]),
     }
     for optional in ("email_confirmed_at", "invited_at", "confirmation_sent_at",
-                     "confirmed_at", "recovery_sent_at", "last_sign_in_at", "deleted_at"):
-        if row[optional] is not None:
+                     "confirmed_at", "recovery_sent_at", "email_change_sent_at",
+                     "last_sign_in_at", "deleted_at"):
+        if row.get(optional) is not None:
             user[optional] = _iso(row[optional])
+    if row.get("email_change"):
+        user["new_email"] = row["email_change"]
     return user
 
 
@@ -1062,7 +1078,13 @@ class GoTrue:
             if password is not None and self.config.secure_password_change:
                 await self._check_reauthentication(conn, user, claims, nonce or "")
             if changes_email and not user["is_anonymous"]:
-                raise not_served("an email change (GoTrue confirms it by mail)")
+                if self.mail is None:
+                    raise not_served("an email change (GoTrue confirms it by mail)")
+                if await (await conn.execute(  # `IsDuplicatedEmail`
+                        "select 1 from auth.users where lower(email) = %s and aud = %s"
+                        " and not is_sso_user and id <> %s",
+                        (email, user["aud"], user["id"]))).fetchone():
+                    raise AuthError(422, "email_exists", DUPLICATE_EMAIL)
             if password is not None:
                 await self._set_password(conn, user["id"], password, claims.get("session_id"))
             if data is not None:
@@ -1070,8 +1092,11 @@ class GoTrue:
                     "update auth.users set raw_user_meta_data = %s, updated_at = now()"
                     " where id = %s", (merged_metadata(user["raw_user_meta_data"], data),
                                        user["id"]))
-            if changes_email:
+            if changes_email and user["is_anonymous"]:
                 await self._confirm_anonymous_email(conn, user["id"], email)
+            elif changes_email:  # confirmed by the links mailed (gotrue_mail.py)
+                assert self.mail is not None
+                await self.mail.email_change(conn, user, email, body, request)
             return JSONResponse(user_json(await self._user_row(conn, user["id"])))
 
     async def _check_reauthentication(self, conn: psycopg.AsyncConnection[Any],
@@ -1232,6 +1257,7 @@ class GoTrue:
             if kind not in _TOKEN_COLUMNS:
                 raise AuthError(400, "validation_failed", "Invalid email verification type")
             user_id, kind = await self._verify_token_hash(kind, token_hash)
+            hashed = token_hash
         elif phone and not email:
             phone = phone.removeprefix("+").replace(" ", "")  # `formatPhoneNumber`
             if not _E164.fullmatch(phone):
@@ -1248,15 +1274,21 @@ class GoTrue:
             except AuthError:
                 raise AuthError(422, "validation_failed", "Invalid email format") from None
             email = email.lower()
-            user_id, kind = await self._verify_token(
-                kind, "email", email, _TOKEN_COLUMNS.get(kind, ()),
-                gotrue_links.token_hash(email, token), request)
+            hashed = gotrue_links.token_hash(email, token)
+            if kind == "email_change":
+                user_id = await self._verify_email_change_token(email, hashed, request)
+            else:
+                user_id, kind = await self._verify_token(
+                    kind, "email", email, _TOKEN_COLUMNS.get(kind, ()), hashed, request)
         else:
             raise AuthError(400, "validation_failed",
                             "Only an email address or phone number should be provided on verify")
         spent = AuthError(403, "otp_expired", "Email link is invalid or has expired"
                           if token_hash else "Token has expired or is invalid")
-        return JSONResponse(await self._sign_in_by_token(user_id, kind, spent, request))
+        signed_in = await self._sign_in_by_token(user_id, kind, spent, request, token=hashed)
+        if "access_token" not in signed_in:  # one of an email change's two confirmations
+            return JSONResponse({"msg": SINGLE_CONFIRMATION, "code": "200"})
+        return JSONResponse(signed_in)
 
     async def _verify_link(self, request: Request) -> Response:
         """`GET /verify` (`verifyGet`), the link a mail carries (`action_link`): its token
@@ -1283,13 +1315,15 @@ class GoTrue:
                 raise AuthError(400, "validation_failed", "Invalid email verification type")
             user_id, kind = await self._verify_token_hash(kind, token)
             spent = AuthError(403, "otp_expired", "Email link is invalid or has expired")
-            if pkce:  # the code for the exchange, not a session (`issueAuthCode`)
-                code = await self._sign_in_by_token(user_id, kind, spent, request,
-                                                    flow_method=_FLOW_METHODS[kind])
-                return _see_other(with_code(redirect_to, code["code"]))
-            session = await self._sign_in_by_token(user_id, kind, spent, request)
+            session = await self._sign_in_by_token(
+                user_id, kind, spent, request, token=token,
+                flow_method=_FLOW_METHODS[kind] if pkce else None)
         except AuthError as refused:
             return _see_other(_error_redirect(redirect_to, refused, pkce))
+        if "code" in session:  # a PKCE link: the code for the exchange (`issueAuthCode`)
+            return _see_other(with_code(redirect_to, session["code"]))
+        if "access_token" not in session:  # one of an email change's two confirmations
+            return _see_other(_message_redirect(redirect_to, SINGLE_CONFIRMATION, pkce))
         fragment = urlencode(sorted({
             "access_token": session["access_token"], "expires_at": str(session["expires_at"]),
             "expires_in": str(session["expires_in"]), "refresh_token": session["refresh_token"],
@@ -1297,12 +1331,16 @@ class GoTrue:
         return _see_other(f"{redirect_to}#{fragment}")
 
     async def _sign_in_by_token(self, user_id: str, kind: str, spent: AuthError,
-                                request: Request, flow_method: str | None = None
-                                ) -> dict[str, Any]:
-        """What a verified token does (`signupVerify`, `recoverVerify`), then the session;
-        `spent`: the refusal when another request spent the token first. `flow_method`: a
-        PKCE link's, whose flow state's code is issued instead (`{"code": ...}`), all in one
-        transaction (no flow state: the token stays unspent)."""
+                                request: Request, token: str = "",
+                                flow_method: str | None = None) -> dict[str, Any]:
+        """What a verified token does (`signupVerify`, `recoverVerify`, `emailChangeVerify`
+        of `token`), then the session; `spent`: the refusal when another request spent the
+        token first. `flow_method`: a PKCE link's, whose flow state's code is issued instead
+        (`{"code": ...}`), all in one transaction (no flow state: the token stays unspent).
+        The first of an email change's two confirmations answers `{}`."""
+        if kind == "email_change":
+            return await self._change_email_by_token(user_id, token, spent, request,
+                                                     flow_method)
         if kind not in ("signup", "invite", "magiclink", "recovery"):
             raise not_served("verifying a token another Supabase Auth sent")
         # spent at most once, also by requests racing with the same code: the token is
@@ -1335,6 +1373,72 @@ class GoTrue:
             session = await self._session(conn, user_id, method="otp",
                                           ip_address=_ip_address(request))
         return session
+
+    async def _change_email_by_token(self, user_id: str, token: str, spent: AuthError,
+                                     request: Request, flow_method: str | None
+                                     ) -> dict[str, Any]:
+        """`emailChangeVerify`: with confirmations on and `double_confirm_changes`, the
+        first of the two tokens (to the current and the new address) is spent alone and
+        answers `{}`; else, or with the second, the new address is the user's (confirmed,
+        its email identity updated), and the session (or a PKCE link's code) follows. A
+        token already spent, by this or a racing request, is `spent`."""
+        async with self.pool.connection() as conn, conn.transaction():
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute(
+                "select email, email_change, email_change_confirm_status as status,"
+                " email_change_token_current = %(t)s as current,"
+                " email_change_token_new = %(t)s as new from auth.users where id = %(id)s"
+                " and coalesce(email_change, '') <> '' and %(t)s <> '' and %(t)s in"
+                " (email_change_token_current, email_change_token_new) for update",
+                {"id": user_id, "t": token})
+            user = await cursor.fetchone()
+            if user is None:
+                raise spent
+            if self.config.email_confirmations and self.config.secure_email_change \
+                    and user["status"] == 0 and user["email"]:
+                column = "email_change_token_current" if user["current"] \
+                    else "email_change_token_new"
+                await conn.execute(f"update auth.users set email_change_confirm_status = 1,"
+                                   f" {column} = '' where id = %s", (user_id,))
+                return {}
+            try:
+                await conn.execute(  # `ConfirmEmailChange`, and `Confirm` if need be
+                    "update auth.users set email = email_change, email_change = '',"
+                    " email_change_token_current = '', email_change_token_new = '',"
+                    " email_change_confirm_status = 0, is_anonymous = false,"
+                    " email_confirmed_at = coalesce(email_confirmed_at, now()),"
+                    " updated_at = now() where id = %s", (user_id,))
+            except psycopg.errors.UniqueViolation:  # taken since: GoTrue's unique index
+                raise AuthError(500, "unexpected_failure", "Error confirm email") from None
+            await set_email_identity(conn, user_id, user["email_change"], verified=True)
+            if flow_method is not None:
+                return {"code": await _issue_auth_code(conn, user_id, flow_method)}
+            return await self._session(conn, user_id, method="otp",
+                                       ip_address=_ip_address(request))
+
+    async def _verify_email_change_token(self, email: str, hashed: str, request: Request
+                                         ) -> str:
+        """`FindUserForEmailChange`: the user whose current address is `email` with that
+        current-address token (with `double_confirm_changes`), else whose new address is
+        `email` with that new-address token; then `isOtpValid` within `otp_expiry`. Else
+        403 `otp_expired`."""
+        audience = request.headers.get("x-jwt-aud") or _JWT_AUD
+        tokens = "(%(h)s::text, 'pkce_' || %(h)s::text)"
+        current = (f"(lower(u.email) = %(e)s and u.email_change_token_current in {tokens}) or "
+                   if self.config.secure_email_change else "")
+        async with self.pool.connection() as conn:
+            found = await (await conn.execute(
+                "select u.id::text, coalesce(u.banned_until > now(), false),"
+                f" {self._fresh('email_change_token_new')} from auth.users u"
+                f" where u.aud = %(aud)s and not u.is_sso_user and ({current}"
+                f"(lower(u.email_change) = %(e)s and u.email_change_token_new in {tokens}))"
+                " order by (lower(u.email) = %(e)s) desc limit 1",
+                {"e": email, "h": hashed, "aud": audience})).fetchone()
+        if found is None or not found[2]:
+            raise AuthError(403, "otp_expired", "Token has expired or is invalid")
+        if found[1]:
+            raise AuthError(403, "user_banned", "User is banned")
+        return str(found[0])
 
     @staticmethod
     async def _confirm(conn: psycopg.AsyncConnection[Any], user_id: str,
@@ -1409,8 +1513,7 @@ class GoTrue:
                 {"value": value, "aud": audience, "hash": hashed})
             found = await cursor.fetchone()
         matches = [bool(match) for match in found[2:]] if found is not None else []
-        # an email change's user is looked up by its token too: none matching is not found
-        if found is None or (kind == "email_change" and not any(matches)):
+        if found is None:
             raise invalid
         if found[1]:
             raise AuthError(403, "user_banned", "User is banned")

@@ -49,9 +49,11 @@ uses them. A local stand-in for `make run`, beside gotrue.py, on the same `auth`
   as GoTrue keeps it (its SHA-224 with the address, in `recovery_token` or
   `confirmation_token`, with the time it was made); `action_link` is Auth's `/verify`
   link, `redirect_to` the referrer (gotrue_links.py). Without the before user created
-  hook, as the other admin routes here; `email_change_current` and `email_change_new` are
-  checked (the first 400 with `[auth.email] double_confirm_changes` off; `new_email`
-  valid, 422 `email_exists` when another user has it) and then 422 `not_served_locally`;
+  hook, as the other admin routes here; `email_change_current` and `email_change_new` (the
+  first 400 with `[auth.email] double_confirm_changes` off; `new_email` valid, 422
+  `email_exists` when another user has it) make that side's token of a change to
+  `new_email`, whose `email_change` link confirms it (the new side's token is the hash with
+  the new address, though `hashed_token` is the one with the current, as GoTrue answers);
   another type 400 `validation_failed`.
 
 Not served (422 `not_served_locally`): a phone (no SMS here), the rest of `/admin` (SSO,
@@ -407,14 +409,27 @@ class GoTrueAdmin:
                         " and not is_sso_user and id <> %s",
                         (new_email, audience, user["id"] if user else None))).fetchone():
                     raise AuthError(422, "email_exists", DUPLICATE_EMAIL)
-                raise not_served("an email change's link (its confirmation is not served)")
+                assert user is not None
+                user_id = user["id"]
+                # the new address's token is its own hash, though the answer's
+                # `hashed_token` is the current address's, as GoTrue answers it
+                column, link_token = ("email_change_token_current", hashed) \
+                    if kind == "email_change_current" else (
+                    "email_change_token_new", gotrue_links.token_hash(new_email, code))
+                await conn.execute(
+                    f"update auth.users set email_change = %s, email_change_sent_at = now(),"
+                    f" email_change_confirm_status = 0, {column} = %s where id = %s",
+                    (new_email, link_token, user_id))
             else:
                 raise AuthError(400, "validation_failed",
                                 f"Invalid email action link type requested: {kind}")
             found = user_json(await self._find(conn, user_id))
         return JSONResponse({
             **found,
-            "action_link": gotrue_links.action_link(self.auth_url, hashed, kind, referrer),
+            "action_link": gotrue_links.action_link(
+                self.auth_url, link_token, "email_change", referrer)
+            if kind.startswith("email_change") else gotrue_links.action_link(
+                self.auth_url, hashed, kind, referrer),
             "email_otp": code, "hashed_token": hashed, "verification_type": kind,
             "redirect_to": referrer})
 

@@ -18,9 +18,14 @@ as if it was, as GoTrue with no SMTP host does.
   (its hash in `recovery_token`, as GoTrue keeps it). 200 `{}`.
 * `POST /recover` (`resetPasswordForEmail`): the recovery link to a known address; 200 `{}`
   for an unknown one too, so the answer does not tell whether it exists.
+* `PUT /user` with a permanent user's new `email` (`updateUser({ email })`): a link to the
+  new address and, with `[auth.email] double_confirm_changes` (on in the CLI's template), one
+  to the current address; either confirms the change when confirmations are off (the CLI's
+  template), both are needed when they are on (the first answers GoTrue's "Confirmation link
+  accepted..."). An address another user has is 422 `email_exists`.
 * `POST /resend` (`resend`): a `signup` confirmation again to an address not confirmed yet
-  (`{}` and nothing sent for a confirmed or unknown one, so the answer tells nothing); a
-  pending `email_change`'s mail, or a phone's code, is 422 `not_served_locally`.
+  (`{}` and nothing sent for a confirmed or unknown one, so the answer tells nothing), or a
+  pending `email_change`'s links again; a phone's code is 422 `not_served_locally`.
 * `POST /invite` (`auth.admin.inviteUserByEmail`, with the service role key): the invitation
   to a new user (no password, `data` as its metadata) or one not confirmed yet, whatever
   `max_frequency`; a confirmed address is 422 `email_exists`. Its link confirms the user,
@@ -50,7 +55,7 @@ sending magic link email", ...) and changes nothing.
 Templates are `[auth.email.template.<name>]`'s, or this stand-in's own plain wording (GoTrue's
 default texts are not copied): each link's mail carries the link, the reauthentication mail
 the code; subjects and bodies are rendered by `python_functions.local.go_template`. Not
-served: an email change's mails, the send email hook (turned on, each mail is 422
+served: the send email hook (turned on, each mail is 422
 `not_served_locally`), notification mails; no `auth.one_time_tokens` or
 `auth.audit_log_entries` rows are written (the stand-in has neither table).
 """
@@ -116,16 +121,22 @@ _DEFAULT_TEMPLATES = {
     "magic_link": ("Your link to sign in",
                    "<p>Open this link to sign in. It works once, for a limited time:</p>\n"
                    '<p><a href="{{ .ConfirmationURL }}">Sign in</a></p>\n'),
+    "email_change": ("Confirm your new address",
+                     "<p>Open this link to change your address from {{ .Email }} to"
+                     " {{ .NewEmail }}:</p>\n"
+                     '<p><a href="{{ .ConfirmationURL }}">Confirm the change</a></p>\n'
+                     "<p>If you did not ask for it, nothing changes.</p>\n"),
     "reauthentication": ("{{ .Token }} is your code",
                          "<p>Enter this code to confirm it is you:</p>\n"
                          "<p>{{ .Token }}</p>\n"),
 }
 # what each template's mail is called in GoTrue's errors ("Error sending ... email")
 _WHAT = {"confirmation": "confirmation", "invite": "invite", "recovery": "recovery",
-         "magic_link": "magic link", "reauthentication": "reauthentication"}
+         "magic_link": "magic link", "reauthentication": "reauthentication",
+         "email_change": "email change"}
 # the verification type in each link (`getPath`'s `Type`)
 _LINK_TYPE = {"confirmation": "signup", "invite": "invite", "recovery": "recovery",
-              "magic_link": "magiclink"}
+              "magic_link": "magiclink", "email_change": "email_change"}
 # the user's columns each template's token and its time go to
 # a PKCE flow's state for each template's link: its provider type and authentication method
 _FLOWS = {"confirmation": ("email", "email/signup"), "recovery": ("recovery", "recovery"),
@@ -166,10 +177,12 @@ class Mailer:
         return False
 
     async def send(self, template: str, user: dict[str, Any], code: str, hashed: str,
-                   referrer: str) -> None:
-        """The mail of `template` to the user: its link (of the hash), its code."""
+                   referrer: str, to: str = "", extra: dict[str, Any] | None = None) -> None:
+        """The mail of `template` to the user (or `to`): its link (of the hash), its code,
+        and the `extra` fields of its template."""
         data: dict[str, Any] = {"SiteURL": self.config.site_url, "Email": user["email"],
-                                "Token": code, "Data": user["raw_user_meta_data"] or {}}
+                                "Token": code, "Data": user["raw_user_meta_data"] or {},
+                                **(extra or {})}
         if template in _LINK_TYPE:
             data |= {"ConfirmationURL": gotrue_links.action_link(
                 self.auth_url, hashed, _LINK_TYPE[template], referrer),
@@ -179,7 +192,7 @@ class Mailer:
             return
         message = EmailMessage()
         message["From"] = self.config.smtp_sender
-        message["To"] = user["email"]
+        message["To"] = to or user["email"]
         message["Subject"] = go_template.render(subject, data, escape=False)
         message["Date"] = format_datetime(datetime.now(UTC))
         message.set_content(go_template.render(body, data, escape=True), subtype="html")
@@ -281,8 +294,9 @@ class GoTrueMail:
 
     async def resend(self, request: Request) -> Response:
         """`Resend` (supabase-js's `resend`): a `signup` confirmation again, to an address not
-        confirmed yet; `{}` and no mail for a confirmed or unknown one. An `email_change`
-        with one pending, or a phone's, is 422 `not_served_locally`."""
+        confirmed yet, or an `email_change`'s links again, while one is pending; `{}` and no
+        mail otherwise, or for an unknown address. A phone's code is 422
+        `not_served_locally`."""
         body = json_object(await request.body())
         kind, email, phone = _text(body, "type"), _text(body, "email"), _text(body, "phone")
         pkce = None
@@ -317,11 +331,9 @@ class GoTrueMail:
                     await self._mail(conn, user["id"], "confirmation", referrer, pkce,
                                      flow_provider="email/signup")
                 return JSONResponse({})
-            pending = await (await conn.execute(
-                "select coalesce(email_change, '') <> '' from auth.users where id = %s",
-                (user["id"],))).fetchone()
-            if pending and pending[0]:
-                raise not_served("an email change's mail (the change is not served)")
+            if user["email_change"]:  # the pending change's links again
+                async with conn.transaction():
+                    await self.email_change(conn, user, user["email_change"], body, request)
         return JSONResponse({})
 
     async def invite(self, request: Request) -> Response:
@@ -388,6 +400,55 @@ class GoTrueMail:
                 return JSONResponse(_made_up_user(found, data))
             user = await self._sign_up(conn, email, password, data, request, referrer, pkce)
         return JSONResponse(user_json(user))
+
+    async def email_change(self, conn: psycopg.AsyncConnection[Any], user: dict[str, Any],
+                           email: str, body: dict[str, Any], request: Request) -> None:
+        """`sendEmailChange`, from `PUT /user` (gotrue.py checks the request and the address
+        first, in its transaction): within `max_frequency` of the last 429; else a code for
+        the new address and, with `double_confirm_changes`, one for the current address,
+        their hashes kept (`pkce_` before them in a PKCE flow, whose flow state is made),
+        and a mail to each address with its own link; the user's `new_email` is set. The
+        links confirm the change (gotrue.py's `/verify`)."""
+        if self.config.send_email_hook:
+            raise not_served("the send email hook ([auth.hook.send_email]), which GoTrue"
+                             " hands its mail to instead of SMTP")
+        pkce = _pkce(body)
+        referrer = gotrue_links.referrer(request, self.config)
+        cursor = conn.cursor(row_factory=dict_row)
+        await cursor.execute(
+            "select id::text, email, raw_user_meta_data,"
+            " extract(epoch from now() - email_change_sent_at) as since"
+            " from auth.users where id = %s for update", (user["id"],))
+        found = await cursor.fetchone()
+        assert found is not None
+        frequency = self.config.email_max_frequency_s
+        if found["since"] is not None and float(found["since"]) < frequency:
+            raise AuthError(429, "over_email_send_rate_limit",
+                            "For security purposes, you can only request this after"
+                            f" {int(frequency - float(found['since']))} seconds.")
+        prefix = "pkce_" if pkce is not None else ""
+        code_new = gotrue_links.one_time_code(self.config.email_otp_length)
+        hash_new = prefix + gotrue_links.token_hash(email, code_new)
+        code_current = hash_current = ""
+        if self.config.secure_email_change and found["email"]:
+            code_current = gotrue_links.one_time_code(self.config.email_otp_length)
+            hash_current = prefix + gotrue_links.token_hash(found["email"], code_current)
+        if pkce is not None:
+            await _insert_flow_state(conn, user["id"], pkce, "email_change", "email_change")
+        if self.mailer.over_rate_limit():
+            raise AuthError(429, "over_email_send_rate_limit", "email rate limit exceeded")
+        await conn.execute(
+            "update auth.users set email_change = %s, email_change_token_new = %s,"
+            " email_change_token_current = %s, email_change_sent_at = now(),"
+            " email_change_confirm_status = 0 where id = %s",
+            (email, hash_new, hash_current, user["id"]))
+        extra = {"NewEmail": email}
+        await self.mailer.send("email_change", found, code_new, hash_new, referrer, to=email,
+                               extra=extra | {"SendingTo": email})
+        if hash_current:
+            await self.mailer.send("email_change", found, code_current, hash_current,
+                                   referrer, to=found["email"],
+                                   extra=extra | {"SendingTo": found["email"]})
 
     # -- shared ------------------------------------------------------------------------
 
@@ -480,20 +541,24 @@ class GoTrueMail:
             if pkce is not None:  # `addFlowPrefixToToken`
                 hashed = "pkce_" + hashed
                 provider, method = _FLOWS[template]
-                provider = flow_provider or provider
-                await conn.execute(
-                    "insert into auth.flow_state (id, user_id, auth_code,"
-                    " code_challenge_method, code_challenge, provider_type,"
-                    " provider_access_token, provider_refresh_token, created_at, updated_at,"
-                    " authentication_method) values (gen_random_uuid(), %s,"
-                    " gen_random_uuid()::text, %s::auth.code_challenge_method, %s, %s, '', '',"
-                    " now(), now(), %s)", (user_id, pkce.method, pkce.challenge, provider,
-                                           method))
+                await _insert_flow_state(conn, user_id, pkce, flow_provider or provider,
+                                         method)
             invited = ", invited_at = now()" if template == "invite" else ""
             await conn.execute(
                 f"update auth.users set {token_column} = %s, {sent_column} = now(){invited}"
                 f" where id = %s", (hashed, user_id))
             await self.mailer.send(template, user, code, hashed, referrer)
+
+
+async def _insert_flow_state(conn: psycopg.AsyncConnection[Any], user_id: str, pkce: Pkce,
+                             provider: str, method: str) -> None:
+    """`generateFlowState`: the PKCE flow of a link, its code made for the exchange."""
+    await conn.execute(
+        "insert into auth.flow_state (id, user_id, auth_code, code_challenge_method,"
+        " code_challenge, provider_type, provider_access_token, provider_refresh_token,"
+        " created_at, updated_at, authentication_method) values (gen_random_uuid(), %s,"
+        " gen_random_uuid()::text, %s::auth.code_challenge_method, %s, %s, '', '', now(),"
+        " now(), %s)", (user_id, pkce.method, pkce.challenge, provider, method))
 
 
 def _made_up_user(found: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
@@ -503,6 +568,7 @@ def _made_up_user(found: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]
         "id": str(uuid.uuid4()), "role": "", "created_at": now, "updated_at": now,
         "confirmation_sent_at": now, "last_sign_in_at": None, "confirmed_at": None,
         "email_confirmed_at": None, "identities": [], "raw_user_meta_data": data,
+        "email_change": "", "email_change_sent_at": None,
         "raw_app_meta_data": {"provider": "email", "providers": ["email"]}, "phone": ""})
     return made_up
 
