@@ -58,6 +58,9 @@ DEFAULT_MAIL_SMTP_PORT = 54325  # [local_smtp] smtp_port, as the CLI's template 
 # the templates `[auth.email.template.<name>]` may set (GoTrue's `templatemailer`)
 EMAIL_TEMPLATES = ("invite", "confirmation", "recovery", "magic_link", "email_change",
                    "reauthentication")
+# the notifications `[auth.email.notification.<name>]` may turn on
+EMAIL_NOTIFICATIONS = ("password_changed", "email_changed", "phone_changed", "identity_linked",
+                       "identity_unlinked", "mfa_factor_enrolled", "mfa_factor_unenrolled")
 # `[auth.hook.*]` as the CLI knows them (`pkg/config/auth.go`), and whether `make run`'s Auth
 # calls each: the others belong to what it does not serve (MFA, SMS), which answers 422
 # `not_served_locally` with or without them, and the mail, which is then 422 (gotrue_mail.py)
@@ -183,6 +186,8 @@ class AuthConfig:
     email_sent_per_hour: int = 30
     # [auth.email.template.<name>]: (name, subject or "", the content_path's text or "")
     email_templates: tuple[tuple[str, str, str], ...] = ()
+    # [auth.email.notification.<name>] enabled: (name, subject or "", content or "")
+    email_notifications: tuple[tuple[str, str, str], ...] = ()
     # [auth.hook.send_email] enabled: GoTrue would hand its mail to the hook, not to SMTP
     send_email_hook: bool = False
 
@@ -294,29 +299,46 @@ def _mail(config: dict[str, Any], auth: dict[str, Any], supabase_dir: Path
             _value(catcher, "admin_email", str, "admin@email.com", name)))}
     else:
         found |= {"smtp_host": ""}
-    templates = []
-    for name, table in sorted(_table(email, "template", "auth.email.").items()):
-        if name not in EMAIL_TEMPLATES or not isinstance(table, dict):
-            raise ConfigError(f"supabase/config.toml: [auth.email.template.{name}] is not one"
-                              f" of {', '.join(EMAIL_TEMPLATES)}")
-        prefix = f"auth.email.template.{name}."
-        path = _value(table, "content_path", str, "", prefix)
-        content = ""
-        if path:
-            try:
-                content = (supabase_dir.parent / path).read_text()
-            except OSError as exc:
-                raise ConfigError(f"Invalid config for {prefix}content_path: {exc}") from None
-        subject = _value(table, "subject", str, "", prefix)
-        for what, text in (("subject", subject), ("content_path", content)):
-            action = go_template.unsupported(text)
-            if action is not None:
-                raise ConfigError(f"supabase/config.toml: {prefix}{what}: make run renders"
-                                  f" only fields such as {{{{ .ConfirmationURL }}}} in a mail"
-                                  f" template, not {action}")
-        templates.append((name, subject, content))
-    found["email_templates"] = tuple(templates)
+    found["email_templates"] = tuple(
+        _mail_template(table, f"auth.email.template.{name}.", supabase_dir.parent)
+        for name, table in _named_tables(email, "template", EMAIL_TEMPLATES))
+    # enabled notifications only; their content_path is from supabase/, as the CLI has it
+    found["email_notifications"] = tuple(
+        _mail_template(table, f"auth.email.notification.{name}.", supabase_dir)
+        for name, table in _named_tables(email, "notification", EMAIL_NOTIFICATIONS)
+        if _value(table, "enabled", bool, False, f"auth.email.notification.{name}."))
     return found
+
+
+def _named_tables(email: dict[str, Any], kind: str, names: tuple[str, ...]
+                  ) -> list[tuple[str, dict[str, Any]]]:
+    """`[auth.email.<kind>.<name>]`, each of a name GoTrue knows."""
+    tables = sorted(_table(email, kind, "auth.email.").items())
+    for name, table in tables:
+        if name not in names or not isinstance(table, dict):
+            raise ConfigError(f"supabase/config.toml: [auth.email.{kind}.{name}] is not one"
+                              f" of {', '.join(names)}")
+    return tables
+
+
+def _mail_template(table: dict[str, Any], prefix: str, base: Path) -> tuple[str, str, str]:
+    """A template's name, `subject` and the text of its `content_path` (from `base`), each
+    one `make run` can render."""
+    path = _value(table, "content_path", str, "", prefix)
+    content = ""
+    if path:
+        try:
+            content = (base / path).read_text()
+        except OSError as exc:
+            raise ConfigError(f"Invalid config for {prefix}content_path: {exc}") from None
+    subject = _value(table, "subject", str, "", prefix)
+    for what, text in (("subject", subject), ("content_path", content)):
+        action = go_template.unsupported(text)
+        if action is not None:
+            raise ConfigError(f"supabase/config.toml: {prefix}{what}: make run renders only"
+                              f" fields such as {{{{ .ConfirmationURL }}}} in a mail template,"
+                              f" not {action}")
+    return prefix.split(".")[-2], subject, content
 
 
 def _mail_catcher_table(config: dict[str, Any]) -> tuple[dict[str, Any], str]:

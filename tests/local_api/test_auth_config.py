@@ -248,6 +248,17 @@ def test_an_smtp_server_of_the_project_and_its_templates_are_read_as_the_cli_rea
         AuthConfig(), smtp_host="smtp.example.com", smtp_port=465, smtp_user="mailer",
         smtp_pass="secret", smtp_sender="My App <auth@example.com>", email_sent_per_hour=2,
         email_templates=(("magic_link", "Sign in to {{ .SiteURL }}", body),))
+    # a notification's content_path is from supabase/ (the CLI's `resolve`); one turned off
+    # is not read at all
+    (supabase_dir / "notice.html").write_text("<p>{{ .Email }}</p>")
+    noticed = text + (
+        '\n[auth.email.notification.password_changed]\nenabled = true\n'
+        'subject = "Changed"\ncontent_path = "./notice.html"\n'
+        '\n[auth.email.notification.email_changed]\nenabled = false\n'
+        'content_path = "./missing.html"\n')
+    assert _cli_reads(noticed, tmp_path)
+    assert auth_config(supabase_dir / "config.toml").email_notifications == (
+        ("password_changed", "Changed", "<p>{{ .Email }}</p>"),)
     for content, refusal in (
             ("{{ if .Data.name }}Hi{{ end }}", r"content_path: make run renders only fields"
              r" such as \{\{ \.ConfirmationURL \}\} in a mail template, not \{\{ if"),

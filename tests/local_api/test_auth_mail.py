@@ -485,6 +485,27 @@ def test_an_email_changes_code_confirms_it_by_verify_otp_and_resend_sends_new_on
         assert changed.user is not None and changed.user.email == new
 
 
+def test_notifications_turned_on_tell_of_a_new_password_and_of_a_new_address(
+        configured: Any, mail_catcher: MailCatcher) -> None:
+    """`[auth.email.notification.password_changed]` and `email_changed` (off in the CLI's
+    template): the first to the user, the second to the address the account had."""
+    notifications = (("email_changed", "Moved to {{ .Email }}", ""),
+                     ("password_changed", "", ""))
+    with configured(email_notifications=notifications) as (server, _):
+        old, new = _email("told-old"), _email("told-new")
+        client = _signed_in(server, old)
+        client.auth.update_user({"password": "a-changed-password"})
+        assert _only_mail(mail_catcher, old)["Subject"] == "Your password was changed"
+        client.auth.update_user({"email": new})
+        _opened(_link(_only_mail(mail_catcher, new)))
+        told = [m["Subject"] for m in _mail_to(mail_catcher, old)]
+        assert told[0] == f"Moved to {new}" and len(told) == 3  # the change's link too
+    with configured() as (server, _):  # off: nothing more than the links
+        quiet = _email("quiet")
+        _signed_in(server, quiet).auth.update_user({"password": "a-changed-password"})
+        assert _mail_to(mail_catcher, quiet) == []
+
+
 def test_a_mail_the_smtp_server_refuses_is_500_and_leaves_the_token_as_it_was(
         configured: Any, admin: psycopg.Connection[Any]) -> None:
     with configured(smtp_port=free_port()) as (server, api):  # nothing listens there

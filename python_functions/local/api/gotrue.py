@@ -1087,6 +1087,8 @@ class GoTrue:
                     raise AuthError(422, "email_exists", DUPLICATE_EMAIL)
             if password is not None:
                 await self._set_password(conn, user["id"], password, claims.get("session_id"))
+                if self.mail is not None:  # `[auth.email.notification.password_changed]`
+                    await self.mail.notify("password_changed", user)
             if data is not None:
                 await conn.execute(
                     "update auth.users set raw_user_meta_data = %s, updated_at = now()"
@@ -1412,9 +1414,19 @@ class GoTrue:
                 raise AuthError(500, "unexpected_failure", "Error confirm email") from None
             await set_email_identity(conn, user_id, user["email_change"], verified=True)
             if flow_method is not None:
-                return {"code": await _issue_auth_code(conn, user_id, flow_method)}
-            return await self._session(conn, user_id, method="otp",
-                                       ip_address=_ip_address(request))
+                signed_in = {"code": await _issue_auth_code(conn, user_id, flow_method)}
+            else:
+                signed_in = await self._session(conn, user_id, method="otp",
+                                                ip_address=_ip_address(request))
+        if self.mail is not None and user["email"]:  # to the old address, after the change
+            changed = await self._user_row_now(user_id)
+            await self.mail.notify("email_changed", changed, to=user["email"],
+                                   extra={"OldEmail": user["email"]})
+        return signed_in
+
+    async def _user_row_now(self, user_id: str) -> dict[str, Any]:
+        async with self.pool.connection() as conn:
+            return await self._user_row(conn, user_id)
 
     async def _verify_email_change_token(self, email: str, hashed: str, request: Request
                                          ) -> str:

@@ -149,6 +149,28 @@ def _valid_email(email: str) -> str:
     return email.lower()
 
 
+async def insert_unconfirmed_user(conn: psycopg.AsyncConnection[Any], user_id: str,
+                                  audience: str, email: str, password: str,
+                                  data: dict[str, Any]) -> None:
+    """`signupNewUser` of a user a link confirms later (generateLink's, a mail's): its
+    password if it has one. One that lost a race for the address is GoTrue's 500 "Database
+    error saving new user"."""
+    try:
+        await conn.execute(
+            "insert into auth.users (instance_id, id, aud, role, email,"
+            " encrypted_password, raw_app_meta_data, raw_user_meta_data,"
+            " created_at, updated_at, is_sso_user, is_anonymous) values"
+            " ('00000000-0000-0000-0000-000000000000', %s, %s, 'authenticated',"
+            " %s, case when %s <> '' then extensions.crypt(%s,"
+            " extensions.gen_salt('bf', 10)) end,"
+            " '{\"provider\": \"email\", \"providers\": [\"email\"]}', %s,"
+            " now(), now(), false, false)",
+            (user_id, audience, email, password, password, json.dumps(data)))
+    except psycopg.errors.UniqueViolation:
+        raise AuthError(500, "unexpected_failure",
+                        "Database error saving new user") from None
+
+
 class GoTrueAdmin:
     """The admin routes, on the local API's pool and JWT keys."""
 
@@ -386,8 +408,8 @@ class GoTrueAdmin:
                     raise AuthError(422, "email_exists", DUPLICATE_EMAIL)
                 if user is None:
                     user_id = str(uuid.uuid4())
-                    await self._insert_link_user(conn, user_id, audience, email, password,
-                                                 data)
+                    await insert_unconfirmed_user(conn, user_id, audience, email, password,
+                                                  data)
                     await add_email_identity(conn, user_id, email, verified=False)
                 else:
                     user_id = user["id"]
@@ -432,27 +454,6 @@ class GoTrueAdmin:
                 self.auth_url, hashed, kind, referrer),
             "email_otp": code, "hashed_token": hashed, "verification_type": kind,
             "redirect_to": referrer})
-
-    @staticmethod
-    async def _insert_link_user(conn: psycopg.AsyncConnection[Any], user_id: str,
-                                audience: str, email: str, password: str,
-                                data: dict[str, Any]) -> None:
-        """`signupNewUser` of a link's new user: unconfirmed, its password if it has one. One
-        that lost a race for the address is GoTrue's 500 "Database error saving new user"."""
-        try:
-            await conn.execute(
-                "insert into auth.users (instance_id, id, aud, role, email,"
-                " encrypted_password, raw_app_meta_data, raw_user_meta_data,"
-                " created_at, updated_at, is_sso_user, is_anonymous) values"
-                " ('00000000-0000-0000-0000-000000000000', %s, %s, 'authenticated',"
-                " %s, case when %s <> '' then extensions.crypt(%s,"
-                " extensions.gen_salt('bf', 10)) end,"
-                " '{\"provider\": \"email\", \"providers\": [\"email\"]}', %s,"
-                " now(), now(), false, false)",
-                (user_id, audience, email, password, password, json.dumps(data)))
-        except psycopg.errors.UniqueViolation:
-            raise AuthError(500, "unexpected_failure",
-                            "Database error saving new user") from None
 
     @staticmethod
     async def _set_email(conn: psycopg.AsyncConnection[Any], user: dict[str, Any], email: str,

@@ -30,6 +30,11 @@ as if it was, as GoTrue with no SMTP host does.
   to a new user (no password, `data` as its metadata) or one not confirmed yet, whatever
   `max_frequency`; a confirmed address is 422 `email_exists`. Its link confirms the user,
   who then sets a password with `updateUser`.
+* Notifications, when `[auth.email.notification.<name>] enabled` (off in the CLI's
+  template): `password_changed` to the user after `PUT /user` sets a password,
+  `email_changed` to the old address once a change is confirmed; one that cannot be sent is
+  logged and fails nothing, as in GoTrue. The others (a phone, identities, MFA factors)
+  concern what is not served here.
 * `GET /reauthenticate` (`reauthenticate`): the signed-in user's nonce, by mail, which
   `PUT /user` takes as `nonce` with `[auth.email] secure_password_change`; a user without an
   email 400 `validation_failed`, an unconfirmed one 422 `email_not_confirmed`.
@@ -63,7 +68,6 @@ served: the send email hook (turned on, each mail is 422
 from __future__ import annotations
 
 import collections
-import json
 import logging
 import re
 import secrets
@@ -97,7 +101,7 @@ from python_functions.local.api.gotrue import (
     require_admin,
     user_json,
 )
-from python_functions.local.api.gotrue_admin import GoTrueAdmin
+from python_functions.local.api.gotrue_admin import insert_unconfirmed_user
 from python_functions.local.config import AuthConfig
 
 log = logging.getLogger("python_functions.local.api.gotrue_mail")
@@ -126,6 +130,13 @@ _DEFAULT_TEMPLATES = {
                      " {{ .NewEmail }}:</p>\n"
                      '<p><a href="{{ .ConfirmationURL }}">Confirm the change</a></p>\n'
                      "<p>If you did not ask for it, nothing changes.</p>\n"),
+    "password_changed_notification": (
+        "Your password was changed",
+        "<p>The password of {{ .Email }} was changed. If it was not you, reset it now.</p>\n"),
+    "email_changed_notification": (
+        "Your address was changed",
+        "<p>The address of your account is now {{ .Email }}, no longer {{ .OldEmail }}."
+        " If it was not you, tell us now.</p>\n"),
     "reauthentication": ("{{ .Token }} is your code",
                          "<p>Enter this code to confirm it is you:</p>\n"
                          "<p>{{ .Token }}</p>\n"),
@@ -133,7 +144,9 @@ _DEFAULT_TEMPLATES = {
 # what each template's mail is called in GoTrue's errors ("Error sending ... email")
 _WHAT = {"confirmation": "confirmation", "invite": "invite", "recovery": "recovery",
          "magic_link": "magic link", "reauthentication": "reauthentication",
-         "email_change": "email change"}
+         "email_change": "email change",
+         "password_changed_notification": "password changed notification",
+         "email_changed_notification": "email changed notification"}
 # the verification type in each link (`getPath`'s `Type`)
 _LINK_TYPE = {"confirmation": "signup", "invite": "invite", "recovery": "recovery",
               "magic_link": "magiclink", "email_change": "email_change"}
@@ -156,9 +169,13 @@ class Mailer:
         self.config = config
         self.auth_url = auth_url
         self.templates = dict(_DEFAULT_TEMPLATES)
-        for name, subject, content in config.email_templates:
-            default_subject, default_body = self.templates[name]
+        given = [*config.email_templates, *(
+            (name + "_notification", subject, content)
+            for name, subject, content in config.email_notifications)]
+        for name, subject, content in given:
+            default_subject, default_body = self.templates.get(name, ("", ""))
             self.templates[name] = (subject or default_subject, content or default_body)
+        self.notifications = frozenset(name for name, _, _ in config.email_notifications)
         self._sent: collections.deque[float] = collections.deque()  # the last hour's sends
 
     def over_rate_limit(self) -> bool:
@@ -360,8 +377,7 @@ class GoTrueMail:
                                                            request)
             async with conn.transaction():
                 if user_id is not None:
-                    await GoTrueAdmin._insert_link_user(conn, user_id, audience, email, "",
-                                                        data)
+                    await insert_unconfirmed_user(conn, user_id, audience, email, "", data)
                     await add_email_identity(conn, user_id, email, verified=False)
                 user = await self._find(conn, email, request, lock=True)
                 assert user is not None
@@ -450,6 +466,25 @@ class GoTrueMail:
                                    referrer, to=found["email"],
                                    extra=extra | {"SendingTo": found["email"]})
 
+    async def notify(self, name: str, user: dict[str, Any], to: str = "",
+                     extra: dict[str, Any] | None = None) -> None:
+        """The `name` notification (`password_changed`, `email_changed`) to the user (or
+        `to`), when `[auth.email.notification.<name>]` turns it on. Like GoTrue, a
+        notification that cannot be sent (the email rate limit, the SMTP server, the send
+        email hook not served here) is logged and fails nothing."""
+        if name not in self.mailer.notifications or not (to or user["email"]):
+            return
+        try:
+            if self.config.send_email_hook:
+                raise not_served("the send email hook ([auth.hook.send_email])")
+            if self.mailer.over_rate_limit():
+                raise AuthError(429, "over_email_send_rate_limit", "email rate limit exceeded")
+            await self.mailer.send(name + "_notification", user, "", "", "", to=to,
+                                   extra=extra)
+        except AuthError as failed:
+            log.warning("auth notification not sent", extra={
+                "template": name, "error_code": failed.code})
+
     # -- shared ------------------------------------------------------------------------
 
     async def _find(self, conn: psycopg.AsyncConnection[Any], email: str, request: Request,
@@ -476,21 +511,10 @@ class GoTrueMail:
             if self.config.before_user_created_hook:
                 await self.gotrue._before_user_created(conn, user_id, email, data, request)
         async with conn.transaction():
-            if user_id is not None:
-                try:
-                    await conn.execute(
-                        "insert into auth.users (instance_id, id, aud, role, email,"
-                        " encrypted_password, raw_app_meta_data, raw_user_meta_data,"
-                        " created_at, updated_at, is_sso_user, is_anonymous) values"
-                        " ('00000000-0000-0000-0000-000000000000', %s, %s, 'authenticated',"
-                        " %s, extensions.crypt(%s, extensions.gen_salt('bf', 10)),"
-                        " '{\"provider\": \"email\", \"providers\": [\"email\"]}', %s,"
-                        " now(), now(), false, false)",
-                        (user_id, request.headers.get("x-jwt-aud") or _AUDIENCE, email,
-                         password, json.dumps(data)))
-                except psycopg.errors.UniqueViolation:  # `signupNewUser` lost a race
-                    raise AuthError(500, "unexpected_failure",
-                                    "Database error saving new user") from None
+            if user_id is not None:  # one that lost a race for the address is a 500
+                await insert_unconfirmed_user(
+                    conn, user_id, request.headers.get("x-jwt-aud") or _AUDIENCE, email,
+                    password, data)
                 await add_email_identity(conn, user_id, email, verified=False)
             user = await self._find(conn, email, request, lock=True)
             assert user is not None
