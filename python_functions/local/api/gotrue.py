@@ -236,7 +236,7 @@ def require_admin(keys: ProjectKeys, request: Request) -> None:
 
 
 def not_served(what: str) -> AuthError:
-    """What GoTrue does but this stand-in cannot (no mail, no SMS, no OAuth here): 422, as
+    """What GoTrue does but this stand-in cannot (no SMS, no OAuth here): 422, as
     GoTrue answers a feature turned off (`anonymous_provider_disabled`, ...), so supabase-js
     reports an `AuthApiError` with its code (a 5xx it would report as a retryable network
     error, without the code)."""

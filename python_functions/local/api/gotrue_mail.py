@@ -60,9 +60,9 @@ sending magic link email", ...) and changes nothing.
 Templates are `[auth.email.template.<name>]`'s, or this stand-in's own plain wording (GoTrue's
 default texts are not copied): each link's mail carries the link, the reauthentication mail
 the code; subjects and bodies are rendered by `python_functions.local.go_template`. Not
-served: the send email hook (turned on, each mail is 422
-`not_served_locally`), notification mails; no `auth.one_time_tokens` or
-`auth.audit_log_entries` rows are written (the stand-in has neither table).
+served: the send email hook (turned on, each mail is 422 `not_served_locally`); no
+`auth.one_time_tokens` or `auth.audit_log_entries` rows are written (the stand-in has
+neither table).
 """
 
 from __future__ import annotations
