@@ -18,7 +18,9 @@ import psycopg
 import pytest
 from supabase_auth.errors import AuthApiError
 
+from python_functions.local.api.gotrue_mail import Mailer
 from python_functions.local.cluster import free_port
+from python_functions.local.config import AuthConfig
 from supabase import Client, ClientOptions, create_client
 from tests.conftest import TEST_EMAIL_DOMAIN, one
 from tests.http_fixtures import ANON_KEY, SERVICE_ROLE_KEY, MailCatcher, ServerThread
@@ -504,6 +506,18 @@ def test_notifications_turned_on_tell_of_a_new_password_and_of_a_new_address(
         quiet = _email("quiet")
         _signed_in(server, quiet).auth.update_user({"password": "a-changed-password"})
         assert _mail_to(mail_catcher, quiet) == []
+
+
+def test_the_email_rate_limit_counts_as_gotrues_interval_limiter() -> None:
+    """`ratelimit.IntervalLimiter`: `email_sent` mails in each hour since the limiter was
+    made, only while confirmations are on; 0 refuses every mail, confirmations or not."""
+    limited = Mailer(AuthConfig(email_confirmations=True, email_sent_per_hour=2), "")
+    assert [limited.over_rate_limit() for _ in range(3)] == [False, False, True]
+    limited._window_start -= 3601  # an hour later (the limiter's own clock)
+    assert [limited.over_rate_limit() for _ in range(3)] == [False, False, True]
+    unlimited = Mailer(AuthConfig(email_sent_per_hour=1), "")
+    assert not any(unlimited.over_rate_limit() for _ in range(5))
+    assert Mailer(AuthConfig(email_sent_per_hour=0), "").over_rate_limit()
 
 
 def test_a_mail_the_smtp_server_refuses_is_500_and_leaves_the_token_as_it_was(

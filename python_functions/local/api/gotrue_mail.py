@@ -51,7 +51,8 @@ link then redirects with a code, which `grant_type=pkce` exchanges with the veri
 A second mail of the same kind to a user within `[auth.email] max_frequency` is 429
 `over_email_send_rate_limit` "For security purposes, you can only request this after N
 seconds."; with confirmations on, more than `[auth.rate_limit] email_sent` mails an hour
-(30 unless `[auth.email.smtp]` is enabled, when the CLI passes the setting, 2 by default) is
+(30 unless `[auth.email.smtp]` is enabled, when the CLI passes the setting, 2 by default;
+counted, as GoTrue's `IntervalLimiter` counts, in hours from the start) is
 429 `over_email_send_rate_limit` "email rate limit exceeded", and 0 refuses every mail, as
 GoTrue does. A user's row is locked while its mail is sent: racing requests send one mail,
 the rest are 429. A mail the SMTP server refuses is 500 `unexpected_failure` ("Error
@@ -67,7 +68,6 @@ neither table).
 
 from __future__ import annotations
 
-import collections
 import logging
 import re
 import secrets
@@ -176,22 +176,26 @@ class Mailer:
             default_subject, default_body = self.templates.get(name, ("", ""))
             self.templates[name] = (subject or default_subject, content or default_body)
         self.notifications = frozenset(name for name, _, _ in config.email_notifications)
-        self._sent: collections.deque[float] = collections.deque()  # the last hour's sends
+        # `ratelimit.IntervalLimiter` of `[auth.rate_limit] email_sent`: the count starts
+        # again every hour since the limiter was made
+        self._window_start = time.monotonic()
+        self._sent_in_window = 0
 
     def over_rate_limit(self) -> bool:
-        """`limiterOpts.Email.Allow` over the last hour (`[auth.rate_limit] email_sent`),
-        counted only while confirmations are on (`!Mailer.Autoconfirm`); 0 is always over."""
+        """`limiterOpts.Email.Allow`, counted only while confirmations are on
+        (`!Mailer.Autoconfirm`); `email_sent = 0` is always over, as GoTrue checks first."""
         if self.config.email_sent_per_hour == 0:
             return True
         if not self.config.email_confirmations:
             return False
-        now = time.monotonic()
-        while self._sent and self._sent[0] <= now - 3600:
-            self._sent.popleft()
-        if len(self._sent) >= self.config.email_sent_per_hour:
-            return True
-        self._sent.append(now)
-        return False
+        hours = int((time.monotonic() - self._window_start) // 3600)
+        if hours > 0:
+            self._window_start += hours * 3600
+            self._sent_in_window = 0
+        if self._sent_in_window < self.config.email_sent_per_hour:
+            self._sent_in_window += 1
+            return False
+        return True
 
     async def send(self, template: str, user: dict[str, Any], code: str, hashed: str,
                    referrer: str, to: str = "", extra: dict[str, Any] | None = None) -> None:
