@@ -262,6 +262,8 @@ def _clean(text: str) -> str:
 def create_app(mailbox: Mailbox, smtp_host: str = "127.0.0.1", smtp_port: int | None = None
                ) -> Starlette:
     """The API on `mailbox`; with `smtp_port`, the SMTP server too, for the app's life."""
+    # aiosmtpd logs each envelope's addresses at INFO; an address is a user's, not a log's
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

@@ -6,6 +6,7 @@ mail, or its code, signs the user in (GoTrue v2.196's `otp.go`, `magic_link.go`,
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -506,6 +507,19 @@ def test_notifications_turned_on_tell_of_a_new_password_and_of_a_new_address(
         quiet = _email("quiet")
         _signed_in(server, quiet).auth.update_user({"password": "a-changed-password"})
         assert _mail_to(mail_catcher, quiet) == []
+
+
+def test_no_log_line_names_the_address_or_the_code_of_a_mail(
+        local_api: ServerThread, mail_catcher: MailCatcher,
+        caplog: pytest.LogCaptureFixture) -> None:
+    email = _email("private")
+    with caplog.at_level(logging.DEBUG):
+        _client(local_api).auth.sign_in_with_otp({"email": email})
+        link = _link(_only_mail(mail_catcher, email))
+    token = dict(parse_qsl(urlsplit(link).query))["token"]
+    logged = [record.getMessage() + repr(record.__dict__) for record in caplog.records]
+    assert logged, "the mail was logged (its size, its template)"
+    assert not [line for line in logged if email in line or token in line]
 
 
 def test_the_email_rate_limit_counts_as_gotrues_interval_limiter() -> None:
