@@ -223,18 +223,25 @@ def test_the_code_of_a_template_that_shows_it_signs_in_by_verify_otp(
         configured: Any, mail_catcher: MailCatcher) -> None:
     """`[auth.email.template.magic_link]` with `{{ .Token }}`: the code in the mail, and
     the user's metadata, rendered (escaped in the body, as html/template escapes them)."""
-    template = ("magic_link", "Code {{ .Token }}",
+    template = ("magic_link", "Code {{ .Token }} {{ .Data.name }}",
                 "<p>{{ .Token }} for {{ .Data.name }}</p><p>{{- .Email -}}</p>")
     with configured(email_templates=(template,)) as (server, _):
         email = _email("code")
         client = _client(server)
         client.auth.sign_in_with_otp({"email": email, "options": {"data": {"name": "<Ada>"}}})
         message = _only_mail(mail_catcher, email)
-        code = message["Subject"].removeprefix("Code ")
+        code, name = message["Subject"].removeprefix("Code ").split(" ", 1)
+        assert name == "<Ada>"  # a subject is not HTML: as text/template renders it
         assert len(code) == 6 and code.isdigit()
         assert message["HTML"].strip() == f"<p>{code} for &lt;Ada&gt;</p><p>{email}</p>"
         signed_in = client.auth.verify_otp({"email": email, "token": code, "type": "email"})
         assert signed_in.user is not None and signed_in.user.email == email
+        # a line break in the metadata cannot end the subject's header
+        broken = _email("broken")
+        client.auth.sign_in_with_otp({"email": broken,
+                                      "options": {"data": {"name": "Ada\r\nBcc: x@y.z"}}})
+        subject = _only_mail(mail_catcher, broken)["Subject"]
+        assert subject.endswith(" Ada Bcc: x@y.z") and "\n" not in subject
 
 
 def test_a_second_mail_within_max_frequency_is_429_and_racing_requests_send_one(

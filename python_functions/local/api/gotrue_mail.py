@@ -150,10 +150,10 @@ _WHAT = {"confirmation": "confirmation", "invite": "invite", "recovery": "recove
 # the verification type in each link (`getPath`'s `Type`)
 _LINK_TYPE = {"confirmation": "signup", "invite": "invite", "recovery": "recovery",
               "magic_link": "magiclink", "email_change": "email_change"}
-# the user's columns each template's token and its time go to
 # a PKCE flow's state for each template's link: its provider type and authentication method
 _FLOWS = {"confirmation": ("email", "email/signup"), "recovery": ("recovery", "recovery"),
           "magic_link": ("magiclink", "magiclink")}
+# the user's columns each template's token and its time go to
 _COLUMNS = {"confirmation": ("confirmation_token", "confirmation_sent_at"),
             "invite": ("confirmation_token", "confirmation_sent_at"),
             "recovery": ("recovery_token", "recovery_sent_at"),
@@ -214,7 +214,9 @@ class Mailer:
         message = EmailMessage()
         message["From"] = self.config.smtp_sender
         message["To"] = to or user["email"]
-        message["Subject"] = go_template.render(subject, data, escape=False)
+        # a line break (from a user's metadata, say) would end the header: folded to spaces
+        message["Subject"] = " ".join(go_template.render(subject, data, escape=False)
+                                      .splitlines())
         message["Date"] = format_datetime(datetime.now(UTC))
         message.set_content(go_template.render(body, data, escape=True), subtype="html")
         started = time.monotonic()
