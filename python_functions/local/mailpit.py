@@ -5,9 +5,10 @@ A local stand-in, mirroring Mailpit v1.22.3 (axllent/mailpit, the image of the S
 Dockerfile) where a test or a developer meets it:
 
 * SMTP (aiosmtpd) on `[local_smtp] smtp_port`, 54325 unless set: it takes any message for any
-  address, as Mailpit does. `supabase start` publishes this port only when `smtp_port` is
-  set (its GoTrue reaches Mailpit inside Docker's network); here Auth runs on this machine,
-  so the port is always open, on 127.0.0.1.
+  address, as Mailpit does, SMTPUTF8 (an address beyond ASCII) included. `supabase start`
+  publishes this port only when `smtp_port` is set (its GoTrue reaches Mailpit inside
+  Docker's network); here Auth runs on this machine, so the port is always open, on
+  127.0.0.1.
 * Mailpit's REST API (`server/apiv1`) on `[local_smtp] port` (54324), the parts a test reads a
   mail with (the `mailpit-api` client among them):
   - `GET /api/v1/messages?start=&limit=`: the newest first, 50 unless `limit` says, with
@@ -271,7 +272,8 @@ def create_app(mailbox: Mailbox, smtp_host: str = "127.0.0.1", smtp_port: int | 
         if smtp_port is not None:
             loop = asyncio.get_running_loop()
             smtp = await loop.create_server(
-                lambda: SMTP(_Catcher(mailbox), hostname="mailpit", ident="Mailpit"),
+                lambda: SMTP(_Catcher(mailbox), hostname="mailpit", ident="Mailpit",
+                             enable_SMTPUTF8=True),
                 host=smtp_host, port=smtp_port)
         try:
             yield

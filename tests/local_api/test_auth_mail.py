@@ -198,6 +198,16 @@ def test_a_pkce_link_without_its_flow_state_redirects_with_the_refusal_and_stays
                email)
 
 
+def test_an_address_beyond_ascii_gets_its_mail(
+        local_api: ServerThread, mail_catcher: MailCatcher) -> None:
+    """Mailpit takes SMTPUTF8, so Auth's mail reaches an address such as `zażółć@…`."""
+    email = _email("zażółć")
+    _client(local_api).auth.sign_in_with_otp({"email": email})
+    message = _only_mail(mail_catcher, email)
+    assert message["To"] == [{"Name": "", "Address": email}]
+    assert _opened(_link(message))["type"] == "magiclink"
+
+
 def test_sign_in_with_otp_signs_a_new_address_up_unless_told_not_to(
         local_api: ServerThread, mail_catcher: MailCatcher,
         admin: psycopg.Connection[Any]) -> None:
