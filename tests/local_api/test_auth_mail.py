@@ -588,6 +588,20 @@ def test_with_the_send_email_hook_on_a_mail_is_not_served_and_nothing_changes(
         assert _mail_to(mail_catcher, email) == []
 
 
+def test_metadata_postgres_cannot_hold_is_gotrues_500_and_makes_no_user(
+        api_http: httpx.Client, mail_catcher: MailCatcher,
+        admin: psycopg.Connection[Any]) -> None:
+    """Found by Schemathesis with GoTrue's openapi.yaml: a NUL in `data` (jsonb holds none)
+    is `signupNewUser`'s 500 "Database error saving new user", and nothing is left."""
+    email = _email("nul")
+    refused = api_http.post("/auth/v1/otp", headers=V2024,
+                            json={"email": email, "data": {"name": "a\u0000b"}})
+    assert (refused.status_code, refused.json()) == (500, {
+        "code": "unexpected_failure", "message": "Database error saving new user"})
+    assert one(admin, "select count(*) from auth.users where email = %s", email) == 0
+    assert _mail_to(mail_catcher, email) == []
+
+
 @pytest.mark.parametrize(("body", "status", "code", "message"), [
     ({"email": "a@b.co", "phone": "+48600100200"}, 400, "validation_failed",
      "Only an email address or phone number should be provided"),

@@ -153,8 +153,9 @@ async def insert_unconfirmed_user(conn: psycopg.AsyncConnection[Any], user_id: s
                                   audience: str, email: str, password: str,
                                   data: dict[str, Any]) -> None:
     """`signupNewUser` of a user a link confirms later (generateLink's, a mail's): its
-    password if it has one. One that lost a race for the address is GoTrue's 500 "Database
-    error saving new user"."""
+    password if it has one. One the database refuses (it lost a race for the address, or
+    its metadata holds what `jsonb` cannot, a NUL) is GoTrue's 500 "Database error saving
+    new user"."""
     try:
         await conn.execute(
             "insert into auth.users (instance_id, id, aud, role, email,"
@@ -166,7 +167,7 @@ async def insert_unconfirmed_user(conn: psycopg.AsyncConnection[Any], user_id: s
             " '{\"provider\": \"email\", \"providers\": [\"email\"]}', %s,"
             " now(), now(), false, false)",
             (user_id, audience, email, password, password, json.dumps(data)))
-    except psycopg.errors.UniqueViolation:
+    except (psycopg.errors.UniqueViolation, psycopg.DataError):
         raise AuthError(500, "unexpected_failure",
                         "Database error saving new user") from None
 
