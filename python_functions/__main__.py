@@ -126,8 +126,7 @@ def cmd_local_api(_args: argparse.Namespace) -> int:
     logs.configure()
     lifeline.watch()
     project = config.read()
-    auth = config.sending_to_mail_catcher(config.AuthConfig.from_toml(project), project,
-                                          settings.mail_smtp_port)
+    auth = config.AuthConfig.from_toml(project, mail_smtp_port=settings.mail_smtp_port)
     app = create_local_api(settings.db_url, settings.supabase_jwt_secret,
                            f"http://{settings.host}:{settings.port}", settings.api_url,
                            auth=auth)

@@ -192,10 +192,11 @@ class AuthConfig:
     send_email_hook: bool = False
 
     @classmethod
-    def from_toml(cls, config: dict[str, Any], supabase_dir: Path = CONFIG_TOML.parent
-                  ) -> AuthConfig:
+    def from_toml(cls, config: dict[str, Any], supabase_dir: Path = CONFIG_TOML.parent,
+                  mail_smtp_port: int | None = None) -> AuthConfig:
         """`[auth]` of a parsed config.toml (of `supabase_dir`, which a relative
-        `signing_keys_path` starts from); a missing key takes the CLI's default."""
+        `signing_keys_path` starts from); a missing key takes the CLI's default.
+        `mail_smtp_port`: the mail catcher's SMTP port where it is not the file's."""
         auth = _table(config, "auth")
         email = _table(auth, "email", "auth.")
         sms = _table(auth, "sms", "auth.")
@@ -259,18 +260,19 @@ class AuthConfig:
             **{key: _value(auth, key, str, "", "auth.") for key in (
                 "publishable_key", "secret_key", "anon_key", "service_role_key")},
             third_party_issuer=_third_party_issuer(auth),
-            **_mail(config, auth, supabase_dir),
+            **_mail(config, auth, supabase_dir, mail_smtp_port),
             send_email_hook=_value(_table(_table(auth, "hook", "auth."), "send_email",
                                           "auth.hook."), "enabled", bool, False,
                                    "auth.hook.send_email."),
         )
 
 
-def _mail(config: dict[str, Any], auth: dict[str, Any], supabase_dir: Path
-          ) -> dict[str, Any]:
+def _mail(config: dict[str, Any], auth: dict[str, Any], supabase_dir: Path,
+          mail_smtp_port: int | None) -> dict[str, Any]:
     """Where and how Auth sends mail, as `supabase start` configures GoTrue
     (`internal/start/start.go`): `[auth.email.smtp]` when enabled, else the mail catcher of
-    `[inbucket]` when enabled, else no SMTP host (GoTrue then sends nothing); the
+    `[local_smtp]` when enabled (on `mail_smtp_port` where given, the `MAIL_SMTP_PORT`
+    setting), else no SMTP host (GoTrue then sends nothing); the
     `[auth.email]` frequency and templates (a `content_path` from the project's directory,
     as the CLI resolves it)."""
     email = _table(auth, "email", "auth.")
@@ -293,8 +295,9 @@ def _mail(config: dict[str, Any], auth: dict[str, Any], supabase_dir: Path
                       _value(smtp, "admin_email", str, "", "auth.email.smtp."))),
                   "email_sent_per_hour": _count(rate_limit, "email_sent", 2,
                                                 "auth.rate_limit.")}
-    elif _value(catcher, "enabled", bool, True, name):
-        found |= {"smtp_port": mail_ports(config)[1], "smtp_sender": email_utils.formataddr((
+    elif mail_catcher_enabled(config):
+        found |= {"smtp_port": mail_catcher_ports(config, None, mail_smtp_port)[1],
+                  "smtp_sender": email_utils.formataddr((
             _value(catcher, "sender_name", str, "Admin", name),
             _value(catcher, "admin_email", str, "admin@email.com", name)))}
     else:
@@ -369,17 +372,6 @@ def mail_catcher_ports(config: dict[str, Any], port: int | None, smtp_port: int 
     settings), else the file's (`mail_ports`)."""
     api, smtp = mail_ports(config)
     return port or api, smtp_port or smtp
-
-
-def sending_to_mail_catcher(auth: AuthConfig, config: dict[str, Any], smtp_port: int | None
-                            ) -> AuthConfig:
-    """`auth` with its mail sent to the mail catcher's SMTP port `smtp_port` (when given),
-    where it sends to the mail catcher (not `[auth.email.smtp]`)."""
-    smtp_enabled = _table(_table(_table(config, "auth"), "email"), "smtp")
-    if smtp_port is None or not mail_catcher_enabled(config) or \
-            smtp_enabled.get("enabled", bool(smtp_enabled)):
-        return auth
-    return dataclasses.replace(auth, smtp_port=smtp_port)
 
 
 def mail_catcher_enabled(config: dict[str, Any]) -> bool:

@@ -288,11 +288,7 @@ def _error_redirect(url: str, refused: AuthError, pkce: bool = False) -> str:
     if (oauth := _OAUTH_ERRORS.get(refused.status)) is not None:
         params["error"] = oauth
     fragment = urlencode(sorted({**params, "sb": ""}.items())).replace("%", "%25")
-    scheme, netloc, path, query, _ = urlsplit(url)
-    if pkce:
-        query = urlencode(sorted({**dict(parse_qsl(query, keep_blank_values=True)),
-                                  **params}.items()))
-    return urlunsplit((scheme, netloc, path, query, fragment))
+    return _with_fragment(_with_query(url, params) if pkce else url, fragment)
 
 
 async def _issue_auth_code(conn: psycopg.AsyncConnection[Any], user_id: str,
@@ -315,19 +311,21 @@ async def _issue_auth_code(conn: psycopg.AsyncConnection[Any], user_id: str,
 def _message_redirect(url: str, message: str, pkce: bool) -> str:
     """`prepRedirectURL`: the message in the URL's fragment (with `sb`), and for a PKCE flow
     in its query too."""
-    scheme, netloc, path, query, _ = urlsplit(url)
-    if pkce:
-        query = urlencode(sorted({**dict(parse_qsl(query, keep_blank_values=True)),
-                                  "message": message}.items()))
     fragment = urlencode(sorted({"message": message, "sb": ""}.items())).replace("%", "%25")
+    return _with_fragment(_with_query(url, {"message": message}) if pkce else url, fragment)
+
+
+def _with_query(url: str, params: dict[str, str]) -> str:
+    """The URL with `params` set in its query, which Go's `Values.Encode` writes sorted
+    (`prepPKCERedirectURL`'s code, a PKCE flow's refusal or message)."""
+    scheme, netloc, path, query, fragment = urlsplit(url)
+    query = urlencode(sorted({**dict(parse_qsl(query, keep_blank_values=True)),
+                              **params}.items()))
     return urlunsplit((scheme, netloc, path, query, fragment))
 
 
-def with_code(url: str, code: str) -> str:
-    """`prepPKCERedirectURL`: the URL with `code` in its query (sorted, as Go writes it)."""
-    scheme, netloc, path, query, fragment = urlsplit(url)
-    query = urlencode(sorted({**dict(parse_qsl(query, keep_blank_values=True)),
-                              "code": code}.items()))
+def _with_fragment(url: str, fragment: str) -> str:
+    scheme, netloc, path, query, _ = urlsplit(url)
     return urlunsplit((scheme, netloc, path, query, fragment))
 
 
@@ -1095,7 +1093,8 @@ class GoTrue:
                     " where id = %s", (merged_metadata(user["raw_user_meta_data"], data),
                                        user["id"]))
             if changes_email and user["is_anonymous"]:
-                await self._confirm_anonymous_email(conn, user["id"], email)
+                await self._confirm_email_change(  # GoTrue's autoconfirm of an anonymous one
+                    conn, user["id"], email, AuthError(422, "email_exists", DUPLICATE_EMAIL))
             elif changes_email:  # confirmed by the links mailed (gotrue_mail.py)
                 assert self.mail is not None
                 await self.mail.email_change(conn, user, email, body, request)
@@ -1159,10 +1158,13 @@ class GoTrue:
                            " and id::text is distinct from %s",
                            (user_id, None if session_id is None else str(session_id)))
 
-    async def _confirm_anonymous_email(self, conn: psycopg.AsyncConnection[Any], user_id: str,
-                                       email: str) -> None:
-        """`emailChangeVerify` with autoconfirm: the address set and confirmed, an email
-        identity made (or its address updated), and the user no longer anonymous."""
+    @staticmethod
+    async def _confirm_email_change(conn: psycopg.AsyncConnection[Any], user_id: str,
+                                    email: str, taken: AuthError) -> None:
+        """`emailChangeVerify`'s end (`ConfirmEmailChange`, and `Confirm` if need be): the
+        address set and confirmed, the pending change and its tokens cleared, an email
+        identity made (or its address updated), and the user no longer anonymous. An
+        address another user has by now (the unique index decides) is `taken`."""
         try:
             await conn.execute(
                 "update auth.users set email = %s, email_change = '',"
@@ -1170,8 +1172,8 @@ class GoTrue:
                 " email_change_confirm_status = 0, is_anonymous = false,"
                 " email_confirmed_at = coalesce(email_confirmed_at, now()),"
                 " updated_at = now() where id = %s", (email, user_id))
-        except psycopg.errors.UniqueViolation:  # another user's address: the index decides
-            raise AuthError(422, "email_exists", DUPLICATE_EMAIL) from None
+        except psycopg.errors.UniqueViolation:
+            raise taken from None
         await set_email_identity(conn, user_id, email, verified=True)
 
     async def _signed_in_user(self, request: Request) -> dict[str, Any]:
@@ -1323,7 +1325,7 @@ class GoTrue:
         except AuthError as refused:
             return _see_other(_error_redirect(redirect_to, refused, pkce))
         if "code" in session:  # a PKCE link: the code for the exchange (`issueAuthCode`)
-            return _see_other(with_code(redirect_to, session["code"]))
+            return _see_other(_with_query(redirect_to, {"code": session["code"]}))
         if "access_token" not in session:  # one of an email change's two confirmations
             return _see_other(_message_redirect(redirect_to, SINGLE_CONFIRMATION, pkce))
         fragment = urlencode(sorted({
@@ -1403,16 +1405,9 @@ class GoTrue:
                 await conn.execute(f"update auth.users set email_change_confirm_status = 1,"
                                    f" {column} = '' where id = %s", (user_id,))
                 return {}
-            try:
-                await conn.execute(  # `ConfirmEmailChange`, and `Confirm` if need be
-                    "update auth.users set email = email_change, email_change = '',"
-                    " email_change_token_current = '', email_change_token_new = '',"
-                    " email_change_confirm_status = 0, is_anonymous = false,"
-                    " email_confirmed_at = coalesce(email_confirmed_at, now()),"
-                    " updated_at = now() where id = %s", (user_id,))
-            except psycopg.errors.UniqueViolation:  # taken since: GoTrue's unique index
-                raise AuthError(500, "unexpected_failure", "Error confirm email") from None
-            await set_email_identity(conn, user_id, user["email_change"], verified=True)
+            await self._confirm_email_change(
+                conn, user_id, user["email_change"],
+                AuthError(500, "unexpected_failure", "Error confirm email"))
             if flow_method is not None:
                 signed_in = {"code": await _issue_auth_code(conn, user_id, flow_method)}
             else:

@@ -68,11 +68,13 @@ neither table).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import secrets
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -372,25 +374,11 @@ class GoTrueMail:
         email = _valid_email(email)
         data = _data(body)
         referrer = gotrue_links.referrer(request, self.config)
-        audience = request.headers.get("x-jwt-aud") or _AUDIENCE
         async with self.gotrue.pool.connection() as conn:
-            user = await self._find(conn, email, request)
-            user_id = None
-            if user is None:
-                user_id = str(uuid.uuid4())
-                if self.config.before_user_created_hook:
-                    await self.gotrue._before_user_created(conn, user_id, email, data,
-                                                           request)
-            async with conn.transaction():
-                if user_id is not None:
-                    await insert_unconfirmed_user(conn, user_id, audience, email, "", data)
-                    await add_email_identity(conn, user_id, email, verified=False)
-                user = await self._find(conn, email, request, lock=True)
-                assert user is not None
-                if user["email_confirmed_at"] is not None:
-                    raise AuthError(422, "email_exists", DUPLICATE_EMAIL)
+            async with self._unconfirmed(conn, email, "", data, request, AuthError(
+                    422, "email_exists", DUPLICATE_EMAIL)) as user:
                 await self._mail(conn, user["id"], "invite", referrer)
-                invited = await self._find(conn, email, request)
+            invited = await self._find(conn, email, request)
         assert invited is not None
         return JSONResponse(user_json(invited))
 
@@ -443,11 +431,7 @@ class GoTrueMail:
             " from auth.users where id = %s for update", (user["id"],))
         found = await cursor.fetchone()
         assert found is not None
-        frequency = self.config.email_max_frequency_s
-        if found["since"] is not None and float(found["since"]) < frequency:
-            raise AuthError(429, "over_email_send_rate_limit",
-                            "For security purposes, you can only request this after"
-                            f" {int(frequency - float(found['since']))} seconds.")
+        self._check_frequency(found["since"])
         prefix = "pkce_" if pkce is not None else ""
         code_new = gotrue_links.one_time_code(self.config.email_otp_length)
         hash_new = prefix + gotrue_links.token_hash(email, code_new)
@@ -511,28 +495,50 @@ class GoTrueMail:
         confirmation mail. The user, as it is then."""
         if not self.config.signup:
             raise AuthError(422, "signup_disabled", "Signups not allowed for this instance")
+        async with self._unconfirmed(conn, email, password, data, request, AuthError(
+                422, "user_already_exists", "User already registered")) as user:
+            if not self.config.email_confirmations:
+                await self.gotrue._confirm(conn, user["id"])
+            else:
+                await self._mail(conn, user["id"], "confirmation", referrer, pkce)
+        found = await self._find(conn, email, request)
+        assert found is not None
+        return found
+
+    def _check_frequency(self, since: Any) -> None:
+        """`validateSentWithinFrequencyLimit`: seconds `since` the last such mail (None for
+        none) within `[auth.email] max_frequency` are 429, with the seconds left as Go's
+        `Duration / time.Second` counts them."""
+        frequency = self.config.email_max_frequency_s
+        if since is not None and float(since) < frequency:
+            raise AuthError(429, "over_email_send_rate_limit",
+                            "For security purposes, you can only request this after"
+                            f" {int(frequency - float(since))} seconds.")
+
+    @contextlib.asynccontextmanager
+    async def _unconfirmed(self, conn: psycopg.AsyncConnection[Any], email: str,
+                           password: str, data: dict[str, Any], request: Request,
+                           confirmed: AuthError) -> AsyncIterator[dict[str, Any]]:
+        """The address's user not confirmed yet, locked in a transaction the caller's work
+        joins: made if new (`signupNewUser`, unconfirmed, after the before user created
+        hook, which GoTrue calls before its transaction). One confirmed already, also by a
+        racing request, is `confirmed`; one that lost the race to make it is a 500."""
         user_id = None
         if await self._find(conn, email, request) is None:
             user_id = str(uuid.uuid4())
             if self.config.before_user_created_hook:
                 await self.gotrue._before_user_created(conn, user_id, email, data, request)
         async with conn.transaction():
-            if user_id is not None:  # one that lost a race for the address is a 500
+            if user_id is not None:
                 await insert_unconfirmed_user(
                     conn, user_id, request.headers.get("x-jwt-aud") or _AUDIENCE, email,
                     password, data)
                 await add_email_identity(conn, user_id, email, verified=False)
             user = await self._find(conn, email, request, lock=True)
             assert user is not None
-            if user["email_confirmed_at"] is not None:  # confirmed by a racing request
-                raise AuthError(422, "user_already_exists", "User already registered")
-            if not self.config.email_confirmations:
-                await self.gotrue._confirm(conn, user["id"])
-            else:
-                await self._mail(conn, user["id"], "confirmation", referrer, pkce)
-            found = await self._find(conn, email, request)
-        assert found is not None
-        return found
+            if user["email_confirmed_at"] is not None:
+                raise confirmed
+            yield user
 
     async def _mail(self, conn: psycopg.AsyncConnection[Any], user_id: str, template: str,
                     referrer: str, pkce: Pkce | None = None,
@@ -557,13 +563,8 @@ class GoTrueMail:
                 f" from auth.users u where u.id = %s for update", (user_id,))
             user = await cursor.fetchone()
             assert user is not None
-            frequency = self.config.email_max_frequency_s
-            if template != "invite" and user["since"] is not None \
-                    and float(user["since"]) < frequency:
-                left = int(frequency - float(user["since"]))  # Go's Duration / time.Second
-                raise AuthError(429, "over_email_send_rate_limit",
-                                "For security purposes, you can only request this after"
-                                f" {left} seconds.")
+            if template != "invite":  # `sendInvite` has no frequency check
+                self._check_frequency(user["since"])
             if self.mailer.over_rate_limit():
                 raise AuthError(429, "over_email_send_rate_limit", "email rate limit exceeded")
             code = gotrue_links.one_time_code(self.config.email_otp_length)
